@@ -1,0 +1,55 @@
+"""Entry point. The only place that exits the process or prints an error.
+
+Exit codes: 0 ok, 1 operation failed, 2 user error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    import click
+
+    from compose.cli.app import cli
+    from compose.errors import PycomposeError
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("PYCOMPOSE_DEBUG") == "1"
+    try:
+        cli.main(args=args, prog_name="pycompose", standalone_mode=False)
+    except PycomposeError as exc:
+        _report(exc, debug)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def _report(exc: BaseException, debug: bool) -> None:
+    from compose.errors import PycomposeError
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    message = str(exc)
+    for line in message.splitlines() or [message]:
+        sys.stderr.write(f"error: {line}\n" if not line.startswith(" ") else f"{line}\n")
+    hint = exc.hint if isinstance(exc, PycomposeError) else None
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")

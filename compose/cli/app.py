@@ -1,0 +1,74 @@
+"""The click group, global options and lazy command loading.
+
+Commands live in ``compose/cli/commands/<module>.py`` and each exposes ``command``
+(a ``click.Command``). They are imported only when run, so ``pycompose --help`` stays fast.
+To add a command, add one line to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+# name -> (module under compose.cli.commands, one-line help shown by --help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("config", "Parse, resolve and render the stack in canonical form"),
+    "schema": ("schema", "Print the JSON Schema of the stack model"),
+    "version": ("version", "Show the pycompose version"),
+}
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    files: tuple[str, ...] = ()
+    project_name: str | None = None
+    project_directory: str | None = None
+    env_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    debug: bool = False
+    dry_run: bool = False
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def cwd(self) -> Path:
+        return Path.cwd()
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f"compose.cli.commands.{entry[0]}")
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-f", "--file", "files", multiple=True, help="Compose configuration files ('-' = stdin).")
+@click.option("-p", "--project-name", help="Project name.")
+@click.option("--project-directory", help="Alternate working directory (default: first file's).")
+@click.option("--env-file", "env_files", multiple=True, help="Alternate environment file(s).")
+@click.option("--profile", "profiles", multiple=True, help="Profile(s) to enable.")
+@click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="pycompose", message="pycompose version %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, **opts: object) -> None:
+    """Run Compose stacks on this Linux host, no container engine needed."""
+    ctx.obj = GlobalOptions(**opts)  # type: ignore[arg-type]
+    if opts.get("debug"):
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")

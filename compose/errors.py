@@ -1,0 +1,93 @@
+"""The pycompose error tree. Library code raises these; only ``compose.cli`` prints and exits.
+
+    PycomposeError                  exit 1 unless a subclass says otherwise
+    ├── UserError                   exit 2: the input is wrong (file, flag, reference)
+    │   ├── StackFileNotFound
+    │   ├── StackSyntaxError        file:line:col of the bad YAML
+    │   ├── InterpolationError
+    │   ├── StackValidationError    every problem, one line each
+    │   ├── DependencyCycleError    prints the cycle path
+    │   ├── UnknownServiceError
+    │   └── NeedsRootError
+    └── OperationError              exit 1: the input was fine, doing it failed
+        ├── ImageError
+        ├── ContainerError          service/replica/step
+        ├── NetworkSetupError
+        └── ProjectUpError          several failures from parallel work
+
+Each message is one line: subject, step, cause. An optional ``hint`` goes on its own line.
+"""
+
+from __future__ import annotations
+
+
+class PycomposeError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UserError(PycomposeError):
+    exit_code = 2
+
+
+class StackFileNotFound(UserError):
+    pass
+
+
+class StackSyntaxError(UserError):
+    pass
+
+
+class InterpolationError(UserError):
+    pass
+
+
+class StackValidationError(UserError):
+    """Several problems found while validating; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems), hint=hint)
+
+
+class DependencyCycleError(UserError):
+    pass
+
+
+class UnknownServiceError(UserError):
+    pass
+
+
+class NeedsRootError(UserError):
+    pass
+
+
+class OperationError(PycomposeError):
+    exit_code = 1
+
+
+class ImageError(OperationError):
+    pass
+
+
+class ContainerError(OperationError):
+    pass
+
+
+class NetworkSetupError(OperationError):
+    pass
+
+
+class ProjectUpError(OperationError):
+    """Every failure of a parallel operation, reported together."""
+
+    def __init__(self, failures: list[str], *, hint: str | None = None) -> None:
+        self.failures = list(failures)
+        super().__init__("\n".join(self.failures), hint=hint)

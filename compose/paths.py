@@ -1,0 +1,43 @@
+"""Every directory pycompose writes to. Tests point them at tmp dirs via the environment.
+
+- ``PYCOMPOSE_STATE_DIR`` (default ``/var/lib/pycompose``): images, volumes, IPAM, records.
+- ``PYCOMPOSE_RUN_DIR``   (default ``/run/pycompose``): pids, sockets, locks, netns files.
+- ``PYCOMPOSE_CONFIG_DIR`` (default ``/etc/pycompose``): daemon.json-like settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("PYCOMPOSE_STATE_DIR", "/var/lib/pycompose"))
+
+
+def run_dir() -> Path:
+    return Path(os.environ.get("PYCOMPOSE_RUN_DIR", "/run/pycompose"))
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("PYCOMPOSE_CONFIG_DIR", "/etc/pycompose"))
+
+
+def images_dir() -> Path:
+    return state_dir() / "images"
+
+
+def volumes_dir() -> Path:
+    return state_dir() / "volumes"
+
+
+def ipam_dir() -> Path:
+    return state_dir() / "ipam"
+
+
+def project_state_dir(project: str) -> Path:
+    return state_dir() / "projects" / project
+
+
+def project_run_dir(project: str) -> Path:
+    return run_dir() / "projects" / project
