@@ -19,7 +19,9 @@ CORPUS = SHARED / "corpus"
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     base = tmp_path_factory.mktemp("pycompose")
     for name in ("STATE", "RUN", "CONFIG"):
         path = base / name.lower()

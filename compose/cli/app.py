@@ -56,7 +56,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-f", "--file", "files", multiple=True, help="Compose configuration files ('-' = stdin).")
+@click.option("-f", "--file", "files", multiple=True, help="Compose file(s) ('-' = stdin).")
 @click.option("-p", "--project-name", help="Project name.")
 @click.option("--project-directory", help="Alternate working directory (default: first file's).")
 @click.option("--env-file", "env_files", multiple=True, help="Alternate environment file(s).")
