@@ -13,6 +13,8 @@
         ├── ImageError
         ├── ContainerError          service/replica/step
         ├── NetworkSetupError
+        ├── ProjectLockedError      another pycompose process holds the project
+        ├── StateError              unreadable or incompatible state records
         └── ProjectUpError          several failures from parallel work
 
 Each message is one line: subject, step, cause. An optional ``hint`` goes on its own line.
@@ -82,6 +84,14 @@ class ContainerError(OperationError):
 
 
 class NetworkSetupError(OperationError):
+    pass
+
+
+class ProjectLockedError(OperationError):
+    pass
+
+
+class StateError(OperationError):
     pass
 
 
