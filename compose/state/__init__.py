@@ -1,0 +1,46 @@
+"""Project state on disk: the daemonless "API server".
+
+Records are JSON files with a ``schema_version``; every write is atomic (tmp + fsync + rename),
+so a reader never sees half a record and a crash loses at most the write in flight.
+
+Layout (paths come from ``compose.paths``)::
+
+    <state>/projects/<project>/project.json            ProjectRecord (networks, volumes, files)
+    <state>/projects/<project>/replicas/<name>.json    ReplicaRecord, one per container
+    <run>/projects/<project>/lock                      flock held by the acting process
+    <run>/projects/<project>/supervisor.sock           the detached supervisor's API
+
+Invariants:
+- only the holder of the project lock writes records (readers never lock);
+- a replica is alive iff its pid exists and /proc/<pid>/stat's start time equals the record's;
+- ``observe_project`` never changes anything: it reports what is recorded plus liveness.
+"""
+
+from compose.state.lock import ProjectLock, is_locked
+from compose.state.observe import ObservedProject, ObservedReplica, list_projects, observe_project
+from compose.state.procfs import is_alive, process_start_time
+from compose.state.records import (
+    SCHEMA_VERSION,
+    NetworkRecord,
+    ProjectRecord,
+    ReplicaRecord,
+    replica_name,
+)
+from compose.state.store import StateStore
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "NetworkRecord",
+    "ObservedProject",
+    "ObservedReplica",
+    "ProjectLock",
+    "ProjectRecord",
+    "ReplicaRecord",
+    "StateStore",
+    "is_alive",
+    "is_locked",
+    "list_projects",
+    "observe_project",
+    "process_start_time",
+    "replica_name",
+]

@@ -1,0 +1,75 @@
+"""Observed state = records + liveness. Read-only: never writes, never locks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from compose import paths
+from compose.state.lock import lock_holder_pid
+from compose.state.procfs import is_alive
+from compose.state.records import EXITED, PAUSED, RUNNING, ProjectRecord, ReplicaRecord
+from compose.state.store import StateStore
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedReplica:
+    record: ReplicaRecord
+    alive: bool
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def service(self) -> str:
+        return self.record.service
+
+    @property
+    def index(self) -> int:
+        return self.record.index
+
+    @property
+    def status(self) -> str:
+        """The record's status corrected by liveness: a dead "running" replica has exited."""
+        if self.record.status in (RUNNING, PAUSED) and not self.alive:
+            return EXITED
+        return self.record.status
+
+    @property
+    def running(self) -> bool:
+        return self.status in (RUNNING, PAUSED)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedProject:
+    name: str
+    project: ProjectRecord | None
+    replicas: tuple[ObservedReplica, ...]
+    supervisor_pid: int | None = None
+
+    def of_service(self, service: str) -> list[ObservedReplica]:
+        return [r for r in self.replicas if r.service == service and not r.record.oneoff]
+
+    @property
+    def services(self) -> set[str]:
+        return {r.service for r in self.replicas}
+
+    @property
+    def exists(self) -> bool:
+        return self.project is not None or bool(self.replicas)
+
+
+def observe_project(project: str, proc: Path = Path("/proc")) -> ObservedProject:
+    store = StateStore(project)
+    observed = tuple(
+        ObservedReplica(rec, is_alive(rec.pid, rec.start_time, proc)) for rec in store.replicas()
+    )
+    return ObservedProject(project, store.load_project(), observed, lock_holder_pid(project))
+
+
+def list_projects() -> list[str]:
+    root = paths.state_dir() / "projects"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "project.json").exists())

@@ -1,0 +1,108 @@
+"""Record types. Plain frozen dataclasses with a dict form; JSON carries ``schema_version``."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from compose.errors import StateError
+
+SCHEMA_VERSION = 1
+
+T = TypeVar("T")
+
+# Replica status values, as docker shows them.
+CREATED, RUNNING, PAUSED, EXITED, REMOVING = "created", "running", "paused", "exited", "removing"
+STATUSES = (CREATED, RUNNING, PAUSED, EXITED, REMOVING)
+
+
+def replica_name(project: str, service: str, index: int) -> str:
+    return f"{project}-{service}-{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRecord:
+    name: str  # compose key, e.g. "default"
+    full_name: str  # "<project>_<name>"
+    subnet: str | None = None
+    gateway: str | None = None
+    bridge: str | None = None
+    external: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    name: str
+    working_dir: str = ""
+    config_files: tuple[str, ...] = ()
+    created: float = 0.0
+    networks: tuple[NetworkRecord, ...] = ()
+    volumes: tuple[str, ...] = ()  # full names of named volumes the project created
+    services: tuple[str, ...] = ()  # services of the stack at the last `up`
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaRecord:
+    project: str
+    service: str
+    index: int
+    name: str = ""
+    image: str = ""
+    image_digest: str | None = None
+    config_hash: str = ""
+    command: str = ""
+    pid: int | None = None
+    start_time: int | None = None  # clock ticks since boot, from /proc/<pid>/stat
+    status: str = CREATED
+    exit_code: int | None = None
+    health: str | None = None  # None (no check), "starting", "healthy", "unhealthy"
+    restart_count: int = 0
+    netns: str | None = None
+    ips: dict[str, str] = field(default_factory=dict)  # network key -> address
+    ports: tuple[dict[str, Any], ...] = ()  # {"target", "published", "protocol", "host_ip"}
+    mounts: tuple[str, ...] = ()
+    created: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    oneoff: bool = False
+    manually_stopped: bool = False
+    log_path: str | None = None
+    runtime: dict[str, Any] = field(default_factory=dict)  # opaque data the runtime needs back
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", replica_name(self.project, self.service, self.index))
+
+    def replace(self, **changes: Any) -> ReplicaRecord:
+        return dataclasses.replace(self, **changes)
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(record)
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def from_dict(cls: type[T], data: dict[str, Any], source: str = "record") -> T:
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise StateError(
+            f"{source}: schema_version {version!r} is not {SCHEMA_VERSION}",
+            hint="the state was written by another pycompose version; `down` it with that one",
+        )
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {k: v for k, v in data.items() if k in known}
+    return _coerce(cls, values)
+
+
+def _coerce(cls: type[T], values: dict[str, Any]) -> T:
+    if cls is ProjectRecord:
+        values["networks"] = tuple(NetworkRecord(**n) for n in values.get("networks", ()))
+        values["config_files"] = tuple(values.get("config_files", ()))
+        values["volumes"] = tuple(values.get("volumes", ()))
+        values["services"] = tuple(values.get("services", ()))
+    if cls is ReplicaRecord:
+        values["ports"] = tuple(values.get("ports", ()))
+        values["mounts"] = tuple(values.get("mounts", ()))
+    return cls(**values)

@@ -1,0 +1,109 @@
+"""Read and write records atomically. Only the project-lock holder writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from compose import paths
+from compose.errors import StateError
+from compose.state.records import ProjectRecord, ReplicaRecord, from_dict, to_dict
+
+
+def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
+    """tmp file in the same dir + fsync + rename + fsync(dir): all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise StateError(f"{path}: expected a JSON object")
+    return data
+
+
+class StateStore:
+    """All records of one project."""
+
+    def __init__(self, project: str) -> None:
+        self.project = project
+        self.root = paths.project_state_dir(project)
+
+    @property
+    def project_file(self) -> Path:
+        return self.root / "project.json"
+
+    @property
+    def replicas_dir(self) -> Path:
+        return self.root / "replicas"
+
+    def exists(self) -> bool:
+        return self.project_file.exists() or any(self._replica_files())
+
+    def load_project(self) -> ProjectRecord | None:
+        data = read_json(self.project_file)
+        return None if data is None else from_dict(ProjectRecord, data, str(self.project_file))
+
+    def save_project(self, record: ProjectRecord) -> None:
+        atomic_write_json(self.project_file, to_dict(record))
+
+    def replica_file(self, name: str) -> Path:
+        return self.replicas_dir / f"{name}.json"
+
+    def load_replica(self, name: str) -> ReplicaRecord | None:
+        path = self.replica_file(name)
+        data = read_json(path)
+        return None if data is None else from_dict(ReplicaRecord, data, str(path))
+
+    def save_replica(self, record: ReplicaRecord) -> None:
+        atomic_write_json(self.replica_file(record.name), to_dict(record))
+
+    def delete_replica(self, name: str) -> None:
+        self.replica_file(name).unlink(missing_ok=True)
+
+    def replicas(self) -> list[ReplicaRecord]:
+        records = []
+        for path in self._replica_files():
+            data = read_json(path)
+            if data is not None:
+                records.append(from_dict(ReplicaRecord, data, str(path)))
+        return sorted(records, key=lambda r: (r.service, r.index, r.name))
+
+    def _replica_files(self) -> list[Path]:
+        if not self.replicas_dir.is_dir():
+            return []
+        return [p for p in self.replicas_dir.iterdir() if p.suffix == ".json"]
+
+    def delete_project(self) -> None:
+        """Forget the project entirely (after `down`): records only, never volumes."""
+        shutil.rmtree(self.root, ignore_errors=True)
