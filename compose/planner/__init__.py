@@ -1,0 +1,32 @@
+"""DESIRED + OBSERVED → PLAN. Pure: no kernel, no async; ``up --dry-run`` prints the plan.
+
+- ``actions``: the Plan and its small printable actions;
+- ``desired``: DesiredProject/DesiredService (plain data built by ``compose.project``);
+- ``planner``: ``plan_up(desired, observed, UpOptions)`` and ``plan_down(desired, observed,
+  DownOptions)``;
+- ``hashing`` (helper B): ``config_hash(service, image_digest=None)``.
+"""
+
+from compose.planner.actions import Plan, ServiceStep, Wait
+from compose.planner.desired import (
+    Dependency,
+    DesiredProject,
+    DesiredService,
+    DownOptions,
+    UpOptions,
+)
+from compose.planner.planner import plan_down, plan_up, selected_services
+
+__all__ = [
+    "Dependency",
+    "DesiredProject",
+    "DesiredService",
+    "DownOptions",
+    "Plan",
+    "ServiceStep",
+    "UpOptions",
+    "Wait",
+    "plan_down",
+    "plan_up",
+    "selected_services",
+]

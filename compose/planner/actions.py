@@ -1,0 +1,135 @@
+"""Plan actions: small, printable, plain data. The executor gives them meaning.
+
+A ``Plan`` has three parts run in order::
+
+    setup      EnsureNetwork / EnsureVolume            (all in parallel)
+    services   ServiceStep per service, each waiting   (a DAG: a step starts when its
+               for its ``waits`` before its actions     waits hold; replicas in parallel)
+    teardown   orphan removal, RemoveNetwork / RemoveVolume
+
+For ``up`` a step waits for its dependencies' conditions; for ``down`` a step waits until its
+dependents are stopped (condition ``stopped``), which gives reverse dependency order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Conditions a ServiceStep may wait for.
+SERVICE_STARTED = "service_started"
+SERVICE_HEALTHY = "service_healthy"
+SERVICE_COMPLETED = "service_completed_successfully"
+STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class EnsureNetwork:
+    network: str  # compose key
+    full_name: str
+    external: bool = False
+
+    def describe(self) -> str:
+        return f"Network {self.full_name}  {'Check' if self.external else 'Create'}"
+
+
+@dataclass(frozen=True, slots=True)
+class EnsureVolume:
+    volume: str
+    full_name: str
+    external: bool = False
+
+    def describe(self) -> str:
+        return f"Volume {self.full_name}  {'Check' if self.external else 'Create'}"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveNetwork:
+    network: str
+    full_name: str
+
+    def describe(self) -> str:
+        return f"Network {self.full_name}  Remove"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveVolume:
+    volume: str
+    full_name: str
+
+    def describe(self) -> str:
+        return f"Volume {self.full_name}  Remove"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaAction:
+    service: str
+    index: int
+    name: str
+    verb = "Act"
+
+    def describe(self) -> str:
+        return f"Container {self.name}  {self.verb}"
+
+
+class CreateReplica(ReplicaAction):
+    verb = "Create"
+
+
+class StartReplica(ReplicaAction):
+    verb = "Start"
+
+
+class StopReplica(ReplicaAction):
+    verb = "Stop"
+
+
+class RemoveReplica(ReplicaAction):
+    verb = "Remove"
+
+
+class RecreateReplica(ReplicaAction):
+    """Stop + remove the old container, then create + start the new one (same name)."""
+
+    verb = "Recreate"
+
+
+class RestartReplica(ReplicaAction):
+    verb = "Restart"
+
+
+Action = EnsureNetwork | EnsureVolume | RemoveNetwork | RemoveVolume | ReplicaAction
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    service: str
+    condition: str = SERVICE_STARTED
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStep:
+    service: str
+    actions: tuple[ReplicaAction, ...] = ()
+    waits: tuple[Wait, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    setup: tuple[EnsureNetwork | EnsureVolume, ...] = ()
+    services: tuple[ServiceStep, ...] = ()
+    teardown: tuple[Action, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def actions(self) -> list[Action]:
+        steps = [a for s in self.services for a in s.actions]
+        return [*self.setup, *steps, *self.teardown]
+
+    def render(self) -> str:
+        lines = [a.describe() for a in self.actions()]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines) if lines else "Nothing to do"
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions()

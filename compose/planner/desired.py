@@ -1,0 +1,76 @@
+"""Desired state as plain data: what the planner compares with the observed records.
+
+``compose.project`` builds it from the Stack, the graph and the config hashes, so the planner
+never imports the model and its tests need nothing but these dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compose.planner.actions import SERVICE_STARTED
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    service: str
+    condition: str = SERVICE_STARTED
+    required: bool = True
+    restart: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredService:
+    name: str
+    replicas: int = 1
+    config_hash: str = ""
+    depends_on: tuple[Dependency, ...] = ()
+    networks: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()  # named volume keys
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredProject:
+    name: str
+    services: tuple[DesiredService, ...] = ()
+    networks: dict[str, bool] = field(default_factory=dict)  # key -> external
+    volumes: dict[str, bool] = field(default_factory=dict)  # key -> external
+    network_names: dict[str, str] = field(default_factory=dict)  # key -> full name override
+    volume_names: dict[str, str] = field(default_factory=dict)
+
+    def service(self, name: str) -> DesiredService:
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.services]
+
+    def network_name(self, key: str) -> str:
+        return self.network_names.get(key, f"{self.name}_{key}")
+
+    def volume_name(self, key: str) -> str:
+        return self.volume_names.get(key, f"{self.name}_{key}")
+
+    def dependents(self, name: str) -> list[DesiredService]:
+        return [s for s in self.services if any(d.service == name for d in s.depends_on)]
+
+
+@dataclass(frozen=True, slots=True)
+class UpOptions:
+    services: tuple[str, ...] = ()  # empty: all
+    no_deps: bool = False
+    force_recreate: bool = False
+    no_recreate: bool = False
+    remove_orphans: bool = False
+    no_start: bool = False
+    scale: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DownOptions:
+    services: tuple[str, ...] = ()  # empty: the whole project
+    remove_volumes: bool = False
+    remove_orphans: bool = False

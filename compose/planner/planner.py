@@ -1,0 +1,218 @@
+"""plan_up / plan_down: desired + observed → Plan. Pure functions over plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from compose.planner.actions import (
+    STOPPED,
+    CreateReplica,
+    EnsureNetwork,
+    EnsureVolume,
+    Plan,
+    RecreateReplica,
+    RemoveNetwork,
+    RemoveReplica,
+    RemoveVolume,
+    ReplicaAction,
+    RestartReplica,
+    ServiceStep,
+    StartReplica,
+    StopReplica,
+    Wait,
+)
+from compose.planner.desired import DesiredProject, DesiredService, DownOptions, UpOptions
+from compose.state.observe import ObservedProject, ObservedReplica
+from compose.state.records import replica_name
+
+ORPHAN_HINT = (
+    "If you removed or renamed this service in your compose file, you can run this command "
+    "with the --remove-orphans flag to clean it up."
+)
+
+
+def selected_services(desired: DesiredProject, services: Iterable[str], no_deps: bool) -> list[str]:
+    """The services to act on: the named ones plus (unless no_deps) their dependencies."""
+    chosen = list(services) or desired.names
+    if no_deps:
+        return [n for n in desired.names if n in chosen]
+    todo, seen = list(chosen), set(chosen)
+    while todo:
+        for dep in desired.service(todo.pop()).depends_on:
+            if dep.service not in seen and dep.service in desired.names:
+                seen.add(dep.service)
+                todo.append(dep.service)
+    return [n for n in desired.names if n in seen]
+
+
+def plan_up(desired: DesiredProject, observed: ObservedProject, options: UpOptions) -> Plan:
+    names = selected_services(desired, options.services, options.no_deps)
+    steps: dict[str, ServiceStep] = {}
+    recreated: set[str] = set()
+    for svc in _in_dependency_order(desired, names):
+        actions = _plan_service(desired, svc, observed, options, recreated)
+        if any(isinstance(a, RecreateReplica) for a in actions):
+            recreated.add(svc.name)
+        steps[svc.name] = ServiceStep(svc.name, tuple(actions), _up_waits(svc, names))
+    teardown, warnings = _orphans(desired, observed, options.remove_orphans)
+    return Plan(_setup(desired, names), tuple(steps.values()), teardown, warnings)
+
+
+def _in_dependency_order(desired: DesiredProject, names: list[str]) -> list[DesiredService]:
+    done: list[str] = []
+    pending = list(names)
+    while pending:
+        ready = [
+            n
+            for n in pending
+            if all(
+                d.service in done or d.service not in pending for d in desired.service(n).depends_on
+            )
+        ] or pending[:1]
+        done += ready
+        pending = [n for n in pending if n not in ready]
+    return [desired.service(n) for n in done]
+
+
+def _up_waits(svc: DesiredService, names: list[str]) -> tuple[Wait, ...]:
+    deps = [d for d in svc.depends_on if d.service in names]
+    return tuple(Wait(d.service, d.condition, d.required) for d in deps)
+
+
+def _setup(desired: DesiredProject, names: list[str]) -> tuple[EnsureNetwork | EnsureVolume, ...]:
+    used = [desired.service(n) for n in names]
+    nets = sorted({k for s in used for k in s.networks})
+    vols = sorted({k for s in used for k in s.volumes})
+    return (
+        *(EnsureNetwork(k, desired.network_name(k), desired.networks.get(k, False)) for k in nets),
+        *(EnsureVolume(k, desired.volume_name(k), desired.volumes.get(k, False)) for k in vols),
+    )
+
+
+def _plan_service(
+    desired: DesiredProject,
+    svc: DesiredService,
+    observed: ObservedProject,
+    options: UpOptions,
+    recreated: set[str],
+) -> list[ReplicaAction]:
+    want = options.scale.get(svc.name, svc.replicas)
+    existing = sorted(observed.of_service(svc.name), key=lambda r: r.index)
+    keep, extra = existing[:want], existing[want:]
+    actions: list[ReplicaAction] = []
+    for rep in reversed(extra):  # scale down: highest indexes first
+        actions += _remove(rep)
+    restart_upstream = any(d.restart and d.service in recreated for d in svc.depends_on)
+    for rep in keep:
+        actions += _converge(svc, rep, options, restart_upstream)
+    for index in _free_indexes({r.index for r in keep}, want - len(keep)):
+        name = replica_name(desired.name, svc.name, index)
+        actions.append(CreateReplica(svc.name, index, name))
+        if not options.no_start:
+            actions.append(StartReplica(svc.name, index, name))
+    return actions
+
+
+def _free_indexes(used: set[int], count: int) -> list[int]:
+    free, index = [], 1
+    while len(free) < count:
+        if index not in used:
+            free.append(index)
+        index += 1
+    return free
+
+
+def _converge(
+    svc: DesiredService, rep: ObservedReplica, options: UpOptions, restart_upstream: bool
+) -> list[ReplicaAction]:
+    args = (rep.service, rep.index, rep.name)
+    if _must_recreate(svc, rep, options):
+        return [RecreateReplica(*args)]
+    if options.no_start:
+        return []
+    if not rep.running:
+        return [StartReplica(*args)]
+    if restart_upstream:
+        return [RestartReplica(*args)]
+    return []
+
+
+def _must_recreate(svc: DesiredService, rep: ObservedReplica, options: UpOptions) -> bool:
+    if options.force_recreate:
+        return True
+    if options.no_recreate:
+        return False
+    return bool(svc.config_hash) and rep.record.config_hash != svc.config_hash
+
+
+def _remove(rep: ObservedReplica) -> list[ReplicaAction]:
+    args = (rep.service, rep.index, rep.name)
+    return [StopReplica(*args), RemoveReplica(*args)] if rep.running else [RemoveReplica(*args)]
+
+
+def _orphans(
+    desired: DesiredProject, observed: ObservedProject, remove: bool
+) -> tuple[tuple[ReplicaAction, ...], tuple[str, ...]]:
+    orphans = [
+        r for r in observed.replicas if r.service not in desired.names and not r.record.oneoff
+    ]
+    if not orphans:
+        return (), ()
+    if remove:
+        return tuple(a for r in orphans for a in _remove(r)), ()
+    names = ", ".join(r.name for r in orphans)
+    return (), (f"Found orphan containers ([{names}]) for this project. {ORPHAN_HINT}",)
+
+
+def plan_down(
+    desired: DesiredProject | None, observed: ObservedProject, options: DownOptions
+) -> Plan:
+    """Stop and remove replicas in reverse dependency order, then networks (and volumes)."""
+    known = set(desired.names) if desired else set()
+    chosen = set(options.services) or None
+    by_service: dict[str, list[ObservedReplica]] = {}
+    for rep in observed.replicas:
+        orphan = desired is not None and rep.service not in known
+        if (chosen is None or rep.service in chosen) and (
+            not orphan or options.remove_orphans or rep.record.oneoff
+        ):
+            by_service.setdefault(rep.service, []).append(rep)
+    steps = tuple(
+        ServiceStep(
+            svc,
+            tuple(a for r in sorted(reps, key=lambda r: -r.index) for a in _remove(r)),
+            _down_waits(desired, svc, by_service),
+        )
+        for svc, reps in sorted(by_service.items())
+    )
+    teardown = () if chosen else _down_teardown(desired, observed, options)
+    warnings = (
+        () if desired is None or options.remove_orphans else _orphans(desired, observed, False)[1]
+    )
+    return Plan((), steps, teardown, warnings)
+
+
+def _down_waits(
+    desired: DesiredProject | None, service: str, stopping: dict[str, list[ObservedReplica]]
+) -> tuple[Wait, ...]:
+    if desired is None or service not in desired.names:
+        return ()
+    return tuple(Wait(d.name, STOPPED) for d in desired.dependents(service) if d.name in stopping)
+
+
+def _down_teardown(
+    desired: DesiredProject | None, observed: ObservedProject, options: DownOptions
+) -> tuple[RemoveNetwork | RemoveVolume, ...]:
+    record = observed.project
+    nets = [n for n in (record.networks if record else ()) if not n.external]
+    actions: list[RemoveNetwork | RemoveVolume] = [RemoveNetwork(n.name, n.full_name) for n in nets]
+    if options.remove_volumes:
+        actions += [RemoveVolume(v, v) for v in _project_volumes(desired, observed)]
+    return tuple(actions)
+
+
+def _project_volumes(desired: DesiredProject | None, observed: ObservedProject) -> list[str]:
+    names = set(observed.project.volumes) if observed.project else set()
+    if desired is not None:
+        names |= {desired.volume_name(k) for k, ext in desired.volumes.items() if not ext}
+    return sorted(names)
