@@ -1,0 +1,230 @@
+"""Run a Plan: setup in parallel, then each ServiceStep as soon as its waits hold, then teardown.
+
+    setup ──► step(db) ──► step(web)        a step waits for its dependencies' conditions,
+          └─► step(cache) ─┘                then runs its replicas' actions in parallel
+
+Invariants:
+- a failed step (or an unmet required condition) leaves every dependent step not started;
+- every failure is collected, one line each, and raised together as ``ProjectUpError``;
+- ``required: false`` dependencies that fail only produce a warning;
+- teardown runs even when some steps failed (down must remove what it can).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+from compose.errors import ProjectUpError
+from compose.planner.actions import (
+    STOPPED,
+    CreateReplica,
+    EnsureNetwork,
+    EnsureVolume,
+    Plan,
+    RecreateReplica,
+    RemoveNetwork,
+    RemoveReplica,
+    RemoveVolume,
+    ReplicaAction,
+    RestartReplica,
+    ServiceStep,
+    StartReplica,
+    StopReplica,
+    Wait,
+)
+from compose.supervisor.conditions import DependencyFailed, wait_condition
+from compose.supervisor.driver import Driver
+from compose.supervisor.tracker import ReplicaState, Tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failed_services: set[str] = field(default_factory=set)
+
+    def raise_for_failures(self) -> None:
+        if self.failures:
+            raise ProjectUpError(self.failures)
+
+
+class Hooks:
+    """Called by the executor so the supervisor can watch replicas it started."""
+
+    def started(self, name: str) -> None: ...
+
+    def stopping(self, name: str) -> None: ...
+
+    def event(self, action: str, name: str) -> None: ...
+
+
+@dataclass
+class _Step:
+    step: ServiceStep
+    done: anyio.Event = field(default_factory=anyio.Event)
+    failed: str | None = None
+
+
+class Executor:
+    def __init__(self, driver: Driver, tracker: Tracker, hooks: Hooks | None = None) -> None:
+        self.driver = driver
+        self.tracker = tracker
+        self.hooks = hooks or Hooks()
+
+    async def run(self, plan: Plan, stop_timeout: float | None = None) -> Outcome:
+        outcome = Outcome(warnings=list(plan.warnings))
+        self._stop_timeout = stop_timeout
+        await self._setup(plan, outcome)
+        if not outcome.failures:
+            await self._steps(plan.services, outcome)
+        await self._teardown(plan, outcome)
+        return outcome
+
+    async def _setup(self, plan: Plan, outcome: Outcome) -> None:
+        async with anyio.create_task_group() as tg:
+            for action in plan.setup:
+                tg.start_soon(self._guard, outcome, action.describe(), self._ensure, action)
+
+    async def _ensure(self, action: EnsureNetwork | EnsureVolume) -> None:
+        if isinstance(action, EnsureNetwork):
+            await self.driver.ensure_network(action)
+        else:
+            await self.driver.ensure_volume(action)
+
+    async def _teardown(self, plan: Plan, outcome: Outcome) -> None:
+        replica_actions = [a for a in plan.teardown if isinstance(a, ReplicaAction)]
+        async with anyio.create_task_group() as tg:
+            for name, actions in _by_replica(replica_actions).items():
+                tg.start_soon(self._guard, outcome, f'container "{name}"', self._replica, actions)
+        for action in plan.teardown:
+            if isinstance(action, RemoveNetwork | RemoveVolume):
+                await self._guard(outcome, action.describe(), self._remove, action)
+
+    async def _remove(self, action: RemoveNetwork | RemoveVolume) -> None:
+        if isinstance(action, RemoveNetwork):
+            await self.driver.remove_network(action)
+        else:
+            await self.driver.remove_volume(action)
+
+    async def _steps(self, steps: tuple[ServiceStep, ...], outcome: Outcome) -> None:
+        states = {s.service: _Step(s) for s in steps}
+        async with anyio.create_task_group() as tg:
+            for state in states.values():
+                tg.start_soon(self._run_step, state, states, outcome)
+
+    async def _run_step(self, state: _Step, states: dict[str, _Step], outcome: Outcome) -> None:
+        try:
+            blocked = await self._wait_all(state.step, states, outcome)
+            if blocked:
+                state.failed = blocked
+                outcome.failures.append(f'service "{state.step.service}" not started: {blocked}')
+                outcome.failed_services.add(state.step.service)
+                return
+            await self._run_actions(state, outcome)
+        finally:
+            state.done.set()
+
+    async def _wait_all(
+        self, step: ServiceStep, states: dict[str, _Step], outcome: Outcome
+    ) -> str | None:
+        for wait in step.waits:
+            reason = await self._wait_one(wait, states)
+            if reason and wait.required:
+                return reason
+            if reason:
+                outcome.warnings.append(
+                    f'service "{step.service}": optional dependency "{wait.service}": {reason}'
+                )
+        return None
+
+    async def _wait_one(self, wait: Wait, states: dict[str, _Step]) -> str | None:
+        dep = states.get(wait.service)
+        if dep is not None:
+            await dep.done.wait()
+            if dep.failed and wait.condition != STOPPED:
+                return f'dependency "{wait.service}" failed to start'
+        try:
+            await wait_condition(wait, self.tracker, self._has_healthcheck)
+        except DependencyFailed as exc:
+            return f"dependency failed to start: {exc}"
+        return None
+
+    def _has_healthcheck(self, service: str) -> bool:
+        return self.driver.healthcheck(service) is not None
+
+    async def _run_actions(self, state: _Step, outcome: Outcome) -> None:
+        before = len(outcome.failures)
+        async with anyio.create_task_group() as tg:
+            for actions in _by_replica(state.step.actions).values():
+                label = f'service "{state.step.service}" replica {actions[0].index}'
+                tg.start_soon(self._guard, outcome, label, self._replica, actions)
+        if len(outcome.failures) > before:
+            state.failed = outcome.failures[-1]
+            outcome.failed_services.add(state.step.service)
+
+    async def _guard(self, outcome: Outcome, label: str, func: Callable, *args: object) -> None:
+        try:
+            await func(*args)
+        except Exception as exc:  # every failure is reported, none stops the others
+            log.debug("%s failed", label, exc_info=True)
+            outcome.failures.append(f"{label}: {exc}")
+
+    async def _replica(self, actions: list[ReplicaAction]) -> None:
+        for action in actions:
+            await self.apply(action)
+
+    async def apply(self, action: ReplicaAction) -> None:
+        """One replica action; public so the reconciler and the API reuse it."""
+        self.hooks.event(action.verb.lower(), action.name)
+        if isinstance(action, CreateReplica):
+            await self.create(action.service, action.index, action.name)
+        elif isinstance(action, StartReplica):
+            await self.start(action.name)
+        elif isinstance(action, StopReplica):
+            await self.stop(action.name)
+        elif isinstance(action, RemoveReplica):
+            await self.remove(action.name)
+        elif isinstance(action, RecreateReplica):
+            await self.recreate(action.service, action.index, action.name)
+        elif isinstance(action, RestartReplica):
+            await self.stop(action.name)
+            await self.start(action.name)
+
+    async def create(self, service: str, index: int, name: str) -> None:
+        await self.driver.create_replica(service, index)
+        self.tracker.add(ReplicaState(service, index, name))
+
+    async def start(self, name: str) -> None:
+        await self.driver.start_replica(name)
+        self.tracker.started(name)
+        self.hooks.started(name)
+
+    async def stop(self, name: str) -> None:
+        self.tracker.update(name, manually_stopped=True)
+        self.hooks.stopping(name)
+        await self.driver.stop_replica(name, self._stop_timeout)
+
+    async def remove(self, name: str) -> None:
+        await self.driver.remove_replica(name)
+        self.tracker.remove(name)
+
+    async def recreate(self, service: str, index: int, name: str) -> None:
+        await self.stop(name)
+        await self.remove(name)
+        await self.create(service, index, name)
+        await self.start(name)
+
+
+def _by_replica(
+    actions: list[ReplicaAction] | tuple[ReplicaAction, ...],
+) -> dict[str, list[ReplicaAction]]:
+    grouped: dict[str, list[ReplicaAction]] = {}
+    for action in actions:
+        grouped.setdefault(action.name, []).append(action)
+    return grouped

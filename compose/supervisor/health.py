@@ -1,0 +1,100 @@
+"""Healthchecks with Docker's defaults and semantics, run inside the replica via the driver.
+
+Defaults: interval 30 s, timeout 30 s, retries 3, start_period 0, start_interval 5 s.
+- status starts as ``starting``; probes run every ``interval`` (``start_interval`` during the
+  start period);
+- exit 0 → ``healthy`` and the failing streak resets;
+- a failure (non-zero exit or timeout) during the start period does not count; after it, the
+  streak grows and reaching ``retries`` makes the replica ``unhealthy``;
+- a success during the start period makes it healthy at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import anyio
+
+from compose.supervisor.tracker import Tracker
+
+STARTING, HEALTHY, UNHEALTHY = "starting", "healthy", "unhealthy"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSpec:
+    argv: tuple[str, ...]
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+    start_interval: float = 5.0
+
+    @classmethod
+    def from_test(cls, test: str | Sequence[str] | None, **timing: float) -> HealthSpec | None:
+        """Docker's test forms: ["NONE"], ["CMD", ...], ["CMD-SHELL", "..."], or a string."""
+        argv = test_argv(test)
+        return (
+            None
+            if argv is None
+            else cls(argv, **{k: v for k, v in timing.items() if v is not None})
+        )
+
+
+def test_argv(test: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if not test:
+        return None
+    if isinstance(test, str):
+        return ("/bin/sh", "-c", test)
+    kind, *rest = test
+    if kind == "NONE":
+        return None
+    if kind == "CMD-SHELL":
+        return ("/bin/sh", "-c", " ".join(rest))
+    if kind == "CMD":
+        return tuple(rest)
+    return tuple(test)
+
+
+Probe = Callable[[tuple[str, ...], float], Awaitable[int]]
+
+
+def next_status(
+    current: str, ok: bool, streak: int, spec: HealthSpec, in_start_period: bool
+) -> tuple[str, int]:
+    """(new status, new failing streak) after one probe (pure)."""
+    if ok:
+        return HEALTHY, 0
+    if in_start_period:
+        return current, streak
+    streak += 1
+    return (UNHEALTHY if streak >= spec.retries else current), streak
+
+
+async def monitor(name: str, spec: HealthSpec, probe: Probe, tracker: Tracker) -> None:
+    """Probe one replica until it stops running (cancel the scope to end it early)."""
+    started = time.monotonic()
+    status, streak = STARTING, 0
+    tracker.update(name, health=STARTING)
+    while True:
+        in_start = time.monotonic() - started < spec.start_period
+        await anyio.sleep(spec.start_interval if in_start and status == STARTING else spec.interval)
+        state = tracker.get(name)
+        if state is None or not state.running:
+            return
+        ok = await _probe_once(probe, spec)
+        in_start = time.monotonic() - started < spec.start_period
+        new, streak = next_status(status, ok, streak, spec, in_start)
+        if new != status:
+            status = new
+            tracker.update(name, health=status)
+
+
+async def _probe_once(probe: Probe, spec: HealthSpec) -> bool:
+    with anyio.move_on_after(spec.timeout + 1.0):
+        try:
+            return await probe(spec.argv, spec.timeout) == 0
+        except Exception:  # a probe that cannot even run is a failed probe
+            return False
+    return False

@@ -1,0 +1,93 @@
+"""In-memory replica states of a running supervisor, with change notification.
+
+Conditions (``service_healthy`` …), ``up --wait`` and the reconciler wait on ``Tracker.wait_for``;
+every ``update`` wakes them up. ``on_change`` persists each change (the real supervisor writes
+the replica record), so ``ps`` from another process sees the same status.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+
+CREATED, RUNNING, PAUSED, EXITED = "created", "running", "paused", "exited"
+
+
+@dataclass(slots=True)
+class ReplicaState:
+    service: str
+    index: int
+    name: str
+    status: str = CREATED
+    exit_code: int | None = None
+    health: str | None = None  # None: no healthcheck
+    started_at: float | None = None
+    finished_at: float | None = None
+    restart_count: int = 0
+    manually_stopped: bool = False
+    backoff: float = 0.0  # current restart delay (Docker's restart manager)
+
+    @property
+    def running(self) -> bool:
+        return self.status in (RUNNING, PAUSED)
+
+
+class Tracker:
+    def __init__(self, on_change: Callable[[ReplicaState], None] | None = None) -> None:
+        self.replicas: dict[str, ReplicaState] = {}
+        self._changed = anyio.Event()
+        self._on_change = on_change
+
+    def add(self, state: ReplicaState) -> ReplicaState:
+        self.replicas[state.name] = state
+        self._notify(state)
+        return state
+
+    def get(self, name: str) -> ReplicaState | None:
+        return self.replicas.get(name)
+
+    def update(self, name: str, **changes: object) -> ReplicaState | None:
+        state = self.replicas.get(name)
+        if state is None:
+            return None
+        for key, value in changes.items():
+            setattr(state, key, value)
+        self._notify(state)
+        return state
+
+    def started(self, name: str) -> None:
+        self.update(
+            name, status=RUNNING, exit_code=None, started_at=time.time(), manually_stopped=False
+        )
+
+    def exited(self, name: str, code: int | None) -> None:
+        self.update(name, status=EXITED, exit_code=code, finished_at=time.time())
+
+    def remove(self, name: str) -> None:
+        if self.replicas.pop(name, None) is not None:
+            self._notify(None)
+
+    def of_service(self, service: str) -> list[ReplicaState]:
+        found = [s for s in self.replicas.values() if s.service == service]
+        return sorted(found, key=lambda s: s.index)
+
+    def snapshot(self) -> list[dict[str, object]]:
+        return [dataclasses.asdict(s) for s in sorted(self.replicas.values(), key=_key)]
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        while not predicate():
+            await self._changed.wait()
+
+    def _notify(self, state: ReplicaState | None) -> None:
+        if state is not None and self._on_change is not None:
+            self._on_change(state)
+        event, self._changed = self._changed, anyio.Event()
+        event.set()
+
+
+def _key(state: ReplicaState) -> tuple[str, int]:
+    return (state.service, state.index)

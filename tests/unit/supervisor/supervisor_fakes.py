@@ -1,0 +1,92 @@
+"""A fake Driver for supervisor tests: replicas are timers, probes are functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+from compose.supervisor.health import HealthSpec
+from compose.supervisor.restart import RestartPolicy
+
+
+@dataclass
+class FakeService:
+    exit_code: int | None = None  # None: runs until stopped
+    run_for: float = 0.0
+    health: HealthSpec | None = None
+    probe: Callable[[int], int] = lambda n: 0  # n-th probe -> exit code
+    policy: RestartPolicy = field(default_factory=RestartPolicy)
+    fail_create: str | None = None
+
+
+class FakeDriver:
+    def __init__(self, project: str = "p", **services: FakeService) -> None:
+        self.project = project
+        self.services = services
+        self.calls: list[tuple[str, str]] = []
+        self._stopped: dict[str, anyio.Event] = {}
+        self._probes: dict[str, int] = {}
+
+    def _svc(self, name: str) -> FakeService:
+        return self.services[name.split("-")[1]]
+
+    async def ensure_network(self, action) -> None:
+        self.calls.append(("ensure_network", action.full_name))
+
+    async def ensure_volume(self, action) -> None:
+        self.calls.append(("ensure_volume", action.full_name))
+
+    async def remove_network(self, action) -> None:
+        self.calls.append(("remove_network", action.full_name))
+
+    async def remove_volume(self, action) -> None:
+        self.calls.append(("remove_volume", action.full_name))
+
+    async def create_replica(self, service: str, index: int) -> None:
+        name = f"{self.project}-{service}-{index}"
+        if self.services[service].fail_create:
+            raise RuntimeError(self.services[service].fail_create)
+        self.calls.append(("create", name))
+
+    async def start_replica(self, name: str) -> None:
+        self._stopped[name] = anyio.Event()
+        self.calls.append(("start", name))
+        await anyio.sleep(0)
+
+    async def stop_replica(self, name: str, timeout: float | None = None) -> None:
+        self.calls.append(("stop", name))
+        if name in self._stopped:
+            self._stopped[name].set()
+
+    async def kill_replica(self, name: str, signal: int) -> None:
+        await self.stop_replica(name)
+
+    async def remove_replica(self, name: str) -> None:
+        self.calls.append(("remove", name))
+
+    async def wait_exit(self, name: str) -> int | None:
+        svc = self._svc(name)
+        stopped = self._stopped[name]
+        if svc.exit_code is None:
+            await stopped.wait()
+            return 143
+        with anyio.move_on_after(svc.run_for):
+            await stopped.wait()
+            return 143
+        return svc.exit_code
+
+    async def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
+        count = self._probes.get(name, 0)
+        self._probes[name] = count + 1
+        return self._svc(name).probe(count)
+
+    def healthcheck(self, service: str) -> HealthSpec | None:
+        return self.services[service].health
+
+    def restart_policy(self, service: str) -> RestartPolicy:
+        return self.services[service].policy
+
+    def names(self, verb: str) -> list[str]:
+        return [n for v, n in self.calls if v == verb]

@@ -1,0 +1,55 @@
+"""Restart policies: Docker's decisions and backoff, driven through the reconcile loop."""
+
+from __future__ import annotations
+
+import anyio
+from supervisor_fakes import FakeDriver, FakeService
+
+from compose.planner import DesiredProject, DesiredService, UpOptions, plan_up
+from compose.state import ObservedProject
+from compose.supervisor import RestartPolicy, Supervisor, next_backoff, should_restart
+
+
+def test_policy_decisions_match_docker():
+    always, no = RestartPolicy.parse("always"), RestartPolicy.parse("no")
+    on_failure = RestartPolicy.parse("on-failure:2")
+    assert on_failure == RestartPolicy("on-failure", 2)
+    assert should_restart(always, 0, 5, False)
+    assert not should_restart(always, 1, 0, True)  # manual stop
+    assert not should_restart(no, 1, 0, False)
+    assert should_restart(on_failure, 1, 1, False)
+    assert not should_restart(on_failure, 1, 2, False)
+    assert not should_restart(on_failure, 0, 0, False)
+    assert RestartPolicy.parse("any", 3) == RestartPolicy("always", 3)
+
+
+def test_backoff_sequence_doubles_to_a_minute_and_resets_after_ten_seconds():
+    delays, delay = [], 0.0
+    for _ in range(12):
+        delay = next_backoff(delay, ran_for=1.0)
+        delays.append(round(delay, 1))
+    assert delays == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 60.0, 60.0]
+    assert next_backoff(60.0, ran_for=10.0) == 0.1
+
+
+def test_on_failure_restarts_until_max_attempts():
+    policy = RestartPolicy("on-failure", 3)
+    driver = FakeDriver(job=FakeService(exit_code=1, run_for=0.01, policy=policy))
+    desired = DesiredProject("p", (DesiredService("job"),))
+
+    async def main():
+        async with Supervisor(driver) as sup:
+            await sup.apply(plan_up(desired, ObservedProject("p", None, ()), UpOptions()))
+            with anyio.fail_after(5):
+                await sup.tracker.wait_for(
+                    lambda: (
+                        sup.tracker.get("p-job-1").restart_count == 3
+                        and sup.tracker.get("p-job-1").status == "exited"
+                    )
+                )
+            await anyio.sleep(0.3)
+            return sup.tracker.get("p-job-1")
+
+    state = anyio.run(main)
+    assert driver.names("start") == ["p-job-1"] * 4
+    assert state.exit_code == 1 and state.backoff == 0.4
