@@ -1,0 +1,110 @@
+"""TREE → MODEL: ``load_stack(options)`` = the loader's tree, validated into a frozen ``Stack``.
+
+Steps: load the tree (``compose.stackfile``) → reject legacy v1 files → validate with pydantic
+(every problem, located, one line each) → cross-reference check (unless ``consistency=False``)
+→ attach warnings (the loader's, then one per unsupported key that is set).
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from compose.errors import StackValidationError
+from compose.model.deploy import SWARM_ONLY_DEPLOY_KEYS
+from compose.model.problems import describe_validation_error, locate
+from compose.model.stack import Stack
+from compose.stackfile import LoadedStack, LoadOptions, SourceMap, load_stack_tree
+
+_TOP_LEVEL = frozenset(
+    {
+        "version",
+        "name",
+        "include",
+        "services",
+        "networks",
+        "volumes",
+        "secrets",
+        "configs",
+        "models",
+    }
+)
+_V1_HINT = "move the services under a top-level `services:` key (Compose Specification format)"
+
+
+def load_stack(options: LoadOptions, *, consistency: bool = True) -> Stack:
+    """Load and validate the stack named by ``options``; raises ``StackValidationError``."""
+    loaded = load_stack_tree(options)
+    return stack_from_tree(loaded, consistency=consistency)
+
+
+def stack_from_tree(loaded: LoadedStack, *, consistency: bool = True) -> Stack:
+    _reject_v1(loaded)
+    stack = _validate(Stack, loaded)
+    if consistency:
+        _check_consistency(stack, loaded.source_map)
+    warnings = (*loaded.warnings, *unsupported_warnings(stack))
+    return stack.model_copy(update={"warnings": warnings})
+
+
+def _reject_v1(loaded: LoadedStack) -> None:
+    tree = loaded.tree
+    if "services" in tree:
+        return
+    legacy = [
+        k
+        for k, v in tree.items()
+        if k not in _TOP_LEVEL and not k.startswith("x-") and isinstance(v, dict)
+    ]
+    if legacy:
+        where = locate(loaded.source_map, (legacy[0],), "")
+        raise StackValidationError(
+            [
+                f"{where}this looks like a legacy v1 compose file (services at the top level: "
+                f"{', '.join(legacy[:3])}); v1 files are not supported"
+            ],
+            hint=_V1_HINT,
+        )
+
+
+def _validate(model: type[Stack], loaded: LoadedStack) -> Stack:
+    data = {
+        "name": loaded.name,
+        **loaded.tree,
+        "__working_dir__": loaded.working_dir,
+        "__files__": tuple(loaded.files),
+        "__environment__": dict(loaded.environment),
+        "__disabled__": frozenset(loaded.disabled_services),
+    }
+    data.pop("version", None)
+    data.pop("include", None)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise StackValidationError(
+            describe_validation_error(exc, model, loaded.source_map)
+        ) from None
+
+
+def _check_consistency(stack: Stack, source_map: SourceMap) -> None:
+    problems = stack.consistency_problems()
+    if problems:
+        raise StackValidationError([locate(source_map, path, why) for path, why in problems])
+
+
+def unsupported_warnings(stack: Stack) -> list[str]:
+    """One warning per P2 key that is set: never silently dropped."""
+    out = []
+    for name, service in stack.services.items():
+        out += [
+            f"services.{name}.{key}: not supported by pycompose, ignored"
+            for key in service.unsupported_keys()
+        ]
+        deploy = service.deploy
+        out += [
+            f"services.{name}.deploy.{key}: not supported by pycompose, ignored"
+            for key in SWARM_ONLY_DEPLOY_KEYS
+            if deploy and key in deploy.model_fields_set
+        ]
+    if stack.models:
+        out.append("models: not supported by pycompose, ignored")
+    return out

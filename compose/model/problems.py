@@ -1,0 +1,134 @@
+"""pydantic ``ValidationError`` → one located line per problem (no pydantic text leaks out).
+
+compose.yaml:12:7: services.web.ports[0]: invalid port "80:80:80" (expected the long form ...)
+compose.yaml:4:5: services.web.enviroment: unknown key (did you mean "environment"?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from compose.model.refs import KeyPath
+from compose.stackfile import SourceMap
+
+_SCHEMA_TAGS = (
+    "function-",
+    "constrained-",
+    "lax-",
+    "json-or-python",
+    "tagged-union",
+    "nullable",
+    "chain",
+    "literal[",
+    "is-instance[",
+    "list[",
+    "dict[",
+    "union[",
+)
+
+
+def describe_validation_error(
+    exc: ValidationError, root: type[BaseModel], source_map: SourceMap
+) -> list[str]:
+    """One ``file:line:col: path: message`` line per distinct problem, in input order."""
+    lines: list[str] = []
+    seen: set[KeyPath] = set()
+    for error in exc.errors(include_url=False):
+        path = clean_loc(error["loc"])
+        if path in seen:  # union members each report the same place
+            continue
+        seen.add(path)
+        lines.append(locate(source_map, path, _message(error, path, root)))
+    return lines
+
+
+def locate(source_map: SourceMap, path: KeyPath, message: str) -> str:
+    mark = source_map.locate(path)
+    where = f"{mark}: " if mark else ""
+    return f"{where}{format_path(path)}: {message}" if path else f"{where}{message}"
+
+
+def format_path(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif "." in part or " " in part or not part:
+            text += f'["{part}"]'
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def clean_loc(loc: tuple[Any, ...]) -> KeyPath:
+    return tuple(p for p in loc if not (isinstance(p, str) and _is_schema_tag(p)))
+
+
+def _is_schema_tag(part: str) -> bool:
+    return part.startswith("__") or part.startswith(_SCHEMA_TAGS)
+
+
+def _message(error: Any, path: KeyPath, root: type[BaseModel]) -> str:
+    kind, text = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key" + _did_you_mean(str(path[-1]), field_names_at(root, path[:-1]))
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "value_error":
+        return text.removeprefix("Value error, ")
+    if kind.startswith("invalid_"):
+        return text
+    shown = _short(error.get("input"))
+    return f"invalid value {shown}: {text[0].lower()}{text[1:]}"
+
+
+def _short(value: Any) -> str:
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _did_you_mean(key: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def field_names_at(root: type[BaseModel], path: KeyPath) -> list[str]:
+    """The keys the model accepts at ``path`` (for "did you mean" hints)."""
+    node: Any = root
+    for part in path:
+        node = _child(node, part)
+        if node is None:
+            return []
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return [f.alias or name for name, f in node.model_fields.items() if not f.exclude]
+    return []
+
+
+def _child(node: Any, part: str | int) -> Any:
+    node = _unwrap(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        field = node.model_fields.get(str(part))
+        return field.annotation if field else None
+    origin, args = typing.get_origin(node), typing.get_args(node)
+    if origin is dict:
+        return args[1]
+    if origin in (list, tuple):
+        return args[0]
+    return None
+
+
+def _unwrap(node: Any) -> Any:
+    while True:
+        origin = typing.get_origin(node)
+        if origin is typing.Annotated:
+            node = typing.get_args(node)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(node) if a is not type(None)]
+            node = members[0]
+        else:
+            return node
