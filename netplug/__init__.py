@@ -1,5 +1,107 @@
 """netplug: bridges, veth pairs, IPAM, service discovery and published ports for Linux hosts.
 
-Independent of ``compose``; usable on its own. Public verbs: ensure_network, remove_network,
-attach, detach, check.
+Independent of ``compose`` (never imports it); usable on its own. ``import netplug`` is cheap:
+the data types load eagerly, everything else (pyroute2, anyio, dnslib users) loads on first use.
+
+Interface used by the orchestrator (all verbs are synchronous; call them from a worker thread
+when inside an event loop — pyroute2's sync API refuses to run on a running loop):
+
+    NetworkConfig(project, name, subnet=None, gateway=None, ip_range=None, internal=False,
+                  mtu=1500, driver_opts={}, labels={})           .key == "<project>_<name>"
+    ensure_network(cfg, *, host_netns=None, ipam_root=None, address_pool="172.28.0.0/14")
+        -> NetworkInfo(bridge, subnet, gateway)                  idempotent, verifies
+    remove_network(cfg | (project, name), *, host_netns=None, ipam_root=None) -> None
+    network_info(cfg, ipam_root=None) -> NetworkInfo | None      what ensure_network recorded
+    create_replica_netns(name, *, run_dir=None) -> Path          named netns file (bind mount)
+    remove_replica_netns(name, *, run_dir=None) -> None
+    attach(project, replica_id, [AttachRequest(network, ipv4_address, aliases, ifname)],
+           netns_path, *, host_netns=None, ipam_root=None, owner_alive=None)
+        -> tuple[Attachment(network, ifname, ip, prefixlen, mac, gateway, host_ifname), ...]
+    detach(project, replica_id, networks, netns_path=None, *, host_netns=None, ipam_root=None)
+    check(project, replica_id, networks, netns_path, *, host_netns=None, ipam_root=None)
+        raises CheckFailed
+    render_hosts(...) / render_resolv_conf(...) -> str ; write_in_place(path, text)   pure / io
+    link_env(alias, target_name, target_ip, exposed_ports, target_env, parent_name) -> dict
+    replica_link_env(...)                                         all links of one replica
+    DnsServer  (anyio): async with DnsServer(...) as dns: await dns.listen(key, ip); dns.update()
+    PortProxy  (anyio): async with PortProxy(...) as proxy: await proxy.publish(...)
+    check_ports_free(bindings, *, host_netns=None)  raises PortInUseError
+    publish_ports(cfg, key, bindings, *, host_netns=None) / unpublish_ports(cfg, key, ...)
+
+``host_netns`` is the path of a netns file in which bridges, routes and nft rules are made
+(None = the namespace of the calling thread: the real host in production, a test-made netns in
+tests). ``ipam_root`` defaults to $NETPLUG_IPAM_DIR or $PYCOMPOSE_STATE_DIR/ipam; pass
+<PYCOMPOSE_STATE_DIR>/ipam explicitly from the orchestrator.
+
+Kernel names: bridge "pcb-<10 hex>" per (project, network), host veth "pcv-<10 hex>" per
+(project, replica, network), nft tables "pcb-<10 hex>" and "pcb-<10 hex>-p-<8 hex>" (family ip).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from netplug.errors import (
+    AddressExhausted,
+    CheckFailed,
+    KernelError,
+    NetplugError,
+    NetworkConfigError,
+    PortInUseError,
+)
+from netplug.types import (
+    Attachment,
+    AttachRequest,
+    HostEntry,
+    NetworkConfig,
+    NetworkInfo,
+    PortBinding,
+)
+
+_LAZY = {
+    "ensure_network": "netplug.bridge",
+    "remove_network": "netplug.bridge",
+    "network_info": "netplug.bridge",
+    "attach": "netplug.plugin",
+    "detach": "netplug.plugin",
+    "check": "netplug.plugin",
+    "create_replica_netns": "netplug.netns",
+    "remove_replica_netns": "netplug.netns",
+    "render_hosts": "netplug.hosts",
+    "render_resolv_conf": "netplug.hosts",
+    "write_in_place": "netplug.hosts",
+    "link_env": "netplug.links",
+    "replica_link_env": "netplug.links",
+    "DnsServer": "netplug.dns",
+    "DnsRecords": "netplug.dns",
+    "PortProxy": "netplug.proxy",
+    "check_ports_free": "netplug.ports",
+    "publish_ports": "netplug.ports",
+    "unpublish_ports": "netplug.ports",
+}
+
+__all__ = [
+    "AddressExhausted",
+    "AttachRequest",
+    "Attachment",
+    "CheckFailed",
+    "HostEntry",
+    "KernelError",
+    "NetplugError",
+    "NetworkConfig",
+    "NetworkConfigError",
+    "NetworkInfo",
+    "PortBinding",
+    "PortInUseError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netplug' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

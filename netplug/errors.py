@@ -1,4 +1,12 @@
-"""netplug's error tree. pyroute2 and OSError are translated once, at the netlink boundary."""
+"""netplug's error tree. pyroute2 and OSError are translated once, at the netlink boundary.
+
+NetplugError
+├── NetworkConfigError   the request is wrong (bad subnet, static IP outside the subnet, name clash)
+├── AddressExhausted     no free IP in a subnet / no free subnet in the pool
+├── PortInUseError       a published host port is already taken
+├── KernelError          a netlink / nft / sysctl step failed (names the object and the step)
+└── CheckFailed          ``check``: the kernel differs from what ``attach`` promised
+"""
 
 from __future__ import annotations
 
@@ -8,3 +16,26 @@ class NetplugError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NetworkConfigError(NetplugError):
+    pass
+
+
+class AddressExhausted(NetplugError):
+    pass
+
+
+class PortInUseError(NetplugError):
+    pass
+
+
+class KernelError(NetplugError):
+    pass
+
+
+class CheckFailed(NetplugError):
+    pass

@@ -1,0 +1,75 @@
+"""ensure_network / remove_network: bridge, gateway, ip_forward, nft table, subnet record."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+from pathlib import Path
+
+from netplug import nft, sysctl
+from netplug.ipam import pool
+from netplug.naming import bridge_name, network_table
+from netplug.netns import NetnsRef, call_in, iproute
+from netplug.rtnl import delete_link, ensure_address, ensure_bridge, set_up
+from netplug.types import NetworkConfig, NetworkInfo
+
+NetworkRef = NetworkConfig | tuple[str, str]
+
+
+def default_ipam_root() -> Path:
+    env = os.environ.get("NETPLUG_IPAM_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("PYCOMPOSE_STATE_DIR", "/var/lib/pycompose")) / "ipam"
+
+
+def ensure_network(
+    cfg: NetworkConfig,
+    *,
+    host_netns: NetnsRef = None,
+    ipam_root: Path | None = None,
+    address_pool: str = pool.DEFAULT_POOL,
+) -> NetworkInfo:
+    """Create or verify the network's bridge, address, forwarding and nft table. Idempotent."""
+    root = ipam_root or default_ipam_root()
+    routes = call_in(host_netns, pool.host_routes)
+    assigned = pool.assign(
+        root, cfg.key, cfg.subnet, cfg.gateway, cfg.ip_range, routes, address_pool
+    )
+    info = NetworkInfo(bridge_name(cfg.project, cfg.name), assigned.subnet, assigned.gateway)
+    _ensure_bridge(cfg, info, host_netns)
+    if not cfg.internal:
+        sysctl.write(host_netns, "net.ipv4.ip_forward", "1")
+    table = network_table(cfg.project, cfg.name)
+    nft.apply(host_netns, nft.network_ruleset(table, info.bridge, info.subnet, cfg.internal))
+    return info
+
+
+def _ensure_bridge(cfg: NetworkConfig, info: NetworkInfo, host_netns: NetnsRef) -> None:
+    prefix = ipaddress.IPv4Network(info.subnet).prefixlen
+    with iproute(host_netns) as ipr:
+        index = ensure_bridge(ipr, info.bridge, cfg.mtu)
+        ensure_address(ipr, index, info.bridge, info.gateway, prefix)
+        set_up(ipr, index, info.bridge)
+
+
+def network_info(cfg: NetworkConfig, ipam_root: Path | None = None) -> NetworkInfo | None:
+    """What ensure_network recorded for ``cfg`` (None if it never ran)."""
+    record = pool.read_record(ipam_root or default_ipam_root(), cfg.key)
+    if record is None:
+        return None
+    return NetworkInfo(bridge_name(cfg.project, cfg.name), record.subnet, record.gateway)
+
+
+def remove_network(
+    ref: NetworkRef, *, host_netns: NetnsRef = None, ipam_root: Path | None = None
+) -> None:
+    """Delete bridge, nft tables (network + published ports) and IPAM data. Tolerates absence."""
+    project, name = (ref.project, ref.name) if isinstance(ref, NetworkConfig) else ref
+    with iproute(host_netns) as ipr:
+        delete_link(ipr, bridge_name(project, name))
+    nft.delete_tables(host_netns, network_table(project, name))
+    root = ipam_root or default_ipam_root()
+    pool.forget(root, f"{project}_{name}")
+    shutil.rmtree(root / f"{project}_{name}", ignore_errors=True)

@@ -1,0 +1,141 @@
+"""IPAM stores. ``DiskStore`` follows CNI host-local: a directory per network, one file per IP
+(named by the IP, content ``<owner>\\r\\n<ifname>``, created O_EXCL), ``last_reserved_ip.0`` and a
+``lock`` file taken with flock around every change."""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Protocol
+
+IPv4 = ipaddress.IPv4Address
+LAST = "last_reserved_ip.0"
+LOCK = "lock"
+
+
+class Store(Protocol):
+    def locked(self) -> AbstractContextManager[None]: ...
+    def reserve(self, ip: IPv4, owner: str, ifname: str) -> bool: ...
+    def last_reserved(self) -> IPv4 | None: ...
+    def get_by_owner(self, owner: str, ifname: str) -> IPv4 | None: ...
+    def owner_of(self, ip: IPv4) -> tuple[str, str] | None: ...
+    def owners(self) -> list[tuple[str, str]]: ...
+    def release(self, owner: str, ifname: str | None) -> None: ...
+    def entries(self) -> dict[IPv4, tuple[str, str]]: ...
+
+
+class MemoryStore:
+    """In-memory fake with the same behaviour, for unit tests."""
+
+    def __init__(self) -> None:
+        self.table: dict[IPv4, tuple[str, str]] = {}
+        self.last: IPv4 | None = None
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def reserve(self, ip: IPv4, owner: str, ifname: str) -> bool:
+        if ip in self.table:
+            return False
+        self.table[ip] = (owner, ifname)
+        self.last = ip
+        return True
+
+    def last_reserved(self) -> IPv4 | None:
+        return self.last
+
+    def get_by_owner(self, owner: str, ifname: str) -> IPv4 | None:
+        return next((ip for ip, held in self.table.items() if held == (owner, ifname)), None)
+
+    def owner_of(self, ip: IPv4) -> tuple[str, str] | None:
+        return self.table.get(ip)
+
+    def owners(self) -> list[tuple[str, str]]:
+        return list(self.table.values())
+
+    def release(self, owner: str, ifname: str | None) -> None:
+        for ip, held in list(self.table.items()):
+            if held[0] == owner and ifname in (None, held[1]):
+                del self.table[ip]
+
+    def entries(self) -> dict[IPv4, tuple[str, str]]:
+        return dict(self.table)
+
+
+class DiskStore:
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def reserve(self, ip: IPv4, owner: str, ifname: str) -> bool:
+        try:
+            fd = os.open(
+                self.dir / str(ip), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+            )
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{owner}\r\n{ifname}")
+        _write_atomic(self.dir / LAST, str(ip))
+        return True
+
+    def last_reserved(self) -> IPv4 | None:
+        try:
+            return IPv4((self.dir / LAST).read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def entries(self) -> dict[IPv4, tuple[str, str]]:
+        found: dict[IPv4, tuple[str, str]] = {}
+        for path in self.dir.glob("*.*.*.*"):
+            holder = _read_entry(path)
+            if holder is not None and path.name != LAST:
+                found[IPv4(path.name)] = holder
+        return found
+
+    def get_by_owner(self, owner: str, ifname: str) -> IPv4 | None:
+        return next((ip for ip, held in self.entries().items() if held == (owner, ifname)), None)
+
+    def owner_of(self, ip: IPv4) -> tuple[str, str] | None:
+        return _read_entry(self.dir / str(ip))
+
+    def owners(self) -> list[tuple[str, str]]:
+        return list(self.entries().values())
+
+    def release(self, owner: str, ifname: str | None) -> None:
+        for ip, held in self.entries().items():
+            if held[0] == owner and ifname in (None, held[1]):
+                (self.dir / str(ip)).unlink(missing_ok=True)
+
+
+def _read_entry(path: Path) -> tuple[str, str] | None:
+    try:
+        ipaddress.IPv4Address(path.name)
+        text = path.read_bytes().decode()
+    except (FileNotFoundError, ValueError):
+        return None
+    owner, _, ifname = text.partition("\r\n")
+    return owner.strip(), ifname.strip()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,249 @@
+"""attach / detach / check of one replica on its networks (CNI bridge ADD / DEL / CHECK).
+
+attach, per network in order: reserve an IP (same owner+ifname gets the same IP back), drop a
+stale veth of the same deterministic name (left by a crash), create the veth pair with the peer
+placed straight into the replica netns under its final name (eth0, eth1, …), enslave and raise
+the host end, then address, raise and route the container end over a netlink socket opened inside
+the replica netns. Any failure undoes every step already done, in reverse order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from netplug import rtnl
+from netplug.bridge import default_ipam_root
+from netplug.errors import CheckFailed, KernelError, NetworkConfigError
+from netplug.ipam import DiskStore, allocate, make_range, release
+from netplug.ipam.allocator import OwnerAlive
+from netplug.ipam.pool import read_record
+from netplug.naming import bridge_name, owner_id, veth_name
+from netplug.netns import NetnsRef, iproute
+from netplug.nl import Netlink
+from netplug.types import Attachment, AttachRequest, NetworkConfig
+
+Undo = list[Callable[[], object]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    req: AttachRequest
+    ifname: str
+    host_ifname: str
+    bridge: str
+    subnet: ipaddress.IPv4Network
+    gateway: str
+    store: DiskStore
+    ip_range: str | None
+
+
+def _as_request(item: AttachRequest | NetworkConfig) -> AttachRequest:
+    return item if isinstance(item, AttachRequest) else AttachRequest(item)
+
+
+def _plans(
+    project: str, replica_id: str, networks: Sequence[AttachRequest | NetworkConfig], root: Path
+) -> list[_Plan]:
+    plans = []
+    for position, item in enumerate(networks):
+        req = _as_request(item)
+        net = req.network
+        record = read_record(root, net.key)
+        if record is None:
+            raise NetworkConfigError(
+                f"network {net.key}: not created", hint="call ensure_network first"
+            )
+        plans.append(
+            _Plan(
+                req,
+                req.ifname or f"eth{position}",
+                veth_name(project, replica_id, net.name),
+                bridge_name(project, net.name),
+                ipaddress.IPv4Network(record.subnet),
+                record.gateway,
+                DiskStore(root / net.key),
+                record.ip_range,
+            )
+        )
+    return plans
+
+
+def attach(
+    project: str,
+    replica_id: str,
+    networks: Sequence[AttachRequest | NetworkConfig],
+    netns_path: str | os.PathLike[str],
+    *,
+    host_netns: NetnsRef = None,
+    ipam_root: Path | None = None,
+    owner_alive: OwnerAlive | None = None,
+) -> tuple[Attachment, ...]:
+    """Connect a replica's netns to each network; all or nothing."""
+    plans = _plans(project, replica_id, networks, ipam_root or default_ipam_root())
+    owner = owner_id(project, replica_id)
+    undo: Undo = []
+    try:
+        with Netlink(host_netns) as host, Netlink(netns_path) as inner:
+            return _attach_all(plans, owner, netns_path, host, inner, undo, owner_alive)
+    except BaseException:
+        _rollback(undo)
+        raise
+
+
+def _attach_all(
+    plans: list[_Plan],
+    owner: str,
+    netns_path: str | os.PathLike[str],
+    host: Netlink,
+    inner: Netlink,
+    undo: Undo,
+    owner_alive: OwnerAlive | None,
+) -> tuple[Attachment, ...]:
+    inner.set_up(1, "lo")  # lo is ifindex 1 in every netns
+    fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        done = [_attach_one(p, owner, fd, host, inner, undo, owner_alive) for p in plans]
+    finally:
+        os.close(fd)
+    routable = [p for p in plans if not p.req.network.internal]
+    if routable:
+        inner.add_default_route(routable[0].gateway)
+    return tuple(done)
+
+
+def _attach_one(
+    plan: _Plan,
+    owner: str,
+    ns_fd: int,
+    host: Netlink,
+    inner: Netlink,
+    undo: Undo,
+    owner_alive: OwnerAlive | None,
+) -> Attachment:
+    rng = make_range(str(plan.subnet), plan.gateway, plan.ip_range)
+    ip = str(allocate(plan.store, rng, owner, plan.ifname, plan.req.ipv4_address, owner_alive))
+    undo.append(lambda: release(plan.store, owner, plan.ifname))
+    if host.link_index(plan.host_ifname) is not None:
+        host.delete_link(plan.host_ifname)  # left by a killed attach: the pair dies together
+    mac = plan.req.mac_address or mac_for(ip)
+    _create_veth(plan, ns_fd, host, mac)
+    undo.append(lambda: host.delete_link(plan.host_ifname))
+    index = inner.link_index(plan.ifname)
+    if index is None:
+        raise KernelError(f"{plan.ifname}: missing in the replica netns after creation")
+    inner.add_address(index, ip, plan.subnet.prefixlen, plan.ifname)
+    inner.set_up(index, plan.ifname)
+    return Attachment(
+        plan.req.network.name,
+        plan.ifname,
+        ip,
+        plan.subnet.prefixlen,
+        mac,
+        plan.gateway,
+        plan.host_ifname,
+    )
+
+
+def mac_for(ip: str) -> str:
+    """Docker's scheme: 02:42 followed by the four bytes of the IPv4 address."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)
+
+
+def _create_veth(plan: _Plan, ns_fd: int, host: Netlink, mac: str) -> None:
+    master = host.link_index(plan.bridge)
+    if master is None:
+        raise NetworkConfigError(
+            f"bridge {plan.bridge} of {plan.req.network.key}: missing",
+            hint="call ensure_network again",
+        )
+    host.add_veth(
+        plan.host_ifname,
+        plan.ifname,
+        ns_fd,
+        master=master,
+        mtu=plan.req.network.mtu,
+        peer_mac=bytes.fromhex(mac.replace(":", "")),
+    )
+    index = host.link_index(plan.host_ifname)
+    if index is None:
+        raise KernelError(f"veth {plan.host_ifname}: missing right after creation")
+    host.set_up(index, plan.host_ifname)
+
+
+def _rollback(undo: Undo) -> None:
+    for action in reversed(undo):
+        with contextlib.suppress(Exception):
+            action()
+
+
+def detach(
+    project: str,
+    replica_id: str,
+    networks: Sequence[AttachRequest | NetworkConfig],
+    netns_path: str | os.PathLike[str] | None = None,
+    *,
+    host_netns: NetnsRef = None,
+    ipam_root: Path | None = None,
+) -> None:
+    """Remove the replica's veths and release its addresses. Absence of anything is fine."""
+    root = ipam_root or default_ipam_root()
+    owner = owner_id(project, replica_id)
+    with Netlink(host_netns) as host:
+        for item in networks:
+            req = _as_request(item)
+            host.delete_link(veth_name(project, replica_id, req.network.name))
+            release(DiskStore(root / req.network.key), owner, None)
+
+
+def check(
+    project: str,
+    replica_id: str,
+    networks: Sequence[AttachRequest | NetworkConfig],
+    netns_path: str | os.PathLike[str],
+    *,
+    host_netns: NetnsRef = None,
+    ipam_root: Path | None = None,
+) -> None:
+    """Verify what attach promised; raises CheckFailed listing every difference."""
+    plans = _plans(project, replica_id, networks, ipam_root or default_ipam_root())
+    owner = owner_id(project, replica_id)
+    with iproute(host_netns) as host, iproute(netns_path) as inner:
+        problems = [msg for p in plans for msg in _check_one(p, owner, host, inner)]
+        problems += _check_route(inner, plans)
+    if problems:
+        raise CheckFailed(f"replica {replica_id}: " + "; ".join(problems))
+
+
+def _check_one(plan: _Plan, owner: str, host: rtnl.IPR, inner: rtnl.IPR) -> list[str]:
+    ip = plan.store.get_by_owner(owner, plan.ifname)
+    if ip is None:
+        return [f"{plan.ifname}: no IPAM entry in {plan.req.network.key}"]
+    index = rtnl.link_index(host, plan.host_ifname)
+    if index is None:
+        return [f"host veth {plan.host_ifname} missing"]
+    problems = []
+    if rtnl.link_attr(host, index, "IFLA_MASTER") != rtnl.link_index(host, plan.bridge):
+        problems.append(f"{plan.host_ifname} is not enslaved to {plan.bridge}")
+    inner_index = rtnl.link_index(inner, plan.ifname)
+    if inner_index is None:
+        return [*problems, f"{plan.ifname} missing in the replica netns"]
+    if (str(ip), plan.subnet.prefixlen) not in rtnl.ipv4_addresses(inner, inner_index):
+        problems.append(f"{plan.ifname} lacks {ip}/{plan.subnet.prefixlen}")
+    if rtnl.link_attr(inner, inner_index, "IFLA_OPERSTATE") == "DOWN":
+        problems.append(f"{plan.ifname} is down")
+    return problems
+
+
+def _check_route(inner: rtnl.IPR, plans: list[_Plan]) -> list[str]:
+    routable = [p for p in plans if not p.req.network.internal]
+    gateway = rtnl.has_default_route(inner)
+    if routable and gateway != routable[0].gateway:
+        return [f"default route is {gateway}, expected via {routable[0].gateway}"]
+    if not routable and gateway is not None:
+        return [f"internal-only replica has a default route via {gateway}"]
+    return []

@@ -1,0 +1,79 @@
+"""Plain data passed between the orchestrator and netplug (cheap to import: stdlib only)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """One compose network of one project. ``name`` is the compose key, e.g. ``"default"``."""
+
+    project: str
+    name: str
+    subnet: str | None = None
+    gateway: str | None = None
+    ip_range: str | None = None
+    internal: bool = False
+    mtu: int = 1500
+    driver_opts: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
+    labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
+
+    @property
+    def key(self) -> str:
+        """Docker-style full name ``<project>_<name>``; also the IPAM directory name."""
+        return f"{self.project}_{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    bridge: str
+    subnet: str
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttachRequest:
+    """One network of a replica. ``ifname`` defaults to ``eth<position>`` in the request order."""
+
+    network: NetworkConfig
+    ipv4_address: str | None = None
+    aliases: tuple[str, ...] = ()
+    ifname: str | None = None
+    mac_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    network: str
+    ifname: str
+    ip: str
+    prefixlen: int
+    mac: str
+    gateway: str
+    host_ifname: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostEntry:
+    ip: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PortBinding:
+    """A published port of one replica: ``host_ip:host_port -> target_ip:target_port/proto``.
+
+    Several bindings with the same (host_ip, host_port, proto) are load-balanced.
+    ``host_ip`` "" means every host address (0.0.0.0).
+    """
+
+    host_port: int
+    target_ip: str
+    target_port: int
+    protocol: str = "tcp"
+    host_ip: str = ""
