@@ -1,0 +1,251 @@
+"""Volumes: named volumes as directories, copy-up, binds, anonymous volumes, tmpfs, secrets.
+
+- named volume ``<project>_<name>`` (or ``name:``) = ``<state>/volumes/<name>/_data``; created on
+  first use; ``external: true`` volumes must already exist;
+- copy-up: the first time an EMPTY named (or anonymous) volume is mounted, the image content at
+  the mount point is copied in with owners, modes and symlinks kept (``volume.nocopy`` skips it);
+  a marker next to ``_data`` records that it happened, so an emptied volume stays empty;
+- bind sources are relative to the project directory; missing sources are created as dirs;
+- anonymous volumes live under ``<state>/projects/<project>/anon/<replica>/``;
+- ``tmpfs`` (service key and long form) with size/mode; ``read_only`` is the runtime's;
+- ``volumes_from: [svc[:ro]]`` repeats that service's bind/volume mounts;
+- secrets (``/run/secrets/<name>``) and configs (``/<name>``) from files, bound read-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from compose import paths
+from compose.errors import OperationError, UserError
+from compose.runtime.spec import Mount
+
+INITIALIZED = "initialized"
+
+
+def volume_root(full_name: str) -> Path:
+    return paths.volumes_dir() / full_name
+
+
+def volume_data(full_name: str) -> Path:
+    return volume_root(full_name) / "_data"
+
+
+def ensure_volume(full_name: str, external: bool = False) -> Path:
+    data = volume_data(full_name)
+    if external and not data.is_dir():
+        raise UserError(
+            f'external volume "{full_name}" not found',
+            hint=f"create it first (mkdir -p {data}) or drop `external: true`",
+        )
+    data.mkdir(parents=True, exist_ok=True)
+    return data
+
+
+def remove_volume(full_name: str) -> None:
+    shutil.rmtree(volume_root(full_name), ignore_errors=True)
+
+
+def list_volumes() -> list[str]:
+    root = paths.volumes_dir()
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+# copy-up ------------------------------------------------------------------------------------
+def copy_up(volume: Path, layers: Sequence[Path], target: str) -> bool:
+    """Fill an empty, never-initialized volume from the image layers at ``target``."""
+    marker = volume.parent / INITIALIZED
+    if marker.exists():
+        return False
+    if any(volume.iterdir()):
+        marker.touch()
+        return False
+    rel = target.strip("/")
+    for layer in layers:  # lowest first: upper layers overwrite and white out
+        _merge_layer(layer / rel if rel else layer, volume)
+    _copy_owner_mode(
+        next((lay / rel for lay in reversed(layers) if (lay / rel).is_dir()), None), volume
+    )
+    marker.touch()
+    return True
+
+
+def _merge_layer(src: Path, dst: Path) -> None:
+    if not src.is_dir() or src.is_symlink():
+        return
+    for entry in os.scandir(src):
+        _merge_entry(Path(entry.path), dst / entry.name)
+
+
+def _merge_entry(src: Path, dst: Path) -> None:
+    info = src.lstat()
+    if _is_whiteout(info):
+        _remove_path(dst)
+        return
+    if stat.S_ISDIR(info.st_mode):
+        if dst.exists() and not dst.is_dir():
+            _remove_path(dst)
+        dst.mkdir(exist_ok=True)
+        _merge_layer(src, dst)
+        _copy_owner_mode(src, dst)
+        return
+    _remove_path(dst)
+    if stat.S_ISLNK(info.st_mode):
+        os.symlink(os.readlink(src), dst)
+    elif stat.S_ISREG(info.st_mode):
+        shutil.copy2(src, dst, follow_symlinks=False)
+    else:
+        return  # devices, fifos, sockets are not copied into volumes
+    os.chown(dst, info.st_uid, info.st_gid, follow_symlinks=False)
+
+
+def _is_whiteout(info: os.stat_result) -> bool:
+    return stat.S_ISCHR(info.st_mode) and info.st_rdev == 0
+
+
+def _remove_path(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _copy_owner_mode(src: Path | None, dst: Path) -> None:
+    if src is None or not src.exists():
+        return
+    info = src.stat()
+    os.chown(dst, info.st_uid, info.st_gid)
+    os.chmod(dst, stat.S_IMODE(info.st_mode))
+
+
+# service mounts -----------------------------------------------------------------------------
+def volume_full_name(stack: Any, key: str) -> str:
+    spec = stack.volumes.get(key)
+    if spec is not None and spec.name:
+        return spec.name
+    return key if spec is not None and spec.external else f"{stack.name}_{key}"
+
+
+def anon_dir(project: str, replica: str, target: str) -> Path:
+    digest = hashlib.sha256(target.encode()).hexdigest()[:16]
+    return paths.project_state_dir(project) / "anon" / replica / digest
+
+
+def service_mounts(
+    stack: Any, service: Any, replica: str, layers: Sequence[Path] = (), seen: Iterable[str] = ()
+) -> list[Mount]:
+    """Every mount of one replica, in the order Docker applies them."""
+    mounts = [
+        m
+        for entry in service.volumes
+        for m in _volume_mount(stack, service, replica, entry, layers)
+    ]
+    mounts += _tmpfs_mounts(service.tmpfs)
+    mounts += _volumes_from(stack, service, replica, [*seen, service.name])
+    mounts += _file_mounts(stack, service.secrets, stack.secrets, "/run/secrets/")
+    mounts += _file_mounts(stack, service.configs, stack.configs, "/")
+    return mounts
+
+
+def _volume_mount(
+    stack: Any, service: Any, replica: str, vol: Any, layers: Sequence[Path]
+) -> list[Mount]:
+    if vol.type == "bind":
+        return [Mount(vol.target, "bind", str(_bind_source(stack, vol)), vol.read_only)]
+    if vol.type == "tmpfs":
+        opts = vol.tmpfs
+        return [
+            Mount(
+                vol.target,
+                "tmpfs",
+                read_only=vol.read_only,
+                size=opts.size if opts else None,
+                mode=opts.mode if opts else None,
+            )
+        ]
+    if vol.type != "volume":
+        raise UserError(f'service "{service.name}": volume type "{vol.type}" is not supported')
+    if vol.source:
+        spec = stack.volumes.get(vol.source)
+        data = ensure_volume(volume_full_name(stack, vol.source), bool(spec and spec.external))
+    else:
+        data = anon_dir(stack.name, replica, vol.target)
+        data.mkdir(parents=True, exist_ok=True)
+    if not (vol.volume and vol.volume.nocopy):
+        copy_up(data, layers, vol.target)
+    return [Mount(vol.target, "bind", str(data), vol.read_only)]
+
+
+def _bind_source(stack: Any, vol: Any) -> Path:
+    source = Path(os.path.expanduser(vol.source or ""))
+    if not source.is_absolute():
+        source = Path(stack.working_dir) / source
+    create = vol.bind is None or vol.bind.create_host_path
+    if not source.exists():
+        if not create:
+            raise UserError(f"bind source path does not exist: {source}")
+        source.mkdir(parents=True, exist_ok=True)
+    return source
+
+
+def _tmpfs_mounts(entries: Iterable[str]) -> list[Mount]:
+    mounts = []
+    for entry in entries:
+        target, _, opts = entry.partition(":")
+        size, mode = None, None
+        for opt in filter(None, opts.split(",")):
+            key, _, value = opt.partition("=")
+            if key == "size":
+                size = _parse_size(value)
+            elif key == "mode":
+                mode = int(value, 8)
+        mounts.append(Mount(target, "tmpfs", size=size, mode=mode))
+    return mounts
+
+
+def _parse_size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.lower().rstrip("b")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def _volumes_from(stack: Any, service: Any, replica: str, seen: list[str]) -> list[Mount]:
+    mounts: list[Mount] = []
+    for entry in service.volumes_from:
+        name, _, mode = entry.partition(":")
+        if name.startswith("container:"):
+            raise UserError(f'service "{service.name}": volumes_from {name} is not supported')
+        if name in seen or name not in stack.services:
+            continue
+        source = stack.services[name]
+        source_replica = replica.rsplit("-", 2)[0] + f"-{name}-1"
+        for m in service_mounts(stack, source, source_replica, (), seen):
+            if m.type != "tmpfs" and not m.target.startswith("/run/secrets/"):
+                mounts.append(Mount(m.target, m.type, m.source, m.read_only or mode == "ro"))
+    return mounts
+
+
+def _file_mounts(stack: Any, refs: Iterable[Any], defs: dict[str, Any], prefix: str) -> list[Mount]:
+    mounts = []
+    for ref in refs:
+        spec = defs.get(ref.source)
+        if spec is None or not spec.file:
+            raise OperationError(
+                f'"{ref.source}": only file-based secrets and configs are supported'
+            )
+        path = Path(spec.file)
+        if not path.is_absolute():
+            path = Path(stack.working_dir) / path
+        target = ref.target or ref.source
+        mounts.append(
+            Mount(target if target.startswith("/") else prefix + target, "bind", str(path), True)
+        )
+    return mounts

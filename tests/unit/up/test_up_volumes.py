@@ -1,0 +1,111 @@
+"""Volumes: named dirs, copy-up from image layers, binds relative to the project, tmpfs, secrets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace as NS
+
+import pytest
+
+from compose.errors import UserError
+from compose.volumes import copy_up, ensure_volume, remove_volume, service_mounts, volume_data
+
+
+def layer(root: Path, files: dict[str, str], mode: int = 0o644) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(mode)
+    return root
+
+
+def test_copy_up_merges_layers_keeps_modes_and_symlinks_then_never_again(tmp_path):
+    low = layer(tmp_path / "l1", {"data/a.txt": "old", "data/keep": "k"})
+    up = layer(tmp_path / "l2", {"data/a.txt": "new"}, mode=0o600)
+    os.symlink("a.txt", up / "data" / "link")
+    vol = ensure_volume("p_data")
+    assert copy_up(vol, [low, up], "/data")
+    assert (vol / "a.txt").read_text() == "new"
+    assert (vol / "a.txt").stat().st_mode & 0o777 == 0o600
+    assert os.readlink(vol / "link") == "a.txt"
+    (vol / "a.txt").unlink()
+    assert not copy_up(vol, [low, up], "/data")  # initialized: an emptied volume stays empty
+    assert not (vol / "a.txt").exists()
+
+
+def test_non_empty_volume_is_not_overwritten(tmp_path):
+    vol = ensure_volume("p_x")
+    (vol / "mine").write_text("user data")
+    assert not copy_up(vol, [layer(tmp_path / "l", {"data/mine": "image"})], "/data")
+    assert (vol / "mine").read_text() == "user data"
+
+
+def test_external_volume_must_exist_and_remove_tolerates_absence():
+    with pytest.raises(UserError, match='external volume "shared" not found'):
+        ensure_volume("shared", external=True)
+    remove_volume("nothing-here")
+    ensure_volume("p_v")
+    remove_volume("p_v")
+    assert not volume_data("p_v").exists()
+
+
+def stack_with(tmp_path: Path, **service: object) -> tuple[NS, NS]:
+    fields = {
+        "name": "web",
+        "volumes": [],
+        "tmpfs": [],
+        "volumes_from": [],
+        "secrets": [],
+        "configs": [],
+    }
+    svc = NS(**{**fields, **service})
+    secret = tmp_path / "token.txt"
+    secret.write_text("s3cret")
+    stack = NS(
+        name="p",
+        working_dir=tmp_path,
+        services={"web": svc},
+        volumes={"data": NS(name=None, external=False)},
+        secrets={"token": NS(file=str(secret))},
+        configs={},
+    )
+    return stack, svc
+
+
+def vol(type_: str, source: str | None, target: str, **kw: object) -> NS:
+    return NS(
+        type=type_,
+        source=source,
+        target=target,
+        read_only=kw.get("ro", False),
+        bind=None,
+        volume=kw.get("volume"),
+        tmpfs=None,
+    )
+
+
+def test_service_mounts(tmp_path):
+    stack, svc = stack_with(
+        tmp_path,
+        volumes=[
+            vol("bind", "./app", "/app", ro=True),
+            vol("volume", "data", "/data"),
+            vol("volume", None, "/cache"),
+        ],
+        tmpfs=["/tmp:size=64m,mode=1777"],
+        secrets=[NS(source="token", target=None)],
+    )
+    mounts = {m.target: m for m in service_mounts(stack, svc, "p-web-1")}
+    assert mounts["/app"].source == str(tmp_path / "app") and mounts["/app"].read_only
+    assert (tmp_path / "app").is_dir()  # missing bind source created
+    assert mounts["/data"].source == str(volume_data("p_data"))
+    assert "anon/p-web-1" in mounts["/cache"].source
+    assert (mounts["/tmp"].type, mounts["/tmp"].size, mounts["/tmp"].mode) == (
+        "tmpfs",
+        64 * 1024**2,
+        0o1777,
+    )
+    assert mounts["/run/secrets/token"].read_only
+    assert Path(mounts["/run/secrets/token"].source).read_text() == "s3cret"
