@@ -1,0 +1,132 @@
+"""Replica logs: the runtime writes one JSON-lines file per replica (Docker's json-file format:
+``{"log": "text\\n", "stream": "stdout", "time": "2026-01-01T00:00:00.000000000Z"}``).
+
+``LogTail`` reads new lines from many files without blocking (offset per file), so foreground
+``up`` and ``logs -f`` multiplex every replica with ``service-N |`` prefixes. A half-written last
+line is kept for the next poll.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    source: str  # "service-N"
+    text: str
+    stream: str = "stdout"
+    time: str = ""
+
+
+def parse_line(source: str, raw: str) -> LogLine | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError:
+        return LogLine(source, raw)
+    text = str(doc.get("log", "")).rstrip("\n")
+    return LogLine(source, text, str(doc.get("stream", "stdout")), str(doc.get("time", "")))
+
+
+def parse_time(stamp: str) -> float | None:
+    if not stamp:
+        return None
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    try:
+        base = datetime.fromisoformat(head + "+00:00").timestamp()
+    except ValueError:
+        return None
+    return base + float(f"0.{frac[:6] or 0}")
+
+
+def read_all(
+    source: str, path: Path, tail: int | None = None, since: float | None = None
+) -> list[LogLine]:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    lines = [ln for ln in (parse_line(source, raw) for raw in text.splitlines()) if ln]
+    if since is not None:
+        lines = [ln for ln in lines if (parse_time(ln.time) or 0) >= since]
+    return lines[-tail:] if tail is not None and tail >= 0 else lines
+
+
+class LogTail:
+    """Non-blocking multi-file follower: ``poll()`` returns the lines written since last time."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, tuple[Path, int, str]] = {}
+
+    def add(self, source: str, path: Path, from_end: bool = False) -> None:
+        if source in self._files:
+            return
+        offset = path.stat().st_size if from_end and path.exists() else 0
+        self._files[source] = (path, offset, "")
+
+    def discard(self, source: str) -> None:
+        self._files.pop(source, None)
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self._files)
+
+    def poll(self) -> list[LogLine]:
+        out: list[LogLine] = []
+        for source, (path, offset, partial) in list(self._files.items()):
+            chunk = _read_from(path, offset)
+            if not chunk:
+                continue
+            data = partial + chunk.decode(errors="replace")
+            *complete, rest = data.split("\n")
+            self._files[source] = (path, offset + len(chunk), rest)
+            out += [ln for ln in (parse_line(source, raw) for raw in complete) if ln]
+        return out
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size <= offset:
+                return b""
+            handle.seek(offset)
+            return handle.read(size - offset)
+    except FileNotFoundError:
+        return b""
+
+
+class Formatter:
+    """``web-1  | text`` with a stable color per source, padded to the widest source."""
+
+    def __init__(
+        self,
+        sources: Iterable[str] = (),
+        color: bool = True,
+        prefix: bool = True,
+        timestamps: bool = False,
+    ) -> None:
+        self.color, self.prefix, self.timestamps = color, prefix, timestamps
+        self._colors: dict[str, str] = {}
+        self.width = max((len(s) for s in sources), default=0)
+
+    def format(self, line: LogLine) -> str:
+        body = f"{line.time} {line.text}" if self.timestamps and line.time else line.text
+        if not self.prefix:
+            return body
+        self.width = max(self.width, len(line.source))
+        head = f"{line.source:<{self.width}}  |"
+        if self.color:
+            code = self._colors.setdefault(line.source, COLORS[len(self._colors) % len(COLORS)])
+            head = f"\x1b[{code}m{head}\x1b[0m"
+        return f"{head} {body}"
