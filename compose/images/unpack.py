@@ -1,0 +1,246 @@
+"""Layer unpacking: safe, atomic, whiteouts converted to overlayfs whiteouts.
+
+One pass over the (decompressed) stream does three things at once: it verifies the diff id,
+feeds GNU ``tar -x`` (fast extraction, keeps owners, modes, xattrs, hardlinks, devices) and lets
+``tarfile`` check every member header. A hostile member (``..``, an absolute path, a write
+through a symlink of the same layer, a hardlink out of the layer, an entry that replaces a
+symlink) stops the extraction and the temporary directory is removed: nothing half-written is
+left. GNU tar itself never follows ``..`` or absolute symlinks while extracting (it defers them),
+so the window between the scan and tar's own work cannot escape either.
+
+After tar: ``.wh.<name>`` -> char device 0/0 ``<name>``; ``.wh..wh..opq`` -> the directory gets
+``trusted.overlay.opaque=y``. Both need root (CAP_MKNOD, trusted xattrs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from compose.errors import ImageError
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE = ".wh..wh..opq"
+OPAQUE_XATTR = "trusted.overlay.opaque"
+CHUNK = 1 << 20
+TAR_FLAGS = [
+    "--numeric-owner",
+    "-p",
+    "--xattrs",
+    "--xattrs-include=*",
+    "--xattrs-exclude=trusted.overlay.*",
+    "--warning=no-unknown-keyword",
+    "--warning=no-timestamp",
+]
+
+
+class HostileLayer(ImageError):
+    pass
+
+
+def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+    """Decompressed chunks of a gzip, zstd or plain tar stream (detected by magic)."""
+    head = fh.read(4)
+    fh.seek(0)
+    if head[:2] == b"\x1f\x8b":
+        yield from _gunzip(fh)
+    elif head == b"\x28\xb5\x2f\xfd":
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+        while chunk := reader.read(CHUNK):
+            yield chunk
+    else:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+def _gunzip(fh: BinaryIO) -> Iterator[bytes]:
+    dec = zlib.decompressobj(wbits=31)
+    while data := fh.read(CHUNK):
+        while data:
+            yield dec.decompress(data)
+            data = dec.unused_data
+            if data:  # concatenated gzip members
+                dec = zlib.decompressobj(wbits=31)
+    if not dec.eof:
+        raise ImageError("layer is truncated (gzip stream ends early)")
+
+
+class _Tee:
+    """A read()-able stream of the decompressed layer that hashes and forwards what it gives."""
+
+    def __init__(self, chunks: Iterator[bytes], sink: BinaryIO) -> None:
+        self._chunks = chunks
+        self._buf = bytearray()
+        self._sink = sink
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buf += chunk
+        n = len(self._buf) if n < 0 else min(n, len(self._buf))
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        self.sha.update(out)
+        self.size += len(out)
+        self._sink.write(out)
+        return out
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+
+@dataclass
+class _Scan:
+    """Per-layer state of the member checks."""
+
+    symlinks: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+    whiteouts: list[str] = field(default_factory=list)
+    opaque: list[str] = field(default_factory=list)
+
+    def check(self, member: tarfile.TarInfo) -> None:
+        name = _clean(member.name, "path")
+        self._check_parents(name, member.name)
+        if name in self.symlinks and not member.issym():
+            raise HostileLayer(f"entry {member.name!r} replaces a symlink of the same layer")
+        if member.islnk():
+            self._check_hardlink(member)
+        if member.issym():
+            self.symlinks.add(name)
+        self.seen.add(name)
+        self._note_whiteout(name)
+
+    def _check_parents(self, name: str, raw: str) -> None:
+        parts = PurePosixPath(name).parts
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in self.symlinks:
+                raise HostileLayer(f"entry {raw!r} writes through symlink {parent!r}")
+
+    def _check_hardlink(self, member: tarfile.TarInfo) -> None:
+        target = _clean(member.linkname, "hardlink target")
+        self._check_parents(target, member.linkname)
+        if target not in self.seen:
+            raise HostileLayer(
+                f"hardlink {member.name!r} points to {member.linkname!r} outside the layer"
+            )
+
+    def _note_whiteout(self, name: str) -> None:
+        path = PurePosixPath(name)
+        if path.name == OPAQUE:
+            self.opaque.append(str(path.parent))
+        elif path.name.startswith(WHITEOUT_PREFIX):
+            self.whiteouts.append(name)
+
+
+def _clean(name: str, what: str) -> str:
+    if name.startswith("/"):
+        raise HostileLayer(f"{what} {name!r} is absolute")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise HostileLayer(f"{what} {name!r} contains '..'")
+    return "/".join(parts) or "."
+
+
+def _run_tar(chunks: Iterator[bytes], target: Path) -> tuple[_Tee, _Scan]:
+    cmd = ["tar", "-x", "-f", "-", "-C", str(target), *TAR_FLAGS]
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
+        assert proc.stdin is not None
+        tee, scan = _Tee(chunks, proc.stdin), _Scan()
+        try:
+            with tarfile.open(fileobj=tee, mode="r|") as tar:  # type: ignore[call-overload]
+                for member in tar:
+                    scan.check(member)
+            tee.drain()
+            proc.stdin.close()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.wait() != 0:
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").strip().splitlines()
+            raise ImageError(f"tar: {lines[-1] if lines else f'exit {proc.returncode}'}")
+    return tee, scan
+
+
+def _to_overlay(root: Path, scan: _Scan) -> None:
+    for name in scan.whiteouts:
+        marker = root / name
+        hidden = marker.with_name(marker.name[len(WHITEOUT_PREFIX) :])
+        marker.unlink(missing_ok=True)
+        if not hidden.exists() and not hidden.is_symlink():
+            _mknod_whiteout(hidden)
+    for name in scan.opaque:
+        directory = root / name
+        (directory / OPAQUE).unlink(missing_ok=True)
+        os.setxattr(directory, OPAQUE_XATTR, b"y")
+
+
+def _mknod_whiteout(path: Path) -> None:
+    try:
+        os.mknod(path, 0o600 | 0o020000, os.makedev(0, 0))
+    except PermissionError as exc:
+        raise ImageError(
+            f"cannot create whiteout {path.name}: {exc.strerror}",
+            hint="unpacking layers with deletions needs root",
+        ) from exc
+
+
+def unpack_layer(blob: Path, dest: Path, tmp_root: Path, diff_id: str | None = None) -> Path:
+    """Unpack ``blob`` into ``dest`` atomically (temp dir + rename); returns ``dest``.
+
+    If ``dest`` already exists (unpacked before, maybe by a concurrent pull) it is kept.
+    """
+    if dest.is_dir():
+        return dest
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="unpack-", dir=tmp_root))
+    try:
+        root = work / "root"
+        root.mkdir(mode=0o755)
+        _extract(blob, root, diff_id)
+        _publish(root, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+def _extract(blob: Path, root: Path, diff_id: str | None) -> None:
+    with open(blob, "rb") as fh:
+        try:
+            tee, scan = _run_tar(_chunks(fh), root)
+        except (tarfile.TarError, zlib.error, OSError) as exc:
+            raise ImageError(f"layer {blob.name[:12]}: not a valid tar archive: {exc}") from exc
+        except HostileLayer as exc:
+            raise HostileLayer(f"layer {blob.name[:12]} refused: {exc}") from None
+    actual = "sha256:" + tee.sha.hexdigest()
+    if diff_id and actual != diff_id:
+        raise ImageError(f"layer {blob.name[:12]}: content digest {actual} != diff id {diff_id}")
+    _to_overlay(root, scan)
+
+
+def _publish(root: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(root, dest)
+    except OSError:
+        if not dest.is_dir():
+            raise

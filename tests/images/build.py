@@ -1,0 +1,176 @@
+"""Build the test images (busybox:latest, python:3.11, redis:7) from Debian packages.
+
+Layers: a shared ``base`` (merged-/usr symlinks, /etc/passwd, /etc/group, /tmp), a shared
+``libc`` layer for the dynamically linked images, and one layer per image. Everything lands in
+one OCI image layout ``<out>/oci`` whose index names ``busybox:latest``, ``python:3.11``,
+``redis:7`` and ``busybox:index`` (an OCI index with linux/amd64 and linux/arm64 entries); plus
+``<out>/busybox-save.tar``, a ``docker save`` archive of busybox:latest. Cached: a second build
+with the same package versions returns at once and yields the same digests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.images import debs, oci
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "_cache"
+PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+LIBC_ROOTS = ["libc6", "libssl3", "zlib1g"]
+PY_PRUNE = ("test", "idlelib", "ensurepip", "tkinter", "lib2to3", "pydoc_data", "turtledemo")
+SHARE_PRUNE = ("doc", "man", "locale", "lintian", "info", "bug", "doc-base")
+TAGS = ("busybox:latest", "python:3.11", "redis:7")
+
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+GROUP = "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n"
+
+
+def _base_root(root: Path) -> None:
+    for name in ("usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "etc", "var/tmp", "root", "tmp"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    for name in ("bin", "sbin", "lib", "lib64"):
+        (root / name).symlink_to(f"usr/{name}")
+    (root / "etc/passwd").write_text(PASSWD)
+    (root / "etc/group").write_text(GROUP)
+    (root / "etc/nsswitch.conf").write_text("passwd: files\ngroup: files\nhosts: files dns\n")
+    os.chmod(root / "tmp", 0o1777)
+    os.chmod(root / "var/tmp", 0o1777)
+    os.chmod(root / "root", 0o700)
+
+
+def _prune(root: Path) -> None:
+    for name in SHARE_PRUNE:
+        shutil.rmtree(root / "usr/share" / name, ignore_errors=True)
+    for name in PY_PRUNE:
+        shutil.rmtree(root / "usr/lib/python3.11" / name, ignore_errors=True)
+    for cache in list(root.rglob("__pycache__")):
+        shutil.rmtree(cache, ignore_errors=True)
+    for sub in ("etc/init.d", "etc/logrotate.d", "usr/lib/systemd", "etc/systemd"):
+        shutil.rmtree(root / sub, ignore_errors=True)
+
+
+def _busybox_links(root: Path) -> None:
+    binary = root / "usr/bin/busybox"
+    listing = subprocess.run(
+        [str(binary), "--list-full"], capture_output=True, text=True, check=True
+    )
+    for entry in sorted(set(listing.stdout.split())):
+        parts = entry.split("/")
+        rel = Path("usr", *parts) if parts[0] in ("bin", "sbin") else Path(*parts)
+        link = root / rel
+        if link.exists() or link.is_symlink():
+            continue
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to("/usr/bin/busybox")
+
+
+def _python_extra(root: Path) -> None:
+    (root / "usr/bin/python3").symlink_to("python3.11")
+    (root / "usr/bin/python").symlink_to("python3.11")
+
+
+def _redis_extra(root: Path) -> None:
+    (root / "data").mkdir()
+    shutil.rmtree(root / "etc/redis", ignore_errors=True)
+
+
+class Builder:
+    def __init__(self, out: Path, log: bool = True) -> None:
+        self.out = out
+        self.layout = out / "oci"
+        self.blobs = self.layout / "blobs"
+        self.debs_dir = out / "debs"
+        self.log = log
+
+    def say(self, text: str) -> None:
+        if self.log:
+            print(f"[images] {text}", flush=True)
+
+    def layer_from_packages(self, label: str, packages: list[str], extra=None) -> oci.Layer:
+        files = debs.download(packages, self.debs_dir)
+        self.say(f"{label}: {len(packages)} packages: {' '.join(packages)}")
+        with tempfile.TemporaryDirectory(dir=self.out) as tmp:
+            root = Path(tmp) / "root"
+            debs.extract([files[p] for p in packages], root)
+            if extra:
+                extra(root)
+            _prune(root)
+            return oci.make_layer(root, self.blobs)
+
+    def base_layer(self) -> oci.Layer:
+        with tempfile.TemporaryDirectory(dir=self.out) as tmp:
+            root = Path(tmp) / "root"
+            root.mkdir()
+            _base_root(root)
+            return oci.make_layer(root, self.blobs)
+
+    def build(self) -> dict[str, str]:
+        started = time.monotonic()
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        base = self.base_layer()
+        libc_pkgs = debs.closure(LIBC_ROOTS)
+        libc = self.layer_from_packages("libc", libc_pkgs)
+        bb = self.layer_from_packages("busybox", ["busybox-static"], _busybox_links)
+        py_pkgs = debs.closure(["python3.11-minimal", "libpython3.11-stdlib"], libc_pkgs)
+        py = self.layer_from_packages("python", py_pkgs, _python_extra)
+        rd_pkgs = debs.closure(["redis-server", "redis-tools"], libc_pkgs)
+        rd = self.layer_from_packages("redis", rd_pkgs, _redis_extra)
+        specs = [
+            oci.ImageSpec("busybox", "latest", [base, bb], {"Env": [PATH_ENV], "Cmd": ["sh"]}),
+            oci.ImageSpec("python", "3.11", [base, libc, py], _python_config()),
+            oci.ImageSpec("redis", "7", [base, libc, rd], _redis_config()),
+        ]
+        entries = [(f"{s.name}:{s.tag}", oci.write_manifest(self.blobs, s)) for s in specs]
+        entries.append(("busybox:index", self.index_of(specs[0])))
+        oci.write_layout(self.layout, entries)
+        oci.write_docker_save(
+            self.layout, entries[0][1], "busybox:latest", self.out / "busybox-save.tar"
+        )
+        digests = {tag: str(desc["digest"]) for tag, desc in entries}
+        (self.out / "built.json").write_text(json.dumps(digests, indent=1, sort_keys=True))
+        self.say(
+            f"built {len(entries)} images in {time.monotonic() - started:.1f}s into {self.layout}"
+        )
+        return digests
+
+    def index_of(self, spec: oci.ImageSpec) -> dict[str, object]:
+        manifests = []
+        for arch in ("arm64", "amd64"):
+            desc = oci.write_manifest(self.blobs, spec, arch)
+            manifests.append({**desc, "platform": {"architecture": arch, "os": "linux"}})
+        doc = {"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": manifests}
+        digest, size = oci.put_json(self.blobs, doc)
+        return oci.descriptor(oci.OCI_INDEX, digest, size)
+
+
+def _python_config() -> dict[str, object]:
+    return {"Env": [PATH_ENV, "LANG=C.UTF-8"], "Cmd": ["python3"]}
+
+
+def _redis_config() -> dict[str, object]:
+    return {
+        "Env": [PATH_ENV],
+        "Cmd": ["redis-server"],
+        "WorkingDir": "/data",
+        "ExposedPorts": {"6379/tcp": {}},
+        "Volumes": {"/data": {}},
+    }
+
+
+def build(out: Path | None = None, *, force: bool = False, log: bool = True) -> Path:
+    """Build (or reuse) the test images; returns the cache dir holding ``oci/``."""
+    out = (out or DEFAULT_OUT).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if force or not (out / "built.json").exists():
+        Builder(out, log).build()
+    return out
+
+
+def built_digests(out: Path) -> dict[str, str]:
+    return json.loads((out / "built.json").read_text())
