@@ -114,13 +114,18 @@ def delete_table(netns: NetnsRef, name: str) -> None:
     apply(netns, f"table ip {name} {{}}\ndelete table ip {name}\n")
 
 
-def table_ports(netns: NetnsRef, prefix: str) -> set[tuple[int, str]]:
+def table_ports(netns: NetnsRef, prefix: str, exclude: str | None = None) -> set[tuple[int, str]]:
     """(port, proto) pairs DNAT'ed by our port tables: used to refuse double publishing."""
     data = json.loads(_nft(netns, ["-j", "list", "ruleset", "ip"]) or '{"nftables": []}')
     found: set[tuple[int, str]] = set()
     for item in data["nftables"]:
         rule = item.get("rule")
-        if rule and rule["table"].startswith(prefix) and "-p-" in rule["table"]:
+        if (
+            rule
+            and rule["table"].startswith(prefix)
+            and "-p-" in rule["table"]
+            and rule["table"] != exclude
+        ):
             found |= _rule_ports(rule)
     return found
 

@@ -1,0 +1,75 @@
+"""/etc/hosts and /etc/resolv.conf for a replica (pure renderers) and in-place rewriting."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from netplug.types import HostEntry
+
+_DEFAULTS = (
+    "127.0.0.1\tlocalhost",
+    "::1\tlocalhost ip6-localhost ip6-loopback",
+    "fe00::0\tip6-localnet",
+    "ff00::0\tip6-mcastprefix",
+    "ff02::1\tip6-allnodes",
+    "ff02::2\tip6-allrouters",
+)
+
+
+def render_hosts(
+    own: Sequence[HostEntry],
+    peers: Iterable[HostEntry] = (),
+    extra_hosts: Mapping[str, str] | Sequence[str] = (),
+) -> str:
+    """Defaults, then the replica's own addresses and names, then peers, then ``extra_hosts``.
+
+    ``extra_hosts`` accepts ``{"host": "ip"}`` or compose's ``["host:ip", "host=ip"]``.
+    """
+    lines = list(_DEFAULTS)
+    lines += [_line(entry) for entry in own]
+    lines += [_line(entry) for entry in peers if entry.names]
+    lines += [f"{ip}\t{host}" for host, ip in _extra(extra_hosts)]
+    return "\n".join(lines) + "\n"
+
+
+def _line(entry: HostEntry) -> str:
+    names = list(dict.fromkeys(entry.names))
+    return f"{entry.ip}\t{' '.join(names)}"
+
+
+def _extra(extra: Mapping[str, str] | Sequence[str]) -> list[tuple[str, str]]:
+    if isinstance(extra, Mapping):
+        return list(extra.items())
+    pairs = []
+    for item in extra:
+        sep = "=" if "=" in item else ":"
+        host, _, ip = item.partition(sep)
+        pairs.append((host.strip(), ip.strip().strip("[]")))
+    return pairs
+
+
+def render_resolv_conf(
+    nameservers: Sequence[str],
+    search: Sequence[str] = (),
+    options: Sequence[str] = (),
+) -> str:
+    """``nameservers`` = the service's ``dns:`` or else the gateway of its first network."""
+    lines = [f"nameserver {ns}" for ns in nameservers]
+    if search:
+        lines.append("search " + " ".join(search))
+    if options:
+        lines.append("options " + " ".join(options))
+    return "\n".join(lines) + "\n"
+
+
+def write_in_place(path: Path, text: str) -> None:
+    """Rewrite keeping the inode, so a bind mount of this file into a container sees the change."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        data = text.encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
+    finally:
+        os.close(fd)
