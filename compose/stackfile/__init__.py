@@ -7,8 +7,10 @@ into pydantic models and uses ``source_map.locate(path)`` to put ``file:line:col
 
 Tree conventions (the shape ``docker compose config`` prints; compose-go MarshalYAML):
 - ports: list of {mode, host_ip?, target:int, published?:str, protocol, name?, app_protocol?}
-- volumes: {type, source?, target, read_only?, bind:{create_host_path?,...}, volume:{nocopy?},
-  tmpfs:{size?, mode?}}; relative bind sources resolved against the project directory.
+- volumes: {type, source?, target, read_only?, bind:{propagation?, selinux?, create_host_path?},
+  volume:{nocopy?}, tmpfs:{size?, mode?}}; relative bind sources resolved against the project
+  directory. create_host_path is omitted when true (its default; compose-go prints it so).
+- env_file items: {path, required?, format?}; ``required`` omitted when true (the default).
 - environment: {KEY: str | None}; env_file contents merged in (environment wins);
   env_file kept as [{path, required?, format?}]. labels/annotations/sysctls/build.args/
   driver_opts: {str: str}.

@@ -1,0 +1,84 @@
+"""Finding the stack files and naming the project (compose-go ``cli/options.go``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from compose.errors import StackFileNotFound, UserError
+
+DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = (
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+)
+_VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+def find_default_files(cwd: Path) -> list[Path]:
+    """The first default file in ``cwd`` or a parent, plus its override file if present."""
+    for folder in (cwd, *cwd.parents):
+        found = _first_existing(folder, DEFAULT_FILES)
+        if found is None:
+            continue
+        override = _first_existing(folder, OVERRIDE_FILES)
+        return [found] if override is None else [found, override]
+    raise StackFileNotFound(
+        f"no configuration file provided: not found in {cwd} or its parents",
+        hint="name a file with -f, or create compose.yaml",
+    )
+
+
+def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
+    for name in names:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def files_from_env(env: Mapping[str, str], cwd: Path) -> list[str]:
+    """``COMPOSE_FILE`` split on ``COMPOSE_PATH_SEPARATOR`` (default ``:``)."""
+    value = env.get("COMPOSE_FILE", "")
+    if not value:
+        return []
+    sep = env.get("COMPOSE_PATH_SEPARATOR") or ":"
+    return [p for p in value.split(sep) if p]
+
+
+def normalize_project_name(name: str) -> str:
+    """Lowercase, keep ``[a-z0-9_-]``, trim leading ``_``/``-`` (compose-go)."""
+    kept = re.sub(r"[^a-z0-9_-]", "", name.lower())
+    return kept.lstrip("_-")
+
+
+def check_project_name(name: str, source: str) -> str:
+    if not _VALID_NAME.fullmatch(name):
+        raise UserError(
+            f'invalid project name "{name}" ({source}): must consist only of lowercase '
+            "alphanumeric characters, hyphens, and underscores as well as start with a letter "
+            "or number"
+        )
+    return name
+
+
+def pick_project_name(
+    explicit: str | None, env: Mapping[str, str], top_level: str | None, working_dir: Path
+) -> str:
+    """-p > COMPOSE_PROJECT_NAME > top-level ``name:`` > project directory basename."""
+    if explicit:
+        return check_project_name(explicit, "-p/--project-name")
+    if env.get("COMPOSE_PROJECT_NAME"):
+        return check_project_name(env["COMPOSE_PROJECT_NAME"], "COMPOSE_PROJECT_NAME")
+    if top_level:
+        return check_project_name(top_level, "top-level name:")
+    name = normalize_project_name(working_dir.name)
+    if not name:
+        raise UserError(
+            f'project name derived from "{working_dir}" is empty after normalization',
+            hint="set one with -p or a top-level name:",
+        )
+    return name

@@ -1,0 +1,113 @@
+"""``extends``: a service inherits another one, from the same file or from ``file:``.
+
+The base is resolved first (recursively), its relative paths are made absolute against the
+directory of the file that defines it, then the extending service is merged on top with the
+``-f`` merge rules. Cycles are errors that print the chain.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from compose.errors import UserError
+from compose.stackfile.merge import delete_paths, merge_values
+from compose.stackfile.paths import abs_path, resolve_service_paths
+from compose.stackfile.types import KeyPath, SourceMap
+
+
+@dataclass
+class LoadedFile:
+    """A file's canonical tree plus what extends needs to merge and locate."""
+
+    path: str  # absolute, or the display name for the main project
+    tree: dict
+    marks: SourceMap
+    base_dir: str
+    resets: set[KeyPath] = field(default_factory=set)
+    overrides: set[KeyPath] = field(default_factory=set)
+
+
+FileLoader = Callable[[str], LoadedFile]
+
+
+class ExtendsResolver:
+    def __init__(self, load_file: FileLoader, home: str, main_marks: SourceMap) -> None:
+        self.load_file = load_file
+        self.home = home
+        self.main_marks = main_marks
+        self.done: dict[tuple[str, str], dict] = {}
+
+    def resolve_all(self, main: LoadedFile) -> None:
+        services = main.tree.get("services")
+        if not isinstance(services, dict):
+            return
+        for name in list(services):
+            if isinstance(services[name], dict):
+                services[name] = self.resolve(main, name, ())
+
+    def resolve(self, ctx: LoadedFile, name: str, chain: tuple[tuple[str, str], ...]) -> dict:
+        key = (ctx.path, name)
+        if key in self.done:
+            return self.done[key]
+        svc = ctx.tree["services"][name]
+        ext = svc.get("extends")
+        if ext is None:
+            return svc
+        if key in chain:
+            raise self._cycle(ctx, name, chain)
+        base_ctx, base_name = self._base_of(ctx, name, ext)
+        base = copy.deepcopy(self.resolve(base_ctx, base_name, (*chain, key)))
+        base.pop("extends", None)
+        if base_ctx.base_dir != ctx.base_dir:
+            resolve_service_paths(base, base_ctx.base_dir, self.home)
+        own = {k: v for k, v in svc.items() if k != "extends"}
+        path = ("services", name)
+        merged = merge_values(base, own, path, frozenset(ctx.overrides))
+        delete_paths({"services": {name: merged}}, [p for p in ctx.resets if p[:2] == path])
+        self._inherit_marks(ctx, base_ctx, name, base_name)
+        self.done[key] = merged
+        return merged
+
+    def _base_of(self, ctx: LoadedFile, name: str, ext: Any) -> tuple[LoadedFile, str]:
+        ext = {"service": ext} if isinstance(ext, str) else ext
+        where = self._where(ctx, ("services", name, "extends"))
+        if not isinstance(ext, dict) or not isinstance(ext.get("service"), str):
+            raise UserError(f"{where}services.{name}.extends: must name a service")
+        base_ctx = ctx
+        if isinstance(ext.get("file"), str):
+            base_ctx = self.load_file(abs_path(ctx.base_dir, ext["file"], self.home))
+        services = base_ctx.tree.get("services")
+        if not isinstance(services, dict) or not isinstance(services.get(ext["service"]), dict):
+            raise UserError(
+                f'{where}cannot extend service "{name}": service "{ext["service"]}" not found '
+                f"in {_display(base_ctx.path)}"
+            )
+        return base_ctx, ext["service"]
+
+    def _cycle(self, ctx: LoadedFile, name: str, chain: tuple[tuple[str, str], ...]) -> UserError:
+        start = chain.index((ctx.path, name))
+        names = [n for _, n in chain[start:]] + [name]
+        where = self._where(ctx, ("services", name, "extends"))
+        return UserError(f"{where}extends cycle: {' → '.join(names)}")
+
+    def _where(self, ctx: LoadedFile, path: KeyPath) -> str:
+        mark = ctx.marks.locate(path)
+        return f"{mark}: " if mark else ""
+
+    def _inherit_marks(
+        self, ctx: LoadedFile, base_ctx: LoadedFile, name: str, base_name: str
+    ) -> None:
+        if ctx.marks is self.main_marks:
+            rebased = base_ctx.marks.rebase(("services", base_name), ("services", name))
+            self.main_marks.update(rebased)
+
+
+def _display(path: str) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path

@@ -1,0 +1,183 @@
+"""Project-level normalization after merging (compose-go ``loader/normalize.go`` and friends).
+
+Always: env_file/label_file contents merged into environment/labels, bare variables resolved
+from the project environment, build context defaulted. With ``normalize``: implicit ``default``
+network, ``<project>_<key>`` resource names, implicit dependencies from links, namespaces and
+volumes_from, build.dockerfile default, pull_policy alias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from compose.errors import UserError
+from compose.stackfile.dotenv import read_env_file
+from compose.stackfile.paths import abs_path
+from compose.stackfile.types import SourceMap
+
+_RESOURCES = ("networks", "volumes", "configs", "secrets")
+_NAMESPACE_KEYS = ("network_mode", "ipc", "pid", "uts", "cgroup")
+
+
+def services_of(tree: dict) -> dict[str, dict]:
+    services = tree.get("services")
+    if not isinstance(services, dict):
+        return {}
+    return {k: v for k, v in services.items() if isinstance(v, dict)}
+
+
+def merge_env_files(tree: dict, env: Mapping[str, str], marks: SourceMap, base: str) -> None:
+    """Fold ``env_file`` into ``environment`` and ``label_file`` into ``labels``."""
+    for name, svc in services_of(tree).items():
+        path = ("services", name)
+        if isinstance(svc.get("env_file"), list) or "environment" in svc:
+            _service_environment(svc, env, marks, path, base)
+        if isinstance(svc.get("label_file"), list):
+            _service_labels(svc, env, marks, path, base)
+
+
+def _service_environment(
+    svc: dict, env: Mapping[str, str], marks: SourceMap, path: tuple, base: str
+) -> None:
+    merged: dict[str, Any] = {}
+    for i, item in enumerate(svc.get("env_file") or []):
+        if isinstance(item, dict) and isinstance(item.get("path"), str):
+            merged.update(_read_optional(item, env, marks, (*path, "env_file", i), base))
+    own = svc.get("environment")
+    if isinstance(own, dict):
+        for key, value in own.items():
+            merged[key] = env.get(key) if value is None else value
+    elif own is not None:
+        return  # wrong type: left for validation
+    svc["environment"] = merged
+
+
+def _read_optional(
+    item: dict, env: Mapping[str, str], marks: SourceMap, path: tuple, base: str
+) -> dict:
+    file = Path(abs_path(base, item["path"], env.get("HOME", str(Path.home()))))
+    if not file.exists():
+        if item.get("required", True) is False:
+            return {}
+        mark = marks.locate(path)
+        raise UserError(
+            f"{mark}: env file {file} not found" if mark else f"env file {file} not found"
+        )
+    lookup = None if item.get("format") == "raw" else env.get
+    if item.get("format") == "raw":
+        return _read_raw(file)
+    return read_env_file(file, lookup)
+
+
+def _read_raw(file: Path) -> dict:
+    out: dict[str, str] = {}
+    for line in file.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value
+    return out
+
+
+def _service_labels(
+    svc: dict, env: Mapping[str, str], marks: SourceMap, path: tuple, base: str
+) -> None:
+    merged: dict[str, Any] = {}
+    for i, file in enumerate(svc["label_file"]):
+        if isinstance(file, str):
+            merged.update(
+                _read_optional({"path": file}, env, marks, (*path, "label_file", i), base)
+            )
+    own = svc.get("labels")
+    if isinstance(own, dict):
+        merged.update(own)
+    svc["labels"] = merged
+
+
+def apply_defaults(tree: dict, env: Mapping[str, str]) -> None:
+    """Defaults compose applies even with --no-normalize: build context, external names."""
+    for svc in services_of(tree).values():
+        build = svc.get("build")
+        if isinstance(build, dict):
+            build.setdefault("context", ".")
+            _resolve_build_args(build, env.get)
+
+
+def _resolve_build_args(build: dict, lookup: Callable[[str], str | None]) -> None:
+    args = build.get("args")
+    if isinstance(args, dict):
+        resolved = {k: lookup(k) if v is None else _str(v) for k, v in args.items()}
+        build["args"] = {k: v for k, v in resolved.items() if v is not None}
+
+
+def _str(v: Any) -> Any:
+    from compose.stackfile.canonical import scalar_str
+
+    return scalar_str(v)
+
+
+def normalize_project(tree: dict, name: str) -> None:
+    """What ``docker compose config`` adds unless --no-normalize."""
+    for svc in services_of(tree).values():
+        _normalize_service(svc)
+    _default_network(tree)
+    _names_from_keys(tree, name)
+
+
+def _normalize_service(svc: dict) -> None:
+    if svc.get("pull_policy") == "if_not_present":
+        svc["pull_policy"] = "missing"
+    build = svc.get("build")
+    if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
+        build["dockerfile"] = "Dockerfile"
+    deps = svc.get("depends_on") if isinstance(svc.get("depends_on"), dict) else {}
+    implicit = _implicit_dependencies(svc)
+    for dep, restart in implicit:
+        deps.setdefault(dep, {"condition": "service_started", "restart": restart, "required": True})
+    if deps:
+        svc["depends_on"] = deps
+
+
+def _implicit_dependencies(svc: dict) -> list[tuple[str, bool]]:
+    found: list[tuple[str, bool]] = []
+    for link in svc.get("links") or []:
+        if isinstance(link, str):
+            found.append((link.split(":", 1)[0], True))
+    for key in _NAMESPACE_KEYS:
+        value = svc.get(key)
+        if isinstance(value, str) and value.startswith("service:"):
+            found.append((value[len("service:") :], True))
+    for ref in svc.get("volumes_from") or []:
+        if isinstance(ref, str) and not ref.startswith("container:"):
+            found.append((ref.split(":", 1)[0], False))
+    return found
+
+
+def _default_network(tree: dict) -> None:
+    uses_default = False
+    for svc in services_of(tree).values():
+        if "provider" in svc or "network_mode" in svc:
+            continue
+        nets = svc.get("networks")
+        if not nets:
+            svc["networks"] = {"default": None}
+            uses_default = True
+        elif isinstance(nets, dict) and "default" in nets:
+            uses_default = True
+    networks = tree.get("networks")
+    if uses_default and (not isinstance(networks, dict) or "default" not in networks):
+        tree["networks"] = {**(networks if isinstance(networks, dict) else {}), "default": {}}
+
+
+def _names_from_keys(tree: dict, project: str) -> None:
+    for kind in _RESOURCES:
+        section = tree.get(kind)
+        if not isinstance(section, dict):
+            continue
+        for key, res in section.items():
+            if res is None:
+                res = section[key] = {}
+            if isinstance(res, dict) and res.get("name") is None:
+                external = res.get("external") is True
+                res["name"] = key if external else f"{project}_{key}"
