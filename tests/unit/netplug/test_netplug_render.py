@@ -1,0 +1,98 @@
+"""Pure pieces: kernel names, hosts/resolv.conf, nft rules, DNS records and answers, ports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netplug import naming, nft
+from netplug.dns import answer
+from netplug.errors import NetworkConfigError
+from netplug.hosts import render_hosts, render_resolv_conf, write_in_place
+from netplug.ports import bindings_for, host_ports
+from netplug.records import NetworkRecords, ReplicaNames, build_records
+from netplug.types import HostEntry, NetworkConfig, PortBinding
+
+
+def test_netplug_names_are_short_deterministic_and_distinct() -> None:
+    names = {naming.bridge_name(p, n) for p in ("a", "b") for n in ("default", "back")}
+    assert len(names) == 4
+    assert all(len(n) <= 15 for n in names)
+    assert naming.bridge_name("a", "default") == naming.bridge_name("a", "default")
+    veth = naming.veth_name("a-very-long-project-name", "web-12", "default")
+    assert len(veth) <= 15 and veth.startswith("pcv-")
+    table = naming.network_table("a", "default")
+    assert naming.ports_table("a", "default", "web").startswith(table)
+
+
+def test_netplug_network_config_is_hashable_and_keyed() -> None:
+    cfg = NetworkConfig("proj", "default", labels={"x": "y"})
+    assert cfg.key == "proj_default" and hash(cfg) == hash(NetworkConfig("proj", "default"))
+
+
+def test_netplug_hosts_file() -> None:
+    text = render_hosts([HostEntry("10.0.0.2", ("web-1", "proj-web-1", "web"))],
+                        [HostEntry("10.0.0.3", ("db", "db-1", "proj-db-1"))],
+                        ["gw.example:10.0.0.254", "other=1.2.3.4"])
+    lines = text.splitlines()
+    assert lines[0] == "127.0.0.1\tlocalhost"
+    assert "10.0.0.2\tweb-1 proj-web-1 web" in lines
+    assert "10.0.0.3\tdb db-1 proj-db-1" in lines
+    assert lines[-2:] == ["10.0.0.254\tgw.example", "1.2.3.4\tother"]
+
+
+def test_netplug_resolv_conf_and_in_place(tmp_path: Path) -> None:
+    text = render_resolv_conf(["172.28.0.1"], ["example.com"], ["ndots:2"])
+    assert text == "nameserver 172.28.0.1\nsearch example.com\noptions ndots:2\n"
+    path = tmp_path / "hosts"
+    path.write_text("x" * 100)
+    inode = path.stat().st_ino
+    write_in_place(path, "short\n")
+    assert path.read_text() == "short\n" and path.stat().st_ino == inode
+
+
+def test_netplug_nft_rules_text() -> None:
+    text = nft.network_ruleset("pcb-1", "pcb-1", "10.0.0.0/24", internal=False)
+    assert 'ip saddr 10.0.0.0/24 oifname != "pcb-1" masquerade' in text
+    assert 'iifname "pcb-1" oifname "pcb-*" oifname != "pcb-1" drop' in text
+    internal = nft.network_ruleset("pcb-1", "pcb-1", "10.0.0.0/24", internal=True)
+    assert "oifname != \"pcb-1\" masquerade" not in internal
+    assert 'iifname "pcb-1" oifname != "pcb-1" drop' in internal
+    ports = nft.ports_ruleset("t", [PortBinding(8080, "10.0.0.2", 80),
+                                    PortBinding(8080, "10.0.0.3", 80),
+                                    PortBinding(53, "10.0.0.2", 53, "udp", "127.0.0.1")])
+    assert "numgen random mod 2 map { 0 : 10.0.0.2 . 80, 1 : 10.0.0.3 . 80 }" in ports
+    assert "udp dport 53" not in ports  # loopback-only: served by the proxy
+
+
+def test_netplug_host_ports() -> None:
+    assert host_ports("8000-8002", 2) == [8000, 8001]
+    assert host_ports(8080, 3) == [8080, 8080, 8080]
+    with pytest.raises(NetworkConfigError):
+        host_ports("8000-8001", 3)
+    assert bindings_for("9000-9001", 80, ["10.0.0.2", "10.0.0.3"])[1] == PortBinding(
+        9001, "10.0.0.3", 80)
+
+
+def _query(name: str) -> bytes:
+    from dnslib import DNSRecord
+
+    return DNSRecord.question(name).pack()
+
+
+def test_netplug_dns_records_and_answers() -> None:
+    from dnslib import DNSRecord
+
+    reps = [ReplicaNames("10.0.0.2", "web", 1, "p-web-1", ("www",)),
+            ReplicaNames("10.0.0.3", "web", 2, "p-web-2", ("www",))]
+    records = NetworkRecords()
+    records.replace("p_default", build_records(reps))
+    reply = DNSRecord.parse(answer(_query("WEB."), records, "p_default", 5) or b"")
+    assert sorted(str(r.rdata) for r in reply.rr) == ["10.0.0.2", "10.0.0.3"]
+    assert all(r.ttl == 5 for r in reply.rr)
+    one = DNSRecord.parse(answer(_query("web-2"), records, "p_default", 5) or b"")
+    assert [str(r.rdata) for r in one.rr] == ["10.0.0.3"]
+    assert answer(_query("www"), records, "q_default", 5) is None  # other network: forwarded
+    assert answer(_query("example.org"), records, "p_default", 5) is None
+    assert answer(b"junk", records, "p_default", 5) is None
