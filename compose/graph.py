@@ -71,8 +71,15 @@ class ServiceGraph:
 
     def dependency(self, service: str, target: str) -> Dependency:
         data = self._graph.edges[service, target]
-        return Dependency(service, target, frozenset(data["kinds"]), data["condition"],
-                          data["required"], data["restart"], tuple(data["refs"]))  # fmt: skip
+        return Dependency(
+            service,
+            target,
+            frozenset(data["kinds"]),
+            data["condition"],
+            data["required"],
+            data["restart"],
+            tuple(data["refs"]),
+        )
 
     def start_order(self, services: set[str] | None = None) -> list[set[str]]:
         """Generations, dependencies first; the services of one generation can start together."""
@@ -104,8 +111,15 @@ def _add_ref(graph: nx.DiGraph, stack: Stack, ref: ServiceRef) -> None:
     if graph.has_edge(service, ref.target):
         _merge_edge(graph.edges[service, ref.target], ref)
         return
-    graph.add_edge(service, ref.target, kinds={ref.kind}, refs=[ref], condition=ref.condition,
-                   required=ref.required, restart=ref.restart)  # fmt: skip
+    graph.add_edge(
+        service,
+        ref.target,
+        kinds={ref.kind},
+        refs=[ref],
+        condition=ref.condition,
+        required=ref.required,
+        restart=ref.restart,
+    )
 
 
 def _merge_edge(data: dict, ref: ServiceRef) -> None:

@@ -12,6 +12,8 @@ the end of the mapping, where ``docker compose config`` prints them. Serializati
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Annotated, Any
 
 from pydantic import (
@@ -62,10 +64,34 @@ class ComposeModel(BaseModel):
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> Any:
         data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        for key in _mapping_fields(type(self)):
+            if isinstance(data.get(key), dict):
+                data[key] = dict(sorted(data[key].items()))
         context = info.context or {}
-        if self.extensions and context.get("extensions", True) and isinstance(data, dict):
+        if self.extensions and context.get("extensions", True):
             data.update(sorted(self.extensions.items()))
         return data
+
+
+_MAPPING_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _mapping_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """Fields typed as mappings: dumped with sorted keys, as Go marshals maps."""
+    found = _MAPPING_FIELDS.get(cls)
+    if found is None:
+        found = tuple(n for n, f in cls.model_fields.items() if _is_mapping(f.annotation))
+        _MAPPING_FIELDS[cls] = found
+    return found
+
+
+def _is_mapping(annotation: Any) -> bool:
+    while typing.get_origin(annotation) in (typing.Annotated, typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0]
+    return typing.get_origin(annotation) is dict
 
 
 def _is_ext(key: object) -> bool:

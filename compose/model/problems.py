@@ -104,6 +104,7 @@ def field_names_at(root: type[BaseModel], path: KeyPath) -> list[str]:
         node = _child(node, part)
         if node is None:
             return []
+    node = _unwrap(node)
     if isinstance(node, type) and issubclass(node, BaseModel):
         return [f.alias or name for name, f in node.model_fields.items() if not f.exclude]
     return []

@@ -1,0 +1,173 @@
+"""``pycompose config``: the resolved stack in docker compose's canonical form, or one facet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import click
+
+from compose.cli.loading import load_from_cli, load_options, show_warnings
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
+    from compose.model import Stack
+
+
+@dataclass(frozen=True)
+class ConfigRequest:
+    services: tuple[str, ...] = ()
+    fmt: str = "yaml"
+    listing: str | None = None  # services | volumes | networks | profiles | images | environment
+    hash_services: str | None = None
+    quiet: bool = False
+    interpolate: bool = True
+    consistency: bool = True
+    normalize: bool = True
+    resolve_paths: bool = True
+
+
+@click.command("config")
+@click.argument("services", nargs=-1)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--services", "listing", flag_value="services", help="Print the service names.")
+@click.option("--volumes", "listing", flag_value="volumes", help="Print the volume names.")
+@click.option("--networks", "listing", flag_value="networks", help="Print the network names.")
+@click.option("--profiles", "listing", flag_value="profiles", help="Print the profile names.")
+@click.option("--images", "listing", flag_value="images", help="Print the image names.")
+@click.option(
+    "--environment",
+    "listing",
+    flag_value="environment",
+    help="Print the environment used for interpolation.",
+)
+@click.option(
+    "--hash",
+    "hash_services",
+    metavar="SERVICES",
+    help='Print the config hash of these services ("web,db" or "*").',
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only validate the configuration.")
+@click.option("--no-interpolate", is_flag=True, help="Don't interpolate environment variables.")
+@click.option("--no-consistency", is_flag=True, help="Don't check cross-references.")
+@click.option("--no-normalize", is_flag=True, help="Don't add implicit defaults (default network).")
+@click.option("--no-path-resolution", is_flag=True, help="Don't make paths absolute.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file.")
+@click.pass_obj
+def command(
+    obj: GlobalOptions,
+    services: tuple[str, ...],
+    output: str | None,
+    no_interpolate: bool,
+    no_consistency: bool,
+    no_normalize: bool,
+    no_path_resolution: bool,
+    **flags: object,
+) -> None:
+    """Parse, resolve and render the stack in canonical form."""
+    request = ConfigRequest(
+        services=services,
+        interpolate=not no_interpolate,
+        consistency=not no_consistency,
+        normalize=not no_normalize,
+        resolve_paths=not no_path_resolution,
+        **flags,  # type: ignore[arg-type]
+    )
+    text = run_config(obj, request)
+    if request.quiet:
+        return
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def run_config(obj: GlobalOptions, request: ConfigRequest) -> str:
+    """The text ``config`` prints for ``request`` (validates first; raises user errors)."""
+    if request.listing == "profiles":
+        return _lines(_load(obj, request, profiles=("*",)).all_profiles())
+    if not request.interpolate:
+        return _raw_tree(obj, request)
+    stack = _load(obj, request)
+    if request.hash_services is not None:
+        return _hashes(stack, request.hash_services)
+    if request.listing:
+        return _listing(stack, request.listing)
+    from compose.model.render import render_stack
+
+    return render_stack(_select(stack, request.services), request.fmt)  # type: ignore[arg-type]
+
+
+def _load(obj: GlobalOptions, request: ConfigRequest, **overrides: object) -> Stack:
+    return load_from_cli(
+        obj,
+        consistency=request.consistency,
+        services=request.services,
+        normalize=request.normalize,
+        resolve_paths=request.resolve_paths,
+        **overrides,
+    )
+
+
+def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> str:
+    """``--no-interpolate``: "${VAR}" can't be typed, so print the loader's tree as it is."""
+    from compose.model.render import render
+    from compose.stackfile import load_stack_tree
+
+    loaded = load_stack_tree(
+        load_options(
+            obj,
+            interpolate=False,
+            services=request.services,
+            normalize=request.normalize,
+            resolve_paths=request.resolve_paths,
+        )
+    )
+    show_warnings(loaded.warnings)
+    return render({"name": loaded.name, **loaded.tree}, request.fmt)  # type: ignore[arg-type]
+
+
+def _select(stack: Stack, services: tuple[str, ...]) -> Stack:
+    """Only the named services and what they depend on (all when none are named)."""
+    if not services:
+        return stack
+    from compose.graph import ServiceGraph
+
+    keep = ServiceGraph.from_stack(stack).with_dependencies(set(services))
+    kept = {name: svc for name, svc in stack.services.items() if name in keep}
+    return stack.model_copy(update={"services": kept})
+
+
+def _listing(stack: Stack, listing: str) -> str:
+    if listing == "images":
+        return _lines(svc.image_name(stack.name) for svc in _sorted_services(stack))
+    if listing == "environment":
+        return _lines(f"{k}={v}" for k, v in sorted(stack.environment.items()))
+    return _lines(sorted(getattr(stack, listing)))
+
+
+def _hashes(stack: Stack, selection: str) -> str:
+    from compose.errors import UnknownServiceError
+    from compose.planner.hashing import config_hash
+
+    names = list(stack.services) if selection.strip() == "*" else selection.split(",")
+    unknown = [n for n in names if n.strip() not in stack.services]
+    if unknown:
+        raise UnknownServiceError(f'no such service: "{unknown[0].strip()}"')
+    return _lines(f"{n.strip()} {config_hash(stack.services[n.strip()])}" for n in names)
+
+
+def _sorted_services(stack: Stack) -> list:
+    return [stack.services[name] for name in sorted(stack.services)]
+
+
+def _lines(items: object) -> str:
+    return "".join(f"{item}\n" for item in items)  # type: ignore[attr-defined]
