@@ -1,7 +1,8 @@
 """Variable interpolation with compose-go ``template`` semantics.
 
 ``$VAR ${VAR} ${VAR:-d} ${VAR-d} ${VAR:?e} ${VAR?e} ${VAR:+r} ${VAR+r}``, nested defaults,
-``$$`` for a literal ``$``. Any other ``$`` is an invalid template (compose-go errors too).
+``$$`` for a literal ``$``. A ``$`` that starts neither a name nor ``${`` is kept as is; a
+``${`` without a valid name or closing brace is an invalid template (as in compose-go).
 Applied to values only, never to keys.
 """
 
@@ -56,7 +57,7 @@ def _expand_at(text: str, j: int, lookup: Lookup, unset: list[str] | None) -> tu
         if close < 0:
             raise TemplateError(f'invalid interpolation format: "{text}"')
         return _braced(text[j + 2 : close], text, lookup, unset), close + 1
-    raise TemplateError(f'invalid interpolation format: "{text}"')
+    return "$", j + 1  # not a variable: kept as is (e.g. "$(date)", "$1", a trailing "$")
 
 
 def _name_end(text: str, start: int) -> int:

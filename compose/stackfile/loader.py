@@ -227,9 +227,25 @@ def _finish(run: _Run, tree: dict, marks: SourceMap, working_dir: str, name: str
     normalize.apply_defaults(tree, run.env)
     if run.options.resolve_paths:
         resolve_tree_paths(tree, working_dir, run.home)
-    normalize.merge_env_files(tree, run.env, marks, working_dir)
+    lenient = _unselected(tree, run.options.services)
+    normalize.merge_env_files(tree, run.env, marks, working_dir, lenient)
     if run.options.normalize:
         normalize.normalize_project(tree, name)
+
+
+def _unselected(tree: dict, named: tuple[str, ...]) -> frozenset[str]:
+    """Services outside the closure of the named ones (none when nothing is named)."""
+    services = normalize.services_of(tree)
+    if not named:
+        return frozenset()
+    todo, seen = [n for n in named if n in services], set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            deps = services[name].get("depends_on")
+            todo.extend(d for d in (deps if isinstance(deps, dict) else {}) if d in services)
+    return frozenset(services) - seen
 
 
 _TOP_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs")

@@ -9,6 +9,7 @@ volumes_from, build.dockerfile default, pull_policy alias.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +29,51 @@ def services_of(tree: dict) -> dict[str, dict]:
     return {k: v for k, v in services.items() if isinstance(v, dict)}
 
 
-def merge_env_files(tree: dict, env: Mapping[str, str], marks: SourceMap, base: str) -> None:
-    """Fold ``env_file`` into ``environment`` and ``label_file`` into ``labels``."""
+def merge_env_files(
+    tree: dict, env: Mapping[str, str], marks: SourceMap, base: str, lenient: frozenset[str]
+) -> None:
+    """Fold ``env_file`` into ``environment`` and ``label_file`` into ``labels``.
+
+    A missing required file is an error, except for services in ``lenient`` (services that
+    were not selected on the command line), whose missing files count as empty.
+    """
     for name, svc in services_of(tree).items():
         path = ("services", name)
+        files = _FileReader(env, marks, base, strict=name not in lenient)
         if isinstance(svc.get("env_file"), list) or "environment" in svc:
-            _service_environment(svc, env, marks, path, base)
+            _service_environment(svc, env, files, path)
         if isinstance(svc.get("label_file"), list):
-            _service_labels(svc, env, marks, path, base)
+            _service_labels(svc, files, path)
+
+
+@dataclass(frozen=True)
+class _FileReader:
+    env: Mapping[str, str]
+    marks: SourceMap
+    base: str
+    strict: bool
+
+    def read(self, item: dict, path: tuple) -> dict:
+        home = self.env.get("HOME", str(Path.home()))
+        file = Path(abs_path(self.base, item["path"], home))
+        if not file.exists():
+            if item.get("required", True) is False or not self.strict:
+                return {}
+            mark = self.marks.locate(path)
+            where = f"{mark}: " if mark else ""
+            raise UserError(f"{where}env file {file} not found")
+        if item.get("format") == "raw":
+            return _read_raw(file)
+        return read_env_file(file, self.env.get)
 
 
 def _service_environment(
-    svc: dict, env: Mapping[str, str], marks: SourceMap, path: tuple, base: str
+    svc: dict, env: Mapping[str, str], files: _FileReader, path: tuple
 ) -> None:
     merged: dict[str, Any] = {}
     for i, item in enumerate(svc.get("env_file") or []):
         if isinstance(item, dict) and isinstance(item.get("path"), str):
-            merged.update(_read_optional(item, env, marks, (*path, "env_file", i), base))
+            merged.update(files.read(item, (*path, "env_file", i)))
     own = svc.get("environment")
     if isinstance(own, dict):
         for key, value in own.items():
@@ -52,23 +81,6 @@ def _service_environment(
     elif own is not None:
         return  # wrong type: left for validation
     svc["environment"] = merged
-
-
-def _read_optional(
-    item: dict, env: Mapping[str, str], marks: SourceMap, path: tuple, base: str
-) -> dict:
-    file = Path(abs_path(base, item["path"], env.get("HOME", str(Path.home()))))
-    if not file.exists():
-        if item.get("required", True) is False:
-            return {}
-        mark = marks.locate(path)
-        raise UserError(
-            f"{mark}: env file {file} not found" if mark else f"env file {file} not found"
-        )
-    lookup = None if item.get("format") == "raw" else env.get
-    if item.get("format") == "raw":
-        return _read_raw(file)
-    return read_env_file(file, lookup)
 
 
 def _read_raw(file: Path) -> dict:
@@ -80,15 +92,11 @@ def _read_raw(file: Path) -> dict:
     return out
 
 
-def _service_labels(
-    svc: dict, env: Mapping[str, str], marks: SourceMap, path: tuple, base: str
-) -> None:
+def _service_labels(svc: dict, files: _FileReader, path: tuple) -> None:
     merged: dict[str, Any] = {}
     for i, file in enumerate(svc["label_file"]):
         if isinstance(file, str):
-            merged.update(
-                _read_optional({"path": file}, env, marks, (*path, "label_file", i), base)
-            )
+            merged.update(files.read({"path": file}, (*path, "label_file", i)))
     own = svc.get("labels")
     if isinstance(own, dict):
         merged.update(own)

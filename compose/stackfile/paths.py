@@ -19,8 +19,8 @@ def abs_path(base: str, path: str, home: str) -> str:
 
 
 def _is_remote(path: str) -> bool:
-    return (
-        path.startswith(_REMOTE_PREFIXES) or ("://" in path and not path.startswith("oci-layout://"))
+    return path.startswith(_REMOTE_PREFIXES) or (
+        "://" in path and not path.startswith("oci-layout://")
     )
 
 
