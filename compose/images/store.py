@@ -94,6 +94,20 @@ class ImageStore:
         finally:
             Path(name).unlink(missing_ok=True)
 
+    def ingest(self, source: Any, expected: str | None = None) -> str:
+        """Copy a readable binary stream into the store, verifying ``expected``."""
+        sha = hashlib.sha256()
+        with self.temp_file() as (fh, tmp):
+            while chunk := source.read(1 << 20):
+                sha.update(chunk)
+                fh.write(chunk)
+            fh.flush()
+            digest = "sha256:" + sha.hexdigest()
+            if expected and digest != expected:
+                raise ImageError(f"digest mismatch: expected {expected}, got {digest}")
+            self.commit_blob(tmp, digest)
+        return digest
+
     def commit_blob(self, tmp: Path, digest: str) -> Path:
         final = self.blob_path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)

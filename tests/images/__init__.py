@@ -1,1 +1,33 @@
-"""placeholder"""
+"""Test images built from Debian packages, and a real local registry serving them.
+
+Command line (used by the README demo and CI)::
+
+    python -m tests.images build [--out DIR] [--force]
+        apt-get download + dpkg-deb -x -> OCI layout DIR/oci (default tests/images/_cache/):
+        busybox:latest (busybox-static + applet links, /etc/passwd + /etc/group with root and
+        nobody), python:3.11 (python3.11 minimal + stdlib; Cmd ["python3"]), redis:7
+        (redis-server + redis-cli; Cmd ["redis-server"], ExposedPorts 6379/tcp, WorkingDir and
+        Volumes /data), busybox:index (OCI index, linux/amd64 + linux/arm64), plus
+        DIR/busybox-save.tar (a docker save archive). Layers are shared: base (all three),
+        libc (python, redis). Deterministic (fixed mtimes, sorted entries); cached.
+    python -m tests.images serve --port 5000 [--dir DIR] [--out CACHE] [--htpasswd]
+        builds if needed, starts Debian's docker-registry on 127.0.0.1:PORT in the background
+        (storage, config, log and registry.pid in DIR, default tests/images/_cache/registry),
+        pushes busybox:latest, python:3.11, redis:7 (Docker v2 schema 2), library/busybox:latest,
+        busybox:oci (OCI manifest), busybox:index (OCI index), busybox:list (Docker manifest
+        list); prints the registry pid. --htpasswd: basic auth as tests.images.registry.USER /
+        PASSWORD.
+    python -m tests.images stop [--dir DIR]
+        stops that registry by the pid in DIR/registry.pid.
+
+pytest: import the fixtures into your test directory's conftest.py::
+
+    from tests.images.fixtures import auth_registry, registry, test_images  # noqa: F401
+
+    def test_x(registry):
+        image = compose.images.pull(registry.ref("redis:7"))
+
+``registry`` and ``auth_registry`` are session-scoped ``tests.images.registry.Server`` objects
+(``host``, ``port``, ``ref(name)``, ``creds``); the first session on a fresh machine spends
+~15-30 s building the images (apt-get download included), later sessions reuse the cache.
+"""
