@@ -1,0 +1,68 @@
+"""compose.runtime: one container, made by pycompose itself (namespaces, cgroups, overlay).
+
+Public API (the orchestrator uses only these)::
+
+    ContainerSpec, Mount, Limits, Ulimit        frozen data (compose.runtime.spec)
+    ContainerHandle, ExitStatus                 what create/wait return; handles round-trip JSON
+    spec_from_service(...), spec_from_model(svc, ...)   Docker's argv/env/user/workdir rules
+    Runtime                                     the Protocol below
+    LinuxRuntime()                              the real one (root); FakeRuntime for unit tests
+    ContainerStepError                          ContainerError naming the failed init step
+
+    class Runtime(Protocol):
+        create(spec) -> ContainerHandle          set up to "wait for GO" (pid + start_time known)
+        start(handle) -> None                    GO → execve; raises on exec failure (exit 127)
+        run(spec) -> ContainerHandle             create + start
+        stop(handle, signal=None, timeout=None) -> int | None
+        kill(handle, signal) -> None
+        wait(handle, timeout=None) -> ExitStatus (TimeoutError after timeout)
+        remove(handle) -> None                   idempotent: processes, cgroup, replica dir
+        exec(handle, argv, env, user, workdir, tty, **popen) -> int
+        exec_process(...) -> subprocess.Popen    same, not waited (healthchecks)
+        is_alive(pid, start_time) -> bool
+        pause(handle) / unpause(handle) / stats(handle) -> CgroupStats
+
+Imports stay light (no pydantic, no anyio): the zygote imports this package.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from compose.runtime.service import spec_from_model, spec_from_service
+from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus, Limits, Mount, Ulimit
+
+if TYPE_CHECKING:
+    from compose.runtime.fake import FakeRuntime
+    from compose.runtime.launcher import ContainerStepError, LinuxRuntime
+    from compose.runtime.protocol import Runtime
+
+__all__ = [
+    "ContainerHandle",
+    "ContainerSpec",
+    "ContainerStepError",
+    "ExitStatus",
+    "FakeRuntime",
+    "Limits",
+    "LinuxRuntime",
+    "Mount",
+    "Runtime",
+    "Ulimit",
+    "spec_from_model",
+    "spec_from_service",
+]
+
+_LAZY = {
+    "LinuxRuntime": "compose.runtime.launcher",
+    "ContainerStepError": "compose.runtime.launcher",
+    "FakeRuntime": "compose.runtime.fake",
+    "Runtime": "compose.runtime.protocol",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)

@@ -1,0 +1,303 @@
+"""Cgroups behind one interface: ``CgroupV1`` (this machine) and ``CgroupV2`` (most users).
+
+Both drivers take a root (``/sys/fs/cgroup`` by default) so tests can point them at a fresh
+cgroup2 mount or at a fake tree. Paths are relative, e.g. ``pycompose/<project>/<container-id>``.
+
+    create(path, limits)  mkdir (+ enable v2 controllers on the ancestors) and write the limits
+    procs_files(path)     the cgroup.procs files the init writes "0" into (joins before GO)
+    oom_file(path)        where ``oom_kill N`` is counted (memory.oom_control / memory.events)
+    freeze / thaw         pause / unpause, waiting until the kernel reports the state
+    kill_all(path, sig)   v2: cgroup.kill; v1: freeze, signal every pid, thaw
+    stats(path)           cpu ns, memory bytes (+limit), pids
+    remove(path, timeout) wait for the group to empty, then rmdir (idempotent)
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal as _signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from compose.errors import ContainerError
+from compose.runtime.spec import Limits
+
+CPU_PERIOD = 100_000
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
+V2_CONTROLLERS = ("memory", "cpu", "pids")
+
+
+class CgroupError(ContainerError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupStats:
+    cpu_ns: int = 0
+    memory_bytes: int = 0
+    memory_limit: int | None = None
+    pids: int = 0
+
+
+class CgroupDriver(Protocol):
+    version: int
+
+    def create(self, path: str, limits: Limits) -> None: ...
+    def procs_files(self, path: str) -> list[str]: ...
+    def oom_file(self, path: str) -> str: ...
+    def pids(self, path: str) -> list[int]: ...
+    def freeze(self, path: str) -> None: ...
+    def thaw(self, path: str) -> None: ...
+    def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None: ...
+    def stats(self, path: str) -> CgroupStats: ...
+    def remove(self, path: str, timeout: float = 10.0) -> None: ...
+    def exists(self, path: str) -> bool: ...
+
+
+def _write(path: Path, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError as err:
+        raise CgroupError(f"cgroup: write {value!r} to {path}: {err.strerror}") from err
+
+
+def _read(path: Path, default: str = "") -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return default
+
+
+def _keyed(text: str) -> dict[str, int]:
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().lstrip("-").isdigit():
+            out[key] = int(value)
+    return out
+
+
+def _wait_until(check: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise CgroupError(f"cgroup: timed out waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _rmdir(path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise CgroupError(f"cgroup: remove {path}: {err.strerror}") from err
+            time.sleep(0.005)
+
+
+def _pids_of(files: list[Path]) -> list[int]:
+    found: set[int] = set()
+    for f in files:
+        found.update(int(x) for x in _read(f).split())
+    return sorted(found)
+
+
+class CgroupV1:
+    version = 1
+
+    def __init__(self, root: Path = Path("/sys/fs/cgroup"), controllers: tuple[str, ...] = ()):
+        self.root = root
+        wanted = controllers or V1_CONTROLLERS
+        self.controllers = tuple(c for c in wanted if (root / c / "cgroup.procs").exists())
+
+    def dirs(self, path: str) -> list[Path]:
+        return [self.root / c / path for c in self.controllers]
+
+    def _dir(self, controller: str, path: str) -> Path:
+        return self.root / controller / path
+
+    def exists(self, path: str) -> bool:
+        return any(d.is_dir() for d in self.dirs(path))
+
+    def create(self, path: str, limits: Limits) -> None:
+        for d in self.dirs(path):
+            d.mkdir(parents=True, exist_ok=True)
+        self._limits(path, limits)
+
+    def _limits(self, path: str, limits: Limits) -> None:
+        mem, cpu = self._dir("memory", path), self._dir("cpu", path)
+        if limits.memory and "memory" in self.controllers:
+            _write(mem / "memory.limit_in_bytes", str(limits.memory))
+            if limits.memory_swap and (mem / "memory.memsw.limit_in_bytes").exists():
+                _write(mem / "memory.memsw.limit_in_bytes", str(limits.memory_swap))
+        if limits.memory_reservation and "memory" in self.controllers:
+            _write(mem / "memory.soft_limit_in_bytes", str(limits.memory_reservation))
+        if limits.cpus and "cpu" in self.controllers:
+            _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD))
+            _write(cpu / "cpu.cfs_quota_us", str(max(1000, int(limits.cpus * CPU_PERIOD))))
+        if limits.cpu_shares and "cpu" in self.controllers:
+            _write(cpu / "cpu.shares", str(limits.cpu_shares))
+        if limits.pids and "pids" in self.controllers:
+            _write(self._dir("pids", path) / "pids.max", str(limits.pids))
+
+    def procs_files(self, path: str) -> list[str]:
+        return [str(d / "cgroup.procs") for d in self.dirs(path)]
+
+    def oom_file(self, path: str) -> str:
+        return str(self._dir("memory", path) / "memory.oom_control")
+
+    def pids(self, path: str) -> list[int]:
+        return _pids_of([d / "cgroup.procs" for d in self.dirs(path)])
+
+    def _freezer_state(self, path: str) -> str:
+        return _read(self._dir("freezer", path) / "freezer.state").strip()
+
+    def freeze(self, path: str) -> None:
+        if "freezer" in self.controllers:
+            _write(self._dir("freezer", path) / "freezer.state", "FROZEN")
+            _wait_until(lambda: self._freezer_state(path) == "FROZEN", 10, "freeze")
+
+    def thaw(self, path: str) -> None:
+        if "freezer" in self.controllers:
+            _write(self._dir("freezer", path) / "freezer.state", "THAWED")
+            _wait_until(lambda: self._freezer_state(path) == "THAWED", 10, "thaw")
+
+    def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None:
+        if not self.exists(path):
+            return
+        self.freeze(path)
+        try:
+            for pid in self.pids(path):
+                _kill(pid, sig)
+        finally:
+            self.thaw(path)
+
+    def stats(self, path: str) -> CgroupStats:
+        mem = self._dir("memory", path)
+        limit = int(_read(mem / "memory.limit_in_bytes", "0") or 0)
+        return CgroupStats(
+            cpu_ns=int(_read(self._dir("cpuacct", path) / "cpuacct.usage", "0") or 0),
+            memory_bytes=int(_read(mem / "memory.usage_in_bytes", "0") or 0),
+            memory_limit=limit if 0 < limit < (1 << 62) else None,
+            pids=len(self.pids(path)),
+        )
+
+    def remove(self, path: str, timeout: float = 10.0) -> None:
+        _wait_until(lambda: not self.pids(path), timeout, f"{path} to empty")
+        for d in self.dirs(path):
+            _rmdir(d, timeout)
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class CgroupV2:
+    version = 2
+
+    def __init__(self, root: Path = Path("/sys/fs/cgroup")) -> None:
+        self.root = root
+
+    def exists(self, path: str) -> bool:
+        return (self.root / path).is_dir()
+
+    def _enable_controllers(self, path: str) -> None:
+        parts = Path(path).parts
+        for depth in range(len(parts)):
+            parent = self.root.joinpath(*parts[:depth])
+            have = set(_read(parent / "cgroup.controllers").split())
+            enabled = set(_read(parent / "cgroup.subtree_control").split())
+            missing = [c for c in V2_CONTROLLERS if c in have and c not in enabled]
+            if missing:
+                _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in missing))
+
+    def create(self, path: str, limits: Limits) -> None:
+        (self.root / path).mkdir(parents=True, exist_ok=True)
+        self._enable_controllers(path)
+        self._limits(self.root / path, limits)
+
+    def _limits(self, d: Path, limits: Limits) -> None:
+        if limits.memory:
+            _write(d / "memory.max", str(limits.memory))
+            if limits.memory_swap:
+                swap = "max" if limits.memory_swap < 0 else str(limits.memory_swap - limits.memory)
+                _write(d / "memory.swap.max", swap)
+        if limits.memory_reservation:
+            _write(d / "memory.low", str(limits.memory_reservation))
+        if limits.cpus:
+            _write(d / "cpu.max", f"{max(1000, int(limits.cpus * CPU_PERIOD))} {CPU_PERIOD}")
+        if limits.cpu_shares:
+            _write(d / "cpu.weight", str(1 + ((limits.cpu_shares - 2) * 9999) // 262142))
+        if limits.pids:
+            _write(d / "pids.max", str(limits.pids))
+
+    def procs_files(self, path: str) -> list[str]:
+        return [str(self.root / path / "cgroup.procs")]
+
+    def oom_file(self, path: str) -> str:
+        return str(self.root / path / "memory.events")
+
+    def pids(self, path: str) -> list[int]:
+        return _pids_of([self.root / path / "cgroup.procs"])
+
+    def _frozen(self, path: str) -> bool:
+        return _keyed(_read(self.root / path / "cgroup.events")).get("frozen") == 1
+
+    def freeze(self, path: str) -> None:
+        _write(self.root / path / "cgroup.freeze", "1")
+        _wait_until(lambda: self._frozen(path), 10, "freeze")
+
+    def thaw(self, path: str) -> None:
+        _write(self.root / path / "cgroup.freeze", "0")
+        _wait_until(lambda: not self._frozen(path), 10, "thaw")
+
+    def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None:
+        d = self.root / path
+        if not d.is_dir():
+            return
+        if sig == _signal.SIGKILL and (d / "cgroup.kill").exists():
+            _write(d / "cgroup.kill", "1")
+            return
+        self.freeze(path)
+        try:
+            for pid in self.pids(path):
+                _kill(pid, sig)
+        finally:
+            self.thaw(path)
+
+    def stats(self, path: str) -> CgroupStats:
+        d = self.root / path
+        limit = _read(d / "memory.max", "max").strip()
+        return CgroupStats(
+            cpu_ns=_keyed(_read(d / "cpu.stat")).get("usage_usec", 0) * 1000,
+            memory_bytes=int(_read(d / "memory.current", "0").strip() or 0),
+            memory_limit=int(limit) if limit.isdigit() else None,
+            pids=len(self.pids(path)),
+        )
+
+    def remove(self, path: str, timeout: float = 10.0) -> None:
+        d = self.root / path
+        if not d.is_dir():
+            return
+        _wait_until(lambda: not self.pids(path), timeout, f"{path} to empty")
+        _rmdir(d, timeout)
+
+
+def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
+    """v2 when the root is a unified hierarchy, else v1 (hybrid machines like this one)."""
+    if (root / "cgroup.controllers").exists():
+        return CgroupV2(root)
+    return CgroupV1(root)

@@ -1,0 +1,319 @@
+"""The container init (process C, PID 1 of the new pid namespace) — runs in a single-threaded fork.
+
+``run_init`` is a flat list of named steps (``STEPS``); the first failure is sent to the launcher
+as ``{t:"error", step, errno, message}`` and the process exits. After the last step it reports
+``ready``, waits for ``go`` and execs the workload (see ``syncproto`` for the exchange).
+
+Order (DESIGN.md, Containers): cgroup → netns → unshare mnt/uts/ipc/cgroup → overlay → mounts →
+devices → pivot_root → sysctls → masked/ro paths → ro root → hostname → rlimits → user lookup →
+capability bounding set → seccomp (before the uid change unless no_new_privs) → groups/uid/gid →
+capabilities → no_new_privs → chdir → ready → wait go → execve.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import resource
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from compose.runtime import caps as capmod
+from compose.runtime import rootfs, seccomp, syncproto
+from compose.runtime import syscalls as sc
+from compose.runtime.spec import ContainerSpec
+from compose.runtime.users import ExecUser, resolve_user
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, err: BaseException) -> None:
+        super().__init__(step)
+        self.step, self.err = step, err
+
+
+@dataclass
+class InitContext:
+    spec: ContainerSpec
+    sock: socket.socket
+    cgroup_procs: list[str]
+    etc_files: list[tuple[str, str]]
+    init_binary: str = ""
+    argv: tuple[str, ...] = ()
+    caps: frozenset[str] = frozenset()
+    user: ExecUser = field(default_factory=ExecUser)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def root(self) -> str:
+        return str(self.spec.rootfs_dir)
+
+
+class _Real:
+    mount = staticmethod(sc.mount)
+
+
+REAL = _Real()
+
+RLIMITS = {
+    "core": resource.RLIMIT_CORE, "cpu": resource.RLIMIT_CPU, "data": resource.RLIMIT_DATA,
+    "fsize": resource.RLIMIT_FSIZE, "locks": 10,
+    "memlock": resource.RLIMIT_MEMLOCK, "msgqueue": resource.RLIMIT_MSGQUEUE,
+    "nice": resource.RLIMIT_NICE, "nofile": resource.RLIMIT_NOFILE,
+    "nproc": resource.RLIMIT_NPROC, "rss": resource.RLIMIT_RSS, "rtprio": resource.RLIMIT_RTPRIO,
+    "rttime": resource.RLIMIT_RTTIME, "sigpending": resource.RLIMIT_SIGPENDING,
+    "stack": resource.RLIMIT_STACK, "as": resource.RLIMIT_AS,
+}
+
+
+def join_cgroup(ctx: InitContext) -> None:
+    for path in ctx.cgroup_procs:
+        with open(path, "w") as f:
+            f.write("0")
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = 0x1 | 0x8 | 0x40  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
+        fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sh22x", b"lo", flags))  # SIOCSIFFLAGS
+
+
+def join_netns(ctx: InitContext) -> None:
+    spec = ctx.spec
+    if spec.netns_path is not None:
+        fd = os.open(spec.netns_path, os.O_RDONLY)
+        try:
+            sc.setns(fd, sc.CLONE_NEWNET)
+        finally:
+            os.close(fd)
+    elif not spec.host_network:
+        sc.unshare(sc.CLONE_NEWNET)
+        _loopback_up()
+
+
+def unshare_namespaces(ctx: InitContext) -> None:
+    sc.unshare(sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWCGROUP)
+    sc.mount(None, "/", None, sc.MS_SLAVE | sc.MS_REC)
+
+
+def mount_overlay(ctx: InitContext) -> None:
+    spec = ctx.spec
+    fds = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in spec.layers]
+    cwd = os.open(".", os.O_PATH | os.O_DIRECTORY)
+    try:
+        os.chdir("/proc/self/fd")
+        opts = rootfs.overlay_options(fds, spec.upper_dir, spec.work_dir)
+        sc.mount("overlay", ctx.root, "overlay", 0, opts)
+    finally:
+        os.fchdir(cwd)
+        for fd in [*fds, cwd]:
+            os.close(fd)
+
+
+def mount_all(ctx: InitContext) -> None:
+    for op in rootfs.plan_mounts(ctx.spec, ctx.etc_files, ctx.init_binary):
+        _step(op.step, lambda c, op=op: rootfs.apply_op(REAL, c.root, op), ctx)
+
+
+def make_devices(ctx: InitContext) -> None:
+    rootfs.make_devices(ctx.root)
+
+
+def pivot_root(ctx: InitContext) -> None:
+    rootfs.pivot(REAL, ctx.root)
+
+
+def write_sysctls(ctx: InitContext) -> None:
+    for key, value in ctx.spec.sysctls:
+        with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+            f.write(str(value))
+
+
+def mask_paths(ctx: InitContext) -> None:
+    if not ctx.spec.privileged:
+        rootfs.mask_paths(REAL)
+
+
+def readonly_root(ctx: InitContext) -> None:
+    if ctx.spec.read_only:
+        sc.mount(None, "/", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
+
+
+def set_hostname(ctx: InitContext) -> None:
+    if ctx.spec.hostname:
+        sc.sethostname(ctx.spec.hostname)
+    if ctx.spec.domainname:
+        sc.setdomainname(ctx.spec.domainname)
+
+
+def set_rlimits(ctx: InitContext) -> None:
+    for lim in ctx.spec.limits.ulimits:
+        res = RLIMITS[lim.name]
+        _soft, hard_now = resource.getrlimit(res)
+        cap = hard_now if hard_now != resource.RLIM_INFINITY else lim.hard
+        hard = min(lim.hard, cap) if lim.hard >= 0 else cap
+        resource.setrlimit(res, (min(lim.soft, hard) if lim.soft >= 0 else hard, hard))
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def lookup_user(ctx: InitContext) -> None:
+    spec = ctx.spec
+    ctx.user = resolve_user(spec.user, _read("/etc/passwd"), _read("/etc/group"), spec.group_add)
+    ctx.env = dict(e.split("=", 1) for e in spec.env if "=" in e)
+    ctx.env.setdefault("HOME", ctx.user.home)
+
+
+def create_workdir(ctx: InitContext) -> None:
+    os.makedirs(ctx.spec.workdir, exist_ok=True)
+
+
+def drop_bounding(ctx: InitContext) -> None:
+    keep = capmod.mask(ctx.caps)
+    for cap in range(capmod.last_cap() + 1):
+        if not keep & (1 << cap):
+            sc.prctl(sc.PR_CAPBSET_DROP, cap)
+    sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
+
+
+def _wants_seccomp(ctx: InitContext) -> bool:
+    return ctx.spec.seccomp and not ctx.spec.privileged
+
+
+def seccomp_early(ctx: InitContext) -> None:
+    if _wants_seccomp(ctx) and not ctx.spec.no_new_privileges:
+        seccomp.install("SYS_ADMIN" in ctx.caps)
+
+
+def set_user(ctx: InitContext) -> None:
+    user = ctx.user
+    os.setgroups(list(user.groups))
+    os.setresgid(user.gid, user.gid, user.gid)
+    os.setresuid(user.uid, user.uid, user.uid)
+
+
+def set_capabilities(ctx: InitContext) -> None:
+    if ctx.user.uid == 0:
+        keep = capmod.mask(ctx.caps) & _permitted()
+        sc.capset(keep, keep, 0)
+
+
+def _permitted() -> int:
+    for line in _read("/proc/self/status").splitlines():
+        if line.startswith("CapPrm:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+def no_new_privs(ctx: InitContext) -> None:
+    if ctx.spec.no_new_privileges:
+        sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
+        if _wants_seccomp(ctx):
+            seccomp.install("SYS_ADMIN" in ctx.caps)
+
+
+def change_dir(ctx: InitContext) -> None:
+    os.chdir(ctx.spec.workdir)
+
+
+STEPS: list[tuple[str, Callable[[InitContext], None]]] = [
+    ("join cgroup", join_cgroup),
+    ("join network namespace", join_netns),
+    ("unshare namespaces", unshare_namespaces),
+    ("mount rootfs", mount_overlay),
+    ("mounts", mount_all),
+    ("create devices", make_devices),
+    ("pivot_root", pivot_root),
+    ("sysctl", write_sysctls),
+    ("mask paths", mask_paths),
+    ("read-only rootfs", readonly_root),
+    ("sethostname", set_hostname),
+    ("rlimits", set_rlimits),
+    ("resolve user", lookup_user),
+    ("create working dir", create_workdir),
+    ("capabilities", drop_bounding),
+    ("seccomp", seccomp_early),
+    ("set user", set_user),
+    ("capabilities", set_capabilities),
+    ("no_new_privs", no_new_privs),
+    ("chdir", change_dir),
+]
+
+
+def _step(name: str, fn: Callable[[InitContext], None], ctx: InitContext) -> None:
+    try:
+        fn(ctx)
+    except StepFailed:
+        raise
+    except Exception as err:
+        raise StepFailed(name, err) from err
+
+
+def find_executable(name: str, env: dict[str, str]) -> str:
+    """Go's exec.LookPath as runc uses it; raises OSError with Docker's wording."""
+    if "/" in name:
+        try:
+            os.stat(name)
+        except OSError as err:
+            why = (err.strerror or "").lower()
+            raise OSError(err.errno, f'exec: "{name}": stat {name}: {why}') from None
+        return name
+    for d in env.get("PATH", "").split(":"):
+        path = os.path.join(d or ".", name)
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if not os.path.isdir(path) and st.st_mode & 0o111:
+            return path
+    raise OSError(errno.ENOENT, f'exec: "{name}": executable file not found in $PATH')
+
+
+def exec_workload(ctx: InitContext) -> None:
+    argv = list(ctx.argv)
+    try:
+        path = find_executable(argv[0], ctx.env)
+        os.execve(path, argv, ctx.env)
+    except OSError as err:
+        msg = err.strerror or str(err)
+        if not msg.startswith("exec:"):
+            msg = f'exec: "{argv[0]}": {msg.lower()}'
+        syncproto.send(ctx.sock, "error", step="exec", errno=err.errno or 0, message=msg)
+        os._exit(126 if err.errno == errno.EACCES else 127)
+
+
+def run_init(ctx: InitContext) -> None:
+    """Never returns: execs the workload or exits 127 after reporting the failed step."""
+    try:
+        for name, fn in STEPS:
+            _step(name, fn, ctx)
+        syncproto.send(ctx.sock, "ready")
+        msg = syncproto.recv(ctx.sock)
+    except StepFailed as failed:
+        syncproto.send_error(ctx.sock, failed.step, failed.err)
+        os._exit(127)
+    if not msg or msg.get("t") != "go":
+        os._exit(127)
+    exec_workload(ctx)
+
+
+def context_from_request(req: dict[str, Any], sock: socket.socket) -> InitContext:
+    spec = ContainerSpec.from_dict(req["spec"])
+    return InitContext(
+        spec=spec,
+        sock=sock,
+        cgroup_procs=list(req.get("cgroup_procs", ())),
+        etc_files=[tuple(x) for x in req.get("etc_files", ())],  # type: ignore[misc]
+        init_binary=req.get("init_binary", ""),
+        argv=((rootfs.INIT_PATH, "--") if spec.init else ()) + spec.argv,
+        caps=capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged),
+    )

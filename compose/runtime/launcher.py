@@ -1,0 +1,332 @@
+"""``LinuxRuntime``: the parent side. Synchronous; safe to call from several worker threads.
+
+It never unshares, setns or forks a namespace itself: each container is forked by the runtime's
+zygote (``compose.runtime.zygote``, one per runtime, started on first use) and set up by the
+single-threaded init it forks. See ``syncproto`` for the exchange and ``monitor`` for the process
+tree. ``create`` = prepare dirs + cgroup, ask the zygote, read ``pid`` and ``ready``;
+``start`` = send ``go`` and wait for the execve (EOF) or its error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import select
+import shutil
+import signal as _signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from compose.errors import ContainerError
+from compose.runtime import cgroups, etcfiles, syncproto
+from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus
+from compose.runtime.validate import validate_spec
+
+log = logging.getLogger(__name__)
+
+CREATE_TIMEOUT = 30.0
+TINI_CANDIDATES = ("/usr/bin/tini-static", "/usr/bin/docker-init")
+
+
+class ContainerStepError(ContainerError):
+    """A named init step failed: ``service "web" replica 2: pivot_root: Invalid argument``."""
+
+    def __init__(self, subject: str, step: str, errno: int, message: str) -> None:
+        super().__init__(f"{subject}: {step}: {message}")
+        self.step, self.errno = step, errno
+
+
+def proc_start_time(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(")") + 2 :].split()
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def is_alive(pid: int, start_time: int | None) -> bool:
+    found = proc_start_time(pid) if pid > 0 else None
+    return found is not None and (start_time is None or found == start_time)
+
+
+def find_init_binary() -> str:
+    for path in TINI_CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    raise ContainerError("init: true needs tini-static", hint="apt-get install tini")
+
+
+class _Zygote:
+    """The fork server process and its control socket."""
+
+    def __init__(self, python: str) -> None:
+        self.python = python
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ctl: socket.socket | None = None
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        self.proc = subprocess.Popen(
+            [self.python, "-m", "compose.runtime.zygote", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), close_fds=True, start_new_session=True, env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.ctl = ours
+
+    def ensure(self) -> None:
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
+
+    def send(self, req: dict[str, Any], fd: int) -> None:
+        self.ensure()
+        payload = json.dumps(req).encode()
+        with self.lock:
+            assert self.ctl is not None
+            socket.send_fds(self.ctl, [payload], [fd])
+
+    def close(self) -> None:
+        with self.lock:
+            if self.ctl is not None:
+                self.ctl.close()
+                self.ctl = None
+            if self.proc is not None:
+                self.proc.wait(timeout=5)
+                self.proc = None
+
+
+class LinuxRuntime:
+    """Creates real containers. ``close()`` stops the zygote (containers keep running)."""
+
+    def __init__(self, cgroup_driver: cgroups.CgroupDriver | None = None,
+                 python: str = sys.executable) -> None:
+        self.cgroups = cgroup_driver or cgroups.detect()
+        self._zygote = _Zygote(python)
+        self._pending: dict[str, socket.socket] = {}
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Start the zygote now instead of on the first create."""
+        self._zygote.ensure()
+
+    def close(self) -> None:
+        for sock in self._pending.values():
+            sock.close()
+        self._pending.clear()
+        self._zygote.close()
+
+    # -- create / start -------------------------------------------------------------------
+    def _request(self, spec: ContainerSpec) -> dict[str, Any]:
+        return {
+            "op": "create",
+            "spec": spec.to_dict(),
+            "log_path": str(spec.log_file),
+            "cgroup_procs": self.cgroups.procs_files(spec.cgroup_path),
+            "oom_file": self.cgroups.oom_file(spec.cgroup_path),
+            "etc_files": [[t, str(s)] for t, s in etcfiles.ensure_etc_files(spec)],
+            "init_binary": (spec.init_binary or find_init_binary()) if spec.init else "",
+        }
+
+    def _prepare(self, spec: ContainerSpec) -> None:
+        validate_spec(spec)
+        for d in (spec.upper_dir, spec.work_dir, spec.rootfs_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            (spec.replica_dir / "exit.json").unlink()
+        spec.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.cgroups.create(spec.cgroup_path, spec.limits)
+
+    def create(self, spec: ContainerSpec) -> ContainerHandle:
+        """Set the container up to the point of exec; it waits for ``start``."""
+        self._prepare(spec)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._zygote.send(self._request(spec), theirs.fileno())
+        finally:
+            theirs.close()
+        try:
+            handle = self._await_ready(spec, ours)
+        except BaseException:
+            ours.close()
+            self._cleanup_failed(spec)
+            raise
+        with self._lock:
+            self._pending[handle.id] = ours
+        return handle
+
+    def _await_ready(self, spec: ContainerSpec, sock: socket.socket) -> ContainerHandle:
+        sock.settimeout(CREATE_TIMEOUT)
+        info: dict[str, Any] = {}
+        ready = False
+        while not (ready and info):
+            msg = syncproto.recv(sock)
+            if msg is None:
+                raise ContainerError(f"{spec.subject}: init: exited before it was ready")
+            if msg["t"] == "error":
+                raise ContainerStepError(spec.subject, msg["step"], msg["errno"], msg["message"])
+            if msg["t"] == "pid":
+                info = msg
+            ready = ready or msg["t"] == "ready"
+        return self._handle(spec, info)
+
+    @staticmethod
+    def _handle(spec: ContainerSpec, info: dict[str, Any]) -> ContainerHandle:
+        return ContainerHandle(
+            id=spec.id, pid=info["pid"], start_time=info["start_time"],
+            monitor_pid=info["monitor_pid"], monitor_start_time=info["monitor_start_time"],
+            replica_dir=spec.replica_dir, cgroup_path=spec.cgroup_path, log_path=spec.log_file,
+            service=spec.service, replica=spec.replica, stop_signal=spec.stop_signal,
+            stop_grace_period=spec.stop_grace_period,
+        )
+
+    def _cleanup_failed(self, spec: ContainerSpec) -> None:
+        with contextlib.suppress(Exception):
+            self.cgroups.kill_all(spec.cgroup_path)
+            self.cgroups.remove(spec.cgroup_path, timeout=5)
+        shutil.rmtree(spec.replica_dir, ignore_errors=True)
+
+    def start(self, handle: ContainerHandle) -> None:
+        with self._lock:
+            sock = self._pending.pop(handle.id, None)
+        if sock is None:
+            raise ContainerError(f"{handle.subject}: start: container is not in the created state")
+        try:
+            syncproto.send(sock, "go")
+            msg = syncproto.recv(sock)
+        finally:
+            sock.close()
+        if msg and msg.get("t") == "error":
+            raise ContainerStepError(handle.subject, msg["step"], msg["errno"], msg["message"])
+
+    def run(self, spec: ContainerSpec) -> ContainerHandle:
+        handle = self.create(spec)
+        self.start(handle)
+        return handle
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def is_alive(self, pid: int, start_time: int | None) -> bool:
+        return is_alive(pid, start_time)
+
+    def _read_exit(self, handle: ContainerHandle) -> ExitStatus | None:
+        try:
+            doc = json.loads((handle.replica_dir / "exit.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return ExitStatus(doc["code"], doc.get("signal"), bool(doc.get("oom_killed")))
+
+    def wait(self, handle: ContainerHandle, timeout: float | None = None) -> ExitStatus:
+        """Block until the container has exited; ``TimeoutError`` after ``timeout`` seconds."""
+        status = self._read_exit(handle)
+        if status is not None:
+            return status
+        _wait_pid_gone(handle.monitor_pid, handle.monitor_start_time, timeout)
+        return self._read_exit(handle) or ExitStatus(code=None)
+
+    def kill(self, handle: ContainerHandle, signal: int = _signal.SIGKILL) -> None:
+        _signal_pid(handle.pid, handle.start_time, signal)
+
+    def stop(self, handle: ContainerHandle, signal: int | None = None,
+             timeout: float | None = None) -> int | None:
+        """``stop_signal``, wait ``stop_grace_period``, then SIGKILL everything; the exit code."""
+        grace = handle.stop_grace_period if timeout is None else timeout
+        if is_alive(handle.pid, handle.start_time):
+            _signal_pid(handle.pid, handle.start_time, signal or handle.stop_signal)
+            try:
+                return self.wait(handle, grace).code
+            except TimeoutError:
+                self._kill_everything(handle)
+        return self.wait(handle, 10).code
+
+    def _kill_everything(self, handle: ContainerHandle) -> None:
+        _signal_pid(handle.pid, handle.start_time, _signal.SIGKILL)
+        if self.cgroups.exists(handle.cgroup_path):
+            self.cgroups.kill_all(handle.cgroup_path)
+
+    def remove(self, handle: ContainerHandle) -> None:
+        """Kill if running, wait for the monitor, remove the cgroup and the replica dir."""
+        with self._lock:
+            pending = self._pending.pop(handle.id, None)
+        if pending is not None:
+            pending.close()  # the init sees EOF and exits
+        if is_alive(handle.pid, handle.start_time):
+            self._kill_everything(handle)
+        with contextlib.suppress(TimeoutError):
+            _wait_pid_gone(handle.monitor_pid, handle.monitor_start_time, 10)
+        if self.cgroups.exists(handle.cgroup_path):
+            self.cgroups.kill_all(handle.cgroup_path)
+            self.cgroups.remove(handle.cgroup_path)
+        shutil.rmtree(handle.replica_dir, ignore_errors=True)
+
+    def pause(self, handle: ContainerHandle) -> None:
+        self.cgroups.freeze(handle.cgroup_path)
+
+    def unpause(self, handle: ContainerHandle) -> None:
+        self.cgroups.thaw(handle.cgroup_path)
+
+    def stats(self, handle: ContainerHandle) -> cgroups.CgroupStats:
+        return self.cgroups.stats(handle.cgroup_path)
+
+    # -- exec -----------------------------------------------------------------------------
+    def exec_process(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
+                     user: str | None = None, workdir: str | None = None, tty: bool = False,
+                     **popen: Any) -> subprocess.Popen[bytes]:
+        from compose.runtime import nsexec
+
+        return nsexec.spawn(self, handle, argv, env=env, user=user, workdir=workdir, tty=tty,
+                            **popen)
+
+    def exec(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
+             user: str | None = None, workdir: str | None = None, tty: bool = False,
+             **popen: Any) -> int:
+        proc = self.exec_process(handle, argv, env=env, user=user, workdir=workdir, tty=tty,
+                                 **popen)
+        return proc.wait()
+
+
+def _pidfd(pid: int, start_time: int | None) -> int | None:
+    """A pidfd for pid if it is still the same process (start time), else None."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (ProcessLookupError, OSError):
+        return None
+    if is_alive(pid, start_time):
+        return fd
+    os.close(fd)
+    return None
+
+
+def _signal_pid(pid: int, start_time: int, sig: int) -> None:
+    fd = _pidfd(pid, start_time)
+    if fd is None:
+        return
+    try:
+        _signal.pidfd_send_signal(fd, sig)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _wait_pid_gone(pid: int, start_time: int | None, timeout: float | None) -> None:
+    fd = _pidfd(pid, start_time)
+    if fd is None:
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if not ready:
+        raise TimeoutError(f"process {pid} still running after {timeout}s")
+    # the monitor writes exit.json before exiting; give the rename a moment to be visible
+    time.sleep(0)

@@ -1,0 +1,186 @@
+"""The container's filesystem: mount planning (pure) and applying it through a ``Syscalls`` seam.
+
+``plan_mounts`` returns the ordered ``MountOp`` list for everything mounted before pivot_root;
+``apply_mounts`` executes it with any object that has the ``Syscalls`` methods, so the plan is
+unit-tested with ``RecordingSyscalls`` and no root. Targets are resolved with ``secure_join`` so a
+symlink inside the image can never point a mount at the host.
+
+Many layers: overlay's options must fit in one page. The init opens every layer dir as an fd,
+chdirs to /proc/self/fd and passes ``lowerdir=12:11:10`` (relative, 2-4 bytes per layer).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from compose.runtime import syscalls as sc
+from compose.runtime.spec import ContainerSpec, Mount
+
+MASKED_PATHS = (
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/sys/firmware", "/sys/devices/virtual/powercap",
+)
+READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+# name, type, major, minor (mode 0666 like runc's default devices)
+DEVICES = (
+    ("null", stat.S_IFCHR, 1, 3), ("zero", stat.S_IFCHR, 1, 5), ("full", stat.S_IFCHR, 1, 7),
+    ("random", stat.S_IFCHR, 1, 8), ("urandom", stat.S_IFCHR, 1, 9), ("tty", stat.S_IFCHR, 5, 0),
+)
+DEV_SYMLINKS = (
+    ("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
+    ("/proc/self/fd/2", "stderr"), ("pts/ptmx", "ptmx"), ("/proc/kcore", "core"),
+)
+INIT_PATH = "/sbin/docker-init"
+_NOSUID_NODEV_NOEXEC = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
+
+
+class Syscalls(Protocol):
+    def mount(self, source: str | None, target: str, fstype: str | None, flags: int = 0,
+              data: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MountOp:
+    step: str  # how an error names it: "mount /proc", "mount volume /data"
+    source: str | None
+    target: str  # path inside the container
+    fstype: str | None
+    flags: int = 0
+    data: str | None = None
+    create: str = "dir"  # "dir" | "file" | "" (the target must exist)
+    remount_ro: bool = False
+    propagation: int = 0
+
+
+def secure_join(root: str, path: str, max_links: int = 255) -> str:
+    """``root/path`` with every symlink resolved as if ``root`` were ``/`` (never escapes)."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    done: list[str] = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            done = done[:-1]
+            continue
+        candidate = os.path.join(root, *done, part)
+        if os.path.islink(candidate) and links < max_links:
+            links += 1
+            target = os.readlink(candidate)
+            done = [] if target.startswith("/") else done
+            parts = [p for p in target.split("/") if p and p != "."] + parts
+            continue
+        done.append(part)
+    return os.path.join(root, *done)
+
+
+def _base_ops(spec: ContainerSpec) -> list[MountOp]:
+    shm = f"mode=1777,size={spec.limits.shm_size}"
+    ro = sc.MS_RDONLY | _NOSUID_NODEV_NOEXEC
+    return [
+        MountOp("mount /proc", "proc", "/proc", "proc", _NOSUID_NODEV_NOEXEC),
+        MountOp("mount /dev", "tmpfs", "/dev", "tmpfs", sc.MS_NOSUID, "mode=755,size=65536k"),
+        MountOp("mount /dev/pts", "devpts", "/dev/pts", "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
+                "newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        MountOp("mount /dev/shm", "shm", "/dev/shm", "tmpfs", _NOSUID_NODEV_NOEXEC, shm),
+        MountOp("mount /dev/mqueue", "mqueue", "/dev/mqueue", "mqueue", _NOSUID_NODEV_NOEXEC),
+        MountOp("mount /sys", "sysfs", "/sys", "sysfs", 0 if spec.privileged else ro),
+    ]
+
+
+def _user_op(m: Mount) -> MountOp:
+    if m.type == "tmpfs":
+        size = f"size={m.size}" if m.size else ""
+        opts = ",".join(o for o in (size, f"mode={m.mode:o}" if m.mode else "") if o)
+        flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if m.read_only else 0)
+        return MountOp(f"mount tmpfs {m.target}", "tmpfs", m.target, "tmpfs", flags, opts or None)
+    kind = "dir" if os.path.isdir(m.source) else "file"
+    prop = sc.PROPAGATION.get(m.propagation, sc.MS_PRIVATE | sc.MS_REC)
+    return MountOp(f"mount volume {m.target}", m.source, m.target, None, sc.MS_BIND | sc.MS_REC,
+                   create=kind, remount_ro=m.read_only, propagation=prop)
+
+
+def _bind(step: str, source: str, target: str, read_only: bool) -> MountOp:
+    return MountOp(step, source, target, None, sc.MS_BIND, create="file", remount_ro=read_only)
+
+
+def plan_mounts(spec: ContainerSpec, etc_files: Sequence[tuple[str, str]], init_binary: str = ""
+                ) -> list[MountOp]:
+    """Everything mounted under the new root before pivot_root, in order."""
+    ops = _base_ops(spec)
+    ops += [_user_op(m) for m in spec.mounts]
+    ops += [_bind(f"mount {target}", src, target, False) for target, src in etc_files]
+    if init_binary:
+        ops.append(_bind("mount init", init_binary, INIT_PATH, True))
+    return ops
+
+
+def _create_target(path: str, kind: str) -> None:
+    if kind == "dir":
+        os.makedirs(path, exist_ok=True)
+    elif kind == "file" and not os.path.lexists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+
+
+def apply_op(sys: Syscalls, root: str, op: MountOp) -> None:
+    target = secure_join(root, op.target)
+    _create_target(target, op.create)
+    sys.mount(op.source, target, op.fstype, op.flags, op.data)
+    if op.remount_ro:
+        sys.mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | op.flags, None)
+    if op.propagation:
+        sys.mount(None, target, None, op.propagation, None)
+
+
+def overlay_options(layer_fds: Sequence[int], upper: Path, work: Path) -> str:
+    """Relative lowerdirs (to /proc/self/fd), topmost first as overlayfs wants."""
+    lower = ":".join(str(fd) for fd in reversed(layer_fds))
+    return f"lowerdir={lower},upperdir={upper},workdir={work}"
+
+
+def make_devices(root: str) -> None:
+    dev = os.path.join(root, "dev")
+    for name, kind, major, minor in DEVICES:
+        path = os.path.join(dev, name)
+        os.mknod(path, kind | 0o666, os.makedev(major, minor))
+        os.chmod(path, 0o666)
+    for target, name in DEV_SYMLINKS:
+        os.symlink(target, os.path.join(dev, name))
+
+
+def mask_paths(sys: Syscalls) -> None:
+    """After pivot_root: hide MASKED_PATHS and make READONLY_PATHS read-only."""
+    for path in MASKED_PATHS:
+        if not os.path.exists(path):
+            continue
+        if os.path.isdir(path):
+            sys.mount("tmpfs", path, "tmpfs", sc.MS_RDONLY, None)
+        else:
+            sys.mount("/dev/null", path, None, sc.MS_BIND, None)
+    for path in READONLY_PATHS:
+        if os.path.exists(path):
+            sys.mount(path, path, None, sc.MS_BIND | sc.MS_REC, None)
+            sys.mount(None, path, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_REC, None)
+
+
+def pivot(sys_pivot: Syscalls, root: str) -> None:
+    """runc's pivot_root(".", ".") without a put_old directory, then detach the old root."""
+    old = os.open("/", os.O_DIRECTORY | os.O_RDONLY)
+    new = os.open(root, os.O_DIRECTORY | os.O_RDONLY)
+    try:
+        os.fchdir(new)
+        sc.pivot_root(".", ".")
+        os.fchdir(old)
+        sys_pivot.mount(None, ".", None, sc.MS_SLAVE | sc.MS_REC, None)
+        sc.umount2(".", sc.MNT_DETACH)
+        os.chdir("/")
+    finally:
+        os.close(old)
+        os.close(new)

@@ -1,0 +1,154 @@
+"""Build a ``ContainerSpec`` for one replica of a service (pure; Docker's rules in dockerrules).
+
+``spec_from_service`` takes plain inputs so it can be used and tested without the compose model;
+``spec_from_model`` is the thin adapter over a ``compose.model`` Service (duck-typed attributes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from compose.runtime import dockerrules as rules
+from compose.runtime.spec import ContainerSpec, Limits, Mount
+
+
+class ImageConfigLike(Protocol):
+    entrypoint: tuple[str, ...] | None
+    cmd: tuple[str, ...] | None
+    env: tuple[str, ...]
+    working_dir: str
+    user: str
+    stop_signal: str | None
+
+
+class ImageLike(Protocol):
+    layers: tuple[Path, ...]
+    config: ImageConfigLike
+
+
+def default_hostname(container_id: str) -> str:
+    """Docker's default hostname is the 12-hex short container id; ours hashes the name."""
+    return hashlib.sha256(container_id.encode()).hexdigest()[:12]
+
+
+def _as_argv(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        import shlex
+
+        return tuple(shlex.split(value)) if value else ("",)
+    return tuple(value)
+
+
+def spec_from_service(
+    *,
+    container_id: str,
+    service: str,
+    replica: int,
+    image: ImageLike,
+    replica_dir: Path,
+    entrypoint: str | Sequence[str] | None = None,
+    command: str | Sequence[str] | None = None,
+    environment: Mapping[str, str | None] | Sequence[str] = (),
+    link_env: Sequence[str] = (),
+    user: str | None = None,
+    working_dir: str | None = None,
+    hostname: str | None = None,
+    tty: bool = False,
+    stop_signal: str | int | None = None,
+    stop_grace_period: float | None = None,
+    **rest: Any,
+) -> ContainerSpec:
+    """Every other ``ContainerSpec`` field (mounts, limits, cap_add, ...) passes via ``rest``."""
+    cfg = image.config
+    host = hostname or default_hostname(container_id)
+    env_in = rules.env_list(environment) if isinstance(environment, Mapping) else list(environment)
+    argv = rules.build_argv(_as_argv(entrypoint), _as_argv(command), cfg.entrypoint, cfg.cmd)
+    return ContainerSpec(
+        id=container_id,
+        service=service,
+        replica=replica,
+        layers=tuple(image.layers),
+        replica_dir=replica_dir,
+        argv=argv,
+        env=rules.build_env(env_in, cfg.env, host, tty, link_env),
+        user=user if user is not None else cfg.user,
+        workdir=rules.default_workdir(working_dir, cfg.working_dir),
+        hostname=host,
+        tty=tty,
+        stop_signal=rules.parse_signal(stop_signal if stop_signal else cfg.stop_signal),
+        stop_grace_period=10.0 if stop_grace_period is None else stop_grace_period,
+        **rest,
+    )
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    value = getattr(obj, name, default)
+    return default if value is None else value
+
+
+def limits_from_model(svc: Any) -> Limits:
+    """mem_limit / deploy.resources.limits, cpus, pids_limit, shm_size, ulimits (duck-typed)."""
+    deploy_limits = _get(_get(_get(svc, "deploy"), "resources"), "limits")
+    memory = _get(svc, "mem_limit") or _get(deploy_limits, "memory")
+    cpus = _get(svc, "cpus") or _get(deploy_limits, "cpus")
+    pids = _get(svc, "pids_limit") or _get(deploy_limits, "pids")
+    kwargs: dict[str, Any] = {
+        "memory": int(memory) if memory else None,
+        "memory_swap": _get(svc, "memswap_limit"),
+        "cpus": float(cpus) if cpus else None,
+        "cpu_shares": _get(svc, "cpu_shares"),
+        "pids": int(pids) if pids and int(pids) > 0 else None,
+    }
+    if _get(svc, "shm_size"):
+        kwargs["shm_size"] = int(_get(svc, "shm_size"))
+    return Limits(**kwargs)
+
+
+def spec_from_model(
+    svc: Any,
+    *,
+    project: str,
+    replica: int,
+    image: ImageLike,
+    replica_dir: Path,
+    mounts: tuple[Mount, ...] = (),
+    **rest: Any,
+) -> ContainerSpec:
+    """Adapter from a compose model Service; fields the model lacks fall back to defaults."""
+    name = _get(svc, "name", "")
+    opts = tuple(_get(svc, "security_opt", ()))
+    return spec_from_service(
+        container_id=f"{project}-{name}-{replica}",
+        service=name,
+        replica=replica,
+        image=image,
+        replica_dir=replica_dir,
+        entrypoint=_get(svc, "entrypoint"),
+        command=_get(svc, "command"),
+        environment=_get(svc, "environment", {}),
+        user=_get(svc, "user"),
+        working_dir=_get(svc, "working_dir"),
+        hostname=_get(svc, "hostname"),
+        tty=bool(_get(svc, "tty", False)),
+        stop_signal=_get(svc, "stop_signal"),
+        stop_grace_period=_get(svc, "stop_grace_period"),
+        domainname=_get(svc, "domainname", ""),
+        mounts=mounts,
+        limits=limits_from_model(svc),
+        cap_add=tuple(_get(svc, "cap_add", ())),
+        cap_drop=tuple(_get(svc, "cap_drop", ())),
+        privileged=bool(_get(svc, "privileged", False)),
+        read_only=bool(_get(svc, "read_only", False)),
+        init=bool(_get(svc, "init", False)),
+        no_new_privileges=any(o.replace("=", ":") == "no-new-privileges:true" for o in opts)
+        or "no-new-privileges" in opts,
+        seccomp=not any(o.replace("=", ":") == "seccomp:unconfined" for o in opts),
+        sysctls=tuple(sorted(dict(_get(svc, "sysctls", {})).items())),
+        group_add=tuple(str(g) for g in _get(svc, "group_add", ())),
+        **rest,
+    )

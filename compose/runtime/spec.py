@@ -1,0 +1,203 @@
+"""The runtime's own model of one container (not the compose model, not the OCI spec).
+
+``ContainerSpec`` is built by ``spec_from_service`` (or by hand in tests), checked by
+``validate_spec`` and serialized to JSON for the single-threaded init child. ``ContainerHandle``
+is what ``create`` returns: everything a later process needs to find the container again
+(pids + start times, the replica dir, the cgroup) and it round-trips through ``to_dict``.
+
+Replica dir layout (owned by the runtime, deleted by ``remove``)::
+
+    <replica_dir>/upper     overlay upper dir (every write of the container lands here)
+    <replica_dir>/work      overlay work dir
+    <replica_dir>/rootfs    the overlay mount point (mounted only inside the container's mount ns)
+    <replica_dir>/etc/      generated hostname / hosts / resolv.conf when the spec gives none
+    <replica_dir>/exit.json written by the monitor when the workload exits
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal as _signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SHM_SIZE = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """A bind (``source`` is a host path) or a tmpfs mount at ``target`` inside the container."""
+
+    target: str
+    type: str = "bind"  # "bind" | "tmpfs"
+    source: str = ""
+    read_only: bool = False
+    propagation: str = "rprivate"
+    size: int | None = None  # tmpfs bytes
+    mode: int | None = None  # tmpfs mode, e.g. 0o1777
+
+
+@dataclass(frozen=True, slots=True)
+class Ulimit:
+    name: str  # "nofile", "nproc", "core", ... (Docker's names)
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    memory: int | None = None  # bytes (mem_limit, deploy.resources.limits.memory)
+    memory_swap: int | None = None  # memory + swap in bytes, -1 = unlimited (memswap_limit)
+    memory_reservation: int | None = None
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    pids: int | None = None
+    shm_size: int = DEFAULT_SHM_SIZE
+    ulimits: tuple[Ulimit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    id: str  # "<project>-<service>-<N>"
+    layers: tuple[Path, ...]  # image layer dirs, LOWEST first
+    replica_dir: Path
+    argv: tuple[str, ...]
+    env: tuple[str, ...] = ()
+    user: str = ""  # "", "name", "uid", "name:group", "uid:gid" (resolved inside the rootfs)
+    group_add: tuple[str, ...] = ()
+    workdir: str = "/"
+    hostname: str = ""
+    domainname: str = ""
+    service: str = ""
+    replica: int = 1
+    mounts: tuple[Mount, ...] = ()
+    etc_files: tuple[tuple[str, Path], ...] = ()  # (path in container, host file bound onto it)
+    netns_path: Path | None = None  # join this netns; None: a fresh empty one (or the host's)
+    host_network: bool = False  # network_mode: host
+    limits: Limits = field(default_factory=Limits)
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    read_only: bool = False
+    sysctls: tuple[tuple[str, str], ...] = ()
+    init: bool = False
+    init_binary: str = ""  # host path of tini-static; empty: found by the runtime
+    no_new_privileges: bool = False
+    seccomp: bool = True  # security_opt seccomp=unconfined turns it off
+    tty: bool = False
+    stop_signal: int = int(_signal.SIGTERM)
+    stop_grace_period: float = 10.0
+    log_path: Path | None = None  # JSON-lines log; default <replica_dir>/container.log
+    cgroup_parent: str = "pycompose"  # e.g. "pycompose/<project>"
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def upper_dir(self) -> Path:
+        return self.replica_dir / "upper"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.replica_dir / "work"
+
+    @property
+    def rootfs_dir(self) -> Path:
+        return self.replica_dir / "rootfs"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_path or self.replica_dir / "container.log"
+
+    @property
+    def cgroup_path(self) -> str:
+        return f"{self.cgroup_parent.strip('/')}/{self.id}"
+
+    @property
+    def subject(self) -> str:
+        """How errors name this container: ``service "web" replica 2``."""
+        if self.service:
+            return f'service "{self.service}" replica {self.replica}'
+        return f'container "{self.id}"'
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> ContainerSpec:
+        doc = dict(doc)
+        limits = dict(doc.pop("limits", {}))
+        limits["ulimits"] = tuple(Ulimit(**u) for u in limits.get("ulimits", ()))
+        return cls(
+            **{k: _tupled(v) for k, v in doc.items() if k not in _PATHS and k != "mounts"},
+            layers=tuple(Path(p) for p in doc["layers"]),
+            replica_dir=Path(doc["replica_dir"]),
+            mounts=tuple(Mount(**m) for m in doc.get("mounts", ())),
+            etc_files=tuple((t, Path(s)) for t, s in doc.get("etc_files", ())),
+            netns_path=_opt_path(doc.get("netns_path")),
+            log_path=_opt_path(doc.get("log_path")),
+            limits=Limits(**limits),
+        )
+
+
+_PATHS = {"layers", "replica_dir", "etc_files", "netns_path", "log_path"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExitStatus:
+    code: int | None  # 128 + signal when killed by a signal (Docker's convention)
+    signal: int | None = None
+    oom_killed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerHandle:
+    """A created container. Serializable into the state records (``to_dict``/``from_dict``)."""
+
+    id: str
+    pid: int  # host pid of the container's PID 1
+    start_time: int  # /proc/<pid>/stat field 22
+    monitor_pid: int  # the log copier / exit recorder (parent of pid)
+    monitor_start_time: int
+    replica_dir: Path
+    cgroup_path: str
+    log_path: Path
+    service: str = ""
+    replica: int = 1
+    stop_signal: int = int(_signal.SIGTERM)
+    stop_grace_period: float = 10.0
+
+    @property
+    def subject(self) -> str:
+        if self.service:
+            return f'service "{self.service}" replica {self.replica}'
+        return f'container "{self.id}"'
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> ContainerHandle:
+        doc = dict(doc)
+        doc["replica_dir"] = Path(doc["replica_dir"])
+        doc["log_path"] = Path(doc["log_path"])
+        return cls(**doc)
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple | list):
+        return [_to_plain(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _tupled(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tupled(v) for v in value)
+    return value
+
+
+def _opt_path(value: str | None) -> Path | None:
+    return None if value is None else Path(value)
