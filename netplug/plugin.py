@@ -87,12 +87,12 @@ def attach(
     plans = _plans(project, replica_id, networks, ipam_root or default_ipam_root())
     owner = owner_id(project, replica_id)
     undo: Undo = []
-    try:
-        with Netlink(host_netns) as host, Netlink(netns_path) as inner:
+    with Netlink(host_netns) as host, Netlink(netns_path) as inner:
+        try:
             return _attach_all(plans, owner, netns_path, host, inner, undo, owner_alive)
-    except BaseException:
-        _rollback(undo)
-        raise
+        except BaseException:
+            _rollback(undo)  # while the sockets are still open
+            raise
 
 
 def _attach_all(
