@@ -39,13 +39,16 @@ class RegistryClient:
         settings: RegistrySettings | None = None,
         creds: tuple[str, str] | None = None,
         timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.domain = domain
         self.settings = settings or RegistrySettings.load()
         self.endpoints = self.settings.endpoints(domain)
         self.base = self.endpoints[-1]
         self.creds = creds if creds is not None else auth.credentials(domain)
-        self.http = httpx.Client(timeout=timeout, headers={"User-Agent": "pycompose"})
+        self.http = httpx.Client(
+            timeout=timeout, headers={"User-Agent": "pycompose"}, transport=transport
+        )
         self._auth: dict[str, str] = {}  # scope -> Authorization header value
 
     def close(self) -> None:
