@@ -32,6 +32,8 @@ class Canonicalizer:
         services = tree.get("services")
         if isinstance(services, dict):
             for name, svc in services.items():
+                if svc is None:
+                    svc = services[name] = {}  # `name:` with no body is an empty service
                 if isinstance(svc, dict):
                     services[name] = self.service(svc, ("services", name))
         for kind in _RESOURCES:
