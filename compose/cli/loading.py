@@ -1,6 +1,6 @@
 """Global CLI options → ``LoadOptions`` → a validated ``Stack``; the one way commands load.
 
-Warnings (the loader's and the model's) go to stderr once per process, however many times a
+Warnings (the loader's and the model's) go to stderr once per run, however many times a
 command loads the stack.
 """
 
@@ -44,7 +44,10 @@ def load_from_cli(options: GlobalOptions, *, consistency: bool = True, **overrid
 
 
 def show_warnings(warnings: tuple[str, ...] | list[str]) -> None:
+    """Print each warning once per CLI invocation (``ctx.meta`` is shared by the whole run)."""
+    ctx = click.get_current_context(silent=True)
+    shown = _shown if ctx is None else ctx.meta.setdefault("pycompose.warnings", set())
     for warning in warnings:
-        if warning not in _shown:
-            _shown.add(warning)
+        if warning not in shown:
+            shown.add(warning)
             click.echo(f"warning: {warning}", err=True)

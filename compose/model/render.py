@@ -7,6 +7,7 @@ no nested ``x-*`` keys, ``command``/``entrypoint`` always present, ``ipam`` alwa
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from typing import Any, Literal
@@ -70,11 +71,18 @@ def _represent_str(representer: Any, value: str) -> Any:
 
 
 def _needs_quotes(value: str) -> bool:
+    """Quote what a YAML 1.1 reader would not read back as a string (as Go's yaml.v3 does)."""
     from ruamel.yaml.nodes import ScalarNode
+
+    resolved = _resolver().resolve(ScalarNode, value, (True, False))
+    return resolved != "tag:yaml.org,2002:str" or value == ""
+
+
+@functools.cache
+def _resolver() -> Any:
     from ruamel.yaml.resolver import VersionedResolver
 
-    resolved = VersionedResolver(version=(1, 1)).resolve(ScalarNode, value, (True, False))
-    return resolved != "tag:yaml.org,2002:str" or value == ""
+    return VersionedResolver(version=(1, 1))
 
 
 def _represent_none(representer: Any, _value: None) -> Any:

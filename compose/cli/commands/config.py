@@ -80,9 +80,10 @@ def command(
         resolve_paths=not no_path_resolution,
         **flags,  # type: ignore[arg-type]
     )
-    text = run_config(obj, request)
     if request.quiet:
+        _load(obj, request)
         return
+    text = run_config(obj, request)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
