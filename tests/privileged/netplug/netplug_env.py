@@ -26,7 +26,8 @@ class Env:
     networks: list[netplug.NetworkConfig] = field(default_factory=list)
     replicas: list[Path] = field(default_factory=list)
     attached: list[tuple[str, list[netplug.AttachRequest | netplug.NetworkConfig]]] = field(
-        default_factory=list)
+        default_factory=list
+    )
     closers: list[object] = field(default_factory=list)
 
     @property
@@ -51,12 +52,17 @@ class Env:
         self.replicas.append(path)
         return path
 
-    def attach(self, replica_id: str, *reqs: netplug.AttachRequest | netplug.NetworkConfig,
-               ns: Path | None = None) -> tuple[Path, tuple[netplug.Attachment, ...]]:
+    def attach(
+        self,
+        replica_id: str,
+        *reqs: netplug.AttachRequest | netplug.NetworkConfig,
+        ns: Path | None = None,
+    ) -> tuple[Path, tuple[netplug.Attachment, ...]]:
         path = ns or self.replica(replica_id)
         self.attached.append((replica_id, list(reqs)))
-        done = netplug.attach(self.project, replica_id, list(reqs), path, host_netns=self.host,
-                              ipam_root=self.ipam)
+        done = netplug.attach(
+            self.project, replica_id, list(reqs), path, host_netns=self.host, ipam_root=self.ipam
+        )
         return path, done
 
     def sh(self, ns: Path, *cmd: str) -> subprocess.CompletedProcess[str]:
@@ -125,8 +131,8 @@ def assert_no_leaks(env: Env) -> None:
     assert threading.active_count() < 50
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
+@pytest.fixture(name="env")
+def env_fixture(tmp_path: Path) -> Iterator[Env]:
     e = Env(tmp_path, secrets.token_hex(3))
     netns.create_netns(e.host)
     try:

@@ -9,14 +9,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
+from netplug_env import Env, Responder, env_fixture, fetch, ip_files, reachable  # noqa: F401
 
 import netplug
 from netplug.netns import call_in
-
-from netplug_env import Env, Responder, env, fetch, ip_files, reachable  # noqa: F401
 
 pytestmark = pytest.mark.privileged
 
@@ -26,7 +24,7 @@ def test_netplug_same_network_talks_other_network_cannot(env: Env) -> None:
     back, _ = env.network("back")
     ns1, (a1,) = env.attach("web-1", front)
     ns2, (a2,) = env.attach("web-2", front)
-    ns3, (a3,) = env.attach("db-1", back)
+    ns3, (_a3,) = env.attach("db-1", back)
     assert a1.ifname == "eth0" and a1.ip != a2.ip
     env.closers.append(Responder(ns1, 7000, b"web-1"))
     assert fetch(ns2, a1.ip, 7000) == b"web-1"
@@ -48,9 +46,9 @@ def test_netplug_replica_on_two_networks_reaches_both(env: Env) -> None:
 
 def test_netplug_internal_network_has_no_route_out(env: Env) -> None:
     inner, inner_info = env.network("inner", internal=True)
-    outer, outer_info = env.network("outer")
+    _outer, outer_info = env.network("outer")
     ns1, (a1,) = env.attach("db-1", inner)
-    ns2, (a2,) = env.attach("db-2", inner)
+    ns2, (_a2,) = env.attach("db-2", inner)
     env.closers.append(Responder(ns1, 7000, b"db"))
     assert fetch(ns2, a1.ip, 7000) == b"db"
     assert "default" not in env.sh(ns2, "ip", "route").stdout
@@ -72,7 +70,8 @@ def test_netplug_attach_check_detach_twice(env: Env) -> None:
     static = info.gateway.rsplit(".", 1)[0] + ".77"
     ns, (att,) = env.attach("web-1", netplug.AttachRequest(net, ipv4_address=static))
     assert att.ip == static and att.mac == "02:42:" + ":".join(
-        f"{int(b):02x}" for b in static.split("."))
+        f"{int(b):02x}" for b in static.split(".")
+    )
     netplug.check(env.project, "web-1", [net], ns, host_netns=env.host, ipam_root=env.ipam)
     netplug.detach(env.project, "web-1", [net], ns, host_netns=env.host, ipam_root=env.ipam)
     netplug.detach(env.project, "web-1", [net], ns, host_netns=env.host, ipam_root=env.ipam)
@@ -86,7 +85,7 @@ def test_netplug_ensure_network_verifies_existing_objects(env: Env) -> None:
     assert netplug.ensure_network(net, host_netns=env.host, ipam_root=env.ipam) == info
     env.sh(env.host, "ip", "addr", "flush", "dev", info.bridge)
     env.sh(env.host, "ip", "addr", "add", "10.99.0.1/24", "dev", info.bridge)
-    with pytest.raises(netplug.KernelError, match="has address 10.99.0.1/24"):
+    with pytest.raises(netplug.KernelError, match=r"has address 10\.99\.0\.1/24"):
         netplug.ensure_network(net, host_netns=env.host, ipam_root=env.ipam)
     netplug.remove_network(net, host_netns=env.host, ipam_root=env.ipam)
     env.sh(env.host, "ip", "link", "add", info.bridge, "type", "veth", "peer", "name", "pcx-peer")
@@ -101,16 +100,29 @@ def test_netplug_attach_rolls_back_on_failure(env: Env) -> None:
     bad = netplug.NetworkConfig(env.project, "missing")
     ns = env.replica("web-1")
     with pytest.raises(netplug.NetworkConfigError):
-        netplug.attach(env.project, "web-1", [good, bad], ns, host_netns=env.host,
-                       ipam_root=env.ipam)
+        netplug.attach(
+            env.project, "web-1", [good, bad], ns, host_netns=env.host, ipam_root=env.ipam
+        )
     clash, info = env.network("clash")
     static = info.gateway.rsplit(".", 1)[0] + ".50"
-    netplug.attach(env.project, "db-1", [netplug.AttachRequest(clash, static)],
-                   env.replica("db-1"), host_netns=env.host, ipam_root=env.ipam)
+    netplug.attach(
+        env.project,
+        "db-1",
+        [netplug.AttachRequest(clash, static)],
+        env.replica("db-1"),
+        host_netns=env.host,
+        ipam_root=env.ipam,
+    )
     env.attached.append(("db-1", [clash]))
     with pytest.raises(netplug.NetworkConfigError, match="in use"):
-        netplug.attach(env.project, "web-1", [good, netplug.AttachRequest(clash, static)],
-                       ns, host_netns=env.host, ipam_root=env.ipam)
+        netplug.attach(
+            env.project,
+            "web-1",
+            [good, netplug.AttachRequest(clash, static)],
+            ns,
+            host_netns=env.host,
+            ipam_root=env.ipam,
+        )
     assert "eth0" not in env.sh(ns, "ip", "link").stdout
     assert [p.name for p in ip_files(env)] == [static]
 
@@ -138,9 +150,12 @@ def test_netplug_kill_mid_attach_then_repair(env: Env) -> None:
     env.attached.append(("web-1", [net, back]))
     rng = random.Random(os.getpid())
     for _ in range(6):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(env.host), str(env.ipam),
-                                  str(ns), env.project], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(env.host), str(env.ipam), str(ns), env.project],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert child.stdout is not None and child.stdin is not None
         child.stdout.readline()
         child.stdin.write("go\n")
@@ -150,13 +165,16 @@ def test_netplug_kill_mid_attach_then_repair(env: Env) -> None:
         child.wait()
         for cfg in (net, back):
             netplug.ensure_network(cfg, host_netns=env.host, ipam_root=env.ipam)
-        done = netplug.attach(env.project, "web-1", [net, back], ns, host_netns=env.host,
-                              ipam_root=env.ipam)
-        netplug.check(env.project, "web-1", [net, back], ns, host_netns=env.host,
-                      ipam_root=env.ipam)
+        done = netplug.attach(
+            env.project, "web-1", [net, back], ns, host_netns=env.host, ipam_root=env.ipam
+        )
+        netplug.check(
+            env.project, "web-1", [net, back], ns, host_netns=env.host, ipam_root=env.ipam
+        )
         assert len(ip_files(env)) == 2 and [a.ifname for a in done] == ["eth0", "eth1"]
-        netplug.detach(env.project, "web-1", [net, back], ns, host_netns=env.host,
-                       ipam_root=env.ipam)
+        netplug.detach(
+            env.project, "web-1", [net, back], ns, host_netns=env.host, ipam_root=env.ipam
+        )
         call_in(ns, lambda: None)
 
 

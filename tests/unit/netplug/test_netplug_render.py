@@ -32,9 +32,11 @@ def test_netplug_network_config_is_hashable_and_keyed() -> None:
 
 
 def test_netplug_hosts_file() -> None:
-    text = render_hosts([HostEntry("10.0.0.2", ("web-1", "proj-web-1", "web"))],
-                        [HostEntry("10.0.0.3", ("db", "db-1", "proj-db-1"))],
-                        ["gw.example:10.0.0.254", "other=1.2.3.4"])
+    text = render_hosts(
+        [HostEntry("10.0.0.2", ("web-1", "proj-web-1", "web"))],
+        [HostEntry("10.0.0.3", ("db", "db-1", "proj-db-1"))],
+        ["gw.example:10.0.0.254", "other=1.2.3.4"],
+    )
     lines = text.splitlines()
     assert lines[0] == "127.0.0.1\tlocalhost"
     assert "10.0.0.2\tweb-1 proj-web-1 web" in lines
@@ -57,11 +59,16 @@ def test_netplug_nft_rules_text() -> None:
     assert 'ip saddr 10.0.0.0/24 oifname != "pcb-1" masquerade' in text
     assert 'iifname "pcb-1" oifname "pcb-*" oifname != "pcb-1" drop' in text
     internal = nft.network_ruleset("pcb-1", "pcb-1", "10.0.0.0/24", internal=True)
-    assert "oifname != \"pcb-1\" masquerade" not in internal
+    assert 'oifname != "pcb-1" masquerade' not in internal
     assert 'iifname "pcb-1" oifname != "pcb-1" drop' in internal
-    ports = nft.ports_ruleset("t", [PortBinding(8080, "10.0.0.2", 80),
-                                    PortBinding(8080, "10.0.0.3", 80),
-                                    PortBinding(53, "10.0.0.2", 53, "udp", "127.0.0.1")])
+    ports = nft.ports_ruleset(
+        "t",
+        [
+            PortBinding(8080, "10.0.0.2", 80),
+            PortBinding(8080, "10.0.0.3", 80),
+            PortBinding(53, "10.0.0.2", 53, "udp", "127.0.0.1"),
+        ],
+    )
     assert "numgen random mod 2 map { 0 : 10.0.0.2 . 80, 1 : 10.0.0.3 . 80 }" in ports
     assert "udp dport 53" not in ports  # loopback-only: served by the proxy
 
@@ -72,7 +79,8 @@ def test_netplug_host_ports() -> None:
     with pytest.raises(NetworkConfigError):
         host_ports("8000-8001", 3)
     assert bindings_for("9000-9001", 80, ["10.0.0.2", "10.0.0.3"])[1] == PortBinding(
-        9001, "10.0.0.3", 80)
+        9001, "10.0.0.3", 80
+    )
 
 
 def _query(name: str) -> bytes:
@@ -84,8 +92,10 @@ def _query(name: str) -> bytes:
 def test_netplug_dns_records_and_answers() -> None:
     from dnslib import DNSRecord
 
-    reps = [ReplicaNames("10.0.0.2", "web", 1, "p-web-1", ("www",)),
-            ReplicaNames("10.0.0.3", "web", 2, "p-web-2", ("www",))]
+    reps = [
+        ReplicaNames("10.0.0.2", "web", 1, "p-web-1", ("www",)),
+        ReplicaNames("10.0.0.3", "web", 2, "p-web-2", ("www",)),
+    ]
     records = NetworkRecords()
     records.replace("p_default", build_records(reps))
     reply = DNSRecord.parse(answer(_query("WEB."), records, "p_default", 5) or b"")

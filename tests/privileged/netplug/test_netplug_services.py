@@ -1,0 +1,184 @@
+"""Embedded DNS and published ports (DNAT + loopback proxy) inside a test-made "host" netns."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+import anyio
+import pytest
+from dnslib import QTYPE, RCODE, RR, A, DNSRecord
+from netplug_env import Env, Responder, env_fixture, fetch  # noqa: F401
+
+import netplug
+from netplug.netns import call_in, iproute
+from netplug.ports import bindings_for
+from netplug.records import ReplicaNames, build_records
+
+pytestmark = pytest.mark.privileged
+
+
+class FakeUpstream:
+    """A resolver on 127.0.0.1 (real netns): example.test → 192.0.2.99, anything else NXDOMAIN."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                data, client = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            request = DNSRecord.parse(data)
+            reply = request.reply()
+            if str(request.q.qname) == "example.test.":
+                reply.add_answer(RR("example.test", QTYPE.A, rdata=A("192.0.2.99"), ttl=60))
+            else:
+                reply.header.rcode = RCODE.NXDOMAIN
+            self.sock.sendto(reply.pack(), client)
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(2)
+
+
+def resolve(ns: Path, server: str, name: str) -> tuple[int, list[str]]:
+    sock = call_in(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    with sock:
+        sock.settimeout(3)
+        sock.sendto(DNSRecord.question(name).pack(), (server, 53))
+        reply = DNSRecord.parse(sock.recv(4096))
+    return reply.header.rcode, sorted(str(rr.rdata) for rr in reply.rr)
+
+
+def test_netplug_dns_answers_every_replica_and_follows_removal(env: Env) -> None:
+    net, info = env.network("default")
+    other = netplug.NetworkConfig(f"{env.project}o", "default")
+    env.networks.append(other)
+    other_info = netplug.ensure_network(other, host_netns=env.host, ipam_root=env.ipam)
+    _, (a1,) = env.attach("web-1", net)
+    _, (a2,) = env.attach("web-2", net)
+    client, _ = env.attach("client-1", net)
+    upstream = FakeUpstream()
+    env.closers.append(upstream)
+    web = [ReplicaNames(a1.ip, "web", 1, f"{env.project}-web-1", ("www",)),
+           ReplicaNames(a2.ip, "web", 2, f"{env.project}-web-2", ("www",))]
+
+    async def ask(name: str) -> tuple[int, list[str]]:
+        return await anyio.to_thread.run_sync(resolve, client, info.gateway, name)
+
+    async def main() -> None:
+        async with netplug.DnsServer(upstreams=[("127.0.0.1", upstream.port)],
+                                     host_netns=env.host) as dns:
+            await dns.listen(net.key, info.gateway)
+            await dns.listen(other.key, other_info.gateway)
+            dns.update(net.key, build_records(web))
+            dns.update(other.key, {"secret": ["10.66.0.2"]})
+            assert await ask("web") == (RCODE.NOERROR, sorted([a1.ip, a2.ip]))
+            assert await ask("www") == (RCODE.NOERROR, sorted([a1.ip, a2.ip]))
+            assert await ask("web-2") == (RCODE.NOERROR, [a2.ip])
+            assert await ask(f"{env.project}-web-1") == (RCODE.NOERROR, [a1.ip])
+            dns.update(net.key, build_records(web[:1]))
+            assert await ask("web") == (RCODE.NOERROR, [a1.ip])
+            assert (await ask("web-2"))[0] == RCODE.NXDOMAIN  # gone: forwarded upstream
+            assert await ask("example.test") == (RCODE.NOERROR, ["192.0.2.99"])
+            assert (await ask("secret"))[0] == RCODE.NXDOMAIN  # another project's name
+
+    anyio.run(main)
+
+
+def _outside(env: Env) -> Path:
+    """A netns wired to the host netns by a veth: host side 192.0.2.1/24, outside 192.0.2.2."""
+    outside = env.replica("outside")
+    fd = os.open(outside, os.O_RDONLY)
+    with iproute(env.host) as ipr:
+        ipr.link("add", ifname=f"pcx-{env.salt}", kind="veth",
+                 peer={"ifname": "eth0", "net_ns_fd": fd})
+        os.close(fd)
+    env.sh(env.host, "ip", "addr", "add", "192.0.2.1/24", "dev", f"pcx-{env.salt}")
+    env.sh(env.host, "ip", "link", "set", f"pcx-{env.salt}", "up")
+    env.sh(outside, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
+    env.sh(outside, "ip", "link", "set", "eth0", "up")
+    return outside
+
+
+def test_netplug_published_port_dnat_proxy_and_balance(env: Env) -> None:
+    net, _ = env.network("default")
+    ns1, (a1,) = env.attach("web-1", net)
+    ns2, (a2,) = env.attach("web-2", net)
+    env.closers += [Responder(ns1, 80, b"web-1"), Responder(ns2, 80, b"web-2")]
+    outside = _outside(env)
+    bindings = bindings_for(8080, 80, [a1.ip, a2.ip])
+    netplug.check_ports_free(bindings, host_netns=env.host)
+    netplug.publish_ports(net, "web", bindings, host_netns=env.host)
+    from_outside = {fetch(outside, "192.0.2.1", 8080) for _ in range(40)}
+    from_host = {fetch(env.host, "192.0.2.1", 8080) for _ in range(40)}
+    assert from_outside == from_host == {b"web-1", b"web-2"}
+
+    async def main() -> list[bytes]:
+        async with netplug.PortProxy(host_netns=env.host) as proxy:
+            await proxy.publish("web:8080/tcp", "127.0.0.1", 8080, "tcp",
+                                [(a1.ip, 80), (a2.ip, 80)])
+            return [await anyio.to_thread.run_sync(fetch, env.host, "127.0.0.1", 8080)
+                    for _ in range(4)]
+
+    assert sorted(anyio.run(main)) == [b"web-1", b"web-1", b"web-2", b"web-2"]
+    with pytest.raises(netplug.PortInUseError, match="already published"):
+        netplug.publish_ports(net, "api", [netplug.PortBinding(8080, a1.ip, 80)],
+                              host_netns=env.host)
+    netplug.unpublish_ports(net, "web", host_netns=env.host)
+    assert "-p-" not in env.sh(env.host, "nft", "list", "tables").stdout
+    assert fetch(env.host, a1.ip, 80) == b"web-1"
+
+
+def test_netplug_published_range_and_port_in_use(env: Env) -> None:
+    net, _ = env.network("default")
+    ns1, (a1,) = env.attach("web-1", net)
+    ns2, (a2,) = env.attach("web-2", net)
+    env.closers += [Responder(ns1, 80, b"web-1"), Responder(ns2, 80, b"web-2")]
+    bindings = bindings_for("9000-9001", 80, [a1.ip, a2.ip], host_ip="192.0.2.1")
+    _outside(env)
+    netplug.publish_ports(net, "web", bindings, host_netns=env.host)
+    assert fetch(env.host, "192.0.2.1", 9000) == b"web-1"
+    assert fetch(env.host, "192.0.2.1", 9001) == b"web-2"
+    env.closers.append(Responder(env.host, 9999, b"busy", ip="127.0.0.1"))
+    with pytest.raises(netplug.PortInUseError, match="already in use"):
+        netplug.check_ports_free([netplug.PortBinding(9999, a1.ip, 80, host_ip="127.0.0.1")],
+                                 host_netns=env.host)
+    with pytest.raises(netplug.PortInUseError, match="already published"):
+        netplug.check_ports_free([netplug.PortBinding(9000, a1.ip, 80)], host_netns=env.host)
+
+
+def test_netplug_udp_proxy(env: Env) -> None:
+    net, _ = env.network("default")
+    ns1, (a1,) = env.attach("dns-1", net)
+    echo = call_in(ns1, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    echo.bind(("0.0.0.0", 5353))
+    env.closers.append(echo)
+
+    def serve() -> None:
+        data, client = echo.recvfrom(100)
+        echo.sendto(b"echo:" + data, client)
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def ask(port: int) -> bytes:
+        sock = call_in(env.host, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        with sock:
+            sock.settimeout(2)
+            sock.sendto(b"hi", ("127.0.0.1", port))
+            return sock.recv(100)
+
+    async def main() -> bytes:
+        async with netplug.PortProxy(host_netns=env.host) as proxy:
+            port = await proxy.publish("dns", "127.0.0.1", 0, "udp", [(a1.ip, 5353)])
+            return await anyio.to_thread.run_sync(ask, port)
+
+    assert anyio.run(main) == b"echo:hi"
