@@ -38,7 +38,7 @@ class StepFailed(Exception):
 @dataclass
 class InitContext:
     spec: ContainerSpec
-    sock: socket.socket
+    sock: socket.socket | None
     cgroup_procs: list[str]
     etc_files: list[tuple[str, str]]
     init_binary: str = ""
@@ -287,12 +287,16 @@ def exec_workload(ctx: InitContext) -> None:
         msg = err.strerror or str(err)
         if not msg.startswith("exec:"):
             msg = f'exec: "{argv[0]}": {msg.lower()}'
-        syncproto.send(ctx.sock, "error", step="exec", errno=err.errno or 0, message=msg)
+        if ctx.sock is None:
+            os.write(2, f"{msg}\n".encode())
+        else:
+            syncproto.send(ctx.sock, "error", step="exec", errno=err.errno or 0, message=msg)
         os._exit(126 if err.errno == errno.EACCES else 127)
 
 
 def run_init(ctx: InitContext) -> None:
     """Never returns: execs the workload or exits 127 after reporting the failed step."""
+    assert ctx.sock is not None
     try:
         for name, fn in STEPS:
             _step(name, fn, ctx)

@@ -25,6 +25,7 @@ from typing import Any
 
 from compose.errors import ContainerError
 from compose.runtime import cgroups, etcfiles, syncproto
+from compose.runtime.procfs import is_alive
 from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus
 from compose.runtime.validate import validate_spec
 
@@ -40,21 +41,6 @@ class ContainerStepError(ContainerError):
     def __init__(self, subject: str, step: str, errno: int, message: str) -> None:
         super().__init__(f"{subject}: {step}: {message}")
         self.step, self.errno = step, errno
-
-
-def proc_start_time(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    fields = raw[raw.rfind(")") + 2 :].split()
-    return None if fields[0] in ("Z", "X") else int(fields[19])
-
-
-def is_alive(pid: int, start_time: int | None) -> bool:
-    found = proc_start_time(pid) if pid > 0 else None
-    return found is not None and (start_time is None or found == start_time)
 
 
 def find_init_binary() -> str:
@@ -145,6 +131,7 @@ class LinuxRuntime:
         with contextlib.suppress(FileNotFoundError):
             (spec.replica_dir / "exit.json").unlink()
         spec.log_file.parent.mkdir(parents=True, exist_ok=True)
+        (spec.replica_dir / "spec.json").write_text(json.dumps(spec.to_dict()))
         self.cgroups.create(spec.cgroup_path, spec.limits)
 
     def create(self, spec: ContainerSpec) -> ContainerHandle:

@@ -25,15 +25,10 @@ from typing import Any
 from compose.runtime import init as initmod
 from compose.runtime import syncproto
 from compose.runtime import syscalls as sc
+from compose.runtime.procfs import proc_start_time
 
 MAX_LINE = 16 * 1024
 EXIT_FILE = "exit.json"
-
-
-def proc_start_time(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        raw = f.read()
-    return int(raw[raw.rfind(")") + 2 :].split()[19])
 
 
 def timestamp(ns: int | None = None) -> str:

@@ -105,3 +105,56 @@ def make_spec(busybox_layers, tmp_path: Path, netns: Path, cgroup_parent: str, s
         return ContainerSpec(**defaults)  # type: ignore[arg-type]
 
     return make
+
+
+def mountinfo_mentions(text: str) -> bool:
+    with open("/proc/self/mountinfo") as f:
+        return text in f.read()
+
+
+class Containers:
+    """Runs containers for one test and proves at teardown that nothing was left behind."""
+
+    def __init__(self, rt: LinuxRuntime) -> None:
+        self.rt = rt
+        self.handles: list = []
+
+    def create(self, spec: ContainerSpec):
+        handle = self.rt.create(spec)
+        self.handles.append(handle)
+        return handle
+
+    def run(self, spec: ContainerSpec):
+        handle = self.create(spec)
+        self.rt.start(handle)
+        return handle
+
+    def output(self, handle, stream: str = "stdout") -> str:
+        import json
+
+        lines = [json.loads(x) for x in handle.log_path.read_text().splitlines()]
+        return "".join(d["log"] for d in lines if d["stream"] == stream)
+
+    def run_to_exit(self, spec: ContainerSpec, timeout: float = 10):
+        handle = self.run(spec)
+        status = self.rt.wait(handle, timeout)
+        return status, self.output(handle), self.output(handle, "stderr")
+
+    def assert_gone(self, handle) -> None:
+        assert not self.rt.is_alive(handle.pid, handle.start_time)
+        assert not self.rt.is_alive(handle.monitor_pid, handle.monitor_start_time)
+        assert not handle.replica_dir.exists()
+        assert not self.rt.cgroups.exists(handle.cgroup_path)
+        assert not mountinfo_mentions(str(handle.replica_dir))
+
+    def cleanup(self) -> None:
+        for handle in self.handles:
+            self.rt.remove(handle)
+            self.assert_gone(handle)
+
+
+@pytest.fixture
+def containers(runtime: LinuxRuntime) -> Iterator[Containers]:
+    c = Containers(runtime)
+    yield c
+    c.cleanup()
