@@ -52,7 +52,7 @@ def test_stackfile_compose_file_from_dotenv(tmp_path: Path) -> None:
 
 
 def test_stackfile_missing_file_argument(tmp_path: Path) -> None:
-    with pytest.raises(StackFileNotFound, match="nope.yml"):
+    with pytest.raises(StackFileNotFound, match=r"nope\.yml"):
         load(tmp_path, files=("nope.yml",))
 
 
