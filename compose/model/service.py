@@ -29,7 +29,7 @@ from compose.model.parts import (
     Ulimit,
 )
 
-_RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
+_RESTART = re.compile(r"^(|no|always|unless-stopped|on-failure(:\d+)?)$")
 _NAME_ALIAS = "__name__"
 
 # P2 in compose-features.md §1.3: accepted, printed by `config`, warned, not acted upon
@@ -178,7 +178,7 @@ class Service(ComposeModel):
         if policy is not None:
             name = _CONDITION_TO_POLICY.get(policy.condition, policy.condition)
             return RestartSpec(name, policy.max_attempts or 0, policy.delay, policy.window)
-        if self.restart is None:
+        if not self.restart:  # unset or "" (compose accepts an empty string)
             return RestartSpec()
         name, _, retries = self.restart.partition(":")
         return RestartSpec(name, int(retries or 0))
