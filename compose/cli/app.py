@@ -17,6 +17,13 @@ import click
 # name -> (module under compose.cli.commands, one-line help shown by --help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("config", "Parse, resolve and render the stack in canonical form"),
+    "up": ("up", "Create and start containers"),
+    "down": ("down", "Stop and remove containers, networks (and volumes with -v)"),
+    "ps": ("ps", "List containers"),
+    "logs": ("logs", "View output from containers"),
+    "image": ("image", "Manage images: pull, ls, rm, prune, inspect, load"),
+    "images": ("images", "List images used by the stack's services"),
+    "pull": ("pull", "Pull service images"),
     "schema": ("schema", "Print the JSON Schema of the stack model"),
     "version": ("version", "Show the pycompose version"),
 }

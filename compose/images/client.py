@@ -9,13 +9,13 @@ Registry answers become one-line ``ImageError`` messages: ``<ref>: <status> <COD
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import logging
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -193,24 +193,18 @@ class RegistryClient:
         return resp.content
 
     def download_blob(
-        self, repo: str, digest: str, partial: Path, shown: str, progress: Progress | None = None
-    ) -> Path:
-        """Download into ``partial`` (resuming what a previous run left), verify, return it."""
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        with open(partial, "ab") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            for attempt in range(RETRIES):
-                try:
-                    self._download_into(fh, repo, digest, shown, progress)
-                    break
-                except (httpx.HTTPError, _Retry) as exc:
-                    if attempt == RETRIES - 1:
-                        raise ImageError(
-                            f"{shown}: blob {digest[:19]}: download failed: {exc}"
-                        ) from exc
-                    time.sleep(BACKOFF[attempt])
-            _verify_file(partial, digest, shown)
-        return partial
+        self, repo: str, digest: str, fh: BinaryIO, shown: str, progress: Progress | None = None
+    ) -> None:
+        """Append the blob to ``fh`` (resuming after what it holds) with retries."""
+        for attempt in range(RETRIES):
+            try:
+                self._download_into(fh, repo, digest, shown, progress)
+                return
+            except (httpx.HTTPError, _Retry) as exc:
+                if attempt == RETRIES - 1:
+                    why = f"{shown}: blob {digest[:19]}: download failed: {exc}"
+                    raise ImageError(why) from exc
+                time.sleep(BACKOFF[attempt])
 
     def _download_into(
         self, fh, repo: str, digest: str, shown: str, progress: Progress | None
@@ -276,7 +270,7 @@ class _Retry(Exception):
     pass
 
 
-def _verify_file(path: Path, digest: str, shown: str) -> None:
+def verify_file(path: Path, digest: str, shown: str) -> None:
     sha = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):

@@ -18,6 +18,10 @@ class PullProgress:
     def layer_done(self, digest: str, status: str) -> None: ...
     def close(self) -> None: ...
 
+    def for_image(self, ref: str) -> PullProgress:
+        """A reporter for one image of several pulled at once (default: this one)."""
+        return self
+
 
 NullProgress = PullProgress
 
@@ -29,10 +33,14 @@ def _short(digest: str) -> str:
 class LineProgress(PullProgress):
     """Docker-like plain lines: ``redis:7 3f215c326e69: Pull complete``."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    _lock = threading.Lock()
+
+    def __init__(self, out: TextIO | None = None, ref: str = "") -> None:
         self.out = out or sys.stderr
-        self._lock = threading.Lock()
-        self._ref = ""
+        self._ref = ref
+
+    def for_image(self, ref: str) -> PullProgress:
+        return LineProgress(self.out, ref)
 
     def _say(self, text: str) -> None:
         with self._lock:
@@ -54,27 +62,32 @@ class LineProgress(PullProgress):
 
 
 class RichProgress(PullProgress):
-    """One rich progress bar per layer."""
+    """One rich progress bar per layer; ``for_image`` gives per-image reporters."""
 
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TransferSpeedColumn,
-        )
+    def __init__(self, ref: str = "", bars: Any = None) -> None:
+        if bars is None:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TransferSpeedColumn,
+            )
 
-        self._bars = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            transient=False,
-        )
+            bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                transient=False,
+            )
+            bars.start()
+        self._bars = bars
         self._tasks: dict[str, Any] = {}
-        self._ref = ""
-        self._bars.start()
+        self._ref = ref
+
+    def for_image(self, ref: str) -> PullProgress:
+        return RichProgress(ref, self._bars)
 
     def image_start(self, ref: str) -> None:
         self._ref = ref

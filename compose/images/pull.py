@@ -7,15 +7,19 @@ against its digest and each unpacked layer against its diff id before it becomes
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from compose.errors import ImageError
 from compose.images import reference
-from compose.images.client import RegistryClient
+from compose.images.client import RegistryClient, verify_file
 from compose.images.model import INDEX_TYPES, Image
 from compose.images.platform import select_manifest
 from compose.images.progress import NullProgress, PullProgress
@@ -84,21 +88,50 @@ class _Pull:
         digest = desc["digest"]
         if desc.get("urls"):
             raise ImageError(f"{self.shown}: foreign layer {digest[:19]} is not supported")
-        blob = self.store.blob_path(digest)
-        if not blob.is_file():
-            self.progress.layer_start(digest, int(desc.get("size", 0)))
-            partial = self.store.tmp / f"download-{digest.split(':')[1]}"
-            self.client.download_blob(
-                self.ref.path,
-                digest,
-                partial,
-                self.shown,
-                lambda n: self.progress.layer_advance(digest, n),
-            )
-            self.store.commit_blob(partial, digest)
+        with _key_lock(digest):
+            if not self.store.has_blob(digest):
+                self.progress.layer_start(digest, int(desc.get("size", 0)))
+                self.fetch_blob(digest)
         self.progress.layer_done(digest, "extracting")
-        unpack_layer(blob, self.store.layer_path(diff_id), self.store.tmp, diff_id)
+        with _key_lock(diff_id):
+            blob = self.store.blob_path(digest)
+            unpack_layer(blob, self.store.layer_path(diff_id), self.store.tmp, diff_id)
         self.progress.layer_done(digest, "pull complete")
+
+    def fetch_blob(self, digest: str) -> None:
+        """Download under an flock on the partial file; another process may finish it first."""
+        partial = self.store.tmp / f"download-{digest.split(':')[1]}"
+        while not self.store.has_blob(digest):
+            with open(partial, "ab") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                if self.store.has_blob(digest) or not _same_file(fh, partial):
+                    continue  # finished or replaced meanwhile: look again
+                self.client.download_blob(
+                    self.ref.path,
+                    digest,
+                    fh,
+                    self.shown,
+                    lambda n: self.progress.layer_advance(digest, n),
+                )
+                fh.flush()
+                verify_file(partial, digest, self.shown)
+                self.store.commit_blob(partial, digest)
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _key_lock(key: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def _same_file(fh: Any, path: Path) -> bool:
+    try:
+        return os.fstat(fh.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def pull(

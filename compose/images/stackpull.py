@@ -1,0 +1,65 @@
+"""``pycompose pull`` for a stack: every selected service image, in parallel, by pull_policy.
+
+Failures are collected and reported together, one line each: ``service "web": <ref>: <answer>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from compose.errors import ImageError, ProjectUpError
+from compose.images.ensure import needs_pull
+from compose.images.progress import PullProgress
+from compose.images.store import ImageStore
+
+MAX_PARALLEL_IMAGES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PullJob:
+    service: str
+    ref: str
+    platform: str | None
+    policy: str
+
+
+def plan_pulls(services: Iterable[Any], policy: str | None, store: ImageStore) -> list[PullJob]:
+    """Jobs for services with an image; ``policy`` (the --policy flag) overrides the services'.
+
+    Skipped like docker compose: no image, pull_policy never/build, missing + already present.
+    """
+    jobs = []
+    for svc in services:
+        if not svc.image:
+            continue
+        chosen = policy or svc.pull_policy or "always"
+        if chosen in ("never", "build"):
+            continue
+        effective = "always" if chosen in ("always",) else chosen
+        if effective != "always" and not needs_pull(svc.image, effective, store, svc.platform):
+            continue
+        jobs.append(PullJob(svc.name, svc.image, svc.platform, chosen))
+    return jobs
+
+
+def run_pulls(
+    jobs: list[PullJob], store: ImageStore, progress: PullProgress, *, ignore_failures: bool = False
+) -> list[str]:
+    """Pull every job; returns the failure lines (raises them unless ``ignore_failures``)."""
+    from compose.images.pull import pull
+
+    def one(job: PullJob) -> str | None:
+        try:
+            pull(job.ref, store=store, platform=job.platform, progress=progress.for_image(job.ref))
+        except ImageError as exc:
+            return f'service "{job.service}": {exc}'
+        return None
+
+    with ThreadPoolExecutor(MAX_PARALLEL_IMAGES) as pool:
+        failures = [f for f in pool.map(one, jobs) if f]
+    if failures and not ignore_failures:
+        raise ProjectUpError(failures)
+    return failures
