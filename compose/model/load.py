@@ -1,8 +1,8 @@
 """TREE → MODEL: ``load_stack(options)`` = the loader's tree, validated into a frozen ``Stack``.
 
-Steps: load the tree (``compose.stackfile``) → reject legacy v1 files → validate with pydantic
-(every problem, located, one line each) → cross-reference check (unless ``consistency=False``)
-→ attach warnings (the loader's, then one per unsupported key that is set).
+Steps: load the tree (``compose.stackfile``, which also rejects legacy v1 files) → validate
+with pydantic (every problem, located, one line each) → cross-reference check (unless
+``consistency=False``) → attach warnings (the loader's, then one per unsupported key set).
 """
 
 from __future__ import annotations
@@ -15,21 +15,6 @@ from compose.model.problems import describe_validation_error, locate
 from compose.model.stack import Stack
 from compose.stackfile import LoadedStack, LoadOptions, SourceMap, load_stack_tree
 
-_TOP_LEVEL = frozenset(
-    {
-        "version",
-        "name",
-        "include",
-        "services",
-        "networks",
-        "volumes",
-        "secrets",
-        "configs",
-        "models",
-    }
-)
-_V1_HINT = "move the services under a top-level `services:` key (Compose Specification format)"
-
 
 def load_stack(options: LoadOptions, *, consistency: bool = True) -> Stack:
     """Load and validate the stack named by ``options``; raises ``StackValidationError``."""
@@ -38,32 +23,11 @@ def load_stack(options: LoadOptions, *, consistency: bool = True) -> Stack:
 
 
 def stack_from_tree(loaded: LoadedStack, *, consistency: bool = True) -> Stack:
-    _reject_v1(loaded)
     stack = _validate(Stack, loaded)
     if consistency:
         _check_consistency(stack, loaded.source_map)
     warnings = (*loaded.warnings, *unsupported_warnings(stack))
     return stack.model_copy(update={"warnings": warnings})
-
-
-def _reject_v1(loaded: LoadedStack) -> None:
-    tree = loaded.tree
-    if "services" in tree:
-        return
-    legacy = [
-        k
-        for k, v in tree.items()
-        if k not in _TOP_LEVEL and not k.startswith("x-") and isinstance(v, dict)
-    ]
-    if legacy:
-        where = locate(loaded.source_map, (legacy[0],), "")
-        raise StackValidationError(
-            [
-                f"{where}this looks like a legacy v1 compose file (services at the top level: "
-                f"{', '.join(legacy[:3])}); v1 files are not supported"
-            ],
-            hint=_V1_HINT,
-        )
 
 
 def _validate(model: type[Stack], loaded: LoadedStack) -> Stack:

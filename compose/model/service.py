@@ -186,17 +186,22 @@ class Service(ComposeModel):
     @property
     def memory_limit(self) -> int | None:
         """Bytes: ``deploy.resources.limits.memory``, else ``mem_limit``."""
-        limits = self.deploy.resources.limits if self.deploy and self.deploy.resources else None
-        if limits is not None and limits.memory is not None:
-            return limits.memory
-        return self.mem_limit
+        return self._limit("memory", self.mem_limit)
 
     @property
     def cpu_limit(self) -> float | None:
+        """CPUs: ``deploy.resources.limits.cpus``, else ``cpus``."""
+        return self._limit("cpus", self.cpus)
+
+    @property
+    def pids_max(self) -> int | None:
+        """``deploy.resources.limits.pids``, else ``pids_limit``."""
+        return self._limit("pids", self.pids_limit)
+
+    def _limit(self, key: str, legacy: Any) -> Any:
         limits = self.deploy.resources.limits if self.deploy and self.deploy.resources else None
-        if limits is not None and limits.cpus is not None:
-            return limits.cpus
-        return self.cpus
+        value = getattr(limits, key) if limits is not None else None
+        return legacy if value is None else value
 
     @property
     def healthcheck_enabled(self) -> bool:
