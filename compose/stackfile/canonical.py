@@ -248,12 +248,8 @@ def _healthcheck(value: Any) -> Any:
 
 
 def _depends_on(value: Any) -> Any:
-    if isinstance(value, list):
-        return {
-            d: {"condition": "service_started", "required": True}
-            for d in value
-            if isinstance(d, str)
-        }
+    if isinstance(value, list) and all(isinstance(d, str) for d in value):
+        return {d: {"condition": "service_started", "required": True} for d in value}
     if isinstance(value, dict):
         for dep in value.values():
             if isinstance(dep, dict):
@@ -263,8 +259,8 @@ def _depends_on(value: Any) -> Any:
 
 
 def _networks(value: Any) -> Any:
-    if isinstance(value, list):
-        return {n: None for n in value if isinstance(n, str)}
+    if isinstance(value, list) and all(isinstance(n, str) for n in value):
+        return dict.fromkeys(value)
     return value
 
 

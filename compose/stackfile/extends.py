@@ -79,7 +79,10 @@ class ExtendsResolver:
             raise UserError(f"{where}services.{name}.extends: must name a service")
         base_ctx = ctx
         if isinstance(ext.get("file"), str):
-            base_ctx = self.load_file(abs_path(ctx.base_dir, ext["file"], self.home))
+            path = abs_path(ctx.base_dir, ext["file"], self.home)
+            if not os.path.isfile(path):
+                raise UserError(f"{where}services.{name}.extends: file not found: {_display(path)}")
+            base_ctx = self.load_file(path)
         services = base_ctx.tree.get("services")
         if not isinstance(services, dict) or not isinstance(services.get(ext["service"]), dict):
             raise UserError(

@@ -12,11 +12,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compose.errors import StackFileNotFound, UserError
+from compose.errors import InterpolationError, StackFileNotFound, UserError
 from compose.stackfile import discovery, environment, include, normalize, profiles
 from compose.stackfile.canonical import Canonicalizer
 from compose.stackfile.extends import ExtendsResolver, LoadedFile
-from compose.stackfile.interpolate import interpolate_tree, substitute
+from compose.stackfile.interpolate import TemplateError, interpolate_tree, substitute
 from compose.stackfile.legacy import check_not_legacy, drop_version
 from compose.stackfile.merge import delete_paths, merge_values
 from compose.stackfile.paths import resolve_tree_paths
@@ -126,12 +126,21 @@ def _parse(run: _Run, path: str) -> ParsedFile:
 
 
 def _project_name(run: _Run, parsed: list[ParsedFile], working_dir: Path) -> str:
-    top = None
+    top, where = None, ""
     for p in parsed:
         value = p.tree.get("name")
         if isinstance(value, str):
-            top = substitute(value, run.env.get) if run.options.interpolate else value
-    return discovery.pick_project_name(run.options.project_name, run.env, top, working_dir)
+            where = f"{p.source_map.locate(('name',))}: "
+            try:
+                top = substitute(value, run.env.get) if run.options.interpolate else value
+            except TemplateError as exc:
+                raise InterpolationError(f"{where}name: {exc}") from None
+    try:
+        return discovery.pick_project_name(run.options.project_name, run.env, top, working_dir)
+    except UserError as exc:
+        if top is None or run.options.project_name or run.env.get("COMPOSE_PROJECT_NAME"):
+            raise
+        raise UserError(f"{where}{exc}", hint=exc.hint) from None
 
 
 @dataclass

@@ -61,7 +61,8 @@ class _FileReader:
                 return {}
             mark = self.marks.locate(path)
             where = f"{mark}: " if mark else ""
-            raise UserError(f"{where}env file {file} not found")
+            kind = "label file" if path[-2] == "label_file" else "env file"
+            raise UserError(f"{where}{kind} {file} not found")
         if item.get("format") == "raw":
             return _read_raw(file)
         return read_env_file(file, self.env.get)

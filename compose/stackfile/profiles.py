@@ -25,6 +25,8 @@ def _enabled(svc: object, active: set[str]) -> bool:
     profiles = svc.get("profiles") if isinstance(svc, dict) else None
     if not profiles or not isinstance(profiles, list):
         return True
+    if not all(isinstance(p, str) for p in profiles):
+        return True  # invalid: keep the service so that validation reports it
     return "*" in active or any(p in active for p in profiles)
 
 
