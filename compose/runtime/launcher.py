@@ -39,7 +39,8 @@ class ContainerStepError(ContainerError):
     """A named init step failed: ``service "web" replica 2: pivot_root: Invalid argument``."""
 
     def __init__(self, subject: str, step: str, errno: int, message: str) -> None:
-        super().__init__(f"{subject}: {step}: {message}")
+        what = message if message.startswith(f"{step}:") else f"{step}: {message}"
+        super().__init__(f"{subject}: {what}")
         self.step, self.errno = step, errno
 
 
@@ -158,14 +159,25 @@ class LinuxRuntime:
         ready = False
         while not (ready and info):
             msg = syncproto.recv(sock)
-            if msg is None:
-                raise ContainerError(f"{spec.subject}: init: exited before it was ready")
-            if msg["t"] == "error":
+            if msg is None or msg["t"] == "error":
+                self._drain_failed(sock, info)
+                if msg is None:
+                    raise ContainerError(f"{spec.subject}: init: exited before it was ready")
                 raise ContainerStepError(spec.subject, msg["step"], msg["errno"], msg["message"])
             if msg["t"] == "pid":
                 info = msg
             ready = ready or msg["t"] == "ready"
         return self._handle(spec, info)
+
+    @staticmethod
+    def _drain_failed(sock: socket.socket, info: dict[str, Any]) -> None:
+        """After an error: read to EOF (the init is gone), then wait for the monitor to exit."""
+        with contextlib.suppress(OSError):
+            while (msg := syncproto.recv(sock)) is not None:
+                info.update(msg if msg["t"] == "pid" else {})
+        if info:
+            with contextlib.suppress(TimeoutError):
+                _wait_pid_gone(info["monitor_pid"], info["monitor_start_time"], 10)
 
     @staticmethod
     def _handle(spec: ContainerSpec, info: dict[str, Any]) -> ContainerHandle:

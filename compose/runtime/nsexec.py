@@ -68,8 +68,8 @@ def _exec_spec(req: dict[str, Any]) -> ContainerSpec:
 
 def _open_pty(pid: int) -> tuple[int, int]:
     master = os.open(f"/proc/{pid}/root/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY)
-    fcntl.ioctl(master, termios.TIOCSPTLCK, struct.pack("i", 0))
-    number = struct.unpack("i", fcntl.ioctl(master, termios.TIOCGPTN, b"\0" * 4))[0]
+    fcntl.ioctl(master, 0x40045431, struct.pack("i", 0))  # TIOCSPTLCK: unlock
+    number = struct.unpack("i", fcntl.ioctl(master, 0x80045430, b"\0" * 4))[0]  # TIOCGPTN
     return master, number
 
 

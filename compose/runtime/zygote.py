@@ -33,6 +33,8 @@ def serve(ctl: socket.socket) -> None:
         req = json.loads(msg)
         if not fds:
             continue
+        for fd in fds:  # SCM_RIGHTS fds arrive inheritable; the workload must not keep them
+            os.set_inheritable(fd, False)
         pid = os.fork()
         if pid == 0:
             ctl.close()

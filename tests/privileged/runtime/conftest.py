@@ -3,6 +3,7 @@ fresh netns per test, and a salted cgroup parent that is swept afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -86,6 +87,8 @@ def cgroup_parent(runtime: LinuxRuntime, salt: str) -> Iterator[str]:
                 sub.rmdir()
         if Path(d).is_dir():
             Path(d).rmdir()
+        with contextlib.suppress(OSError):  # other tests may still use the shared parent
+            Path(d).parent.rmdir()
 
 
 @pytest.fixture
