@@ -15,7 +15,7 @@ from compose.planner.desired import (
     DownOptions,
     UpOptions,
 )
-from compose.planner.planner import plan_down, plan_up, selected_services
+from compose.planner.planner import plan_down, plan_stop, plan_up, selected_services
 
 __all__ = [
     "Dependency",
@@ -27,6 +27,7 @@ __all__ = [
     "UpOptions",
     "Wait",
     "plan_down",
+    "plan_stop",
     "plan_up",
     "selected_services",
 ]

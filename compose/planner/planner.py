@@ -216,3 +216,26 @@ def _project_volumes(desired: DesiredProject | None, observed: ObservedProject) 
     if desired is not None:
         names |= {desired.volume_name(k) for k, ext in desired.volumes.items() if not ext}
     return sorted(names)
+
+
+def plan_stop(
+    desired: DesiredProject | None, observed: ObservedProject, services: Iterable[str] = ()
+) -> Plan:
+    """Stop (not remove) running replicas, dependents first; `stop` and Ctrl-C use it."""
+    chosen = set(services) or None
+    by_service: dict[str, list[ObservedReplica]] = {}
+    for rep in observed.replicas:
+        if rep.running and (chosen is None or rep.service in chosen):
+            by_service.setdefault(rep.service, []).append(rep)
+    steps = tuple(
+        ServiceStep(
+            svc,
+            tuple(
+                StopReplica(r.service, r.index, r.name)
+                for r in sorted(reps, key=lambda r: -r.index)
+            ),
+            _down_waits(desired, svc, by_service),
+        )
+        for svc, reps in sorted(by_service.items())
+    )
+    return Plan((), steps)

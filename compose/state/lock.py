@@ -53,7 +53,7 @@ class ProjectLock:
         return self._fd is not None
 
     def __enter__(self) -> ProjectLock:
-        return self.acquire()
+        return self if self.held else self.acquire()
 
     def __exit__(self, *exc: object) -> None:
         self.release()

@@ -68,6 +68,10 @@ class Supervisor(Hooks):
         self._tg.cancel_scope.cancel()
         return await self._tg.__aexit__(*exc)
 
+    def spawn(self, func: Callable[..., Any], *args: Any) -> None:
+        assert self._tg is not None
+        self._tg.start_soon(func, *args)
+
     async def apply(self, plan: Plan, stop_timeout: float | None = None) -> Outcome:
         return await self.executor.run(plan, stop_timeout)
 

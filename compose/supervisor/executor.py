@@ -173,7 +173,8 @@ class Executor:
             await func(*args)
         except Exception as exc:  # every failure is reported, none stops the others
             log.debug("%s failed", label, exc_info=True)
-            outcome.failures.append(f"{label}: {exc}")
+            text = str(exc)
+            outcome.failures.append(text if text.startswith(label) else f"{label}: {text}")
 
     async def _replica(self, actions: list[ReplicaAction]) -> None:
         for action in actions:

@@ -1,0 +1,100 @@
+"""Shared bits of the project commands (up, down, ps, logs, ...): loading, output, root check.
+
+Heavy modules (anyio, pyroute2, rich) are imported inside the functions that need them, so
+``pycompose ps`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
+    from compose.model import Stack
+    from compose.project import Project
+
+
+class CliOutput:
+    """Progress and warnings on stderr, replica logs on stdout (docker compose's split)."""
+
+    def progress(self, line: str) -> None:
+        click.echo(f" {line}", err=True)
+
+    def log(self, line: str) -> None:
+        click.echo(line)
+
+    def warning(self, text: str) -> None:
+        click.echo(f"warning: {text}", err=True)
+
+    def error(self, text: str) -> None:
+        click.echo(f"error: {text}", err=True)
+
+
+def load_stack(options: GlobalOptions, services: tuple[str, ...] = ()) -> Stack:
+    from compose.cli.loading import load_from_cli
+
+    return load_from_cli(options, services=tuple(services)) if services else load_from_cli(options)
+
+
+def load_project(options: GlobalOptions, services: tuple[str, ...] = ()) -> Project:
+    from compose.project import Project
+
+    project = Project(load_stack(options, services))
+    project.check_services(services)
+    return project
+
+
+def try_load_stack(options: GlobalOptions) -> Stack | None:
+    """The stack when a file is found; None when the project is named with -p and has no file."""
+    from compose.errors import StackFileNotFound
+
+    try:
+        return load_stack(options)
+    except StackFileNotFound:
+        if options.project_name:
+            return None
+        raise
+
+
+def project_name(options: GlobalOptions) -> str:
+    """-p wins (no file needed, like docker compose); otherwise the loaded stack's name."""
+    if options.project_name:
+        from compose.stackfile.discovery import normalize_project_name
+
+        return normalize_project_name(options.project_name)
+    return load_stack(options).name
+
+
+def needs_root(options: GlobalOptions, action: str) -> None:
+    from compose.project import require_root
+
+    if not options.dry_run:
+        require_root(action)
+
+
+def load_dict(options: GlobalOptions, stack: Stack) -> dict[str, Any]:
+    """LoadOptions for a detached supervisor: absolute files, the same env and profiles."""
+    return {
+        "files": [str(f) for f in stack.files],
+        "project_name": stack.name,
+        "project_directory": str(stack.working_dir),
+        "env_files": list(options.env_files),
+        "profiles": list(options.profiles),
+        "environ": dict(options.environ),
+        "cwd": str(options.cwd),
+    }
+
+
+def services_arg() -> Any:
+    return click.argument("services", nargs=-1)
+
+
+def echo(text: str = "") -> None:
+    click.echo(text)
+
+
+def isatty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import time
+
+import click
+
+from compose.cli.commands._project import project_name
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-f", "--follow", is_flag=True, help="Follow log output.")
+@click.option("-n", "--tail", default="all", help="Number of lines from the end (or 'all').")
+@click.option("--since", default=None, help="Unix timestamp or relative seconds (e.g. 10s, 5m).")
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
+@click.option("--no-color", is_flag=True, help="Monochrome output.")
+@click.option("--no-log-prefix", is_flag=True, help="Don't print the service-N prefix.")
+@click.option("--index", type=int, default=None, help="Replica index.")
+@click.pass_obj
+def command(obj, services, follow, tail, since, timestamps, no_color, no_log_prefix, index) -> None:
+    """View output from containers."""
+    from compose.logs import Formatter, LogTail, read_all
+    from compose.state import observe_project
+
+    name = project_name(obj)
+    sources = _sources(observe_project(name), services, index)
+    fmt = Formatter(
+        sources,
+        color=not no_color and click.get_text_stream("stdout").isatty(),
+        prefix=not no_log_prefix,
+        timestamps=timestamps,
+    )
+    count = None if tail == "all" else int(tail)
+    start = _since(since)
+    lines = [ln for src, path in sources.items() for ln in read_all(src, path, count, start)]
+    for line in sorted(lines, key=lambda ln: ln.time):
+        click.echo(fmt.format(line))
+    if follow:
+        _follow(name, services, index, sources, fmt, LogTail)
+
+
+def _sources(observed, services, index) -> dict:
+    from pathlib import Path
+
+    out = {}
+    for rep in observed.replicas:
+        if (services and rep.service not in services) or (index and rep.index != index):
+            continue
+        if rep.record.log_path:
+            out[f"{rep.service}-{rep.index}"] = Path(rep.record.log_path)
+    return out
+
+
+def _since(text: str | None) -> float | None:
+    if not text:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600}
+    if text[-1] in units and text[:-1].replace(".", "").isdigit():
+        return time.time() - float(text[:-1]) * units[text[-1]]
+    return float(text)
+
+
+def _follow(name, services, index, sources, fmt, tail_cls) -> None:
+    from compose.state import observe_project
+
+    tail = tail_cls()
+    for src, path in sources.items():
+        tail.add(src, path, from_end=True)
+    while True:
+        for line in tail.poll():
+            click.echo(fmt.format(line))
+        observed = observe_project(name)
+        for src, path in _sources(observed, services, index).items():
+            tail.add(src, path)
+        if not any(r.running for r in observed.replicas) and not observed.supervisor_pid:
+            for line in tail.poll():
+                click.echo(fmt.format(line))
+            return
+        time.sleep(0.2)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import json
+
+import click
+
+from compose.cli.commands._project import project_name
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show stopped containers too.")
+@click.option("-q", "--quiet", is_flag=True, help="Only display names.")
+@click.option("--services", "only_services", is_flag=True, help="Display services.")
+@click.option("--status", multiple=True, help="Filter by status (running, exited, ...).")
+@click.option("--filter", "filters", multiple=True, help="status=<status>")
+@click.option("--format", "fmt", default="table", help="table or json.")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
+@click.pass_obj
+def command(obj, services, show_all, quiet, only_services, status, filters, fmt, no_trunc) -> None:
+    """List containers."""
+    from compose.cli.commands.psformat import rows, table
+
+    statuses = set(status) | {f.split("=", 1)[1] for f in filters if f.startswith("status=")}
+    items = rows(project_name(obj), services, show_all or bool(statuses), statuses)
+    if only_services:
+        for svc in dict.fromkeys(i["Service"] for i in items):
+            click.echo(svc)
+    elif quiet:
+        for item in items:
+            click.echo(item["Name"])
+    elif fmt == "json":
+        for item in items:
+            click.echo(json.dumps(item))
+    else:
+        click.echo(table(items))

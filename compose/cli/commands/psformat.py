@@ -1,0 +1,129 @@
+"""`ps` rows in docker compose's ContainerSummary shape (JSON fields) and its table."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from compose.state import ObservedReplica, observe_project
+
+COLUMNS = ("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")
+
+
+def rows(
+    project: str, services: tuple[str, ...], show_all: bool, statuses: set[str]
+) -> list[dict[str, Any]]:
+    observed = observe_project(project)
+    out = []
+    for rep in observed.replicas:
+        if services and rep.service not in services:
+            continue
+        if statuses and rep.status not in statuses:
+            continue
+        if not show_all and not rep.running:
+            continue
+        out.append(summary(project, rep))
+    return out
+
+
+def summary(project: str, rep: ObservedReplica) -> dict[str, Any]:
+    rec = rep.record
+    return {
+        "ID": rec.name,
+        "Name": rec.name,
+        "Names": [rec.name],
+        "Image": rec.image,
+        "Command": rec.command,
+        "Project": project,
+        "Service": rec.service,
+        "Created": int(rec.created),
+        "State": rep.status,
+        "Status": status_text(rep),
+        "Health": (rec.health or "") if rep.running else "",
+        "ExitCode": rec.exit_code or 0,
+        "Publishers": [publisher(p) for p in rec.ports],
+        "Labels": {
+            "com.docker.compose.project": project,
+            "com.docker.compose.service": rec.service,
+            "com.docker.compose.container-number": str(rec.index),
+            "com.docker.compose.config-hash": rec.config_hash,
+        },
+        "LocalVolumes": sum(1 for m in rec.mounts if "/volumes/" in m),
+        "Mounts": [m.split(":", 1)[0] for m in rec.mounts],
+        "Networks": sorted(rec.ips),
+        "Size": 0,
+        "RunningFor": ago(rec.created),
+        "Ports": ports_text(rec.ports),
+    }
+
+
+def publisher(port: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "URL": port.get("host_ip") or "0.0.0.0",
+        "TargetPort": port["target"],
+        "PublishedPort": port.get("published") or 0,
+        "Protocol": port.get("protocol", "tcp"),
+    }
+
+
+def ports_text(ports: Any) -> str:
+    parts = []
+    for p in ports:
+        if p.get("published"):
+            host = p.get("host_ip") or "0.0.0.0"
+            parts.append(f"{host}:{p['published']}->{p['target']}/{p.get('protocol', 'tcp')}")
+        else:
+            parts.append(f"{p['target']}/{p.get('protocol', 'tcp')}")
+    return ", ".join(parts)
+
+
+def status_text(rep: ObservedReplica) -> str:
+    rec = rep.record
+    if rep.status == "running":
+        health = f" ({rec.health})" if rec.health else ""
+        return f"Up {duration(time.time() - (rec.started_at or rec.created))}{health}"
+    if rep.status == "paused":
+        return f"Up {duration(time.time() - (rec.started_at or rec.created))} (Paused)"
+    if rep.status == "exited":
+        code = "unknown" if rec.exit_code is None else rec.exit_code
+        return f"Exited ({code}) {duration(time.time() - (rec.finished_at or rec.created))} ago"
+    return rep.status.capitalize()
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(int(seconds), 1)} second{'s' if int(seconds) != 1 else ''}"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} minutes"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} hours"
+    return f"{int(seconds // 86400)} days"
+
+
+def ago(created: float) -> str:
+    return f"{duration(time.time() - created)} ago"
+
+
+def table(items: list[dict[str, Any]]) -> str:
+    data = [COLUMNS] + [
+        (
+            i["Name"],
+            i["Image"],
+            _quote(i["Command"]),
+            i["Service"],
+            i["RunningFor"],
+            i["Status"],
+            i["Ports"],
+        )
+        for i in items
+    ]
+    widths = [max(len(str(row[c])) for row in data) for c in range(len(COLUMNS))]
+    return "\n".join(
+        "   ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+        for row in data
+    )
+
+
+def _quote(command: str) -> str:
+    text = command if len(command) <= 20 else command[:19] + "…"
+    return f'"{text}"'

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import click
+
+from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+
+
+def _scale(values: tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    for item in values:
+        name, sep, count = item.partition("=")
+        if not sep or not count.isdigit():
+            raise click.BadParameter(f"{item!r}: expected SERVICE=NUM", param_hint="--scale")
+        out[name] = int(count)
+    return out
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-d", "--detach", is_flag=True, help="Run in the background (detached supervisor).")
+@click.option("--wait", is_flag=True, help="Wait for services to be running/healthy (implies -d).")
+@click.option("--wait-timeout", type=float, default=None, help="Max seconds to wait.")
+@click.option("--no-deps", is_flag=True, help="Don't start linked services.")
+@click.option("--force-recreate", is_flag=True, help="Recreate containers even if unchanged.")
+@click.option("--no-recreate", is_flag=True, help="Don't recreate existing containers.")
+@click.option("--no-start", is_flag=True, help="Create but don't start.")
+@click.option(
+    "--remove-orphans", is_flag=True, help="Remove containers of services not in the file."
+)
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
+@click.option("--scale", multiple=True, help="SERVICE=NUM; overrides `scale`/deploy.replicas.")
+@click.option("--abort-on-container-exit", is_flag=True, help="Stop all if any container stops.")
+@click.option("--exit-code-from", default=None, help="Return this service's exit code.")
+@click.option("-t", "--timeout", type=float, default=None, help="Shutdown timeout in seconds.")
+@click.option("--no-log-prefix", is_flag=True)
+@click.option("--timestamps", is_flag=True)
+@click.option("--no-color", is_flag=True)
+@click.option("--attach", multiple=True, help="Show logs of these services only.")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
+@click.pass_obj
+def command(obj, services, **opts) -> None:
+    """Create and start containers."""
+    from compose.planner import UpOptions
+    from compose.supervisor.run import RunOptions
+
+    if opts["force_recreate"] and opts["no_recreate"]:
+        raise click.UsageError("--force-recreate and --no-recreate are incompatible")
+    if opts["exit_code_from"] and opts["detach"]:
+        raise click.UsageError("--exit-code-from and -d are incompatible")
+    dry_run = obj.dry_run or opts["dry_run"]
+    if not dry_run:
+        needs_root(obj, "up")
+    project = load_project(obj, services)
+    up = UpOptions(
+        services=tuple(services), no_deps=opts["no_deps"], force_recreate=opts["force_recreate"],
+        no_recreate=opts["no_recreate"], remove_orphans=opts["remove_orphans"],
+        no_start=opts["no_start"], scale=_scale(opts["scale"]),
+    )  # fmt: skip
+    if dry_run:
+        click.echo(project.plan_up(up).render())
+        return
+    run = RunOptions(
+        detach=opts["detach"] or opts["wait"], wait=opts["wait"], wait_timeout=opts["wait_timeout"],
+        abort_on_container_exit=opts["abort_on_container_exit"],
+        exit_code_from=opts["exit_code_from"], stop_timeout=opts["timeout"], pull=opts["pull"],
+        no_log_prefix=opts["no_log_prefix"], timestamps=opts["timestamps"],
+        color=not opts["no_color"] and click.get_text_stream("stdout").isatty(),
+        attach=tuple(opts["attach"]),
+    )  # fmt: skip
+    out = CliOutput()
+    if run.detach:
+        from compose.project import start_detached
+
+        code = start_detached(project, load_dict(obj, project.stack), up, run, out)
+    else:
+        from compose.project import run_foreground
+
+        code = run_foreground(project, up, run, out)
+    if code:
+        raise click.exceptions.Exit(code)

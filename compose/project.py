@@ -1,0 +1,276 @@
+"""The composition root used by the CLI: a loaded Stack + state + planner + supervisor.
+
+    cli command ─► Project(stack) ─► desired() + observe() ─► plan_up/plan_down ─► Supervisor
+                                                                        (LinuxDriver: images,
+                                                                         volumes, netplug, runtime)
+
+Naming follows docker compose: containers ``<project>-<service>-<N>``, networks and volumes
+``<project>_<key>`` (or their ``name:``), the implicit network ``default``.
+Everything here is synchronous except ``compose.supervisor``'s runners it hands over to.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from compose.errors import NeedsRootError, UnknownServiceError
+from compose.planner import (
+    Dependency,
+    DesiredProject,
+    DesiredService,
+    DownOptions,
+    Plan,
+    UpOptions,
+    plan_down,
+    plan_up,
+)
+from compose.state import ObservedProject, observe_project
+
+if TYPE_CHECKING:
+    from compose.graph import ServiceGraph
+    from compose.model import Service, Stack
+
+DEFAULT_NETWORK = "default"
+
+
+def require_root(action: str) -> None:
+    if os.geteuid() != 0:
+        raise NeedsRootError(
+            f"{action} needs root: it creates namespaces, cgroups, mounts and network links",
+            hint="run it with sudo (or as root); `pycompose config` and `up --dry-run` do not",
+        )
+
+
+def service_networks(service: Service) -> tuple[str, ...]:
+    if service.network_mode:
+        return ()
+    return tuple(service.networks) or (DEFAULT_NETWORK,)
+
+
+def named_volumes(service: Service) -> tuple[str, ...]:
+    return tuple(v.source for v in service.volumes if v.type == "volume" and v.source)
+
+
+@dataclass
+class Project:
+    stack: Stack
+
+    @property
+    def name(self) -> str:
+        return self.stack.name
+
+    @property
+    def graph(self) -> ServiceGraph:
+        from compose.graph import ServiceGraph
+
+        if not hasattr(self, "_graph"):
+            self._graph = ServiceGraph.from_stack(self.stack)
+        return self._graph
+
+    def check_services(self, names: tuple[str, ...] | list[str]) -> None:
+        for name in names:
+            if name not in self.stack.services:
+                raise UnknownServiceError(f'no such service: "{name}"')
+
+    # desired / observed -------------------------------------------------------------------
+    def desired(self, digests: dict[str, str | None] | None = None) -> DesiredProject:
+        from compose.planner.hashing import config_hash
+
+        digests = digests if digests is not None else self.local_digests()
+        order = [n for gen in self.graph.start_order() for n in sorted(gen)]
+        services = tuple(
+            self._desired_service(n, config_hash(self.stack.services[n], digests.get(n)))
+            for n in order
+        )
+        return DesiredProject(
+            self.name,
+            services,
+            self._networks(),
+            self._volumes(),
+            {k: n.name for k, n in self.stack.networks.items() if n and n.name},
+            {k: v.name for k, v in self.stack.volumes.items() if v and v.name},
+        )
+
+    def _desired_service(self, name: str, digest_hash: str) -> DesiredService:
+        svc = self.stack.services[name]
+        deps = []
+        for target in sorted(self.graph.dependencies(name)):
+            dep = self.graph.dependency(name, target)
+            deps.append(Dependency(target, dep.condition, dep.required, dep.restart))
+        return DesiredService(
+            name, svc.replicas, digest_hash, tuple(deps), service_networks(svc), named_volumes(svc)
+        )
+
+    def _networks(self) -> dict[str, bool]:
+        nets = {k: bool(n and n.external) for k, n in self.stack.networks.items()}
+        if any(DEFAULT_NETWORK in service_networks(s) for s in self.stack.services.values()):
+            nets.setdefault(DEFAULT_NETWORK, False)
+        return nets
+
+    def _volumes(self) -> dict[str, bool]:
+        return {k: bool(v and v.external) for k, v in self.stack.volumes.items()}
+
+    def local_digests(self) -> dict[str, str | None]:
+        """Digests of the images already in the local store (no pull, no network)."""
+        from compose.images import ImageStore
+
+        store = ImageStore()
+        out: dict[str, str | None] = {}
+        for name, svc in self.stack.services.items():
+            ref = svc.image_name(self.name)
+            out[name] = store.resolve(ref).digest if store.has(ref) else None
+        return out
+
+    def observe(self) -> ObservedProject:
+        return observe_project(self.name)
+
+    # plans --------------------------------------------------------------------------------
+    def plan_up(self, options: UpOptions, digests: dict[str, str | None] | None = None) -> Plan:
+        self.check_services(options.services)
+        return plan_up(self.desired(digests), self.observe(), options)
+
+    def plan_down(self, options: DownOptions) -> Plan:
+        return plan_down(self.desired({}), self.observe(), options)
+
+
+def plan_down_from_state(project: str, options: DownOptions) -> Plan:
+    """`down` with no stack file: everything the records know about."""
+    return plan_down(None, observe_project(project), options)
+
+
+def summary(observed: ObservedProject) -> dict[str, Any]:
+    running = sum(1 for r in observed.replicas if r.running)
+    return {"Name": observed.name, "Running": running, "Total": len(observed.replicas)}
+
+
+# running ----------------------------------------------------------------------------------
+def run_foreground(project: Project, up: UpOptions, run: Any, out: Any) -> int:
+    """Foreground ``up``: this process is the supervisor until Ctrl-C or the stack exits."""
+    import anyio
+
+    from compose.supervisor.run import run_up
+
+    return _unwrap(lambda: anyio.run(run_up, project, up, run, out))
+
+
+def start_detached(
+    project: Project, load: dict[str, Any], up: UpOptions, run: Any, out: Any
+) -> int:
+    """``up -d``: exec a detached supervisor (setsid) and relay its progress until it is ready."""
+    import dataclasses
+    import json
+    import subprocess
+    import sys
+
+    from compose import paths
+    from compose.supervisor import api
+
+    if api.call(project.name, {"op": "status"}, timeout=5) is not None:
+        api.call(project.name, {"op": "shutdown"}, timeout=120)  # converge with a fresh supervisor
+    logdir = paths.project_run_dir(project.name)
+    logdir.mkdir(parents=True, exist_ok=True)
+    request = {"load": load, "up": dataclasses.asdict(up), "run": dataclasses.asdict(run)}
+    with open(logdir / "supervisor.log", "ab") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "compose.supervisor"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            start_new_session=True,
+            close_fds=True,
+        )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(request, default=str).encode())
+    proc.stdin.close()
+    result = _relay(proc.stdout, out)
+    for failure in result.get("failures", []):
+        out.error(failure)
+    return 0 if result.get("ok") else 1
+
+
+def _relay(stream: Any, out: Any) -> dict[str, Any]:
+    import json
+
+    for raw in stream:
+        doc = json.loads(raw)
+        if "progress" in doc:
+            out.progress(doc["progress"])
+        elif "warning" in doc:
+            out.warning(doc["warning"])
+        elif "result" in doc:
+            return doc["result"]
+    return {
+        "ok": False,
+        "failures": ["the supervisor exited before it was ready (see supervisor.log)"],
+    }
+
+
+def _unwrap(call: Any) -> Any:
+    """anyio task groups wrap errors in ExceptionGroup; the CLI wants ours, one level up."""
+    try:
+        return call()
+    except BaseExceptionGroup as group:
+        first = _first_leaf(group)
+        raise first from group
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    from compose.errors import PycomposeError
+
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [_first_leaf(e) for e in exc.exceptions]
+        return next(
+            (e for e in leaves if isinstance(e, PycomposeError | KeyboardInterrupt)), leaves[0]
+        )
+    return exc
+
+
+# acting on a project from its records -------------------------------------------------------
+def supervisor_request(
+    project: str, request: dict[str, Any], timeout: float = 120.0
+) -> dict[str, Any] | None:
+    from compose.supervisor import api
+
+    return api.call(project, request, timeout)
+
+
+def apply_plan(
+    project: str, plan: Plan, stack: Any = None, stop_timeout: float | None = None
+) -> list[str]:
+    """Run a plan in this process (no long-lived supervisor): down, stop, rm, kill…"""
+    import anyio
+
+    from compose.state import ProjectLock
+
+    with ProjectLock(project).acquire(timeout=30.0):
+        return _unwrap(lambda: anyio.run(_apply_plan, project, plan, stack, stop_timeout))
+
+
+async def _apply_plan(
+    project: str, plan: Plan, stack: Any, stop_timeout: float | None
+) -> list[str]:
+    from compose.supervisor import Supervisor
+    from compose.supervisor.linux import LinuxDriver
+
+    driver = LinuxDriver(project, stack)
+    async with Supervisor(driver, on_change=driver.persist, watch=False) as sup:
+        for state in driver.adoptable():
+            sup.tracker.add(state)
+        outcome = await sup.apply(plan, stop_timeout)
+    outcome.raise_for_failures()
+    return outcome.warnings
+
+
+def forget_if_empty(project: str) -> None:
+    """After a full `down`: drop the project's records and run dir when nothing is left."""
+    import shutil
+
+    from compose import paths
+    from compose.state import StateStore
+
+    store = StateStore(project)
+    if not store.replicas():
+        store.delete_project()
+        shutil.rmtree(paths.project_run_dir(project), ignore_errors=True)

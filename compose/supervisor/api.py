@@ -1,0 +1,85 @@
+"""The detached supervisor's API: one JSON request line, one JSON reply line, on a unix socket
+at ``<run>/projects/<project>/supervisor.sock``.
+
+    client ──{"op": "status"}──────────────► server ──handler(request)──► {"ok": true, ...}
+    ops: status | shutdown | stop | start | restart | kill | pause | unpause | apply
+
+The client is synchronous (the CLI has no event loop); the server runs in the supervisor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from compose import paths
+from compose.errors import OperationError
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+MAX_LINE = 1 << 20
+
+
+def socket_path(project: str) -> Path:
+    return paths.project_run_dir(project) / "supervisor.sock"
+
+
+async def serve(path: Path, handler: Handler) -> None:
+    """Serve until cancelled. Each connection carries exactly one request."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    listener = await anyio.create_unix_listener(path)
+    try:
+        async with listener:
+            await listener.serve(lambda stream: _one(stream, handler))
+    finally:
+        path.unlink(missing_ok=True)
+
+
+async def _one(stream: Any, handler: Handler) -> None:
+    async with stream:
+        data = b""
+        while not data.endswith(b"\n") and len(data) < MAX_LINE:
+            try:
+                data += await stream.receive()
+            except anyio.EndOfStream:
+                break
+        try:
+            reply = await handler(json.loads(data or b"{}"))
+        except Exception as exc:
+            reply = {"ok": False, "error": str(exc)}
+        with contextlib.suppress(Exception):
+            await stream.send((json.dumps(reply) + "\n").encode())
+
+
+def call(project: str, request: dict[str, Any], timeout: float = 60.0) -> dict[str, Any] | None:
+    """Send one request; None when no supervisor listens. Raises on an error reply."""
+    path = socket_path(project)
+    if not path.exists():
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            return None
+        sock.sendall((json.dumps(request) + "\n").encode())
+        reply = _read_line(sock)
+    if not reply.get("ok", False):
+        raise OperationError(f'project "{project}" supervisor: {reply.get("error", "failed")}')
+    return reply
+
+
+def _read_line(sock: socket.socket) -> dict[str, Any]:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data or b'{"ok": false, "error": "no reply"}')

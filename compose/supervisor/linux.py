@@ -1,0 +1,252 @@
+"""LinuxDriver: the real machine behind the supervisor (images, volumes, netplug, runtime).
+
+Each replica: netns → attach (IPAM, veth) → /etc/hosts, resolv.conf → link env → mounts →
+ContainerSpec → runtime.create (waits for GO) → record; start sends GO and publishes ports.
+Failures roll back in reverse. Every kernel call runs in a worker thread (``blocking.run_sync``);
+records are written after each step so ``ps``/``down`` from another process see the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal as signals
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from compose import paths, volumes
+from compose.errors import ContainerError, NetworkSetupError
+from compose.planner.actions import EnsureNetwork, EnsureVolume, RemoveNetwork, RemoveVolume
+from compose.state import NetworkRecord, ProjectRecord, ReplicaRecord, StateStore, replica_name
+from compose.supervisor.blocking import run_sync
+from compose.supervisor.health import HealthSpec
+from compose.supervisor.healthspec import effective_healthcheck
+from compose.supervisor.restart import RestartPolicy
+from compose.supervisor.tracker import ReplicaState
+
+log = logging.getLogger(__name__)
+
+
+class LinuxDriver:
+    def __init__(
+        self,
+        project: str,
+        stack: Any = None,
+        images: dict[str, Any] | None = None,
+        runtime: Any = None,
+        net: Any = None,
+    ) -> None:
+        self.stack = stack  # None: acting from the records alone (down/stop without a file)
+        self.project = project
+        self.images = images or {}
+        self.store = StateStore(self.project)
+        self.runtime = runtime if runtime is not None else _default_runtime()
+        self.net = net  # NetServices or None
+        self.ipam_root = paths.ipam_dir()
+        self.created_here: set[str] = set()  # created by this runtime instance, awaiting GO
+
+    # networks and volumes ------------------------------------------------------------------
+    def network_config(self, key: str) -> Any:
+        from netplug import NetworkConfig
+
+        spec = self.stack.networks.get(key) if self.stack is not None else None
+        pool = spec.ipam.config[0] if spec is not None and spec.ipam.config else None
+        return NetworkConfig(
+            self.project,
+            key,
+            subnet=pool.subnet if pool else None,
+            gateway=pool.gateway if pool else None,
+            ip_range=pool.ip_range if pool else None,
+            internal=bool(spec and spec.internal),
+        )
+
+    async def ensure_network(self, action: EnsureNetwork) -> None:
+        import netplug
+
+        cfg = self.network_config(action.network)
+        try:
+            info = await run_sync(netplug.ensure_network, cfg, ipam_root=self.ipam_root)
+        except netplug.NetplugError as exc:
+            raise NetworkSetupError(f'network "{cfg.key}": {exc}') from exc
+        self._record_network(
+            NetworkRecord(action.network, cfg.key, info.subnet, info.gateway, info.bridge)
+        )
+        if self.net is not None:
+            await self.net.listen(cfg.key, info.gateway)
+
+    def _record_network(self, net: NetworkRecord) -> None:
+        record = self.project_record()
+        others = tuple(n for n in record.networks if n.name != net.name)
+        self.store.save_project(_replace(record, networks=(*others, net)))
+
+    def project_record(self) -> ProjectRecord:
+        existing = self.store.load_project()
+        if existing is not None or self.stack is None:
+            return existing or ProjectRecord(self.project, created=time.time())
+        return ProjectRecord(
+            self.project,
+            str(self.stack.working_dir),
+            tuple(str(f) for f in self.stack.files),
+            time.time(),
+            services=tuple(self.stack.services),
+        )
+
+    async def remove_network(self, action: RemoveNetwork) -> None:
+        import netplug
+
+        await run_sync(
+            netplug.remove_network, (self.project, action.network), ipam_root=self.ipam_root
+        )
+        record = self.store.load_project()
+        if record is not None:
+            kept = tuple(n for n in record.networks if n.name != action.network)
+            self.store.save_project(_replace(record, networks=kept))
+
+    async def ensure_volume(self, action: EnsureVolume) -> None:
+        await run_sync(volumes.ensure_volume, action.full_name, action.external)
+        if not action.external:
+            record = self.project_record()
+            if action.full_name not in record.volumes:
+                self.store.save_project(
+                    _replace(record, volumes=(*record.volumes, action.full_name))
+                )
+
+    async def remove_volume(self, action: RemoveVolume) -> None:
+        await run_sync(volumes.remove_volume, action.full_name)
+
+    # replicas -----------------------------------------------------------------------------
+    async def create_replica(self, service: str, index: int) -> None:
+        from compose.supervisor.replica import create_replica
+
+        await run_sync(create_replica, self, service, index)
+
+    async def start_replica(self, name: str) -> None:
+        from compose.supervisor.replica import start_replica
+
+        await run_sync(start_replica, self, name)
+        await self.refresh_network_services()
+
+    async def stop_replica(self, name: str, timeout: float | None = None) -> None:
+        from compose.supervisor.replica import stop_replica
+
+        await run_sync(stop_replica, self, name, timeout)
+        await self.refresh_network_services()
+
+    async def kill_replica(self, name: str, signal: int = signals.SIGKILL) -> None:
+        from compose.supervisor.replica import kill_replica
+
+        await run_sync(kill_replica, self, name, signal)
+
+    async def remove_replica(self, name: str) -> None:
+        from compose.supervisor.replica import remove_replica
+
+        await run_sync(remove_replica, self, name)
+        await self.refresh_network_services()
+
+    async def refresh_network_services(self) -> None:
+        if self.net is not None:
+            await self.net.refresh(self.project, self.store.replicas())
+
+    async def wait_exit(self, name: str) -> int | None:
+        """pidfd on the replica's PID 1 + wait_readable, then the runtime's recorded status."""
+        from compose.supervisor.replica import exit_code, handle_of
+
+        record = self.store.load_replica(name)
+        if record is None or record.pid is None:
+            return None
+        try:
+            fd = os.pidfd_open(record.pid)
+        except ProcessLookupError:
+            fd = None
+        if fd is not None:
+            try:
+                await anyio.wait_readable(fd)  # type: ignore[arg-type]
+            finally:
+                os.close(fd)
+        return await run_sync(exit_code, self, handle_of(record))
+
+    async def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
+        from compose.supervisor.replica import exec_probe
+
+        return await run_sync(exec_probe, self, name, argv, timeout)
+
+    def healthcheck(self, service: str) -> HealthSpec | None:
+        if self.stack is None or service not in self.stack.services:
+            return None
+        image = self.images.get(service)
+        image_health = image.config.healthcheck if image is not None else None
+        return effective_healthcheck(self.stack.services[service], image_health)
+
+    def restart_policy(self, service: str) -> RestartPolicy:
+        if self.stack is None or service not in self.stack.services:
+            return RestartPolicy()
+        spec = self.stack.services[service].restart_policy
+        return RestartPolicy(spec.name, spec.max_retries)
+
+    # tracker persistence ------------------------------------------------------------------
+    def persist(self, state: ReplicaState) -> None:
+        """Tracker on_change hook: mirror status/health/exit into the replica record."""
+        record = self.store.load_replica(state.name)
+        if record is None:
+            return
+        changed = record.replace(
+            status=state.status,
+            exit_code=state.exit_code,
+            health=state.health,
+            restart_count=state.restart_count,
+            manually_stopped=state.manually_stopped,
+            finished_at=state.finished_at if state.status == "exited" else record.finished_at,
+        )
+        if changed != record:
+            self.store.save_replica(changed)
+
+    def adoptable(self) -> list[ReplicaState]:
+        """Replica states from the records (for a supervisor taking over a project)."""
+        from compose.state import is_alive
+
+        states = []
+        for rec in self.store.replicas():
+            alive = is_alive(rec.pid, rec.start_time)
+            status = rec.status if alive or rec.status not in ("running", "paused") else "exited"
+            states.append(
+                ReplicaState(
+                    rec.service,
+                    rec.index,
+                    rec.name,
+                    status,
+                    rec.exit_code,
+                    rec.health,
+                    rec.started_at,
+                    rec.finished_at,
+                    rec.restart_count,
+                    rec.manually_stopped,
+                )
+            )
+        return states
+
+    def replica_record(self, name: str) -> ReplicaRecord:
+        record = self.store.load_replica(name)
+        if record is None:
+            raise ContainerError(f'container "{name}": no such replica')
+        return record
+
+    def name_of(self, service: str, index: int) -> str:
+        return replica_name(self.project, service, index)
+
+    def replica_dir(self, name: str) -> Path:
+        return paths.project_state_dir(self.project) / "containers" / name
+
+
+def _replace(record: ProjectRecord, **changes: Any) -> ProjectRecord:
+    import dataclasses
+
+    return dataclasses.replace(record, **changes)
+
+
+def _default_runtime() -> Any:
+    from compose.runtime import LinuxRuntime
+
+    return LinuxRuntime()

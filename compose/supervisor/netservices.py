@@ -1,0 +1,103 @@
+"""The supervisor's network services: embedded DNS on each network's gateway and the loopback
+port proxy. Both follow the running replicas: ``refresh()`` recomputes their records/backends
+from the replica records (level-triggered, cheap), after every start, stop and removal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from compose.state import ReplicaRecord
+
+log = logging.getLogger(__name__)
+
+
+def dns_records(
+    records: Iterable[ReplicaRecord], aliases: dict[str, dict[str, list[str]]]
+) -> dict[str, dict[str, list[str]]]:
+    """network key → {name: [ips]}: service name, container name, service-N, aliases."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for rec in records:
+        if rec.status != "running":
+            continue
+        for net, ip in rec.ips.items():
+            names = out.setdefault(net, {})
+            extra = aliases.get(rec.service, {}).get(net, [])
+            for name in (rec.service, rec.name, f"{rec.service}-{rec.index}", *extra):
+                names.setdefault(name, []).append(ip)
+    return out
+
+
+def proxy_backends(
+    records: Iterable[ReplicaRecord],
+) -> dict[tuple[str, int, str], list[tuple[str, int]]]:
+    """(host_ip, host_port, proto) → [(replica ip, target port)] for running replicas."""
+    out: dict[tuple[str, int, str], list[tuple[str, int]]] = {}
+    for rec in records:
+        if rec.status != "running":
+            continue
+        for port in rec.ports:
+            ip = rec.ips.get(port.get("network", ""), next(iter(rec.ips.values()), None))
+            if ip is None or not port.get("published"):
+                continue
+            key = ("127.0.0.1", int(port["published"]), port.get("protocol", "tcp"))
+            out.setdefault(key, []).append((ip, int(port["target"])))
+    return out
+
+
+class NetServices:
+    """DnsServer + PortProxy, entered for the supervisor's lifetime."""
+
+    def __init__(self, aliases: dict[str, dict[str, list[str]]] | None = None) -> None:
+        self.aliases = aliases or {}
+        self._stack = contextlib.AsyncExitStack()
+        self.dns: Any = None
+        self.proxy: Any = None
+        self._listening: set[str] = set()
+        self._published: set[tuple[str, int, str]] = set()
+
+    async def __aenter__(self) -> NetServices:
+        from netplug import DnsServer, PortProxy
+
+        self.dns = await self._stack.enter_async_context(DnsServer())
+        self.proxy = await self._stack.enter_async_context(PortProxy())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._stack.aclose()
+
+    async def listen(self, network_key: str, gateway: str) -> None:
+        if network_key in self._listening or self.dns is None:
+            return
+        try:
+            await self.dns.listen(network_key, gateway)
+            self._listening.add(network_key)
+        except OSError as exc:
+            log.warning("dns on %s (%s): %s", network_key, gateway, exc)
+
+    async def refresh(self, project: str, records: list[ReplicaRecord]) -> None:
+        if self.dns is None:
+            return
+        for net, names in dns_records(records, self.aliases).items():
+            self.dns.update(f"{project}_{net}", names)
+        await self._refresh_proxy(proxy_backends(records))
+
+    async def _refresh_proxy(
+        self, wanted: dict[tuple[str, int, str], list[tuple[str, int]]]
+    ) -> None:
+        for key, backends in wanted.items():
+            name = f"{key[0]}:{key[1]}/{key[2]}"
+            if key in self._published:
+                self.proxy.set_backends(name, backends)
+                continue
+            try:
+                await self.proxy.publish(name, key[0], key[1], key[2], backends)
+                self._published.add(key)
+            except OSError as exc:
+                log.warning("loopback proxy %s: %s", name, exc)
+        for key in self._published - set(wanted):
+            await self.proxy.unpublish(f"{key[0]}:{key[1]}/{key[2]}")
+            self._published.discard(key)

@@ -1,0 +1,337 @@
+"""One replica's kernel-side lifecycle, synchronous (runs in a worker thread via blocking.py).
+
+create: netns → attach → etc files → link env → mounts → spec → runtime.create → record
+start:  runtime.start (GO) → publish ports → record running
+stop:   runtime.stop(stop_signal, grace) → record exited
+remove: runtime.remove → unpublish → detach → netns → record deleted   (absence tolerated)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compose import volumes
+from compose.errors import ContainerError, PycomposeError
+from compose.state import ReplicaRecord, replica_name
+
+if TYPE_CHECKING:
+    from compose.supervisor.linux import LinuxDriver
+
+log = logging.getLogger(__name__)
+
+
+def handle_of(record: ReplicaRecord) -> Any:
+    from compose.runtime.spec import ContainerHandle
+
+    if not record.runtime:
+        raise ContainerError(f'container "{record.name}": not created')
+    return ContainerHandle.from_dict(record.runtime)
+
+
+def _step(subject: str, step: str, func: Callable[[], Any]) -> Any:
+    try:
+        return func()
+    except PycomposeError:
+        raise
+    except Exception as exc:
+        raise ContainerError(f"{step}: {exc}") from exc
+
+
+# create -----------------------------------------------------------------------------------
+def create_replica(driver: LinuxDriver, service: str, index: int) -> ReplicaRecord:
+    name = replica_name(driver.project, service, index)
+    subject = f'service "{service}" replica {index}'
+    undo: list[Callable[[], Any]] = []
+    try:
+        return _create(driver, service, index, name, subject, undo)
+    except BaseException:
+        for action in reversed(undo):
+            with contextlib.suppress(Exception):
+                action()
+        raise
+
+
+def _create(
+    driver: LinuxDriver,
+    service: str,
+    index: int,
+    name: str,
+    subject: str,
+    undo: list[Callable[[], Any]],
+) -> ReplicaRecord:
+    import netplug
+
+    svc = driver.stack.services[service]
+    image = driver.images[service]
+    rdir = driver.replica_dir(name)
+    rdir.mkdir(parents=True, exist_ok=True)
+    requests = attach_requests(driver, svc)
+    netns = _step(subject, "netns", lambda: netplug.create_replica_netns(name))
+    undo.append(lambda: netplug.remove_replica_netns(name))
+    undo.append(
+        lambda: netplug.detach(driver.project, name, requests, netns, ipam_root=driver.ipam_root)
+    )
+    atts = _step(
+        subject,
+        "attach",
+        lambda: netplug.attach(driver.project, name, requests, netns, ipam_root=driver.ipam_root),
+    )
+    ips = {a.network.removeprefix(f"{driver.project}_"): a.ip for a in atts}
+    ips = {req.network.name: att.ip for req, att in zip(requests, atts, strict=False)} or ips
+    etc = write_etc_files(driver, svc, name, index, rdir, atts)
+    mounts = _step(
+        subject, "volumes", lambda: volumes.service_mounts(driver.stack, svc, name, image.layers)
+    )
+    spec = build_spec(driver, svc, index, image, rdir, mounts, netns, etc, ips)
+    handle = _step(subject, "create", lambda: driver.runtime.create(spec))
+    undo.append(lambda: driver.runtime.remove(handle))
+    record = ReplicaRecord(
+        driver.project,
+        service,
+        index,
+        name,
+        image=svc.image_name(driver.project),
+        image_digest=image.digest,
+        config_hash=_hash(svc, image.digest),
+        command=" ".join(spec.argv),
+        pid=handle.pid,
+        start_time=handle.start_time,
+        status="created",
+        netns=str(netns),
+        ips=ips,
+        ports=tuple(port_entries(svc, index)),
+        mounts=tuple(f"{m.source}:{m.target}" for m in mounts),
+        created=time.time(),
+        log_path=str(handle.log_path),
+        runtime=handle.to_dict(),
+    )
+    driver.store.save_replica(record)
+    driver.created_here.add(name)
+    return record
+
+
+def _hash(svc: Any, digest: str | None) -> str:
+    from compose.planner.hashing import config_hash
+
+    return config_hash(svc, digest)
+
+
+def attach_requests(driver: LinuxDriver, svc: Any) -> list[Any]:
+    from compose.project import service_networks
+    from netplug import AttachRequest
+
+    reqs = []
+    for key in service_networks(svc):
+        opts = svc.networks.get(key) if svc.networks else None
+        aliases = tuple(opts.aliases) if opts else ()
+        ipv4 = getattr(opts, "ipv4_address", None) if opts else None
+        reqs.append(AttachRequest(driver.network_config(key), ipv4, aliases))
+    return reqs
+
+
+def write_etc_files(
+    driver: LinuxDriver, svc: Any, name: str, index: int, rdir: Path, atts: Any
+) -> tuple[tuple[str, Path], ...]:
+    from compose.runtime.service import default_hostname
+    from netplug import HostEntry, render_hosts, render_resolv_conf
+
+    hostname = svc.hostname or default_hostname(name)
+    own = [HostEntry(a.ip, (hostname, name, svc.name, f"{svc.name}-{index}")) for a in atts[:1]]
+    peers = [
+        HostEntry(ip, (rec.service, rec.name))
+        for rec in driver.store.replicas()
+        for ip in rec.ips.values()
+        if rec.name != name
+    ]
+    etc = rdir / "etc"
+    etc.mkdir(exist_ok=True)
+    (etc / "hosts").write_text(render_hosts(own, peers, svc.extra_hosts))
+    servers = list(svc.dns) or [a.gateway for a in atts[:1]] or ["127.0.0.1"]
+    (etc / "resolv.conf").write_text(
+        render_resolv_conf(servers, svc.dns_search, ["ndots:0", *svc.dns_opt])
+    )
+    (etc / "hostname").write_text(hostname + "\n")
+    return tuple((f"/etc/{n}", etc / n) for n in ("hosts", "resolv.conf", "hostname"))
+
+
+def link_environment(driver: LinuxDriver, svc: Any) -> list[str]:
+    from netplug import replica_link_env
+    from netplug.links import LinkTarget
+
+    links = []
+    for entry in svc.links:
+        target, _, alias = entry.partition(":")
+        image = driver.images.get(target)
+        exposed = tuple(image.config.exposed_ports) if image else ()
+        exposed += tuple(str(p) for p in driver.stack.services[target].expose)
+        reps = [
+            LinkTarget(
+                r.service,
+                r.index,
+                next(iter(r.ips.values())),
+                exposed,
+                _env_list(driver.stack.services[target].environment),
+            )
+            for r in driver.store.replicas()
+            if r.service == target and r.ips
+        ]
+        links.append((alias or target, reps))
+    env = replica_link_env(f"{driver.project}-{svc.name}", links)
+    return [f"{k}={v}" for k, v in env.items()]
+
+
+def _env_list(env: dict[str, str | None]) -> tuple[str, ...]:
+    return tuple(f"{k}={v}" for k, v in env.items() if v is not None)
+
+
+def build_spec(
+    driver: LinuxDriver,
+    svc: Any,
+    index: int,
+    image: Any,
+    rdir: Path,
+    mounts: list[Any],
+    netns: Path,
+    etc: tuple[tuple[str, Path], ...],
+    ips: dict[str, str],
+) -> Any:
+    from compose.runtime.service import spec_from_model
+
+    return spec_from_model(
+        svc,
+        project=driver.project,
+        replica=index,
+        image=image,
+        replica_dir=rdir,
+        mounts=tuple(mounts),
+        netns_path=netns,
+        etc_files=etc,
+        link_env=link_environment(driver, svc),
+        cgroup_parent=f"pycompose/{driver.project}",
+    )
+
+
+def port_entries(svc: Any, index: int) -> list[dict[str, Any]]:
+    from netplug.ports import host_ports
+
+    out = []
+    for port in svc.ports:
+        published = port.published
+        host = host_ports(published, index)[index - 1] if published else None
+        out.append(
+            {
+                "target": port.target,
+                "published": host,
+                "protocol": port.protocol,
+                "host_ip": port.host_ip or "",
+            }
+        )
+    return out
+
+
+# start / stop / kill / remove ---------------------------------------------------------------
+def start_replica(driver: LinuxDriver, name: str) -> None:
+    record = driver.replica_record(name)
+    if record.status != "created" or name not in driver.created_here:
+        # exited, or created by another process: its init waits on a socket we don't hold
+        remove_process(driver, record)
+        record = create_replica(driver, record.service, record.index)
+    subject = f'service "{record.service}" replica {record.index}'
+    driver.created_here.discard(name)
+    _step(subject, "start", lambda: driver.runtime.start(handle_of(record)))
+    publish(driver, record)
+    driver.store.save_replica(
+        record.replace(status="running", started_at=time.time(), exit_code=None)
+    )
+
+
+def publish(driver: LinuxDriver, record: ReplicaRecord) -> None:
+    import netplug
+
+    bindings = [
+        netplug.PortBinding(
+            p["published"],
+            next(iter(record.ips.values())),
+            p["target"],
+            p["protocol"],
+            p["host_ip"],
+        )
+        for p in record.ports
+        if p.get("published") and record.ips
+    ]
+    if bindings:
+        net = driver.network_config(next(iter(record.ips)))
+        netplug.publish_ports(net, record.name, bindings, check=False)
+
+
+def stop_replica(driver: LinuxDriver, name: str, timeout: float | None) -> None:
+    record = driver.store.load_replica(name)
+    if record is None or not record.runtime:
+        return
+    handle = handle_of(record)
+    grace = handle.stop_grace_period if timeout is None else timeout
+    driver.runtime.stop(handle, handle.stop_signal, grace)
+    code = exit_code(driver, handle)
+    driver.store.save_replica(
+        record.replace(
+            status="exited", exit_code=code, finished_at=time.time(), manually_stopped=True
+        )
+    )
+
+
+def kill_replica(driver: LinuxDriver, name: str, signal: int) -> None:
+    record = driver.replica_record(name)
+    driver.runtime.kill(handle_of(record), signal)
+
+
+def exit_code(driver: LinuxDriver, handle: Any) -> int | None:
+    try:
+        status = driver.runtime.wait(handle)
+    except Exception:
+        log.debug("wait %s failed", handle.id, exc_info=True)
+        return None
+    return status.code
+
+
+def remove_replica(driver: LinuxDriver, name: str) -> None:
+    record = driver.store.load_replica(name)
+    if record is None:
+        return
+    remove_process(driver, record)
+    driver.store.delete_replica(name)
+
+
+def remove_process(driver: LinuxDriver, record: ReplicaRecord) -> None:
+    import netplug
+
+    svc = driver.stack.services.get(record.service) if driver.stack is not None else None
+    if record.runtime:
+        driver.runtime.remove(handle_of(record))
+    for key in record.ips:
+        with contextlib.suppress(Exception):
+            netplug.unpublish_ports(driver.network_config(key), record.name)
+    requests = [driver.network_config(k) for k in record.ips] or (
+        attach_requests(driver, svc) if svc is not None else []
+    )
+    netplug.detach(driver.project, record.name, requests, record.netns, ipam_root=driver.ipam_root)
+    netplug.remove_replica_netns(record.name)
+
+
+def exec_probe(driver: LinuxDriver, name: str, argv: tuple[str, ...], timeout: float) -> int:
+    import subprocess
+
+    record = driver.replica_record(name)
+    proc = driver.runtime.exec_process(
+        handle_of(record), list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return 1
