@@ -20,12 +20,19 @@ when inside an event loop — pyroute2's sync API refuses to run on a running lo
     detach(project, replica_id, networks, netns_path=None, *, host_netns=None, ipam_root=None)
     check(project, replica_id, networks, netns_path, *, host_netns=None, ipam_root=None)
         raises CheckFailed
-    render_hosts(...) / render_resolv_conf(...) -> str ; write_in_place(path, text)   pure / io
-    link_env(alias, target_name, target_ip, exposed_ports, target_env, parent_name) -> dict
-    replica_link_env(...)                                         all links of one replica
-    DnsServer  (anyio): async with DnsServer(...) as dns: await dns.listen(key, ip); dns.update()
-    PortProxy  (anyio): async with PortProxy(...) as proxy: await proxy.publish(...)
-    check_ports_free(bindings, *, host_netns=None)  raises PortInUseError
+    reclaim_addresses(cfg, owner_alive, *, ipam_root=None) -> int   drop entries of dead owners
+    render_hosts(own, peers, extra_hosts) / render_resolv_conf(nameservers, search, options)
+        -> str (pure);  write_in_place(path, text)   keeps the inode (bind-mounted files)
+    link_env(alias, parent_name, target_ip, exposed_ports, target_env) -> dict   moby rules
+    replica_link_env(parent_name, [(alias, [LinkTarget...])], own_env) -> dict  all links
+    ReplicaNames(ip, service, index, container_name, aliases); build_records([...]) -> records
+    DnsServer(upstreams=None, host_netns=None, ttl=5)  anyio:
+        async with DnsServer(...) as dns: await dns.listen(cfg.key, gateway); dns.update(key, rec)
+    PortProxy(host_netns=None)  anyio:
+        async with PortProxy(...) as p: await p.publish(key, "127.0.0.1", port, "tcp", backends)
+        p.set_backends(key, backends); await p.unpublish(key)
+    host_ports(published, replicas) / bindings_for(published, target, replica_ips, proto, host_ip)
+    check_ports_free(bindings, *, host_netns=None)  raises PortInUseError (bound or published)
     publish_ports(cfg, key, bindings, *, host_netns=None) / unpublish_ports(cfg, key, ...)
 
 ``host_netns`` is the path of a netns file in which bridges, routes and nft rules are made
@@ -71,11 +78,16 @@ _LAZY = {
     "render_hosts": "netplug.hosts",
     "render_resolv_conf": "netplug.hosts",
     "write_in_place": "netplug.hosts",
+    "reclaim_addresses": "netplug.bridge",
     "link_env": "netplug.links",
     "replica_link_env": "netplug.links",
+    "LinkTarget": "netplug.links",
+    "ReplicaNames": "netplug.records",
+    "build_records": "netplug.records",
     "DnsServer": "netplug.dns",
-    "DnsRecords": "netplug.dns",
     "PortProxy": "netplug.proxy",
+    "host_ports": "netplug.ports",
+    "bindings_for": "netplug.ports",
     "check_ports_free": "netplug.ports",
     "publish_ports": "netplug.ports",
     "unpublish_ports": "netplug.ports",

@@ -8,7 +8,8 @@ import shutil
 from pathlib import Path
 
 from netplug import nft, sysctl
-from netplug.ipam import pool
+from netplug.ipam import DiskStore, pool
+from netplug.ipam.allocator import OwnerAlive, reclaim
 from netplug.naming import bridge_name, network_table
 from netplug.netns import NetnsRef, call_in, iproute
 from netplug.rtnl import delete_link, ensure_address, ensure_bridge, set_up
@@ -73,3 +74,12 @@ def remove_network(
     root = ipam_root or default_ipam_root()
     pool.forget(root, f"{project}_{name}")
     shutil.rmtree(root / f"{project}_{name}", ignore_errors=True)
+
+
+def reclaim_addresses(
+    cfg: NetworkConfig, owner_alive: OwnerAlive, *, ipam_root: Path | None = None
+) -> int:
+    """Release every address whose owner (``"<project>/<replica>"``) is no longer alive."""
+    store = DiskStore((ipam_root or default_ipam_root()) / cfg.key)
+    with store.locked():
+        return reclaim(store, owner_alive)

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
+from netplug.errors import KernelError
 from netplug.netns import NetnsRef, call_in
 from netplug.records import NetworkRecords
 
@@ -98,14 +99,17 @@ class DnsServer:
         self.records.replace(network_key, records)
 
     async def listen(self, network_key: str, ip: str, port: int = 53) -> int:
-        """Serve ``network_key`` on ip:port (UDP) inside the host netns; returns the bound port."""
+        """Serve ``network_key`` on ip:port (UDP and TCP) in the host netns; returns the port."""
         assert self._tg is not None, "use DnsServer as an async context manager"
-        sock = call_in(self.host_netns, lambda: _bound_udp(ip, port))
+        sock = call_in(self.host_netns, lambda: _bound(ip, port, socket.SOCK_DGRAM))
+        port = sock.getsockname()[1]
+        tcp = call_in(self.host_netns, lambda: _bound(ip, port, socket.SOCK_STREAM))
         udp = await anyio.abc.UDPSocket.from_socket(sock)
+        listener = await anyio.abc.SocketListener.from_socket(tcp)
         scope = anyio.CancelScope()
         self._scopes[network_key] = scope
-        self._tg.start_soon(self._serve, udp, network_key, scope)
-        return sock.getsockname()[1]
+        self._tg.start_soon(self._serve, udp, listener, network_key, scope)
+        return port
 
     async def unlisten(self, network_key: str) -> None:
         scope = self._scopes.pop(network_key, None)
@@ -113,9 +117,16 @@ class DnsServer:
             scope.cancel()
         self.records.drop(network_key)
 
-    async def _serve(self, udp: anyio.abc.UDPSocket, key: str, scope: anyio.CancelScope) -> None:
+    async def _serve(
+        self,
+        udp: anyio.abc.UDPSocket,
+        listener: anyio.abc.SocketListener,
+        key: str,
+        scope: anyio.CancelScope,
+    ) -> None:
         with scope:
-            async with udp, anyio.create_task_group() as tg:
+            async with udp, listener, anyio.create_task_group() as tg:
+                tg.start_soon(listener.serve, lambda stream: self._serve_tcp(stream, key))
                 async for data, client in udp:
                     reply = answer(data, self.records, key, self.ttl)
                     if reply is not None:
@@ -123,13 +134,31 @@ class DnsServer:
                     else:
                         tg.start_soon(self._forward, udp, data, client)
 
-    async def _forward(self, udp: anyio.abc.UDPSocket, data: bytes, client: Any) -> None:
-        reply = None
+    async def _serve_tcp(self, stream: anyio.abc.SocketStream, key: str) -> None:
+        """DNS over TCP: 2-byte length prefix; forwarding still goes over UDP."""
+        from anyio.streams.buffered import BufferedByteReceiveStream
+
+        async with stream:
+            reader = BufferedByteReceiveStream(stream)
+            try:
+                with anyio.fail_after(self.timeout * 2):
+                    size = int.from_bytes(await reader.receive_exactly(2), "big")
+                    query = await reader.receive_exactly(size)
+            except (TimeoutError, anyio.EndOfStream, anyio.IncompleteRead, OSError):
+                return
+            reply = answer(query, self.records, key, self.ttl) or await self._resolve(query)
+            if reply is not None:
+                await stream.send(len(reply).to_bytes(2, "big") + reply)
+
+    async def _resolve(self, data: bytes) -> bytes | None:
         for host, port in self.upstreams:
             reply = await self._ask(host, port, data)
             if reply is not None:
-                break
-        reply = reply or servfail(data)
+                return reply
+        return servfail(data)
+
+    async def _forward(self, udp: anyio.abc.UDPSocket, data: bytes, client: Any) -> None:
+        reply = await self._resolve(data)
         if reply is not None:
             await udp.sendto(reply, *client[:2])
 
@@ -144,8 +173,14 @@ class DnsServer:
             return None
 
 
-def _bound_udp(ip: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def _bound(ip: str, port: int, kind: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((ip, port))
+    try:
+        sock.bind((ip, port))
+        if kind == socket.SOCK_STREAM:
+            sock.listen(64)
+    except OSError as exc:
+        sock.close()
+        raise KernelError(f"dns {ip}:{port}: bind: {exc.strerror or exc}") from exc
     return sock

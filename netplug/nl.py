@@ -12,6 +12,8 @@ import ipaddress
 import os
 import socket
 import struct
+import time
+from collections.abc import Iterator
 
 from netplug.errors import KernelError
 from netplug.netns import NetnsRef, call_in
@@ -28,6 +30,7 @@ IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD 
     18,
     28,
 )
+IFLA_OPERSTATE, IF_OPER_UP = 16, 6
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 RTA_DST, RTA_GATEWAY = 1, 5
@@ -39,6 +42,16 @@ _IFINFO = struct.Struct("=BxHiII")
 def attr(kind: int, payload: bytes) -> bytes:
     raw = struct.pack("=HH", 4 + len(payload), kind) + payload
     return raw + b"\0" * (-len(raw) % 4)
+
+
+def _attrs(payload: bytes) -> Iterator[tuple[int, bytes]]:
+    offset = 0
+    while offset + 4 <= len(payload):
+        length, kind = struct.unpack_from("=HH", payload, offset)
+        if length < 4:
+            return
+        yield kind & 0x3FFF, payload[offset + 4 : offset + length]
+        offset += (length + 3) & ~3
 
 
 def _name(text: str) -> bytes:
@@ -87,6 +100,22 @@ class Netlink:
             if code:
                 raise OSError(code, f"{what}: {os.strerror(code)}")
             return b""
+
+    def operstate(self, index: int) -> int | None:
+        """IFLA_OPERSTATE of a link (6 = IF_OPER_UP)."""
+        reply = self.request(RTM_GETLINK, 0, ifinfo(index), f"link {index}: get")
+        return next((v[0] for k, v in _attrs(reply[_IFINFO.size :]) if k == IFLA_OPERSTATE), None)
+
+    def wait_up(self, index: int, what: str, timeout: float = 3.0) -> None:
+        """Wait until the kernel's link watcher reports the link operationally up (like CNI's
+        bridge plugin): before that the bridge port drops frames."""
+        deadline = time.monotonic() + timeout
+        delay = 0.0005
+        while self.operstate(index) != IF_OPER_UP:
+            if time.monotonic() > deadline:
+                raise KernelError(f"{what}: not operationally up after {timeout:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     def link_index(self, ifname: str) -> int | None:
         body = ifinfo() + attr(IFLA_IFNAME, _name(ifname))

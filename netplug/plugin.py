@@ -113,6 +113,10 @@ def _attach_all(
     routable = [p for p in plans if not p.req.network.internal]
     if routable:
         inner.add_default_route(routable[0].gateway)
+    for att in done:
+        index = host.link_index(att.host_ifname)
+        if index is not None:
+            host.wait_up(index, f"veth {att.host_ifname}")
     return tuple(done)
 
 

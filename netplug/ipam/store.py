@@ -104,10 +104,15 @@ class DiskStore:
 
     def entries(self) -> dict[IPv4, tuple[str, str]]:
         found: dict[IPv4, tuple[str, str]] = {}
-        for path in self.dir.glob("*.*.*.*"):
-            holder = _read_entry(path)
-            if holder is not None and path.name != LAST:
-                found[IPv4(path.name)] = holder
+        try:
+            listing = os.scandir(self.dir)
+        except FileNotFoundError:
+            return found
+        with listing:
+            for item in listing:
+                holder = _read_entry(item.path) if _looks_like_ip(item.name) else None
+                if holder is not None:
+                    found[IPv4(item.name)] = holder
         return found
 
     def get_by_owner(self, owner: str, ifname: str) -> IPv4 | None:
@@ -125,12 +130,19 @@ class DiskStore:
                 (self.dir / str(ip)).unlink(missing_ok=True)
 
 
-def _read_entry(path: Path) -> tuple[str, str] | None:
+def _looks_like_ip(name: str) -> bool:
+    return name.count(".") == 3 and name.replace(".", "").isdigit()
+
+
+def _read_entry(path: Path | str) -> tuple[str, str] | None:
     try:
-        ipaddress.IPv4Address(path.name)
-        text = path.read_bytes().decode()
-    except (FileNotFoundError, ValueError):
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
         return None
+    try:
+        text = os.read(fd, 4096).decode()
+    finally:
+        os.close(fd)
     owner, _, ifname = text.partition("\r\n")
     return owner.strip(), ifname.strip()
 

@@ -96,7 +96,7 @@ class Responder:
         self.thread.join(2)
 
 
-def fetch(ns: Path | None, ip: str, port: int, timeout: float = 1.0) -> bytes:
+def fetch(ns: Path | None, ip: str, port: int, timeout: float = 3.0) -> bytes:
     """Connect from inside ``ns`` and read until EOF."""
     sock = call_in(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     with sock:

@@ -58,6 +58,19 @@ def resolve(ns: Path, server: str, name: str) -> tuple[int, list[str]]:
     return reply.header.rcode, sorted(str(rr.rdata) for rr in reply.rr)
 
 
+def resolve_tcp(ns: Path, server: str, name: str) -> list[str]:
+    sock = call_in(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    with sock:
+        sock.settimeout(3)
+        sock.connect((server, 53))
+        query = DNSRecord.question(name).pack()
+        sock.sendall(len(query).to_bytes(2, "big") + query)
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    return sorted(str(rr.rdata) for rr in DNSRecord.parse(data[2:]).rr)
+
+
 def test_netplug_dns_answers_every_replica_and_follows_removal(env: Env) -> None:
     net, info = env.network("default")
     other = netplug.NetworkConfig(f"{env.project}o", "default")
@@ -68,15 +81,18 @@ def test_netplug_dns_answers_every_replica_and_follows_removal(env: Env) -> None
     client, _ = env.attach("client-1", net)
     upstream = FakeUpstream()
     env.closers.append(upstream)
-    web = [ReplicaNames(a1.ip, "web", 1, f"{env.project}-web-1", ("www",)),
-           ReplicaNames(a2.ip, "web", 2, f"{env.project}-web-2", ("www",))]
+    web = [
+        ReplicaNames(a1.ip, "web", 1, f"{env.project}-web-1", ("www",)),
+        ReplicaNames(a2.ip, "web", 2, f"{env.project}-web-2", ("www",)),
+    ]
 
     async def ask(name: str) -> tuple[int, list[str]]:
         return await anyio.to_thread.run_sync(resolve, client, info.gateway, name)
 
     async def main() -> None:
-        async with netplug.DnsServer(upstreams=[("127.0.0.1", upstream.port)],
-                                     host_netns=env.host) as dns:
+        async with netplug.DnsServer(
+            upstreams=[("127.0.0.1", upstream.port)], host_netns=env.host
+        ) as dns:
             await dns.listen(net.key, info.gateway)
             await dns.listen(other.key, other_info.gateway)
             dns.update(net.key, build_records(web))
@@ -89,6 +105,8 @@ def test_netplug_dns_answers_every_replica_and_follows_removal(env: Env) -> None
             assert await ask("web") == (RCODE.NOERROR, [a1.ip])
             assert (await ask("web-2"))[0] == RCODE.NXDOMAIN  # gone: forwarded upstream
             assert await ask("example.test") == (RCODE.NOERROR, ["192.0.2.99"])
+            tcp = await anyio.to_thread.run_sync(resolve_tcp, client, info.gateway, "www")
+            assert tcp == [a1.ip]
             assert (await ask("secret"))[0] == RCODE.NXDOMAIN  # another project's name
 
     anyio.run(main)
@@ -99,8 +117,9 @@ def _outside(env: Env) -> Path:
     outside = env.replica("outside")
     fd = os.open(outside, os.O_RDONLY)
     with iproute(env.host) as ipr:
-        ipr.link("add", ifname=f"pcx-{env.salt}", kind="veth",
-                 peer={"ifname": "eth0", "net_ns_fd": fd})
+        ipr.link(
+            "add", ifname=f"pcx-{env.salt}", kind="veth", peer={"ifname": "eth0", "net_ns_fd": fd}
+        )
         os.close(fd)
     env.sh(env.host, "ip", "addr", "add", "192.0.2.1/24", "dev", f"pcx-{env.salt}")
     env.sh(env.host, "ip", "link", "set", f"pcx-{env.salt}", "up")
@@ -124,15 +143,18 @@ def test_netplug_published_port_dnat_proxy_and_balance(env: Env) -> None:
 
     async def main() -> list[bytes]:
         async with netplug.PortProxy(host_netns=env.host) as proxy:
-            await proxy.publish("web:8080/tcp", "127.0.0.1", 8080, "tcp",
-                                [(a1.ip, 80), (a2.ip, 80)])
-            return [await anyio.to_thread.run_sync(fetch, env.host, "127.0.0.1", 8080)
-                    for _ in range(4)]
+            await proxy.publish(
+                "web:8080/tcp", "127.0.0.1", 8080, "tcp", [(a1.ip, 80), (a2.ip, 80)]
+            )
+            return [
+                await anyio.to_thread.run_sync(fetch, env.host, "127.0.0.1", 8080) for _ in range(4)
+            ]
 
     assert sorted(anyio.run(main)) == [b"web-1", b"web-1", b"web-2", b"web-2"]
     with pytest.raises(netplug.PortInUseError, match="already published"):
-        netplug.publish_ports(net, "api", [netplug.PortBinding(8080, a1.ip, 80)],
-                              host_netns=env.host)
+        netplug.publish_ports(
+            net, "api", [netplug.PortBinding(8080, a1.ip, 80)], host_netns=env.host
+        )
     netplug.unpublish_ports(net, "web", host_netns=env.host)
     assert "-p-" not in env.sh(env.host, "nft", "list", "tables").stdout
     assert fetch(env.host, a1.ip, 80) == b"web-1"
@@ -150,8 +172,9 @@ def test_netplug_published_range_and_port_in_use(env: Env) -> None:
     assert fetch(env.host, "192.0.2.1", 9001) == b"web-2"
     env.closers.append(Responder(env.host, 9999, b"busy", ip="127.0.0.1"))
     with pytest.raises(netplug.PortInUseError, match="already in use"):
-        netplug.check_ports_free([netplug.PortBinding(9999, a1.ip, 80, host_ip="127.0.0.1")],
-                                 host_netns=env.host)
+        netplug.check_ports_free(
+            [netplug.PortBinding(9999, a1.ip, 80, host_ip="127.0.0.1")], host_netns=env.host
+        )
     with pytest.raises(netplug.PortInUseError, match="already published"):
         netplug.check_ports_free([netplug.PortBinding(9000, a1.ip, 80)], host_netns=env.host)
 

@@ -93,3 +93,15 @@ def test_netplug_assign_records_and_avoids_other_networks(tmp_path: Path) -> Non
     assert assign(tmp_path, "p_default", None, None, None, []) == first
     with pytest.raises(NetworkConfigError, match="overlaps"):
         assign(tmp_path, "r_default", "172.28.1.128/25", None, None, [])
+
+
+def test_netplug_reclaim_addresses_of_dead_owners(tmp_path: Path) -> None:
+    from netplug import NetworkConfig, reclaim_addresses
+
+    cfg = NetworkConfig("p", "default")
+    store = DiskStore(tmp_path / cfg.key)
+    rng = make_range("10.9.0.0/24")
+    for owner in ("p/web-1", "p/web-2", "p/db-1"):
+        allocate(store, rng, owner, "eth0")
+    assert reclaim_addresses(cfg, lambda o: o != "p/web-2", ipam_root=tmp_path) == 1
+    assert sorted(o for o, _ in store.owners()) == ["p/db-1", "p/web-1"]
