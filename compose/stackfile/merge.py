@@ -96,6 +96,10 @@ def merge_sequences(base: list, over: list, index: Indexer | None, path: KeyPath
     merged: dict[Any, Any] = {}
     for item in (*base, *over):
         key = index(item)
+        try:
+            hash(key)
+        except TypeError:
+            key = repr(key)  # an invalid entry: keep it, validation reports it
         old = merged.get(key)
         merged[key] = (
             merge_values(old, item, path) if key in merged and isinstance(old, dict) else item

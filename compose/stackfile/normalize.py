@@ -56,23 +56,26 @@ class _FileReader:
     def read(self, item: dict, path: tuple) -> dict:
         home = self.env.get("HOME", str(Path.home()))
         file = Path(abs_path(self.base, item["path"], home))
+        mark = self.marks.locate(path)
+        where = f"{mark}: " if mark else ""
         if not file.exists():
             if item.get("required", True) is False or not self.strict:
                 return {}
-            mark = self.marks.locate(path)
-            where = f"{mark}: " if mark else ""
             kind = "label file" if path[-2] == "label_file" else "env file"
             raise UserError(f"{where}{kind} {file} not found")
-        if item.get("format") == "raw":
-            return _read_raw(file)
-        return read_env_file(file, self.env.get)
+        try:
+            if item.get("format") == "raw":
+                return _read_raw(file)
+            return read_env_file(file, self.env.get)
+        except UserError as exc:
+            raise UserError(f"{where}{exc}", hint=exc.hint) from None
 
 
 def _service_environment(
     svc: dict, env: Mapping[str, str], files: _FileReader, path: tuple
 ) -> None:
     merged: dict[str, Any] = {}
-    for i, item in enumerate(svc.get("env_file") or []):
+    for i, item in enumerate(_as_list(svc.get("env_file"))):
         if isinstance(item, dict) and isinstance(item.get("path"), str):
             merged.update(files.read(item, (*path, "env_file", i)))
     own = svc.get("environment")
@@ -86,7 +89,11 @@ def _service_environment(
 
 def _read_raw(file: Path) -> dict:
     out: dict[str, str] = {}
-    for line in file.read_text(encoding="utf-8").splitlines():
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{file}: cannot read env file: {exc}") from None
+    for line in text.splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             key, _, value = line.partition("=")
             out[key.strip()] = value
@@ -140,7 +147,9 @@ def _normalize_service(svc: dict) -> None:
     build = svc.get("build")
     if isinstance(build, dict) and "dockerfile" not in build and "dockerfile_inline" not in build:
         build["dockerfile"] = "Dockerfile"
-    deps = svc.get("depends_on") if isinstance(svc.get("depends_on"), dict) else {}
+    deps = svc.get("depends_on", {})
+    if not isinstance(deps, dict):
+        return  # invalid: left for validation
     implicit = _implicit_dependencies(svc)
     for dep, restart in implicit:
         deps.setdefault(dep, {"condition": "service_started", "restart": restart, "required": True})
@@ -150,17 +159,21 @@ def _normalize_service(svc: dict) -> None:
 
 def _implicit_dependencies(svc: dict) -> list[tuple[str, bool]]:
     found: list[tuple[str, bool]] = []
-    for link in svc.get("links") or []:
+    for link in _as_list(svc.get("links")):
         if isinstance(link, str):
             found.append((link.split(":", 1)[0], True))
     for key in _NAMESPACE_KEYS:
         value = svc.get(key)
         if isinstance(value, str) and value.startswith("service:"):
             found.append((value[len("service:") :], True))
-    for ref in svc.get("volumes_from") or []:
+    for ref in _as_list(svc.get("volumes_from")):
         if isinstance(ref, str) and not ref.startswith("container:"):
             found.append((ref.split(":", 1)[0], False))
     return found
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _default_network(tree: dict) -> None:

@@ -34,7 +34,8 @@ def resolve_service_paths(svc: dict, base: str, home: str) -> None:
     ext = svc.get("extends")
     if isinstance(ext, dict) and isinstance(ext.get("file"), str):
         ext["file"] = abs_path(base, ext["file"], home)
-    for vol in svc.get("volumes") or []:
+    volumes = svc.get("volumes")
+    for vol in volumes if isinstance(volumes, list) else []:
         if (
             isinstance(vol, dict)
             and vol.get("type") == "bind"
