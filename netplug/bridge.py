@@ -12,7 +12,8 @@ from netplug.ipam import DiskStore, pool
 from netplug.ipam.allocator import OwnerAlive, reclaim
 from netplug.naming import bridge_name, network_table
 from netplug.netns import NetnsRef, call_in, iproute
-from netplug.rtnl import delete_link, ensure_address, ensure_bridge, set_up
+from netplug.nl import Netlink
+from netplug.rtnl import ensure_address, ensure_bridge, set_up
 from netplug.types import NetworkConfig, NetworkInfo
 
 NetworkRef = NetworkConfig | tuple[str, str]
@@ -68,8 +69,8 @@ def remove_network(
 ) -> None:
     """Delete bridge, nft tables (network + published ports) and IPAM data. Tolerates absence."""
     project, name = (ref.project, ref.name) if isinstance(ref, NetworkConfig) else ref
-    with iproute(host_netns) as ipr:
-        delete_link(ipr, bridge_name(project, name))
+    with Netlink(host_netns) as nl:
+        nl.delete_link(bridge_name(project, name))
     nft.delete_tables(host_netns, network_table(project, name))
     root = ipam_root or default_ipam_root()
     pool.forget(root, f"{project}_{name}")

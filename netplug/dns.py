@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from netplug.errors import KernelError
+from netplug.errors import PortInUseError
 from netplug.netns import NetnsRef, call_in
 from netplug.records import NetworkRecords
 
@@ -182,5 +182,5 @@ def _bound(ip: str, port: int, kind: int) -> socket.socket:
             sock.listen(64)
     except OSError as exc:
         sock.close()
-        raise KernelError(f"dns {ip}:{port}: bind: {exc.strerror or exc}") from exc
+        raise PortInUseError(f"dns {ip}:{port}: bind: {exc.strerror or exc}") from exc
     return sock

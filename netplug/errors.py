@@ -29,8 +29,8 @@ class AddressExhausted(NetplugError):
     pass
 
 
-class PortInUseError(NetplugError):
-    pass
+class PortInUseError(NetplugError, OSError):
+    """Also an OSError: callers that guard socket binds with ``except OSError`` still catch it."""
 
 
 class KernelError(NetplugError):

@@ -56,19 +56,6 @@ def link_attr(ipr: IPR, index: int, name: str) -> Any:
     return ipr.get_links(index)[0].get_attr(name)
 
 
-def delete_link(ipr: IPR, ifname: str) -> bool:
-    """Delete a link by name; absence is fine. True when something was deleted."""
-    try:
-        ipr.link("del", ifname=ifname)
-    except Exception as exc:
-        if not is_kernel_error(exc):
-            raise
-        if _code(exc) in (errno.ENODEV, errno.ENOENT):
-            return False
-        raise KernelError(f"link {ifname}: delete: {_cause(exc)}") from exc
-    return True
-
-
 def ensure_bridge(ipr: IPR, name: str, mtu: int) -> int:
     with step(f"bridge {name}: create"):
         try:
