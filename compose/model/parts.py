@@ -5,9 +5,17 @@ Field order follows compose-go's structs, so dumps come out in ``docker compose 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_serializer, model_serializer, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    field_serializer,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -33,6 +41,7 @@ def _octal_mode(value: Any) -> Any:
     return value
 
 
+_PUBLISHED = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
 FileMode = Annotated[int, BeforeValidator(_octal_mode)]
 
 
@@ -51,6 +60,16 @@ class PortMapping(ComposeModel):
     @classmethod
     def _long_form_only(cls, data: Any) -> Any:
         return _reject_short("port", "the long form {target, published, ...}", data)
+
+    @field_validator("published")
+    @classmethod
+    def _port_or_range(cls, value: str | None) -> str | None:
+        match = _PUBLISHED.match(value) if value is not None else None
+        if value is not None and (match is None or int(match[1]) > int(match[2] or match[1])):
+            raise ValueError(f'invalid published port "{value}" (a port or a range "8000-8010")')
+        if match is not None and int(match[2] or match[1]) > 65535:
+            raise ValueError(f'invalid published port "{value}" (ports end at 65535)')
+        return value
 
     @property
     def published_range(self) -> tuple[int, int] | None:
@@ -101,6 +120,12 @@ class ServiceVolume(ComposeModel):
     def _long_form_only(cls, data: Any) -> Any:
         return _reject_short("volume", "the long form {type, source, target, ...}", data)
 
+    @model_validator(mode="after")
+    def _bind_has_source(self) -> ServiceVolume:
+        if self.type == "bind" and not self.source:
+            raise ValueError(f'bind mount at "{self.target}" needs a source path')
+        return self
+
 
 Mount = ServiceVolume
 
@@ -123,6 +148,17 @@ class Healthcheck(ComposeModel):
     start_period: Duration = 0.0
     start_interval: Duration = 5.0
     disable: bool = False
+
+    @field_validator("test")
+    @classmethod
+    def _test_form(cls, test: list[str] | None) -> list[str] | None:
+        if test and test[0] not in ("NONE", "CMD", "CMD-SHELL"):
+            raise ValueError(
+                f'healthcheck test must start with NONE, CMD or CMD-SHELL, not "{test[0]}"'
+            )
+        if test and test[0] != "NONE" and len(test) < 2:
+            raise ValueError(f"healthcheck test {test[0]} needs a command")
+        return test
 
     @property
     def disabled(self) -> bool:

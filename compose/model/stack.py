@@ -9,11 +9,12 @@ that ``load_stack(..., consistency=True)`` runs (compose-go's ``checkConsistency
 from __future__ import annotations
 
 import graphlib
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from compose.model.base import ComposeModel, Nullable
@@ -22,6 +23,7 @@ from compose.model.resources import Config, Network, Secret, Volume
 from compose.model.service import SERVICE_NAME_ALIAS, Service
 
 Problem = tuple[KeyPath, str]
+_SERVICE_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
 
 
 def _internal(default: Any, alias: str) -> Any:
@@ -50,6 +52,14 @@ class Stack(ComposeModel):
             return data
         services = {name: _with_name(name, spec) for name, spec in data["services"].items()}
         return {**data, "services": services}
+
+    @field_validator("services")
+    @classmethod
+    def _service_names(cls, services: dict[str, Service]) -> dict[str, Service]:
+        bad = [name for name in services if not _SERVICE_NAME.match(name)]
+        if bad:
+            raise ValueError(f'invalid service name "{bad[0]}" (letters, digits, ".", "_", "-")')
+        return services
 
     def service(self, name: str) -> Service:
         return self.services[name]

@@ -4,6 +4,7 @@ fed to the model as a tree, renders back byte for byte (YAML) and structurally (
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,32 @@ def test_deploy_restart_policy_overrides_restart() -> None:
 def test_model_is_frozen(full_stack: Stack) -> None:
     with pytest.raises(Exception, match="frozen"):
         full_stack.services["foo"].image = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        ({"ports": [{"target": 80, "published": "80-70"}]}, 'invalid published port "80-70"'),
+        ({"ports": [{"target": 80, "published": "99999"}]}, "ports end at 65535"),
+        ({"ports": [{"target": 70000}]}, "ports[0].target"),
+        ({"volumes": [{"type": "bind", "target": "/x"}]}, 'bind mount at "/x" needs a source'),
+        ({"healthcheck": {"test": ["curl", "x"]}}, "must start with NONE, CMD or CMD-SHELL"),
+        ({"healthcheck": {"test": ["CMD"]}}, "needs a command"),
+        ({"deploy": {"replicas": -1}}, "deploy.replicas"),
+        ({"secrets": [{"source": "s", "mode": "999"}]}, 'invalid file mode "999"'),
+    ],
+)
+def test_semantic_checks(service: dict, message: str) -> None:
+    from compose.errors import StackValidationError
+
+    with pytest.raises(StackValidationError, match=re.escape(message)):
+        stack_from_tree(
+            _loaded({"services": {"web": {"image": "x", **service}}}), consistency=False
+        )
+
+
+def test_invalid_service_name() -> None:
+    from compose.errors import StackValidationError
+
+    with pytest.raises(StackValidationError, match='invalid service name "we b"'):
+        stack_from_tree(_loaded({"services": {"we b": {"image": "x"}}}))
