@@ -29,3 +29,21 @@ def test_schema_command_prints_it() -> None:
         [sys.executable, "-m", "compose", "schema"], capture_output=True, text=True, check=True
     ).stdout
     assert out == SCHEMA_PATH.read_text()
+
+
+def test_config_output_validates_against_the_schema() -> None:
+    import pytest
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from pathlib import Path
+
+    from compose.model import load_stack
+    from compose.model.render import stack_to_data
+    from compose.stackfile import LoadOptions
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    corpus = Path(__file__).resolve().parents[3].parent / "shared/corpus/awesome-compose"
+    for path in sorted(corpus.glob("*/compose.y*ml")):
+        stack = load_stack(LoadOptions(files=(str(path),), cwd=path.parent, environ={}))
+        errors = [e.message for e in validator.iter_errors(stack_to_data(stack))]
+        assert not errors, (path, errors[:3])
