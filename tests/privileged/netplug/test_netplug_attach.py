@@ -9,12 +9,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from netplug_env import Env, Responder, env_fixture, fetch, ip_files, reachable  # noqa: F401
 
 import netplug
-from netplug.netns import call_in
 
 pytestmark = pytest.mark.privileged
 
@@ -142,40 +142,58 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def _kill_mid_attach(env: Env, ns: Path, delay: float) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(env.host), str(env.ipam), str(ns), env.project],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    child.stdout.readline()
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+
+def _repair_by_attach(env: Env, ns: Path, nets: list[netplug.NetworkConfig]) -> None:
+    kw = {"host_netns": env.host, "ipam_root": env.ipam}
+    for cfg in nets:
+        netplug.ensure_network(cfg, **kw)
+    done = netplug.attach(env.project, "web-1", nets, ns, **kw)
+    netplug.check(env.project, "web-1", nets, ns, **kw)
+    assert len(ip_files(env)) == 2 and [a.ifname for a in done] == ["eth0", "eth1"]
+    netplug.detach(env.project, "web-1", nets, ns, **kw)
+
+
+def _repair_by_remove(env: Env, ns: Path, nets: list[netplug.NetworkConfig]) -> None:
+    kw = {"host_netns": env.host, "ipam_root": env.ipam}
+    netplug.detach(env.project, "web-1", nets, ns, **kw)
+    for cfg in nets:
+        netplug.remove_network(cfg, **kw)
+    assert ip_files(env) == []
+    assert "pcb-" not in env.sh(env.host, "ip", "link").stdout
+    assert "table" not in env.sh(env.host, "nft", "list", "ruleset").stdout
+    assert "eth" not in env.sh(ns, "ip", "link").stdout
+
+
 def test_netplug_kill_mid_attach_then_repair(env: Env) -> None:
-    net = netplug.NetworkConfig(env.project, "default")
-    back = netplug.NetworkConfig(env.project, "back")
-    env.networks += [net, back]
+    """SIGKILL a child at a random point of ensure+attach; then either attach again (must work
+    and pass check) or detach+remove (must leave nothing)."""
+    nets = [
+        netplug.NetworkConfig(env.project, "default"),
+        netplug.NetworkConfig(env.project, "back"),
+    ]
+    env.networks += nets
     ns = env.replica("web-1")
-    env.attached.append(("web-1", [net, back]))
+    env.attached.append(("web-1", list(nets)))
     rng = random.Random(os.getpid())
-    for _ in range(6):
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(env.host), str(env.ipam), str(ns), env.project],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert child.stdout is not None and child.stdin is not None
-        child.stdout.readline()
-        child.stdin.write("go\n")
-        child.stdin.flush()
-        time.sleep(rng.uniform(0, 0.03))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        for cfg in (net, back):
-            netplug.ensure_network(cfg, host_netns=env.host, ipam_root=env.ipam)
-        done = netplug.attach(
-            env.project, "web-1", [net, back], ns, host_netns=env.host, ipam_root=env.ipam
-        )
-        netplug.check(
-            env.project, "web-1", [net, back], ns, host_netns=env.host, ipam_root=env.ipam
-        )
-        assert len(ip_files(env)) == 2 and [a.ifname for a in done] == ["eth0", "eth1"]
-        netplug.detach(
-            env.project, "web-1", [net, back], ns, host_netns=env.host, ipam_root=env.ipam
-        )
-        call_in(ns, lambda: None)
+    for round_ in range(8):
+        _kill_mid_attach(env, ns, rng.uniform(0, 0.03))
+        repair = _repair_by_attach if round_ % 2 == 0 else _repair_by_remove
+        repair(env, ns, nets)
 
 
 def test_netplug_replica_netns_files(env: Env) -> None:
