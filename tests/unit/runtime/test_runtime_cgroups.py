@@ -1,0 +1,94 @@
+"""Both cgroup drivers against faithful fake trees (files as the kernel lays them out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compose.runtime.cgroups import CgroupError, CgroupV1, CgroupV2, detect
+from compose.runtime.spec import Limits
+
+LIMITS = Limits(memory=64 << 20, memory_swap=128 << 20, cpus=0.25, cpu_shares=512, pids=32)
+
+
+def _v1_tree(root: Path) -> Path:
+    for ctrl in ("memory", "cpu", "cpuacct", "pids", "freezer"):
+        (root / ctrl).mkdir(parents=True)
+        (root / ctrl / "cgroup.procs").write_text("")
+    return root
+
+
+def test_v1_writes_limits_per_controller(tmp_path: Path):
+    cg = CgroupV1(_v1_tree(tmp_path))
+    path = "pycompose/proj/proj-web-1"
+    for d in cg.dirs(path):  # the kernel creates these files on mkdir
+        d.mkdir(parents=True)
+    (tmp_path / "memory" / path / "memory.memsw.limit_in_bytes").write_text("")
+    cg.create(path, LIMITS)
+    read = lambda rel: (tmp_path / rel).read_text()  # noqa: E731
+    assert read(f"memory/{path}/memory.limit_in_bytes") == str(64 << 20)
+    assert read(f"memory/{path}/memory.memsw.limit_in_bytes") == str(128 << 20)
+    assert read(f"cpu/{path}/cpu.cfs_quota_us") == "25000"
+    assert read(f"cpu/{path}/cpu.cfs_period_us") == "100000"
+    assert read(f"cpu/{path}/cpu.shares") == "512"
+    assert read(f"pids/{path}/pids.max") == "32"
+    assert cg.procs_files(path)[0] == str(tmp_path / "memory" / path / "cgroup.procs")
+    assert cg.oom_file(path).endswith("memory.oom_control")
+
+
+def test_v1_stats_and_removal(tmp_path: Path):
+    cg = CgroupV1(_v1_tree(tmp_path))
+    cg.create("c", Limits())
+    (tmp_path / "cpuacct/c/cpuacct.usage").write_text("12345\n")
+    (tmp_path / "memory/c/memory.usage_in_bytes").write_text("4096\n")
+    (tmp_path / "memory/c/memory.limit_in_bytes").write_text("9223372036854771712\n")
+    (tmp_path / "pids/c/cgroup.procs").write_text("7\n8\n")
+    stats = cg.stats("c")
+    assert (stats.cpu_ns, stats.memory_bytes, stats.memory_limit, stats.pids) == (
+        12345, 4096, None, 2)
+    with pytest.raises(CgroupError, match="timed out waiting for c to empty"):
+        cg.remove("c", timeout=0.05)
+
+
+def _v2_tree(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (root / "cgroup.subtree_control").write_text("")
+    return root
+
+
+def test_v2_enables_controllers_on_ancestors_and_writes_limits(tmp_path: Path):
+    root = _v2_tree(tmp_path)
+    cg = CgroupV2(root)
+    (root / "pycompose").mkdir()
+    (root / "pycompose/cgroup.controllers").write_text("memory pids\n")
+    (root / "pycompose/cgroup.subtree_control").write_text("memory\n")
+    cg.create("pycompose/proj-web-1", LIMITS)
+    d = root / "pycompose/proj-web-1"
+    assert (root / "cgroup.subtree_control").read_text() == "+memory +cpu +pids"
+    assert (root / "pycompose/cgroup.subtree_control").read_text() == "+pids"
+    assert (d / "memory.max").read_text() == str(64 << 20)
+    assert (d / "memory.swap.max").read_text() == str(64 << 20)
+    assert (d / "cpu.max").read_text() == "25000 100000"
+    assert (d / "cpu.weight").read_text() == str(1 + (510 * 9999) // 262142)
+    assert (d / "pids.max").read_text() == "32"
+    assert cg.oom_file("pycompose/proj-web-1").endswith("memory.events")
+
+
+def test_v2_stats(tmp_path: Path):
+    cg = CgroupV2(_v2_tree(tmp_path))
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "cpu.stat").write_text("usage_usec 250\nuser_usec 200\n")
+    (d / "memory.current").write_text("8192\n")
+    (d / "memory.max").write_text("max\n")
+    (d / "cgroup.procs").write_text("5\n")
+    stats = cg.stats("c")
+    assert (stats.cpu_ns, stats.memory_bytes, stats.memory_limit, stats.pids) == (
+        250_000, 8192, None, 1)
+
+
+def test_detect_picks_the_driver(tmp_path: Path):
+    assert detect(_v2_tree(tmp_path / "v2")).version == 2
+    assert detect(_v1_tree(tmp_path / "v1")).version == 1

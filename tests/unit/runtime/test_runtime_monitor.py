@@ -1,0 +1,78 @@
+"""The monitor's pure parts: json-file log lines, exit status, OOM counters; FakeRuntime."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from compose.errors import ContainerError
+from compose.runtime import ContainerSpec, FakeRuntime
+from compose.runtime.etcfiles import container_resolv_conf, ensure_etc_files
+from compose.runtime.monitor import MAX_LINE, LogWriter, exit_status, oom_kills, timestamp
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_log_writer_splits_lines_and_long_chunks(tmp_path: Path):
+    path = tmp_path / "log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    w = LogWriter(fd)
+    w.feed("stdout", b"one\ntw")
+    w.feed("stderr", b"err\n")
+    w.feed("stdout", b"o\n" + b"x" * (MAX_LINE + 5))
+    w.flush("stdout")
+    os.close(fd)
+    got = [(d["stream"], d["log"]) for d in _lines(path)]
+    assert got == [("stdout", "one\n"), ("stderr", "err\n"), ("stdout", "two\n"),
+                   ("stdout", "x" * MAX_LINE), ("stdout", "xxxxx")]
+
+
+def test_timestamp_is_rfc3339_with_nanoseconds():
+    assert timestamp(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123456789Z"
+
+
+def test_exit_status_codes(tmp_path: Path):
+    oom = tmp_path / "memory.oom_control"
+    oom.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    killed = exit_status(9, str(oom))  # raw wait status: killed by SIGKILL
+    assert (killed["code"], killed["signal"], killed["oom_killed"]) == (137, 9, True)
+    normal = exit_status(3 << 8, str(tmp_path / "missing"))
+    assert (normal["code"], normal["signal"], normal["oom_killed"]) == (3, None, False)
+    assert oom_kills(str(tmp_path / "missing")) == 0
+
+
+def test_resolv_conf_drops_loopback_nameservers():
+    text = "nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch example\n"
+    assert container_resolv_conf(text) == "nameserver 10.0.0.1\nsearch example\n"
+
+
+def test_etc_files_are_generated_only_where_missing(tmp_path: Path):
+    own = tmp_path / "hosts"
+    spec = ContainerSpec(id="p-s-1", layers=(tmp_path,), replica_dir=tmp_path / "r",
+                         argv=("true",), hostname="h1", etc_files=(("/etc/hosts", own),))
+    files = dict(ensure_etc_files(spec))
+    assert files["/etc/hosts"] == own
+    assert files["/etc/hostname"].read_text() == "h1\n"
+    assert "/etc/resolv.conf" in files
+
+
+def test_fake_runtime_records_actions(tmp_path: Path):
+    rt = FakeRuntime(exit_codes={"job": 0}, fail_create={"p-bad-1": "pivot_root: EINVAL"})
+    web = ContainerSpec(id="p-web-1", service="web", layers=(), replica_dir=tmp_path, argv=("x",))
+    job = ContainerSpec(id="p-job-1", service="job", layers=(), replica_dir=tmp_path, argv=("x",))
+    h = rt.run(web)
+    assert rt.is_alive(h.pid, h.start_time)
+    assert rt.stop(h) == 143
+    assert rt.wait(rt.run(job)).code == 0
+    with pytest.raises(ContainerError, match='service "bad" replica 1: pivot_root: EINVAL'):
+        rt.create(ContainerSpec(id="p-bad-1", service="bad", layers=(), replica_dir=tmp_path,
+                                argv=("x",)))
+    rt.remove(h)
+    assert rt.actions == [("create", "p-web-1"), ("start", "p-web-1"), ("stop", "p-web-1"),
+                          ("create", "p-job-1"), ("start", "p-job-1"), ("create", "p-bad-1"),
+                          ("remove", "p-web-1")]

@@ -1,0 +1,77 @@
+"""Mount planning without root: secure_join, the planned mounts, applying them to a recorder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from compose.runtime import rootfs
+from compose.runtime import syscalls as sc
+from compose.runtime.spec import ContainerSpec, Limits, Mount
+
+
+class RecordingSyscalls:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def mount(self, source, target, fstype, flags=0, data=None) -> None:
+        self.calls.append((source, target, fstype, flags, data))
+
+
+def test_secure_join_never_escapes(tmp_path: Path):
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    os.symlink("/etc", root / "abs")
+    os.symlink("../../../../outside", root / "etc/rel")
+    os.symlink("loop", root / "loop")
+    r = str(root)
+    assert rootfs.secure_join(r, "/abs/passwd") == f"{r}/etc/passwd"
+    assert rootfs.secure_join(r, "/etc/rel/x") == f"{r}/outside/x"
+    assert rootfs.secure_join(r, "/../../x") == f"{r}/x"
+    assert rootfs.secure_join(r, "/loop/x").startswith(r)
+
+
+def _spec(tmp_path: Path, **fields) -> ContainerSpec:
+    return ContainerSpec(id="p-s-1", layers=(tmp_path,), replica_dir=tmp_path / "r",
+                         argv=("true",), **fields)
+
+
+def test_plan_order_and_flags(tmp_path: Path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    spec = _spec(tmp_path, limits=Limits(shm_size=1 << 20),
+                 mounts=(Mount("/data", source=str(vol), read_only=True),
+                         Mount("/run", type="tmpfs", size=4096, mode=0o755)))
+    ops = rootfs.plan_mounts(spec, [("/etc/hosts", "/x/hosts")], init_binary="/usr/bin/tini")
+    assert [op.target for op in ops] == ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue",
+                                         "/sys", "/data", "/run", "/etc/hosts", rootfs.INIT_PATH]
+    shm = ops[3]
+    assert shm.data == "mode=1777,size=1048576"
+    assert ops[5].flags & sc.MS_RDONLY
+    data = ops[6]
+    assert data.remount_ro and data.create == "dir" and data.flags == sc.MS_BIND | sc.MS_REC
+    assert ops[7].data == "size=4096,mode=755"
+    assert ops[9].remount_ro and ops[9].create == "file"
+
+
+def test_apply_creates_targets_inside_the_root_and_remounts_ro(tmp_path: Path):
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink("/elsewhere", root / "data")  # a hostile image symlink
+    op = rootfs.MountOp("mount volume /data/x", "/src", "/data/x", None, sc.MS_BIND,
+                        remount_ro=True, propagation=sc.MS_PRIVATE)
+    rec = RecordingSyscalls()
+    rootfs.apply_op(rec, str(root), op)
+    target = f"{root}/elsewhere/x"
+    assert Path(target).is_dir()
+    assert rec.calls == [
+        ("/src", target, None, sc.MS_BIND, None),
+        (None, target, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_BIND, None),
+        (None, target, None, sc.MS_PRIVATE, None),
+    ]
+
+
+def test_overlay_options_are_relative_and_topmost_first():
+    opts = rootfs.overlay_options([10, 11, 12], Path("/r/upper"), Path("/r/work"))
+    assert opts == "lowerdir=12:11:10,upperdir=/r/upper,workdir=/r/work"
+    assert len(rootfs.overlay_options(list(range(10, 510)), Path("/u"), Path("/w"))) < 4096
