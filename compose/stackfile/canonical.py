@@ -61,25 +61,23 @@ class Canonicalizer:
         if isinstance(item, int) and not isinstance(item, bool):
             return [{"mode": "ingress", "target": item, "protocol": "tcp"}]
         if isinstance(item, str):
-            try:
-                return parse_port(item)
-            except ValueError as exc:
-                raise self.fail(path, f'invalid port "{item}": {exc}') from None
+            return self.parsed(parse_port, item, path, "port")
         if isinstance(item, dict):
             return [_long_port(item)]
         return [item]
 
-    def volumes(self, value: Any, path: KeyPath) -> Any:
+    def each(self, fn: Callable[[Any, KeyPath], Any], value: Any, path: KeyPath) -> Any:
+        """Apply ``fn(item, item_path)`` to each item of a list; other values pass through."""
         if not isinstance(value, list):
             return value
-        return [self.volume(v, (*path, i)) for i, v in enumerate(value)]
+        return [fn(v, (*path, i)) for i, v in enumerate(value)]
+
+    def volumes(self, value: Any, path: KeyPath) -> Any:
+        return self.each(self.volume, value, path)
 
     def volume(self, item: Any, path: KeyPath) -> Any:
         if isinstance(item, str):
-            try:
-                return parse_volume(item)
-            except ValueError as exc:
-                raise self.fail(path, f'invalid volume "{item}": {exc}') from None
+            return self.parsed(parse_volume, item, path, "volume")
         if isinstance(item, dict):
             tmpfs = item.get("tmpfs")
             if isinstance(tmpfs, dict) and "size" in tmpfs:
@@ -87,17 +85,10 @@ class Canonicalizer:
         return item
 
     def devices(self, value: Any, path: KeyPath) -> Any:
-        if not isinstance(value, list):
-            return value
-        return [self.device(v, (*path, i)) for i, v in enumerate(value)]
+        return self.each(self.device, value, path)
 
     def device(self, item: Any, path: KeyPath) -> Any:
-        if not isinstance(item, str):
-            return item
-        try:
-            return parse_device(item)
-        except ValueError as exc:
-            raise self.fail(path, str(exc)) from None
+        return self.parsed(parse_device, item, path, "")
 
     def extra_hosts(self, value: Any, path: KeyPath) -> Any:
         if isinstance(value, dict):
@@ -106,18 +97,21 @@ class Canonicalizer:
                 for ip in ips if isinstance(ips, list) else [ips]:
                     out.append(f"{host}={'' if ip is None else ip}")
             return out
-        if not isinstance(value, list):
-            return value
-        return [self.extra_host(v, (*path, i)) for i, v in enumerate(value)]
+        return self.each(self.extra_host, value, path)
 
     def extra_host(self, item: Any, path: KeyPath) -> Any:
+        parsed = self.parsed(parse_extra_host, item, path, "")
+        return "=".join(parsed) if isinstance(parsed, tuple) else parsed
+
+    def parsed(self, parse: Callable[[str], Any], item: Any, path: KeyPath, what: str) -> Any:
+        """``parse(item)`` for strings; a ValueError becomes a located error."""
         if not isinstance(item, str):
             return item
         try:
-            host, ip = parse_extra_host(item)
+            return parse(item)
         except ValueError as exc:
-            raise self.fail(path, str(exc)) from None
-        return f"{host}={ip}"
+            prefix = f'invalid {what} "{item}": ' if what else ""
+            raise self.fail(path, f"{prefix}{exc}") from None
 
     def build(self, value: Any, path: KeyPath) -> Any:
         if isinstance(value, str):
@@ -307,12 +301,23 @@ def _deploy(value: Any) -> Any:
 def _resource_limits(part: dict) -> None:
     if "memory" in part:
         part["memory"] = normalize_bytes(part["memory"])
-    cpus = part.get("cpus")
-    if isinstance(cpus, str | int) and not isinstance(cpus, bool):
+    if "cpus" in part:
+        part["cpus"] = _float(part["cpus"])
+
+
+def _logging(value: Any) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("options"), dict):
+        value["options"] = {k: scalar_str(v) for k, v in value["options"].items()}
+    return value
+
+
+def _float(value: Any) -> Any:
+    if isinstance(value, str | int) and not isinstance(value, bool):
         try:
-            part["cpus"] = float(cpus)
+            return float(value)
         except ValueError:
-            pass
+            return value
+    return value
 
 
 def _wrap(fn: Callable[[Any], Any]) -> Callable[[Canonicalizer, Any, KeyPath], Any]:
@@ -350,6 +355,8 @@ _SERVICE_FIELDS: dict[str, Callable[[Canonicalizer, Any, KeyPath], Any]] = {
     "secrets": _wrap(_file_mounts),
     "configs": _wrap(_file_mounts),
     "deploy": _wrap(_deploy),
+    "logging": _wrap(_logging),
+    "cpus": _wrap(_float),
     "stop_grace_period": _wrap(normalize_duration),
     "shm_size": _wrap(normalize_bytes),
     "mem_limit": _wrap(normalize_bytes),

@@ -50,7 +50,7 @@ def load(options: LoadOptions) -> LoadedStack:
         run.env = environment.merged_environment(environ, dotenv)
     parsed = [_parse(run, f) for f in files]
     name = _project_name(run, parsed, working_dir)
-    run.env.setdefault("COMPOSE_PROJECT_NAME", name)
+    run.env["COMPOSE_PROJECT_NAME"] = name
     model = _load_model(run, parsed, str(working_dir), tuple(f for f in files if f != "-"))
     tree, marks = model.tree, model.marks
     tree["name"] = name

@@ -178,4 +178,6 @@ def parse_extra_host(spec: str) -> tuple[str, str]:
         host, sep, ip = spec.partition(":")
     if not sep or not host:
         raise ValueError(f'invalid extra host "{spec}"')
+    if ip.startswith("[") and ip.endswith("]"):
+        ip = ip[1:-1]  # "[::1]" -> "::1"
     return host, ip
