@@ -101,9 +101,11 @@ def merge_sequences(base: list, over: list, index: Indexer | None, path: KeyPath
         except TypeError:
             key = repr(key)  # an invalid entry: keep it, validation reports it
         old = merged.get(key)
-        merged[key] = (
-            merge_values(old, item, path) if key in merged and isinstance(old, dict) else item
-        )
+        same_kind = isinstance(old, dict) and isinstance(item, dict)
+        if same_kind and old.get("type") == item.get("type"):
+            merged[key] = merge_values(old, item, path)
+        else:
+            merged[key] = item  # new, or e.g. a bind replacing a volume at the same target
     return list(merged.values())
 
 
