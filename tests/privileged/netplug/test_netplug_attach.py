@@ -131,20 +131,22 @@ CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
     import netplug
-    host, ipam, ns, project = sys.argv[1:5]
+    import netplug.bridge, netplug.plugin, pyroute2  # imports done before the kill window
+    host, ipam, ns, project, with_ensure = sys.argv[1:6]
     net = netplug.NetworkConfig(project, "default")
     back = netplug.NetworkConfig(project, "back")
     print("ready", flush=True)
     sys.stdin.readline()
-    for cfg in (net, back):
+    for cfg in (net, back) if with_ensure == "1" else ():
         netplug.ensure_network(cfg, host_netns=host, ipam_root=Path(ipam))
     netplug.attach(project, "web-1", [net, back], ns, host_netns=host, ipam_root=Path(ipam))
 """)
 
 
-def _kill_mid_attach(env: Env, ns: Path, delay: float) -> None:
+def _kill_mid_attach(env: Env, ns: Path, delay: float, with_ensure: bool) -> None:
+    argv = [str(env.host), str(env.ipam), str(ns), env.project, "1" if with_ensure else "0"]
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(env.host), str(env.ipam), str(ns), env.project],
+        [sys.executable, "-c", CHILD, *argv],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -190,8 +192,13 @@ def test_netplug_kill_mid_attach_then_repair(env: Env) -> None:
     ns = env.replica("web-1")
     env.attached.append(("web-1", list(nets)))
     rng = random.Random(os.getpid())
-    for round_ in range(8):
-        _kill_mid_attach(env, ns, rng.uniform(0, 0.03))
+    kw = {"host_netns": env.host, "ipam_root": env.ipam}
+    for round_ in range(12):
+        with_ensure = round_ % 3 == 0  # ensure takes ~20 ms (nft), attach ~3 ms
+        if not with_ensure:
+            for cfg in nets:
+                netplug.ensure_network(cfg, **kw)
+        _kill_mid_attach(env, ns, rng.uniform(0, 0.05 if with_ensure else 0.006), with_ensure)
         repair = _repair_by_attach if round_ % 2 == 0 else _repair_by_remove
         repair(env, ns, nets)
 
