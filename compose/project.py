@@ -168,7 +168,7 @@ def start_detached(
     from compose.supervisor import api
 
     if api.call(project.name, {"op": "status"}, timeout=5) is not None:
-        api.call(project.name, {"op": "shutdown"}, timeout=120)  # converge with a fresh supervisor
+        return _apply_running(project, load, up, run, out)
     logdir = paths.project_run_dir(project.name)
     logdir.mkdir(parents=True, exist_ok=True)
     request = {"load": load, "up": dataclasses.asdict(up), "run": dataclasses.asdict(run)}
@@ -188,6 +188,32 @@ def start_detached(
     for failure in result.get("failures", []):
         out.error(failure)
     return 0 if result.get("ok") else 1
+
+
+def _apply_running(
+    project: Project, load: dict[str, Any], up: UpOptions, run: Any, out: Any
+) -> int:
+    """A supervisor already runs the project: it reloads the file and converges."""
+    import dataclasses
+
+    from compose.supervisor import api
+
+    request = {
+        "op": "apply",
+        "load": load,
+        "up": dataclasses.asdict(up),
+        "pull": run.pull,
+        "wait": run.wait,
+        "wait_timeout": run.wait_timeout,
+    }
+    reply = api.call(project.name, request, timeout=600) or {}
+    for line in reply.get("actions", []):
+        out.progress(line)
+    for warning in reply.get("warnings", []):
+        out.warning(warning)
+    for failure in reply.get("failures", []):
+        out.error(failure)
+    return 1 if reply.get("failures") else 0
 
 
 def _relay(stream: Any, out: Any) -> dict[str, Any]:

@@ -70,10 +70,22 @@ def main() -> int:
         run = RunOptions(
             **{k: tuple(v) if isinstance(v, list) else v for k, v in request["run"].items()}
         )
-        return anyio.run(run_up, project, up, run, out, out.ready)
+        return anyio.run(run_up, project, up, run, out, out.ready, _reloader(LoadOptions, Project))
     except BaseException as exc:  # the client must always get a result line
         out.ready({"ok": False, "failures": _messages(exc), "warnings": []})
         raise
+
+
+def _reloader(load_options: Any, project_cls: Any) -> Any:
+    from compose.model import load_stack
+
+    def reload(load: dict[str, Any]) -> Any:
+        fields = {**load, "cwd": Path(load.get("cwd", "."))}
+        for key in ("files", "env_files", "profiles", "services"):
+            fields[key] = tuple(fields.get(key, ()))
+        return project_cls(load_stack(load_options(**fields)))
+
+    return reload
 
 
 def _messages(exc: BaseException) -> list[str]:

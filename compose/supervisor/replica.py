@@ -45,10 +45,16 @@ def _step(subject: str, step: str, func: Callable[[], Any]) -> Any:
 # create -----------------------------------------------------------------------------------
 def create_replica(driver: LinuxDriver, service: str, index: int) -> ReplicaRecord:
     name = replica_name(driver.project, service, index)
-    subject = f'service "{service}" replica {index}'
+    return create_named(driver, driver.stack.services[service], index, name)
+
+
+def create_named(
+    driver: LinuxDriver, svc: Any, index: int, name: str, oneoff: bool = False
+) -> ReplicaRecord:
+    """Create one container of ``svc`` (a model Service, maybe with run's overrides)."""
     undo: list[Callable[[], Any]] = []
     try:
-        return _create(driver, service, index, name, subject, undo)
+        return _create(driver, svc, index, name, undo, oneoff)
     except BaseException:
         for action in reversed(undo):
             with contextlib.suppress(Exception):
@@ -58,16 +64,16 @@ def create_replica(driver: LinuxDriver, service: str, index: int) -> ReplicaReco
 
 def _create(
     driver: LinuxDriver,
-    service: str,
+    svc: Any,
     index: int,
     name: str,
-    subject: str,
     undo: list[Callable[[], Any]],
+    oneoff: bool,
 ) -> ReplicaRecord:
     import netplug
 
-    svc = driver.stack.services[service]
-    image = driver.images[service]
+    subject = f'service "{svc.name}" replica {index}'
+    image = driver.images[svc.name]
     rdir = driver.replica_dir(name)
     rdir.mkdir(parents=True, exist_ok=True)
     requests = attach_requests(driver, svc)
@@ -81,18 +87,17 @@ def _create(
         "attach",
         lambda: netplug.attach(driver.project, name, requests, netns, ipam_root=driver.ipam_root),
     )
-    ips = {a.network.removeprefix(f"{driver.project}_"): a.ip for a in atts}
-    ips = {req.network.name: att.ip for req, att in zip(requests, atts, strict=False)} or ips
+    ips = {req.network.name: att.ip for req, att in zip(requests, atts, strict=False)}
     etc = write_etc_files(driver, svc, name, index, rdir, atts)
     mounts = _step(
         subject, "volumes", lambda: volumes.service_mounts(driver.stack, svc, name, image.layers)
     )
-    spec = build_spec(driver, svc, index, image, rdir, mounts, netns, etc, ips)
+    spec = build_spec(driver, svc, index, image, rdir, mounts, netns, etc, ips, name)
     handle = _step(subject, "create", lambda: driver.runtime.create(spec))
     undo.append(lambda: driver.runtime.remove(handle))
     record = ReplicaRecord(
         driver.project,
-        service,
+        svc.name,
         index,
         name,
         image=svc.image_name(driver.project),
@@ -109,6 +114,7 @@ def _create(
         created=time.time(),
         log_path=str(handle.log_path),
         runtime=handle.to_dict(),
+        oneoff=oneoff,
     )
     driver.store.save_replica(record)
     driver.created_here.add(name)
@@ -199,10 +205,13 @@ def build_spec(
     netns: Path,
     etc: tuple[tuple[str, Path], ...],
     ips: dict[str, str],
+    name: str,
 ) -> Any:
+    import dataclasses
+
     from compose.runtime.service import spec_from_model
 
-    return spec_from_model(
+    spec = spec_from_model(
         svc,
         project=driver.project,
         replica=index,
@@ -214,6 +223,7 @@ def build_spec(
         link_env=link_environment(driver, svc),
         cgroup_parent=f"pycompose/{driver.project}",
     )
+    return spec if spec.id == name else dataclasses.replace(spec, id=name)
 
 
 def port_entries(svc: Any, index: int) -> list[dict[str, Any]]:
@@ -240,7 +250,7 @@ def start_replica(driver: LinuxDriver, name: str) -> None:
     if record.status != "created" or name not in driver.created_here:
         # exited, or created by another process: its init waits on a socket we don't hold
         remove_process(driver, record)
-        record = create_replica(driver, record.service, record.index)
+        record = create_replica(driver, record.service, record.index)  # same name, fresh process
     subject = f'service "{record.service}" replica {record.index}'
     driver.created_here.discard(name)
     _step(subject, "start", lambda: driver.runtime.start(handle_of(record)))

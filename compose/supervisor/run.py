@@ -70,7 +70,7 @@ class Session:
     out: Output
     run: RunOptions
     shutdown: anyio.Event = field(default_factory=anyio.Event)
-    first_exit: str | None = None
+    reload: Callable[[dict[str, Any]], Any] | None = None  # load options -> Project
 
 
 def events_path(project: str) -> Any:
@@ -99,17 +99,29 @@ def ensure_images(stack: Any, services: list[str], policy: str, out: Output) -> 
     return images
 
 
-async def run_up(project: Any, up: UpOptions, run: RunOptions, out: Output,
-                 ready: Callable[[dict[str, Any]], None] | None = None) -> int:  # fmt: skip
+async def run_up(
+    project: Any,
+    up: UpOptions,
+    run: RunOptions,
+    out: Output,
+    ready: Callable[[dict[str, Any]], None] | None = None,
+    reload: Callable[[dict[str, Any]], Any] | None = None,
+) -> int:
     lock = ProjectLock(project.name).acquire(timeout=5.0)
     try:
-        return await _run_locked(project, up, run, out, ready)
+        return await _run_locked(project, up, run, out, ready, reload)
     finally:
         lock.release()
 
 
-async def _run_locked(project: Any, up: UpOptions, run: RunOptions, out: Output,
-                      ready: Callable[[dict[str, Any]], None] | None) -> int:  # fmt: skip
+async def _run_locked(
+    project: Any,
+    up: UpOptions,
+    run: RunOptions,
+    out: Output,
+    ready: Callable[[dict[str, Any]], None] | None,
+    reload: Callable[[dict[str, Any]], Any] | None,
+) -> int:
     names = selected_services(project.desired({}), up.services, up.no_deps)
     images = await run_sync(
         ensure_images, project.stack, list(project.stack.services), run.pull, out
@@ -119,7 +131,7 @@ async def _run_locked(project: Any, up: UpOptions, run: RunOptions, out: Output,
         driver = LinuxDriver(project.name, project.stack, images, net=net)
         sup = Supervisor(driver, on_change=driver.persist, on_event=event_writer(project.name))
         async with sup:
-            session = Session(project, driver, sup, out, run)
+            session = Session(project, driver, sup, out, run, reload=reload)
             _adopt(session)
             StateStore(project.name).save_project(driver.project_record())
             outcome = await _apply(session, plan)
@@ -158,8 +170,12 @@ async def _apply(session: Session, plan: Any) -> Outcome:
     return outcome
 
 
-async def _after_apply(session: Session, outcome: Outcome, names: list[str],
-                       ready: Callable[[dict[str, Any]], None] | None) -> int | None:  # fmt: skip
+async def _after_apply(
+    session: Session,
+    outcome: Outcome,
+    names: list[str],
+    ready: Callable[[dict[str, Any]], None] | None,
+) -> int | None:
     failures = list(outcome.failures)
     if not failures and session.run.wait:
         failures += await wait_ready(session, names, session.run.wait_timeout)
@@ -192,8 +208,12 @@ async def wait_ready(session: Session, names: list[str], timeout: float | None) 
 
 
 def _completion_targets(desired: Any) -> set[str]:
-    return {d.service for s in desired.services for d in s.depends_on
-            if d.condition == "service_completed_successfully"}  # fmt: skip
+    return {
+        d.service
+        for s in desired.services
+        for d in s.depends_on
+        if d.condition == "service_completed_successfully"
+    }
 
 
 def _ready(session: Session, service: str, one_shot: bool) -> bool:
@@ -251,8 +271,10 @@ async def _watch_exits(session: Session, names: list[str], scope: anyio.CancelSc
     def done() -> bool:
         reps = [r for n in names for r in tracker.of_service(n)]
         if abort:
-            return any(r.status == "exited" and r.service not in exempt and not r.manually_stopped
-                       for r in reps)  # fmt: skip
+            return any(
+                r.status == "exited" and r.service not in exempt and not r.manually_stopped
+                for r in reps
+            )
         return bool(reps) and all(r.status == "exited" for r in reps) and not _restarting(session)
 
     await tracker.wait_for(done)
@@ -284,8 +306,11 @@ def _flush_logs(session: Session) -> None:
 
 
 def _formatter(session: Session) -> Formatter:
-    return Formatter(color=session.run.color, prefix=not session.run.no_log_prefix,
-                     timestamps=session.run.timestamps)  # fmt: skip
+    return Formatter(
+        color=session.run.color,
+        prefix=not session.run.no_log_prefix,
+        timestamps=session.run.timestamps,
+    )
 
 
 def _path(text: str) -> Any:
@@ -323,7 +348,11 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
         await _stop_all(session, request.get("timeout"))
         session.sup.spawn(_set_later, session.shutdown)  # after the reply is sent
         return {"ok": True}
+    if op == "apply":
+        return await _apply_request(session, request)
     if op in ("stop", "start", "restart", "kill"):
+        if request.get("timeout") is not None:
+            session.sup.executor._stop_timeout = float(request["timeout"])
         await _replica_op(session, op, services, request)
         return {"ok": True}
     raise OperationError(f"unknown request {op!r}")
@@ -343,6 +372,27 @@ async def _replica_op(
         if op == "kill" and state.running:
             session.sup.tracker.update(state.name, manually_stopped=True)
             await session.driver.kill_replica(state.name, int(req.get("signal", signal.SIGKILL)))
+
+
+async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str, Any]:
+    """`up -d` against a running supervisor: reload the file, plan, converge, keep serving."""
+    if session.reload is None:
+        raise OperationError("this supervisor cannot reload its stack")
+    project = session.reload(request["load"])
+    up = UpOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in request["up"].items()})
+    names = selected_services(project.desired({}), up.services, up.no_deps)
+    images = await run_sync(
+        ensure_images, project.stack, names, request.get("pull", "missing"), session.out
+    )
+    session.project, session.driver.stack = project, project.stack
+    session.driver.images.update(images)
+    plan = project.plan_up(up, {n: session.driver.images[n].digest for n in session.driver.images})
+    outcome = await session.sup.apply(plan, session.run.stop_timeout)
+    failures = list(outcome.failures)
+    if not failures and request.get("wait"):
+        failures += await wait_ready(session, names, request.get("wait_timeout"))
+    actions = [a.describe() for a in plan.actions()]
+    return {"ok": True, "failures": failures, "warnings": outcome.warnings, "actions": actions}
 
 
 async def _set_later(event: anyio.Event) -> None:

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import click
+
+from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("--force-recreate", is_flag=True)
+@click.option("--no-recreate", is_flag=True)
+@click.option("--remove-orphans", is_flag=True)
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
+@click.pass_obj
+def command(obj, services, force_recreate, no_recreate, remove_orphans, pull) -> None:
+    """Create containers for services (a detached supervisor holds them until `start`)."""
+    from compose.planner import UpOptions
+    from compose.project import start_detached
+    from compose.supervisor.run import RunOptions
+
+    needs_root(obj, "create")
+    project = load_project(obj, services)
+    up = UpOptions(
+        services=tuple(services),
+        force_recreate=force_recreate,
+        no_recreate=no_recreate,
+        remove_orphans=remove_orphans,
+        no_start=True,
+    )
+    run = RunOptions(detach=True, pull=pull)
+    if start_detached(project, load_dict(obj, project.stack), up, run, CliOutput()):
+        raise click.exceptions.Exit(1)

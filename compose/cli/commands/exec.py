@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import sys
+
+import click
+
+from compose.cli.commands._project import needs_root, project_name
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("service")
+@click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-d", "--detach", is_flag=True, help="Run the command in the background.")
+@click.option("-T", "--no-tty", "no_tty", is_flag=True, help="Don't allocate a TTY.")
+@click.option("-e", "--env", "env", multiple=True, help="KEY=VALUE")
+@click.option("-u", "--user", default=None)
+@click.option("-w", "--workdir", default=None)
+@click.option("--index", type=int, default=None, help="Replica index (default 1).")
+@click.option("--privileged", is_flag=True, help="(accepted)")
+@click.pass_obj
+def command(obj, service, argv, detach, no_tty, env, user, workdir, index, privileged) -> None:
+    """Execute a command in a running container."""
+    from compose.cli.commands._ops import handle, one, runtime
+
+    needs_root(obj, "exec")
+    rep = one(project_name(obj), service, index)
+    tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty() and not detach
+    rt = runtime()
+    if detach:
+        rt.exec_process(handle(rep), list(argv), env=list(env), user=user, workdir=workdir)
+        return
+    code = rt.exec(handle(rep), list(argv), env=list(env), user=user, workdir=workdir, tty=tty)
+    if code:
+        raise click.exceptions.Exit(code)

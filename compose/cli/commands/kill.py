@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import signal as signals
+
+import click
+
+from compose.cli.commands._project import needs_root, project_name
+
+
+def parse_signal(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    name = text.upper() if text.upper().startswith("SIG") else f"SIG{text.upper()}"
+    try:
+        return int(getattr(signals, name))
+    except AttributeError:
+        raise click.BadParameter(f"unknown signal {text!r}", param_hint="-s") from None
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-s", "--signal", "sig", default="SIGKILL", help="Signal to send.")
+@click.option("--remove-orphans", is_flag=True, help="(accepted)")
+@click.pass_obj
+def command(obj, services, sig, remove_orphans) -> None:
+    """Force stop service containers (send a signal)."""
+    from compose.cli.commands._ops import ask_supervisor, handle, runtime, select, set_status
+
+    needs_root(obj, "kill")
+    number = parse_signal(sig)
+    name = project_name(obj)
+    if ask_supervisor(name, {"op": "kill", "services": list(services), "signal": number}):
+        return
+    rt = runtime()
+    for rep in select(name, tuple(services), running=True):
+        set_status(name, rep.name, manually_stopped=True)
+        rt.kill(handle(rep), number)
+        click.echo(f" Container {rep.name}  Killed", err=True)

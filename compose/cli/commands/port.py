@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import click
+
+from compose.cli.commands._project import project_name
+
+
+@click.command()
+@click.argument("service")
+@click.argument("private_port", type=int)
+@click.option("--protocol", default="tcp", type=click.Choice(["tcp", "udp"]))
+@click.option("--index", type=int, default=1, help="Replica index.")
+@click.pass_obj
+def command(obj, service, private_port, protocol, index) -> None:
+    """Print the public port for a port binding."""
+    from compose.cli.commands._ops import one
+
+    rep = one(project_name(obj), service, index)
+    for port in rep.record.ports:
+        if int(port["target"]) == private_port and port.get("protocol", "tcp") == protocol:
+            if port.get("published"):
+                click.echo(f"{port.get('host_ip') or '0.0.0.0'}:{port['published']}")
+                return
+    raise click.ClickException(f"no port {private_port}/{protocol} published for {rep.name}")

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import click
+
+from compose.cli.commands._project import needs_root, project_name, try_load_stack
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-t", "--timeout", type=float, default=None, help="Seconds before SIGKILL.")
+@click.option("--no-deps", is_flag=True, help="(accepted)")
+@click.pass_obj
+def command(obj, services, timeout, no_deps) -> None:
+    """Restart containers (does not apply compose-file changes, as docker compose)."""
+    from compose.cli.commands._ops import ask_supervisor, stop_replicas
+    from compose.cli.commands.start import start
+
+    needs_root(obj, "restart")
+    name = project_name(obj)
+    if ask_supervisor(name, {"op": "restart", "services": list(services), "timeout": timeout}):
+        return
+    stop_replicas(name, tuple(services), timeout, try_load_stack(obj))
+    start(obj, tuple(services))

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import click
+
+from compose.cli.commands._project import needs_root, project_name, try_load_stack
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-f", "--force", is_flag=True, help="Don't ask; stop running ones first.")
+@click.option("-s", "--stop", is_flag=True, help="Stop the containers first if needed.")
+@click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes too.")
+@click.pass_obj
+def command(obj, services, force, stop, volumes) -> None:
+    """Remove stopped service containers."""
+    from compose.cli.commands._ops import ask_supervisor, progress, select, stop_replicas
+    from compose.planner import Plan, ServiceStep
+    from compose.planner.actions import RemoveReplica
+    from compose.project import apply_plan
+
+    needs_root(obj, "rm")
+    name = project_name(obj)
+    if force or stop:
+        if not ask_supervisor(name, {"op": "stop", "services": list(services)}):
+            stop_replicas(name, tuple(services), None, try_load_stack(obj))
+    victims = select(name, tuple(services), running=False)
+    if not victims:
+        click.echo("No stopped containers", err=True)
+        return
+    steps = tuple(
+        ServiceStep(r.service, (RemoveReplica(r.service, r.index, r.name),)) for r in victims
+    )
+    plan = Plan(services=steps)
+    apply_plan(name, plan, try_load_stack(obj))
+    progress(plan)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import click
+
+from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("--wait", is_flag=True, help="Wait for running/healthy.")
+@click.option("--wait-timeout", type=float, default=None)
+@click.pass_obj
+def command(obj, services, wait, wait_timeout) -> None:
+    """Start existing containers."""
+    start(obj, tuple(services), wait, wait_timeout)
+
+
+def start(
+    obj, services: tuple[str, ...], wait: bool = False, wait_timeout: float | None = None
+) -> None:
+    from compose.cli.commands._ops import ask_supervisor
+    from compose.planner import UpOptions
+    from compose.project import start_detached
+    from compose.supervisor.run import RunOptions
+
+    needs_root(obj, "start")
+    project = load_project(obj, services)
+    if ask_supervisor(project.name, {"op": "start", "services": list(services)}):
+        return
+    up = UpOptions(services=services, no_deps=True, no_recreate=True)
+    run = RunOptions(detach=True, wait=wait, wait_timeout=wait_timeout, pull="never")
+    code = start_detached(project, load_dict(obj, project.stack), up, run, CliOutput())
+    if code:
+        raise click.exceptions.Exit(code)

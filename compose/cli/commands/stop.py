@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import click
+
+from compose.cli.commands._project import needs_root, project_name, try_load_stack
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-t", "--timeout", type=float, default=None, help="Seconds before SIGKILL.")
+@click.pass_obj
+def command(obj, services, timeout) -> None:
+    """Stop running containers without removing them."""
+    from compose.cli.commands._ops import ask_supervisor, stop_replicas
+
+    needs_root(obj, "stop")
+    name = project_name(obj)
+    if ask_supervisor(name, {"op": "stop", "services": list(services), "timeout": timeout}):
+        return
+    stop_replicas(name, tuple(services), timeout, try_load_stack(obj))

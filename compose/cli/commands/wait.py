@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import time
+
+import click
+
+from compose.cli.commands._project import project_name
+
+
+@click.command()
+@click.argument("services", nargs=-1, required=True)
+@click.option("--down-project", is_flag=True, help="Drop the whole project when the first exits.")
+@click.pass_obj
+def command(obj, services, down_project) -> None:
+    """Block until the containers of the services stop; print their exit codes."""
+    from compose.cli.commands._ops import select
+
+    name = project_name(obj)
+    reps = select(name, tuple(services))
+    while any(r.running for r in reps):
+        time.sleep(0.1)
+        if down_project and any(not r.running for r in reps):
+            break
+        reps = select(name, tuple(services))
+    for rep in reps:
+        if not rep.running:
+            click.echo(rep.record.exit_code if rep.record.exit_code is not None else -1)
+    if down_project:
+        from compose.cli.commands.down import command as down
+
+        click.get_current_context().invoke(down)
