@@ -42,7 +42,9 @@ def _allow_extensions(schema: dict[str, Any]) -> None:
 class ComposeModel(BaseModel):
     """Frozen, strict about keys, tolerant of ``x-*`` extensions."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_allow_extensions, defer_build=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra=_allow_extensions, defer_build=True
+    )
 
     extensions: SkipJsonSchema[dict[str, Any]] = Field(
         default_factory=dict, alias=EXTENSIONS_ALIAS, exclude=True, repr=False
