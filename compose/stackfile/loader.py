@@ -56,6 +56,7 @@ def load(options: LoadOptions) -> LoadedStack:
     tree["name"] = name
     disabled = _select_profiles(run, tree, marks)
     _finish(run, tree, marks, str(working_dir), name)
+    profiles.check_dependencies(tree, disabled, marks)
     return LoadedStack(
         name=name,
         working_dir=working_dir,
@@ -194,6 +195,7 @@ def _process_includes(
                 raise UserError(f"{where}included file not found: {f}")
         sub = _load_included(run, spec, chain)
         include.import_resources(tree, sub.tree, str(spec.files[0]), where)
+        p.source_map.update(sub.marks)  # included resources keep their own file:line:col
 
 
 def _load_included(run: _Run, spec: include.IncludeSpec, chain: tuple[str, ...]) -> _Model:
@@ -229,7 +231,7 @@ def _load_extends_file(run: _Run, path: str) -> LoadedFile:
 def _select_profiles(run: _Run, tree: dict, marks: SourceMap) -> frozenset[str]:
     services = tree.get("services") if isinstance(tree.get("services"), dict) else {}
     active = profiles.active_profiles(run.options.profiles, run.env, services, run.options.services)
-    return profiles.apply_profiles(tree, active, marks)
+    return profiles.drop_disabled(tree, active)
 
 
 def _finish(run: _Run, tree: dict, marks: SourceMap, working_dir: str, name: str) -> None:

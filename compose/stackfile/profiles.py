@@ -30,19 +30,24 @@ def _enabled(svc: object, active: set[str]) -> bool:
     return "*" in active or any(p in active for p in profiles)
 
 
-def apply_profiles(tree: dict, active: set[str], marks: SourceMap) -> frozenset[str]:
-    """Drop disabled services; a required dependency on one is an error."""
+def drop_disabled(tree: dict, active: set[str]) -> frozenset[str]:
+    """Remove the services whose profiles are all inactive; returns their names."""
     services = tree.get("services")
     if not isinstance(services, dict):
         return frozenset()
     disabled = frozenset(n for n, s in services.items() if not _enabled(s, active))
     for name in disabled:
         del services[name]
-    for name, svc in services.items():
+    return disabled
+
+
+def check_dependencies(tree: dict, disabled: frozenset[str], marks: SourceMap) -> None:
+    """A required dependency on a disabled service is an error; optional ones are dropped."""
+    services = tree.get("services")
+    for name, svc in services.items() if isinstance(services, dict) else ():
         deps = svc.get("depends_on") if isinstance(svc, dict) else None
         if isinstance(deps, dict):
             _check_deps(name, deps, disabled, marks)
-    return disabled
 
 
 def _check_deps(name: str, deps: dict, disabled: frozenset[str], marks: SourceMap) -> None:

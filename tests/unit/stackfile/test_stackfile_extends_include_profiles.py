@@ -198,3 +198,26 @@ def test_stackfile_profiles_optional_dependency_is_dropped(tmp_path: Path) -> No
         """
     }
     assert "db" not in load(tmp_path, files).tree["services"]["web"].get("depends_on", {})
+
+
+def test_stackfile_include_marks_point_into_included_file(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": "include: [sub/other.yaml]\nservices: {web: {image: a}}\n",
+        "sub/other.yaml": "services:\n  db:\n    image: b\n",
+    }
+    stack = load(tmp_path, files)
+    mark = stack.source_map.locate(("services", "db", "image"))
+    assert (Path(mark.file).name, mark.line, mark.col) == ("other.yaml", 3, 5)
+
+
+def test_stackfile_extends_marks_point_into_base_file(testdata: Path) -> None:
+    stack = load(testdata, files=("compose-test-extends.yaml",))
+    mark = stack.source_map.locate(("services", "importer", "volumes", 0))
+    assert Path(mark.file).name == "compose-test-extends-imported.yaml"
+    assert mark.line == 8
+
+
+def test_stackfile_profiles_link_to_disabled_service(tmp_path: Path) -> None:
+    files = {"compose.yaml": "services: {web: {image: w, links: [db]}, db: {profiles: [x]}}"}
+    with pytest.raises(UserError, match=r'"web" depends on service "db"'):
+        load(tmp_path, files)
