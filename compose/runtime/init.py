@@ -18,6 +18,7 @@ import os
 import resource
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -297,10 +298,13 @@ def exec_workload(ctx: InitContext) -> None:
 def run_init(ctx: InitContext) -> None:
     """Never returns: execs the workload or exits 127 after reporting the failed step."""
     assert ctx.sock is not None
+    timings = []
     try:
         for name, fn in STEPS:
+            t0 = time.perf_counter()
             _step(name, fn, ctx)
-        syncproto.send(ctx.sock, "ready")
+            timings.append((name, round((time.perf_counter() - t0) * 1000, 3)))
+        syncproto.send(ctx.sock, "ready", timings=timings)
         msg = syncproto.recv(ctx.sock)
     except StepFailed as failed:
         syncproto.send_error(ctx.sock, failed.step, failed.err)

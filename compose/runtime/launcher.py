@@ -166,7 +166,9 @@ class LinuxRuntime:
                 raise ContainerStepError(spec.subject, msg["step"], msg["errno"], msg["message"])
             if msg["t"] == "pid":
                 info = msg
-            ready = ready or msg["t"] == "ready"
+            if msg["t"] == "ready":
+                ready = True
+                log.debug("%s: init step timings (ms): %s", spec.subject, msg.get("timings"))
         return self._handle(spec, info)
 
     @staticmethod

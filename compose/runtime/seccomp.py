@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import platform
 import struct
 
@@ -113,14 +114,19 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
+@functools.cache
+def program_bytes(machine: str, has_sys_admin: bool) -> bytes:
+    """The packed ``struct sock_filter`` array (cached: the zygote builds it once)."""
+    return b"".join(struct.pack("HBBI", *ins) for ins in build_program(machine, has_sys_admin))
+
+
 def install(has_sys_admin: bool = False) -> bool:
     """Install the filter on the calling thread; False when the architecture is not known."""
     machine = platform.machine()
     if machine not in TABLES:
         return False
-    prog = build_program(machine, has_sys_admin)
-    raw = b"".join(struct.pack("HBBI", *ins) for ins in prog)
+    raw = program_bytes(machine, has_sys_admin)
     buf = ctypes.create_string_buffer(raw, len(raw))
-    fprog = _SockFprog(len(prog), ctypes.addressof(buf))
+    fprog = _SockFprog(len(raw) // 8, ctypes.addressof(buf))
     syscalls.prctl_ptr(syscalls.PR_SET_SECCOMP, syscalls.SECCOMP_MODE_FILTER, ctypes.byref(fprog))
     return True
