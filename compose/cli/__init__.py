@@ -22,7 +22,7 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("PYCOMPOSE_DEBUG") == "1"
     try:
-        cli.main(args=args, prog_name="pycompose", standalone_mode=False)
+        result = cli.main(args=args, prog_name="pycompose", standalone_mode=False)
     except PycomposeError as exc:
         _report(exc, debug)
         return exc.exit_code
@@ -37,7 +37,8 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except BrokenPipeError:
         return 0
-    return 0
+    # click returns an Exit's code (e.g. `up --exit-code-from`) instead of raising it here
+    return result if isinstance(result, int) else 0
 
 
 def _report(exc: BaseException, debug: bool) -> None:
