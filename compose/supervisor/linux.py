@@ -186,6 +186,17 @@ class LinuxDriver:
         spec = self.stack.services[service].restart_policy
         return RestartPolicy(spec.name, spec.max_retries)
 
+    def image_for(self, service: str) -> Any:
+        """The service's image: pulled for this run, else whatever the local store has."""
+        if service not in self.images and self.stack is not None:
+            from compose.images import ImageStore
+
+            ref = self.stack.services[service].image_name(self.project)
+            store = ImageStore()
+            if store.has(ref):
+                self.images[service] = store.resolve(ref)
+        return self.images.get(service)
+
     # tracker persistence ------------------------------------------------------------------
     def persist(self, state: ReplicaState) -> None:
         """Tracker on_change hook: mirror status/health/exit into the replica record."""

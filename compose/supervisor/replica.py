@@ -172,7 +172,7 @@ def link_environment(driver: LinuxDriver, svc: Any) -> list[str]:
     links = []
     for entry in svc.links:
         target, _, alias = entry.partition(":")
-        image = driver.images.get(target)
+        image = driver.image_for(target)
         exposed = tuple(image.config.exposed_ports) if image else ()
         exposed += tuple(str(p) for p in driver.stack.services[target].expose)
         reps = [
