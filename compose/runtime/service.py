@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from compose.runtime import dockerrules as rules
-from compose.runtime.spec import ContainerSpec, Limits, Mount
+from compose.runtime.spec import ContainerSpec, Limits, Mount, Ulimit
 
 
 class ImageConfigLike(Protocol):
@@ -100,13 +100,27 @@ def limits_from_model(svc: Any) -> Limits:
     kwargs: dict[str, Any] = {
         "memory": int(memory) if memory else None,
         "memory_swap": _get(svc, "memswap_limit"),
+        "memory_reservation": _get(svc, "mem_reservation"),
         "cpus": float(cpus) if cpus else None,
         "cpu_shares": _get(svc, "cpu_shares"),
         "pids": int(pids) if pids and int(pids) > 0 else None,
     }
     if _get(svc, "shm_size"):
         kwargs["shm_size"] = int(_get(svc, "shm_size"))
+    kwargs["ulimits"] = ulimits_from_model(_get(svc, "ulimits", {}))
     return Limits(**kwargs)
+
+
+def ulimits_from_model(ulimits: Any) -> tuple[Ulimit, ...]:
+    """``nofile: 1024`` (single) or ``{soft, hard}``; a missing bound copies the other one."""
+    out = []
+    for name, lim in dict(ulimits).items():
+        single = lim if isinstance(lim, int) else _get(lim, "single")
+        soft = single if single is not None else _get(lim, "soft")
+        hard = single if single is not None else _get(lim, "hard")
+        soft, hard = (soft if soft is not None else hard), (hard if hard is not None else soft)
+        out.append(Ulimit(name, int(soft), int(hard)))
+    return tuple(out)
 
 
 def spec_from_model(
@@ -150,5 +164,6 @@ def spec_from_model(
         seccomp=not any(o.replace("=", ":") == "seccomp:unconfined" for o in opts),
         sysctls=tuple(sorted(dict(_get(svc, "sysctls", {})).items())),
         group_add=tuple(str(g) for g in _get(svc, "group_add", ())),
-        **rest,
+        labels=tuple(sorted(dict(_get(svc, "labels", {})).items())),
+        **{"host_network": _get(svc, "network_mode") == "host", **rest},
     )

@@ -154,3 +154,24 @@ def test_spec_from_model_adapter(tmp_path):
     assert spec.limits.memory == 64 << 20 and spec.limits.cpus == 0.5 and spec.limits.pids == 50
     assert spec.no_new_privileges and spec.init and spec.seccomp and spec.tty
     assert spec.cap_add == ("NET_ADMIN",) and spec.user == "1000:1000"
+
+
+def test_spec_from_a_real_model_service(tmp_path):
+    from compose.model import Service
+
+    svc = Service.model_validate({
+        "image": "redis", "command": ["redis-server", "--save", ""], "mem_limit": "64m",
+        "cpus": 0.5, "ulimits": {"nofile": {"soft": 100, "hard": 200}, "nproc": 50},
+        "security_opt": ["no-new-privileges:true", "seccomp:unconfined"], "user": "1000",
+        "stop_signal": "SIGINT", "stop_grace_period": "3s", "environment": {"A": "1"},
+        "network_mode": "host", "deploy": {"resources": {"limits": {"pids": 20}}},
+        "sysctls": {"net.core.somaxconn": "1024"}, "labels": {"x": "y"},
+    })
+    spec = spec_from_model(svc, project="p", replica=1, image=_Image(), replica_dir=tmp_path)
+    assert spec.argv == ("/docker-entrypoint.sh", "redis-server", "--save", "")
+    assert spec.limits.memory == 64 << 20 and spec.limits.cpus == 0.5
+    assert spec.limits.pids == 20
+    assert spec.limits.ulimits == (Ulimit("nofile", 100, 200), Ulimit("nproc", 50, 50))
+    assert spec.no_new_privileges and not spec.seccomp and spec.host_network
+    assert (spec.user, spec.stop_signal, spec.stop_grace_period) == ("1000", 2, 3.0)
+    assert spec.sysctls == (("net.core.somaxconn", "1024"),) and spec.labels == (("x", "y"),)
