@@ -66,6 +66,10 @@ class Canonicalizer:
             return [_long_port(item)]
         return [item]
 
+    def command(self, value: Any, path: KeyPath) -> Any:
+        """A command string is shell-split into a list (compose-go uses go-shellwords)."""
+        return self.parsed(shlex.split, value, path, "command")
+
     def each(self, fn: Callable[[Any, KeyPath], Any], value: Any, path: KeyPath) -> Any:
         """Apply ``fn(item, item_path)`` to each item of a list; other values pass through."""
         if not isinstance(value, list):
@@ -221,15 +225,6 @@ def resource(value: Any) -> Any:
     return value
 
 
-def _command(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError:
-            return [value]
-    return value
-
-
 def _healthcheck(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
@@ -339,8 +334,8 @@ _SERVICE_FIELDS: dict[str, Callable[[Canonicalizer, Any, KeyPath], Any]] = {
     "annotations": _wrap(_labels),
     "sysctls": _wrap(_labels),
     "storage_opt": _wrap(_labels),
-    "command": _wrap(_command),
-    "entrypoint": _wrap(_command),
+    "command": Canonicalizer.command,
+    "entrypoint": Canonicalizer.command,
     "healthcheck": _wrap(_healthcheck),
     "depends_on": _wrap(_depends_on),
     "networks": _wrap(_networks),

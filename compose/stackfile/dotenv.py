@@ -46,7 +46,7 @@ def parse_dotenv(text: str, lookup: Lookup | None = None) -> dict[str, str]:
         else:
             out[key], pos = _value(text, pos, out, lookup)
         pos = _statement_start(text, pos)
-    return {k: v for k, v in out.items() if not k[:1].isdigit()}
+    return {k: v for k, v in out.items() if k and not k[:1].isdigit()}
 
 
 def _line(text: str, pos: int) -> int:
