@@ -10,6 +10,11 @@ cgroup2 mount or at a fake tree. Paths are relative, e.g. ``pycompose/<project>/
     kill_all(path, sig)   v2: cgroup.kill; v1: freeze, signal every pid, thaw
     stats(path)           cpu ns, memory bytes (+limit), pids
     remove(path, timeout) wait for the group to empty, then rmdir (idempotent)
+
+Device access: v1 uses the devices controller with runc's default allow-list (mknod of anything,
+open only null/zero/full/random/urandom/tty/console/ptmx/pts/tun). v2 would need a
+BPF_PROG_TYPE_CGROUP_DEVICE program, which is not written yet: under v2 a root container with
+CAP_MKNOD could open a device node it creates.
 """
 
 from __future__ import annotations
@@ -26,7 +31,14 @@ from compose.errors import ContainerError
 from compose.runtime.spec import Limits
 
 CPU_PERIOD = 100_000
-V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices")
+# runc's default device rules (what Docker allows a non-privileged container to open)
+DEVICE_RULES = (
+    "c *:* m", "b *:* m",  # mknod anything, open nothing else
+    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",  # null zero full (u)random
+    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",  # tty console ptmx pts
+    "c 10:200 rwm",  # net/tun
+)
 V2_CONTROLLERS = ("memory", "cpu", "pids")
 
 
@@ -45,7 +57,7 @@ class CgroupStats:
 class CgroupDriver(Protocol):
     version: int
 
-    def create(self, path: str, limits: Limits) -> None: ...
+    def create(self, path: str, limits: Limits, privileged: bool = False) -> None: ...
     def procs_files(self, path: str) -> list[str]: ...
     def oom_file(self, path: str) -> str: ...
     def pids(self, path: str) -> list[int]: ...
@@ -129,10 +141,18 @@ class CgroupV1:
     def exists(self, path: str) -> bool:
         return any(d.is_dir() for d in self.dirs(path))
 
-    def create(self, path: str, limits: Limits) -> None:
+    def create(self, path: str, limits: Limits, privileged: bool = False) -> None:
         for d in self.dirs(path):
             d.mkdir(parents=True, exist_ok=True)
         self._limits(path, limits)
+        if "devices" in self.controllers and not privileged:
+            self._device_rules(self._dir("devices", path))
+
+    @staticmethod
+    def _device_rules(d: Path) -> None:
+        _write(d / "devices.deny", "a")
+        for rule in DEVICE_RULES:
+            _write(d / "devices.allow", rule)
 
     def _limits(self, path: str, limits: Limits) -> None:
         mem, cpu = self._dir("memory", path), self._dir("cpu", path)
@@ -224,7 +244,8 @@ class CgroupV2:
             if missing:
                 _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in missing))
 
-    def create(self, path: str, limits: Limits) -> None:
+    def create(self, path: str, limits: Limits, privileged: bool = False) -> None:
+        """v2 device rules need an eBPF program (not done: see the module docstring)."""
         (self.root / path).mkdir(parents=True, exist_ok=True)
         self._enable_controllers(path)
         self._limits(self.root / path, limits)

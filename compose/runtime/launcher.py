@@ -133,7 +133,7 @@ class LinuxRuntime:
             (spec.replica_dir / "exit.json").unlink()
         spec.log_file.parent.mkdir(parents=True, exist_ok=True)
         (spec.replica_dir / "spec.json").write_text(json.dumps(spec.to_dict()))
-        self.cgroups.create(spec.cgroup_path, spec.limits)
+        self.cgroups.create(spec.cgroup_path, spec.limits, spec.privileged)
 
     def create(self, spec: ContainerSpec) -> ContainerHandle:
         """Set the container up to the point of exec; it waits for ``start``."""
@@ -242,6 +242,8 @@ class LinuxRuntime:
         """``stop_signal``, wait ``stop_grace_period``, then SIGKILL everything; the exit code."""
         grace = handle.stop_grace_period if timeout is None else timeout
         if is_alive(handle.pid, handle.start_time):
+            if self.cgroups.exists(handle.cgroup_path):
+                self.cgroups.thaw(handle.cgroup_path)  # a paused container can't handle signals
             _signal_pid(handle.pid, handle.start_time, signal or handle.stop_signal)
             try:
                 return self.wait(handle, grace).code

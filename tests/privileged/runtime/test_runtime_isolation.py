@@ -129,3 +129,10 @@ def test_many_layers_beyond_the_mount_option_page_limit(make_spec, containers, t
                      layers=(*busybox_layers, *extra))
     _, out, _ = containers.run_to_exit(spec)
     assert out.split() == ["120", "119"]
+
+
+def test_device_nodes_can_be_made_but_not_opened(make_spec, containers):
+    script = "mknod /tmp/disk b 8 0 && echo made; head -c1 /tmp/disk; head -c1 /dev/zero | wc -c"
+    _, out, err = containers.run_to_exit(make_spec(["sh", "-c", script]))
+    assert out.split() == ["made", "1"]
+    assert "Operation not permitted" in err
