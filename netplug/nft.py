@@ -6,16 +6,19 @@ every table with its prefix. Rule text is built by pure functions (unit tested).
 
 from __future__ import annotations
 
+import hashlib
 import json
-import shutil
-import subprocess
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 
+from netplug import libnft
 from netplug.errors import KernelError
 from netplug.naming import BRIDGE_PREFIX
-from netplug.netns import NetnsRef, entered
+from netplug.netns import NetnsRef
 from netplug.types import PortBinding
+
+STAMP = "netplug:"
 
 
 def network_ruleset(table: str, bridge: str, subnet: str, internal: bool) -> str:
@@ -74,32 +77,46 @@ def _dnat(targets: Sequence[PortBinding]) -> str:
 
 
 def _table(name: str, chains: dict[str, tuple[str, list[str]]]) -> str:
-    """Replace-or-create ``table ip <name>`` in one transaction."""
-    lines = [f"table ip {name} {{}}", f"delete table ip {name}", f"table ip {name} {{"]
+    """Create-or-refill ``table ip <name>`` in one transaction, stamped with a digest comment of
+    its content so ``apply`` can skip a no-op (any transaction that deletes rules costs a ~12 ms
+    RCU grace period in the kernel; a no-op check costs ~0.3 ms)."""
+    body = []
     for chain, (hook, rules) in chains.items():
-        lines.append(f"  chain {chain} {{ {hook}; policy accept;")
-        lines += [f"    {rule}" for rule in rules]
-        lines.append("  }")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        body.append(f"  chain {chain} {{ {hook}; policy accept;")
+        body += [f"    {rule}" for rule in rules]
+        body.append("  }")
+    digest = hashlib.sha256("\n".join(body).encode()).hexdigest()[:16]
+    head = [f"table ip {name} {{}}", f"flush table ip {name}", f"table ip {name} {{"]
+    stamp = ["  chain stamp {", f'    counter comment "{STAMP}{digest}"', "  }"]  # never jumped to
+    return "\n".join([*head, *body, *stamp, "}"]) + "\n"
 
 
-def _nft(netns: NetnsRef, args: list[str], stdin: str | None = None) -> str:
-    exe = shutil.which("nft") or "/usr/sbin/nft"
-    with entered(netns):  # a child forked from this thread inherits its netns
-        proc = subprocess.run([exe, *args], input=stdin, capture_output=True, text=True)
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()
-        raise KernelError(f"nft {' '.join(args)}: {detail[0] if detail else proc.returncode}")
-    return proc.stdout
+def _nft(netns: NetnsRef, command: str, json_output: bool = False) -> str:
+    return libnft.run(netns, command, json_output=json_output)
 
 
 def apply(netns: NetnsRef, ruleset: str) -> None:
-    _nft(netns, ["-f", "-"], ruleset)
+    """Apply a ruleset from ``_table``; skipped when the live table already carries its stamp."""
+    stamp = re.search(rf'comment "{STAMP}\w+"', ruleset)
+    name = re.match(r"table ip (\S+) ", ruleset)
+    if stamp and name and stamp.group(0) in _current(netns, name.group(1)):
+        return
+    _nft(netns, ruleset)
+
+
+def _current(netns: NetnsRef, name: str) -> str:
+    try:
+        return _nft(netns, f"list table ip {name}")
+    except KernelError:
+        return ""
+
+
+def _delete(netns: NetnsRef, command: str) -> None:
+    _nft(netns, command)
 
 
 def list_tables(netns: NetnsRef, prefix: str) -> list[str]:
-    data = json.loads(_nft(netns, ["-j", "list", "tables", "ip"]) or '{"nftables": []}')
+    data = json.loads(_nft(netns, "list tables ip", True) or '{"nftables": []}')
     names = [item["table"]["name"] for item in data["nftables"] if "table" in item]
     return [n for n in names if n.startswith(prefix)]
 
@@ -107,16 +124,16 @@ def list_tables(netns: NetnsRef, prefix: str) -> list[str]:
 def delete_tables(netns: NetnsRef, prefix: str) -> None:
     names = list_tables(netns, prefix)
     if names:
-        apply(netns, "".join(f"delete table ip {n}\n" for n in names))
+        _delete(netns, "".join(f"delete table ip {n}\n" for n in names))
 
 
 def delete_table(netns: NetnsRef, name: str) -> None:
-    apply(netns, f"table ip {name} {{}}\ndelete table ip {name}\n")
+    _delete(netns, f"table ip {name} {{}}\ndelete table ip {name}\n")
 
 
 def table_ports(netns: NetnsRef, prefix: str, exclude: str | None = None) -> set[tuple[int, str]]:
     """(port, proto) pairs DNAT'ed by our port tables: used to refuse double publishing."""
-    data = json.loads(_nft(netns, ["-j", "list", "ruleset", "ip"]) or '{"nftables": []}')
+    data = json.loads(_nft(netns, "list ruleset ip", True) or '{"nftables": []}')
     found: set[tuple[int, str]] = set()
     for item in data["nftables"]:
         rule = item.get("rule")

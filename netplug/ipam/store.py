@@ -85,14 +85,21 @@ class DiskStore:
             os.close(fd)
 
     def reserve(self, ip: IPv4, owner: str, ifname: str) -> bool:
+        """Create the IP's file with its content in one step (link of a written temp file), so a
+        crash never leaves an empty reservation; an empty one from older code is reclaimed (the
+        caller holds the lock, so nobody is writing it)."""
+        target = self.dir / str(ip)
+        if _read_entry(target) == ("", ""):
+            target.unlink(missing_ok=True)
+        tmp = self.dir / f"tmp-reserve-{os.getpid()}-{threading.get_native_id()}"
+        tmp.write_bytes(f"{owner}\r\n{ifname}".encode())
+        tmp.chmod(0o600)
         try:
-            fd = os.open(
-                self.dir / str(ip), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-            )
+            os.link(tmp, target)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{owner}\r\n{ifname}")
+        finally:
+            tmp.unlink(missing_ok=True)
         _write_atomic(self.dir / LAST, str(ip))
         return True
 
@@ -148,6 +155,8 @@ def _read_entry(path: Path | str) -> tuple[str, str] | None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}")
+    tmp = path.with_name(
+        f"tmp-{path.name.replace('.', '-')}-{os.getpid()}-{threading.get_native_id()}"
+    )
     tmp.write_text(text)
     os.replace(tmp, path)

@@ -105,3 +105,15 @@ def test_netplug_reclaim_addresses_of_dead_owners(tmp_path: Path) -> None:
         allocate(store, rng, owner, "eth0")
     assert reclaim_addresses(cfg, lambda o: o != "p/web-2", ipam_root=tmp_path) == 1
     assert sorted(o for o, _ in store.owners()) == ["p/db-1", "p/web-1"]
+
+
+def test_netplug_empty_reservation_from_a_crash_is_reused(tmp_path: Path) -> None:
+    store = DiskStore(tmp_path / "n")
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / "10.9.0.2").write_bytes(b"")  # O_EXCL create, killed before the write
+    assert allocate(store, make_range("10.9.0.0/24"), "a", "eth0") == IP("10.9.0.2")
+    assert sorted(p.name for p in (tmp_path / "n").iterdir()) == [
+        "10.9.0.2",
+        "last_reserved_ip.0",
+        "lock",
+    ]
