@@ -18,7 +18,7 @@ from compose.stackfile.canonical import Canonicalizer
 from compose.stackfile.extends import ExtendsResolver, LoadedFile
 from compose.stackfile.interpolate import TemplateError, interpolate_tree, substitute
 from compose.stackfile.legacy import check_not_legacy, drop_version
-from compose.stackfile.merge import delete_paths, merge_values
+from compose.stackfile.merge import delete_paths, enforce_unicity, merge_values
 from compose.stackfile.paths import resolve_tree_paths
 from compose.stackfile.types import LoadedStack, LoadOptions, SourceMap
 from compose.stackfile.yamlio import ParsedFile, parse_yaml
@@ -168,6 +168,7 @@ def _load_model(
         model.overrides |= p.overrides
     main = LoadedFile(base_dir, model.tree, model.marks, base_dir, model.resets, model.overrides)
     ExtendsResolver(lambda f: _load_extends_file(run, f), run.home, model.marks).resolve_all(main)
+    enforce_unicity(model.tree)
     return model
 
 

@@ -1,9 +1,12 @@
 """Merging canonical trees: ``-f a -f b``, ``extends`` and ``include`` (compose-go ``override``).
 
-Mappings merge key by key, scalars are replaced, sequences append; some sequences are unique
-by a key (volumes/secrets/configs by target, ports by ip/target/published/protocol, ...),
-``command``/``entrypoint``/``healthcheck.test`` are replaced, ``x-*`` keys are replaced.
+Like compose-go: mappings merge key by key, scalars are replaced, sequences append;
+``command``/``entrypoint``/``healthcheck.test`` are replaced, ``x-*`` keys are replaced,
+``logging`` with another driver is replaced, a ``null`` service network keeps the base one.
 ``!override`` paths are replaced wholesale and ``!reset`` paths are removed afterwards.
+Then ``enforce_unicity`` (compose-go ``EnforceUnicity``) keeps one entry per key in the
+sequences that are keyed (volumes by target, ports by ip:published:target/proto, ...): a later
+entry replaces the earlier one in place.
 """
 
 from __future__ import annotations
@@ -17,28 +20,22 @@ from compose.stackfile.types import KeyPath
 Indexer = Callable[[Any], Any]
 _REPLACED = frozenset({"command", "entrypoint"})
 _UNIQUE_SCALARS = frozenset(
-    {
-        "cap_add", "cap_drop", "dns", "dns_opt", "dns_search", "expose", "external_links",
-        "group_add", "links", "profiles", "security_opt", "tmpfs", "label_file",
-        "device_cgroup_rules", "extra_hosts",
-    }
+    {"cap_add", "cap_drop", "dns", "dns_opt", "dns_search", "expose", "links", "profiles",
+     "tmpfs", "extra_hosts"}
 )  # fmt: skip
 
 
 def _item(v: Any) -> Any:
-    return repr(v) if isinstance(v, dict | list) else v
+    if isinstance(v, str):
+        return v.partition("=")[0]  # "KEY=value" entries are keyed by KEY
+    return repr(v) if isinstance(v, dict | list) else str(v)
 
 
 def _port_key(v: Any) -> Any:
-    if isinstance(v, dict):
-        return (
-            v.get("host_ip"),
-            v.get("target"),
-            v.get("published"),
-            v.get("protocol"),
-            v.get("mode"),
-        )
-    return _item(v)
+    if not isinstance(v, dict):
+        return _item(v)
+    host = v.get("host_ip", "0.0.0.0")
+    return f"{host}:{v.get('published')}:{v.get('target')}/{v.get('protocol', 'tcp')}"
 
 
 def _target_key(v: Any) -> Any:
@@ -49,7 +46,7 @@ def _mount_key(prefix: str) -> Indexer:
     def key(v: Any) -> Any:
         if isinstance(v, dict):
             return v.get("target") or f"{prefix}/{v.get('source')}"
-        return _item(v)
+        return f"{prefix}/{v}"
 
     return key
 
@@ -58,55 +55,49 @@ def _env_file_key(v: Any) -> Any:
     return v.get("path") if isinstance(v, dict) else _item(v)
 
 
-def _subnet_key(v: Any) -> Any:
-    return v.get("subnet", _item(v)) if isinstance(v, dict) else _item(v)
+_SERVICE_INDEXERS: dict[str, Indexer] = {
+    **dict.fromkeys(_UNIQUE_SCALARS, _item),
+    "ports": _port_key,
+    "volumes": _target_key,
+    "devices": _target_key,
+    "secrets": _mount_key("/run/secrets"),
+    "configs": _mount_key(""),
+    "env_file": _env_file_key,
+}
 
 
-def _service_indexer(key: str) -> Indexer | None:
-    if key in _UNIQUE_SCALARS:
-        return _item
-    return {
-        "ports": _port_key,
-        "volumes": _target_key,
-        "devices": _target_key,
-        "secrets": _mount_key("/run/secrets"),
-        "configs": _mount_key(""),
-        "env_file": _env_file_key,
-    }.get(key)
-
-
-def _indexer(path: KeyPath) -> Indexer | None:
-    """The unicity key for sequences at ``path`` (None: plain append)."""
-    if len(path) == 3 and path[0] == "services":
-        return _service_indexer(str(path[2]))
-    if len(path) >= 4 and path[0] == "services":
-        tail = path[2:]
-        if tail[0] == "build" and tail[-1] in ("tags", "platforms", "extra_hosts", "cache_from"):
-            return _item
-        if tail[0] == "networks" and tail[-1] in ("aliases", "link_local_ips"):
-            return _item
-    if path[:1] == ("networks",) and path[-2:] == ("ipam", "config"):
-        return _subnet_key
-    return None
-
-
-def merge_sequences(base: list, over: list, index: Indexer | None, path: KeyPath) -> list:
-    if index is None:
-        return base + over
-    merged: dict[Any, Any] = {}
-    for item in (*base, *over):
+def unique(items: list, index: Indexer) -> list:
+    """One entry per key; a later entry replaces the earlier one at its position."""
+    out: dict[Any, Any] = {}
+    for item in items:
         key = index(item)
         try:
             hash(key)
         except TypeError:
             key = repr(key)  # an invalid entry: keep it, validation reports it
-        old = merged.get(key)
-        same_kind = isinstance(old, dict) and isinstance(item, dict)
-        if same_kind and old.get("type") == item.get("type"):
-            merged[key] = merge_values(old, item, path)
-        else:
-            merged[key] = item  # new, or e.g. a bind replacing a volume at the same target
-    return list(merged.values())
+        out[key] = item
+    return list(out.values())
+
+
+def enforce_unicity(tree: dict) -> None:
+    services = tree.get("services")
+    for svc in services.values() if isinstance(services, dict) else ():
+        if isinstance(svc, dict):
+            _service_unicity(svc)
+
+
+def _service_unicity(svc: dict) -> None:
+    for key, index in _SERVICE_INDEXERS.items():
+        if isinstance(svc.get(key), list):
+            svc[key] = unique(svc[key], index)
+    build = svc.get("build")
+    if isinstance(build, dict) and isinstance(build.get("tags"), list):
+        build["tags"] = unique(build["tags"], _item)
+    networks = svc.get("networks")
+    for net in networks.values() if isinstance(networks, dict) else ():
+        for key in ("aliases", "link_local_ips"):
+            if isinstance(net, dict) and isinstance(net.get(key), list):
+                net[key] = unique(net[key], _item)
 
 
 def merge_values(base: Any, over: Any, path: KeyPath, overrides: frozenset = frozenset()) -> Any:
@@ -116,7 +107,7 @@ def merge_values(base: Any, over: Any, path: KeyPath, overrides: frozenset = fro
     if isinstance(base, dict) and isinstance(over, dict):
         return _merge_maps(base, over, path, overrides)
     if isinstance(base, list) and isinstance(over, list):
-        return merge_sequences(copy.deepcopy(base), copy.deepcopy(over), _indexer(path), path)
+        return copy.deepcopy(base) + copy.deepcopy(over)
     return copy.deepcopy(over)
 
 
@@ -128,9 +119,8 @@ def _replaced(path: KeyPath) -> bool:
 
 
 def _merge_maps(base: dict, over: dict, path: KeyPath, overrides: frozenset) -> dict:
-    special = _map_special(base, over, path)
-    if special is not None:
-        return special
+    if _other_logging_driver(base, over, path):
+        return copy.deepcopy(over)
     out = copy.deepcopy(base)
     for key, value in over.items():
         sub = (*path, key)
@@ -147,11 +137,10 @@ def _is_service_network(path: KeyPath) -> bool:
     return len(path) == 4 and path[0] == "services" and path[2] == "networks"
 
 
-def _map_special(base: dict, over: dict, path: KeyPath) -> dict | None:
-    if len(path) == 3 and path[0] == "services" and path[2] == "logging":
-        if "driver" in base and "driver" in over and base["driver"] != over["driver"]:
-            return copy.deepcopy(over)
-    return None
+def _other_logging_driver(base: dict, over: dict, path: KeyPath) -> bool:
+    if len(path) != 3 or path[0] != "services" or path[2] != "logging":
+        return False
+    return "driver" in base and "driver" in over and base["driver"] != over["driver"]
 
 
 def delete_paths(tree: dict, paths: Iterable[KeyPath]) -> None:

@@ -131,3 +131,24 @@ def test_stackfile_merge_source_map_points_at_later_file(tmp_path: Path) -> None
     files = {"a.yml": "services:\n  s:\n    image: a\n", "b.yml": "services:\n  s:\n    image: b\n"}
     stack = load(tmp_path, files, files=("a.yml", "b.yml"))
     assert str(stack.source_map.locate(("services", "s", "image"))) == "b.yml:3:5"
+
+
+def test_stackfile_unicity_applies_within_one_file_too(tmp_path: Path) -> None:
+    text = """
+        services:
+          s:
+            image: i
+            ports: ["80:80", "80:80", "127.0.0.1:80:80"]
+            volumes: ["a:/x", "./b:/x"]
+            cap_add: [NET_ADMIN, NET_ADMIN]
+            secrets: [s1, {source: s2, target: /run/secrets/s1}]
+    """
+    svc = load(tmp_path, {"compose.yaml": text}).tree["services"]["s"]
+    assert [(p.get("host_ip"), p["published"]) for p in svc["ports"]] == [
+        (None, "80"), ("127.0.0.1", "80")
+    ]  # fmt: skip
+    assert svc["volumes"] == [
+        {"type": "bind", "source": str(tmp_path / "b"), "target": "/x", "bind": {}}
+    ]  # fmt: skip
+    assert svc["cap_add"] == ["NET_ADMIN"]
+    assert svc["secrets"] == [{"source": "s2", "target": "/run/secrets/s1"}]
