@@ -1,12 +1,12 @@
 """Layer unpacking: safe, atomic, whiteouts converted to overlayfs whiteouts.
 
-One pass over the (decompressed) stream does three things at once: it verifies the diff id,
-feeds GNU ``tar -x`` (fast extraction, keeps owners, modes, xattrs, hardlinks, devices) and lets
-``tarfile`` check every member header. A hostile member (``..``, an absolute path, a write
-through a symlink of the same layer, a hardlink out of the layer, an entry that replaces a
-symlink) stops the extraction and the temporary directory is removed: nothing half-written is
-left. GNU tar itself never follows ``..`` or absolute symlinks while extracting (it defers them),
-so the window between the scan and tar's own work cannot escape either.
+One pass over the (decompressed) stream does three things: it hashes it (diff id check), scans
+every tar header (``compose.images.tarscan``) and feeds GNU ``tar -x`` (fast extraction that
+keeps owners, modes, xattrs, hardlinks and devices). A chunk reaches tar only after the scan
+has accepted every header in it, so tar never sees a hostile member: ``..``, an absolute path,
+a write through a symlink of the same layer, a hardlink out of the layer, an entry replacing a
+symlink. On any error the temporary directory is removed; nothing half-written is published.
+(GNU tar also refuses ``..`` and defers unsafe symlinks on its own: a second line of defence.)
 
 After tar: ``.wh.<name>`` -> char device 0/0 ``<name>``; ``.wh..wh..opq`` -> the directory gets
 ``trusted.overlay.opaque=y``. Both need root (CAP_MKNOD, trusted xattrs).
@@ -14,24 +14,27 @@ After tar: ``.wh.<name>`` -> char device 0/0 ``<name>``; ``.wh..wh..opq`` -> the
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from compose.errors import ImageError
+from compose.images.tarscan import Member, TarScanner
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
 CHUNK = 1 << 20
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux), missing from older Pythons
 TAR_FLAGS = [
     "--numeric-owner",
     "-p",
@@ -76,35 +79,6 @@ def _gunzip(fh: BinaryIO) -> Iterator[bytes]:
         raise ImageError("layer is truncated (gzip stream ends early)")
 
 
-class _Tee:
-    """A read()-able stream of the decompressed layer that hashes and forwards what it gives."""
-
-    def __init__(self, chunks: Iterator[bytes], sink: BinaryIO) -> None:
-        self._chunks = chunks
-        self._buf = bytearray()
-        self._sink = sink
-        self.sha = hashlib.sha256()
-        self.size = 0
-
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buf += chunk
-        n = len(self._buf) if n < 0 else min(n, len(self._buf))
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        self.sha.update(out)
-        self.size += len(out)
-        self._sink.write(out)
-        return out
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
-
-
 @dataclass
 class _Scan:
     """Per-layer state of the member checks."""
@@ -114,7 +88,7 @@ class _Scan:
     whiteouts: list[str] = field(default_factory=list)
     opaque: list[str] = field(default_factory=list)
 
-    def check(self, member: tarfile.TarInfo) -> None:
+    def check(self, member: Member) -> None:
         name = _clean(member.name, "path")
         self._check_parents(name, member.name)
         if name in self.symlinks and not member.issym():
@@ -133,7 +107,7 @@ class _Scan:
             if parent in self.symlinks:
                 raise HostileLayer(f"entry {raw!r} writes through symlink {parent!r}")
 
-    def _check_hardlink(self, member: tarfile.TarInfo) -> None:
+    def _check_hardlink(self, member: Member) -> None:
         target = _clean(member.linkname, "hardlink target")
         self._check_parents(target, member.linkname)
         if target not in self.seen:
@@ -158,17 +132,23 @@ def _clean(name: str, what: str) -> str:
     return "/".join(parts) or "."
 
 
-def _run_tar(chunks: Iterator[bytes], target: Path) -> tuple[_Tee, _Scan]:
+def _run_tar(chunks: Iterator[bytes], target: Path, sha: Any) -> _Scan:
+    """Stream ``chunks`` into ``tar -x``, hashing and scanning them on the way."""
     cmd = ["tar", "-x", "-f", "-", "-C", str(target), *TAR_FLAGS]
+    scan = _Scan()
+    scanner = TarScanner(scan.check)
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors, bufsize=0)
         assert proc.stdin is not None
-        tee, scan = _Tee(chunks, proc.stdin), _Scan()
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(proc.stdin.fileno(), F_SETPIPE_SZ, CHUNK)
         try:
-            with tarfile.open(fileobj=tee, mode="r|") as tar:  # type: ignore[call-overload]
-                for member in tar:
-                    scan.check(member)
-            tee.drain()
+            for chunk in chunks:
+                if sha is not None:
+                    sha.update(chunk)
+                scanner.feed(chunk)
+                proc.stdin.write(chunk)
+            scanner.finish()
             proc.stdin.close()
         except BaseException:
             proc.kill()
@@ -178,7 +158,7 @@ def _run_tar(chunks: Iterator[bytes], target: Path) -> tuple[_Tee, _Scan]:
             errors.seek(0)
             lines = errors.read().decode(errors="replace").strip().splitlines()
             raise ImageError(f"tar: {lines[-1] if lines else f'exit {proc.returncode}'}")
-    return tee, scan
+    return scan
 
 
 def _to_overlay(root: Path, scan: _Scan) -> None:
@@ -224,17 +204,41 @@ def unpack_layer(blob: Path, dest: Path, tmp_root: Path, diff_id: str | None = N
 
 
 def _extract(blob: Path, root: Path, diff_id: str | None) -> None:
+    # an uncompressed blob stored under its digest was verified when it was stored
+    hashing = diff_id is not None and diff_id.split(":", 1)[-1] != blob.name
+    sha = hashlib.sha256() if hashing else None
     with open(blob, "rb") as fh:
         try:
-            tee, scan = _run_tar(_chunks(fh), root)
-        except (tarfile.TarError, zlib.error, OSError) as exc:
+            if not hashing and _is_plain(fh):
+                scan = _scan_then_tar(fh, blob, root)
+            else:
+                scan = _run_tar(_chunks(fh), root, sha)
+        except (zlib.error, OSError) as exc:
             raise ImageError(f"layer {blob.name[:12]}: not a valid tar archive: {exc}") from exc
         except HostileLayer as exc:
             raise HostileLayer(f"layer {blob.name[:12]} refused: {exc}") from None
-    actual = "sha256:" + tee.sha.hexdigest()
+    actual = "sha256:" + sha.hexdigest() if sha else diff_id
     if diff_id and actual != diff_id:
         raise ImageError(f"layer {blob.name[:12]}: content digest {actual} != diff id {diff_id}")
     _to_overlay(root, scan)
+
+
+def _is_plain(fh: BinaryIO) -> bool:
+    head = fh.read(4)
+    fh.seek(0)
+    return head[:2] != b"\x1f\x8b" and head != b"\x28\xb5\x2f\xfd"
+
+
+def _scan_then_tar(fh: BinaryIO, blob: Path, root: Path) -> _Scan:
+    """Plain tar: check every header first (seeking over data), then let tar read the file."""
+    scan = _Scan()
+    TarScanner(scan.check).scan_file(fh)
+    cmd = ["tar", "-x", "-f", str(blob), "-C", str(root), *TAR_FLAGS]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise ImageError(f"tar: {lines[-1] if lines else f'exit {proc.returncode}'}")
+    return scan
 
 
 def _publish(root: Path, dest: Path) -> None:

@@ -79,8 +79,9 @@ HOSTILE = {
 }
 
 
+@pytest.mark.parametrize("compress", ["gz", "none"])
 @pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_hostile_layer_refused_and_store_clean(case: str, tmp_path: Path) -> None:
+def test_hostile_layer_refused_and_store_clean(case: str, compress: str, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     entries = []
@@ -91,7 +92,7 @@ def test_hostile_layer_refused_and_store_clean(case: str, tmp_path: Path) -> Non
         entries.append((info, data))
     store = ImageStore(tmp_path / "store")
     with pytest.raises(HostileLayer, match="refused"):
-        _unpack(store, _tar(entries))
+        _unpack(store, _tar(entries, compress))
     assert list(outside.iterdir()) == []
     assert not (tmp_path / "evil").exists()
     assert not (store.root / "layers").exists() or not list((store.root / "layers").iterdir())
@@ -136,9 +137,10 @@ def test_diff_id_mismatch_refused(tmp_path: Path) -> None:
     assert list(store.tmp.iterdir()) == []
 
 
-def test_truncated_layer_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compress", ["gz", "none"])
+def test_truncated_layer_refused(compress: str, tmp_path: Path) -> None:
     store = ImageStore(tmp_path / "store")
-    body = _tar([_entry("big", data=os.urandom(200_000))])
+    body = _tar([_entry("big", data=os.urandom(200_000))], compress)
     with pytest.raises(ImageError):
         _unpack(store, body[: len(body) // 2])
     assert list(store.tmp.iterdir()) == []
