@@ -18,6 +18,7 @@ import os
 import resource
 import socket
 import struct
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class InitContext:
     init_binary: str = ""
     argv: tuple[str, ...] = ()
     caps: frozenset[str] = frozenset()
+    console: socket.socket | None = None  # tty: where the pty master goes (to the monitor)
     user: ExecUser = field(default_factory=ExecUser)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -125,6 +127,32 @@ def make_devices(ctx: InitContext) -> None:
 
 def pivot_root(ctx: InitContext) -> None:
     rootfs.pivot(REAL, ctx.root)
+
+
+def open_pty(ptmx: str) -> tuple[int, str]:
+    """A new pty in the devpts instance of ``ptmx``: (master fd, slave path next to it)."""
+    master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY)
+    fcntl.ioctl(master, 0x40045431, struct.pack("i", 0))  # TIOCSPTLCK: unlock
+    number = struct.unpack("i", fcntl.ioctl(master, 0x80045430, b"\0" * 4))[0]  # TIOCGPTN
+    return master, f"{os.path.dirname(ptmx)}/{number}"
+
+
+def setup_console(ctx: InitContext) -> None:
+    """tty: a pty from the container's devpts as stdio, controlling tty and /dev/console."""
+    if ctx.console is None:
+        return
+    master, slave_path = open_pty("/dev/pts/ptmx")
+    slave = os.open(slave_path, os.O_RDWR)
+    rootfs.create_target("/dev/console", "file")
+    sc.mount(slave_path, "/dev/console", None, sc.MS_BIND)
+    socket.send_fds(ctx.console, [b"m"], [master])
+    os.close(master)
+    ctx.console.close()
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for target in (0, 1, 2):
+        os.dup2(slave, target)
+    os.close(slave)
 
 
 def write_sysctls(ctx: InitContext) -> None:
@@ -234,6 +262,7 @@ STEPS: list[tuple[str, Callable[[InitContext], None]]] = [
     ("mounts", mount_all),
     ("create devices", make_devices),
     ("pivot_root", pivot_root),
+    ("console", setup_console),
     ("sysctl", write_sysctls),
     ("mask paths", mask_paths),
     ("read-only rootfs", readonly_root),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import select
 import signal
 import socket
@@ -114,35 +113,44 @@ def write_exit(replica_dir: str, doc: dict[str, Any]) -> None:
     os.rename(tmp, os.path.join(replica_dir, EXIT_FILE))
 
 
-def _stdio(tty: bool) -> tuple[dict[int, str], list[int], list[int]]:
-    """(parent fds → stream, child fds for 0/1/2, fds the parent closes after the fork)."""
-    null = os.open("/dev/null", os.O_RDONLY)
+def _stdio(tty: bool) -> tuple[dict[int, str], list[int], list[int], list[socket.socket]]:
+    """(parent fds → stream, child fds for 0/1/2, fds closed after the fork, console pair).
+
+    With a tty the init opens a pty in the container's own devpts (so ``tty`` names a path that
+    exists inside) and passes the master back over the console socketpair.
+    """
+    null = os.open("/dev/null", os.O_RDWR)
     if tty:
-        master, slave = pty.openpty()
-        return {master: "stdout"}, [slave, slave, slave], [null, slave]
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        return {}, [null, null, null], [null], [ours, theirs]
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    return {out_r: "stdout", err_r: "stderr"}, [null, out_w, err_w], [null, out_w, err_w]
+    return {out_r: "stdout", err_r: "stderr"}, [null, out_w, err_w], [null, out_w, err_w], []
 
 
 def _child(req: dict[str, Any], sock: socket.socket, fds: list[int], parent_fds: list[int],
-           tty: bool) -> None:
+           console: socket.socket | None) -> None:
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target, inheritable=True)
         for fd in parent_fds:
             os.close(fd)
-        if tty:
-            os.setsid()
-            import fcntl
-            import termios
-
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         ctx = initmod.context_from_request(req, sock)
+        ctx.console = console
     except Exception as err:
         syncproto.send_error(sock, "init", err)
         os._exit(127)
     initmod.run_init(ctx)
+
+
+def _receive_console(console: socket.socket) -> dict[int, str]:
+    """The pty master from the init (nothing if it failed before making one)."""
+    try:
+        _msg, fds, _flags, _addr = socket.recv_fds(console, 16, 1)
+    except OSError:
+        fds = []
+    console.close()
+    return {fds[0]: "stdout"} if fds else {}
 
 
 def run_monitor(req: dict[str, Any], sock: socket.socket) -> None:
@@ -152,17 +160,22 @@ def run_monitor(req: dict[str, Any], sock: socket.socket) -> None:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         log_fd = os.open(req["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        streams, child_fds, close_after = _stdio(bool(spec.get("tty")))
+        streams, child_fds, close_after, console = _stdio(bool(spec.get("tty")))
         sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
     except Exception as err:
         syncproto.send_error(sock, "start monitor", err)
         os._exit(1)
     if pid == 0:
-        _child(req, sock, child_fds, [log_fd, *streams], bool(spec.get("tty")))
+        if console:
+            console[0].close()
+        _child(req, sock, child_fds, [log_fd, *streams], console[1] if console else None)
     for fd in close_after:
         os.close(fd)
     _report_pid(sock, pid)
+    if console:
+        console[1].close()
+        streams = _receive_console(console[0])
     copy_logs(streams, LogWriter(log_fd))
     _pid, status = os.waitpid(pid, 0)
     doc = exit_status(status, req.get("oom_file", ""))

@@ -18,7 +18,6 @@ import fcntl
 import json
 import os
 import select
-import struct
 import subprocess
 import sys
 import termios
@@ -67,10 +66,8 @@ def _exec_spec(req: dict[str, Any]) -> ContainerSpec:
 
 
 def _open_pty(pid: int) -> tuple[int, int]:
-    master = os.open(f"/proc/{pid}/root/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY)
-    fcntl.ioctl(master, 0x40045431, struct.pack("i", 0))  # TIOCSPTLCK: unlock
-    number = struct.unpack("i", fcntl.ioctl(master, 0x80045430, b"\0" * 4))[0]  # TIOCGPTN
-    return master, number
+    master, slave_path = initmod.open_pty(f"/proc/{pid}/root/dev/pts/ptmx")
+    return master, int(slave_path.rsplit("/", 1)[1])
 
 
 def _join(req: dict[str, Any]) -> None:

@@ -121,7 +121,7 @@ def plan_mounts(spec: ContainerSpec, etc_files: Sequence[tuple[str, str]], init_
     return ops
 
 
-def _create_target(path: str, kind: str) -> None:
+def create_target(path: str, kind: str) -> None:
     if kind == "dir":
         os.makedirs(path, exist_ok=True)
     elif kind == "file" and not os.path.lexists(path):
@@ -131,7 +131,7 @@ def _create_target(path: str, kind: str) -> None:
 
 def apply_op(sys: Syscalls, root: str, op: MountOp) -> None:
     target = secure_join(root, op.target)
-    _create_target(target, op.create)
+    create_target(target, op.create)
     sys.mount(op.source, target, op.fstype, op.flags, op.data)
     if op.remount_ro:
         sys.mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | op.flags, None)

@@ -167,3 +167,10 @@ def test_remove_is_idempotent_and_leaves_nothing(make_spec, containers):
     containers.rt.remove(handle)
     containers.assert_gone(handle)
     containers.rt.remove(handle)
+
+
+def test_tty_container_gets_a_pty_of_its_own_devpts(make_spec, containers):
+    script = "tty; test -c /dev/console && echo console; ls /dev/pts"
+    status, out, _ = containers.run_to_exit(make_spec(["sh", "-c", script], tty=True))
+    assert status.code == 0
+    assert out.replace("\r", "").split() == ["/dev/pts/0", "console", "0", "ptmx"]
