@@ -139,7 +139,7 @@ def test_stackfile_unicity_applies_within_one_file_too(tmp_path: Path) -> None:
           s:
             image: i
             ports: ["80:80", "80:80", "127.0.0.1:80:80"]
-            volumes: ["a:/x", "./b:/x"]
+            volumes: ["vol:/x", "./b:/x"]
             cap_add: [NET_ADMIN, NET_ADMIN]
             secrets: [s1, {source: s2, target: /run/secrets/s1}]
     """
