@@ -226,7 +226,16 @@ def main() -> None:
     host = netns.create_netns(root / "host")
     cfg = netplug.NetworkConfig(f"bench{salt}", "default")
     try:
+        start = time.perf_counter()
         info = netplug.ensure_network(cfg, host_netns=host, ipam_root=root / "ipam")
+        first = time.perf_counter() - start
+        again = []
+        for _ in range(10):
+            start = time.perf_counter()
+            netplug.ensure_network(cfg, host_netns=host, ipam_root=root / "ipam")
+            again.append(time.perf_counter() - start)
+        print(f"\nensure_network: create {first * 1000:.1f} ms (includes the pyroute2 import), "
+              f"verify again {_ms(again)}")
         ours, theirs, pyr = [], [], []
         for rnd in range(ROUNDS):  # interleaved, so machine load hits all three alike
             ours += bench_attach_netplug(root, host, cfg)
