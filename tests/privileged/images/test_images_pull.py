@@ -211,3 +211,28 @@ def test_skopeo_reads_what_we_pushed(registry) -> None:
     if out.returncode != 0 and "not found" in out.stderr:
         pytest.skip("skopeo missing")
     assert json.loads(out.stdout)["Architecture"] == "amd64"
+
+
+def test_tampered_manifest_is_refused(registry, tmp_path: Path) -> None:
+    name = f"tampered{uuid.uuid4().hex[:8]}"
+    ref, _, storage = _push_unique_image(registry, tmp_path, name)
+    manifest_digest = pull(ref).digest
+    data = _registry_blob(storage, manifest_digest)
+    body = data.read_bytes()
+    assert b'{"config"' in body or b'"config"' in body
+    data.write_bytes(body.replace(b",", b" ,", 1))  # still valid JSON, other digest
+    with pytest.raises(ImageError, match="manifest digest mismatch"):
+        pull(ref)
+
+
+def test_load_oci_archive_tar(test_images: Path, tmp_path: Path) -> None:
+    import tarfile
+
+    from compose.images import load_archive
+
+    archive = tmp_path / "oci.tar"
+    with tarfile.open(archive, "w") as tar:
+        for item in ("oci-layout", "index.json", "blobs"):
+            tar.add(test_images / "oci" / item, item)
+    loaded = {i.ref: i for i in load_archive(archive)}
+    assert loaded["docker.io/library/redis:7"].config.cmd == ("redis-server",)

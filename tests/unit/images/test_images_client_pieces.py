@@ -176,3 +176,45 @@ def test_line_progress() -> None:
         "redis:7 aaaaaaaaaaaa: Downloading 2.5MB",
         "redis:7 aaaaaaaaaaaa: Pull complete",
     ]
+
+
+def test_mirror_down_falls_back_to_next_endpoint() -> None:
+    body = json.dumps({"schemaVersion": 2, "config": {}, "layers": []}).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "mirror.test":
+            raise httpx.ConnectError("refused", request=request)
+        assert request.url.path == "/v2/library/redis/manifests/7"
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    settings = RegistrySettings(mirrors=("http://mirror.test",))
+    client = RegistryClient(
+        "docker.io", settings=settings, creds=None, transport=httpx.MockTransport(handler)
+    )
+    client_body, _, _ = client.get_manifest("library/redis", "7", "redis:7")
+    assert client_body == body
+    assert client.base == HUB_ENDPOINT
+
+
+def test_blob_download_retries_and_resumes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("compose.images.client.BACKOFF", (0, 0, 0))
+    data = bytes(range(256)) * 4096
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    calls: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers.get("range"))
+        if len(calls) == 1:
+            return httpx.Response(503)
+        start = int(request.headers["range"][6:-1]) if "range" in request.headers else 0
+        return httpx.Response(206 if start else 200, content=data[start:])
+
+    partial = tmp_path / "partial"
+    partial.write_bytes(data[:1000])  # what an interrupted pull left
+    client = RegistryClient(
+        "reg.test", settings=RegistrySettings(), creds=None, transport=httpx.MockTransport(handler)
+    )
+    with open(partial, "ab") as fh:
+        client.download_blob("ns/app", digest, fh, "reg.test/ns/app:1")
+    assert partial.read_bytes() == data
+    assert calls == ["bytes=1000-", "bytes=1000-"]
