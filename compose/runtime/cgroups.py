@@ -62,6 +62,7 @@ class CgroupDriver(Protocol):
     def oom_file(self, path: str) -> str: ...
     def pids(self, path: str) -> list[int]: ...
     def freeze(self, path: str) -> None: ...
+    def frozen(self, path: str) -> bool: ...
     def thaw(self, path: str) -> None: ...
     def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None: ...
     def stats(self, path: str) -> CgroupStats: ...
@@ -182,6 +183,9 @@ class CgroupV1:
     def _freezer_state(self, path: str) -> str:
         return _read(self._dir("freezer", path) / "freezer.state").strip()
 
+    def frozen(self, path: str) -> bool:
+        return self._freezer_state(path) == "FROZEN"
+
     def freeze(self, path: str) -> None:
         if "freezer" in self.controllers:
             _write(self._dir("freezer", path) / "freezer.state", "FROZEN")
@@ -274,16 +278,16 @@ class CgroupV2:
     def pids(self, path: str) -> list[int]:
         return _pids_of([self.root / path / "cgroup.procs"])
 
-    def _frozen(self, path: str) -> bool:
+    def frozen(self, path: str) -> bool:
         return _keyed(_read(self.root / path / "cgroup.events")).get("frozen") == 1
 
     def freeze(self, path: str) -> None:
         _write(self.root / path / "cgroup.freeze", "1")
-        _wait_until(lambda: self._frozen(path), 10, "freeze")
+        _wait_until(lambda: self.frozen(path), 10, "freeze")
 
     def thaw(self, path: str) -> None:
         _write(self.root / path / "cgroup.freeze", "0")
-        _wait_until(lambda: not self._frozen(path), 10, "thaw")
+        _wait_until(lambda: not self.frozen(path), 10, "thaw")
 
     def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None:
         d = self.root / path

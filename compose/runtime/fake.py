@@ -94,6 +94,13 @@ class FakeRuntime:
     def is_alive(self, pid: int, start_time: int | None) -> bool:
         return pid in self.alive
 
+    def state(self, handle: ContainerHandle) -> str:
+        if handle.id in self.paused:
+            return "paused"
+        if handle.pid in self.alive:
+            return "running"
+        return "exited" if handle.id in self.exited else "created"
+
     def pause(self, handle: ContainerHandle) -> None:
         self.actions.append(("pause", handle.id))
         self.paused.add(handle.id)

@@ -219,6 +219,16 @@ class LinuxRuntime:
     def is_alive(self, pid: int, start_time: int | None) -> bool:
         return is_alive(pid, start_time)
 
+    def state(self, handle: ContainerHandle) -> str:
+        """created | running | paused | exited (from this runtime, /proc and the cgroup)."""
+        if handle.id in self._pending:
+            return "created"
+        if not is_alive(handle.pid, handle.start_time):
+            return "exited"
+        if self.cgroups.exists(handle.cgroup_path) and self.cgroups.frozen(handle.cgroup_path):
+            return "paused"
+        return "running"
+
     def _read_exit(self, handle: ContainerHandle) -> ExitStatus | None:
         try:
             doc = json.loads((handle.replica_dir / "exit.json").read_text())
