@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from compose.errors import InterpolationError
+from compose.stackfile.typecast import caster_for
 from compose.stackfile.types import KeyPath, SourceMap
 
 Lookup = Callable[[str], "str | None"]
@@ -131,22 +132,24 @@ def interpolate_tree(
 
 def _interpolate_value(
     text: str, lookup: Lookup, marks: SourceMap, warnings: list[str], path: KeyPath
-) -> str:
+) -> Any:
     unset: list[str] = []
     try:
         result = substitute(text, lookup, unset)
-    except TemplateError as exc:
+        cast = caster_for(path) if result != text else None
+        value = cast(result) if cast else result
+    except (TemplateError, ValueError) as exc:
         where = marks.locate(path)
         prefix = f"{where}: " if where else ""
         raise InterpolationError(
             f"{prefix}{format_path(path)}: {exc}",
-            hint="use $$ for a literal $" if "invalid" in str(exc) else None,
+            hint="use $$ for a literal $" if "invalid interpolation" in str(exc) else None,
         ) from None
     for name in unset:
         msg = f'The "{name}" variable is not set. Defaulting to a blank string.'
         if msg not in warnings:
             warnings.append(msg)
-    return result
+    return value
 
 
 def format_path(path: KeyPath) -> str:

@@ -95,3 +95,36 @@ def test_stackfile_interpolate_error_has_location_and_path() -> None:
     assert str(info.value) == (
         'compose.yaml:3:5: services.web.image: required variable "TAG" is missing a value: set TAG'
     )
+
+
+def test_stackfile_interpolated_values_are_typed_like_compose_go() -> None:
+    env = {"N": "3", "RO": "yes", "P": "8080", "CPU": "0.5", "EXT": "true", "SOFT": "10"}
+    tree = {
+        "services": {
+            "web": {
+                "deploy": {"replicas": "${N}"},
+                "read_only": "$RO",
+                "ports": [{"target": "${P}"}],
+                "cpus": "${CPU}",
+                "ulimits": {"nofile": {"soft": "${SOFT}"}, "nproc": "${N}"},
+                "tty": "yes",  # literal, not interpolated: left for validation
+                "image": "${N}",  # not a typed field
+            }
+        },
+        "networks": {"front": {"external": "${EXT}"}},
+    }
+    out = interpolate_tree(tree, env.get, SourceMap(), [])
+    web = out["services"]["web"]
+    assert web["deploy"]["replicas"] == 3 and web["read_only"] is True
+    assert web["ports"][0]["target"] == 8080 and web["cpus"] == 0.5
+    assert web["ulimits"] == {"nofile": {"soft": 10}, "nproc": 3}
+    assert web["tty"] == "yes" and web["image"] == "3"
+    assert out["networks"]["front"]["external"] is True
+
+
+def test_stackfile_interpolated_cast_error_is_located() -> None:
+    marks = SourceMap({("services", "web", "privileged"): Mark("c.yml", 4, 5)})
+    tree = {"services": {"web": {"privileged": "${X}"}}}
+    pattern = r"^c.yml:4:5: services.web.privileged: expected a boolean"
+    with pytest.raises(InterpolationError, match=pattern):
+        interpolate_tree(tree, {"X": "maybe"}.get, marks, [])
