@@ -1,10 +1,12 @@
 """netplug: bridges, veth pairs, IPAM, service discovery and published ports for Linux hosts.
 
 Independent of ``compose`` (never imports it); usable on its own. ``import netplug`` is cheap:
-the data types load eagerly, everything else (pyroute2, anyio, dnslib users) loads on first use.
+the data types load eagerly, everything else (anyio, dnslib users) loads on first use. Netlink
+is spoken directly (nl.py, ~30 µs a request) and nftables through libnftables in-process
+(libnft.py, CLI fallback); pyroute2 is not needed at run time (netns.iproute() is a convenience).
 
-Interface used by the orchestrator (all verbs are synchronous; call them from a worker thread
-when inside an event loop — pyroute2's sync API refuses to run on a running loop):
+Interface used by the orchestrator (all verbs are synchronous and blocking; from async code call
+them in a worker thread):
 
     NetworkConfig(project, name, subnet=None, gateway=None, ip_range=None, internal=False,
                   mtu=1500, driver_opts={}, labels={})           .key == "<project>_<name>"

@@ -11,9 +11,9 @@ from netplug import nft, sysctl
 from netplug.ipam import DiskStore, pool
 from netplug.ipam.allocator import OwnerAlive, reclaim
 from netplug.naming import bridge_name, network_table
-from netplug.netns import NetnsRef, call_in, iproute
+from netplug.netns import NetnsRef, call_in
 from netplug.nl import Netlink
-from netplug.rtnl import ensure_address, ensure_bridge, set_up
+from netplug.rtnl import ensure_address, ensure_bridge
 from netplug.types import NetworkConfig, NetworkInfo
 
 NetworkRef = NetworkConfig | tuple[str, str]
@@ -50,10 +50,10 @@ def ensure_network(
 
 def _ensure_bridge(cfg: NetworkConfig, info: NetworkInfo, host_netns: NetnsRef) -> None:
     prefix = ipaddress.IPv4Network(info.subnet).prefixlen
-    with iproute(host_netns) as ipr:
-        index = ensure_bridge(ipr, info.bridge, cfg.mtu)
-        ensure_address(ipr, index, info.bridge, info.gateway, prefix)
-        set_up(ipr, index, info.bridge)
+    with Netlink(host_netns) as nl:
+        index = ensure_bridge(nl, info.bridge, cfg.mtu)
+        ensure_address(nl, index, info.bridge, info.gateway, prefix)
+        nl.set_up(index, f"bridge {info.bridge}")
 
 
 def network_info(cfg: NetworkConfig, ipam_root: Path | None = None) -> NetworkInfo | None:

@@ -1,4 +1,4 @@
-"""netplug's error tree. pyroute2 and OSError are translated once, at the netlink boundary.
+"""netplug's error tree. Netlink/nft/OSError failures are translated once, where they happen.
 
 NetplugError
 ├── NetworkConfigError   the request is wrong (bad subnet, static IP outside the subnet, name clash)

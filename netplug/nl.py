@@ -1,8 +1,8 @@
-"""A minimal rtnetlink client for the attach hot path (no pyroute2, no event loop).
+"""A minimal rtnetlink client (no pyroute2, no event loop): netplug's only netlink boundary.
 
-pyroute2's sync API costs ~0.3 ms per request (it drives an asyncio loop) and ~0.6 ms per
-IPRoute; these few hand-packed messages cost ~30 µs each. Sockets are opened inside a netns by
-switching the calling thread (see netns.py). Everything else uses pyroute2 (rtnl.py).
+pyroute2's sync API costs ~0.3 ms per request (it drives an asyncio loop), ~0.6 ms per IPRoute
+and ~70 ms to import; these few hand-packed messages cost ~30 µs each. Sockets are opened inside a
+netns by switching the calling thread (see netns.py). Queries built on it live in rtnl.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from netplug.netns import NetnsRef, call_in
 NETLINK_ROUTE = 0
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 17, 18, 20, 24
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x100, 0x200, 0x400
-NLMSG_ERROR = 2
+NLMSG_ERROR, NLMSG_DONE, NLM_F_DUMP = 2, 3, 0x300
+RTM_GETADDR, RTM_GETROUTE = 22, 26
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD = (
     1,
     3,
@@ -44,7 +45,7 @@ def attr(kind: int, payload: bytes) -> bytes:
     return raw + b"\0" * (-len(raw) % 4)
 
 
-def _attrs(payload: bytes) -> Iterator[tuple[int, bytes]]:
+def attrs(payload: bytes) -> Iterator[tuple[int, bytes]]:
     offset = 0
     while offset + 4 <= len(payload):
         length, kind = struct.unpack_from("=HH", payload, offset)
@@ -104,7 +105,7 @@ class Netlink:
     def operstate(self, index: int) -> int | None:
         """IFLA_OPERSTATE of a link (6 = IF_OPER_UP)."""
         reply = self.request(RTM_GETLINK, 0, ifinfo(index), f"link {index}: get")
-        return next((v[0] for k, v in _attrs(reply[_IFINFO.size :]) if k == IFLA_OPERSTATE), None)
+        return next((v[0] for k, v in attrs(reply[_IFINFO.size :]) if k == IFLA_OPERSTATE), None)
 
     def wait_up(self, index: int, what: str, timeout: float = 3.0) -> None:
         """Wait until the kernel's link watcher reports the link operationally up (like CNI's
@@ -116,6 +117,43 @@ class Netlink:
                 raise KernelError(f"{what}: not operationally up after {timeout:.0f} s")
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
+
+    def dump(self, kind: int, body: bytes, what: str) -> list[bytes]:
+        """A NLM_F_DUMP request: every reply payload until NLMSG_DONE."""
+        self.seq += 1
+        header = _HDR.pack(_HDR.size + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, self.seq, 0)
+        self.sock.send(header + body)
+        out: list[bytes] = []
+        while True:
+            data = self.sock.recv(1 << 16)
+            offset = 0
+            while offset + _HDR.size <= len(data):
+                length, mtype, _, seq, _ = _HDR.unpack_from(data, offset)
+                payload = data[offset + _HDR.size : offset + length]
+                offset += (length + 3) & ~3
+                if seq != self.seq:
+                    continue
+                if mtype == NLMSG_DONE:
+                    return out
+                if mtype == NLMSG_ERROR:
+                    code = -struct.unpack_from("=i", payload)[0]
+                    raise KernelError(f"{what}: {os.strerror(code)}")
+                out.append(payload)
+
+    def link(self, index: int) -> dict[int, bytes] | None:
+        """Attributes of one link by index (None when it does not exist)."""
+        try:
+            reply = self.request(RTM_GETLINK, 0, ifinfo(index), f"link {index}: get")
+        except OSError as exc:
+            if exc.errno == errno.ENODEV:
+                return None
+            raise KernelError(str(exc.strerror)) from exc
+        return dict(attrs(reply[_IFINFO.size :]))
+
+    def add_bridge(self, name: str, mtu: int) -> None:
+        body = ifinfo() + attr(IFLA_IFNAME, _name(name)) + attr(IFLA_MTU, struct.pack("=I", mtu))
+        body += attr(IFLA_LINKINFO, attr(IFLA_INFO_KIND, b"bridge"))
+        self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, body, f"bridge {name}")
 
     def link_index(self, ifname: str) -> int | None:
         body = ifinfo() + attr(IFLA_IFNAME, _name(ifname))

@@ -23,7 +23,7 @@ from netplug.ipam import DiskStore, allocate, make_range, release
 from netplug.ipam.allocator import OwnerAlive
 from netplug.ipam.pool import read_record
 from netplug.naming import bridge_name, owner_id, veth_name
-from netplug.netns import NetnsRef, iproute
+from netplug.netns import NetnsRef
 from netplug.nl import Netlink
 from netplug.types import Attachment, AttachRequest, NetworkConfig
 
@@ -216,36 +216,36 @@ def check(
     """Verify what attach promised; raises CheckFailed listing every difference."""
     plans = _plans(project, replica_id, networks, ipam_root or default_ipam_root())
     owner = owner_id(project, replica_id)
-    with iproute(host_netns) as host, iproute(netns_path) as inner:
+    with Netlink(host_netns) as host, Netlink(netns_path) as inner:
         problems = [msg for p in plans for msg in _check_one(p, owner, host, inner)]
         problems += _check_route(inner, plans)
     if problems:
         raise CheckFailed(f"replica {replica_id}: " + "; ".join(problems))
 
 
-def _check_one(plan: _Plan, owner: str, host: rtnl.IPR, inner: rtnl.IPR) -> list[str]:
+def _check_one(plan: _Plan, owner: str, host: Netlink, inner: Netlink) -> list[str]:
     ip = plan.store.get_by_owner(owner, plan.ifname)
     if ip is None:
         return [f"{plan.ifname}: no IPAM entry in {plan.req.network.key}"]
-    index = rtnl.link_index(host, plan.host_ifname)
+    index = host.link_index(plan.host_ifname)
     if index is None:
         return [f"host veth {plan.host_ifname} missing"]
     problems = []
-    if rtnl.link_attr(host, index, "IFLA_MASTER") != rtnl.link_index(host, plan.bridge):
+    if rtnl.link_master(host, index) != host.link_index(plan.bridge):
         problems.append(f"{plan.host_ifname} is not enslaved to {plan.bridge}")
-    inner_index = rtnl.link_index(inner, plan.ifname)
+    inner_index = inner.link_index(plan.ifname)
     if inner_index is None:
         return [*problems, f"{plan.ifname} missing in the replica netns"]
     if (str(ip), plan.subnet.prefixlen) not in rtnl.ipv4_addresses(inner, inner_index):
         problems.append(f"{plan.ifname} lacks {ip}/{plan.subnet.prefixlen}")
-    if rtnl.link_attr(inner, inner_index, "IFLA_OPERSTATE") == "DOWN":
-        problems.append(f"{plan.ifname} is down")
+    if not rtnl.link_is_up(inner, inner_index):
+        problems.append(f"{plan.ifname} is not up")
     return problems
 
 
-def _check_route(inner: rtnl.IPR, plans: list[_Plan]) -> list[str]:
+def _check_route(inner: Netlink, plans: list[_Plan]) -> list[str]:
     routable = [p for p in plans if not p.req.network.internal]
-    gateway = rtnl.has_default_route(inner)
+    gateway = rtnl.default_gateway(inner)
     if routable and gateway != routable[0].gateway:
         return [f"default route is {gateway}, expected via {routable[0].gateway}"]
     if not routable and gateway is not None:

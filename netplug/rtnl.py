@@ -1,82 +1,75 @@
-"""The netlink boundary: small rtnetlink steps over pyroute2 (imported lazily by callers of
-``netns.iproute``). Every NetlinkError/OSError becomes a KernelError naming object and step."""
+"""Queries and idempotent steps on top of nl.Netlink: ensure a bridge and its address, read a
+link's kind/master/operstate, a link's IPv4 addresses, the default route (used by ensure_network
+and check; attach/detach talk to Netlink directly)."""
 
 from __future__ import annotations
 
 import errno
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+import ipaddress
+import socket
+import struct
 
 from netplug.errors import KernelError
+from netplug.nl import (
+    IF_OPER_UP,
+    IFA_ADDRESS,
+    IFLA_INFO_KIND,
+    IFLA_LINKINFO,
+    IFLA_MASTER,
+    IFLA_OPERSTATE,
+    RTA_GATEWAY,
+    RTM_GETADDR,
+    RTM_GETROUTE,
+    Netlink,
+    attrs,
+)
 
-IPR = Any  # pyroute2.IPRoute (not imported at module level: it costs ~70 ms)
+_IFADDR = struct.Struct("=BBBBI")
+_RTMSG = struct.Struct("=BBBBBBBBI")
+RTA_TABLE = 15
 
 
-@contextmanager
-def step(what: str) -> Iterator[None]:
-    """Translate kernel errors raised inside the block into KernelError("<what>: <cause>")."""
+def link_kind(nl: Netlink, index: int) -> str | None:
+    info = (nl.link(index) or {}).get(IFLA_LINKINFO)
+    kind = dict(attrs(info)).get(IFLA_INFO_KIND) if info else None
+    return kind.rstrip(b"\0").decode() if kind else None
+
+
+def link_master(nl: Netlink, index: int) -> int | None:
+    raw = (nl.link(index) or {}).get(IFLA_MASTER)
+    return struct.unpack("=I", raw[:4])[0] if raw else None
+
+
+def link_is_up(nl: Netlink, index: int) -> bool:
+    raw = (nl.link(index) or {}).get(IFLA_OPERSTATE)
+    return bool(raw) and raw[0] == IF_OPER_UP
+
+
+def ensure_bridge(nl: Netlink, name: str, mtu: int) -> int:
+    """Create the bridge, or accept an existing one only if it really is a bridge."""
     try:
-        yield
-    except KernelError:
-        raise
-    except Exception as exc:
-        if not is_kernel_error(exc):
-            raise
-        raise KernelError(f"{what}: {_cause(exc)}") from exc
-
-
-def is_kernel_error(exc: BaseException) -> bool:
-    from pyroute2.netlink.exceptions import NetlinkError
-
-    return isinstance(exc, OSError | NetlinkError)
-
-
-def _cause(exc: BaseException) -> str:
-    code = getattr(exc, "code", None) or exc.errno
-    return os.strerror(code) if isinstance(code, int) else str(exc)
-
-
-def _code(exc: BaseException) -> int | None:
-    return getattr(exc, "code", None) or getattr(exc, "errno", None)
-
-
-def link_index(ipr: IPR, ifname: str) -> int | None:
-    found = ipr.link_lookup(ifname=ifname)
-    return found[0] if found else None
-
-
-def link_kind(ipr: IPR, index: int) -> str | None:
-    link = ipr.get_links(index)[0]
-    return link.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
-
-
-def link_attr(ipr: IPR, index: int, name: str) -> Any:
-    return ipr.get_links(index)[0].get_attr(name)
-
-
-def ensure_bridge(ipr: IPR, name: str, mtu: int) -> int:
-    with step(f"bridge {name}: create"):
-        try:
-            ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
-        except Exception as exc:
-            if _code(exc) != errno.EEXIST:
-                raise
-    index = link_index(ipr, name)
-    if index is None or link_kind(ipr, index) != "bridge":
+        nl.add_bridge(name, mtu)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise KernelError(f"bridge {name}: create: {exc.strerror}") from exc
+    index = nl.link_index(name)
+    if index is None or link_kind(nl, index) != "bridge":
         raise KernelError(f"bridge {name}: a link of that name exists but is not a bridge")
     return index
 
 
-def ipv4_addresses(ipr: IPR, index: int) -> list[tuple[str, int]]:
-    return [
-        (a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(family=2, index=index)
-    ]
+def ipv4_addresses(nl: Netlink, index: int) -> list[tuple[str, int]]:
+    found = []
+    for payload in nl.dump(RTM_GETADDR, _IFADDR.pack(socket.AF_INET, 0, 0, 0, 0), "addresses"):
+        family, prefixlen, _, _, owner = _IFADDR.unpack_from(payload)
+        address = dict(attrs(payload[_IFADDR.size :])).get(IFA_ADDRESS)
+        if family == socket.AF_INET and owner == index and address:
+            found.append((str(ipaddress.IPv4Address(address[:4])), prefixlen))
+    return found
 
 
-def ensure_address(ipr: IPR, index: int, ifname: str, ip: str, prefixlen: int) -> None:
-    present = ipv4_addresses(ipr, index)
+def ensure_address(nl: Netlink, index: int, ifname: str, ip: str, prefixlen: int) -> None:
+    present = ipv4_addresses(nl, index)
     if (ip, prefixlen) in present:
         return
     if present:
@@ -85,17 +78,16 @@ def ensure_address(ipr: IPR, index: int, ifname: str, ip: str, prefixlen: int) -
             f"expected {ip}/{prefixlen}",
             hint="another network uses this bridge name, or its subnet changed: remove it first",
         )
-    with step(f"link {ifname}: add address {ip}/{prefixlen}"):
-        ipr.addr("add", index=index, address=ip, prefixlen=prefixlen)
+    nl.add_address(index, ip, prefixlen, f"link {ifname}")
 
 
-def set_up(ipr: IPR, index: int, ifname: str) -> None:
-    with step(f"link {ifname}: set up"):
-        ipr.link("set", index=index, state="up")
-
-
-def has_default_route(ipr: IPR) -> str | None:
-    for route in ipr.get_routes(family=2, table=254):
-        if route["dst_len"] == 0:
-            return route.get_attr("RTA_GATEWAY")
+def default_gateway(nl: Netlink) -> str | None:
+    """Gateway of the main table's IPv4 default route, if any."""
+    body = _RTMSG.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)
+    for payload in nl.dump(RTM_GETROUTE, body, "routes"):
+        fields = _RTMSG.unpack_from(payload)
+        found = dict(attrs(payload[_RTMSG.size :]))
+        table = struct.unpack("=I", found[RTA_TABLE][:4])[0] if RTA_TABLE in found else fields[4]
+        if fields[1] == 0 and table == 254 and RTA_GATEWAY in found:
+            return str(ipaddress.IPv4Address(found[RTA_GATEWAY][:4]))
     return None
