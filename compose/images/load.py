@@ -32,7 +32,11 @@ def load(
     path: Path, *, store: ImageStore | None = None, platform: str | None = None
 ) -> list[Image]:
     store = store or ImageStore()
-    path = Path(path)
+    with store.using():
+        return _load(Path(path), store, platform)
+
+
+def _load(path: Path, store: ImageStore, platform: str | None) -> list[Image]:
     if path.is_dir():
         return _load_layout(path, store, platform)
     try:

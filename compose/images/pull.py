@@ -147,12 +147,12 @@ def pull(
     parsed = reference.parse(ref)
     shown = parsed.familiar()
     progress = progress or NullProgress()
-    with RegistryClient(parsed.domain, settings=settings) as client:
+    with store.using(), RegistryClient(parsed.domain, settings=settings) as client:
         job = _Pull(parsed, shown, store, client, platform, progress)
         progress.image_start(shown)
         digest, manifest = job.manifest()
         job.layers(manifest, job.config(manifest))
-    store.tag(str(parsed), digest)
-    store.record_pull(str(parsed))
+        store.tag(str(parsed), digest)
+        store.record_pull(str(parsed))
     progress.image_done(shown, digest)
     return store.image_from_manifest(str(parsed), digest)

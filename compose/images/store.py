@@ -224,6 +224,15 @@ class ImageStore:
             digest = select_manifest(manifest, None, ref).digest
         return self.image_from_manifest(ref, digest)
 
+    @contextlib.contextmanager
+    def using(self, exclusive: bool = False) -> Iterator[None]:
+        """Pulls and loads hold this shared; garbage collection holds it exclusively, so it
+        never deletes what an in-flight pull has stored but not tagged yet."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "gc.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+
     # -- removal -----------------------------------------------------------------------
     def remove(self, ref: str) -> list[str]:
         """Untag ``ref`` and delete what no remaining image uses; returns removed items."""
@@ -234,7 +243,8 @@ class ImageStore:
         """Delete blobs and layers no tag references, and leftovers of interrupted work."""
         from compose.images.gc import collect
 
-        return collect(self)
+        with self.using(exclusive=True):
+            return collect(self)
 
     def size_of(self, image: Image) -> int:
         manifest = self.read_json(image.digest)
