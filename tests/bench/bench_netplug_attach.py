@@ -234,7 +234,7 @@ def main() -> None:
             start = time.perf_counter()
             netplug.ensure_network(cfg, host_netns=host, ipam_root=root / "ipam")
             again.append(time.perf_counter() - start)
-        print(f"\nensure_network: create {first * 1000:.1f} ms (includes the pyroute2 import), "
+        print(f"\nensure_network: create {first * 1000:.1f} ms, "
               f"verify again {_ms(again)}")
         ours, theirs, pyr = [], [], []
         for rnd in range(ROUNDS):  # interleaved, so machine load hits all three alike
