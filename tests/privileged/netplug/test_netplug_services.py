@@ -179,7 +179,7 @@ def test_netplug_published_range_and_port_in_use(env: Env) -> None:
         netplug.check_ports_free([netplug.PortBinding(9000, a1.ip, 80)], host_netns=env.host)
 
 
-def test_netplug_udp_proxy(env: Env) -> None:
+def test_netplug_udp_dnat_and_proxy(env: Env) -> None:
     net, _ = env.network("default")
     ns1, (a1,) = env.attach("dns-1", net)
     echo = call_in(ns1, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
@@ -187,21 +187,31 @@ def test_netplug_udp_proxy(env: Env) -> None:
     env.closers.append(echo)
 
     def serve() -> None:
-        data, client = echo.recvfrom(100)
-        echo.sendto(b"echo:" + data, client)
+        while True:
+            try:
+                data, client = echo.recvfrom(100)
+            except OSError:
+                return
+            echo.sendto(b"echo:" + data, client)
 
     threading.Thread(target=serve, daemon=True).start()
+    outside = _outside(env)
+    netplug.publish_ports(
+        net, "dns", [netplug.PortBinding(5300, a1.ip, 5353, "udp")], host_netns=env.host
+    )
 
-    def ask(port: int) -> bytes:
-        sock = call_in(env.host, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    def ask(ns: Path, ip: str, port: int) -> bytes:
+        sock = call_in(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         with sock:
             sock.settimeout(2)
-            sock.sendto(b"hi", ("127.0.0.1", port))
+            sock.sendto(b"hi", (ip, port))
             return sock.recv(100)
+
+    assert ask(outside, "192.0.2.1", 5300) == b"echo:hi"  # kernel DNAT
 
     async def main() -> bytes:
         async with netplug.PortProxy(host_netns=env.host) as proxy:
             port = await proxy.publish("dns", "127.0.0.1", 0, "udp", [(a1.ip, 5353)])
-            return await anyio.to_thread.run_sync(ask, port)
+            return await anyio.to_thread.run_sync(ask, env.host, "127.0.0.1", port)
 
-    assert anyio.run(main) == b"echo:hi"
+    assert anyio.run(main) == b"echo:hi"  # userland proxy on loopback
