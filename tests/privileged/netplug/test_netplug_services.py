@@ -215,3 +215,27 @@ def test_netplug_udp_dnat_and_proxy(env: Env) -> None:
             return await anyio.to_thread.run_sync(ask, env.host, "127.0.0.1", port)
 
     assert anyio.run(main) == b"echo:hi"  # userland proxy on loopback
+
+
+def test_netplug_egress_is_masqueraded(env: Env) -> None:
+    """A replica reaches an address outside the host (the test's "outside" netns, which has no
+    route back to the bridge subnet) only because its source is masqueraded to the host's."""
+    net, _ = env.network("default")
+    ns1, _ = env.attach("web-1", net)
+    outside = _outside(env)
+    seen: list[str] = []
+    server = call_in(outside, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    server.bind(("192.0.2.2", 7000))
+    server.listen(4)
+    env.closers.append(server)
+
+    def accept_one() -> None:
+        conn, peer = server.accept()
+        seen.append(peer[0])
+        conn.close()
+
+    thread = threading.Thread(target=accept_one, daemon=True)
+    thread.start()
+    fetch(ns1, "192.0.2.2", 7000)
+    thread.join(3)
+    assert seen == ["192.0.2.1"]
