@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compose.errors import InterpolationError, StackFileNotFound, UserError
+from compose.errors import InterpolationError, StackFileNotFound, StackSyntaxError, UserError
 from compose.stackfile import discovery, environment, include, normalize, profiles
 from compose.stackfile.canonical import Canonicalizer
 from compose.stackfile.extends import ExtendsResolver, LoadedFile
@@ -37,6 +37,15 @@ class _Run:
 
 
 def load(options: LoadOptions) -> LoadedStack:
+    try:
+        return _load(options)
+    except RecursionError:
+        first = options.files[0] if options.files else "compose file"
+        name = display_name(first, Path(os.path.abspath(options.cwd)))
+        raise StackSyntaxError(f"{name}:1:1: stack nested too deeply") from None
+
+
+def _load(options: LoadOptions) -> LoadedStack:
     cwd = Path(os.path.abspath(options.cwd))
     environ = dict(options.environ)
     run = _Run(options, cwd, {}, environ.get("HOME") or str(Path.home()))

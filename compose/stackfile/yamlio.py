@@ -72,6 +72,7 @@ class _Builder:
         self.resets: set[KeyPath] = set()
         self.overrides: set[KeyPath] = set()
         self.count = 0
+        self.active: set[int] = set()  # nodes being built: re-entering one is an alias cycle
 
     def mark(self, node: Any) -> Mark:
         m = node.start_mark
@@ -89,12 +90,17 @@ class _Builder:
             self.resets.add(path)
         elif tag == OVERRIDE:
             self.overrides.add(path)
-        kind = node.id
-        if kind == "mapping":
-            return self.build_map(node, path)
-        if kind == "sequence":
+        if node.id == "scalar":
+            return self.scalar(node, tag)
+        if id(node) in self.active:
+            raise self.fail(node, f"cycle detected at path: {_dotted(path)}")
+        self.active.add(id(node))
+        try:
+            if node.id == "mapping":
+                return self.build_map(node, path)
             return [self.build_item(n, (*path, i)) for i, n in enumerate(node.value)]
-        return self.scalar(node, tag)
+        finally:
+            self.active.discard(id(node))
 
     def build_item(self, node: Any, path: KeyPath) -> Any:
         self.marks.add(path, self.mark(node))
@@ -147,6 +153,10 @@ class _Builder:
         return knode.value if isinstance(value, float) else str(value)
 
 
+def _dotted(path: KeyPath) -> str:
+    return ".".join(str(p) for p in path)
+
+
 def _explicit_tag(node: Any) -> bool:
     m = node.start_mark
     buf = getattr(m, "buffer", None)
@@ -164,7 +174,10 @@ def parse_yaml(text: str, name: str) -> ParsedFile:
     for node in nodes:
         if node.id != "mapping":
             raise builder.fail(node, "top-level object must be a mapping")
-        tree.update(builder.build(node, ()))
+        try:
+            tree.update(builder.build(node, ()))
+        except RecursionError:
+            raise builder.fail(node, "document nested too deeply") from None
     return ParsedFile(name, tree, builder.marks, builder.resets, builder.overrides)
 
 

@@ -111,3 +111,22 @@ def test_stackfile_yaml_billion_laughs_is_bounded() -> None:
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     with pytest.raises(StackSyntaxError, match="alias expansion limit"):
         parse_yaml("\n".join(lines) + "\n", "f.yml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x-healthcheck: &healthcheck\n  egress-service:\n    <<: *healthcheck\n",
+        "a: &x [*x]\n",
+        "a: " + "[" * 450 + "]" * 450 + "\n",
+        "a: " + "[" * 3000 + "]" * 3000 + "\n",
+    ],
+)
+def test_stackfile_yaml_recursive_anchor_or_deep_nesting_is_an_error(text: str) -> None:
+    with pytest.raises(StackSyntaxError, match=r"^f.yml:\d+:\d+: "):
+        parse_yaml(text, "f.yml")
+
+
+def test_stackfile_yaml_reused_anchor_is_not_a_cycle() -> None:
+    text = "services:\n  a: &a\n    image: alpine\n  a2: *a\n"
+    assert parse_yaml(text, "f.yml").tree["services"]["a2"] == {"image": "alpine"}
