@@ -152,3 +152,20 @@ def test_stackfile_unicity_applies_within_one_file_too(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert svc["cap_add"] == ["NET_ADMIN"]
     assert svc["secrets"] == [{"source": "s2", "target": "/run/secrets/s1"}]
+
+
+NET = "name: t\nnetworks:\n  test:\n    name: test\n    external: true\n"
+
+
+def test_stackfile_reset_removes_network(tmp_path: Path) -> None:
+    """compose-go TestResetRemove."""
+    files = {"a.yml": NET, "b.yml": "networks:\n  test: !reset {}\n"}
+    stack = load(tmp_path, files, files=("a.yml", "b.yml"), normalize=False)
+    assert "test" not in stack.tree.get("networks", {})
+
+
+def test_stackfile_override_replaces_network(tmp_path: Path) -> None:
+    """compose-go TestOverrideReplace."""
+    files = {"a.yml": NET, "b.yml": "networks:\n  test: !override {}\n"}
+    stack = load(tmp_path, files, files=("a.yml", "b.yml"), normalize=False)
+    assert stack.tree["networks"]["test"] == {}
