@@ -1,9 +1,6 @@
-"""The per-container monitor (process B): forks the init, copies its output, records its exit.
+"""The per-container monitor's work (process B, see ``spare``): logs and the exit record.
 
-B is forked by the zygote for each container and lives exactly as long as the container:
-- ``setsid`` so a Ctrl-C on the supervisor's terminal never reaches the container;
-- makes the stdout/stderr pipes (or a pty when ``tty``), ``unshare(CLONE_NEWPID)`` and forks the
-  init C, which is therefore PID 1 of the new pid namespace;
+B lives exactly as long as its container:
 - reports ``{t:"pid"}`` to the launcher and closes its copy of the sync socket;
 - copies the pipes into the JSON-lines log file (Docker's json-file format:
   ``{"log": "...\\n", "stream": "stdout", "time": "<RFC 3339, ns>"}``), lines split at 16 KiB;
@@ -16,14 +13,11 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import socket
 import time
 from typing import Any
 
-from compose.runtime import init as initmod
 from compose.runtime import syncproto
-from compose.runtime import syscalls as sc
 from compose.runtime.procfs import proc_start_time
 
 MAX_LINE = 16 * 1024
@@ -113,37 +107,21 @@ def write_exit(replica_dir: str, doc: dict[str, Any]) -> None:
     os.rename(tmp, os.path.join(replica_dir, EXIT_FILE))
 
 
-def _stdio(tty: bool) -> tuple[dict[int, str], list[int], list[int], list[socket.socket]]:
-    """(parent fds → stream, child fds for 0/1/2, fds closed after the fork, console pair).
+def make_stdio(tty: bool) -> tuple[dict[int, str], list[int]]:
+    """(monitor's read fds → stream name, the init's fds for 0/1/2).
 
     With a tty the init opens a pty in the container's own devpts (so ``tty`` names a path that
-    exists inside) and passes the master back over the console socketpair.
+    exists inside) and passes the master back over the console socketpair (see ``spare``).
     """
     null = os.open("/dev/null", os.O_RDWR)
     if tty:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        return {}, [null, null, null], [null], [ours, theirs]
+        return {}, [null, null, null]
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    return {out_r: "stdout", err_r: "stderr"}, [null, out_w, err_w], [null, out_w, err_w], []
+    return {out_r: "stdout", err_r: "stderr"}, [null, out_w, err_w]
 
 
-def _child(req: dict[str, Any], sock: socket.socket, fds: list[int], parent_fds: list[int],
-           console: socket.socket | None) -> None:
-    try:
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target, inheritable=True)
-        for fd in parent_fds:
-            os.close(fd)
-        ctx = initmod.context_from_request(req, sock)
-        ctx.console = console
-    except Exception as err:
-        syncproto.send_error(sock, "init", err)
-        os._exit(127)
-    initmod.run_init(ctx)
-
-
-def _receive_console(console: socket.socket) -> dict[int, str]:
+def receive_console(console: socket.socket) -> dict[int, str]:
     """The pty master from the init (nothing if it failed before making one)."""
     try:
         _msg, fds, _flags, _addr = socket.recv_fds(console, 16, 1)
@@ -153,37 +131,7 @@ def _receive_console(console: socket.socket) -> dict[int, str]:
     return {fds[0]: "stdout"} if fds else {}
 
 
-def run_monitor(req: dict[str, Any], sock: socket.socket) -> None:
-    """Never returns."""
-    spec = req["spec"]
-    try:
-        os.setsid()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        log_fd = os.open(req["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        streams, child_fds, close_after, console = _stdio(bool(spec.get("tty")))
-        sc.unshare(sc.CLONE_NEWPID)
-        pid = os.fork()
-    except Exception as err:
-        syncproto.send_error(sock, "start monitor", err)
-        os._exit(1)
-    if pid == 0:
-        if console:
-            console[0].close()
-        _child(req, sock, child_fds, [log_fd, *streams], console[1] if console else None)
-    for fd in close_after:
-        os.close(fd)
-    _report_pid(sock, pid)
-    if console:
-        console[1].close()
-        streams = _receive_console(console[0])
-    copy_logs(streams, LogWriter(log_fd))
-    _pid, status = os.waitpid(pid, 0)
-    doc = exit_status(status, req.get("oom_file", ""))
-    write_exit(spec["replica_dir"], doc)
-    os._exit(doc["code"] & 0xFF)
-
-
-def _report_pid(sock: socket.socket, pid: int) -> None:
+def report_pid(sock: socket.socket, pid: int) -> None:
     me = os.getpid()
     try:
         syncproto.send(sock, "pid", pid=pid, start_time=proc_start_time(pid), monitor_pid=me,
@@ -191,3 +139,12 @@ def _report_pid(sock: socket.socket, pid: int) -> None:
     except OSError:
         pass
     sock.close()
+
+
+def supervise(req: dict[str, Any], init_pid: int, streams: dict[int, str], log_fd: int) -> None:
+    """Copy the output until the container is gone, record its exit, exit the same way."""
+    copy_logs(streams, LogWriter(log_fd))
+    _pid, status = os.waitpid(init_pid, 0)
+    doc = exit_status(status, req.get("oom_file", ""))
+    write_exit(req["spec"]["replica_dir"], doc)
+    os._exit(doc["code"] & 0xFF)

@@ -106,6 +106,11 @@ def prctl_ptr(option: int, arg2: int, pointer: ctypes._Pointer) -> None:  # type
     _check(_libc.prctl(option, ctypes.c_ulong(arg2), pointer, ctypes.c_ulong(0), ctypes.c_ulong(0)))
 
 
+def set_process_name(name: str) -> None:
+    """prctl(PR_SET_NAME): what ps -o comm / top show (15 bytes)."""
+    _libc.prctl(15, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+
+
 class _CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 

@@ -2,29 +2,42 @@
 
 Started once per ``LinuxRuntime`` (the supervisor never forks itself: it has threads). It imports
 everything the monitor and init need, then loops: receive ``{op:"create", ...}`` plus the
-container's sync socket (SCM_RIGHTS) on its SOCK_SEQPACKET control socket, fork a monitor for it,
-close its copy, repeat. Forking a warm interpreter costs ~1 ms where exec'ing a fresh Python costs
-~20 ms plus imports. SIGCHLD is ignored, so the kernel reaps the monitors' zombies; monitors
-outlive the zygote (they are session leaders and only need the files they write).
+container's sync socket (SCM_RIGHTS) on its SOCK_SEQPACKET control socket, hand both to the
+pre-forked spare monitor/init pair (``spare``), fork the next spare, repeat. Forking a warm
+interpreter costs ~1 ms where exec'ing a fresh Python costs ~20 ms plus imports; the spare takes
+even that off the create path. SIGCHLD is ignored, so the kernel reaps the monitors' zombies;
+monitors outlive the zygote (they are session leaders and only need the files they write).
 The zygote exits when the control socket reports EOF (its runtime went away).
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
 import platform
 import signal
 import socket
 import sys
 
-from compose.runtime import monitor, seccomp
+from compose.runtime import seccomp, syncproto
+from compose.runtime import syscalls as sc
+from compose.runtime.spare import MAX_REQUEST, fork_spare
 
-MAX_REQUEST = 1 << 20
+
+def dispatch(spare: socket.socket | None, msg: bytes, fd: int) -> bool:
+    if spare is None:
+        return False
+    try:
+        socket.send_fds(spare, [msg], [fd])
+    except OSError:
+        return False
+    finally:
+        spare.close()
+    return True
 
 
 def serve(ctl: socket.socket) -> None:
+    spare = fork_spare([ctl])
     while True:
         try:
             msg, fds, _flags, _addr = socket.recv_fds(ctl, MAX_REQUEST, 4)
@@ -32,20 +45,13 @@ def serve(ctl: socket.socket) -> None:
             continue
         if not msg:
             return
-        req = json.loads(msg)
-        if not fds:
-            continue
-        for fd in fds:  # SCM_RIGHTS fds arrive inheritable; the workload must not keep them
-            os.set_inheritable(fd, False)
-        pid = os.fork()
-        if pid == 0:
-            ctl.close()
-            try:
-                monitor.run_monitor(req, socket.socket(fileno=fds[0]))
-            finally:
-                os._exit(1)
+        if fds and not dispatch(spare, msg, fds[0]):  # the spare died: one fresh try
+            if not dispatch(fork_spare([ctl]), msg, fds[0]):
+                syncproto.send_error(socket.socket(fileno=os.dup(fds[0])), "fork",
+                                     OSError(11, "cannot fork a container monitor"))
         for fd in fds:
             os.close(fd)
+        spare = fork_spare([ctl])
 
 
 def warm_up() -> None:
@@ -61,6 +67,7 @@ def warm_up() -> None:
 
 def main(argv: list[str]) -> None:
     warm_up()
+    sc.set_process_name("pyc-zygote")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(socket.socket(fileno=int(argv[1])))

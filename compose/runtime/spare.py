@@ -1,0 +1,120 @@
+"""A pre-forked monitor + init pair, so a create pays for no fork at all.
+
+The zygote always keeps one spare ready. A spare is made like this (all before any request)::
+
+    zygote ──fork──▶ B (monitor): setsid, SIGCHLD default, unshare(CLONE_NEWPID)
+                      └──fork──▶ C (init, PID 1 of the new pid ns): waits on B's socket
+
+On a request the zygote hands ``{op:create,...}`` + the launcher's sync socket to the spare's B
+(SCM_RIGHTS) and forks the next spare while this container sets up. B opens the log, makes the
+stdio pipes and passes ``request + [sync, stdin, stdout, stderr]`` on to C, then becomes the
+monitor (``monitor.supervise``). C dup2s its stdio and runs the init steps (``init.run_init``).
+If the zygote goes away, an idle spare sees EOF and both processes exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from typing import Any
+
+from compose.runtime import init as initmod
+from compose.runtime import monitor, syncproto
+from compose.runtime import syscalls as sc
+
+MAX_REQUEST = 1 << 20
+def fork_spare(close_in_child: list[socket.socket]) -> socket.socket | None:
+    """Fork a spare; returns the zygote's end of its socket (None if the fork failed)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        for sock in [ours, *close_in_child]:
+            sock.close()
+        try:
+            run_spare(theirs)
+        finally:
+            os._exit(1)
+    theirs.close()
+    return ours
+
+
+def run_spare(ctl: socket.socket) -> None:
+    """Process B. Never returns."""
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    sc.set_process_name("pyc-monitor")
+    to_init, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    console_b, console_c = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    sc.unshare(sc.CLONE_NEWPID)
+    pid = os.fork()
+    if pid == 0:
+        for sock in (ctl, to_init, console_b):
+            sock.close()
+        run_waiting_init(init_end, console_c)
+    init_end.close()
+    msg, fds, _flags, _addr = socket.recv_fds(ctl, MAX_REQUEST, 1)
+    ctl.close()
+    if not msg or not fds:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os._exit(0)
+    sync = socket.socket(fileno=fds[0])
+    start_container(json.loads(msg), msg, sync, pid, to_init, console_b, console_c)
+
+
+def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: int,
+                    to_init: socket.socket, console_b: socket.socket,
+                    console_c: socket.socket) -> None:
+    """Still B: hand the request to the waiting init, then monitor it. Never returns."""
+    tty = bool(req["spec"].get("tty"))
+    try:
+        log_fd = os.open(req["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        streams, child_fds = monitor.make_stdio(tty)
+        socket.send_fds(to_init, [raw], [sync.fileno(), *child_fds])
+    except Exception as err:
+        syncproto.send_error(sync, "start monitor", err)
+        os.kill(pid, signal.SIGKILL)
+        os._exit(1)
+    for fd in set(child_fds):
+        os.close(fd)
+    for sock in (to_init, console_c):
+        sock.close()
+    monitor.report_pid(sync, pid)
+    if tty:
+        streams = monitor.receive_console(console_b)
+    else:
+        console_b.close()
+    monitor.supervise(req, pid, streams, log_fd)
+
+
+def run_waiting_init(init_end: socket.socket, console: socket.socket) -> None:
+    """Process C, PID 1 of the new pid namespace. Never returns."""
+    sc.set_process_name("pyc-init")
+    msg, fds, _flags, _addr = socket.recv_fds(init_end, MAX_REQUEST, 4)
+    init_end.close()
+    if not msg or len(fds) < 4:
+        os._exit(0)
+    sync = socket.socket(fileno=fds[0])
+    sync.set_inheritable(False)  # SCM_RIGHTS fds arrive inheritable: never leak it to the workload
+    try:
+        for target, fd in enumerate(fds[1:4]):
+            os.dup2(fd, target, inheritable=True)
+        for fd in set(fds[1:4]):
+            if fd > 2:
+                os.close(fd)
+        req = json.loads(msg)
+        ctx = initmod.context_from_request(req, sync)
+        ctx.console = console if req["spec"].get("tty") else None
+        if ctx.console is None:
+            console.close()
+    except Exception as err:
+        syncproto.send_error(sync, "init", err)
+        os._exit(127)
+    initmod.run_init(ctx)
