@@ -1,7 +1,9 @@
 """Build the test images (busybox:latest, python:3.11, redis:7) from Debian packages.
 
-Layers: a shared ``base`` (merged-/usr symlinks, /etc/passwd, /etc/group, /tmp), a shared
-``libc`` layer for the dynamically linked images, and one layer per image. Everything lands in
+Layers: ``base`` (merged-/usr symlinks, /etc/passwd, /etc/group, /tmp) and ``busybox``
+(busybox-static + applet links: every image has /bin/sh and the usual tools, as Debian-based
+official images do) shared by all three, ``libc`` shared by python and redis, then one layer
+for the application. Everything lands in
 one OCI image layout ``<out>/oci`` whose index names ``busybox:latest``, ``python:3.11``,
 ``redis:7`` and ``busybox:index`` (an OCI index with linux/amd64 and linux/arm64 entries); plus
 ``<out>/busybox-save.tar``, a ``docker save`` archive of busybox:latest. Cached: a second build
@@ -26,6 +28,8 @@ LIBC_ROOTS = ["libc6", "libssl3", "zlib1g"]
 PY_PRUNE = ("test", "idlelib", "ensurepip", "tkinter", "lib2to3", "pydoc_data", "turtledemo")
 SHARE_PRUNE = ("doc", "man", "locale", "lintian", "info", "bug", "doc-base")
 TAGS = ("busybox:latest", "python:3.11", "redis:7")
+RECIPE_KEY = "_recipe"
+RECIPE = "2"  # bump when the image contents change: cached builds are redone
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 GROUP = "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n"
@@ -123,8 +127,8 @@ class Builder:
         rd = self.layer_from_packages("redis", rd_pkgs, _redis_extra)
         specs = [
             oci.ImageSpec("busybox", "latest", [base, bb], {"Env": [PATH_ENV], "Cmd": ["sh"]}),
-            oci.ImageSpec("python", "3.11", [base, libc, py], _python_config()),
-            oci.ImageSpec("redis", "7", [base, libc, rd], _redis_config()),
+            oci.ImageSpec("python", "3.11", [base, bb, libc, py], _python_config()),
+            oci.ImageSpec("redis", "7", [base, bb, libc, rd], _redis_config()),
         ]
         entries = [(f"{s.name}:{s.tag}", oci.write_manifest(self.blobs, s)) for s in specs]
         entries.append(("busybox:index", self.index_of(specs[0])))
@@ -133,6 +137,7 @@ class Builder:
             self.layout, entries[0][1], "busybox:latest", self.out / "busybox-save.tar"
         )
         digests = {tag: str(desc["digest"]) for tag, desc in entries}
+        digests[RECIPE_KEY] = RECIPE
         (self.out / "built.json").write_text(json.dumps(digests, indent=1, sort_keys=True))
         self.say(
             f"built {len(entries)} images in {time.monotonic() - started:.1f}s into {self.layout}"
@@ -167,10 +172,15 @@ def build(out: Path | None = None, *, force: bool = False, log: bool = True) -> 
     """Build (or reuse) the test images; returns the cache dir holding ``oci/``."""
     out = (out or DEFAULT_OUT).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    if force or not (out / "built.json").exists():
+    if force or built_digests(out).get(RECIPE_KEY) != RECIPE:
+        shutil.rmtree(out / "oci", ignore_errors=True)
         Builder(out, log).build()
     return out
 
 
 def built_digests(out: Path) -> dict[str, str]:
-    return json.loads((out / "built.json").read_text())
+    """tag -> manifest digest of the last build ({} if none)."""
+    try:
+        return json.loads((out / "built.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {}

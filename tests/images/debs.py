@@ -79,8 +79,15 @@ def _pick(group: list[str]) -> list[str]:
     return []
 
 
+def ensure_lists() -> None:
+    """Run ``apt-get update`` once if this machine has no package lists yet."""
+    if not any(Path("/var/lib/apt/lists").glob("*_Packages*")):
+        _apt(["apt-get", "update", "-qq"])
+
+
 def closure(roots: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
     """Sorted dependency closure of ``roots`` minus ``exclude`` (and what only they need)."""
+    ensure_lists()
     seen: set[str] = set(exclude) | SKIP
     todo = [r for r in roots if r not in seen]
     result: set[str] = set()

@@ -44,14 +44,14 @@ def test_index_platform_choice(registry) -> None:
 def test_three_images_share_layers_on_disk(registry) -> None:
     images = [pull(registry.ref(n)) for n in ("busybox:latest", "python:3.11", "redis:7")]
     bb, py, rd = images
-    assert bb.layers[0] == py.layers[0] == rd.layers[0]  # base layer, one directory
-    assert py.layers[1] == rd.layers[1]  # libc layer
+    assert bb.layers == py.layers[:2] == rd.layers[:2]  # base + busybox, one directory each
+    assert py.layers[2] == rd.layers[2]  # libc layer
     layer_dirs = sorted((paths.images_dir() / "layers").iterdir())
     assert len(layer_dirs) == 5
     assert rd.config.exposed_ports == ("6379/tcp",)
     assert rd.config.working_dir == "/data" and rd.config.volumes == ("/data",)
-    assert (py.layers[2] / "usr/lib/python3.11/http/server.py").is_file()
-    assert (rd.layers[2] / "usr/bin/redis-cli").is_file()
+    assert (py.layers[3] / "usr/lib/python3.11/http/server.py").is_file()
+    assert (rd.layers[3] / "usr/bin/redis-cli").is_file()
 
 
 def test_missing_image_names_reference_and_registry_answer(registry) -> None:
@@ -172,7 +172,7 @@ def test_image_rm_keeps_shared_layers_and_prune(registry) -> None:
     rd = pull(registry.ref("redis:7"), store=store)
     removed = store.remove(registry.ref("python:3.11"))
     assert any(r.startswith("layer") for r in removed)
-    assert not py.layers[2].exists()
+    assert not py.layers[3].exists()
     assert all(p.is_dir() for p in rd.layers)  # shared base + libc kept
     assert store.resolve(registry.ref("redis:7")).layers == rd.layers
     (store.tmp / "junk").write_text("x")
