@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,19 +107,13 @@ def _pin_new_netns(path: Path) -> None:
     try:
         _check(_libc.unshare(CLONE_NEWNET), "unshare")
         try:
-            src = f"/proc/{os.getpid()}/task/{threading_native_id()}/ns/net".encode()
+            src = f"/proc/{os.getpid()}/task/{threading.get_native_id()}/ns/net".encode()
             _check(_libc.mount(src, os.fsencode(path), b"none", MS_BIND, None), "mount")
             _loopback_up()
         finally:
             _setns(home)
     finally:
         os.close(home)
-
-
-def threading_native_id() -> int:
-    import threading
-
-    return threading.get_native_id()
 
 
 def _loopback_up() -> None:
