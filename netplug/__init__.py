@@ -37,9 +37,10 @@ them in a worker thread):
     check_ports_free(bindings, *, host_netns=None)  raises PortInUseError (bound or published)
     publish_ports(cfg, key, bindings, *, host_netns=None) / unpublish_ports(cfg, key, ...)
 
-``host_netns`` is the path of a netns file in which bridges, routes and nft rules are made
-(None = the namespace of the calling thread: the real host in production, a test-made netns in
-tests). ``ipam_root`` defaults to $NETPLUG_IPAM_DIR or $PYCOMPOSE_STATE_DIR/ipam; pass
+``host_netns`` is the path of a netns file in which bridges, routes, nft rules and the DNS/proxy
+sockets are made (None = the calling thread's namespace, i.e. the real host in production;
+privileged tests always pass a netns they created, so the host is never touched).
+``ipam_root`` defaults to $NETPLUG_IPAM_DIR or $PYCOMPOSE_STATE_DIR/ipam; pass
 <PYCOMPOSE_STATE_DIR>/ipam explicitly from the orchestrator.
 
 Kernel names: bridge "pcb-<10 hex>" per (project, network), host veth "pcv-<10 hex>" per
