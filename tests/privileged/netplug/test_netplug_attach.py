@@ -211,3 +211,26 @@ def test_netplug_replica_netns_files(env: Env) -> None:
     netplug.remove_replica_netns(f"r{env.salt}", run_dir=run_dir)
     netplug.remove_replica_netns(f"r{env.salt}", run_dir=run_dir)
     assert not path.exists()
+
+
+def test_netplug_parallel_attach_from_threads(env: Env) -> None:
+    """The supervisor attaches from worker threads: per-thread setns and the IPAM flock must
+    hold under concurrency (unique IPs, every replica checks out, nothing leaks)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    net, _ = env.network("default")
+    ids = [f"web-{i}" for i in range(16)]
+    paths = {rid: env.replica(rid) for rid in ids}
+    env.attached += [(rid, [net]) for rid in ids]
+    kw = {"host_netns": env.host, "ipam_root": env.ipam}
+
+    def one(rid: str) -> str:
+        (att,) = netplug.attach(env.project, rid, [net], paths[rid], **kw)
+        netplug.check(env.project, rid, [net], paths[rid], **kw)
+        return att.ip
+
+    with ThreadPoolExecutor(8) as pool:
+        ips = list(pool.map(one, ids))
+        assert len(set(ips)) == len(ids)
+        list(pool.map(lambda rid: netplug.detach(env.project, rid, [net], **kw), ids))
+    assert ip_files(env) == []
