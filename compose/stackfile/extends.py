@@ -29,6 +29,7 @@ class LoadedFile:
     base_dir: str
     resets: set[KeyPath] = field(default_factory=set)
     overrides: set[KeyPath] = field(default_factory=set)
+    positional: set[KeyPath] = field(default_factory=set)
 
 
 FileLoader = Callable[[str], LoadedFile]
@@ -66,7 +67,7 @@ class ExtendsResolver:
             resolve_service_paths(base, base_ctx.base_dir, self.home)
         own = {k: v for k, v in svc.items() if k != "extends"}
         path = ("services", name)
-        merged = merge_values(base, own, path, frozenset(ctx.overrides))
+        merged = merge_values(base, own, path, frozenset(ctx.overrides), frozenset(ctx.positional))
         delete_paths({"services": {name: merged}}, [p for p in ctx.resets if p[:2] == path])
         self._inherit_marks(ctx, base_ctx, name, base_name)
         self.done[key] = merged

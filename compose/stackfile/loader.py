@@ -159,6 +159,7 @@ class _Model:
     marks: SourceMap
     resets: set = field(default_factory=set)
     overrides: set = field(default_factory=set)
+    positional: set = field(default_factory=set)
 
 
 def _load_model(
@@ -169,13 +170,17 @@ def _load_model(
     for p in parsed:
         tree = _prepare(run, p, base_dir, chain)
         model.tree = (
-            merge_values(model.tree, tree, (), frozenset(p.overrides)) if model.tree else tree
+            merge_values(model.tree, tree, (), frozenset(p.overrides), frozenset(p.positional))
+            if model.tree
+            else tree
         )
         delete_paths(model.tree, p.resets)
         model.marks.update(p.source_map, override=True)
         model.resets |= p.resets
         model.overrides |= p.overrides
+        model.positional |= p.positional
     main = LoadedFile(base_dir, model.tree, model.marks, base_dir, model.resets, model.overrides)
+    main.positional = model.positional
     ExtendsResolver(lambda f: _load_extends_file(run, f), run.home, model.marks).resolve_all(main)
     enforce_unicity(model.tree)
     return model
@@ -232,9 +237,9 @@ def _load_extends_file(run: _Run, path: str) -> LoadedFile:
             else p.tree
         )
         tree = Canonicalizer(p.source_map).tree(tree)
-        run.file_cache[path] = LoadedFile(
-            path, tree, p.source_map, str(Path(path).parent), p.resets, p.overrides
-        )
+        loaded = LoadedFile(path, tree, p.source_map, str(Path(path).parent), p.resets, p.overrides)
+        loaded.positional = p.positional
+        run.file_cache[path] = loaded
     return run.file_cache[path]
 
 

@@ -1,9 +1,10 @@
 """Merging canonical trees: ``-f a -f b``, ``extends`` and ``include`` (compose-go ``override``).
 
-Like compose-go: mappings merge key by key, scalars are replaced, sequences append;
-``command``/``entrypoint``/``healthcheck.test`` are replaced, ``x-*`` keys are replaced,
-``logging`` with another driver is replaced, a ``null`` service network keeps the base one.
-``!override`` paths are replaced wholesale and ``!reset`` paths are removed afterwards.
+Like compose-go: mappings merge key by key, scalars are replaced, sequences append, a null
+override keeps the base value; ``command``/``entrypoint``/``healthcheck.test`` are replaced,
+``logging`` with another driver is replaced, IPAM pools merge by subnet. ``!override`` paths
+are replaced wholesale, ``!merge`` sequences merge element by element, and ``!reset`` paths
+are removed afterwards.
 Then ``enforce_unicity`` (compose-go ``EnforceUnicity``) keeps one entry per key in the
 sequences that are keyed (volumes by target, ports by ip:published:target/proto, ...): a later
 entry replaces the earlier one in place.
@@ -100,15 +101,40 @@ def _service_unicity(svc: dict) -> None:
                 net[key] = unique(net[key], _item)
 
 
-def merge_values(base: Any, over: Any, path: KeyPath, overrides: frozenset = frozenset()) -> Any:
+def merge_values(
+    base: Any,
+    over: Any,
+    path: KeyPath,
+    overrides: frozenset = frozenset(),
+    positional: frozenset = frozenset(),
+) -> Any:
     """Merge ``over`` onto ``base`` (both canonical); returns a new value."""
     if path in overrides or _replaced(path):
         return copy.deepcopy(over)
+    if over is None:
+        return copy.deepcopy(base)  # compose-go: a null override keeps the base value
     if isinstance(base, dict) and isinstance(over, dict):
-        return _merge_maps(base, over, path, overrides)
+        return _merge_maps(base, over, path, overrides, positional)
     if isinstance(base, list) and isinstance(over, list):
+        if path in positional:
+            return _merge_positional(base, over, path, overrides, positional)
         return copy.deepcopy(base) + copy.deepcopy(over)
     return copy.deepcopy(over)
+
+
+def _merge_positional(
+    base: list, over: list, path: KeyPath, overrides: frozenset, positional: frozenset
+) -> list:
+    """``!merge``: element by element; a null or empty override element keeps the base one."""
+    out = []
+    for i in range(max(len(base), len(over))):
+        if i >= len(over) or (i < len(base) and over[i] in (None, {}, [])):
+            out.append(copy.deepcopy(base[i]))
+        elif i >= len(base):
+            out.append(copy.deepcopy(over[i]))
+        else:
+            out.append(merge_values(base[i], over[i], (*path, i), overrides, positional))
+    return out
 
 
 def _replaced(path: KeyPath) -> bool:
@@ -118,23 +144,35 @@ def _replaced(path: KeyPath) -> bool:
     return (len(tail) == 1 and tail[0] in _REPLACED) or tail == ("healthcheck", "test")
 
 
-def _merge_maps(base: dict, over: dict, path: KeyPath, overrides: frozenset) -> dict:
+def _merge_maps(
+    base: dict, over: dict, path: KeyPath, overrides: frozenset, positional: frozenset
+) -> dict:
     if _other_logging_driver(base, over, path):
         return copy.deepcopy(over)
     out = copy.deepcopy(base)
     for key, value in over.items():
         sub = (*path, key)
-        if key not in out or (isinstance(key, str) and key.startswith("x-")):
+        if key not in out:
             out[key] = copy.deepcopy(value)
-        elif value is None and _is_service_network(sub):
-            continue  # `net:` (null) keeps the base network settings
+        elif path[:1] == ("networks",) and sub[2:] == ("ipam", "config"):
+            out[key] = _merge_ipam_config(out[key], value)
         else:
-            out[key] = merge_values(out[key], value, sub, overrides)
+            out[key] = merge_values(out[key], value, sub, overrides, positional)
     return out
 
 
-def _is_service_network(path: KeyPath) -> bool:
-    return len(path) == 4 and path[0] == "services" and path[2] == "networks"
+def _merge_ipam_config(base: Any, over: Any) -> Any:
+    """IPAM pools are keyed by subnet: a pool for the same subnet is merged."""
+    if not (isinstance(base, list) and isinstance(over, list)):
+        return copy.deepcopy(over)
+    pools: dict[Any, Any] = {}
+    for pool in (*base, *over):
+        key = pool.get("subnet") if isinstance(pool, dict) else repr(pool)
+        old = pools.get(key)
+        pools[str(key)] = (
+            {**old, **pool} if isinstance(old, dict) and isinstance(pool, dict) else pool
+        )
+    return list(pools.values())
 
 
 def _other_logging_driver(base: dict, over: dict, path: KeyPath) -> bool:

@@ -1,9 +1,9 @@
 """YAML text -> plain Python tree + marks, with Go yaml.v3 scalar rules (what compose-go sees).
 
 We compose ruamel nodes (which carry line/column) and construct values ourselves so that:
-duplicate keys are errors, ``<<`` merge keys work, ``!reset``/``!override`` are recorded per
-key path, plain scalars resolve like yaml.v3 (``0440`` is octal, ``yes`` is a string), and alias
-expansion is bounded (no billion-laughs hang).
+duplicate keys are errors, ``<<`` merge keys work, ``!reset``/``!override``/``!merge`` are
+recorded per key path, plain scalars resolve like yaml.v3 (``0440`` is octal, ``yes`` is a
+string), and alias expansion is bounded (no billion-laughs hang).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _CONSTANTS: dict[str, Any] = {
     **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
 }
 _STD = "tag:yaml.org,2002:"
-RESET, OVERRIDE = "!reset", "!override"
+RESET, OVERRIDE, MERGE = "!reset", "!override", "!merge"
 
 
 @dataclass
@@ -40,6 +40,7 @@ class ParsedFile:
     source_map: SourceMap
     resets: set[KeyPath] = field(default_factory=set)
     overrides: set[KeyPath] = field(default_factory=set)
+    positional: set[KeyPath] = field(default_factory=set)  # sequences tagged !merge
 
 
 def resolve_plain(text: str) -> Any:
@@ -71,6 +72,7 @@ class _Builder:
         self.marks = SourceMap()
         self.resets: set[KeyPath] = set()
         self.overrides: set[KeyPath] = set()
+        self.positional: set[KeyPath] = set()
         self.count = 0
         self.active: set[int] = set()  # nodes being built: re-entering one is an alias cycle
 
@@ -90,6 +92,8 @@ class _Builder:
             self.resets.add(path)
         elif tag == OVERRIDE:
             self.overrides.add(path)
+        elif tag == MERGE:
+            self.positional.add(path)
         if node.id == "scalar":
             return self.scalar(node, tag)
         if id(node) in self.active:
@@ -114,7 +118,7 @@ class _Builder:
         if explicit and tag == _STD + "str":
             return text
         value = resolve_plain(text)
-        if tag in (RESET, OVERRIDE) and value is None:
+        if tag in (RESET, OVERRIDE, MERGE) and value is None:
             return None
         return value
 
@@ -178,7 +182,9 @@ def parse_yaml(text: str, name: str) -> ParsedFile:
             tree.update(builder.build(node, ()))
         except RecursionError:
             raise builder.fail(node, "document nested too deeply") from None
-    return ParsedFile(name, tree, builder.marks, builder.resets, builder.overrides)
+    parsed = ParsedFile(name, tree, builder.marks, builder.resets, builder.overrides)
+    parsed.positional = builder.positional
+    return parsed
 
 
 def _compose(text: str, name: str) -> list[Any]:

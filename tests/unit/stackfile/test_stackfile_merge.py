@@ -66,7 +66,7 @@ def test_stackfile_merge_per_field_rules(tmp_path: Path) -> None:
     assert web["healthcheck"] == {"test": ["CMD-SHELL", "curl -f localhost"], "interval": "10s"}
     assert web["logging"] == {"driver": "json-file", "options": {"max-size": "1m", "max-file": "3"}}
     assert web["ulimits"] == {"nofile": 5}
-    assert web["x-meta"] == {"b": 2}  # x-* keys are replaced
+    assert web["x-meta"] == {"a": 1, "b": 2}  # x-* mappings merge like the rest (compose-go)
 
 
 def test_stackfile_merge_logging_other_driver_replaces(tmp_path: Path) -> None:
@@ -169,3 +169,39 @@ def test_stackfile_override_replaces_network(tmp_path: Path) -> None:
     files = {"a.yml": NET, "b.yml": "networks:\n  test: !override {}\n"}
     stack = load(tmp_path, files, files=("a.yml", "b.yml"), normalize=False)
     assert stack.tree["networks"]["test"] == {}
+
+
+def test_stackfile_merge_null_keeps_base_and_positional_merge(tmp_path: Path) -> None:
+    files = {
+        "a.yml": """
+            services:
+              s:
+                image: base
+                volumes:
+                  - {type: volume, source: a, target: /a}
+                  - {type: volume, source: b, target: /b}
+        """,
+        "b.yml": """
+            services:
+              s:
+                image: null
+                volumes: !merge [{}, {read_only: true}]
+        """,
+    }
+    svc = load(tmp_path, files, files=("a.yml", "b.yml")).tree["services"]["s"]
+    assert svc["image"] == "base"
+    assert svc["volumes"] == [
+        {"type": "volume", "source": "a", "target": "/a"},
+        {"type": "volume", "source": "b", "target": "/b", "read_only": True},
+    ]
+
+
+def test_stackfile_merge_ipam_pools_by_subnet(tmp_path: Path) -> None:
+    files = {
+        "a.yml": "networks: {n: {ipam: {config: [{subnet: 10.1.0.0/24}, {subnet: 10.2.0.0/24}]}}}",
+        "b.yml": "networks: {n: {ipam: {config: [{subnet: 10.1.0.0/24, gateway: 10.1.0.254}]}}}",
+    }
+    net = load(tmp_path, files, files=("a.yml", "b.yml"), normalize=False).tree["networks"]["n"]
+    assert net["ipam"]["config"] == [
+        {"subnet": "10.1.0.0/24", "gateway": "10.1.0.254"}, {"subnet": "10.2.0.0/24"}
+    ]  # fmt: skip
