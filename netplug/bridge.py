@@ -51,7 +51,7 @@ def ensure_network(
 def _ensure_bridge(cfg: NetworkConfig, info: NetworkInfo, host_netns: NetnsRef) -> None:
     prefix = ipaddress.IPv4Network(info.subnet).prefixlen
     with Netlink(host_netns) as nl:
-        index = ensure_bridge(nl, info.bridge, cfg.mtu)
+        index = ensure_bridge(nl, info.bridge, cfg.link_mtu)
         ensure_address(nl, index, info.bridge, info.gateway, prefix)
         nl.set_up(index, f"bridge {info.bridge}")
 

@@ -170,7 +170,7 @@ def _create_veth(plan: _Plan, ns_fd: int, host: Netlink, mac: str) -> None:
         plan.ifname,
         ns_fd,
         master=master,
-        mtu=plan.req.network.mtu,
+        mtu=plan.req.network.link_mtu,
         peer_mac=bytes.fromhex(mac.replace(":", "")),
     )
     index = host.link_index(plan.host_ifname)

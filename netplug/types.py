@@ -28,6 +28,11 @@ class NetworkConfig:
         """Docker-style full name ``<project>_<name>``; also the IPAM directory name."""
         return f"{self.project}_{self.name}"
 
+    @property
+    def link_mtu(self) -> int:
+        """``mtu``, unless Docker's ``com.docker.network.driver.mtu`` driver option says else."""
+        return int(self.driver_opts.get("com.docker.network.driver.mtu", self.mtu))
+
 
 @dataclass(frozen=True, slots=True)
 class NetworkInfo:

@@ -33,11 +33,12 @@ def test_netplug_same_network_talks_other_network_cannot(env: Env) -> None:
 
 def test_netplug_replica_on_two_networks_reaches_both(env: Env) -> None:
     front, _ = env.network("front")
-    back, _ = env.network("back")
+    back, _ = env.network("back", driver_opts={"com.docker.network.driver.mtu": "1400"})
     ns1, (a1,) = env.attach("web-1", front)
     ns3, (a3,) = env.attach("db-1", back)
     ns4, (f4, b4) = env.attach("api-1", front, back)
     assert (f4.ifname, b4.ifname) == ("eth0", "eth1")
+    assert "mtu 1400" in env.sh(ns4, "ip", "link", "show", "eth1").stdout
     env.closers += [Responder(ns1, 7000, b"front"), Responder(ns3, 7000, b"back")]
     assert fetch(ns4, a1.ip, 7000) == b"front"
     assert fetch(ns4, a3.ip, 7000) == b"back"
