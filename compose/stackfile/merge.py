@@ -167,11 +167,10 @@ def _merge_ipam_config(base: Any, over: Any) -> Any:
         return copy.deepcopy(over)
     pools: dict[Any, Any] = {}
     for pool in (*base, *over):
-        key = pool.get("subnet") if isinstance(pool, dict) else repr(pool)
+        key = str(pool.get("subnet")) if isinstance(pool, dict) else repr(pool)
         old = pools.get(key)
-        pools[str(key)] = (
-            {**old, **pool} if isinstance(old, dict) and isinstance(pool, dict) else pool
-        )
+        both = isinstance(old, dict) and isinstance(pool, dict)
+        pools[key] = {**old, **pool} if both else pool
     return list(pools.values())
 
 
