@@ -68,13 +68,18 @@ def _chunks(fh: BinaryIO) -> Iterator[bytes]:
 
 
 def _gunzip(fh: BinaryIO) -> Iterator[bytes]:
+    """Bounded chunks (at most CHUNK each, so a gzip bomb never sits in memory whole)."""
     dec = zlib.decompressobj(wbits=31)
     while data := fh.read(CHUNK):
         while data:
-            yield dec.decompress(data)
-            data = dec.unused_data
-            if data:  # concatenated gzip members
+            if dec.eof:  # concatenated gzip members
                 dec = zlib.decompressobj(wbits=31)
+            out = dec.decompress(data, CHUNK)
+            if out:
+                yield out
+            data = dec.unconsumed_tail or dec.unused_data
+    while not dec.eof and (out := dec.decompress(b"", CHUNK)):
+        yield out
     if not dec.eof:
         raise ImageError("layer is truncated (gzip stream ends early)")
 
