@@ -11,8 +11,8 @@ _CONTEXT_SCHEMES = ("docker-image://", "service:", "target:")
 
 def abs_path(base: str, path: str, home: str) -> str:
     """Join ``path`` onto ``base`` (Go ``filepath.Join`` cleans the result); expand ``~``."""
-    if path == "~" or path.startswith("~/"):
-        return os.path.normpath(home + path[1:])
+    if path.startswith("~"):
+        return os.path.normpath(os.path.join(home, path[1:].lstrip("/")))  # as compose-go
     if os.path.isabs(path):
         return path
     return os.path.normpath(os.path.join(base, path))
