@@ -76,9 +76,21 @@ class RegistryClient:
         resp = self._send_once(method, url, scope, headers, stream, kwargs)
         if resp.status_code == 401 and "www-authenticate" in resp.headers:
             resp.close()
-            self._authenticate(resp.headers["www-authenticate"], scope, repo)
+            scheme = self._authenticate(resp.headers["www-authenticate"], scope, repo)
             resp = self._send_once(method, url, scope, headers, stream, kwargs)
+            if resp.status_code == 401:
+                resp.read()
+                raise self._denied(repo, scheme, resp)
         return resp
+
+    def _denied(self, repo: str, scheme: str, resp: httpx.Response) -> ImageError:
+        if scheme == "basic":
+            return self._unauthorized(repo, "incorrect username or password")
+        return self._unauthorized(
+            repo,
+            f"pull access denied, repository does not exist or may require "
+            f"authentication: {registry_answer(resp)}",
+        )
 
     def _send_once(
         self,
@@ -95,7 +107,8 @@ class RegistryClient:
         request = self.http.build_request(method, url, headers=hdrs, **kwargs)  # type: ignore[arg-type]
         return self.http.send(request, stream=stream, follow_redirects=True)
 
-    def _authenticate(self, header: str, scope: str, repo: str) -> None:
+    def _authenticate(self, header: str, scope: str, repo: str) -> str:
+        """Get credentials for ``scope`` answering the challenge; returns its scheme."""
         scheme, params = auth.parse_challenge(header)
         if scheme == "basic":
             if not self.creds:
@@ -106,6 +119,7 @@ class RegistryClient:
             self._auth[scope] = f"Bearer {self._token(params, scope, repo)}"
         else:
             raise ImageError(f"{self.domain}/{repo}: unsupported auth scheme {scheme!r}")
+        return scheme
 
     def _token(self, params: dict[str, str], scope: str, repo: str) -> str:
         if "realm" not in params:

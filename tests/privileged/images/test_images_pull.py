@@ -69,8 +69,9 @@ def test_auth_success_and_failures(auth_registry, monkeypatch, tmp_path: Path) -
         pull(ref)
     assert "config.json" in (err.value.hint or "")
     _docker_config(tmp_path, auth_registry.host, "pycompose", "wrong")
-    with pytest.raises(ImageError, match="401 UNAUTHORIZED"):
+    with pytest.raises(ImageError, match="unauthorized: incorrect username or password") as err:
         pull(ref)
+    assert err.value.hint == f"check the credentials for {auth_registry.host}"
     _docker_config(tmp_path, auth_registry.host, *auth_registry.creds)
     assert pull(ref).config.cmd == ("sh",)
 
