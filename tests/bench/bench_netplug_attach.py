@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import socketserver
 import statistics
@@ -255,6 +256,7 @@ def main() -> None:
     finally:
         netplug.remove_network(cfg, host_netns=host, ipam_root=root / "ipam")
         netns.remove_netns(host)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.privileged
