@@ -44,6 +44,8 @@ def _load(path: Path, store: ImageStore, platform: str | None) -> list[Image]:
             with tarfile.open(path) as tar:
                 tar.extractall(tmp, filter="data")
             return _load_dir(Path(tmp), store, platform, path)
+    except tarfile.ReadError as exc:
+        raise ImageError(f"{path}: not a tar archive (empty or corrupt)") from exc
     except (tarfile.TarError, OSError) as exc:
         raise ImageError(f"{path}: cannot read image archive: {exc}") from exc
 

@@ -150,12 +150,22 @@ def inspect_cmd(refs: tuple[str, ...]) -> None:
 )
 @click.option("--platform", help="Platform to take from multi-platform archives.")
 def load_cmd(archive: Path | None, input_: Path | None, platform: str | None) -> None:
-    """Load images from a docker save archive or an OCI layout, offline."""
+    """Load images from a docker save archive or an OCI layout (or stdin), offline."""
+    import shutil
+    import sys
+    import tempfile
+
     from compose.errors import UserError
     from compose.images import load_archive
 
+    store = _store()
     source = input_ or archive
-    if source is None:
+    if source is None and sys.stdin.isatty():
         raise UserError("image load: name the archive (pycompose image load -i FILE)")
-    for image in load_archive(source, store=_store(), platform=platform):
-        click.echo(f"Loaded image: {image.ref}")
+    with tempfile.NamedTemporaryFile(prefix="stdin-", dir=store.tmp) as tmp:
+        if source is None:
+            shutil.copyfileobj(click.get_binary_stream("stdin"), tmp, 1 << 20)
+            tmp.flush()
+            source = Path(tmp.name)
+        for image in load_archive(source, store=store, platform=platform):
+            click.echo(f"Loaded image: {image.ref}")
