@@ -18,26 +18,28 @@ OVERRIDE_FILES = (
 _VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-def find_default_files(cwd: Path) -> list[Path]:
+def find_default_files(cwd: Path, warnings: list[str] | None = None) -> list[Path]:
     """The first default file in ``cwd`` or a parent, plus its override file if present."""
+    warnings = [] if warnings is None else warnings
     for folder in (cwd, *cwd.parents):
-        found = _first_existing(folder, DEFAULT_FILES)
-        if found is None:
+        found = _existing(folder, DEFAULT_FILES, warnings, "config")
+        if not found:
             continue
-        override = _first_existing(folder, OVERRIDE_FILES)
-        return [found] if override is None else [found, override]
+        return [*found, *_existing(folder, OVERRIDE_FILES, warnings, "override")]
     raise StackFileNotFound(
         f"no configuration file provided: not found in {cwd} or its parents",
         hint="name a file with -f, or create compose.yaml",
     )
 
 
-def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
-    for name in names:
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    return None
+def _existing(folder: Path, names: tuple[str, ...], warnings: list[str], kind: str) -> list:
+    """The first existing file of ``names`` (as a 0/1-item list); warns when several exist."""
+    found = [folder / n for n in names if (folder / n).is_file()]
+    if len(found) > 1:
+        listed = ", ".join(str(p) for p in found)
+        warnings.append(f"Found multiple {kind} files with supported names: {listed}")
+        warnings.append(f"Using {found[0]}")
+    return found[:1]
 
 
 def files_from_env(env: Mapping[str, str], cwd: Path) -> list[str]:

@@ -51,6 +51,7 @@ def _load(options: LoadOptions) -> LoadedStack:
     run = _Run(options, cwd, {}, environ.get("HOME") or str(Path.home()))
     hint_dir = _hint_dir(options, cwd)
     dotenv, _ = environment.dotenv_values(options.env_files, cwd, hint_dir, environ)
+    environ["PWD"] = str(cwd)  # docker compose sets PWD for interpolation
     run.env = environment.merged_environment(environ, dotenv)
     files = _stack_files(run, hint_dir)
     working_dir = _working_dir(options, cwd, files)
@@ -90,7 +91,7 @@ def _stack_files(run: _Run, hint_dir: Path) -> list[str]:
     names = list(run.options.files) or discovery.files_from_env(run.env, run.cwd)
     if not names:
         start = hint_dir if run.options.project_directory else run.cwd
-        return [str(p) for p in discovery.find_default_files(start)]
+        return [str(p) for p in discovery.find_default_files(start, run.warnings)]
     out = []
     for name in names:
         if name == "-":

@@ -163,3 +163,16 @@ def test_stackfile_no_path_resolution(tmp_path: Path) -> None:
     text = "services: {s: {image: i, volumes: ['./d:/d']}}\n"
     stack = load(tmp_path, {"compose.yaml": text}, resolve_paths=False)
     assert stack.tree["services"]["s"]["volumes"][0]["source"] == "./d"
+
+
+def test_stackfile_discovery_warns_about_several_candidates(tmp_path: Path) -> None:
+    write(tmp_path, {"compose.yaml": SIMPLE, "compose.yml": "services: {x: {image: x}}"})
+    stack = load(tmp_path)
+    assert "s" in stack.tree["services"]
+    assert any("Found multiple config files" in w for w in stack.warnings)
+
+
+def test_stackfile_pwd_is_the_cwd(tmp_path: Path) -> None:
+    text = "services: {s: {image: i, working_dir: '${PWD}'}}"
+    stack = load(tmp_path, {"compose.yaml": text}, environ={"PWD": "/elsewhere"})
+    assert stack.tree["services"]["s"]["working_dir"] == str(tmp_path)
