@@ -4,10 +4,11 @@
 as ``{t:"error", step, errno, message}`` and the process exits. After the last step it reports
 ``ready``, waits for ``go`` and execs the workload (see ``syncproto`` for the exchange).
 
-Order (DESIGN.md, Containers): cgroup → netns → unshare mnt/uts/ipc/cgroup → overlay → mounts →
-devices → pivot_root → sysctls → masked/ro paths → ro root → hostname → rlimits → user lookup →
-capability bounding set → seccomp (before the uid change unless no_new_privs) → groups/uid/gid →
-capabilities → no_new_privs → chdir → ready → wait go → execve.
+Order (DESIGN.md, Containers): netns → unshare mnt/uts/ipc → overlay → mounts → devices →
+pivot_root → console → cgroup (the monitor attaches us meanwhile) + cgroup ns → sysctls →
+masked/ro paths → ro root → hostname → rlimits → user lookup → capability bounding set →
+seccomp (before the uid change unless no_new_privs) → groups/uid/gid → capabilities →
+no_new_privs → chdir → ready → wait go → execve.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class InitContext:
     argv: tuple[str, ...] = ()
     caps: frozenset[str] = frozenset()
     console: socket.socket | None = None  # tty: where the pty master goes (to the monitor)
+    attached: socket.socket | None = None  # the monitor says "attached" here
     user: ExecUser = field(default_factory=ExecUser)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -73,9 +75,17 @@ RLIMITS = {
 
 
 def join_cgroup(ctx: InitContext) -> None:
-    for path in ctx.cgroup_procs:
-        with open(path, "w") as f:
-            f.write("0")
+    """The monitor moves us into the cgroup while we mount (that write can wait for an RCU grace
+    period on cgroup v1); wait for its word, then make that cgroup the cgroup namespace's root."""
+    if ctx.attached is not None:
+        if ctx.attached.recv(16) != b"attached":
+            raise OSError(errno.EIO, "the monitor could not attach the cgroup")
+        ctx.attached.close()
+    else:
+        for path in ctx.cgroup_procs:
+            with open(path, "w") as f:
+                f.write("0")
+    sc.unshare(sc.CLONE_NEWCGROUP)
 
 
 def _loopback_up() -> None:
@@ -98,7 +108,7 @@ def join_netns(ctx: InitContext) -> None:
 
 
 def unshare_namespaces(ctx: InitContext) -> None:
-    sc.unshare(sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWCGROUP)
+    sc.unshare(sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC)
     sc.mount(None, "/", None, sc.MS_SLAVE | sc.MS_REC)
 
 
@@ -255,7 +265,6 @@ def change_dir(ctx: InitContext) -> None:
 
 
 STEPS: list[tuple[str, Callable[[InitContext], None]]] = [
-    ("join cgroup", join_cgroup),
     ("join network namespace", join_netns),
     ("unshare namespaces", unshare_namespaces),
     ("mount rootfs", mount_overlay),
@@ -263,6 +272,7 @@ STEPS: list[tuple[str, Callable[[InitContext], None]]] = [
     ("create devices", make_devices),
     ("pivot_root", pivot_root),
     ("console", setup_console),
+    ("join cgroup", join_cgroup),
     ("sysctl", write_sysctls),
     ("mask paths", mask_paths),
     ("read-only rootfs", readonly_root),

@@ -7,8 +7,10 @@ The zygote always keeps one spare ready. A spare is made like this (all before a
 
 On a request the zygote hands ``{op:create,...}`` + the launcher's sync socket to the spare's B
 (SCM_RIGHTS) and forks the next spare while this container sets up. B opens the log, makes the
-stdio pipes and passes ``request + [sync, stdin, stdout, stderr]`` on to C, then becomes the
-monitor (``monitor.supervise``). C dup2s its stdio and runs the init steps (``init.run_init``).
+stdio pipes and passes ``request + [sync, stdin, stdout, stderr]`` on to C, writes C's pid into
+the cgroup while C mounts its rootfs (cgroup v1 migrations can wait for an RCU grace period, so
+overlapping them hides milliseconds), says "attached", then becomes the monitor
+(``monitor.supervise``). C dup2s its stdio and runs the init steps (``init.run_init``).
 If the zygote goes away, an idle spare sees EOF and both processes exit.
 """
 
@@ -84,8 +86,8 @@ def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: i
         os._exit(1)
     for fd in set(child_fds):
         os.close(fd)
-    for sock in (to_init, console_c):
-        sock.close()
+    console_c.close()
+    attach_cgroup(req, sync, pid, to_init)
     monitor.report_pid(sync, pid)
     if tty:
         streams = monitor.receive_console(console_b)
@@ -94,11 +96,25 @@ def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: i
     monitor.supervise(req, pid, streams, log_fd)
 
 
+def attach_cgroup(req: dict[str, Any], sync: socket.socket, pid: int,
+                  to_init: socket.socket) -> None:
+    """Move the init into its cgroup (the parent side of "attach before GO") and tell it."""
+    try:
+        for path in req.get("cgroup_procs", ()):
+            with open(path, "w") as f:
+                f.write(str(pid))
+        to_init.send(b"attached")
+    except OSError as err:
+        syncproto.send_error(sync, "join cgroup", err)
+        os.kill(pid, signal.SIGKILL)
+        os._exit(1)
+    to_init.close()
+
+
 def run_waiting_init(init_end: socket.socket, console: socket.socket) -> None:
     """Process C, PID 1 of the new pid namespace. Never returns."""
     sc.set_process_name("pyc-init")
     msg, fds, _flags, _addr = socket.recv_fds(init_end, MAX_REQUEST, 4)
-    init_end.close()
     if not msg or len(fds) < 4:
         os._exit(0)
     sync = socket.socket(fileno=fds[0])
@@ -112,6 +128,7 @@ def run_waiting_init(init_end: socket.socket, console: socket.socket) -> None:
         req = json.loads(msg)
         ctx = initmod.context_from_request(req, sync)
         ctx.console = console if req["spec"].get("tty") else None
+        ctx.attached = init_end
         if ctx.console is None:
             console.close()
     except Exception as err:

@@ -38,45 +38,44 @@ from compose.runtime import ContainerSpec, LinuxRuntime
 N = 40
 
 
-def _timed(fn: Callable[[], object], n: int) -> list[float]:
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return samples
+def _ms(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
 
 
-def bench_pycompose(layers: tuple[Path, Path], base: Path, n: int) -> dict[str, list[float]]:
-    rt = LinuxRuntime()
-    salt = secrets.token_hex(3)
-    counter = iter(range(n + 1))
-    removes: list[float] = []
+class PycomposeContender:
+    """Steady state: one runtime (warm zygote) for every sample; remove() timed apart."""
 
-    def one() -> None:
-        i = next(counter)
-        spec = ContainerSpec(id=f"bench-{salt}-{i}", layers=layers, replica_dir=base / f"r{i}",
-                             argv=("/bin/true",), env=("PATH=/bin",), hostname="bench",
-                             cgroup_parent=f"pycompose-bench-{salt}")
-        handle = rt.run(spec)
-        status = rt.wait(handle)
-        assert status.code == 0, status
-        t0 = time.perf_counter()
-        rt.remove(handle)
-        removes.append((time.perf_counter() - t0) * 1000)
+    def __init__(self, layers: tuple[Path, Path], base: Path) -> None:
+        self.rt, self.layers, self.base = LinuxRuntime(), layers, base
+        self.salt, self.count, self.removes = secrets.token_hex(3), 0, []
 
-    cold = _timed(one, 1)
-    warm = _timed(one, n)
-    rt.close()
-    for ctrl in ("memory", "cpu", "cpuacct", "pids", "freezer"):
-        Path(f"/sys/fs/cgroup/{ctrl}/pycompose-bench-{salt}").rmdir()
-    return {"cold": cold, "warm": warm, "remove": removes}
+    def __call__(self) -> None:
+        self.count += 1
+        spec = ContainerSpec(id=f"bench-{self.salt}-{self.count}", layers=self.layers,
+                             replica_dir=self.base / f"r{self.count}", argv=("/bin/true",),
+                             env=("PATH=/bin",), hostname="bench",
+                             cgroup_parent=f"pycompose-bench-{self.salt}")
+        handle = self.rt.run(spec)
+        assert self.rt.wait(handle).code == 0
+        self.pending = handle
+
+    def remove_last(self) -> None:
+        self.removes.append(_ms(lambda: self.rt.remove(self.pending)))
+
+    def close(self) -> None:
+        self.rt.close()
+        for ctrl in ("memory", "cpu", "cpuacct", "pids", "freezer", "devices"):
+            path = Path(f"/sys/fs/cgroup/{ctrl}/pycompose-bench-{self.salt}")
+            if path.is_dir():
+                path.rmdir()
 
 
-def bench_unshare(rootfs: Path, n: int) -> list[float]:
+def unshare_contender(rootfs: Path) -> Callable[[], object]:
     argv = ["unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "chroot",
             str(rootfs), "/bin/true"]
-    return _timed(lambda: subprocess.run(argv, check=True), n)
+    return lambda: subprocess.run(argv, check=True)
 
 
 def _bundle(tool: str, rootfs: Path, base: Path) -> Path:
@@ -90,19 +89,10 @@ def _bundle(tool: str, rootfs: Path, base: Path) -> Path:
     return bundle
 
 
-def bench_oci(tool: str, rootfs: Path, base: Path, n: int) -> list[float] | None:
-    if not shutil.which(tool):
-        return None
-    bundle = _bundle(tool, rootfs, base)
-    salt = secrets.token_hex(3)
-    counter = iter(range(n))
-
-    def one() -> None:
-        cid = f"pyc-bench-{salt}-{next(counter)}"
-        subprocess.run([tool, "run", "--bundle", str(bundle), cid], check=True,
-                       stdin=subprocess.DEVNULL)
-
-    return _timed(one, n)
+def oci_contender(tool: str, rootfs: Path, base: Path) -> Callable[[], object]:
+    bundle, salt = _bundle(tool, rootfs, base), secrets.token_hex(3)
+    argv = [tool, "run", "--bundle", str(bundle), f"pyc-bench-{salt}"]  # run deletes it at exit
+    return lambda: subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
 
 
 def _row(name: str, samples: list[float], ref: float) -> str:
@@ -112,24 +102,34 @@ def _row(name: str, samples: list[float], ref: float) -> str:
 
 
 def run(n: int = N) -> dict[str, float]:
+    """Rounds: each contender once per round, so all of them see the same machine load."""
     base = Path(tempfile.mkdtemp(prefix="pyc-bench-rt-"))
+    pyc = None
     try:
         layers = build_busybox_layers(base / "img")
-        pyc = bench_pycompose(layers, base, n)
-        results = {"pycompose (warm zygote)": pyc["warm"]}
-        results["unshare+chroot"] = bench_unshare(layers[0], n)
+        pyc = PycomposeContender(layers, base)
+        cold = _ms(pyc)
+        pyc.remove_last()
+        contenders: dict[str, Callable[[], object]] = {
+            "pycompose (warm zygote)": pyc, "unshare+chroot": unshare_contender(layers[0])}
         for tool in ("crun", "runc"):
-            samples = bench_oci(tool, layers[0], base, n)
-            if samples:
-                results[f"{tool} run"] = samples
+            if shutil.which(tool):
+                contenders[f"{tool} run"] = oci_contender(tool, layers[0], base)
+        results: dict[str, list[float]] = {name: [] for name in contenders}
+        for _ in range(n):
+            for name, fn in contenders.items():
+                results[name].append(_ms(fn))
+            pyc.remove_last()
         ref = statistics.median(results["pycompose (warm zygote)"])
-        print(f"\ncreate+start → exit of /bin/true, {n} runs each (ratio = x / pycompose)")
+        print(f"\ncreate+start → exit of /bin/true, {n} interleaved rounds (ratio = x / pycompose)")
         for name, samples in results.items():
             print(_row(name, samples, ref))
-        print(f"{'pycompose cold (zygote start)':<34} {pyc['cold'][0]:7.2f} ms")
-        print(f"{'pycompose remove()':<34} median {statistics.median(pyc['remove']):7.2f} ms")
+        print(f"{'pycompose cold (zygote start)':<34} {cold:7.2f} ms")
+        print(f"{'pycompose remove()':<34} median {statistics.median(pyc.removes):7.2f} ms")
         return {k: statistics.median(v) for k, v in results.items()}
     finally:
+        if pyc is not None:
+            pyc.close()
         shutil.rmtree(base, ignore_errors=True)
 
 
