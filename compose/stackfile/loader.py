@@ -238,6 +238,7 @@ def _load_extends_file(run: _Run, path: str) -> LoadedFile:
             else p.tree
         )
         tree = Canonicalizer(p.source_map).tree(tree)
+        delete_paths(tree, p.resets)
         loaded = LoadedFile(path, tree, p.source_map, str(Path(path).parent), p.resets, p.overrides)
         loaded.positional = p.positional
         run.file_cache[path] = loaded

@@ -221,3 +221,20 @@ def test_stackfile_profiles_link_to_disabled_service(tmp_path: Path) -> None:
     files = {"compose.yaml": "services: {web: {image: w, links: [db]}, db: {profiles: [x]}}"}
     with pytest.raises(UserError, match=r'"web" depends on service "db"'):
         load(tmp_path, files)
+
+
+def test_stackfile_extends_base_file_own_reset_applies(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": "services: {web: {extends: {file: base.yaml, service: base}}}",
+        "base.yaml": """
+            x-common: &common
+              image: i
+              ports: ["80:80"]
+            services:
+              base:
+                <<: *common
+                ports: !reset []
+        """,
+    }
+    web = load(tmp_path, files).tree["services"]["web"]
+    assert web["image"] == "i" and "ports" not in web
