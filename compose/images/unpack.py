@@ -40,7 +40,8 @@ TAR_FLAGS = [
     "-p",
     "--xattrs",
     "--xattrs-include=*",
-    "--xattrs-exclude=trusted.overlay.*",
+    "--xattrs-exclude=trusted.overlay.*",  # a layer must not forge overlay metadata
+    "--xattrs-exclude=user.overlay.*",
     "--warning=no-unknown-keyword",
     "--warning=no-timestamp",
 ]

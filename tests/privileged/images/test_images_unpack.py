@@ -189,3 +189,14 @@ def test_whiteouts_hide_lower_files_under_overlay(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["kept", "--", "new"]
+
+
+def test_forged_overlay_xattrs_are_dropped(tmp_path: Path) -> None:
+    info, data = _entry("d", DIR)
+    info.pax_headers = {
+        "SCHILY.xattr.trusted.overlay.opaque": "y",
+        "SCHILY.xattr.user.overlay.opaque": "y",
+        "SCHILY.xattr.user.keep": "1",
+    }
+    root = _unpack(ImageStore(tmp_path / "store"), _tar([(info, data)]))
+    assert os.listxattr(root / "d") == ["user.keep"]
