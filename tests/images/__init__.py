@@ -8,8 +8,9 @@ Command line (used by the README demo and CI)::
         nobody), python:3.11 (python3.11 minimal + stdlib; Cmd ["python3"]), redis:7
         (redis-server + redis-cli; Cmd ["redis-server"], ExposedPorts 6379/tcp, WorkingDir and
         Volumes /data), busybox:index (OCI index, linux/amd64 + linux/arm64), plus
-        DIR/busybox-save.tar (a docker save archive). Layers are shared: base (all three),
-        libc (python, redis). Deterministic (fixed mtimes, sorted entries); cached.
+        DIR/busybox-save.tar (a docker save archive). Layers are shared: base and busybox (all
+        three: every image has /bin/sh), libc (python, redis). Deterministic (fixed mtimes,
+        sorted entries); cached (tests.images.build.RECIPE invalidates old builds).
     python -m tests.images serve --port 5000 [--dir DIR] [--out CACHE] [--htpasswd]
         builds if needed, starts Debian's docker-registry on 127.0.0.1:PORT in the background
         (storage, config, log and registry.pid in DIR, default tests/images/_cache/registry),
