@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compose.errors import StackSyntaxError
+from compose.stackfile.merge import merge_values
 from compose.stackfile.types import KeyPath, Mark, SourceMap
 
 MAX_NODES = 500_000
@@ -179,9 +180,10 @@ def parse_yaml(text: str, name: str) -> ParsedFile:
         if node.id != "mapping":
             raise builder.fail(node, "top-level object must be a mapping")
         try:
-            tree.update(builder.build(node, ()))
+            doc = builder.build(node, ())
         except RecursionError:
             raise builder.fail(node, "document nested too deeply") from None
+        tree = merge_values(tree, doc, (), frozenset(builder.overrides)) if tree else doc
     parsed = ParsedFile(name, tree, builder.marks, builder.resets, builder.overrides)
     parsed.positional = builder.positional
     return parsed

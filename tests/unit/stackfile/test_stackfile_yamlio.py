@@ -130,3 +130,10 @@ def test_stackfile_yaml_recursive_anchor_or_deep_nesting_is_an_error(text: str) 
 def test_stackfile_yaml_reused_anchor_is_not_a_cycle() -> None:
     text = "services:\n  a: &a\n    image: alpine\n  a2: *a\n"
     assert parse_yaml(text, "f.yml").tree["services"]["a2"] == {"image": "alpine"}
+
+
+def test_stackfile_yaml_documents_merge_like_files() -> None:
+    text = "services:\n  a: {image: x, ports: ['80:80']}\n---\n"
+    text += "services:\n  a: {image: y}\n  b: {}\n"
+    tree = parse_yaml(text, "f.yml").tree
+    assert tree["services"] == {"a": {"image": "y", "ports": ["80:80"]}, "b": {}}
