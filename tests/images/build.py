@@ -12,6 +12,7 @@ with the same package versions returns at once and yields the same digests.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -172,9 +173,12 @@ def build(out: Path | None = None, *, force: bool = False, log: bool = True) -> 
     """Build (or reuse) the test images; returns the cache dir holding ``oci/``."""
     out = (out or DEFAULT_OUT).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    if force or built_digests(out).get(RECIPE_KEY) != RECIPE:
-        shutil.rmtree(out / "oci", ignore_errors=True)
-        Builder(out, log).build()
+    with open(out / "build.lock", "a") as lock:  # concurrent test sessions build once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if force or built_digests(out).get(RECIPE_KEY) != RECIPE:
+            shutil.rmtree(out / "oci", ignore_errors=True)
+            (out / "built.json").unlink(missing_ok=True)
+            Builder(out, log).build()
     return out
 
 
