@@ -13,10 +13,13 @@ no_new_privs → chdir → ready → wait go → execve.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import resource
+import signal
 import socket
 import struct
 import termios
@@ -182,8 +185,8 @@ def readonly_root(ctx: InitContext) -> None:
 
 
 def set_hostname(ctx: InitContext) -> None:
-    if ctx.spec.hostname:
-        sc.sethostname(ctx.spec.hostname)
+    """The spec's hostname, else (never the host's) the first 12 hex of sha256(id)."""
+    sc.sethostname(ctx.spec.hostname or hashlib.sha256(ctx.spec.id.encode()).hexdigest()[:12])
     if ctx.spec.domainname:
         sc.setdomainname(ctx.spec.domainname)
 
@@ -318,10 +321,22 @@ def find_executable(name: str, env: dict[str, str]) -> str:
     raise OSError(errno.ENOENT, f'exec: "{name}": executable file not found in $PATH')
 
 
+def reset_process_state() -> None:
+    """What the zygote's Python changed and execve would keep: ignored signals (SIGPIPE, SIGINT,
+    SIGXFSZ), the signal mask, the umask. The workload starts like Docker's: defaults, 0022."""
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    os.umask(0o022)
+
+
 def exec_workload(ctx: InitContext) -> None:
     argv = list(ctx.argv)
     try:
         path = find_executable(argv[0], ctx.env)
+        reset_process_state()
         os.execve(path, argv, ctx.env)
     except OSError as err:
         msg = err.strerror or str(err)

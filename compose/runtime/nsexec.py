@@ -34,7 +34,8 @@ from compose.runtime.spec import ContainerHandle, ContainerSpec
 NAMESPACES = (("cgroup", sc.CLONE_NEWCGROUP), ("ipc", sc.CLONE_NEWIPC), ("uts", sc.CLONE_NEWUTS),
               ("net", sc.CLONE_NEWNET), ("pid", sc.CLONE_NEWPID), ("mnt", sc.CLONE_NEWNS))
 SPEC_FILE = "spec.json"
-TAIL_STEPS = ("resolve user", "capabilities", "seccomp", "set user", "no_new_privs", "chdir")
+TAIL_STEPS = ("rlimits", "resolve user", "capabilities", "seccomp", "set user", "no_new_privs",
+              "chdir")
 
 
 def spawn(runtime: Any, handle: ContainerHandle, argv: list[str], *, env: list[str] | None = None,

@@ -136,3 +136,11 @@ def test_device_nodes_can_be_made_but_not_opened(make_spec, containers):
     _, out, err = containers.run_to_exit(make_spec(["sh", "-c", script]))
     assert out.split() == ["made", "1"]
     assert "Operation not permitted" in err
+
+
+def test_workload_starts_with_default_signals_and_umask(make_spec, containers):
+    argv = ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]
+    _, out, _ = containers.run_to_exit(make_spec(argv))
+    assert out.split() == ["SigBlk:", "0" * 16, "SigIgn:", "0" * 16]
+    _, out, _ = containers.run_to_exit(make_spec(["sh", "-c", "umask"]))
+    assert out.strip() == "0022"
