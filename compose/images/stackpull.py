@@ -38,8 +38,7 @@ def plan_pulls(services: Iterable[Any], policy: str | None, store: ImageStore) -
         chosen = policy or svc.pull_policy or "always"
         if chosen in ("never", "build"):
             continue
-        effective = "always" if chosen in ("always",) else chosen
-        if effective != "always" and not needs_pull(svc.image, effective, store, svc.platform):
+        if chosen != "always" and not needs_pull(svc.image, chosen, store, svc.platform):
             continue
         jobs.append(PullJob(svc.name, svc.image, svc.platform, chosen))
     return jobs
