@@ -152,7 +152,8 @@ def _normalize_service(svc: dict) -> None:
         return  # invalid: left for validation
     implicit = _implicit_dependencies(svc)
     for dep, restart in implicit:
-        deps.setdefault(dep, {"condition": "service_started", "restart": restart, "required": True})
+        spec = {"condition": "service_started", "required": True}
+        deps.setdefault(dep, {**spec, "restart": True} if restart else spec)  # false: omitted
     if deps:
         svc["depends_on"] = deps
 

@@ -176,3 +176,28 @@ def test_stackfile_pwd_is_the_cwd(tmp_path: Path) -> None:
     text = "services: {s: {image: i, working_dir: '${PWD}'}}"
     stack = load(tmp_path, {"compose.yaml": text}, environ={"PWD": "/elsewhere"})
     assert stack.tree["services"]["s"]["working_dir"] == str(tmp_path)
+
+
+def test_stackfile_implicit_dependencies_like_compose_config(tmp_path: Path) -> None:
+    text = """
+        services:
+          web:
+            image: w
+            links: [db:database]
+            volumes_from: [data, "container:other"]
+            network_mode: service:net
+            depends_on: {db: {condition: service_healthy}}
+          db: {image: d}
+          data: {image: d}
+          net: {image: n}
+    """
+    stack = load(tmp_path, {"compose.yaml": text})
+    web = stack.tree["services"]["web"]
+    assert web["depends_on"] == {
+        "db": {"condition": "service_healthy", "required": True},
+        "data": {"condition": "service_started", "required": True},
+        "net": {"condition": "service_started", "required": True, "restart": True},
+    }
+    assert "networks" not in web  # network_mode: no implicit default network
+    assert stack.tree["services"]["db"]["networks"] == {"default": None}
+    assert stack.tree["networks"] == {"default": {"name": stack.name + "_default"}}
