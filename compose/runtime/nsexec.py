@@ -18,6 +18,7 @@ import fcntl
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import termios
@@ -34,6 +35,9 @@ from compose.runtime.spec import ContainerHandle, ContainerSpec
 NAMESPACES = (("cgroup", sc.CLONE_NEWCGROUP), ("ipc", sc.CLONE_NEWIPC), ("uts", sc.CLONE_NEWUTS),
               ("net", sc.CLONE_NEWNET), ("pid", sc.CLONE_NEWPID), ("mnt", sc.CLONE_NEWNS))
 SPEC_FILE = "spec.json"
+PR_SET_PDEATHSIG = 1
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2, signal.SIGWINCH)
 TAIL_STEPS = ("rlimits", "resolve user", "capabilities", "seccomp", "set user", "no_new_privs",
               "chdir")
 
@@ -85,6 +89,7 @@ def _join(req: dict[str, Any]) -> None:
 
 
 def _child(spec: ContainerSpec, pty_number: int | None) -> None:
+    sc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # killing the helper (a timeout) kills the command
     if pty_number is not None:
         os.setsid()
         slave = os.open(f"/dev/pts/{pty_number}", os.O_RDWR)
@@ -146,6 +151,8 @@ def main(argv: list[str]) -> int:
     pid = os.fork()
     if pid == 0:
         _child(spec, number)
+    for sig in FORWARDED:
+        signal.signal(sig, lambda s, _f: os.kill(pid, s))
     status = _relay(master, pid) if master is not None else os.waitpid(pid, 0)[1]
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
     return 128 + sig if sig else os.waitstatus_to_exitcode(status)

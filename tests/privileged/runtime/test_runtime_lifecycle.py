@@ -174,3 +174,23 @@ def test_tty_container_gets_a_pty_of_its_own_devpts(make_spec, containers):
     status, out, _ = containers.run_to_exit(make_spec(["sh", "-c", script], tty=True))
     assert status.code == 0
     assert out.replace("\r", "").split() == ["/dev/pts/0", "console", "0", "ptmx"]
+
+
+def _exec_out(rt, handle, argv: list[str]) -> str:
+    proc = rt.exec_process(handle, argv, stdout=subprocess.PIPE)
+    return proc.communicate(timeout=10)[0].decode().strip()
+
+
+def test_killing_an_exec_helper_kills_its_command(make_spec, containers):
+    rt = containers.rt
+    handle = containers.run(make_spec(["sleep", "30"]))
+    proc = rt.exec_process(handle, ["sleep", "20"])
+    count = ["sh", "-c", "ps -o comm | grep -c sleep"]
+    _wait_for(lambda: _exec_out(rt, handle, count) == "2")
+    proc.terminate()  # forwarded: the command dies of SIGTERM, the helper exits 143
+    assert proc.wait(5) == 128 + signal.SIGTERM
+    proc = rt.exec_process(handle, ["sleep", "20"])
+    _wait_for(lambda: _exec_out(rt, handle, count) == "2")
+    proc.kill()  # not catchable: PR_SET_PDEATHSIG takes the command down with it
+    proc.wait(5)
+    _wait_for(lambda: _exec_out(rt, handle, count) == "1")
