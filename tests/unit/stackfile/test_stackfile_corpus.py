@@ -133,3 +133,13 @@ def test_stackfile_e2e_missing_env_file_only_for_selected_services() -> None:
     path = CORPUS / "compose-v2-e2e-fixtures" / "env_file" / "compose.yaml"
     opts = LoadOptions(files=(str(path),), cwd=path.parent, services=("serviceA",))
     assert "serviceB" in load_stack_tree(opts).tree["services"]
+
+
+CONFORMANCE = sorted((CORPUS / "compose-conformance-tests").glob("*/compose.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFORMANCE, ids=[p.parent.name for p in CONFORMANCE])
+def test_stackfile_conformance_stacks_load(path: Path) -> None:
+    stack = load_stack_tree(LoadOptions(files=(str(path),), cwd=path.parent))
+    assert stack.tree["services"]
+    assert any("`version` is obsolete" in w for w in stack.warnings)
