@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -30,6 +31,8 @@ from compose.errors import ImageError
 from compose.images import reference
 from compose.images.model import INDEX_TYPES, Image, ImageConfig
 from compose.images.platform import select_manifest
+
+_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
 
 
 def _hex(digest: str) -> str:
@@ -141,7 +144,7 @@ class ImageStore:
             tags[key] = manifest_digest
 
     def untag(self, ref: str) -> str:
-        key = str(reference.parse(ref))
+        key = self._lookup(ref, None)[0] if _ID.fullmatch(ref) else str(reference.parse(ref))
         with self._locked_tags() as tags:
             if key not in tags:
                 raise ImageError(f"No such image: {ref}")
@@ -165,6 +168,14 @@ class ImageStore:
 
     # -- lookup ------------------------------------------------------------------------
     def manifest_digest(self, ref: str, platform: str | None = None) -> str:
+        return self._lookup(ref, platform)[1]
+
+    def _lookup(self, ref: str, platform: str | None) -> tuple[str, str]:
+        """(normalized name, platform manifest digest) of a reference or an image ID."""
+        if _ID.fullmatch(ref):
+            for name, image in self.images():
+                if image.config_digest.split(":", 1)[1].startswith(ref.removeprefix("sha256:")):
+                    return name, image.digest
         parsed = reference.parse(ref)
         digest = self.tags().get(str(parsed)) or parsed.digest
         if digest is None or not self.has_blob(digest):
@@ -174,7 +185,7 @@ class ImageStore:
         manifest = self.read_json(digest)
         if manifest.get("mediaType") in INDEX_TYPES or "manifests" in manifest:
             digest = select_manifest(manifest, platform, ref).digest
-        return digest
+        return str(parsed), digest
 
     def has(self, ref: str) -> bool:
         try:
@@ -192,8 +203,8 @@ class ImageStore:
 
     def resolve(self, ref: str, platform: str | None = None) -> Image:
         """The local image for ``ref`` with its unpacked layers; ImageError if absent."""
-        digest = self.manifest_digest(ref, platform)
-        return self.image_from_manifest(str(reference.parse(ref)), digest)
+        name, digest = self._lookup(ref, platform)
+        return self.image_from_manifest(name, digest)
 
     def image_from_manifest(self, ref: str, digest: str) -> Image:
         manifest = self.read_json(digest)

@@ -59,3 +59,13 @@ def test_image_load_and_missing_image(test_images, capsys):
     assert "Loaded image: docker.io/library/busybox:latest" in capsys.readouterr().out
     assert run(["image", "inspect", "nosuch:1"]) == 1
     assert "error: No such image: nosuch:1" in capsys.readouterr().err
+
+
+def test_image_ids_resolve_and_remove(registry, capsys):
+    assert run(["image", "pull", "-q", registry.ref("redis:7")]) == 0
+    image = ImageStore().resolve(registry.ref("redis:7"))
+    short = image.config_digest.split(":")[1][:12]
+    assert ImageStore().resolve(short).ref == f"{registry.host}/redis:7"
+    assert run(["image", "rm", short]) == 0
+    assert f"Untagged: {short}" in capsys.readouterr().out
+    assert not ImageStore().has(registry.ref("redis:7"))
