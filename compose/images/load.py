@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tarfile
 import tempfile
 from pathlib import Path
@@ -154,7 +153,3 @@ def _ingest_layer(path: Path, store: ImageStore) -> dict[str, Any]:
     if head == b"\x28\xb5\x2f\xfd":
         media = OCI_LAYER_ZSTD
     return {"mediaType": media, "digest": digest, "size": store.blob_path(digest).stat().st_size}
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

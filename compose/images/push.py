@@ -6,6 +6,7 @@ the registry already has are skipped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from compose.images import reference
@@ -19,7 +20,7 @@ def push_manifest(
     manifest: bytes,
     media_type: str,
     *,
-    children: list[tuple[bytes, str]] = (),  # type: ignore[assignment]
+    children: Sequence[tuple[bytes, str]] = (),
     settings: RegistrySettings | None = None,
     creds: tuple[str, str] | None = None,
 ) -> None:

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -260,7 +259,3 @@ class ImageStore:
     def size_of(self, image: Image) -> int:
         manifest = self.read_json(image.digest)
         return sum(int(layer.get("size", 0)) for layer in manifest.get("layers", []))
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

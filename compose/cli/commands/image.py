@@ -98,11 +98,10 @@ def rm_cmd(refs: tuple[str, ...]) -> None:
     """Remove images; layers other images use are kept."""
     store = _store()
     for ref in refs:
-        digest = store.untag(ref)
+        store.untag(ref)
         click.echo(f"Untagged: {ref}")
         for item in store.prune():
             click.echo(f"Deleted: {item}")
-        del digest
 
 
 @command.command("prune")
