@@ -12,7 +12,13 @@ from typing import Any
 
 from compose.errors import StackValidationError
 from compose.stackfile.interpolate import format_path
-from compose.stackfile.shortsyntax import parse_device, parse_extra_host, parse_port, parse_volume
+from compose.stackfile.shortsyntax import (
+    parse_device,
+    parse_extra_host,
+    parse_port,
+    parse_port_uninterpolated,
+    parse_volume,
+)
 from compose.stackfile.types import KeyPath, SourceMap
 from compose.stackfile.units import normalize_bytes, normalize_duration
 
@@ -20,8 +26,11 @@ _RESOURCES = ("networks", "volumes", "secrets", "configs")
 
 
 class Canonicalizer:
-    def __init__(self, marks: SourceMap) -> None:
+    """``lenient`` (used with --no-interpolate): an unparsable short form is kept as written."""
+
+    def __init__(self, marks: SourceMap, *, lenient: bool = False) -> None:
         self.marks = marks
+        self.lenient = lenient
 
     def fail(self, path: KeyPath, msg: str) -> StackValidationError:
         mark = self.marks.locate(path)
@@ -61,7 +70,7 @@ class Canonicalizer:
         if isinstance(item, int) and not isinstance(item, bool):
             return [{"mode": "ingress", "target": item, "protocol": "tcp"}]
         if isinstance(item, str):
-            return self.parsed(parse_port, item, path, "port")
+            return self.parsed(parse_port, item, path, "port", parse_port_uninterpolated)
         if isinstance(item, dict):
             return [_long_port(item)]
         return [item]
@@ -107,13 +116,23 @@ class Canonicalizer:
         parsed = self.parsed(parse_extra_host, item, path, "")
         return "=".join(parsed) if isinstance(parsed, tuple) else parsed
 
-    def parsed(self, parse: Callable[[str], Any], item: Any, path: KeyPath, what: str) -> Any:
-        """``parse(item)`` for strings; a ValueError becomes a located error."""
+    def parsed(
+        self,
+        parse: Callable[[str], Any],
+        item: Any,
+        path: KeyPath,
+        what: str,
+        fallback: Callable[[str], Any] | None = None,
+    ) -> Any:
+        """``parse(item)`` for strings; a ValueError becomes a located error (or, when
+        lenient, ``fallback(item)`` / the item itself)."""
         if not isinstance(item, str):
             return item
         try:
             return parse(item)
         except ValueError as exc:
+            if self.lenient:
+                return fallback(item) if fallback else item
             prefix = f'invalid {what} "{item}": ' if what else ""
             raise self.fail(path, f"{prefix}{exc}") from None
 

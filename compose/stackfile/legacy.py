@@ -19,8 +19,10 @@ TOP_LEVEL_KEYS = frozenset(
     }
 )
 _SERVICE_HINTS = frozenset(
-    {"image", "build", "command", "ports", "links", "environment", "volumes"}
-)
+    {"image", "build", "command", "ports", "links", "environment", "volumes", "extends",
+     "entrypoint", "env_file", "expose", "depends_on", "container_name", "restart", "net",
+     "volumes_from", "external_links", "healthcheck", "labels", "working_dir", "user"}
+)  # fmt: skip
 
 
 def check_not_legacy(parsed: ParsedFile) -> None:

@@ -191,7 +191,7 @@ def _prepare(run: _Run, p: ParsedFile, base_dir: str, chain: tuple[str, ...]) ->
     tree = p.tree
     if run.options.interpolate:
         tree = interpolate_tree(tree, run.env.get, p.source_map, run.warnings)
-    tree = Canonicalizer(p.source_map).tree(tree)
+    tree = Canonicalizer(p.source_map, lenient=not run.options.interpolate).tree(tree)
     entries = tree.pop("include", None)
     if entries is not None:
         _process_includes(run, tree, entries, p, base_dir, chain)
@@ -237,7 +237,7 @@ def _load_extends_file(run: _Run, path: str) -> LoadedFile:
             if run.options.interpolate
             else p.tree
         )
-        tree = Canonicalizer(p.source_map).tree(tree)
+        tree = Canonicalizer(p.source_map, lenient=not run.options.interpolate).tree(tree)
         delete_paths(tree, p.resets)
         loaded = LoadedFile(path, tree, p.source_map, str(Path(path).parent), p.resets, p.overrides)
         loaded.positional = p.positional

@@ -34,6 +34,20 @@ def parse_port(spec: str) -> list[dict[str, Any]]:
     ]
 
 
+def parse_port_uninterpolated(spec: str) -> list[dict[str, Any]]:
+    """A port with unexpanded variables (--no-interpolate): split, values kept as written."""
+    raw_ip, host, container = _split_port(spec.strip())
+    container, _, proto = container.partition("/")
+    entry: dict[str, Any] = {"mode": "ingress"}
+    if raw_ip:
+        entry["host_ip"] = raw_ip[1:-1] if raw_ip.startswith("[") else raw_ip
+    entry["target"] = int(container) if container.isdigit() else container
+    if host:
+        entry["published"] = host
+    entry["protocol"] = (proto or "tcp").lower()
+    return [entry]
+
+
 def _port_entry(
     ip: str, proto: str, target: int, host: str, hstart: int, hend: int, single: bool, i: int
 ) -> dict:

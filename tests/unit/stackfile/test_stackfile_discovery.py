@@ -201,3 +201,13 @@ def test_stackfile_implicit_dependencies_like_compose_config(tmp_path: Path) -> 
     assert "networks" not in web  # network_mode: no implicit default network
     assert stack.tree["services"]["db"]["networks"] == {"default": None}
     assert stack.tree["networks"] == {"default": {"name": stack.name + "_default"}}
+
+
+def test_stackfile_no_interpolate_keeps_variables_in_short_ports(tmp_path: Path) -> None:
+    text = "services: {s: {image: i, ports: ['${PORT}:80', '127.0.0.1:${P2}:${T}/udp']}}"
+    stack = load(tmp_path, {"compose.yaml": text}, interpolate=False)
+    assert stack.tree["services"]["s"]["ports"] == [
+        {"mode": "ingress", "target": 80, "published": "${PORT}", "protocol": "tcp"},
+        {"mode": "ingress", "host_ip": "127.0.0.1", "target": "${T}", "published": "${P2}",
+         "protocol": "udp"},
+    ]  # fmt: skip
