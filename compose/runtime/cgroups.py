@@ -11,10 +11,9 @@ cgroup2 mount or at a fake tree. Paths are relative, e.g. ``pycompose/<project>/
     stats(path)           cpu ns, memory bytes (+limit), pids
     remove(path, timeout) wait for the group to empty, then rmdir (idempotent)
 
-Device access: v1 uses the devices controller with runc's default allow-list (mknod of anything,
-open only null/zero/full/random/urandom/tty/console/ptmx/pts/tun). v2 would need a
-BPF_PROG_TYPE_CGROUP_DEVICE program, which is not written yet: under v2 a root container with
-CAP_MKNOD could open a device node it creates.
+Device access: runc's default allow-list (mknod of anything; open only null/zero/full/random/
+urandom/tty/console/ptmx/pts/tun): v1 through the devices controller, v2 through a
+BPF_PROG_TYPE_CGROUP_DEVICE program (``devicefilter``).
 """
 
 from __future__ import annotations
@@ -232,8 +231,9 @@ def _kill(pid: int, sig: int) -> None:
 class CgroupV2:
     version = 2
 
-    def __init__(self, root: Path = Path("/sys/fs/cgroup")) -> None:
+    def __init__(self, root: Path = Path("/sys/fs/cgroup"), device_filter: bool = True) -> None:
         self.root = root
+        self.device_filter = device_filter
 
     def exists(self, path: str) -> bool:
         return (self.root / path).is_dir()
@@ -249,10 +249,16 @@ class CgroupV2:
                 _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in missing))
 
     def create(self, path: str, limits: Limits, privileged: bool = False) -> None:
-        """v2 device rules need an eBPF program (not done: see the module docstring)."""
         (self.root / path).mkdir(parents=True, exist_ok=True)
         self._enable_controllers(path)
         self._limits(self.root / path, limits)
+        if self.device_filter and not privileged:
+            from compose.runtime import devicefilter
+
+            try:
+                devicefilter.attach(str(self.root / path))
+            except OSError as err:
+                raise CgroupError(f"cgroup: device filter on {path}: {err.strerror}") from err
 
     def _limits(self, d: Path, limits: Limits) -> None:
         if limits.memory:

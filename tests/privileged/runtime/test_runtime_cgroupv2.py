@@ -53,12 +53,14 @@ def test_v2_procs_freeze_kill_and_remove(cgroup2_root: Path, salt: str):
 
 def test_v2_runs_a_whole_container(cgroup2_root: Path, salt: str, make_spec):
     rt = LinuxRuntime(cgroup_driver=CgroupV2(cgroup2_root))
-    spec = make_spec(["sh", "-c", "cat /proc/self/cgroup | grep ^0::"],
-                     cgroup_parent=f"pyc-v2-{salt}")
+    script = "grep ^0:: /proc/self/cgroup; mknod /tmp/d b 8 0; head -c1 /tmp/d; head -c1 /dev/zero"
+    spec = make_spec(["sh", "-c", script], cgroup_parent=f"pyc-v2-{salt}")
     try:
         handle = rt.run(spec)
         assert rt.wait(handle, 10).code == 0
-        assert '"0::/\\n"' in handle.log_path.read_text()  # cgroup namespace: its own root
+        log = handle.log_path.read_text()
+        assert '"0::/\\n"' in log  # cgroup namespace: its own root
+        assert "/tmp/d: Operation not permitted" in log  # the BPF device filter
         rt.remove(handle)
         assert not (cgroup2_root / spec.cgroup_path).exists()
     finally:

@@ -60,7 +60,7 @@ def _v2_tree(root: Path) -> Path:
 
 def test_v2_enables_controllers_on_ancestors_and_writes_limits(tmp_path: Path):
     root = _v2_tree(tmp_path)
-    cg = CgroupV2(root)
+    cg = CgroupV2(root, device_filter=False)
     (root / "pycompose").mkdir()
     (root / "pycompose/cgroup.controllers").write_text("memory pids\n")
     (root / "pycompose/cgroup.subtree_control").write_text("memory\n")
@@ -77,7 +77,7 @@ def test_v2_enables_controllers_on_ancestors_and_writes_limits(tmp_path: Path):
 
 
 def test_v2_stats(tmp_path: Path):
-    cg = CgroupV2(_v2_tree(tmp_path))
+    cg = CgroupV2(_v2_tree(tmp_path), device_filter=False)
     d = tmp_path / "c"
     d.mkdir()
     (d / "cpu.stat").write_text("usage_usec 250\nuser_usec 200\n")
