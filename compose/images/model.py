@@ -36,9 +36,9 @@ class ImageConfig:
     user: str = ""
     exposed_ports: tuple[str, ...] = ()  # "6379/tcp"
     volumes: tuple[str, ...] = ()
-    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     stop_signal: str | None = None
-    healthcheck: Mapping[str, Any] | None = None
+    healthcheck: Mapping[str, Any] | None = field(default=None, hash=False)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> ImageConfig:
