@@ -15,7 +15,7 @@ from typing import Any
 
 from compose.errors import UserError
 from compose.stackfile.merge import delete_paths, merge_values
-from compose.stackfile.paths import abs_path, resolve_service_paths
+from compose.stackfile.paths import abs_path, resolve_service_paths, short_path
 from compose.stackfile.types import KeyPath, SourceMap
 
 
@@ -36,10 +36,19 @@ FileLoader = Callable[[str], LoadedFile]
 
 
 class ExtendsResolver:
-    def __init__(self, load_file: FileLoader, home: str, main_marks: SourceMap) -> None:
+    def __init__(
+        self,
+        load_file: FileLoader,
+        home: str,
+        main_marks: SourceMap,
+        relative_to: str | None = None,
+    ) -> None:
+        """``relative_to``: with --no-path-resolution, a base from another directory gets its
+        paths rebased relative to this directory (compose-go) instead of made absolute."""
         self.load_file = load_file
         self.home = home
         self.main_marks = main_marks
+        self.relative_to = relative_to
         self.done: dict[tuple[str, str], dict] = {}
 
     def resolve_all(self, main: LoadedFile) -> None:
@@ -64,7 +73,10 @@ class ExtendsResolver:
         base = copy.deepcopy(self.resolve(base_ctx, base_name, (*chain, key)))
         base.pop("extends", None)
         if base_ctx.base_dir != ctx.base_dir:
-            resolve_service_paths(base, base_ctx.base_dir, self.home)
+            folder = base_ctx.base_dir
+            if self.relative_to is not None:
+                folder = os.path.relpath(folder, self.relative_to)
+            resolve_service_paths(base, folder, self.home)
         own = {k: v for k, v in svc.items() if k != "extends"}
         path = ("services", name)
         merged = merge_values(base, own, path, frozenset(ctx.overrides), frozenset(ctx.positional))
@@ -82,13 +94,14 @@ class ExtendsResolver:
         if isinstance(ext.get("file"), str):
             path = abs_path(ctx.base_dir, ext["file"], self.home)
             if not os.path.isfile(path):
-                raise UserError(f"{where}services.{name}.extends: file not found: {_display(path)}")
+                missing = short_path(path)
+                raise UserError(f"{where}services.{name}.extends: file not found: {missing}")
             base_ctx = self.load_file(path)
         services = base_ctx.tree.get("services")
         if not isinstance(services, dict) or not isinstance(services.get(ext["service"]), dict):
             raise UserError(
                 f'{where}cannot extend service "{name}": service "{ext["service"]}" not found '
-                f"in {_display(base_ctx.path)}"
+                f"in {short_path(base_ctx.path)}"
             )
         return base_ctx, ext["service"]
 
@@ -108,10 +121,3 @@ class ExtendsResolver:
         if ctx.marks is self.main_marks:
             rebased = base_ctx.marks.rebase(("services", base_name), ("services", name))
             self.main_marks.update(rebased)
-
-
-def _display(path: str) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return path

@@ -8,7 +8,6 @@ here and in the included application (with a different definition) is an error.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from compose.errors import UserError
 from compose.stackfile.dotenv import read_env_file
-from compose.stackfile.paths import abs_path
+from compose.stackfile.paths import abs_path, short_path
 from compose.stackfile.types import SourceMap
 
 _SECTIONS = ("services", "networks", "volumes", "secrets", "configs")
@@ -70,19 +69,13 @@ def import_resources(tree: dict, imported: dict, source: str, where: str) -> Non
         for key, value in theirs.items():
             if key in ours and ours[key] != value:
                 raise UserError(
-                    f"{where}{section}.{key} conflicts with the one imported from {_rel(source)}"
+                    f"{where}{section}.{key} conflicts with the one imported from "
+                    f"{short_path(source)}"
                 )
             ours.setdefault(key, value)
 
 
 def check_cycle(file: Path, chain: tuple[str, ...], where: str) -> None:
     if str(file) in chain:
-        names = [_rel(p) for p in (*chain[chain.index(str(file)) :], str(file))]
+        names = [short_path(p) for p in (*chain[chain.index(str(file)) :], str(file))]
         raise UserError(f"{where}include cycle: {' → '.join(names)}")
-
-
-def _rel(path: str) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return path

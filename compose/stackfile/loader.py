@@ -182,7 +182,11 @@ def _load_model(
         model.positional |= p.positional
     main = LoadedFile(base_dir, model.tree, model.marks, base_dir, model.resets, model.overrides)
     main.positional = model.positional
-    ExtendsResolver(lambda f: _load_extends_file(run, f), run.home, model.marks).resolve_all(main)
+    relative_to = None if run.options.resolve_paths else base_dir
+    resolver = ExtendsResolver(
+        lambda f: _load_extends_file(run, f), run.home, model.marks, relative_to
+    )
+    resolver.resolve_all(main)
     enforce_unicity(model.tree)
     return model
 

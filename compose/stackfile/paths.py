@@ -18,6 +18,12 @@ def abs_path(base: str, path: str, home: str) -> str:
     return os.path.normpath(os.path.join(base, path))
 
 
+def short_path(path: str) -> str:
+    """``path`` relative to the current directory when below it, else absolute (messages)."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def _is_remote(path: str) -> bool:
     return path.startswith(_REMOTE_PREFIXES) or (
         "://" in path and not path.startswith("oci-layout://")
