@@ -29,7 +29,6 @@ REJECTED = {
     f"{GO}remote/cycle/compose-cycle.yaml": "remote:",  # custom loader upstream
     f"{GO}remote/cycle/compose.yaml": "remote:",
     f"{GO}remote/nested/compose.yaml": "remote:",
-    f"{V1}extends/service-with-invalid-schema.yml": "myweb",  # top level: extends only
     f"{V1}net-container/v2-invalid.yml": "services.bar.net: unknown key",
     f"{V1}networks/bridge.yml": 'network "bridge" is not declared',
     f"{V1}networks/missing-network.yml": 'network "foo" is not declared',
@@ -86,11 +85,16 @@ def test_corpus_file(rel: str) -> None:
             _load(rel)
         assert REJECTED[rel] in str(info.value)
     elif _is_v1(CORPUS / rel):
-        with pytest.raises(UserError, match="v1"):
+        with pytest.raises(UserError, match="legacy Compose v1 file format"):
             _load(rel)
     else:
         stack = _load(rel)
         assert stack.name
+
+
+def test_v1_file_with_only_extends_gets_the_v1_message() -> None:
+    with pytest.raises(UserError, match='"myweb" is at the top level: this is the legacy'):
+        _load(f"{V1}extends/service-with-invalid-schema.yml")
 
 
 def test_every_awesome_compose_stack_has_services() -> None:
