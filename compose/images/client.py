@@ -133,7 +133,8 @@ class RegistryClient:
                 f"{self.domain}/{repo}: token server {params['realm']}: {exc}"
             ) from exc
         if resp.status_code in (401, 403):
-            raise self._unauthorized(repo, "incorrect username or password")
+            why = "incorrect username or password" if self.creds else "authentication required"
+            raise self._unauthorized(repo, why)
         if resp.status_code != 200:
             raise ImageError(f"{self.domain}/{repo}: token server answered {resp.status_code}")
         doc = resp.json()

@@ -56,3 +56,22 @@ def auth_registry(
     test_images: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[reg.Server]:
     yield from _serve(test_images, tmp_path_factory.mktemp("auth-registry"), auth=True)
+
+
+@pytest.fixture(scope="session")
+def token_registry(test_images: Path, tmp_path_factory: pytest.TempPathFactory):
+    """(Server, TokenServer): docker-registry with bearer-token auth, like Docker Hub."""
+    from tests.images.tokenauth import TokenServer
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl missing (ca-certificates brings it)")
+    tmp = tmp_path_factory.mktemp("token-registry")
+    tokens = TokenServer(tmp)
+    server = reg.serve(
+        reg.free_port(), tmp, cache=test_images, log=False, token_auth=tokens.registry_config()
+    )
+    try:
+        yield server, tokens
+    finally:
+        reg.stop(tmp)
+        tokens.close()

@@ -76,7 +76,7 @@ def _htpasswd(path: Path) -> None:
     path.write_text(out.strip() + "\n")
 
 
-def _config(directory: Path, port: int, auth: bool) -> Path:
+def _config(directory: Path, port: int, auth: bool, token_auth: list[str] | None) -> Path:
     lines = [
         "version: 0.1",
         "log: {level: warn, accesslog: {disabled: true}}",
@@ -91,6 +91,8 @@ def _config(directory: Path, port: int, auth: bool) -> Path:
     if auth:
         _htpasswd(directory / "htpasswd")
         lines += ["auth:", f"  htpasswd: {{realm: pycompose-test, path: {directory / 'htpasswd'}}}"]
+    elif token_auth:
+        lines += token_auth
     path = directory / "config.yml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -218,14 +220,19 @@ def serve(
     *,
     cache: Path | None = None,
     auth: bool = False,
+    token_auth: list[str] | None = None,
     log: bool = True,
 ) -> Server:
-    """Start docker-registry on 127.0.0.1:``port`` and push the test images into it."""
+    """Start docker-registry on 127.0.0.1:``port`` and push the test images into it.
+
+    ``auth``: htpasswd basic auth; ``token_auth``: the registry config lines of a bearer
+    token server (``tests.images.tokenauth.TokenServer.registry_config()``)."""
     cache = builder.build(cache, log=log)
     directory = (directory or default_dir()).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     stop(directory)
-    server = Server(_start(directory, _config(directory, port, auth)), port, directory, auth)
+    config = _config(directory, port, auth, token_auth)
+    server = Server(_start(directory, config), port, directory, auth)
     try:
         _wait_ready(server)
         push_test_images(server, cache)

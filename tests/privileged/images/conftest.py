@@ -1,1 +1,6 @@
-from tests.images.fixtures import auth_registry, registry, test_images  # noqa: F401
+from tests.images.fixtures import (  # noqa: F401
+    auth_registry,
+    registry,
+    test_images,
+    token_registry,
+)

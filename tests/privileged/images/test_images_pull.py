@@ -240,3 +240,32 @@ def test_load_oci_archive_tar(test_images: Path, tmp_path: Path) -> None:
             tar.add(test_images / "oci" / item, item)
     loaded = {i.ref: i for i in load_archive(archive)}
     assert loaded["docker.io/library/redis:7"].config.cmd == ("redis-server",)
+
+
+def test_bearer_token_auth_like_docker_hub(token_registry, monkeypatch, tmp_path: Path) -> None:
+    server, tokens = token_registry
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    tokens.requests.clear()
+    image = pull(server.ref("redis:7"))  # anonymous token from the challenge's realm
+    assert image.config.cmd == ("redis-server",)
+    first = tokens.requests[0]
+    assert (first["service"], first["scope"], first["user"]) == (
+        "pycompose-test-registry",
+        "repository:redis:pull",
+        "",
+    )
+    assert len(tokens.requests) == 1  # one token served the manifest and every blob
+    with pytest.raises(ImageError, match="unauthorized: authentication required"):
+        pull(server.ref("private/app:1"))
+    _docker_config(tmp_path, server.host, "pycompose", "wrong")
+    with pytest.raises(ImageError, match="incorrect username or password"):
+        pull(server.ref("private/app:1"))
+    _docker_config(tmp_path, server.host, *auth_creds())
+    with pytest.raises(ImageError, match=r"404 (NAME|MANIFEST)_UNKNOWN"):
+        pull(server.ref("private/app:1"))  # authorized now: the registry's own answer
+
+
+def auth_creds() -> tuple[str, str]:
+    from tests.images.registry import PASSWORD, USER
+
+    return USER, PASSWORD
