@@ -23,12 +23,17 @@ Command line (used by the README demo and CI)::
 
 pytest: import the fixtures into your test directory's conftest.py::
 
-    from tests.images.fixtures import auth_registry, registry, test_images  # noqa: F401
+    from tests.images.fixtures import (  # noqa: F401
+        auth_registry, registry, test_images, token_registry,
+    )
 
     def test_x(registry):
         image = compose.images.pull(registry.ref("redis:7"))
 
-``registry`` and ``auth_registry`` are session-scoped ``tests.images.registry.Server`` objects
-(``host``, ``port``, ``ref(name)``, ``creds``); the first session on a fresh machine spends
-~15-30 s building the images (apt-get download included), later sessions reuse the cache.
+``registry`` (no auth) and ``auth_registry`` (htpasswd basic auth) are session-scoped
+``tests.images.registry.Server`` objects (``host``, ``port``, ``ref(name)``, ``creds``);
+``token_registry`` is ``(Server, tests.images.tokenauth.TokenServer)``: bearer tokens from a
+realm on loopback, as Docker Hub does (``private/*`` needs credentials). The first session on
+a fresh machine spends ~30 s building the images (apt-get download included); later sessions
+reuse the cache.
 """

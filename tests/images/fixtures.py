@@ -2,7 +2,9 @@
 
 Use them from any test directory by importing them into that directory's conftest.py::
 
-    from tests.images.fixtures import auth_registry, registry, test_images  # noqa: F401
+    from tests.images.fixtures import (  # noqa: F401
+        auth_registry, registry, test_images, token_registry,
+    )
 
 ``test_images`` (session): Path of the build cache (``<cache>/oci`` is an OCI layout,
 ``<cache>/busybox-save.tar`` a docker save archive). ``registry`` / ``auth_registry`` (session):
