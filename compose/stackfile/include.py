@@ -2,8 +2,9 @@
 
 Each entry is a path (or list of paths) with an optional ``project_directory`` and ``env_file``.
 The sub-project's relative paths resolve against its own directory; its environment is the
-parent's, completed (never overridden) by its ``env_file`` / ``.env``. A resource defined both
-here and in the included application (with a different definition) is an error.
+parent's, completed (never overridden) by its ``env_file`` / ``.env``. Two included applications
+defining the same resource differently is an error; the including file's own definition of an
+imported resource is merged over it (docker compose v5; v2.x refused that as a conflict).
 """
 
 from __future__ import annotations

@@ -197,28 +197,35 @@ def _prepare(run: _Run, p: ParsedFile, base_dir: str, chain: tuple[str, ...]) ->
         tree = interpolate_tree(tree, run.env.get, p.source_map, run.warnings)
     tree = Canonicalizer(p.source_map, lenient=not run.options.interpolate).tree(tree)
     entries = tree.pop("include", None)
-    if entries is not None:
-        _process_includes(run, tree, entries, p, base_dir, chain)
-    return tree
+    if entries is None:
+        return tree
+    imported = _process_includes(run, entries, p, base_dir, chain)
+    # docker compose v5: the including file's own definitions are merged over imported ones
+    return merge_values(imported, tree, (), frozenset(p.overrides), frozenset(p.positional))
 
 
 def _process_includes(
-    run: _Run, tree: dict, entries: object, p: ParsedFile, base_dir: str, chain: tuple[str, ...]
-) -> None:
+    run: _Run, entries: object, p: ParsedFile, base_dir: str, chain: tuple[str, ...]
+) -> dict:
+    """The resources of every included application; two differing definitions conflict."""
     where_mark = p.source_map.locate(("include",))
     where = f"{where_mark}: " if where_mark else ""
+    imported: dict = {}
     for entry in entries if isinstance(entries, list) else [entries]:
         spec = include.parse_include_entry(entry, base_dir, run.home, where)
         for f in spec.files:
             include.check_cycle(f, chain, where)
             if not f.is_file():
                 raise UserError(f"{where}included file not found: {f}")
-        sub = _load_included(run, spec, chain)
-        include.import_resources(tree, sub.tree, str(spec.files[0]), where)
+        sub = _load_included(run, spec, base_dir, chain)
+        include.import_resources(imported, sub.tree, str(spec.files[0]), where)
         p.source_map.update(sub.marks)  # included resources keep their own file:line:col
+    return imported
 
 
-def _load_included(run: _Run, spec: include.IncludeSpec, chain: tuple[str, ...]) -> _Model:
+def _load_included(
+    run: _Run, spec: include.IncludeSpec, base_dir: str, chain: tuple[str, ...]
+) -> _Model:
     sub_run = _Run(
         run.options, run.cwd, include.include_environment(spec, run.env), run.home, run.warnings
     )
@@ -227,7 +234,12 @@ def _load_included(run: _Run, spec: include.IncludeSpec, chain: tuple[str, ...])
     model = _load_model(sub_run, parsed, str(spec.project_directory), sub_chain)
     model.tree.pop("name", None)
     normalize.apply_defaults(model.tree, sub_run.env)
-    resolve_tree_paths(model.tree, str(spec.project_directory), run.home)
+    folder = str(spec.project_directory)
+    if not run.options.resolve_paths:  # keep them relative, to the including project (compose-go)
+        folder = os.path.relpath(folder, base_dir)
+    resolve_tree_paths(model.tree, folder, run.home)
+    # variables of the included project resolve in its own environment
+    normalize.merge_env_files(model.tree, sub_run.env, model.marks, base_dir)  # paths: see above
     return model
 
 

@@ -30,7 +30,11 @@ def services_of(tree: dict) -> dict[str, dict]:
 
 
 def merge_env_files(
-    tree: dict, env: Mapping[str, str], marks: SourceMap, base: str, lenient: frozenset[str]
+    tree: dict,
+    env: Mapping[str, str],
+    marks: SourceMap,
+    base: str,
+    lenient: frozenset[str] = frozenset(),
 ) -> None:
     """Fold ``env_file`` into ``environment`` and ``label_file`` into ``labels``.
 

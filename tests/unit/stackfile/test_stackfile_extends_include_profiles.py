@@ -126,13 +126,23 @@ def test_stackfile_include_cycle(testdata: Path) -> None:
         load(testdata, files=("compose-include-cycle.yaml",))
 
 
-def test_stackfile_include_conflict_is_an_error(tmp_path: Path) -> None:
+def test_stackfile_include_conflict_between_includes_is_an_error(tmp_path: Path) -> None:
     files = {
-        "compose.yaml": "include: [other.yaml]\nservices: {web: {image: a}}\n",
-        "other.yaml": "services: {web: {image: b}}\n",
+        "compose.yaml": "include: [one.yaml, two.yaml]\n",
+        "one.yaml": "services: {web: {image: a}}\n",
+        "two.yaml": "services: {web: {image: b}}\n",
     }
     with pytest.raises(UserError, match=r"services\.web conflicts"):
         load(tmp_path, files)
+
+
+def test_stackfile_including_file_overrides_imported_service(tmp_path: Path) -> None:
+    files = {
+        "compose.yaml": "include: [other.yaml]\nservices: {web: {image: a}}\n",
+        "other.yaml": "services: {web: {image: b, environment: {X: '1'}}}\n",
+    }
+    web = load(tmp_path, files).tree["services"]["web"]
+    assert web["image"] == "a" and web["environment"] == {"X": "1"}
 
 
 def test_stackfile_include_uses_own_env_file_parent_wins(tmp_path: Path) -> None:
