@@ -69,6 +69,12 @@ class CgroupDriver(Protocol):
     def exists(self, path: str) -> bool: ...
 
 
+def memory_swap(limits: Limits) -> int:
+    """memory + swap: ``memswap_limit`` if given (-1 = unlimited), else Docker's 2 x memory."""
+    assert limits.memory
+    return limits.memory_swap if limits.memory_swap else 2 * limits.memory
+
+
 def _write(path: Path, value: str) -> None:
     try:
         with open(path, "w") as f:
@@ -158,8 +164,8 @@ class CgroupV1:
         mem, cpu = self._dir("memory", path), self._dir("cpu", path)
         if limits.memory and "memory" in self.controllers:
             _write(mem / "memory.limit_in_bytes", str(limits.memory))
-            if limits.memory_swap and (mem / "memory.memsw.limit_in_bytes").exists():
-                _write(mem / "memory.memsw.limit_in_bytes", str(limits.memory_swap))
+            if (mem / "memory.memsw.limit_in_bytes").exists():
+                _write(mem / "memory.memsw.limit_in_bytes", str(memory_swap(limits)))
         if limits.memory_reservation and "memory" in self.controllers:
             _write(mem / "memory.soft_limit_in_bytes", str(limits.memory_reservation))
         if limits.cpus and "cpu" in self.controllers:
@@ -263,9 +269,9 @@ class CgroupV2:
     def _limits(self, d: Path, limits: Limits) -> None:
         if limits.memory:
             _write(d / "memory.max", str(limits.memory))
-            if limits.memory_swap:
-                swap = "max" if limits.memory_swap < 0 else str(limits.memory_swap - limits.memory)
-                _write(d / "memory.swap.max", swap)
+            if (d / "memory.swap.max").exists():
+                total = memory_swap(limits)
+                _write(d / "memory.swap.max", "max" if total < 0 else str(total - limits.memory))
         if limits.memory_reservation:
             _write(d / "memory.low", str(limits.memory_reservation))
         if limits.cpus:

@@ -45,7 +45,11 @@ TAIL_STEPS = ("rlimits", "resolve user", "capabilities", "seccomp", "set user", 
 def spawn(runtime: Any, handle: ContainerHandle, argv: list[str], *, env: list[str] | None = None,
           user: str | None = None, workdir: str | None = None, tty: bool = False,
           **popen: Any) -> subprocess.Popen[bytes]:
-    if not runtime.is_alive(handle.pid, handle.start_time):
+    state = runtime.state(handle)
+    if state == "paused":
+        raise ContainerError(f"{handle.subject}: exec: container is paused",
+                             hint="unpause the container before exec")
+    if state != "running":
         raise ContainerError(f"{handle.subject}: exec: container is not running")
     req = {
         "pid": handle.pid, "start_time": handle.start_time,

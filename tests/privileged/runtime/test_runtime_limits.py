@@ -43,7 +43,7 @@ def test_cpus_quota_gives_about_its_share_of_a_core(make_spec, containers):
     time.sleep(1.5)
     used = (containers.rt.stats(handle).cpu_ns - before) / 1e9 / (time.monotonic() - t0)
     containers.rt.stop(handle, timeout=0)
-    assert 0.12 < used < 0.28, f"got {used:.2f} of a core"
+    assert 0.1 < used < 0.28, f"got {used:.2f} of a core"  # capped; a loaded host gives less
 
 
 def test_pause_freezes_and_unpause_resumes(make_spec, containers):
@@ -54,8 +54,10 @@ def test_pause_freezes_and_unpause_resumes(make_spec, containers):
     time.sleep(0.3)
     assert rt.stats(handle).cpu_ns - frozen_at < 5_000_000
     rt.unpause(handle)
-    time.sleep(0.3)
-    assert rt.stats(handle).cpu_ns - frozen_at > 50_000_000
+    deadline = time.monotonic() + 5
+    while rt.stats(handle).cpu_ns - frozen_at < 50_000_000:  # it runs again
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     stats = rt.stats(handle)
     assert stats.pids == 1 and stats.memory_bytes > 0
     rt.stop(handle, timeout=0)

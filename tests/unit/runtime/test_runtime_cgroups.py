@@ -37,6 +37,16 @@ def test_v1_writes_limits_per_controller(tmp_path: Path):
     assert cg.oom_file(path).endswith("memory.oom_control")
 
 
+def test_docker_default_swap_is_twice_the_memory(tmp_path: Path):
+    cg = CgroupV1(_v1_tree(tmp_path))
+    (tmp_path / "memory/c").mkdir()
+    (tmp_path / "memory/c/memory.memsw.limit_in_bytes").write_text("")
+    cg.create("c", Limits(memory=10))
+    assert (tmp_path / "memory/c/memory.memsw.limit_in_bytes").read_text() == "20"
+    cg.create("c", Limits(memory=10, memory_swap=-1))
+    assert (tmp_path / "memory/c/memory.memsw.limit_in_bytes").read_text() == "-1"
+
+
 def test_v1_stats_and_removal(tmp_path: Path):
     cg = CgroupV1(_v1_tree(tmp_path))
     cg.create("c", Limits())
@@ -64,8 +74,10 @@ def test_v2_enables_controllers_on_ancestors_and_writes_limits(tmp_path: Path):
     (root / "pycompose").mkdir()
     (root / "pycompose/cgroup.controllers").write_text("memory pids\n")
     (root / "pycompose/cgroup.subtree_control").write_text("memory\n")
-    cg.create("pycompose/proj-web-1", LIMITS)
     d = root / "pycompose/proj-web-1"
+    d.mkdir()
+    (d / "memory.swap.max").write_text("max\n")
+    cg.create("pycompose/proj-web-1", LIMITS)
     assert (root / "cgroup.subtree_control").read_text() == "+memory +cpu +pids"
     assert (root / "pycompose/cgroup.subtree_control").read_text() == "+pids"
     assert (d / "memory.max").read_text() == str(64 << 20)
