@@ -141,9 +141,11 @@ class Canonicalizer:
             return {"context": value}
         if not isinstance(value, dict):
             return value
-        for key in ("args", "labels", "additional_contexts"):
+        for key in ("args", "additional_contexts"):
             if key in value:
                 value[key] = to_mapping(value[key])
+        if "labels" in value:
+            value["labels"] = _labels(value["labels"])
         if isinstance(value.get("ssh"), str | dict):
             value["ssh"] = _ssh_list(value["ssh"])
         if isinstance(value.get("secrets"), list):
@@ -174,8 +176,8 @@ def _ssh_list(value: Any) -> list:
     return [k if v is None else f"{k}={v}" for k, v in value.items()]
 
 
-def to_mapping(value: Any, *, stringify: bool = False) -> Any:
-    """``["K=V", "K"]`` -> ``{"K": "V", "K": None}``; maps pass through (values str'd)."""
+def to_mapping(value: Any) -> Any:
+    """``["K=V", "K"]`` -> ``{"K": "V", "K": None}``; maps and other values pass through."""
     if isinstance(value, list):
         out: dict[str, Any] = {}
         for item in value:
@@ -185,8 +187,6 @@ def to_mapping(value: Any, *, stringify: bool = False) -> Any:
             else:
                 return value
         return out
-    if isinstance(value, dict) and stringify:
-        return {k: scalar_str(v) for k, v in value.items()}
     return value
 
 
