@@ -73,15 +73,35 @@ class _Zygote:
 
     def ensure(self) -> None:
         with self.lock:
-            if self.proc is None or self.proc.poll() is not None:
+            if self.proc is None or self.ctl is None or self.proc.poll() is not None:
                 self._start()
 
     def send(self, req: dict[str, Any], fd: int) -> None:
-        self.ensure()
+        """Hand a request to the zygote; a dead zygote is restarted once."""
         payload = json.dumps(req).encode()
+        for attempt in (1, 2):
+            self.ensure()
+            try:
+                with self.lock:
+                    assert self.ctl is not None
+                    socket.send_fds(self.ctl, [payload], [fd])
+                return
+            except OSError as err:
+                log.warning("runtime zygote unreachable (%s); restarting it", err)
+                self._discard()
+                if attempt == 2:
+                    raise ContainerError(f"runtime: zygote: {err.strerror or err}") from err
+
+    def _discard(self) -> None:
         with self.lock:
-            assert self.ctl is not None
-            socket.send_fds(self.ctl, [payload], [fd])
+            if self.ctl is not None:
+                self.ctl.close()
+                self.ctl = None
+            if self.proc is not None:
+                with contextlib.suppress(OSError):
+                    self.proc.kill()
+                self.proc.wait()
+                self.proc = None
 
     def close(self) -> None:
         with self.lock:

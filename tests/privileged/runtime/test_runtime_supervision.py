@@ -63,3 +63,14 @@ def test_a_killed_supervisor_loses_no_container_and_no_log_line(make_spec, conta
     assert rt.stop(handle, timeout=0) == 137
     ticks = [int(line.split()[1]) for line in containers.output(handle).split("\n") if line]
     assert len(ticks) > 5 and ticks == list(range(1, len(ticks) + 1))  # nothing lost
+
+
+def test_a_dead_zygote_is_restarted(make_spec, containers):
+    rt = containers.rt
+    rt.warm()
+    zygote = rt._zygote.proc
+    zygote.kill()
+    zygote.wait()
+    status, out, _ = containers.run_to_exit(make_spec(["echo", "still works"]))
+    assert (status.code, out) == (0, "still works\n")
+    assert rt._zygote.proc is not zygote
