@@ -47,18 +47,25 @@ def plan_pulls(services: Iterable[Any], policy: str | None, store: ImageStore) -
 def run_pulls(
     jobs: list[PullJob], store: ImageStore, progress: PullProgress, *, ignore_failures: bool = False
 ) -> list[str]:
-    """Pull every job; returns the failure lines (raises them unless ``ignore_failures``)."""
+    """Pull each distinct (image, platform) once; returns the failure lines, one per service
+    (raises them as one ProjectUpError unless ``ignore_failures``)."""
     from compose.images.pull import pull
 
-    def one(job: PullJob) -> str | None:
+    def one(key: tuple[str, str | None]) -> str | None:
         try:
-            pull(job.ref, store=store, platform=job.platform, progress=progress.for_image(job.ref))
+            pull(key[0], store=store, platform=key[1], progress=progress.for_image(key[0]))
         except ImageError as exc:
-            return f'service "{job.service}": {exc}'
+            return str(exc)
         return None
 
+    keys = list(dict.fromkeys((job.ref, job.platform) for job in jobs))
     with ThreadPoolExecutor(MAX_PARALLEL_IMAGES) as pool:
-        failures = [f for f in pool.map(one, jobs) if f]
+        errors = dict(zip(keys, pool.map(one, keys), strict=True))
+    failures = [
+        f'service "{job.service}": {errors[(job.ref, job.platform)]}'
+        for job in jobs
+        if errors[(job.ref, job.platform)]
+    ]
     if failures and not ignore_failures:
         raise ProjectUpError(failures)
     return failures
