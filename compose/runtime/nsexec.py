@@ -13,6 +13,7 @@ X relays the pty (tty mode) or just waits (``-T``: Y inherits X's stdio), then e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import json
@@ -37,7 +38,7 @@ NAMESPACES = (("cgroup", sc.CLONE_NEWCGROUP), ("ipc", sc.CLONE_NEWIPC), ("uts", 
 SPEC_FILE = "spec.json"
 PR_SET_PDEATHSIG = 1
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-             signal.SIGUSR2, signal.SIGWINCH)
+             signal.SIGUSR2)
 TAIL_STEPS = ("rlimits", "resolve user", "capabilities", "seccomp", "set user", "no_new_privs",
               "chdir")
 
@@ -113,11 +114,20 @@ def _child(spec: ContainerSpec, pty_number: int | None) -> None:
     initmod.exec_workload(ctx)
 
 
+def _copy_winsize(master: int) -> None:
+    """The caller's terminal size onto the pty (the kernel then signals SIGWINCH inside)."""
+    with contextlib.suppress(OSError):
+        size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+
+
 def _relay(master: int, child: int) -> int:
     stdin_tty = os.isatty(0)
     saved = termios.tcgetattr(0) if stdin_tty else None
     if stdin_tty:
         ttymod.setraw(0)
+        _copy_winsize(master)
+        signal.signal(signal.SIGWINCH, lambda _s, _f: _copy_winsize(master))
     try:
         _pump(master)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -194,3 +195,22 @@ def test_killing_an_exec_helper_kills_its_command(make_spec, containers):
     proc.kill()  # not catchable: PR_SET_PDEATHSIG takes the command down with it
     proc.wait(5)
     _wait_for(lambda: _exec_out(rt, handle, count) == "1")
+
+
+def test_exec_tty_takes_the_callers_terminal_size(make_spec, containers):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    handle = containers.run(make_spec(["sleep", "30"]))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+    try:
+        proc = containers.rt.exec_process(handle, ["stty", "size"], tty=True, stdin=slave,
+                                          stdout=subprocess.PIPE)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert out.decode().split() == ["33", "101"]
