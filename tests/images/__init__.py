@@ -14,10 +14,11 @@ Command line (used by the README demo and CI)::
     python -m tests.images serve --port 5000 [--dir DIR] [--out CACHE] [--htpasswd]
         builds if needed, starts Debian's docker-registry on 127.0.0.1:PORT in the background
         (storage, config, log and registry.pid in DIR, default tests/images/_cache/registry),
-        pushes busybox:latest, python:3.11, redis:7 (Docker v2 schema 2), library/busybox:latest,
-        busybox:oci (OCI manifest), busybox:index (OCI index), busybox:list (Docker manifest
-        list); prints the registry pid. --htpasswd: basic auth as tests.images.registry.USER /
-        PASSWORD.
+        pushes busybox:latest, python:3.11 (= python:3.11-slim), redis:7 (Docker v2 schema 2),
+        each also as library/<name> (so a daemon.json registry-mirrors entry pointing at it serves
+        plain ``redis:7``), busybox:oci (OCI manifest), busybox:index (OCI index), busybox:list
+        (Docker manifest list); prints the registry pid. --htpasswd: basic auth as
+        tests.images.registry.USER / PASSWORD.
     python -m tests.images stop [--dir DIR]
         stops that registry by the pid in DIR/registry.pid.
 

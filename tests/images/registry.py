@@ -5,7 +5,10 @@ test images.
 ``registry.pid`` into its directory and pushes:
 
     busybox:latest, python:3.11, redis:7      Docker v2 schema 2 manifests
-    library/busybox:latest                    the same, for Docker Hub mirror tests
+    python:3.11-slim                          the same as python:3.11
+    library/<each of the above>               the same again, so that with daemon.json
+                                              {"registry-mirrors": ["http://127.0.0.1:PORT"]}
+                                              plain ``redis:7`` resolves through the mirror
     busybox:oci                               OCI image manifest
     busybox:index                             OCI index (linux/arm64 + linux/amd64)
     busybox:list                              Docker manifest list (same two platforms)
@@ -36,6 +39,7 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+ALIASES = {"python:3.11": ("python:3.11-slim",)}  # the web-db example's default image
 
 
 @dataclass(frozen=True)
@@ -180,9 +184,11 @@ def push_test_images(server: Server, cache: Path) -> None:
     index = json.loads((cache / "oci" / "index.json").read_text())
     by_tag = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in index["manifests"]}
     for tag in builder.TAGS:
-        push(tag, _dump(_docker_manifest(read(by_tag[tag]["digest"]))), DOCKER_MANIFEST)
+        body = _dump(_docker_manifest(read(by_tag[tag]["digest"])))
+        for alias in (tag, *ALIASES.get(tag, ())):
+            push(alias, body, DOCKER_MANIFEST)
+            push(f"library/{alias}", body, DOCKER_MANIFEST)
     bb = read(by_tag["busybox:latest"]["digest"])
-    push("library/busybox:latest", _dump(_docker_manifest(bb)), DOCKER_MANIFEST)
     push("busybox:oci", _dump(bb), OCI_MANIFEST)
     _push_indexes(push, by_tag["busybox:index"]["digest"], read)
 

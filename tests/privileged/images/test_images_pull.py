@@ -90,6 +90,7 @@ def test_docker_hub_mirror_from_daemon_json(registry) -> None:
     image = pull("busybox")
     assert image.ref == "docker.io/library/busybox:latest"
     assert ImageStore().has("busybox:latest")
+    assert pull("python:3.11-slim").config.cmd == ("python3",)
 
 
 def _push_unique_image(registry, tmp_path: Path, name: str) -> tuple[str, oci.Layer, Path]:
