@@ -110,7 +110,5 @@ def parse(text: str, *, default_tag: bool = True) -> Reference:
 
 
 def _repo_part(remainder: str) -> str:
-    name = remainder.split("@", 1)[0]
-    head, _, last = name.rpartition("/")
-    last = last.split(":", 1)[0]
-    return f"{head}/{last}" if head else last
+    """What Docker checks for lowercase: the remainder up to its first ':'."""
+    return remainder.split(":", 1)[0]
