@@ -63,10 +63,12 @@ class _Zygote:
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        # errors travel over the sync sockets; stray output would garble `up`'s terminal
+        stderr = None if os.environ.get("PYCOMPOSE_DEBUG") else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [self.python, "-m", "compose.runtime.zygote", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), close_fds=True, start_new_session=True, env=env,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
         )
         theirs.close()
         self.ctl = ours
