@@ -99,9 +99,9 @@ class ExtendsResolver:
             base_ctx = self.load_file(path)
         services = base_ctx.tree.get("services")
         if not isinstance(services, dict) or not isinstance(services.get(ext["service"]), dict):
+            in_file = f" in {short_path(base_ctx.path)}" if base_ctx is not ctx else ""
             raise UserError(
-                f'{where}cannot extend service "{name}": service "{ext["service"]}" not found '
-                f"in {short_path(base_ctx.path)}"
+                f'{where}services.{name}.extends: service "{ext["service"]}" not found{in_file}'
             )
         return base_ctx, ext["service"]
 
