@@ -105,3 +105,26 @@ def test_stackfile_fuzz_random_services(
     services: dict, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     _check(json.dumps({"services": services}), tmp_path_factory.getbasetemp())
+
+
+def _check_files(files: dict[str, str], tmp: Path) -> None:
+    for name, text in files.items():
+        (tmp / name).write_text(text)
+    opts = LoadOptions(files=("a.yml", "b.yml"), cwd=tmp, environ={"HOME": "/h"})
+    try:
+        load_stack_tree(opts)
+    except UserError as exc:
+        assert re.match(r"\S+:\d+:\d+: ", str(exc)), f"no location in: {exc}"
+
+
+@SETTINGS
+@given(
+    a=st.dictionaries(KEYS, st.dictionaries(KEYS, TREES, max_size=4), max_size=3),
+    b=st.dictionaries(KEYS, st.dictionaries(KEYS, TREES, max_size=4), max_size=3),
+)
+def test_stackfile_fuzz_merged_files(
+    a: dict, b: dict, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp("merge")
+    files = {"a.yml": json.dumps({"services": a}), "b.yml": json.dumps({"services": b, **a})}
+    _check_files(files, tmp)
