@@ -300,3 +300,17 @@ def forget_if_empty(project: str) -> None:
     if not store.replicas():
         store.delete_project()
         shutil.rmtree(paths.project_run_dir(project), ignore_errors=True)
+        remove_project_cgroup(project)
+
+
+def remove_project_cgroup(project: str) -> None:
+    """The runtime removes each replica's cgroup; the project's parent goes with the project."""
+    import contextlib
+
+    from compose.runtime import cgroups
+
+    with contextlib.suppress(Exception):
+        driver = cgroups.detect()
+        path = f"pycompose/{project}"
+        if driver.exists(path):
+            driver.remove(path, timeout=5)

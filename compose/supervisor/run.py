@@ -170,21 +170,17 @@ async def _apply(session: Session, plan: Any) -> Outcome:
     return outcome
 
 
-async def _after_apply(
-    session: Session,
-    outcome: Outcome,
-    names: list[str],
-    ready: Callable[[dict[str, Any]], None] | None,
-) -> int | None:
+async def _after_apply(session: Session, outcome: Outcome, names: list[str],
+                       ready: Callable[[dict[str, Any]], None] | None) -> int | None:
+    """None: keep running. An int: stop everything and exit with it. Raises on failures."""
     failures = list(outcome.failures)
     if not failures and session.run.wait:
         failures += await wait_ready(session, names, session.run.wait_timeout)
     if ready is not None:
         ready({"ok": not failures, "failures": failures, "warnings": outcome.warnings})
-    if failures and ready is None:
-        raise ProjectUpError(failures)
     if failures and not session.run.detach:
-        return 1
+        await _stop_all(session)  # a foreground up owns its containers: none outlive a failure
+        raise ProjectUpError(failures)
     if session.run.wait and not session.run.detach:
         return 0
     return None
