@@ -192,18 +192,40 @@ def parse_yaml(text: str, name: str) -> ParsedFile:
 def _compose(text: str, name: str) -> list[Any]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="safe", pure=True)
     try:
         return list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
-        raise StackSyntaxError(_marked_message(exc, name)) from None
+        raise _marked_error(exc, name) from None
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character or "?")
+        raise StackSyntaxError(
+            f"{name}:{line}:{col}: character U+{char:04X} is not allowed in YAML", hint=_BINARY
+        ) from None
     except (YAMLError, ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise StackSyntaxError(f"{name}:1:1: invalid YAML: {exc}") from None
 
 
-def _marked_message(exc: Any, name: str) -> str:
-    mark = exc.problem_mark or exc.context_mark
+_BINARY = "is this a compose file? YAML text may not contain control characters"
+_HINTS = (
+    ("'\\t'", "indent YAML with spaces: tabs are not allowed for indentation"),
+    ("<block end>", "check this line's indentation against the lines above it"),
+    ("mapping values are not allowed", 'quote a value that contains ": "'),
+)
+
+
+def _marked_error(exc: Any, name: str) -> StackSyntaxError:
+    """ruamel's "while parsing X (context) ... expected Y (problem)" as one located line."""
+    mark, context = exc.problem_mark or exc.context_mark, exc.context_mark
     where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else f"{name}:1:1"
-    problem = " ".join(p for p in (exc.context, exc.problem) if p)
-    return f"{where}: {problem or 'invalid YAML'}"
+    problem = exc.problem or "invalid YAML"
+    if exc.context and context and exc.problem_mark and context.line != mark.line:
+        problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+    elif exc.context:
+        problem = f"{exc.context}: {problem}"
+    hint = next((h for marker, h in _HINTS if marker in problem), None)
+    return StackSyntaxError(f"{where}: {problem}", hint=hint)

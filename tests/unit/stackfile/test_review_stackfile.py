@@ -32,3 +32,21 @@ def test_review_extends_of_a_missing_service_in_another_file_names_it(tmp_path: 
     err = _error(tmp_path, "services:\n  web:\n    extends: {file: base.yaml, service: b}\n")
     assert 'services.web.extends: service "b" not found in ' in str(err)
     assert str(err).endswith("base.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "says", "hint"),
+    [
+        ("services:\n\tweb:\n", "compose.yaml:2:1: ", "'\\t'", "spaces"),
+        ("services:\n  web:\n    ports: [80:80\n", "compose.yaml:4:1: ", "line 3, column 12", None),
+        ("services:\n  web:\n    image: x\n   bad: 1\n", "compose.yaml:4:4: ", "block", "indent"),
+        ("services:\n  web:\n    command: echo: hi\n", "compose.yaml:3:18: ", "mapping", "quote"),
+        ("services:\n  web:\n    image: x\x00\n", "compose.yaml:3:13: ", "U+0000", "control"),
+    ],
+)
+def test_review_yaml_errors_are_one_located_line_with_a_hint(
+    tmp_path: Path, text: str, where: str, says: str, hint: str | None
+) -> None:
+    err = _error(tmp_path, text)
+    assert str(err).startswith(where) and says in str(err)
+    assert (err.hint is None) if hint is None else (hint in (err.hint or ""))
