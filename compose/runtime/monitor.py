@@ -10,6 +10,7 @@ B lives exactly as long as its container:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -62,13 +63,23 @@ class LogWriter:
         return (json.dumps(doc, ensure_ascii=False) + "\n").encode()
 
 
-def copy_logs(streams: dict[int, str], writer: LogWriter) -> None:
+def _forward(source: int, target: int) -> None:
+    with contextlib.suppress(OSError):
+        os.write(target, os.read(source, 65536))
+
+
+def copy_logs(streams: dict[int, str], writer: LogWriter,
+              forward: tuple[int, int] | None = None) -> None:
+    """Until every output stream is closed; ``forward`` = (stdin fifo, pty master) for tty."""
     poller = select.poll()
-    for fd in streams:
+    for fd in [*streams, *(forward[:1] if forward else ())]:
         poller.register(fd, select.POLLIN)
     open_fds = set(streams)
     while open_fds:
         for fd, _ev in poller.poll():
+            if forward and fd == forward[0]:
+                _forward(*forward)
+                continue
             try:
                 chunk = os.read(fd, 65536)
             except OSError:  # EIO on a pty master once the slave side is gone
@@ -107,18 +118,28 @@ def write_exit(replica_dir: str, doc: dict[str, Any]) -> None:
     os.rename(tmp, os.path.join(replica_dir, EXIT_FILE))
 
 
-def make_stdio(tty: bool) -> tuple[dict[int, str], list[int]]:
-    """(monitor's read fds → stream name, the init's fds for 0/1/2).
+def make_stdio(tty: bool, stdin_fifo: str | None = None
+               ) -> tuple[dict[int, str], list[int], int | None]:
+    """(monitor's read fds → stream name, the init's fds for 0/1/2, the stdin fifo fd).
 
     With a tty the init opens a pty in the container's own devpts (so ``tty`` names a path that
     exists inside) and passes the master back over the console socketpair (see ``spare``).
+    ``stdin_open``: stdin is the fifo ``<replica_dir>/stdin``, opened read-write so it never
+    reports EOF; anyone may write into it (``attach``/``run -i``). With a tty the monitor relays
+    it into the pty.
     """
     null = os.open("/dev/null", os.O_RDWR)
+    fifo = None
+    if stdin_fifo is not None:
+        if not os.path.exists(stdin_fifo):
+            os.mkfifo(stdin_fifo, 0o600)
+        fifo = os.open(stdin_fifo, os.O_RDWR)
     if tty:
-        return {}, [null, null, null]
+        return {}, [null, null, null], fifo
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    return {out_r: "stdout", err_r: "stderr"}, [null, out_w, err_w]
+    stdin = fifo if fifo is not None else null
+    return {out_r: "stdout", err_r: "stderr"}, [stdin, out_w, err_w], None
 
 
 def receive_console(console: socket.socket) -> dict[int, str]:
@@ -141,9 +162,10 @@ def report_pid(sock: socket.socket, pid: int) -> None:
     sock.close()
 
 
-def supervise(req: dict[str, Any], init_pid: int, streams: dict[int, str], log_fd: int) -> None:
+def supervise(req: dict[str, Any], init_pid: int, streams: dict[int, str], log_fd: int,
+              forward: tuple[int, int] | None = None) -> None:
     """Copy the output until the container is gone, record its exit, exit the same way."""
-    copy_logs(streams, LogWriter(log_fd))
+    copy_logs(streams, LogWriter(log_fd), forward)
     _pid, status = os.waitpid(init_pid, 0)
     doc = exit_status(status, req.get("oom_file", ""))
     write_exit(req["spec"]["replica_dir"], doc)

@@ -149,6 +149,7 @@ def spec_from_model(
         working_dir=_get(svc, "working_dir"),
         hostname=_get(svc, "hostname"),
         tty=bool(_get(svc, "tty", False)),
+        stdin_open=bool(_get(svc, "stdin_open", False)),
         stop_signal=_get(svc, "stop_signal"),
         stop_grace_period=_get(svc, "stop_grace_period"),
         domainname=_get(svc, "domainname", ""),

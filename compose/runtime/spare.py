@@ -75,10 +75,12 @@ def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: i
                     to_init: socket.socket, console_b: socket.socket,
                     console_c: socket.socket) -> None:
     """Still B: hand the request to the waiting init, then monitor it. Never returns."""
-    tty = bool(req["spec"].get("tty"))
+    spec = req["spec"]
+    tty = bool(spec.get("tty"))
+    fifo_path = os.path.join(spec["replica_dir"], "stdin") if spec.get("stdin_open") else None
     try:
         log_fd = os.open(req["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        streams, child_fds = monitor.make_stdio(tty)
+        streams, child_fds, fifo = monitor.make_stdio(tty, fifo_path)
         socket.send_fds(to_init, [raw], [sync.fileno(), *child_fds])
     except Exception as err:
         syncproto.send_error(sync, "start monitor", err)
@@ -89,11 +91,13 @@ def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: i
     console_c.close()
     attach_cgroup(req, sync, pid, to_init)
     monitor.report_pid(sync, pid)
+    forward = None
     if tty:
         streams = monitor.receive_console(console_b)
+        forward = (fifo, next(iter(streams))) if fifo is not None and streams else None
     else:
         console_b.close()
-    monitor.supervise(req, pid, streams, log_fd)
+    monitor.supervise(req, pid, streams, log_fd, forward)
 
 
 def attach_cgroup(req: dict[str, Any], sync: socket.socket, pid: int,

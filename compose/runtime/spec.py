@@ -12,6 +12,8 @@ Replica dir layout (owned by the runtime, deleted by ``remove``)::
     <replica_dir>/rootfs    the overlay mount point (mounted only inside the container's mount ns)
     <replica_dir>/etc/      generated hostname / hosts / resolv.conf when the spec gives none
     <replica_dir>/exit.json written by the monitor when the workload exits
+    <replica_dir>/stdin     (stdin_open) a fifo feeding the container's stdin
+    <replica_dir>/spec.json the spec, for exec from any later process
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class ContainerSpec:
     no_new_privileges: bool = False
     seccomp: bool = True  # security_opt seccomp=unconfined turns it off
     tty: bool = False
+    stdin_open: bool = False  # stdin is the fifo <replica_dir>/stdin (never EOF)
     stop_signal: int = int(_signal.SIGTERM)
     stop_grace_period: float = 10.0
     log_path: Path | None = None  # JSON-lines log; default <replica_dir>/container.log

@@ -214,3 +214,20 @@ def test_exec_tty_takes_the_callers_terminal_size(make_spec, containers):
         os.close(master)
         os.close(slave)
     assert out.decode().split() == ["33", "101"]
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_stdin_open_keeps_stdin_open_and_feeds_it_from_the_fifo(make_spec, containers, tty):
+    spec = make_spec(["sh", "-c", "read line; echo got $line"], stdin_open=True, tty=tty)
+    handle = containers.run(spec)
+    time.sleep(0.2)
+    assert containers.rt.is_alive(handle.pid, handle.start_time)  # waiting, not at EOF
+    with open(spec.replica_dir / "stdin", "w") as fifo:
+        fifo.write("hello\n")
+    assert containers.rt.wait(handle, 5).code == 0
+    assert "got hello" in containers.output(handle)
+
+
+def test_without_stdin_open_stdin_is_at_eof(make_spec, containers):
+    _, out, _ = containers.run_to_exit(make_spec(["sh", "-c", "read line; echo rc=$?"]))
+    assert out == "rc=1\n"
