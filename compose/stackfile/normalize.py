@@ -193,8 +193,10 @@ def _default_network(tree: dict) -> None:
         elif isinstance(nets, dict) and "default" in nets:
             uses_default = True
     networks = tree.get("networks")
-    if uses_default and (not isinstance(networks, dict) or "default" not in networks):
-        tree["networks"] = {**(networks if isinstance(networks, dict) else {}), "default": {}}
+    if not isinstance(networks, dict | None):
+        return  # not a mapping: left for validation to reject, not silently replaced
+    if uses_default and (networks is None or "default" not in networks):
+        tree["networks"] = {**(networks or {}), "default": {}}
 
 
 def _names_from_keys(tree: dict, project: str) -> None:

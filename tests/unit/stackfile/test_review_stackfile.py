@@ -50,3 +50,8 @@ def test_review_yaml_errors_are_one_located_line_with_a_hint(
     err = _error(tmp_path, text)
     assert str(err).startswith(where) and says in str(err)
     assert (err.hint is None) if hint is None else (hint in (err.hint or ""))
+
+
+def test_review_top_level_networks_list_is_not_silently_replaced(tmp_path: Path) -> None:
+    stack = load(tmp_path, {"compose.yaml": "services: {web: {image: x}}\nnetworks: [a]\n"})
+    assert stack.tree["networks"] == ["a"]  # the model rejects it: "networks: ... mapping"
