@@ -1,10 +1,48 @@
 #!/usr/bin/env bash
-# The main job: set up this machine, then show pycompose on the web + db example stack.
-# Stage: the loader is in place, so this prints the resolved stack (`pycompose config`).
+# The main job: set up this machine, then run the web + db example stack with pycompose
+# (no container engine) and show it answering.
+#   1. .ci/setup: apt packages + .venv with pycompose
+#   2. build small real images from Debian packages and serve them from a local registry
+#      on 127.0.0.1:5000 (there is no Docker Hub here)
+#   3. pycompose up -d --wait: redis (healthchecked, named volume) + a Python web app that
+#      finds redis through Docker link variables; curl it twice (greeting + visit counter)
+#   4. pycompose ps, and how to stop it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/setup
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== pycompose config (examples/stacks/web-db)"
-WEB_IMAGE=127.0.0.1:5000/python:3.11 REDIS_IMAGE=127.0.0.1:5000/redis:7 \
-  pycompose -f examples/stacks/web-db/compose.yaml config
+PY="$PWD/.venv/bin/python"
+REGISTRY=127.0.0.1:5000
+STACK=examples/stacks/web-db/compose.yaml
+
+echo "== test images from Debian packages, served on $REGISTRY"
+if curl -fsS -o /dev/null "http://$REGISTRY/v2/redis/manifests/7" \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' 2>/dev/null; then
+  echo "a registry already serves them on $REGISTRY"
+else
+  "$PY" -m tests.images build >/dev/null
+  "$PY" -m tests.images serve --port 5000 >/dev/null
+fi
+export WEB_IMAGE=$REGISTRY/python:3.11 REDIS_IMAGE=$REGISTRY/redis:7
+
+echo "== pycompose -f $STACK up -d --wait"
+pycompose -f "$STACK" up -d --wait --wait-timeout 120
+
+echo "== curl http://127.0.0.1:8000/ (twice)"
+for _ in $(seq 1 50); do
+  curl -fsS -m 3 http://127.0.0.1:8000/ 2>/dev/null && break
+  sleep 0.2
+done
+curl -fsS -m 3 http://127.0.0.1:8000/
+
+echo "== pycompose ps"
+pycompose -f "$STACK" ps
+
+cat <<EOF
+
+The stack keeps running (a detached pycompose supervisor watches it).
+  logs:  pycompose -f $STACK logs -f
+  stop:  pycompose -f $STACK down
+         (add -v to also delete the redis-data volume; the visit counter survives a plain down)
+  registry: $PY -m tests.images stop
+EOF
