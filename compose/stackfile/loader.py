@@ -146,6 +146,8 @@ def _project_name(run: _Run, parsed: list[ParsedFile], working_dir: Path) -> str
                 top = substitute(value, run.env.get) if run.options.interpolate else value
             except TemplateError as exc:
                 raise InterpolationError(f"{where}name: {exc}") from None
+    if top is not None and run.options.normalize:
+        top = discovery.normalize_project_name(top) or None  # compose-go normalizes this one
     try:
         return discovery.pick_project_name(run.options.project_name, run.env, top, working_dir)
     except UserError as exc:

@@ -70,6 +70,8 @@ def test_stackfile_stdin(tmp_path: Path) -> None:
         ({}, {}, "top", "top"),
         ({}, {"N": "interp"}, "${N}", "interp"),
         ({}, {}, None, "mydir-1"),
+        ({}, {}, "My.Project", "myproject"),  # a top-level name is normalized (compose-go)
+        ({}, {}, "'%%'", "mydir-1"),  # ... and ignored when nothing is left
     ],
 )
 def test_stackfile_project_name_precedence(
