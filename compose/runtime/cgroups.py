@@ -38,7 +38,7 @@ DEVICE_RULES = (
     "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",  # tty console ptmx pts
     "c 10:200 rwm",  # net/tun
 )
-V2_CONTROLLERS = ("memory", "cpu", "pids")
+V2_CONTROLLERS = ("memory", "cpu", "pids", "cpuset")
 
 
 class CgroupError(ContainerError):
@@ -145,14 +145,34 @@ class CgroupV1:
         return self.root / controller / path
 
     def exists(self, path: str) -> bool:
-        return any(d.is_dir() for d in self.dirs(path))
+        return any(d.is_dir() for d in self._all_dirs(path))
 
     def create(self, path: str, limits: Limits, privileged: bool = False) -> None:
         for d in self.dirs(path):
             d.mkdir(parents=True, exist_ok=True)
         self._limits(path, limits)
+        if limits.cpuset:
+            self._cpuset(path, limits.cpuset)
         if "devices" in self.controllers and not privileged:
             self._device_rules(self._dir("devices", path))
+
+    def _cpuset(self, path: str, cpus: str) -> None:
+        """v1 cpusets start empty: every new level copies cpus/mems from its parent first."""
+        base = self.root / "cpuset"
+        if not (base / "cgroup.procs").exists():
+            raise CgroupError("cgroup: cpuset: the cpuset controller is not mounted")
+        parts = Path(path).parts
+        for depth in range(1, len(parts) + 1):
+            d, parent = base.joinpath(*parts[:depth]), base.joinpath(*parts[: depth - 1])
+            d.mkdir(exist_ok=True)
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if not _read(d / name).strip():
+                    _write(d / name, _read(parent / name).strip())
+        _write(base / path / "cpuset.cpus", cpus)
+
+    def _all_dirs(self, path: str) -> list[Path]:
+        cpuset = self.root / "cpuset" / path
+        return self.dirs(path) + ([cpuset] if cpuset.is_dir() else [])
 
     @staticmethod
     def _device_rules(d: Path) -> None:
@@ -177,7 +197,7 @@ class CgroupV1:
             _write(self._dir("pids", path) / "pids.max", str(limits.pids))
 
     def procs_files(self, path: str) -> list[str]:
-        return [str(d / "cgroup.procs") for d in self.dirs(path)]
+        return [str(d / "cgroup.procs") for d in self._all_dirs(path)]
 
     def oom_file(self, path: str) -> str:
         return str(self._dir("memory", path) / "memory.oom_control")
@@ -223,7 +243,7 @@ class CgroupV1:
 
     def remove(self, path: str, timeout: float = 10.0) -> None:
         _wait_until(lambda: not self.pids(path), timeout, f"{path} to empty")
-        for d in self.dirs(path):
+        for d in self._all_dirs(path):
             _rmdir(d, timeout)
 
 
@@ -280,6 +300,8 @@ class CgroupV2:
             _write(d / "cpu.weight", str(1 + ((limits.cpu_shares - 2) * 9999) // 262142))
         if limits.pids:
             _write(d / "pids.max", str(limits.pids))
+        if limits.cpuset:
+            _write(d / "cpuset.cpus", limits.cpuset)
 
     def procs_files(self, path: str) -> list[str]:
         return [str(self.root / path / "cgroup.procs")]

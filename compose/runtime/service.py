@@ -103,6 +103,7 @@ def limits_from_model(svc: Any) -> Limits:
         "memory_reservation": _get(svc, "mem_reservation"),
         "cpus": float(cpus) if cpus else None,
         "cpu_shares": _get(svc, "cpu_shares"),
+        "cpuset": _get(svc, "cpuset"),
         "pids": int(pids) if pids and int(pids) > 0 else None,
     }
     if _get(svc, "shm_size"):

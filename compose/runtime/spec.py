@@ -55,6 +55,7 @@ class Limits:
     cpus: float | None = None
     cpu_shares: int | None = None
     pids: int | None = None
+    cpuset: str | None = None  # "0-1,3" (cpuset: in compose)
     shm_size: int = DEFAULT_SHM_SIZE
     ulimits: tuple[Ulimit, ...] = ()
 

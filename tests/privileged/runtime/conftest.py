@@ -45,14 +45,11 @@ def netns(salt: str) -> Iterator[Path]:
 def cgroup_parent(runtime: LinuxRuntime, salt: str) -> Iterator[str]:
     parent = f"pycompose-test/rt-{salt}"
     yield parent
-    for d in getattr(runtime.cgroups, "dirs", lambda p: [runtime.cgroups.root / p])(parent):
-        for sub in sorted(Path(d).glob("*"), reverse=True):
-            if sub.is_dir():
-                sub.rmdir()
-        if Path(d).is_dir():
-            Path(d).rmdir()
+    for d in Path("/sys/fs/cgroup").glob(f"*/{parent}"):
+        for sub in sorted(d.glob("**/"), key=lambda p: -len(p.parts)):
+            sub.rmdir()
         with contextlib.suppress(OSError):  # other tests may still use the shared parent
-            Path(d).parent.rmdir()
+            d.parent.rmdir()
 
 
 @pytest.fixture

@@ -47,6 +47,20 @@ def test_docker_default_swap_is_twice_the_memory(tmp_path: Path):
     assert (tmp_path / "memory/c/memory.memsw.limit_in_bytes").read_text() == "-1"
 
 
+def test_v1_cpuset_levels_copy_their_parent_first(tmp_path: Path):
+    cg = CgroupV1(_v1_tree(tmp_path))
+    base = tmp_path / "cpuset"
+    base.mkdir()
+    (base / "cgroup.procs").write_text("")
+    (base / "cpuset.cpus").write_text("0-3\n")
+    (base / "cpuset.mems").write_text("0\n")
+    cg.create("p/c", Limits(cpuset="1"))
+    assert (base / "p/cpuset.cpus").read_text() == "0-3"
+    assert (base / "p/c/cpuset.mems").read_text() == "0"
+    assert (base / "p/c/cpuset.cpus").read_text() == "1"
+    assert str(base / "p/c/cgroup.procs") in cg.procs_files("p/c")
+
+
 def test_v1_stats_and_removal(tmp_path: Path):
     cg = CgroupV1(_v1_tree(tmp_path))
     cg.create("c", Limits())
@@ -78,7 +92,7 @@ def test_v2_enables_controllers_on_ancestors_and_writes_limits(tmp_path: Path):
     d.mkdir()
     (d / "memory.swap.max").write_text("max\n")
     cg.create("pycompose/proj-web-1", LIMITS)
-    assert (root / "cgroup.subtree_control").read_text() == "+memory +cpu +pids"
+    assert (root / "cgroup.subtree_control").read_text() == "+memory +cpu +pids +cpuset"
     assert (root / "pycompose/cgroup.subtree_control").read_text() == "+pids"
     assert (d / "memory.max").read_text() == str(64 << 20)
     assert (d / "memory.swap.max").read_text() == str(64 << 20)
