@@ -15,6 +15,7 @@ from typing import Any
 
 from compose.errors import UserError
 from compose.stackfile.dotenv import read_env_file
+from compose.stackfile.interpolate import format_path
 from compose.stackfile.paths import abs_path
 from compose.stackfile.types import SourceMap
 
@@ -61,12 +62,15 @@ class _FileReader:
         home = self.env.get("HOME", str(Path.home()))
         file = Path(abs_path(self.base, item["path"], home))
         mark = self.marks.locate(path)
-        where = f"{mark}: " if mark else ""
+        where = f"{mark}: {format_path(path)}: " if mark else f"{format_path(path)}: "
         if not file.exists():
             if item.get("required", True) is False or not self.strict:
                 return {}
             kind = "label file" if path[-2] == "label_file" else "env file"
-            raise UserError(f"{where}{kind} {file} not found")
+            raise UserError(
+                f"{where}{kind} {file} not found",
+                hint="create it, or mark it optional: {path: ..., required: false}",
+            )
         try:
             if item.get("format") == "raw":
                 return _read_raw(file)
