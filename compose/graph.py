@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from compose.errors import DependencyCycleError, UnknownServiceError
-from compose.model.refs import ServiceRef, service_refs
+from compose.model.refs import ServiceRef, cycle_text, find_cycle, service_refs
 
 if TYPE_CHECKING:
     from compose.model import Stack
@@ -139,9 +139,6 @@ def _unknown(stack: Stack, service: str, ref: ServiceRef) -> UnknownServiceError
 
 
 def _check_acyclic(graph: nx.DiGraph) -> None:
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        return
-    path = [edge[0] for edge in cycle] + [cycle[0][0]]
-    raise DependencyCycleError("dependency cycle: " + " → ".join(path))
+    cycle = find_cycle(graph.nodes, graph.edges)
+    if cycle:
+        raise DependencyCycleError(cycle_text(cycle))

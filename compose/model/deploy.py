@@ -10,7 +10,10 @@ from compose.model.base import ByteSize, ComposeModel, Duration, StrMap
 
 
 def _cpus(value: Any) -> Any:
-    return float(value) if isinstance(value, str) and value.strip() else value
+    try:
+        return float(value) if isinstance(value, str) and value.strip() else value
+    except ValueError:
+        return value  # pydantic reports it: "must be a number"
 
 
 Cpus = Annotated[float, BeforeValidator(_cpus), Field(ge=0)]

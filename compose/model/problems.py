@@ -32,6 +32,17 @@ _SCHEMA_TAGS = (
 )
 
 
+# pydantic error type -> what the value must be (compose: "services.web.privileged must be ...")
+_EXPECTED = {
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type"), "a mapping"),
+    **dict.fromkeys(("list_type", "tuple_type", "set_type"), "a list"),
+    "string_type": "a string",
+    **dict.fromkeys(("bool_parsing", "bool_type"), "a boolean (true or false)"),
+    **dict.fromkeys(("int_parsing", "int_type", "int_from_float"), "an integer"),
+    **dict.fromkeys(("float_parsing", "float_type"), "a number"),
+}
+
+
 def describe_validation_error(
     exc: ValidationError, root: type[BaseModel], source_map: SourceMap
 ) -> list[str]:
@@ -84,7 +95,9 @@ def _message(error: Any, path: KeyPath, root: type[BaseModel]) -> str:
     if kind.startswith("invalid_"):
         return text
     shown = _short(error.get("input"))
-    return f"invalid value {shown}: {text[0].lower()}{text[1:]}"
+    if kind in _EXPECTED:
+        return f"must be {_EXPECTED[kind]}, not {shown}"
+    return f"invalid value {shown}: {text.replace('Input should be', 'must be')}"
 
 
 def _short(value: Any) -> str:

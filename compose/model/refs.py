@@ -2,11 +2,14 @@
 
 ``service_refs(service)`` lists every place a service names another service: ``depends_on``,
 ``links``, ``network_mode``/``ipc``/``pid: service:x`` and ``volumes_from``. The consistency
-check (``compose.model.stack``) and ``compose.graph`` both read them from here.
+check (``compose.model.consistency``) and ``compose.graph`` both read them from here, and both
+find cycles with ``find_cycle`` (the stdlib's graphlib: networkx stays off the ``config`` path).
 """
 
 from __future__ import annotations
 
+import graphlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,6 +46,41 @@ def service_refs(service: Service) -> list[ServiceRef]:
             target = entry.removeprefix("service:").split(":", 1)[0]
             refs.append(ServiceRef("volumes_from", target, (*base, "volumes_from", i)))
     return refs
+
+
+def service_edges(services: Iterable[Service]) -> list[tuple[str, str]]:
+    """``(service, target)`` for every reference, in file order (targets may be unknown)."""
+    return [(service.name, ref.target) for service in services for ref in service_refs(service)]
+
+
+def find_cycle(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[str] | None:
+    """A dependency cycle as a path back to its start (``["a", "b", "a"]``), or None.
+
+    An edge ``(a, b)`` means "a depends on b"; edges to names outside ``nodes`` are ignored.
+    The path starts at the cycle's first node in ``nodes`` order, so the message is stable.
+    """
+    order = {node: i for i, node in enumerate(dict.fromkeys(nodes))}
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for node in order:
+        sorter.add(node)
+    for source, target in edges:
+        if source in order and target in order:
+            sorter.add(source, target)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        return _rotated(list(reversed(exc.args[1]))[:-1], order)
+    return None
+
+
+def cycle_text(cycle: list[str]) -> str:
+    return "dependency cycle: " + " → ".join(cycle)
+
+
+def _rotated(loop: list[str], order: dict[str, int]) -> list[str]:
+    start = min(range(len(loop)), key=lambda i: order[loop[i]])
+    path = loop[start:] + loop[:start]
+    return [*path, path[0]]
 
 
 def _depends(base: KeyPath, name: str, dep: DependsOn) -> ServiceRef:

@@ -183,6 +183,9 @@ class Service(ComposeModel):
         name, _, retries = self.restart.partition(":")
         return RestartSpec(name, int(retries or 0))
 
+    # The effective limits, the one place that picks between a legacy key and its
+    # deploy.resources twin: the twin when set, else the legacy key (docker compose's
+    # create.go). Both set and distinct is a consistency error (compose-go checkConsistency).
     @property
     def memory_limit(self) -> int | None:
         """Bytes: ``deploy.resources.limits.memory``, else ``mem_limit``."""

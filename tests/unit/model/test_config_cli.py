@@ -206,7 +206,7 @@ def test_every_problem_is_located_with_a_hint(
     assert (
         'compose.yaml:8:7: services.web.healthcheck.interval: invalid duration "5 parsecs"' in err
     )
-    assert "compose.yaml:10:9: services.web.ports[0].target: invalid value" in err
+    assert 'compose.yaml:10:9: services.web.ports[0].target: must be an integer, not "abc"' in err
     assert 'compose.yaml:11:5: services.web.restart: invalid restart policy "sometimes"' in err
     assert "Traceback" not in err and "pydantic" not in err
 

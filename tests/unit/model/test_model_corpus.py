@@ -18,6 +18,7 @@ ENV = {"HOME": "/root", "PATH": "/usr/bin:/bin"}
 TOP_LEVEL = {"version", "name", "include", "services", "networks", "volumes", "secrets", "configs"}
 
 # file (relative to the corpus) -> text the user error must contain
+NO_IMAGE = "has neither an image nor a build context specified"
 GO, V1, V2 = "compose-go/loader/testdata/", "compose-v1-fixtures/", "compose-v2-e2e-fixtures/"
 REJECTED = {
     f"{GO}compose-depends-on-cycle.yaml": "service1 → service2 → service3 → service1",
@@ -25,6 +26,7 @@ REJECTED = {
     f"{GO}compose-depends-on-self.yaml": "service1 → service1",
     f"{GO}compose-include-cycle.yaml": "cycle",
     f"{GO}empty.yaml": "empty",
+    f"{GO}extends/base.yaml": NO_IMAGE,  # only a base for extends
     f"{GO}include/dir/compose.yaml": "extra.env",  # included with env_file
     f"{GO}remote/cycle/compose-cycle.yaml": "remote:",  # custom loader upstream
     f"{GO}remote/cycle/compose.yaml": "remote:",
@@ -32,10 +34,12 @@ REJECTED = {
     f"{V1}net-container/v2-invalid.yml": "services.bar.net: unknown key",
     f"{V1}networks/bridge.yml": 'network "bridge" is not declared',
     f"{V1}networks/missing-network.yml": 'network "foo" is not declared',
+    f"{V1}override-files/docker-compose.override.yml": NO_IMAGE,  # an override file
     f"{V1}override-files/extra.yml": 'undefined service "db"',  # an override file
     f"{V2}container_name/compose.yaml": 'container_name "test" is used by 2',
     f"{V2}env_file/compose.yaml": "/doesnotexist/.env",
     f"{V2}logs-test/cat.yaml": "invalid volume",  # needs a variable set
+    f"{V2}publish/oci/compose-override.yaml": NO_IMAGE,  # an override file
     f"{V2}simple-composefile/id.yaml": '"ID"',
     f"{V2}wrong-composefile/compose.yaml": "services.simple.wrongField: unknown key",
 }

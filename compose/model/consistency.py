@@ -1,0 +1,162 @@
+"""Cross-reference checks on a validated stack (compose-go ``loader/validate.go checkConsistency``).
+
+``consistency_problems(stack)`` lists every dangling reference or contradiction as
+``(key path, why)``; ``load_stack(..., consistency=True)`` turns them into located lines and
+``--no-consistency`` skips them, as in docker compose. Dependency cycles are reported only when
+nothing else is wrong (a dangling reference can make a cycle meaningless).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from compose.model.refs import KeyPath, cycle_text, find_cycle, service_edges, service_refs
+
+if TYPE_CHECKING:
+    from compose.model.service import Service
+    from compose.model.stack import Stack
+
+Problem = tuple[KeyPath, str]
+
+# legacy flat key -> (deploy.resources section, key): both set and distinct is an error
+_DEPLOY_TWINS = (
+    ("cpus", "limits", "cpus"),
+    ("mem_limit", "limits", "memory"),
+    ("mem_reservation", "reservations", "memory"),
+    ("pids_limit", "limits", "pids"),
+)
+
+
+def consistency_problems(stack: Stack) -> list[Problem]:
+    problems: list[Problem] = []
+    for service in stack.services.values():
+        problems += _resource_refs(stack, service)
+        problems += _service_refs(stack, service)
+        problems += _service_rules(service)
+    problems += _container_name_clashes(stack)
+    problems += _secret_sources(stack)
+    return problems or _cycles(stack)
+
+
+def _resource_refs(stack: Stack, service: Service) -> list[Problem]:
+    base: KeyPath = ("services", service.name)
+    problems: list[Problem] = [
+        ((*base, "networks", net), f'network "{net}" is not declared in top-level networks')
+        for net in service.networks
+        if net not in stack.networks and net != "default"
+    ]
+    problems += [
+        ((*base, "volumes", i), f'named volume "{m.source}" is not declared in top-level volumes')
+        for i, m in enumerate(service.volumes)
+        if m.type == "volume" and m.source and m.source not in stack.volumes
+    ]
+    for kind, declared in (("secrets", stack.secrets), ("configs", stack.configs)):
+        problems += [
+            ((*base, kind, i), f'{kind[:-1]} "{ref.source}" is not declared in top-level {kind}')
+            for i, ref in enumerate(getattr(service, kind))
+            if ref.source not in declared
+        ]
+    return problems
+
+
+def _service_refs(stack: Stack, service: Service) -> list[Problem]:
+    """One problem per missing target: at the reference the user wrote (``network_mode``,
+    ``links``...) rather than at the ``depends_on`` the loader implied from it."""
+    problems: list[Problem] = []
+    refs = service_refs(service)
+    implied = {r.target for r in refs if r.kind != "depends_on"}
+    for ref in refs:
+        if ref.target in stack.services or not ref.required:
+            continue
+        if ref.kind == "depends_on" and ref.target in implied:
+            continue
+        if ref.target in stack.disabled_services:
+            why = f'{ref.kind} "{ref.target}": that service is disabled by its profiles'
+        else:
+            why = f'{ref.kind} refers to undefined service "{ref.target}"'
+        problems.append((ref.path, why))
+    return problems
+
+
+def _service_rules(service: Service) -> list[Problem]:
+    base: KeyPath = ("services", service.name)
+    problems: list[Problem] = []
+    if service.image is None and service.build is None and service.provider is None:
+        problems.append(
+            (base, f'service "{service.name}" has neither an image nor a build context specified')
+        )
+    build = service.build
+    if build is not None and build.dockerfile and build.dockerfile_inline:
+        problems.append(
+            ((*base, "build"), "dockerfile and dockerfile_inline are mutually exclusive")
+        )
+    if service.container_name and service.replicas > 1:
+        problems.append(
+            (
+                (*base, "container_name"),
+                f'container_name "{service.container_name}" '
+                f"cannot be used with {service.replicas} replicas (names must be unique)",
+            )
+        )
+    replicas = service.deploy.replicas if service.deploy else None
+    if service.scale is not None and replicas is not None and replicas != service.scale:
+        problems.append(
+            ((*base, "scale"), f"scale ({service.scale}) and deploy.replicas ({replicas}) disagree")
+        )
+    if service.network_mode and service.networks:
+        problems.append(
+            ((*base, "network_mode"), "network_mode and networks are mutually exclusive")
+        )
+    return problems + _deploy_twins(service)
+
+
+def _deploy_twins(service: Service) -> list[Problem]:
+    """compose-go: a legacy key (``mem_limit``...) and a ``deploy.resources`` section that
+    does not repeat the same value is an error, even when the section leaves the key unset."""
+    resources = service.deploy.resources if service.deploy else None
+    problems: list[Problem] = []
+    for legacy, section, key in _DEPLOY_TWINS:
+        value: Any = getattr(service, legacy)
+        block = getattr(resources, section) if resources is not None else None
+        if not value or block is None or getattr(block, key) == value:
+            continue
+        problems.append(
+            (
+                ("services", service.name, legacy),
+                f"can't set distinct values on '{legacy}' and "
+                f"'deploy.resources.{section}.{key}' ({_shown(getattr(block, key))})",
+            )
+        )
+    return problems
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else f"{value}"
+
+
+def _container_name_clashes(stack: Stack) -> list[Problem]:
+    names = Counter(s.container_name for s in stack.services.values() if s.container_name)
+    return [
+        (
+            ("services", s.name, "container_name"),
+            f'container_name "{s.container_name}" is used by {names[s.container_name]} services',
+        )
+        for s in stack.services.values()
+        if s.container_name and names[s.container_name] > 1
+    ]
+
+
+def _secret_sources(stack: Stack) -> list[Problem]:
+    return [
+        (("secrets", name), f'secret "{name}" must declare either `file` or `environment`')
+        for name, secret in stack.secrets.items()
+        if not (secret.external or secret.file or secret.environment)
+    ]
+
+
+def _cycles(stack: Stack) -> list[Problem]:
+    cycle = find_cycle(stack.services, service_edges(stack.services.values()))
+    if not cycle:
+        return []
+    return [(("services", cycle[0]), cycle_text(cycle))]

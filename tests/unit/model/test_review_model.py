@@ -1,0 +1,154 @@
+"""Review regressions: what ``pycompose config`` prints for bad stacks (exit 2, one located line
+per problem, no traceback) and the consistency rules compose-go's checkConsistency applies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compose.cli import run
+from compose.model import load_stack
+from compose.stackfile import LoadOptions
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # messages name the file relative to the cwd
+
+
+def _config(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *flags: str) -> str:
+    """stderr of ``pycompose -f compose.yaml config`` on ``text``; it must fail with exit 2."""
+    (tmp_path / "compose.yaml").write_text(text)
+    code = run(["-f", str(tmp_path / "compose.yaml"), "config", *flags])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, ""), err
+    assert "Traceback" not in err and "pydantic" not in err
+    return err
+
+
+def _ok(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *flags: str) -> None:
+    (tmp_path / "compose.yaml").write_text(text)
+    assert run(["-f", str(tmp_path / "compose.yaml"), "config", "-q", *flags]) == 0
+    capsys.readouterr()
+
+
+SVC = "services:\n  web:\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ("    command: ls\n", 'compose.yaml:2:3: services.web: service "web" has neither an image'),
+        (
+            "    build: {context: ., dockerfile: D, dockerfile_inline: FROM x}\n",
+            "services.web.build: dockerfile and dockerfile_inline are mutually exclusive",
+        ),
+        (
+            "    image: x\n    mem_limit: 1g\n    deploy: {resources: {limits: {memory: 2g}}}\n",
+            "compose.yaml:4:5: services.web.mem_limit: can't set distinct values on 'mem_limit' "
+            "and 'deploy.resources.limits.memory' (2147483648)",
+        ),
+        (
+            "    image: x\n    mem_limit: 1g\n    deploy: {resources: {limits: {cpus: '1'}}}\n",
+            "and 'deploy.resources.limits.memory' (unset)",  # compose-go: unset counts as distinct
+        ),
+        (
+            "    image: x\n    cpus: 0.5\n    deploy: {resources: {limits: {cpus: '1'}}}\n",
+            "services.web.cpus: can't set distinct values on 'cpus'",
+        ),
+        (
+            "    image: x\n    pids_limit: 5\n    deploy: {resources: {limits: {pids: 6}}}\n",
+            "services.web.pids_limit: can't set distinct values on 'pids_limit'",
+        ),
+        (
+            "    image: x\n    mem_reservation: 1m\n    deploy: {resources: {reservations: {}}}\n",
+            "'deploy.resources.reservations.memory' (unset)",
+        ),
+        (
+            "    image: x\n    secrets: [pw]\nsecrets:\n  pw: {name: pw}\n",
+            'compose.yaml:6:3: secrets.pw: secret "pw" must declare either `file` or `environment`',
+        ),
+    ],
+)
+def test_review_consistency_rules_like_compose_go(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, line: str
+) -> None:
+    err = _config(tmp_path, capsys, SVC + body)
+    assert line in err and err.count("error:") == 1
+    _ok(tmp_path, capsys, SVC + body, "--no-consistency")
+
+
+def test_review_equal_limit_twins_are_accepted_and_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = (
+        "    image: x\n    mem_limit: 1g\n    cpus: 1.5\n    pids_limit: 9\n"
+        "    deploy: {resources: {limits: {memory: 1024m, cpus: '1.5', pids: 9}}}\n"
+    )
+    _ok(tmp_path, capsys, SVC + body)
+    stack = load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
+    web = stack.services["web"]
+    assert (web.memory_limit, web.cpu_limit, web.pids_max) == (1 << 30, 1.5, 9)
+
+
+def test_review_limits_from_either_key(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  a: {image: x, mem_limit: 64m, cpus: 2}\n"
+        "  b: {image: x, deploy: {resources: {limits: {memory: 32m, cpus: '0.5'}}}}\n"
+    )
+    stack = load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
+    a, b = stack.services["a"], stack.services["b"]
+    assert (a.memory_limit, a.cpu_limit) == (64 << 20, 2)
+    assert (b.memory_limit, b.cpu_limit) == (32 << 20, 0.5)
+
+
+def test_review_provider_services_need_no_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _ok(tmp_path, capsys, SVC + "    provider: {type: example}\n")
+
+
+def test_review_network_mode_on_a_missing_service_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _config(tmp_path, capsys, SVC + "    image: x\n    network_mode: service:nope\n")
+    assert err == (
+        "error: compose.yaml:4:5: services.web.network_mode: "
+        'network_mode refers to undefined service "nope"\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ("    image: x\n    tty: maybe\n", 'tty: must be a boolean (true or false), not "maybe"'),
+        ("    image: x\n    cpus: lots\n", 'services.web.cpus: must be a number, not "lots"'),
+        ("    image: [x]\n", "services.web.image: must be a string, not ['x']"),
+        ("    image: x\n    scale: 1.5\n", "services.web.scale: must be an integer, not 1.5"),
+        ("    image: x\nnetworks: [a]\n", "compose.yaml:4:1: networks: must be a mapping"),
+    ],
+)
+def test_review_type_errors_say_what_the_value_must_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, line: str
+) -> None:
+    assert line in _config(tmp_path, capsys, SVC + body)
+
+
+def test_review_service_that_is_a_string(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _config(tmp_path, capsys, "services:\n  web: nginx\n")
+    assert err == 'error: compose.yaml:2:3: services.web: must be a mapping, not "nginx"\n'
+
+
+def test_review_cycle_path_starts_at_the_first_service_in_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "services:\n  c: {image: x, depends_on: [a]}\n  b: {image: x, depends_on: [c]}\n"
+        "  a: {image: x, depends_on: [b]}\n"
+    )
+    for _ in range(3):  # graphlib's order follows set hashing; the message must not
+        err = _config(tmp_path, capsys, text)
+        assert err == "error: compose.yaml:2:3: services.c: dependency cycle: c → a → b → c\n"
