@@ -18,9 +18,22 @@ Public API (the orchestrator uses only these)::
         wait(handle, timeout=None) -> ExitStatus (TimeoutError after timeout)
         remove(handle) -> None                   idempotent: processes, cgroup, replica dir
         exec(handle, argv, env, user, workdir, tty, **popen) -> int
-        exec_process(...) -> subprocess.Popen    same, not waited (healthchecks)
+        exec_process(...) -> Popen-like          same, not waited (healthchecks): a zygote-forked
+                                                 ExecProcess (~6 ms) unless pipes are asked for,
+                                                 then a real subprocess.Popen (~80 ms)
+        state(handle) -> "created"|"running"|"paused"|"exited"
         is_alive(pid, start_time) -> bool
         pause(handle) / unpause(handle) / stats(handle) -> CgroupStats
+
+Process tree (see zygote.py, spare.py, monitor.py, init.py, syncproto.py)::
+
+    supervisor (threads) ── zygote (single-threaded, forked per create: nothing)
+                             └─ pyc-monitor B (setsid; log copier; writes exit.json)
+                                 └─ container PID 1 (was pyc-init C: namespaces, mounts, exec)
+
+Containers outlive the supervisor and the zygote: logs go to files, the exit status to
+<replica_dir>/exit.json, identity is pid + start time. If the zygote dies, monitors are
+reparented (to the supervisor when it is a subreaper: it must then reap them).
 
 Imports stay light (no pydantic, no anyio): the zygote imports this package.
 """

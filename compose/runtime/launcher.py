@@ -78,15 +78,15 @@ class _Zygote:
             if self.proc is None or self.ctl is None or self.proc.poll() is not None:
                 self._start()
 
-    def send(self, req: dict[str, Any], fd: int) -> None:
-        """Hand a request to the zygote; a dead zygote is restarted once."""
+    def send(self, req: dict[str, Any], fds: list[int]) -> None:
+        """Hand a request (+ fds) to the zygote; a dead zygote is restarted once."""
         payload = json.dumps(req).encode()
         for attempt in (1, 2):
             self.ensure()
             try:
                 with self.lock:
                     assert self.ctl is not None
-                    socket.send_fds(self.ctl, [payload], [fd])
+                    socket.send_fds(self.ctl, [payload], fds)
                 return
             except OSError as err:
                 log.warning("runtime zygote unreachable (%s); restarting it", err)
@@ -162,7 +162,7 @@ class LinuxRuntime:
         self._prepare(spec)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            self._zygote.send(self._request(spec), theirs.fileno())
+            self._zygote.send(self._request(spec), [theirs.fileno()])
         finally:
             theirs.close()
         try:
@@ -315,11 +315,18 @@ class LinuxRuntime:
     # -- exec -----------------------------------------------------------------------------
     def exec_process(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
                      user: str | None = None, workdir: str | None = None, tty: bool = False,
-                     **popen: Any) -> subprocess.Popen[bytes]:
-        from compose.runtime import nsexec
+                     **popen: Any) -> Any:
+        """A ``subprocess.Popen`` when pipes are asked for, else a zygote-forked
+        ``execfast.ExecProcess`` (same pid/wait/poll/kill/returncode surface, no interpreter
+        start)."""
+        from compose.runtime import execfast, nsexec
 
-        return nsexec.spawn(self, handle, argv, env=env, user=user, workdir=workdir, tty=tty,
-                            **popen)
+        if execfast.wants_popen(popen):
+            return nsexec.spawn(self, handle, argv, env=env, user=user, workdir=workdir,
+                                tty=tty, **popen)
+        req = nsexec.exec_request(self, handle, argv, env=env, user=user, workdir=workdir,
+                                  tty=tty)
+        return execfast.spawn(self._zygote, req, popen)
 
     def exec(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
              user: str | None = None, workdir: str | None = None, tty: bool = False,

@@ -20,6 +20,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import termios
@@ -29,6 +30,7 @@ from typing import Any
 
 from compose.errors import ContainerError
 from compose.runtime import init as initmod
+from compose.runtime import syncproto
 from compose.runtime import syscalls as sc
 from compose.runtime.procfs import proc_start_time
 from compose.runtime.spec import ContainerHandle, ContainerSpec
@@ -43,21 +45,29 @@ TAIL_STEPS = ("rlimits", "resolve user", "capabilities", "seccomp", "set user", 
               "chdir")
 
 
-def spawn(runtime: Any, handle: ContainerHandle, argv: list[str], *, env: list[str] | None = None,
-          user: str | None = None, workdir: str | None = None, tty: bool = False,
-          **popen: Any) -> subprocess.Popen[bytes]:
+def exec_request(runtime: Any, handle: ContainerHandle, argv: list[str], *,
+                 env: list[str] | None = None, user: str | None = None,
+                 workdir: str | None = None, tty: bool = False) -> dict[str, Any]:
+    """The helper's request; refuses a paused or stopped container the way Docker does."""
     state = runtime.state(handle)
     if state == "paused":
         raise ContainerError(f"{handle.subject}: exec: container is paused",
                              hint="unpause the container before exec")
     if state != "running":
         raise ContainerError(f"{handle.subject}: exec: container is not running")
-    req = {
-        "pid": handle.pid, "start_time": handle.start_time,
+    return {
+        "op": "exec", "pid": handle.pid, "start_time": handle.start_time,
         "spec_file": str(handle.replica_dir / SPEC_FILE),
         "cgroup_procs": runtime.cgroups.procs_files(handle.cgroup_path),
         "argv": list(argv), "env": list(env or ()), "user": user, "workdir": workdir, "tty": tty,
     }
+
+
+def spawn(runtime: Any, handle: ContainerHandle, argv: list[str], *, env: list[str] | None = None,
+          user: str | None = None, workdir: str | None = None, tty: bool = False,
+          **popen: Any) -> subprocess.Popen[bytes]:
+    """A fresh interpreter as the helper (used when the caller wants pipes: a real Popen)."""
+    req = exec_request(runtime, handle, argv, env=env, user=user, workdir=workdir, tty=tty)
     return subprocess.Popen([sys.executable, "-m", "compose.runtime.nsexec", json.dumps(req)],
                             close_fds=True, **popen)
 
@@ -153,8 +163,33 @@ def _pump(master: int) -> None:
                 os.write(master, data)
 
 
+def serve_exec(req: dict[str, Any], fds: list[int]) -> None:
+    """The helper as a fork of the zygote: fds = [sync, stdin, stdout, stderr]. Never returns.
+
+    Reports ``{t:"pid"}`` then ``{t:"exit", code}`` on the sync socket (see ``execfast``)."""
+    sync = socket.socket(fileno=fds[0])
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for target, fd in enumerate(fds[1:4]):
+        os.dup2(fd, target, inheritable=True)
+    for fd in set(fds[1:4]):
+        if fd > 2:
+            os.close(fd)
+    syncproto.send(sync, "pid", pid=os.getpid())
+    code = 126
+    try:
+        code = run(req)
+    finally:
+        with contextlib.suppress(OSError):
+            syncproto.send(sync, "exit", code=code)
+        os._exit(code)
+
+
 def main(argv: list[str]) -> int:
-    req = json.loads(argv[1])
+    return run(json.loads(argv[1]))
+
+
+def run(req: dict[str, Any]) -> int:
     spec = _exec_spec(req)
     master, number = _open_pty(req["pid"]) if req["tty"] else (None, None)
     try:

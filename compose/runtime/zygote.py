@@ -13,13 +13,14 @@ The zygote exits when the control socket reports EOF (its runtime went away).
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
 import signal
 import socket
 import sys
 
-from compose.runtime import seccomp, syncproto
+from compose.runtime import nsexec, seccomp, syncproto
 from compose.runtime import syscalls as sc
 from compose.runtime.spare import MAX_REQUEST, fork_spare
 
@@ -36,6 +37,24 @@ def dispatch(spare: socket.socket | None, msg: bytes, fd: int) -> bool:
     return True
 
 
+def fork_exec_helper(msg: bytes, fds: list[int], ctl: socket.socket) -> None:
+    for fd in fds:  # SCM_RIGHTS fds arrive inheritable; only stdio may reach the command
+        os.set_inheritable(fd, False)
+    try:
+        pid = os.fork()
+    except OSError as err:
+        syncproto.send_error(socket.socket(fileno=os.dup(fds[0])), "fork", err)
+        pid = -1
+    if pid == 0:
+        ctl.close()
+        try:
+            nsexec.serve_exec(json.loads(msg), fds)
+        finally:
+            os._exit(126)
+    for fd in fds:
+        os.close(fd)
+
+
 def serve(ctl: socket.socket) -> None:
     spare = fork_spare([ctl])
     while True:
@@ -45,6 +64,9 @@ def serve(ctl: socket.socket) -> None:
             continue
         if not msg:
             return
+        if fds and json.loads(msg).get("op") == "exec":
+            fork_exec_helper(msg, fds, ctl)
+            continue
         if fds and not dispatch(spare, msg, fds[0]):  # the spare died: one fresh try
             if not dispatch(fork_spare([ctl]), msg, fds[0]):
                 syncproto.send_error(socket.socket(fileno=os.dup(fds[0])), "fork",

@@ -231,3 +231,27 @@ def test_stdin_open_keeps_stdin_open_and_feeds_it_from_the_fifo(make_spec, conta
 def test_without_stdin_open_stdin_is_at_eof(make_spec, containers):
     _, out, _ = containers.run_to_exit(make_spec(["sh", "-c", "read line; echo rc=$?"]))
     assert out == "rc=1\n"
+
+
+def test_exec_without_pipes_is_forked_by_the_zygote(make_spec, containers, tmp_path):
+    from compose.runtime.execfast import ExecProcess
+
+    rt = containers.rt
+    handle = containers.run(make_spec(["sleep", "30"]))
+    out = tmp_path / "out"
+    with open(out, "w") as f:
+        proc = rt.exec_process(handle, ["sh", "-c", "hostname; exit 3"], stdout=f,
+                               stderr=subprocess.DEVNULL)
+        assert isinstance(proc, ExecProcess)
+        assert proc.wait(10) == 3 and proc.poll() == 3
+    assert out.read_text() == "box\n"
+    slow = rt.exec_process(handle, ["sleep", "20"], stdout=subprocess.DEVNULL)
+    with pytest.raises(subprocess.TimeoutExpired):
+        slow.wait(0.2)
+    slow.kill()
+    assert slow.wait(5) == 137
+    _wait_for(lambda: _exec_out(rt, handle, ["sh", "-c", "ps -o comm | grep -c sleep"]) == "1")
+    started = time.monotonic()
+    for _ in range(5):
+        assert rt.exec(handle, ["true"]) == 0
+    assert (time.monotonic() - started) / 5 < 0.5
