@@ -331,9 +331,19 @@ class LinuxRuntime:
     def exec(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
              user: str | None = None, workdir: str | None = None, tty: bool = False,
              **popen: Any) -> int:
+        """Run to completion; Ctrl-C in the caller is passed on as SIGINT (the helper lives in
+        its own session, so the terminal's signal would not reach it)."""
         proc = self.exec_process(handle, argv, env=env, user=user, workdir=workdir, tty=tty,
                                  **popen)
-        return proc.wait()
+        try:
+            return int(proc.wait())
+        except KeyboardInterrupt:
+            proc.send_signal(_signal.SIGINT)
+            try:
+                return int(proc.wait(10))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return int(proc.wait())
 
 
 def _pidfd(pid: int, start_time: int | None) -> int | None:
