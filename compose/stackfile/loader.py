@@ -210,10 +210,10 @@ def _process_includes(
     run: _Run, entries: object, p: ParsedFile, base_dir: str, chain: tuple[str, ...]
 ) -> dict:
     """The resources of every included application; two differing definitions conflict."""
-    where_mark = p.source_map.locate(("include",))
-    where = f"{where_mark}: " if where_mark else ""
     imported: dict = {}
-    for entry in entries if isinstance(entries, list) else [entries]:
+    for i, entry in enumerate(entries if isinstance(entries, list) else [entries]):
+        where_mark = p.source_map.locate(("include", i))
+        where = f"{where_mark}: " if where_mark else ""
         spec = include.parse_include_entry(entry, base_dir, run.home, where)
         for f in spec.files:
             include.check_cycle(f, chain, where)
