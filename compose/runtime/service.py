@@ -92,11 +92,9 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def limits_from_model(svc: Any) -> Limits:
-    """mem_limit / deploy.resources.limits, cpus, pids_limit, shm_size, ulimits (duck-typed)."""
-    deploy_limits = _get(_get(_get(svc, "deploy"), "resources"), "limits")
-    memory = _get(svc, "mem_limit") or _get(deploy_limits, "memory")
-    cpus = _get(svc, "cpus") or _get(deploy_limits, "cpus")
-    pids = _get(svc, "pids_limit") or _get(deploy_limits, "pids")
+    """The model's effective limits (``memory_limit``/``cpu_limit``/``pids_max`` pick between
+    ``mem_limit`` and ``deploy.resources.limits``...), shm_size, ulimits (duck-typed)."""
+    memory, cpus, pids = (_get(svc, k) for k in ("memory_limit", "cpu_limit", "pids_max"))
     kwargs: dict[str, Any] = {
         "memory": int(memory) if memory else None,
         "memory_swap": _get(svc, "memswap_limit"),

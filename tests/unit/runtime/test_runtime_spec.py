@@ -113,23 +113,6 @@ def test_spec_from_service_applies_docker_defaults(tmp_path):
 
 
 @dataclass
-class _Resources:
-    limits: object = None
-
-
-@dataclass
-class _Deploy:
-    resources: _Resources = field(default_factory=_Resources)
-
-
-@dataclass
-class _Limits:
-    memory: int | None = 64 << 20
-    cpus: float | None = 0.5
-    pids: int | None = None
-
-
-@dataclass
 class _Service:
     name: str = "web"
     entrypoint: list[str] | None = None
@@ -142,8 +125,9 @@ class _Service:
     cap_add: list[str] = field(default_factory=lambda: ["NET_ADMIN"])
     security_opt: list[str] = field(default_factory=lambda: ["no-new-privileges:true"])
     init: bool = True
-    pids_limit: int | None = 50
-    deploy: _Deploy = field(default_factory=lambda: _Deploy(_Resources(_Limits())))
+    memory_limit: int | None = 64 << 20  # the model's effective limits (properties)
+    cpu_limit: float | None = 0.5
+    pids_max: int | None = 50
 
 
 def test_spec_from_model_adapter(tmp_path):
