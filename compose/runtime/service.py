@@ -98,7 +98,7 @@ def limits_from_model(svc: Any) -> Limits:
     kwargs: dict[str, Any] = {
         "memory": int(memory) if memory else None,
         "memory_swap": _get(svc, "memswap_limit"),
-        "memory_reservation": _get(svc, "mem_reservation"),
+        "memory_reservation": _get(svc, "memory_reservation"),
         "cpus": float(cpus) if cpus else None,
         "cpu_shares": _get(svc, "cpu_shares"),
         "cpuset": _get(svc, "cpuset"),
