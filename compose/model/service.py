@@ -201,9 +201,15 @@ class Service(ComposeModel):
         """``deploy.resources.limits.pids``, else ``pids_limit``."""
         return self._limit("pids", self.pids_limit)
 
-    def _limit(self, key: str, legacy: Any) -> Any:
-        limits = self.deploy.resources.limits if self.deploy and self.deploy.resources else None
-        value = getattr(limits, key) if limits is not None else None
+    @property
+    def memory_reservation(self) -> int | None:
+        """Bytes: ``deploy.resources.reservations.memory``, else ``mem_reservation``."""
+        return self._limit("memory", self.mem_reservation, "reservations")
+
+    def _limit(self, key: str, legacy: Any, section: str = "limits") -> Any:
+        resources = self.deploy.resources if self.deploy else None
+        block = getattr(resources, section) if resources is not None else None
+        value = getattr(block, key) if block is not None else None
         return legacy if value is None else value
 
     @property

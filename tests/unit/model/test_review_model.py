@@ -94,13 +94,15 @@ def test_review_equal_limit_twins_are_accepted_and_used(
 
 def test_review_limits_from_either_key(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(
-        "services:\n  a: {image: x, mem_limit: 64m, cpus: 2}\n"
-        "  b: {image: x, deploy: {resources: {limits: {memory: 32m, cpus: '0.5'}}}}\n"
+        "services:\n  a: {image: x, mem_limit: 64m, cpus: 2, mem_reservation: 1m}\n"
+        "  b: {image: x, deploy: {resources: {limits: {memory: 32m, cpus: '0.5'}, "
+        "reservations: {memory: 2m}}}}\n"
     )
     stack = load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
     a, b = stack.services["a"], stack.services["b"]
     assert (a.memory_limit, a.cpu_limit) == (64 << 20, 2)
     assert (b.memory_limit, b.cpu_limit) == (32 << 20, 0.5)
+    assert (a.memory_reservation, b.memory_reservation) == (1 << 20, 2 << 20)
 
 
 def test_review_provider_services_need_no_image(
