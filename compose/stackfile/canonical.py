@@ -325,6 +325,19 @@ def _logging(value: Any) -> Any:
     return value
 
 
+def _develop(value: Any) -> Any:
+    """``develop.watch`` items with a list of paths become one item per path (compose-go)."""
+    watch = value.get("watch") if isinstance(value, dict) else None
+    if isinstance(watch, list):
+        out = []
+        for item in watch:
+            paths = item.get("path") if isinstance(item, dict) else None
+            items = [{**item, "path": p} for p in paths] if isinstance(paths, list) else [item]
+            out.extend(items)
+        value["watch"] = out
+    return value
+
+
 def _float(value: Any) -> Any:
     if isinstance(value, str | int) and not isinstance(value, bool):
         try:
@@ -370,6 +383,7 @@ _SERVICE_FIELDS: dict[str, Callable[[Canonicalizer, Any, KeyPath], Any]] = {
     "configs": _wrap(_file_mounts),
     "deploy": _wrap(_deploy),
     "logging": _wrap(_logging),
+    "develop": _wrap(_develop),
     "cpus": _wrap(_float),
     "stop_grace_period": _wrap(normalize_duration),
     "shm_size": _wrap(normalize_bytes),

@@ -213,3 +213,19 @@ def test_stackfile_no_interpolate_keeps_variables_in_short_ports(tmp_path: Path)
         {"mode": "ingress", "host_ip": "127.0.0.1", "target": "${T}", "published": "${P2}",
          "protocol": "udp"},
     ]  # fmt: skip
+
+
+def test_stackfile_develop_watch_path_lists_are_split(tmp_path: Path) -> None:
+    text = """
+        services:
+          s:
+            image: i
+            develop:
+              watch:
+                - {path: [./a, ./b], action: sync, target: /app}
+                - {path: ./c, action: rebuild}
+    """
+    watch = load(tmp_path, {"compose.yaml": text}).tree["services"]["s"]["develop"]["watch"]
+    got = [(Path(w["path"]).name, w["action"]) for w in watch]
+    assert got == [("a", "sync"), ("b", "sync"), ("c", "rebuild")]
+    assert watch[0]["path"] == str(tmp_path / "a") and watch[0]["target"] == "/app"
