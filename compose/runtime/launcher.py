@@ -148,26 +148,29 @@ class LinuxRuntime:
         }
 
     def _prepare(self, spec: ContainerSpec) -> None:
-        validate_spec(spec)
         for d in (spec.upper_dir, spec.work_dir, spec.rootfs_dir):
             d.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             (spec.replica_dir / "exit.json").unlink()
         spec.log_file.parent.mkdir(parents=True, exist_ok=True)
         (spec.replica_dir / "spec.json").write_text(json.dumps(spec.to_dict()))
-        self.cgroups.create(spec.cgroup_path, spec.limits, spec.privileged)
+        try:
+            self.cgroups.create(spec.cgroup_path, spec.limits, spec.privileged)
+        except cgroups.CgroupError as err:
+            raise ContainerError(f"{spec.subject}: {err}") from err
 
     def create(self, spec: ContainerSpec) -> ContainerHandle:
-        """Set the container up to the point of exec; it waits for ``start``."""
-        self._prepare(spec)
+        """Set the container up to the point of exec; it waits for ``start``.
+        On any failure nothing is left behind (dirs, cgroup, processes)."""
+        validate_spec(spec)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
+            self._prepare(spec)
             self._zygote.send(self._request(spec), [theirs.fileno()])
-        finally:
             theirs.close()
-        try:
             handle = self._await_ready(spec, ours)
         except BaseException:
+            theirs.close()
             ours.close()
             self._cleanup_failed(spec)
             raise

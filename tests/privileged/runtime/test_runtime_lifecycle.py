@@ -12,7 +12,7 @@ import pytest
 
 from compose.errors import ContainerError
 from compose.runtime import LinuxRuntime
-from compose.runtime.spec import ContainerHandle, Mount
+from compose.runtime.spec import ContainerHandle, Limits, Mount
 
 pytestmark = [pytest.mark.privileged, pytest.mark.timeout(60)]
 LOOP = "while :; do sleep 0.05; done"
@@ -127,6 +127,7 @@ def test_missing_binary_fails_start_like_docker(make_spec, containers):
          "invalid container spec: bind source path does not exist: /nonexistent-pyc"),
         ({"sysctls": (("kernel.panic", "1"),)},
          "invalid container spec: sysctl 'kernel.panic' is not namespaced"),
+        ({"limits": Limits(cpuset="99")}, "cpuset.cpus: Numerical result out of range"),
     ],
 )
 def test_each_failure_is_one_line_naming_its_step(make_spec, runtime, fields, message):
