@@ -76,9 +76,16 @@ class Project:
 
     # desired / observed -------------------------------------------------------------------
     def desired(self, digests: dict[str, str | None] | None = None) -> DesiredProject:
+        digests = digests if digests is not None else self.local_digests()
+        key = tuple(sorted(digests.items()))
+        cache = self.__dict__.setdefault("_desired", {})
+        if key not in cache:
+            cache[key] = self._build_desired(digests)
+        return cache[key]
+
+    def _build_desired(self, digests: dict[str, str | None]) -> DesiredProject:
         from compose.planner.hashing import config_hash
 
-        digests = digests if digests is not None else self.local_digests()
         order = [n for gen in self.graph.start_order() for n in sorted(gen)]
         services = tuple(
             self._desired_service(n, config_hash(self.stack.services[n], digests.get(n)))
@@ -155,24 +162,22 @@ def run_foreground(project: Project, up: UpOptions, run: Any, out: Any) -> int:
     return _unwrap(lambda: anyio.run(run_up, project, up, run, out))
 
 
-def start_detached(
-    project: Project, load: dict[str, Any], up: UpOptions, run: Any, out: Any
-) -> int:
-    """``up -d``: exec a detached supervisor (setsid) and relay its progress until it is ready."""
+def start_detached(load: dict[str, Any], up: UpOptions, run: Any, out: Any) -> int:
+    """``up -d``: exec a detached supervisor (setsid) and relay its progress until it is ready.
+
+    The supervisor loads the stack itself (the CLI doesn't, to start faster); when another
+    supervisor already runs the project it forwards the request there and exits.
+    """
     import dataclasses
     import json
     import subprocess
     import sys
 
     from compose import paths
-    from compose.supervisor import api
 
-    if api.call(project.name, {"op": "status"}, timeout=5) is not None:
-        return _apply_running(project, load, up, run, out)
-    logdir = paths.project_run_dir(project.name)
-    logdir.mkdir(parents=True, exist_ok=True)
+    paths.run_dir().mkdir(parents=True, exist_ok=True)
     request = {"load": load, "up": dataclasses.asdict(up), "run": dataclasses.asdict(run)}
-    with open(logdir / "supervisor.log", "ab") as log_file:
+    with open(paths.run_dir() / "supervisor-start.log", "ab") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "compose.supervisor"],
             stdin=subprocess.PIPE,
@@ -187,33 +192,9 @@ def start_detached(
     result = _relay(proc.stdout, out)
     for failure in result.get("failures", []):
         out.error(failure)
-    return 0 if result.get("ok") else 1
-
-
-def _apply_running(
-    project: Project, load: dict[str, Any], up: UpOptions, run: Any, out: Any
-) -> int:
-    """A supervisor already runs the project: it reloads the file and converges."""
-    import dataclasses
-
-    from compose.supervisor import api
-
-    request = {
-        "op": "apply",
-        "load": load,
-        "up": dataclasses.asdict(up),
-        "pull": run.pull,
-        "wait": run.wait,
-        "wait_timeout": run.wait_timeout,
-    }
-    reply = api.call(project.name, request, timeout=600) or {}
-    for line in reply.get("actions", []):
-        out.progress(line)
-    for warning in reply.get("warnings", []):
-        out.warning(warning)
-    for failure in reply.get("failures", []):
-        out.error(failure)
-    return 1 if reply.get("failures") else 0
+    if result.get("hint"):
+        out.hint(result["hint"])
+    return 0 if result.get("ok") else int(result.get("exit_code", 1))
 
 
 def _relay(stream: Any, out: Any) -> dict[str, Any]:
@@ -290,27 +271,7 @@ async def _apply_plan(
 
 
 def forget_if_empty(project: str) -> None:
-    """After a full `down`: drop the project's records and run dir when nothing is left."""
-    import shutil
+    """After a full `down`: drop the project's records, run dir and cgroup when nothing is left."""
+    from compose.supervisor.linux import forget_project
 
-    from compose import paths
-    from compose.state import StateStore
-
-    store = StateStore(project)
-    if not store.replicas():
-        store.delete_project()
-        shutil.rmtree(paths.project_run_dir(project), ignore_errors=True)
-        remove_project_cgroup(project)
-
-
-def remove_project_cgroup(project: str) -> None:
-    """The runtime removes each replica's cgroup; the project's parent goes with the project."""
-    import contextlib
-
-    from compose.runtime import cgroups
-
-    with contextlib.suppress(Exception):
-        driver = cgroups.detect()
-        path = f"pycompose/{project}"
-        if driver.exists(path):
-            driver.remove(path, timeout=5)
+    forget_project(project)

@@ -14,20 +14,27 @@ from compose.errors import StateError
 from compose.state.records import ProjectRecord, ReplicaRecord, from_dict, to_dict
 
 
-def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    """tmp file in the same dir + fsync + rename + fsync(dir): all or nothing."""
+def atomic_write_json(path: Path, data: dict[str, Any], durable: bool = True) -> None:
+    """tmp file in the same dir (+ fsync) + rename (+ fsync(dir)): all or nothing.
+
+    The rename alone makes a write atomic for every reader and across a crash of the writer;
+    ``durable`` adds the fsyncs that also survive a power loss (project records use them;
+    replica records describe processes that a power loss kills anyway).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=1, sort_keys=True)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.rename(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -86,7 +93,7 @@ class StateStore:
         return None if data is None else from_dict(ReplicaRecord, data, str(path))
 
     def save_replica(self, record: ReplicaRecord) -> None:
-        atomic_write_json(self.replica_file(record.name), to_dict(record))
+        atomic_write_json(self.replica_file(record.name), to_dict(record), durable=False)
 
     def delete_replica(self, name: str) -> None:
         self.replica_file(name).unlink(missing_ok=True)

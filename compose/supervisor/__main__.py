@@ -50,30 +50,76 @@ class PipeOutput:
 def main() -> int:
     import anyio
 
-    from compose.model import load_stack
+    from compose.errors import PycomposeError
     from compose.planner import UpOptions
     from compose.project import Project
     from compose.stackfile import LoadOptions
     from compose.supervisor.run import RunOptions, run_up
 
     request = json.loads(sys.stdin.read())
-    load = dict(request["load"])
-    load["cwd"] = Path(load.get("cwd", "."))
-    for key in ("files", "env_files", "profiles", "services"):
-        load[key] = tuple(load.get(key, ()))
     out = PipeOutput()
+    reload = _reloader(LoadOptions, Project)
     try:
-        project = Project(load_stack(LoadOptions(**load)))
-        up = UpOptions(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in request["up"].items()}
+        project = reload(request["load"])
+        if _forward(project.name, request, out):
+            return 0
+        _log_to_project(project.name)
+        up = UpOptions(**_tuples(request["up"]))
+        run = RunOptions(**_tuples(request["run"]))
+        return anyio.run(run_up, project, up, run, out, out.ready, reload)
+    except PycomposeError as exc:
+        out.ready(
+            {"ok": False, "failures": _messages(exc), "exit_code": exc.exit_code, "hint": exc.hint}
         )
-        run = RunOptions(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in request["run"].items()}
-        )
-        return anyio.run(run_up, project, up, run, out, out.ready, _reloader(LoadOptions, Project))
+        return exc.exit_code
     except BaseException as exc:  # the client must always get a result line
         out.ready({"ok": False, "failures": _messages(exc), "warnings": []})
         raise
+
+
+def _tuples(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+
+
+def _forward(project: str, request: dict[str, Any], out: PipeOutput) -> bool:
+    """A supervisor already runs this project: it reloads the file and converges."""
+    from compose.supervisor import api
+
+    if api.call(project, {"op": "status"}, timeout=5) is None:
+        return False
+    run = request["run"]
+    reply = (
+        api.call(
+            project,
+            {
+                "op": "apply",
+                "load": request["load"],
+                "up": request["up"],
+                "pull": run.get("pull", "missing"),
+                "wait": run.get("wait"),
+                "wait_timeout": run.get("wait_timeout"),
+            },
+            timeout=600,
+        )
+        or {}
+    )
+    for line in reply.get("actions", []):
+        out.progress(line)
+    for warning in reply.get("warnings", []):
+        out.warning(warning)
+    failures = reply.get("failures", [])
+    out.ready({"ok": not failures, "failures": failures, "warnings": []})
+    return True
+
+
+def _log_to_project(project: str) -> None:
+    from compose import paths
+
+    logdir = paths.project_run_dir(project)
+    logdir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(logdir / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def _reloader(load_options: Any, project_cls: Any) -> Any:

@@ -261,3 +261,22 @@ def _default_runtime() -> Any:
     from compose.runtime import LinuxRuntime
 
     return LinuxRuntime()
+
+
+def forget_project(project: str) -> None:
+    """After a full `down`: records, run dir and the project's parent cgroup go (never volumes);
+    nothing happens while replicas are still recorded."""
+    import contextlib
+    import shutil
+
+    store = StateStore(project)
+    if store.replicas():
+        return
+    store.delete_project()
+    shutil.rmtree(paths.project_run_dir(project), ignore_errors=True)
+    with contextlib.suppress(Exception):
+        from compose.runtime import cgroups
+
+        driver = cgroups.detect()
+        if driver.exists(f"pycompose/{project}"):
+            driver.remove(f"pycompose/{project}", timeout=5)

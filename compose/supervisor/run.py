@@ -122,10 +122,9 @@ async def _run_locked(
     ready: Callable[[dict[str, Any]], None] | None,
     reload: Callable[[dict[str, Any]], Any] | None,
 ) -> int:
+    project.check_services(up.services)
     names = selected_services(project.desired({}), up.services, up.no_deps)
-    images = await run_sync(
-        ensure_images, project.stack, list(project.stack.services), run.pull, out
-    )
+    images = await run_sync(ensure_images, project.stack, names, run.pull, out)
     plan = project.plan_up(up, {n: images[n].digest for n in images})
     async with NetServices(_aliases(project.stack)) as net:
         driver = LinuxDriver(project.name, project.stack, images, net=net)
@@ -170,8 +169,12 @@ async def _apply(session: Session, plan: Any) -> Outcome:
     return outcome
 
 
-async def _after_apply(session: Session, outcome: Outcome, names: list[str],
-                       ready: Callable[[dict[str, Any]], None] | None) -> int | None:
+async def _after_apply(
+    session: Session,
+    outcome: Outcome,
+    names: list[str],
+    ready: Callable[[dict[str, Any]], None] | None,
+) -> int | None:
     """None: keep running. An int: stop everything and exit with it. Raises on failures."""
     failures = list(outcome.failures)
     if not failures and session.run.wait:
@@ -346,6 +349,8 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
     if op == "apply":
         return await _apply_request(session, request)
+    if op == "down":
+        return await _down_request(session, request)
     if op in ("stop", "start", "restart", "kill"):
         if request.get("timeout") is not None:
             session.sup.executor._stop_timeout = float(request["timeout"])
@@ -376,6 +381,7 @@ async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str,
         raise OperationError("this supervisor cannot reload its stack")
     project = session.reload(request["load"])
     up = UpOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in request["up"].items()})
+    project.check_services(up.services)
     names = selected_services(project.desired({}), up.services, up.no_deps)
     images = await run_sync(
         ensure_images, project.stack, names, request.get("pull", "missing"), session.out
@@ -389,6 +395,28 @@ async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str,
         failures += await wait_ready(session, names, request.get("wait_timeout"))
     actions = [a.describe() for a in plan.actions()]
     return {"ok": True, "failures": failures, "warnings": outcome.warnings, "actions": actions}
+
+
+async def _down_request(session: Session, request: dict[str, Any]) -> dict[str, Any]:
+    """`down` while this supervisor runs: remove everything, forget the project, then exit."""
+    from compose.planner import DownOptions, plan_down
+    from compose.supervisor.linux import forget_project
+
+    options = DownOptions(
+        remove_volumes=bool(request.get("remove_volumes")),
+        remove_orphans=bool(request.get("remove_orphans")),
+    )
+    name = session.project.name
+    plan = plan_down(session.project.desired({}), observe_project(name), options)
+    outcome = await session.sup.apply(plan, request.get("timeout"))
+    await run_sync(forget_project, name)
+    session.sup.spawn(_set_later, session.shutdown)
+    return {
+        "ok": True,
+        "actions": [a.describe() for a in plan.actions()],
+        "failures": outcome.failures,
+        "warnings": outcome.warnings,
+    }
 
 
 async def _set_later(event: anyio.Event) -> None:

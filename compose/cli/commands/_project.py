@@ -32,6 +32,9 @@ class CliOutput:
     def error(self, text: str) -> None:
         click.echo(f"error: {text}", err=True)
 
+    def hint(self, text: str) -> None:
+        click.echo(f"hint: {text}", err=True)
+
 
 def load_stack(options: GlobalOptions, services: tuple[str, ...] = ()) -> Stack:
     from compose.cli.loading import load_from_cli
@@ -60,12 +63,16 @@ def try_load_stack(options: GlobalOptions) -> Stack | None:
 
 
 def project_name(options: GlobalOptions) -> str:
-    """-p wins (no file needed, like docker compose); otherwise the loaded stack's name."""
+    """-p wins (no file needed, like docker compose); otherwise the stack file's name (read
+    without building the typed model: ps/logs/down stay fast)."""
     if options.project_name:
         from compose.stackfile.discovery import normalize_project_name
 
         return normalize_project_name(options.project_name)
-    return load_stack(options).name
+    from compose.cli.loading import load_options
+    from compose.stackfile import load_stack_tree
+
+    return load_stack_tree(load_options(options)).name
 
 
 def needs_root(options: GlobalOptions, action: str) -> None:
@@ -85,6 +92,28 @@ def load_dict(options: GlobalOptions, stack: Stack) -> dict[str, Any]:
         "profiles": list(options.profiles),
         "environ": dict(options.environ),
         "cwd": str(options.cwd),
+    }
+
+
+def options_dict(options: GlobalOptions, services: tuple[str, ...] = ()) -> dict[str, Any]:
+    """LoadOptions for a detached supervisor that loads the stack itself (paths made absolute)."""
+    cwd = options.cwd
+
+    def absolute(path: str) -> str:
+        return path if path == "-" else str((cwd / path).resolve())
+
+    return {
+        "files": [absolute(f) for f in options.files],
+        "project_name": options.project_name,
+        "project_directory": absolute(options.project_directory)
+        if options.project_directory
+        else None,
+        "env_files": [absolute(f) for f in options.env_files],
+        "profiles": list(options.profiles),
+        "environ": dict(options.environ),
+        "cwd": str(cwd),
+        "services": list(services),
+        "stdin": sys.stdin.read() if "-" in options.files else None,
     }
 
 

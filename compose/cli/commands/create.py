@@ -28,5 +28,5 @@ def command(obj, services, force_recreate, no_recreate, remove_orphans, pull) ->
         no_start=True,
     )
     run = RunOptions(detach=True, pull=pull)
-    if start_detached(project, load_dict(obj, project.stack), up, run, CliOutput()):
+    if start_detached(load_dict(obj, project.stack), up, run, CliOutput()):
         raise click.exceptions.Exit(1)

@@ -24,11 +24,11 @@ def command(obj, volumes, remove_orphans, timeout, rmi, dry_run) -> None:
     dry_run = dry_run or obj.dry_run
     if not dry_run:
         needs_root(obj, "down")
-    stack = try_load_stack(obj)
-    name = stack.name if stack is not None else project_name(obj)
+    name = project_name(obj)
     options = DownOptions(remove_volumes=volumes, remove_orphans=remove_orphans)
-    if not dry_run:
-        stop_supervisor(name, timeout)
+    if not dry_run and down_by_supervisor(name, options, timeout):
+        return
+    stack = try_load_stack(obj)
     project = Project(stack) if stack is not None else None
     plan = project.plan_down(options) if project else plan_down_from_state(name, options)
     if dry_run:
@@ -44,15 +44,32 @@ def command(obj, volumes, remove_orphans, timeout, rmi, dry_run) -> None:
     forget_if_empty(name)
 
 
-def stop_supervisor(name: str, timeout: float | None) -> None:
-    """Ask a detached supervisor to stop its replicas and exit; wait for its lock to drop."""
+def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
+    """A detached supervisor runs the project: it does the whole `down`, then exits."""
     import time
 
     from compose.project import supervisor_request
     from compose.state import is_locked
 
-    if supervisor_request(name, {"op": "shutdown", "timeout": timeout}, timeout=300) is None:
-        return
+    request = {
+        "op": "down",
+        "remove_volumes": options.remove_volumes,
+        "remove_orphans": options.remove_orphans,
+        "timeout": timeout,
+    }
+    reply = supervisor_request(name, request, timeout=600)
+    if reply is None:
+        return False
+    out = CliOutput()
+    for warning in reply.get("warnings", []):
+        out.warning(warning)
+    for line in reply.get("actions", []):
+        out.progress(line + "d" if line.endswith("Remove") else line)
     deadline = time.monotonic() + 30
     while is_locked(name) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.02)
+    if reply.get("failures"):
+        from compose.errors import ProjectUpError
+
+        raise ProjectUpError(reply["failures"])
+    return True

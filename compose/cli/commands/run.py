@@ -59,9 +59,7 @@ def _start_dependencies(obj, project, service: str) -> None:
     deps = tuple(sorted(project.graph.dependencies(service, transitive=True)))
     if deps:
         up = UpOptions(services=deps)
-        if start_detached(
-            project, load_dict(obj, project.stack), up, RunOptions(detach=True), CliOutput()
-        ):
+        if start_detached(load_dict(obj, project.stack), up, RunOptions(detach=True), CliOutput()):
             raise click.exceptions.Exit(1)
 
 

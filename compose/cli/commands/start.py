@@ -29,6 +29,6 @@ def start(
         return
     up = UpOptions(services=services, no_deps=True, no_recreate=True)
     run = RunOptions(detach=True, wait=wait, wait_timeout=wait_timeout, pull="never")
-    code = start_detached(project, load_dict(obj, project.stack), up, run, CliOutput())
+    code = start_detached(load_dict(obj, project.stack), up, run, CliOutput())
     if code:
         raise click.exceptions.Exit(code)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+from compose.cli.commands._project import CliOutput, load_project, needs_root, options_dict
 
 
 def _scale(values: tuple[str, ...]) -> dict[str, int]:
@@ -50,14 +50,13 @@ def command(obj, services, **opts) -> None:
     dry_run = obj.dry_run or opts["dry_run"]
     if not dry_run:
         needs_root(obj, "up")
-    project = load_project(obj, services)
     up = UpOptions(
         services=tuple(services), no_deps=opts["no_deps"], force_recreate=opts["force_recreate"],
         no_recreate=opts["no_recreate"], remove_orphans=opts["remove_orphans"],
         no_start=opts["no_start"], scale=_scale(opts["scale"]),
     )  # fmt: skip
     if dry_run:
-        click.echo(project.plan_up(up).render())
+        click.echo(load_project(obj, services).plan_up(up).render())
         return
     run = RunOptions(
         detach=opts["detach"] or opts["wait"], wait=opts["wait"], wait_timeout=opts["wait_timeout"],
@@ -71,10 +70,10 @@ def command(obj, services, **opts) -> None:
     if run.detach:
         from compose.project import start_detached
 
-        code = start_detached(project, load_dict(obj, project.stack), up, run, out)
+        code = start_detached(options_dict(obj, services), up, run, out)
     else:
         from compose.project import run_foreground
 
-        code = run_foreground(project, up, run, out)
+        code = run_foreground(load_project(obj, services), up, run, out)
     if code:
         raise click.exceptions.Exit(code)
