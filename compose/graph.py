@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from compose.errors import DependencyCycleError, UnknownServiceError
-from compose.model.refs import ServiceRef, cycle_text, find_cycle, service_refs
+from compose.model.refs import ServiceRef, cycle_text, dangling, find_cycle, service_refs
 
 if TYPE_CHECKING:
     from compose.model import Stack
@@ -105,9 +105,10 @@ class ServiceGraph:
 def _add_ref(graph: nx.DiGraph, stack: Stack, ref: ServiceRef) -> None:
     service = ref.path[1]
     if ref.target not in stack.services:
-        if ref.kind == "depends_on" and not ref.required:
+        why = dangling(ref, stack.services, stack.disabled_services)
+        if why is None:
             return  # compose ignores an optional dependency on an absent service
-        raise _unknown(stack, str(service), ref)
+        raise UnknownServiceError(f"services.{service}: {why}", hint=_profile_hint(stack, ref))
     if graph.has_edge(service, ref.target):
         _merge_edge(graph.edges[service, ref.target], ref)
         return
@@ -129,13 +130,10 @@ def _merge_edge(data: dict, ref: ServiceRef) -> None:
         data.update(condition=ref.condition, required=ref.required, restart=ref.restart)
 
 
-def _unknown(stack: Stack, service: str, ref: ServiceRef) -> UnknownServiceError:
-    hint = None
+def _profile_hint(stack: Stack, ref: ServiceRef) -> str | None:
     if ref.target in stack.disabled_services:
-        hint = f'"{ref.target}" is disabled by its profiles; enable them with --profile'
-    return UnknownServiceError(
-        f'service "{service}" {ref.kind} refers to undefined service "{ref.target}"', hint=hint
-    )
+        return f'enable the profiles of "{ref.target}" with --profile or COMPOSE_PROFILES'
+    return None
 
 
 def _check_acyclic(graph: nx.DiGraph) -> None:

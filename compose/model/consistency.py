@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from compose.model.refs import KeyPath, cycle_text, find_cycle, service_edges, service_refs
+from compose.model.refs import (
+    KeyPath,
+    cycle_text,
+    dangling,
+    find_cycle,
+    service_edges,
+    service_refs,
+)
 
 if TYPE_CHECKING:
     from compose.model.service import Service
@@ -67,15 +74,9 @@ def _service_refs(stack: Stack, service: Service) -> list[Problem]:
     refs = service_refs(service)
     implied = {r.target for r in refs if r.kind != "depends_on"}
     for ref in refs:
-        if ref.target in stack.services or not ref.required:
-            continue
-        if ref.kind == "depends_on" and ref.target in implied:
-            continue
-        if ref.target in stack.disabled_services:
-            why = f'{ref.kind} "{ref.target}": that service is disabled by its profiles'
-        else:
-            why = f'{ref.kind} refers to undefined service "{ref.target}"'
-        problems.append((ref.path, why))
+        why = dangling(ref, stack.services, stack.disabled_services)
+        if why and not (ref.kind == "depends_on" and ref.target in implied):
+            problems.append((ref.path, why))
     return problems
 
 

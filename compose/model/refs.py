@@ -48,6 +48,15 @@ def service_refs(service: Service) -> list[ServiceRef]:
     return refs
 
 
+def dangling(ref: ServiceRef, services: Iterable[str], disabled: Iterable[str]) -> str | None:
+    """Why ``ref`` points at no service, or None (its target exists, or it is optional)."""
+    if ref.target in services or not ref.required:
+        return None
+    if ref.target in disabled:
+        return f'{ref.kind} "{ref.target}": that service is disabled by its profiles'
+    return f'{ref.kind} refers to undefined service "{ref.target}"'
+
+
 def service_edges(services: Iterable[Service]) -> list[tuple[str, str]]:
     """``(service, target)`` for every reference, in file order (targets may be unknown)."""
     return [(service.name, ref.target) for service in services for ref in service_refs(service)]

@@ -109,13 +109,17 @@ def run_config(obj: GlobalOptions, request: ConfigRequest) -> str:
 
 def _load(obj: GlobalOptions, request: ConfigRequest, **overrides: object) -> Stack:
     return load_from_cli(
-        obj,
-        consistency=request.consistency,
-        services=request.services,
-        normalize=request.normalize,
-        resolve_paths=request.resolve_paths,
-        **overrides,
+        obj, consistency=request.consistency, **_loader_flags(request), **overrides
     )
+
+
+def _loader_flags(request: ConfigRequest) -> dict[str, object]:
+    """The ``LoadOptions`` fields that ``config``'s own flags set."""
+    return {
+        "services": request.services,
+        "normalize": request.normalize,
+        "resolve_paths": request.resolve_paths,
+    }
 
 
 def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> str:
@@ -123,15 +127,7 @@ def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> str:
     from compose.model.render import render
     from compose.stackfile import load_stack_tree
 
-    loaded = load_stack_tree(
-        load_options(
-            obj,
-            interpolate=False,
-            services=request.services,
-            normalize=request.normalize,
-            resolve_paths=request.resolve_paths,
-        )
-    )
+    loaded = load_stack_tree(load_options(obj, interpolate=False, **_loader_flags(request)))
     show_warnings(loaded.warnings)
     return render({"name": loaded.name, **loaded.tree}, request.fmt)  # type: ignore[arg-type]
 
