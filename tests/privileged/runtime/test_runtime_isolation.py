@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from compose.runtime.spec import Limits, Mount, Ulimit
@@ -144,3 +146,16 @@ def test_workload_starts_with_default_signals_and_umask(make_spec, containers):
     assert out.split() == ["SigBlk:", "0" * 16, "SigIgn:", "0" * 16]
     _, out, _ = containers.run_to_exit(make_spec(["sh", "-c", "umask"]))
     assert out.strip() == "0022"
+
+
+def test_host_network_sees_the_host_interfaces(make_spec, containers):
+    spec = make_spec(["ls", "/sys/class/net"], netns_path=None, host_network=True)
+    host_before = set(os.listdir("/sys/class/net"))
+    _, out, _ = containers.run_to_exit(spec)
+    stable = host_before & set(os.listdir("/sys/class/net"))  # other tests add/remove veths
+    assert stable <= set(out.split())
+
+
+def test_without_a_netns_path_the_container_gets_an_empty_one(make_spec, containers):
+    _, out, _ = containers.run_to_exit(make_spec(["ls", "/sys/class/net"], netns_path=None))
+    assert out.split() == ["lo"]
