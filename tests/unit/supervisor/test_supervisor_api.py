@@ -1,0 +1,33 @@
+"""The detached supervisor's unix-socket API: one JSON request, one JSON reply."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from compose.errors import OperationError
+from compose.supervisor import api
+
+
+def test_call_without_supervisor_is_none():
+    assert api.call("nobody", {"op": "status"}) is None
+
+
+def test_request_reply_and_errors():
+    async def handler(request):
+        if request["op"] == "boom":
+            raise ValueError("no such op")
+        return {"ok": True, "echo": request}
+
+    async def main():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(api.serve, api.socket_path("p"), handler)
+            await anyio.sleep(0.1)
+            reply = await anyio.to_thread.run_sync(api.call, "p", {"op": "status", "n": 1})
+            with pytest.raises(OperationError, match="no such op"):
+                await anyio.to_thread.run_sync(api.call, "p", {"op": "boom"})
+            tg.cancel_scope.cancel()
+        return reply
+
+    assert anyio.run(main) == {"ok": True, "echo": {"op": "status", "n": 1}}
+    assert not api.socket_path("p").exists()
