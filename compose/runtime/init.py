@@ -91,6 +91,20 @@ def join_cgroup(ctx: InitContext) -> None:
     sc.unshare(sc.CLONE_NEWCGROUP)
 
 
+def mount_cgroupfs(ctx: InitContext) -> None:
+    """The container's own cgroup view at /sys/fs/cgroup (read-only unless privileged): JVMs,
+    Go and Node runtimes read their limits there."""
+    ops, links = rootfs.plan_cgroupfs(_read("/proc/self/cgroup"), not ctx.spec.privileged)
+    ro_tmpfs = ops[0].fstype == "tmpfs"
+    for op in ops:
+        rootfs.apply_op(REAL, "/", op)
+    for target, name in links:
+        os.symlink(target, name)
+    if ro_tmpfs:
+        sc.mount(None, "/sys/fs/cgroup", None, sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_NOSUID
+                 | sc.MS_NODEV | sc.MS_NOEXEC)
+
+
 def _loopback_up() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         flags = 0x1 | 0x8 | 0x40  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
@@ -276,6 +290,7 @@ STEPS: list[tuple[str, Callable[[InitContext], None]]] = [
     ("pivot_root", pivot_root),
     ("console", setup_console),
     ("join cgroup", join_cgroup),
+    ("mount cgroupfs", mount_cgroupfs),
     ("sysctl", write_sysctls),
     ("mask paths", mask_paths),
     ("read-only rootfs", readonly_root),

@@ -184,3 +184,27 @@ def pivot(sys_pivot: Syscalls, root: str) -> None:
     finally:
         os.close(old)
         os.close(new)
+
+
+def plan_cgroupfs(proc_cgroup: str, read_only: bool = True) -> tuple[list[MountOp], list[tuple]]:
+    """/sys/fs/cgroup inside the container (after the cgroup namespace exists), like runc:
+    cgroup2 on a unified host; on v1 a tmpfs with one mount per hierarchy (+ symlinks for
+    co-mounted controllers such as cpu,cpuacct). Returns (mounts, (link target, link name))."""
+    ro = sc.MS_RDONLY if read_only else 0
+    flags = ro | _NOSUID_NODEV_NOEXEC
+    lines = [line for line in proc_cgroup.splitlines() if line.count(":") >= 2]
+    hierarchies = [line.split(":", 2)[1] for line in lines]
+    v1 = [h for h in hierarchies if h and (not h.startswith("name=") or h == "name=systemd")]
+    if not v1:
+        return [MountOp("mount /sys/fs/cgroup", "cgroup2", "/sys/fs/cgroup", "cgroup2", flags)], []
+    ops = [MountOp("mount /sys/fs/cgroup", "tmpfs", "/sys/fs/cgroup", "tmpfs",
+                   _NOSUID_NODEV_NOEXEC, "mode=755")]
+    links = []
+    for h in v1:
+        name = h.removeprefix("name=")
+        data = "none,name=systemd" if h == "name=systemd" else h
+        ops.append(MountOp(f"mount /sys/fs/cgroup/{name}", "cgroup", f"/sys/fs/cgroup/{name}",
+                           "cgroup", flags, data))
+        if "," in h:
+            links += [(name, f"/sys/fs/cgroup/{part}") for part in h.split(",")]
+    return ops, links

@@ -69,3 +69,12 @@ def test_cpuset_pins_the_container(make_spec, containers):
     status, out, _ = containers.run_to_exit(spec)
     assert status.code == 0
     assert out.split() == ["Cpus_allowed_list:", "1"]
+
+
+def test_the_container_reads_its_own_limits_under_sys_fs_cgroup(make_spec, containers):
+    script = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; "
+              "touch /sys/fs/cgroup/memory/x")
+    spec = make_spec(["sh", "-c", script], limits=Limits(memory=48 * MiB, pids=33))
+    _, out, err = containers.run_to_exit(spec)
+    assert out.split() == [str(48 * MiB), "33"]
+    assert "Read-only file system" in err

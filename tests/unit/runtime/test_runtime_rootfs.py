@@ -75,3 +75,19 @@ def test_overlay_options_are_relative_and_topmost_first():
     opts = rootfs.overlay_options([10, 11, 12], Path("/r/upper"), Path("/r/work"))
     assert opts == "lowerdir=12:11:10,upperdir=/r/upper,workdir=/r/work"
     assert len(rootfs.overlay_options(list(range(10, 510)), Path("/u"), Path("/w"))) < 4096
+
+
+def test_cgroupfs_plan_for_v1_hybrid_and_v2():
+    hybrid = "9:name=systemd:/\n8:cpu,cpuacct:/\n4:memory:/x\n1:name=foo:/\n0::/\n"
+    ops, links = rootfs.plan_cgroupfs(hybrid)
+    assert [(op.target, op.fstype, op.data) for op in ops] == [
+        ("/sys/fs/cgroup", "tmpfs", "mode=755"),
+        ("/sys/fs/cgroup/systemd", "cgroup", "none,name=systemd"),
+        ("/sys/fs/cgroup/cpu,cpuacct", "cgroup", "cpu,cpuacct"),
+        ("/sys/fs/cgroup/memory", "cgroup", "memory"),
+    ]
+    assert all(op.flags & sc.MS_RDONLY for op in ops[1:])
+    assert links == [("cpu,cpuacct", "/sys/fs/cgroup/cpu"),
+                     ("cpu,cpuacct", "/sys/fs/cgroup/cpuacct")]
+    ops, links = rootfs.plan_cgroupfs("0::/\n", read_only=False)
+    assert [(op.fstype, op.flags & sc.MS_RDONLY) for op in ops] == [("cgroup2", 0)] and not links
