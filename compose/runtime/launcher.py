@@ -1,10 +1,10 @@
 """``LinuxRuntime``: the parent side. Synchronous; safe to call from several worker threads.
 
-It never unshares, setns or forks a namespace itself: each container is forked by the runtime's
-zygote (``compose.runtime.zygote``, one per runtime, started on first use) and set up by the
-single-threaded init it forks. See ``syncproto`` for the exchange and ``monitor`` for the process
-tree. ``create`` = prepare dirs + cgroup, ask the zygote, read ``pid`` and ``ready``;
-``start`` = send ``go`` and wait for the execve (EOF) or its error.
+It never unshares, setns or forks a namespace itself: each container comes from the runtime's
+zygote (``compose.runtime.zygote``, one per runtime, started on first use; ``spare`` for the
+pre-forked monitor/init pair). See ``syncproto`` for the exchange. ``create`` = validate,
+prepare dirs + cgroup, ask the zygote, read ``pid`` and ``ready``; ``start`` = send ``go`` and
+wait for the execve (EOF) or its error; ``wait`` = the monitor's exit + ``exit.json``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from typing import Any
 
 from compose.errors import ContainerError
@@ -383,5 +382,3 @@ def _wait_pid_gone(pid: int, start_time: int | None, timeout: float | None) -> N
         os.close(fd)
     if not ready:
         raise TimeoutError(f"process {pid} still running after {timeout}s")
-    # the monitor writes exit.json before exiting; give the rename a moment to be visible
-    time.sleep(0)
