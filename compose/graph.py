@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from compose.errors import DependencyCycleError, UnknownServiceError
-from compose.model.refs import ServiceRef, cycle_text, dangling, find_cycle, service_refs
+from compose.model.refs import (
+    ServiceRef,
+    cycle_text,
+    dangling,
+    find_cycle,
+    reachable,
+    service_refs,
+)
 
 if TYPE_CHECKING:
     from compose.model import Stack
@@ -92,10 +99,9 @@ class ServiceGraph:
 
     def with_dependencies(self, services: set[str]) -> set[str]:
         """``services`` plus everything they depend on, transitively."""
-        out = set(services)
         for name in services:
-            out |= self.dependencies(name, transitive=True)
-        return out
+            self._known(name)
+        return reachable(services, self._graph.edges)
 
     def _known(self, service: str) -> None:
         if service not in self._graph:

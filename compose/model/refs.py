@@ -62,6 +62,20 @@ def service_edges(services: Iterable[Service]) -> list[tuple[str, str]]:
     return [(service.name, ref.target) for service in services for ref in service_refs(service)]
 
 
+def reachable(starts: Iterable[str], edges: Iterable[tuple[str, str]]) -> set[str]:
+    """``starts`` plus every name they reach along ``edges`` (``(a, b)``: a depends on b)."""
+    targets: dict[str, list[str]] = {}
+    for source, target in edges:
+        targets.setdefault(source, []).append(target)
+    seen, todo = set(starts), list(starts)
+    while todo:
+        for target in targets.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
 def find_cycle(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[str] | None:
     """A dependency cycle as a path back to its start (``["a", "b", "a"]``), or None.
 

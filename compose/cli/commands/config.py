@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -97,14 +98,14 @@ def run_config(obj: GlobalOptions, request: ConfigRequest) -> str:
         return _lines(_load(obj, request, profiles=("*",)).all_profiles())
     if not request.interpolate:
         return _raw_tree(obj, request)
-    stack = _load(obj, request)
+    stack = _select(_load(obj, request), request.services)
     if request.hash_services is not None:
         return _hashes(stack, request.hash_services)
     if request.listing:
         return _listing(stack, request.listing)
     from compose.model.render import render_stack
 
-    return render_stack(_select(stack, request.services), request.fmt)  # type: ignore[arg-type]
+    return render_stack(stack, request.fmt)  # type: ignore[arg-type]
 
 
 def _load(obj: GlobalOptions, request: ConfigRequest, **overrides: object) -> Stack:
@@ -136,9 +137,10 @@ def _select(stack: Stack, services: tuple[str, ...]) -> Stack:
     """Only the named services and what they depend on (all when none are named)."""
     if not services:
         return stack
-    from compose.graph import ServiceGraph
+    from compose.model.refs import reachable, service_edges
 
-    keep = ServiceGraph.from_stack(stack).with_dependencies(set(services))
+    _check_known(stack, services)
+    keep = reachable(services, service_edges(stack.services.values()))  # no networkx here
     kept = {name: svc for name, svc in stack.services.items() if name in keep}
     return stack.model_copy(update={"services": kept})
 
@@ -152,14 +154,20 @@ def _listing(stack: Stack, listing: str) -> str:
 
 
 def _hashes(stack: Stack, selection: str) -> str:
-    from compose.errors import UnknownServiceError
     from compose.planner.hashing import config_hash
 
     names = list(stack.services) if selection.strip() == "*" else selection.split(",")
-    unknown = [n for n in names if n.strip() not in stack.services]
+    names = [name.strip() for name in names]
+    _check_known(stack, names)
+    return _lines(f"{name} {config_hash(stack.services[name])}" for name in names)
+
+
+def _check_known(stack: Stack, names: Iterable[str]) -> None:
+    from compose.errors import UnknownServiceError
+
+    unknown = [name for name in names if name not in stack.services]
     if unknown:
-        raise UnknownServiceError(f'no such service: "{unknown[0].strip()}"')
-    return _lines(f"{n.strip()} {config_hash(stack.services[n.strip()])}" for n in names)
+        raise UnknownServiceError(f'no such service: "{unknown[0]}"')
 
 
 def _sorted_services(stack: Stack) -> list:

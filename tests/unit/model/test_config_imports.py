@@ -10,7 +10,16 @@ STACK = (
     Path(__file__).resolve().parents[3].parent
     / "shared/corpus/awesome-compose/flask-redis/compose.yaml"
 )
-HEAVY = ("pyroute2", "httpx", "anyio", "rich", "compose.runtime", "netplug", "compose.supervisor")
+HEAVY = (
+    "pyroute2",
+    "httpx",
+    "anyio",
+    "rich",
+    "compose.runtime",
+    "netplug",
+    "compose.supervisor",
+    "networkx",  # ~80 ms to import: config finds cycles and dependencies with the stdlib
+)
 
 PROBE = """
 import sys
@@ -37,3 +46,7 @@ def test_config_imports_nothing_heavy() -> None:
 
 def test_help_imports_nothing_heavy() -> None:
     assert _probe("--help") == "HEAVY [] CODE 0"
+
+
+def test_config_of_named_services_imports_nothing_heavy() -> None:
+    assert _probe("-f", str(STACK), "config", "web") == "HEAVY [] CODE 0"

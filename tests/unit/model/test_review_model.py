@@ -154,3 +154,16 @@ def test_review_cycle_path_starts_at_the_first_service_in_the_file(
     for _ in range(3):  # graphlib's order follows set hashing; the message must not
         err = _config(tmp_path, capsys, text)
         assert err == "error: compose.yaml:2:3: services.c: dependency cycle: c → a → b → c\n"
+
+
+def test_review_config_of_named_services_keeps_their_dependencies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web: {image: x, depends_on: [db]}\n  db: {image: y, links: [log]}\n"
+        "  log: {image: z}\n  other: {image: o}\n"
+    )
+    assert run(["config", "--services", "web"]) == 0
+    assert capsys.readouterr().out == "db\nlog\nweb\n"
+    assert run(["config", "--services", "nope"]) == 2
+    assert capsys.readouterr().err == 'error: no such service: "nope"\n'
