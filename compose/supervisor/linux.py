@@ -186,6 +186,12 @@ class LinuxDriver:
         spec = self.stack.services[service].restart_policy
         return RestartPolicy(spec.name, spec.max_retries)
 
+    def close(self) -> None:
+        """Stop the runtime's zygote (containers keep running: they belong to their monitors)."""
+        close = getattr(self.runtime, "close", None)
+        if close is not None:
+            close()
+
     def image_for(self, service: str) -> Any:
         """The service's image: pulled for this run, else whatever the local store has."""
         if service not in self.images and self.stack is not None:

@@ -129,21 +129,30 @@ async def _run_locked(
     async with NetServices(_aliases(project.stack)) as net:
         driver = LinuxDriver(project.name, project.stack, images, net=net)
         sup = Supervisor(driver, on_change=driver.persist, on_event=event_writer(project.name))
-        async with sup:
-            session = Session(project, driver, sup, out, run, reload=reload)
-            _adopt(session)
-            StateStore(project.name).save_project(driver.project_record())
-            outcome = await _apply(session, plan)
-            code = await _after_apply(session, outcome, names, ready)
-            if code is not None:
-                await _stop_all(session)
-                return code
-            if run.detach:
-                await _serve(session)
-            else:
-                code = await _foreground(session, names)
-            await _stop_all(session)
-            return code
+        try:
+            async with sup:
+                session = Session(project, driver, sup, out, run, reload=reload)
+                return await _supervise(session, plan, names, ready)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await run_sync(driver.close)
+
+
+async def _supervise(
+    session: Session, plan: Any, names: list[str], ready: Callable[[dict[str, Any]], None] | None
+) -> int:
+    _adopt(session)
+    StateStore(session.project.name).save_project(session.driver.project_record())
+    outcome = await _apply(session, plan)
+    code = await _after_apply(session, outcome, names, ready)
+    if code is None:
+        if session.run.detach:
+            await _serve(session)
+            code = 0
+        else:
+            code = await _foreground(session, names)
+    await _stop_all(session)
+    return code
 
 
 def _aliases(stack: Any) -> dict[str, dict[str, list[str]]]:
@@ -413,6 +422,7 @@ async def _down_request(session: Session, request: dict[str, Any]) -> dict[str, 
     session.sup.spawn(_set_later, session.shutdown)
     return {
         "ok": True,
+        "pid": _pid(),
         "actions": [a.describe() for a in plan.actions()],
         "failures": outcome.failures,
         "warnings": outcome.warnings,

@@ -29,8 +29,8 @@ def project(images_env, isolated_dirs):
     """A unique project name; after the test: `down -v` and a leak check."""
     name = f"e2e{uuid.uuid4().hex[:8]}"
     yield name
-    Cli(name).run("down", "-v", "-t", "1", check=False, timeout=120)
+    down = Cli(name).run("down", "-v", "-t", "1", check=False, timeout=120)
     found = leaks(
         name, Path(os.environ["PYCOMPOSE_STATE_DIR"]), Path(os.environ["PYCOMPOSE_RUN_DIR"])
     )
-    assert found == [], f"leaked after down: {found}"
+    assert found == [], f"leaked after down: {found}\ndown said: {down.stdout}{down.stderr}"

@@ -44,6 +44,16 @@ def command(obj, volumes, remove_orphans, timeout, rmi, dry_run) -> None:
     forget_if_empty(name)
 
 
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
     """A detached supervisor runs the project: it does the whole `down`, then exits."""
     import time
@@ -66,7 +76,8 @@ def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
     for line in reply.get("actions", []):
         out.progress(line + "d" if line.endswith("Remove") else line)
     deadline = time.monotonic() + 30
-    while is_locked(name) and time.monotonic() < deadline:
+    pid = reply.get("pid")
+    while (is_locked(name) or (pid and _alive(pid))) and time.monotonic() < deadline:
         time.sleep(0.02)
     if reply.get("failures"):
         from compose.errors import ProjectUpError
