@@ -112,7 +112,8 @@ def _apply(name: str, op: str, arg: str, lookup: Lookup, unset: list[str] | None
     if op.endswith("?"):
         if missing:
             detail = substitute(arg, lookup, unset)
-            raise TemplateError(f'required variable "{name}" is missing a value: {detail}')
+            why = f": {detail}" if detail else ""
+            raise TemplateError(f'required variable "{name}" is missing a value{why}')
         return str(value)
     return "" if missing else substitute(arg, lookup, unset)
 

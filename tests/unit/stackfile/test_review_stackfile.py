@@ -55,3 +55,12 @@ def test_review_yaml_errors_are_one_located_line_with_a_hint(
 def test_review_top_level_networks_list_is_not_silently_replaced(tmp_path: Path) -> None:
     stack = load(tmp_path, {"compose.yaml": "services: {web: {image: x}}\nnetworks: [a]\n"})
     assert stack.tree["networks"] == ["a"]  # the model rejects it: "networks: ... mapping"
+
+
+def test_review_required_variable_without_a_message_has_no_dangling_colon(
+    tmp_path: Path,
+) -> None:
+    err = _error(tmp_path, "services:\n  web:\n    image: ${IMG:?}\n")
+    assert str(err) == (
+        'compose.yaml:3:5: services.web.image: required variable "IMG" is missing a value'
+    )
