@@ -75,6 +75,16 @@ def memory_swap(limits: Limits) -> int:
     return limits.memory_swap if limits.memory_swap else 2 * limits.memory
 
 
+def cpu_quota(limits: Limits) -> tuple[int, int] | None:
+    """(quota, period) in µs from ``cpus`` (Docker's --cpus) or ``cpu_quota``/``cpu_period``."""
+    period = limits.cpu_period or CPU_PERIOD
+    if limits.cpus:
+        return max(1000, int(limits.cpus * period)), period
+    if limits.cpu_quota:
+        return limits.cpu_quota, period
+    return None
+
+
 def _write(path: Path, value: str) -> None:
     try:
         with open(path, "w") as f:
@@ -181,20 +191,34 @@ class CgroupV1:
             _write(d / "devices.allow", rule)
 
     def _limits(self, path: str, limits: Limits) -> None:
-        mem, cpu = self._dir("memory", path), self._dir("cpu", path)
-        if limits.memory and "memory" in self.controllers:
+        if "memory" in self.controllers:
+            self._memory_limits(self._dir("memory", path), limits)
+        if "cpu" in self.controllers:
+            self._cpu_limits(self._dir("cpu", path), limits)
+        if limits.pids and "pids" in self.controllers:
+            _write(self._dir("pids", path) / "pids.max", str(limits.pids))
+
+    @staticmethod
+    def _memory_limits(mem: Path, limits: Limits) -> None:
+        if limits.memory:
             _write(mem / "memory.limit_in_bytes", str(limits.memory))
             if (mem / "memory.memsw.limit_in_bytes").exists():
                 _write(mem / "memory.memsw.limit_in_bytes", str(memory_swap(limits)))
-        if limits.memory_reservation and "memory" in self.controllers:
+        if limits.memory_reservation:
             _write(mem / "memory.soft_limit_in_bytes", str(limits.memory_reservation))
-        if limits.cpus and "cpu" in self.controllers:
-            _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD))
-            _write(cpu / "cpu.cfs_quota_us", str(max(1000, int(limits.cpus * CPU_PERIOD))))
-        if limits.cpu_shares and "cpu" in self.controllers:
+        if limits.swappiness is not None:
+            _write(mem / "memory.swappiness", str(limits.swappiness))
+        if limits.oom_kill_disable:
+            _write(mem / "memory.oom_control", "1")
+
+    @staticmethod
+    def _cpu_limits(cpu: Path, limits: Limits) -> None:
+        quota = cpu_quota(limits)
+        if quota:
+            _write(cpu / "cpu.cfs_period_us", str(quota[1]))
+            _write(cpu / "cpu.cfs_quota_us", str(quota[0]))
+        if limits.cpu_shares:
             _write(cpu / "cpu.shares", str(limits.cpu_shares))
-        if limits.pids and "pids" in self.controllers:
-            _write(self._dir("pids", path) / "pids.max", str(limits.pids))
 
     def procs_files(self, path: str) -> list[str]:
         return [str(d / "cgroup.procs") for d in self._all_dirs(path)]
@@ -294,8 +318,9 @@ class CgroupV2:
                 _write(d / "memory.swap.max", "max" if total < 0 else str(total - limits.memory))
         if limits.memory_reservation:
             _write(d / "memory.low", str(limits.memory_reservation))
-        if limits.cpus:
-            _write(d / "cpu.max", f"{max(1000, int(limits.cpus * CPU_PERIOD))} {CPU_PERIOD}")
+        quota = cpu_quota(limits)
+        if quota:
+            _write(d / "cpu.max", f"{quota[0]} {quota[1]}")
         if limits.cpu_shares:
             _write(d / "cpu.weight", str(1 + ((limits.cpu_shares - 2) * 9999) // 262142))
         if limits.pids:

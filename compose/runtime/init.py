@@ -13,13 +13,11 @@ no_new_privs → chdir → ready → wait go → execve.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import hashlib
 import os
 import resource
-import signal
 import socket
 import struct
 import termios
@@ -31,6 +29,7 @@ from typing import Any
 from compose.runtime import caps as capmod
 from compose.runtime import rootfs, seccomp, syncproto
 from compose.runtime import syscalls as sc
+from compose.runtime.execlookup import find_executable, reset_process_state
 from compose.runtime.spec import ContainerSpec
 from compose.runtime.users import ExecUser, resolve_user
 
@@ -205,6 +204,13 @@ def set_hostname(ctx: InitContext) -> None:
         sc.setdomainname(ctx.spec.domainname)
 
 
+def set_oom_score_adj(ctx: InitContext) -> None:
+    """Lowering it below the current value needs CAP_SYS_RESOURCE (refused, not clamped)."""
+    if ctx.spec.oom_score_adj is not None:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(ctx.spec.oom_score_adj))
+
+
 def set_rlimits(ctx: InitContext) -> None:
     for lim in ctx.spec.limits.ulimits:
         res = RLIMITS[lim.name]
@@ -296,6 +302,7 @@ STEPS: list[tuple[str, Callable[[InitContext], None]]] = [
     ("read-only rootfs", readonly_root),
     ("sethostname", set_hostname),
     ("rlimits", set_rlimits),
+    ("oom_score_adj", set_oom_score_adj),
     ("resolve user", lookup_user),
     ("create working dir", create_workdir),
     ("capabilities", drop_bounding),
@@ -314,37 +321,6 @@ def _step(name: str, fn: Callable[[InitContext], None], ctx: InitContext) -> Non
         raise
     except Exception as err:
         raise StepFailed(name, err) from err
-
-
-def find_executable(name: str, env: dict[str, str]) -> str:
-    """Go's exec.LookPath as runc uses it; raises OSError with Docker's wording."""
-    if "/" in name:
-        try:
-            os.stat(name)
-        except OSError as err:
-            why = (err.strerror or "").lower()
-            raise OSError(err.errno, f'exec: "{name}": stat {name}: {why}') from None
-        return name
-    for d in env.get("PATH", "").split(":"):
-        path = os.path.join(d or ".", name)
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        if not os.path.isdir(path) and st.st_mode & 0o111:
-            return path
-    raise OSError(errno.ENOENT, f'exec: "{name}": executable file not found in $PATH')
-
-
-def reset_process_state() -> None:
-    """What the zygote's Python changed and execve would keep: ignored signals (SIGPIPE, SIGINT,
-    SIGXFSZ), the signal mask, the umask. The workload starts like Docker's: defaults, 0022."""
-    for sig in signal.valid_signals():
-        if sig not in (signal.SIGKILL, signal.SIGSTOP):
-            with contextlib.suppress(OSError, ValueError):
-                signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    os.umask(0o022)
 
 
 def exec_workload(ctx: InitContext) -> None:

@@ -102,6 +102,10 @@ def limits_from_model(svc: Any) -> Limits:
         "cpus": float(cpus) if cpus else None,
         "cpu_shares": _get(svc, "cpu_shares"),
         "cpuset": _get(svc, "cpuset"),
+        "cpu_quota": _get(svc, "cpu_quota"),
+        "cpu_period": _get(svc, "cpu_period"),
+        "swappiness": _get(svc, "mem_swappiness"),
+        "oom_kill_disable": bool(_get(svc, "oom_kill_disable", False)),
         "pids": int(pids) if pids and int(pids) > 0 else None,
     }
     if _get(svc, "shm_size"):
@@ -164,6 +168,7 @@ def spec_from_model(
         seccomp=not any(o.replace("=", ":") == "seccomp:unconfined" for o in opts),
         sysctls=tuple(sorted(dict(_get(svc, "sysctls", {})).items())),
         group_add=tuple(str(g) for g in _get(svc, "group_add", ())),
+        oom_score_adj=_get(svc, "oom_score_adj"),
         labels=tuple(sorted(dict(_get(svc, "labels", {})).items())),
         **{"host_network": _get(svc, "network_mode") == "host", **rest},
     )

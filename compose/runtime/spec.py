@@ -54,6 +54,10 @@ class Limits:
     memory_reservation: int | None = None
     cpus: float | None = None
     cpu_shares: int | None = None
+    cpu_quota: int | None = None  # µs per period (cpus wins when both are set)
+    cpu_period: int | None = None  # µs, default 100000
+    swappiness: int | None = None  # mem_swappiness (v1 only)
+    oom_kill_disable: bool = False  # v1 only, like Docker
     pids: int | None = None
     cpuset: str | None = None  # "0-1,3" (cpuset: in compose)
     shm_size: int = DEFAULT_SHM_SIZE
@@ -87,6 +91,7 @@ class ContainerSpec:
     init: bool = False
     init_binary: str = ""  # host path of tini-static; empty: found by the runtime
     no_new_privileges: bool = False
+    oom_score_adj: int | None = None
     seccomp: bool = True  # security_opt seccomp=unconfined turns it off
     tty: bool = False
     stdin_open: bool = False  # stdin is the fifo <replica_dir>/stdin (never EOF)

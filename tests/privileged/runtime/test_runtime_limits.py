@@ -78,3 +78,12 @@ def test_the_container_reads_its_own_limits_under_sys_fs_cgroup(make_spec, conta
     _, out, err = containers.run_to_exit(spec)
     assert out.split() == [str(48 * MiB), "33"]
     assert "Read-only file system" in err
+
+
+def test_raw_cpu_quota_and_oom_score_adj(make_spec, containers):
+    script = ("cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us "
+              "/proc/self/oom_score_adj")
+    spec = make_spec(["sh", "-c", script], oom_score_adj=500,
+                     limits=Limits(cpu_quota=25000, cpu_period=50000))
+    _, out, _ = containers.run_to_exit(spec)
+    assert out.split() == ["25000", "50000", "500"]

@@ -118,3 +118,15 @@ def test_v2_stats(tmp_path: Path):
 def test_detect_picks_the_driver(tmp_path: Path):
     assert detect(_v2_tree(tmp_path / "v2")).version == 2
     assert detect(_v1_tree(tmp_path / "v1")).version == 1
+
+
+def test_raw_cpu_quota_swappiness_and_oom_kill_disable(tmp_path: Path):
+    cg = CgroupV1(_v1_tree(tmp_path))
+    cg.create("c", Limits(cpu_quota=30000, cpu_period=50000, swappiness=0, oom_kill_disable=True))
+    assert (tmp_path / "cpu/c/cpu.cfs_quota_us").read_text() == "30000"
+    assert (tmp_path / "cpu/c/cpu.cfs_period_us").read_text() == "50000"
+    assert (tmp_path / "memory/c/memory.swappiness").read_text() == "0"
+    assert (tmp_path / "memory/c/memory.oom_control").read_text() == "1"
+    v2 = CgroupV2(_v2_tree(tmp_path / "v2"), device_filter=False)
+    v2.create("c", Limits(cpus=1.5, cpu_period=10000))
+    assert (tmp_path / "v2/c/cpu.max").read_text() == "15000 10000"
