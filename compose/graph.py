@@ -111,9 +111,9 @@ class ServiceGraph:
 def _add_ref(graph: nx.DiGraph, stack: Stack, ref: ServiceRef) -> None:
     service = ref.path[1]
     if ref.target not in stack.services:
+        if not ref.required:
+            return  # docker compose's graph drops an optional dependency on an absent service
         why = dangling(ref, stack.services, stack.disabled_services)
-        if why is None:
-            return  # compose ignores an optional dependency on an absent service
         raise UnknownServiceError(f"services.{service}: {why}", hint=_profile_hint(stack, ref))
     if graph.has_edge(service, ref.target):
         _merge_edge(graph.edges[service, ref.target], ref)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from compose.errors import StackValidationError
 from compose.model.deploy import SWARM_ONLY_DEPLOY_KEYS
-from compose.model.problems import describe_validation_error, locate
+from compose.model.problems import describe_validation_error, located_lines
 from compose.model.stack import Stack
 from compose.stackfile import LoadedStack, LoadOptions, SourceMap, load_stack_tree
 
@@ -52,7 +52,7 @@ def _validate(model: type[Stack], loaded: LoadedStack) -> Stack:
 def _check_consistency(stack: Stack, source_map: SourceMap) -> None:
     problems = stack.consistency_problems()
     if problems:
-        raise StackValidationError([locate(source_map, path, why) for path, why in problems])
+        raise StackValidationError(located_lines(source_map, problems))
 
 
 def unsupported_warnings(stack: Stack) -> list[str]:

@@ -46,16 +46,30 @@ _EXPECTED = {
 def describe_validation_error(
     exc: ValidationError, root: type[BaseModel], source_map: SourceMap
 ) -> list[str]:
-    """One ``file:line:col: path: message`` line per distinct problem, in input order."""
-    lines: list[str] = []
+    """One ``file:line:col: path: message`` line per distinct problem, in file order."""
+    problems: list[tuple[KeyPath, str]] = []
     seen: set[KeyPath] = set()
     for error in exc.errors(include_url=False):
         path = clean_loc(error["loc"])
         if path in seen:  # union members each report the same place
             continue
         seen.add(path)
-        lines.append(locate(source_map, path, _message(error, path, root)))
-    return lines
+        problems.append((path, _message(error, path, root)))
+    return located_lines(source_map, problems)
+
+
+def located_lines(source_map: SourceMap, problems: list[tuple[KeyPath, str]]) -> list[str]:
+    """Each problem as a located line, sorted by where it is written (files in first-seen
+    order, then line and column); problems with no known place keep their order, last."""
+    marks = [source_map.locate(path) for path, _ in problems]
+    files = list(dict.fromkeys(m.file for m in marks if m))
+
+    def position(i: int) -> tuple[int, int, int, int]:
+        m = marks[i]
+        return (files.index(m.file), m.line, m.col, i) if m else (len(files), 0, 0, i)
+
+    order = sorted(range(len(problems)), key=position)
+    return [locate(source_map, *problems[i]) for i in order]
 
 
 def locate(source_map: SourceMap, path: KeyPath, message: str) -> str:

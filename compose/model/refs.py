@@ -49,11 +49,13 @@ def service_refs(service: Service) -> list[ServiceRef]:
 
 
 def dangling(ref: ServiceRef, services: Iterable[str], disabled: Iterable[str]) -> str | None:
-    """Why ``ref`` points at no service, or None (its target exists, or it is optional)."""
-    if ref.target in services or not ref.required:
+    """Why ``ref`` points at no service, or None. As compose-go: ``required: false`` excuses a
+    dependency on a service its profiles disable, never one on an undefined service."""
+    if ref.target in services:
         return None
     if ref.target in disabled:
-        return f'{ref.kind} "{ref.target}": that service is disabled by its profiles'
+        why = f'{ref.kind} "{ref.target}": that service is disabled by its profiles'
+        return why if ref.required else None
     return f'{ref.kind} refers to undefined service "{ref.target}"'
 
 

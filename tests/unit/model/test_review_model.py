@@ -167,3 +167,25 @@ def test_review_config_of_named_services_keeps_their_dependencies(
     assert capsys.readouterr().out == "db\nlog\nweb\n"
     assert run(["config", "--services", "nope"]) == 2
     assert capsys.readouterr().err == 'error: no such service: "nope"\n'
+
+
+def test_review_optional_dependency_on_an_undefined_service_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """compose-go: ``required: false`` only excuses a service its profiles disable."""
+    dep = "    image: x\n    depends_on:\n      db: {condition: service_started, required: false}\n"
+    err = _config(tmp_path, capsys, SVC + dep)
+    assert 'services.web.depends_on.db: depends_on refers to undefined service "db"' in err
+    _ok(tmp_path, capsys, SVC + dep + "  db: {image: y, profiles: [debug]}\n")
+
+
+def test_review_validation_problems_are_listed_in_file_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = "    image: x\n    healthcheck: {intervall: 5s}\n    deploy: {resource: {}}\n    zz: 1\n"
+    err = _config(tmp_path, capsys, SVC + body)
+    assert [line.split(": ")[2] for line in err.splitlines()] == [
+        "services.web.healthcheck.intervall",
+        "services.web.deploy.resource",
+        "services.web.zz",
+    ]
