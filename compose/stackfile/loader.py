@@ -98,6 +98,10 @@ def _stack_files(run: _Run, hint_dir: Path) -> list[str]:
             out.append("-")
             continue
         path = Path(os.path.abspath(run.cwd / Path(name).expanduser()))
+        if path.is_dir():
+            raise StackFileNotFound(
+                f"{name}: is a directory, not a stack file", hint=f"use -f {name}/compose.yaml"
+            )
         if not path.is_file():
             raise StackFileNotFound(f"stack file not found: {name}")
         out.append(str(path))

@@ -64,3 +64,10 @@ def test_review_required_variable_without_a_message_has_no_dangling_colon(
     assert str(err) == (
         'compose.yaml:3:5: services.web.image: required variable "IMG" is missing a value'
     )
+
+
+def test_review_a_directory_given_as_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "stack").mkdir()
+    with pytest.raises(UserError, match="stack: is a directory, not a stack file") as info:
+        load(tmp_path, files=("stack",))
+    assert info.value.hint == "use -f stack/compose.yaml"
