@@ -124,7 +124,14 @@ def join_netns(ctx: InitContext) -> None:
 
 
 def unshare_namespaces(ctx: InitContext) -> None:
-    sc.unshare(sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC)
+    ipc = ctx.spec.ipc_mode
+    sc.unshare(sc.CLONE_NEWNS | sc.CLONE_NEWUTS | (0 if ipc else sc.CLONE_NEWIPC))
+    if ipc and ipc != "host":
+        fd = os.open(ipc, os.O_RDONLY)
+        try:
+            sc.setns(fd, sc.CLONE_NEWIPC)
+        finally:
+            os.close(fd)
     sc.mount(None, "/", None, sc.MS_SLAVE | sc.MS_REC)
 
 

@@ -68,17 +68,42 @@ def _forward(source: int, target: int) -> None:
         os.write(target, os.read(source, 65536))
 
 
+def kill_cgroup(procs_files: Any) -> None:
+    for _ in range(20):
+        pids = {int(p) for f in procs_files for p in _read_text(f).split()}
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+        time.sleep(0.01)
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def copy_logs(streams: dict[int, str], writer: LogWriter,
-              forward: tuple[int, int] | None = None) -> None:
-    """Until every output stream is closed; ``forward`` = (stdin fifo, pty master) for tty."""
+              forward: tuple[int, int] | None = None,
+              watch: tuple[int, Any] | None = None) -> None:
+    """Until every output stream is closed; ``forward`` = (stdin fifo, pty master) for tty;
+    ``watch`` = (fd, callback) run once when the fd becomes readable (a pidfd)."""
     poller = select.poll()
-    for fd in [*streams, *(forward[:1] if forward else ())]:
+    for fd in [*streams, *(forward[:1] if forward else ()), *(watch[:1] if watch else ())]:
         poller.register(fd, select.POLLIN)
     open_fds = set(streams)
     while open_fds:
         for fd, _ev in poller.poll():
             if forward and fd == forward[0]:
                 _forward(*forward)
+                continue
+            if watch and fd == watch[0]:
+                poller.unregister(fd)
+                watch[1]()
                 continue
             try:
                 chunk = os.read(fd, 65536)
@@ -163,9 +188,15 @@ def report_pid(sock: socket.socket, pid: int) -> None:
 
 
 def supervise(req: dict[str, Any], init_pid: int, streams: dict[int, str], log_fd: int,
-              forward: tuple[int, int] | None = None) -> None:
-    """Copy the output until the container is gone, record its exit, exit the same way."""
-    copy_logs(streams, LogWriter(log_fd), forward)
+              forward: tuple[int, int] | None = None, reap_group: bool = False) -> None:
+    """Copy the output until the container is gone, record its exit, exit the same way.
+
+    ``reap_group`` (a shared pid namespace: no kernel teardown when the main process exits):
+    when it exits, every other process of the container's cgroup is killed, as Docker does."""
+    watch = None
+    if reap_group:
+        watch = (os.pidfd_open(init_pid), lambda: kill_cgroup(req.get("cgroup_procs", ())))
+    copy_logs(streams, LogWriter(log_fd), forward, watch)
     _pid, status = os.waitpid(init_pid, 0)
     doc = exit_status(status, req.get("oom_file", ""))
     write_exit(req["spec"]["replica_dir"], doc)

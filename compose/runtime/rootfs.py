@@ -80,15 +80,24 @@ def secure_join(root: str, path: str, max_links: int = 255) -> str:
     return os.path.join(root, *done)
 
 
-def _base_ops(spec: ContainerSpec) -> list[MountOp]:
+def _shm_op(spec: ContainerSpec) -> MountOp:
+    """``ipc: host`` shares the host's /dev/shm. Another container's /dev/shm lives in its
+    private mount namespace, which the kernel won't bind from (EINVAL): with a container's ipc
+    namespace only SysV IPC is shared, /dev/shm stays the container's own."""
+    if spec.ipc_mode == "host":
+        return MountOp("mount /dev/shm", "/dev/shm", "/dev/shm", None, sc.MS_BIND | sc.MS_REC)
     shm = f"mode=1777,size={spec.limits.shm_size}"
+    return MountOp("mount /dev/shm", "shm", "/dev/shm", "tmpfs", _NOSUID_NODEV_NOEXEC, shm)
+
+
+def _base_ops(spec: ContainerSpec) -> list[MountOp]:
     ro = sc.MS_RDONLY | _NOSUID_NODEV_NOEXEC
     return [
         MountOp("mount /proc", "proc", "/proc", "proc", _NOSUID_NODEV_NOEXEC),
         MountOp("mount /dev", "tmpfs", "/dev", "tmpfs", sc.MS_NOSUID, "mode=755,size=65536k"),
         MountOp("mount /dev/pts", "devpts", "/dev/pts", "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
                 "newinstance,ptmxmode=0666,mode=0620,gid=5"),
-        MountOp("mount /dev/shm", "shm", "/dev/shm", "tmpfs", _NOSUID_NODEV_NOEXEC, shm),
+        _shm_op(spec),
         MountOp("mount /dev/mqueue", "mqueue", "/dev/mqueue", "mqueue", _NOSUID_NODEV_NOEXEC),
         MountOp("mount /sys", "sysfs", "/sys", "sysfs", 0 if spec.privileged else ro),
     ]

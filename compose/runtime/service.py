@@ -170,5 +170,7 @@ def spec_from_model(
         group_add=tuple(str(g) for g in _get(svc, "group_add", ())),
         oom_score_adj=_get(svc, "oom_score_adj"),
         labels=tuple(sorted(dict(_get(svc, "labels", {})).items())),
-        **{"host_network": _get(svc, "network_mode") == "host", **rest},
+        **{"host_network": _get(svc, "network_mode") == "host",
+           "pid_mode": "host" if _get(svc, "pid") == "host" else "",
+           "ipc_mode": "host" if _get(svc, "ipc") == "host" else "", **rest},
     )

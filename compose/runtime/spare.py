@@ -27,8 +27,10 @@ from compose.runtime import monitor, syncproto
 from compose.runtime import syscalls as sc
 
 MAX_REQUEST = 1 << 20
-def fork_spare(close_in_child: list[socket.socket]) -> socket.socket | None:
-    """Fork a spare; returns the zygote's end of its socket (None if the fork failed)."""
+def fork_spare(close_in_child: list[socket.socket], pid_mode: str | None = None
+               ) -> socket.socket | None:
+    """Fork a spare; returns the zygote's end of its socket (None if the fork failed).
+    ``pid_mode`` ("host" or a pid ns file): made on demand, forks its init after the request."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         pid = os.fork()
@@ -40,35 +42,61 @@ def fork_spare(close_in_child: list[socket.socket]) -> socket.socket | None:
         for sock in [ours, *close_in_child]:
             sock.close()
         try:
-            run_spare(theirs)
+            run_spare(theirs, pid_mode)
         finally:
             os._exit(1)
     theirs.close()
     return ours
 
 
-def run_spare(ctl: socket.socket) -> None:
+def run_spare(ctl: socket.socket, pid_mode: str | None = None) -> None:
     """Process B. Never returns."""
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     sc.set_process_name("pyc-monitor")
-    to_init, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    console_b, console_c = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    sc.unshare(sc.CLONE_NEWPID)
-    pid = os.fork()
-    if pid == 0:
-        for sock in (ctl, to_init, console_b):
-            sock.close()
-        run_waiting_init(init_end, console_c)
-    init_end.close()
+    pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    if pid_mode is None:
+        sc.unshare(sc.CLONE_NEWPID)
+        pid = _fork_init(ctl, pair, console)
     msg, fds, _flags, _addr = socket.recv_fds(ctl, MAX_REQUEST, 1)
     ctl.close()
-    if not msg or not fds:
+    if pid_mode is None and (not msg or not fds):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os._exit(0)
+    if not msg or not fds:
+        os._exit(0)
     sync = socket.socket(fileno=fds[0])
-    start_container(json.loads(msg), msg, sync, pid, to_init, console_b, console_c)
+    if pid_mode is not None:
+        _enter_pid_mode(pid_mode, sync)
+        pid = _fork_init(None, pair, console)
+    start_container(json.loads(msg), msg, sync, pid, pair[0], console[0], console[1])
+
+
+def _fork_init(ctl: socket.socket | None, pair: tuple[socket.socket, socket.socket],
+               console: tuple[socket.socket, socket.socket]) -> int:
+    pid = os.fork()
+    if pid == 0:
+        for sock in (ctl, pair[0], console[0]):
+            if sock is not None:
+                sock.close()
+        run_waiting_init(pair[1], console[1])
+    pair[1].close()
+    return pid
+
+
+def _enter_pid_mode(pid_mode: str, sync: socket.socket) -> None:
+    """``host``: stay in this pid namespace; a path: the init is born in that one."""
+    if pid_mode == "host":
+        return
+    try:
+        fd = os.open(pid_mode, os.O_RDONLY)
+        sc.setns(fd, sc.CLONE_NEWPID)
+        os.close(fd)
+    except OSError as err:
+        syncproto.send_error(sync, "join pid namespace", err)
+        os._exit(1)
 
 
 def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: int,
@@ -97,7 +125,8 @@ def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: i
         forward = (fifo, next(iter(streams))) if fifo is not None and streams else None
     else:
         console_b.close()
-    monitor.supervise(req, pid, streams, log_fd, forward)
+    monitor.supervise(req, pid, streams, log_fd, forward,
+                      reap_group=bool(spec.get("pid_mode")))
 
 
 def attach_cgroup(req: dict[str, Any], sync: socket.socket, pid: int,

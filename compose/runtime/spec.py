@@ -82,6 +82,8 @@ class ContainerSpec:
     etc_files: tuple[tuple[str, Path], ...] = ()  # (path in container, host file bound onto it)
     netns_path: Path | None = None  # join this netns; None: a fresh empty one (or the host's)
     host_network: bool = False  # network_mode: host
+    pid_mode: str = ""  # "" own pid ns | "host" | a pid ns file (/proc/<pid>/ns/pid)
+    ipc_mode: str = ""  # "" own ipc ns | "host" | an ipc ns file (/proc/<pid>/ns/ipc)
     limits: Limits = field(default_factory=Limits)
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()

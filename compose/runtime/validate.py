@@ -72,8 +72,19 @@ def check_ulimits(spec: ContainerSpec) -> list[str]:
     return [f"unknown ulimit {u.name!r}" for u in spec.limits.ulimits if u.name not in RLIMITS]
 
 
+def check_namespace_modes(spec: ContainerSpec) -> list[str]:
+    problems = []
+    for key, value in (("pid", spec.pid_mode), ("ipc", spec.ipc_mode)):
+        if value in ("", "host"):
+            continue
+        if not value.startswith("/") or not os.path.exists(value):
+            problems.append(f"{key}: namespace {value!r} does not exist")
+    return problems
+
+
 CHECKS: tuple[Callable[[ContainerSpec], list[str]], ...] = (
     check_basics, check_layers, check_mounts, check_sysctls, check_caps, check_ulimits,
+    check_namespace_modes,
 )
 
 

@@ -64,8 +64,17 @@ def serve(ctl: socket.socket) -> None:
             continue
         if not msg:
             return
-        if fds and json.loads(msg).get("op") == "exec":
+        req = json.loads(msg)
+        if fds and req.get("op") == "exec":
             fork_exec_helper(msg, fds, ctl)
+            continue
+        pid_mode = req.get("spec", {}).get("pid_mode")
+        if fds and pid_mode:  # a shared pid namespace: a spare made for it
+            if not dispatch(fork_spare([ctl], pid_mode), msg, fds[0]):
+                syncproto.send_error(socket.socket(fileno=os.dup(fds[0])), "fork",
+                                     OSError(11, "cannot fork a container monitor"))
+            for fd in fds:
+                os.close(fd)
             continue
         if fds and not dispatch(spare, msg, fds[0]):  # the spare died: one fresh try
             if not dispatch(fork_spare([ctl]), msg, fds[0]):
