@@ -195,25 +195,29 @@ def pivot(sys_pivot: Syscalls, root: str) -> None:
         os.close(new)
 
 
+# what language runtimes read (JVM, Go automaxprocs, Node, .NET); each v1 mount costs time at
+# start and at teardown, so freezer/devices/blkio/systemd/... are left out
+RUNTIME_CONTROLLERS = {"memory", "cpu", "cpuacct", "cpuset", "pids"}
+
+
 def plan_cgroupfs(proc_cgroup: str, read_only: bool = True) -> tuple[list[MountOp], list[tuple]]:
     """/sys/fs/cgroup inside the container (after the cgroup namespace exists), like runc:
-    cgroup2 on a unified host; on v1 a tmpfs with one mount per hierarchy (+ symlinks for
-    co-mounted controllers such as cpu,cpuacct). Returns (mounts, (link target, link name))."""
+    cgroup2 on a unified host; on v1 a tmpfs with one mount per hierarchy holding one of
+    RUNTIME_CONTROLLERS (+ symlinks for co-mounted controllers such as cpu,cpuacct).
+    Returns (mounts, (link target, link name))."""
     ro = sc.MS_RDONLY if read_only else 0
     flags = ro | _NOSUID_NODEV_NOEXEC
     lines = [line for line in proc_cgroup.splitlines() if line.count(":") >= 2]
     hierarchies = [line.split(":", 2)[1] for line in lines]
-    v1 = [h for h in hierarchies if h and (not h.startswith("name=") or h == "name=systemd")]
+    v1 = [h for h in hierarchies if set(h.split(",")) & RUNTIME_CONTROLLERS]
     if not v1:
         return [MountOp("mount /sys/fs/cgroup", "cgroup2", "/sys/fs/cgroup", "cgroup2", flags)], []
     ops = [MountOp("mount /sys/fs/cgroup", "tmpfs", "/sys/fs/cgroup", "tmpfs",
                    _NOSUID_NODEV_NOEXEC, "mode=755")]
     links = []
     for h in v1:
-        name = h.removeprefix("name=")
-        data = "none,name=systemd" if h == "name=systemd" else h
-        ops.append(MountOp(f"mount /sys/fs/cgroup/{name}", "cgroup", f"/sys/fs/cgroup/{name}",
-                           "cgroup", flags, data))
+        ops.append(MountOp(f"mount /sys/fs/cgroup/{h}", "cgroup", f"/sys/fs/cgroup/{h}",
+                           "cgroup", flags, h))
         if "," in h:
-            links += [(name, f"/sys/fs/cgroup/{part}") for part in h.split(",")]
+            links += [(h, f"/sys/fs/cgroup/{part}") for part in h.split(",")]
     return ops, links

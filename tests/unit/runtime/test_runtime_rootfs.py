@@ -78,11 +78,10 @@ def test_overlay_options_are_relative_and_topmost_first():
 
 
 def test_cgroupfs_plan_for_v1_hybrid_and_v2():
-    hybrid = "9:name=systemd:/\n8:cpu,cpuacct:/\n4:memory:/x\n1:name=foo:/\n0::/\n"
+    hybrid = "9:name=systemd:/\n8:cpu,cpuacct:/\n6:freezer:/\n4:memory:/x\n1:name=foo:/\n0::/\n"
     ops, links = rootfs.plan_cgroupfs(hybrid)
     assert [(op.target, op.fstype, op.data) for op in ops] == [
         ("/sys/fs/cgroup", "tmpfs", "mode=755"),
-        ("/sys/fs/cgroup/systemd", "cgroup", "none,name=systemd"),
         ("/sys/fs/cgroup/cpu,cpuacct", "cgroup", "cpu,cpuacct"),
         ("/sys/fs/cgroup/memory", "cgroup", "memory"),
     ]
