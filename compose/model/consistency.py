@@ -83,7 +83,7 @@ def _service_refs(stack: Stack, service: Service) -> list[Problem]:
 def _service_rules(service: Service) -> list[Problem]:
     base: KeyPath = ("services", service.name)
     problems: list[Problem] = []
-    if service.image is None and service.build is None and service.provider is None:
+    if not service.image and service.build is None and service.provider is None:
         problems.append(
             (base, f'service "{service.name}" has neither an image nor a build context specified')
         )

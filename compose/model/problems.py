@@ -110,11 +110,33 @@ def _message(error: Any, path: KeyPath, root: type[BaseModel]) -> str:
         return text
     shown = _short(error.get("input"))
     if kind in _EXPECTED:
-        return f"must be {_EXPECTED[kind]}, not {shown}"
+        return f"must be {_short_forms(path) or _EXPECTED[kind]}, not {shown}"
     return f"invalid value {shown}: {text.replace('Input should be', 'must be')}"
 
 
+def _short_forms(path: KeyPath) -> str | None:
+    """What the user may write at ``path``, where the loader accepts short forms too."""
+    if path and isinstance(path[-1], int) and len(path) > 1:
+        return _ITEM_FORMS.get(str(path[-2]))
+    return "a list or a mapping" if len(path) > 1 and path[-1] in _LIST_OR_DICT else None
+
+
+# keys whose value may be written as a list or a mapping (compose-spec list_or_dict & co)
+_LIST_OR_DICT = frozenset(
+    "environment labels annotations sysctls extra_hosts args depends_on networks".split()
+)
+_ITEM_FORMS = {
+    "ports": 'a string like "8080:80", a number or a mapping',
+    "volumes": 'a string like "./data:/data" or a mapping',
+    "secrets": "a name or a mapping",
+    "configs": "a name or a mapping",
+    "env_file": "a path or a mapping",
+}
+
+
 def _short(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
     text = f'"{value}"' if isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

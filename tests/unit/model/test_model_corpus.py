@@ -35,6 +35,7 @@ REJECTED = {
     f"{V1}networks/bridge.yml": 'network "bridge" is not declared',
     f"{V1}networks/missing-network.yml": 'network "foo" is not declared',
     f"{V1}override-files/docker-compose.override.yml": NO_IMAGE,  # an override file
+    f"{V1}tagless-image/docker-compose.yml": NO_IMAGE,  # image: ${IMAGE_ID}, unset here
     f"{V1}override-files/extra.yml": 'undefined service "db"',  # an override file
     f"{V2}container_name/compose.yaml": 'container_name "test" is used by 2',
     f"{V2}env_file/compose.yaml": "/doesnotexist/.env",

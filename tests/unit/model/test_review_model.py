@@ -129,6 +129,10 @@ def test_review_network_mode_on_a_missing_service_is_one_line(
         ("    image: [x]\n", "services.web.image: must be a string, not ['x']"),
         ("    image: x\n    scale: 1.5\n", "services.web.scale: must be an integer, not 1.5"),
         ("    image: x\nnetworks: [a]\n", "compose.yaml:4:1: networks: must be a mapping"),
+        ("    image: x\n    depends_on: db\n", 'depends_on: must be a list or a mapping, not "db"'),
+        ("    image: x\n    ports: [80.5]\n", 'ports[0]: must be a string like "8080:80", a'),
+        ("    image: x\n    secrets: [[a]]\n", "secrets[0]: must be a name or a mapping"),
+        ("    image: ''\n", 'service "web" has neither an image nor a build context'),
     ],
 )
 def test_review_type_errors_say_what_the_value_must_be(
@@ -189,3 +193,7 @@ def test_review_validation_problems_are_listed_in_file_order(
         "services.web.deploy.resource",
         "services.web.zz",
     ]
+
+
+def test_review_null_services_say_null(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "services: must be a mapping, not null" in _config(tmp_path, capsys, "services:\n")
