@@ -6,7 +6,6 @@ compose.yaml:4:5: services.web.enviroment: unknown key (did you mean "environmen
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from compose.model.refs import KeyPath
 from compose.stackfile import SourceMap
+from compose.stackfile.types import did_you_mean
 
 _SCHEMA_TAGS = (
     "function-",
@@ -101,7 +101,7 @@ def _is_schema_tag(part: str) -> bool:
 def _message(error: Any, path: KeyPath, root: type[BaseModel]) -> str:
     kind, text = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        return "unknown key" + _did_you_mean(str(path[-1]), field_names_at(root, path[:-1]))
+        return "unknown key" + did_you_mean(str(path[-1]), field_names_at(root, path[:-1]))
     if kind == "missing":
         return "required key is missing"
     if kind == "value_error":
@@ -139,11 +139,6 @@ def _short(value: Any) -> str:
         return {None: "null", True: "true", False: "false"}[value]
     text = f'"{value}"' if isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _did_you_mean(key: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def field_names_at(root: type[BaseModel], path: KeyPath) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 from compose.errors import UserError
 from compose.stackfile.merge import delete_paths, merge_values
 from compose.stackfile.paths import abs_path, resolve_service_paths, short_path
-from compose.stackfile.types import KeyPath, SourceMap
+from compose.stackfile.types import KeyPath, SourceMap, did_you_mean
 
 
 @dataclass
@@ -90,6 +90,9 @@ class ExtendsResolver:
         where = self._where(ctx, ("services", name, "extends"))
         if not isinstance(ext, dict) or not isinstance(ext.get("service"), str):
             raise UserError(f"{where}services.{name}.extends: must name a service")
+        for key in ext.keys() - {"service", "file"}:
+            hint = did_you_mean(str(key), ("service", "file"))
+            raise UserError(f"{where}services.{name}.extends.{key}: unknown key{hint}")
         base_ctx = ctx
         if isinstance(ext.get("file"), str):
             path = abs_path(ctx.base_dir, ext["file"], self.home)

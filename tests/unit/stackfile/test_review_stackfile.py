@@ -71,3 +71,11 @@ def test_review_a_directory_given_as_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="stack: is a directory, not a stack file") as info:
         load(tmp_path, files=("stack",))
     assert info.value.hint == "use -f stack/compose.yaml"
+
+
+def test_review_unknown_key_in_extends_is_reported(tmp_path: Path) -> None:
+    text = "services:\n  web:\n    extends: {fil: a.yml, service: b}\n  b: {image: y}\n"
+    err = _error(tmp_path, text)
+    assert str(err) == (
+        'compose.yaml:3:5: services.web.extends.fil: unknown key (did you mean "file"?)'
+    )
