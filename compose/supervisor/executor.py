@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
 
@@ -159,22 +160,34 @@ class Executor:
         return self.driver.healthcheck(service) is not None
 
     async def _run_actions(self, state: _Step, outcome: Outcome) -> None:
-        before = len(outcome.failures)
+        failed: list[str] = []  # this step's own failures (other steps run concurrently)
         async with anyio.create_task_group() as tg:
             for actions in _by_replica(state.step.actions).values():
                 label = f'service "{state.step.service}" replica {actions[0].index}'
-                tg.start_soon(self._guard, outcome, label, self._replica, actions)
-        if len(outcome.failures) > before:
-            state.failed = outcome.failures[-1]
+                tg.start_soon(
+                    partial(self._guard, outcome, label, self._replica, actions, failed=failed)
+                )
+        if failed:
+            state.failed = failed[-1]
             outcome.failed_services.add(state.step.service)
 
-    async def _guard(self, outcome: Outcome, label: str, func: Callable, *args: object) -> None:
+    async def _guard(
+        self,
+        outcome: Outcome,
+        label: str,
+        func: Callable,
+        *args: object,
+        failed: list[str] | None = None,
+    ) -> None:
         try:
             await func(*args)
         except Exception as exc:  # every failure is reported, none stops the others
             log.debug("%s failed", label, exc_info=True)
             text = str(exc)
-            outcome.failures.append(text if text.startswith(label) else f"{label}: {text}")
+            line = text if text.startswith(label) else f"{label}: {text}"
+            outcome.failures.append(line)
+            if failed is not None:
+                failed.append(line)
 
     async def _replica(self, actions: list[ReplicaAction]) -> None:
         for action in actions:

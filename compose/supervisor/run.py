@@ -360,6 +360,9 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
         return await _apply_request(session, request)
     if op == "down":
         return await _down_request(session, request)
+    if op == "rm":
+        removed = await _remove_stopped(session, services)
+        return {"ok": True, "removed": removed}
     if op in ("stop", "start", "restart", "kill"):
         if request.get("timeout") is not None:
             session.sup.executor._stop_timeout = float(request["timeout"])
@@ -427,6 +430,17 @@ async def _down_request(session: Session, request: dict[str, Any]) -> dict[str, 
         "failures": outcome.failures,
         "warnings": outcome.warnings,
     }
+
+
+async def _remove_stopped(session: Session, services: tuple[str, ...]) -> list[str]:
+    names = [
+        s.name
+        for s in list(session.sup.tracker.replicas.values())
+        if not s.running and (not services or s.service in services)
+    ]
+    for name in names:
+        await session.sup.executor.remove(name)
+    return names
 
 
 async def _set_later(event: anyio.Event) -> None:

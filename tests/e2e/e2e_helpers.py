@@ -13,13 +13,19 @@ STACKS = REPO / "examples" / "stacks"
 
 
 class Cli:
-    def __init__(self, project: str, stack: str | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        project: str,
+        stack: str | None = None,
+        env: dict[str, str] | None = None,
+        file: Path | None = None,
+    ):
         self.project = project
-        self.stack = stack
+        self.file = file or (STACKS / stack / "compose.yaml" if stack else None)
         self.env = env or {}
 
     def argv(self, *args: str) -> list[str]:
-        files = ["-f", str(STACKS / self.stack / "compose.yaml")] if self.stack else []
+        files = ["-f", str(self.file)] if self.file else []
         return [sys.executable, "-m", "compose", "-p", self.project, *files, *args]
 
     def run(
@@ -44,6 +50,16 @@ class Cli:
                 f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
             )
         return proc
+
+
+SLEEP = """["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]"""
+
+
+def write_stack(tmp_path: Path, body: str) -> Path:
+    """A compose file with IMAGE = the registry's busybox and SLEEP = a TERM-aware sleeper."""
+    path = tmp_path / "compose.yaml"
+    path.write_text(body.replace("IMAGE", os.environ["BUSYBOX_IMAGE"]).replace("SLEEP", SLEEP))
+    return path
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):

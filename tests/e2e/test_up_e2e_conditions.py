@@ -4,28 +4,20 @@ that never becomes healthy (failure, dependent not started), named-volume copy-u
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from e2e_helpers import Cli
+from e2e_helpers import Cli, write_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(180)]
 
-SLEEP = """["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]"""
-
 
 def write(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "compose.yaml"
-    path.write_text(body.replace("IMAGE", os.environ["BUSYBOX_IMAGE"]).replace("SLEEP", SLEEP))
-    return path
+    return write_stack(tmp_path, body)
 
 
 def cli_for(project: str, path: Path) -> Cli:
-    cli = Cli(project)
-    base = cli.argv
-    cli.argv = lambda *args: [*base("-f", str(path))[:-2], "-f", str(path), *args]  # type: ignore[method-assign]
-    return cli
+    return Cli(project, file=path)
 
 
 def states(cli: Cli) -> dict[str, str]:

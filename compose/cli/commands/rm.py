@@ -16,13 +16,18 @@ def command(obj, services, force, stop, volumes) -> None:
     from compose.cli.commands._ops import ask_supervisor, progress, select, stop_replicas
     from compose.planner import Plan, ServiceStep
     from compose.planner.actions import RemoveReplica
-    from compose.project import apply_plan
+    from compose.project import apply_plan, supervisor_request
 
     needs_root(obj, "rm")
     name = project_name(obj)
     if force or stop:
         if not ask_supervisor(name, {"op": "stop", "services": list(services)}):
             stop_replicas(name, tuple(services), None, try_load_stack(obj))
+    reply = supervisor_request(name, {"op": "rm", "services": list(services)})
+    if reply is not None:
+        for removed in reply.get("removed", []):
+            click.echo(f" Container {removed}  Removed", err=True)
+        return
     victims = select(name, tuple(services), running=False)
     if not victims:
         click.echo("No stopped containers", err=True)

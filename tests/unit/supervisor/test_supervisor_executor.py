@@ -112,15 +112,18 @@ def test_optional_failing_dependency_is_a_warning():
 
 def test_failures_are_all_reported_and_independent_services_still_start():
     driver = FakeDriver(
-        a=FakeService(fail_create="pivot_root: EINVAL"), b=FakeService(), c=FakeService()
+        a=FakeService(fail_create="pivot_root: EINVAL"),
+        b=FakeService(),
+        c=FakeService(),
+        d=FakeService(),
     )
-    desired = project(svc("a"), svc("b"), svc("c", Dependency("a")))
+    desired = project(svc("a"), svc("b"), svc("c", Dependency("a")), svc("d", Dependency("b")))
     outcome, _ = run(up, driver, desired)
     assert outcome.failures == [
         'service "a" replica 1: pivot_root: EINVAL',
         'service "c" not started: dependency "a" failed to start',
     ]
-    assert driver.names("start") == ["p-b-1"]
+    assert driver.names("start") == ["p-b-1", "p-d-1"]  # b is not blamed for a's failure
 
 
 def test_down_stops_dependents_before_their_dependencies():
