@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import resource
 import socket
@@ -367,7 +368,8 @@ def run_init(ctx: InitContext) -> None:
 
 
 def context_from_request(req: dict[str, Any], sock: socket.socket) -> InitContext:
-    spec = ContainerSpec.from_dict(req["spec"])
+    with open(req["spec_file"]) as f:
+        spec = ContainerSpec.from_dict(json.load(f))
     return InitContext(
         spec=spec,
         sock=sock,

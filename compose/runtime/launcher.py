@@ -10,6 +10,7 @@ wait for the execve (EOF) or its error; ``wait`` = the monitor's exit + ``exit.j
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from compose.runtime.validate import validate_spec
 log = logging.getLogger(__name__)
 
 CREATE_TIMEOUT = 30.0
+GONE = (errno.EPIPE, errno.ECONNRESET, errno.ECONNREFUSED, errno.ENOTCONN, errno.EBADF)
 TINI_CANDIDATES = ("/usr/bin/tini-static", "/usr/bin/docker-init")
 
 
@@ -88,10 +90,10 @@ class _Zygote:
                     socket.send_fds(self.ctl, [payload], fds)
                 return
             except OSError as err:
+                if attempt == 2 or err.errno not in GONE:
+                    raise ContainerError(f"runtime: zygote: {err.strerror or err}") from err
                 log.warning("runtime zygote unreachable (%s); restarting it", err)
                 self._discard()
-                if attempt == 2:
-                    raise ContainerError(f"runtime: zygote: {err.strerror or err}") from err
 
     def _discard(self) -> None:
         with self.lock:
@@ -138,7 +140,11 @@ class LinuxRuntime:
     def _request(self, spec: ContainerSpec) -> dict[str, Any]:
         return {
             "op": "create",
-            "spec": spec.to_dict(),
+            # the whole spec is in <replica_dir>/spec.json (no message size limit); the monitor
+            # and the zygote only need these few fields
+            "spec_file": str(spec.replica_dir / "spec.json"),
+            "spec": {"replica_dir": str(spec.replica_dir), "tty": spec.tty,
+                     "stdin_open": spec.stdin_open, "pid_mode": spec.pid_mode},
             "log_path": str(spec.log_file),
             "cgroup_procs": self.cgroups.procs_files(spec.cgroup_path),
             "oom_file": self.cgroups.oom_file(spec.cgroup_path),

@@ -256,3 +256,9 @@ def test_exec_without_pipes_is_forked_by_the_zygote(make_spec, containers, tmp_p
     for _ in range(5):
         assert rt.exec(handle, ["true"]) == 0
     assert (time.monotonic() - started) / 5 < 0.5
+
+
+def test_a_large_environment_gets_through(make_spec, containers):
+    env = ("PATH=/bin", *(f"V{i}={'x' * 100}" for i in range(3000)))  # ~310 KB
+    status, out, _ = containers.run_to_exit(make_spec(["sh", "-c", "echo $V2999"], env=env))
+    assert (status.code, out) == (0, "x" * 100 + "\n")
