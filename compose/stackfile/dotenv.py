@@ -15,6 +15,7 @@ from pathlib import Path
 
 from compose.errors import UserError
 from compose.stackfile.interpolate import TemplateError, substitute
+from compose.stackfile.paths import read_utf8
 
 Lookup = Callable[[str], "str | None"]
 _SPACE = "\t\v\f\r \x85\xa0"
@@ -136,11 +137,9 @@ def read_env_file(path: Path, lookup: Lookup | None = None, *, display: str | No
     """Read and parse an env file; errors become UserError naming the file."""
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path, name)
     except OSError as exc:
         raise UserError(f"{name}: cannot read env file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{name}: env file is not valid UTF-8") from None
     try:
         return parse_dotenv(text, lookup)
     except DotenvError as exc:

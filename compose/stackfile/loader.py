@@ -19,7 +19,7 @@ from compose.stackfile.extends import ExtendsResolver, LoadedFile
 from compose.stackfile.interpolate import TemplateError, interpolate_tree, substitute
 from compose.stackfile.legacy import check_not_legacy, drop_version
 from compose.stackfile.merge import delete_paths, enforce_unicity, merge_values
-from compose.stackfile.paths import resolve_tree_paths
+from compose.stackfile.paths import read_utf8, resolve_tree_paths
 from compose.stackfile.types import LoadedStack, LoadOptions, SourceMap
 from compose.stackfile.yamlio import ParsedFile, parse_yaml
 
@@ -126,9 +126,7 @@ def _read(run: _Run, path: str) -> str:
     if path == "-":
         return run.options.stdin if run.options.stdin is not None else sys.stdin.read()
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{display_name(path, run.cwd)}: file is not valid UTF-8") from None
+        return read_utf8(Path(path), display_name(path, run.cwd))
     except OSError as exc:
         raise StackFileNotFound(f"{display_name(path, run.cwd)}: {exc.strerror or exc}") from None
 

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
+
+from compose.errors import UserError
 
 _REMOTE_PREFIXES = ("http://", "https://", "git://", "git@", "ssh://", "github.com/")
 _CONTEXT_SCHEMES = ("docker-image://", "service:", "target:")
+
+
+def read_utf8(path: Path, name: str) -> str:
+    """The file's text; a byte that is not UTF-8 is a located user error (binary files)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError(
+            f"{name}:{line}:{col}: not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            hint="is this a text file? compose and env files must be UTF-8",
+        ) from None
 
 
 def abs_path(base: str, path: str, home: str) -> str:

@@ -79,3 +79,9 @@ def test_review_unknown_key_in_extends_is_reported(tmp_path: Path) -> None:
     assert str(err) == (
         'compose.yaml:3:5: services.web.extends.fil: unknown key (did you mean "file"?)'
     )
+
+
+def test_review_binary_file_is_located_at_its_first_bad_byte(tmp_path: Path) -> None:
+    err = _error(tmp_path, b"services:\n  web:\n    image: \xff\xfe\n")
+    assert str(err) == "compose.yaml:3:12: not valid UTF-8 (byte 0xff)"
+    assert "UTF-8" in (err.hint or "")
