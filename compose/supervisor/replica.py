@@ -322,9 +322,10 @@ def remove_process(driver: LinuxDriver, record: ReplicaRecord) -> None:
     svc = driver.stack.services.get(record.service) if driver.stack is not None else None
     if record.runtime:
         driver.runtime.remove(handle_of(record))
-    for key in record.ips:
-        with contextlib.suppress(Exception):
-            netplug.unpublish_ports(driver.network_config(key), record.name)
+    if any(p.get("published") for p in record.ports):  # `nft` runs are not free: only if needed
+        for key in record.ips:
+            with contextlib.suppress(Exception):
+                netplug.unpublish_ports(driver.network_config(key), record.name)
     requests = [driver.network_config(k) for k in record.ips] or (
         attach_requests(driver, svc) if svc is not None else []
     )
