@@ -42,7 +42,6 @@ def consistency_problems(stack: Stack) -> list[Problem]:
         problems += _service_refs(stack, service)
         problems += _service_rules(service)
     problems += _container_name_clashes(stack)
-    problems += _secret_sources(stack)
     return problems or _cycles(stack)
 
 
@@ -145,14 +144,6 @@ def _container_name_clashes(stack: Stack) -> list[Problem]:
         )
         for s in stack.services.values()
         if s.container_name and names[s.container_name] > 1
-    ]
-
-
-def _secret_sources(stack: Stack) -> list[Problem]:
-    return [
-        (("secrets", name), f'secret "{name}" must declare either `file` or `environment`')
-        for name, secret in stack.secrets.items()
-        if not (secret.external or secret.file or secret.environment)
     ]
 
 

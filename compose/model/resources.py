@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -42,12 +42,23 @@ class Volume(ComposeModel):
     external: bool = False
     labels: StrMap = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _external_alone(self) -> Volume:
+        """compose-go: an external volume takes nothing but ``name`` (and ``x-*``)."""
+        extra = sorted(self.model_fields_set - {"name", "external", "extensions"})
+        if self.external and extra:
+            raise ValueError(f'conflicting parameters "external" and "{extra[0]}" specified')
+        return self
+
 
 class _FileObject(ComposeModel):
+    """A secret or config: exactly one source, unless a driver or ``external`` provides it."""
+
+    _SOURCES: ClassVar[tuple[str, ...]] = ("file", "environment")
+
     name: str | None = None
     file: str | None = None
     environment: str | None = None
-    content: str | None = None
     external: bool = False
     labels: StrMap = Field(default_factory=dict)
     driver: str | None = None
@@ -57,10 +68,16 @@ class _FileObject(ComposeModel):
     @model_validator(mode="before")
     @classmethod
     def _one_source(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            sources = [k for k in ("file", "environment", "content") if data.get(k) is not None]
-            if len(sources) > 1:
-                raise ValueError(f"only one of file, environment, content may be set: {sources}")
+        if not isinstance(data, dict):
+            return data
+        if "content" in data and "content" not in cls._SOURCES:
+            raise ValueError("content is not allowed for secrets (use file or environment)")
+        sources = [k for k in cls._SOURCES if data.get(k) is not None]
+        keys = "|".join(cls._SOURCES)
+        if len(sources) > 1:
+            raise ValueError(f"{keys} attributes are mutually exclusive")
+        if not sources and not data.get("driver") and "external" not in data:
+            raise ValueError(f"one of {keys} must be set")
         return data
 
 
@@ -69,4 +86,6 @@ class Secret(_FileObject):
 
 
 class Config(_FileObject):
-    pass
+    _SOURCES: ClassVar[tuple[str, ...]] = ("file", "environment", "content")
+
+    content: str | None = None

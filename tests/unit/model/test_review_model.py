@@ -65,10 +65,6 @@ SVC = "services:\n  web:\n"
             "    image: x\n    mem_reservation: 1m\n    deploy: {resources: {reservations: {}}}\n",
             "'deploy.resources.reservations.memory' (unset)",
         ),
-        (
-            "    image: x\n    secrets: [pw]\nsecrets:\n  pw: {name: pw}\n",
-            'compose.yaml:6:3: secrets.pw: secret "pw" must declare either `file` or `environment`',
-        ),
     ],
 )
 def test_review_consistency_rules_like_compose_go(
@@ -197,3 +193,34 @@ def test_review_validation_problems_are_listed_in_file_order(
 
 def test_review_null_services_say_null(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "services: must be a mapping, not null" in _config(tmp_path, capsys, "services:\n")
+
+
+@pytest.mark.parametrize(
+    ("resources", "line"),
+    [
+        (
+            "volumes:\n  data: {external: true, driver: local}\n",
+            'compose.yaml:5:3: volumes.data: conflicting parameters "external" and "driver"',
+        ),
+        ("secrets:\n  pw: {name: pw}\n", "secrets.pw: one of file|environment must be set"),
+        ("secrets:\n  pw: {file: f, environment: E}\n", "file|environment attributes are mutually"),
+        ("secrets:\n  pw: {content: x}\n", "secrets.pw: content is not allowed for secrets"),
+        ("configs:\n  c: {}\n", "configs.c: one of file|environment|content must be set"),
+    ],
+)
+def test_review_resource_rules_like_compose_go_validation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], resources: str, line: str
+) -> None:
+    err = _config(tmp_path, capsys, SVC + "    image: x\n" + resources, "--no-consistency")
+    assert line in err
+
+
+def test_review_resources_provided_by_a_driver_or_external_need_no_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resources = (
+        "volumes:\n  data: {external: true, name: real, x-note: 1}\n"
+        "secrets:\n  a: {driver: vault}\n  b: {external: true}\n"
+        "configs:\n  c: {content: hello}\n"
+    )
+    _ok(tmp_path, capsys, SVC + "    image: x\n" + resources)
