@@ -45,11 +45,18 @@ class ContainerStepError(ContainerError):
         self.step, self.errno = step, errno
 
 
-def find_init_binary() -> str:
+def _init_binary(spec: ContainerSpec) -> str:
+    if not spec.init:
+        return ""
+    return spec.init_binary or find_init_binary(spec.subject)
+
+
+def find_init_binary(subject: str) -> str:
     for path in TINI_CANDIDATES:
         if os.access(path, os.X_OK):
             return path
-    raise ContainerError("init: true needs tini-static", hint="apt-get install tini")
+    raise ContainerError(f"{subject}: init: no tini-static found ({', '.join(TINI_CANDIDATES)})",
+                         hint="apt-get install tini")
 
 
 class _Zygote:
@@ -149,7 +156,7 @@ class LinuxRuntime:
             "cgroup_procs": self.cgroups.procs_files(spec.cgroup_path),
             "oom_file": self.cgroups.oom_file(spec.cgroup_path),
             "etc_files": [[t, str(s)] for t, s in etcfiles.ensure_etc_files(spec)],
-            "init_binary": (spec.init_binary or find_init_binary()) if spec.init else "",
+            "init_binary": _init_binary(spec),
         }
 
     def _prepare(self, spec: ContainerSpec) -> None:
