@@ -25,6 +25,14 @@ Public API (the orchestrator uses only these)::
         is_alive(pid, start_time) -> bool
         pause(handle) / unpause(handle) / stats(handle) -> CgroupStats
 
+For the orchestrator:
+- ``network_mode/pid/ipc: service:x`` → pass the lowest replica's ``/proc/<pid>/ns/{net,pid,ipc}``
+  as ``netns_path`` / ``pid_mode`` / ``ipc_mode`` (``spec_from_model`` maps only ``host``);
+- ``stdin_open``: write into ``<replica_dir>/stdin`` (a fifo) to feed the container;
+- ``remove`` deletes the replica dir, so keep ``log_path`` outside it if logs must survive;
+- a handle round-trips through ``to_dict``/``from_dict``; any process can stop/wait/remove it,
+  but only the runtime that ran ``create`` can ``start`` it.
+
 Process tree (see zygote.py, spare.py, monitor.py, init.py, syncproto.py)::
 
     supervisor (threads) ── zygote (single-threaded, forked per create: nothing)
