@@ -5,6 +5,7 @@ Field order follows compose-go's structs, so dumps come out in ``docker compose 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -60,6 +61,16 @@ class PortMapping(ComposeModel):
     @classmethod
     def _long_form_only(cls, data: Any) -> Any:
         return _reject_short("port", "the long form {target, published, ...}", data)
+
+    @field_validator("host_ip")
+    @classmethod
+    def _ip_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f'invalid IP address "{value}"') from None
+        return value
 
     @field_validator("published")
     @classmethod

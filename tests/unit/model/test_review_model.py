@@ -129,6 +129,10 @@ def test_review_network_mode_on_a_missing_service_is_one_line(
         ("    image: x\n    ports: [80.5]\n", 'ports[0]: must be a string like "8080:80", a'),
         ("    image: x\n    secrets: [[a]]\n", "secrets[0]: must be a name or a mapping"),
         ("    image: ''\n", 'service "web" has neither an image nor a build context'),
+        (
+            "    image: x\n    ports: [{target: 80, host_ip: nope}]\n",
+            'compose.yaml:4:26: services.web.ports[0].host_ip: invalid IP address "nope"',
+        ),
     ],
 )
 def test_review_type_errors_say_what_the_value_must_be(
