@@ -104,10 +104,8 @@ class Supervisor(Hooks):
         if self._on_event is None:
             return
         state = self.tracker.get(name)
-        service = state.service if state else ""
-        self._on_event(
-            {"time": time.time(), "action": action, "container": name, "service": service, **attrs}
-        )
+        attrs.setdefault("service", state.service if state else "")
+        self._on_event({"time": time.time(), "action": action, "container": name, **attrs})
 
     # watchers --------------------------------------------------------------------------------
     async def _watch_exit(self, name: str) -> None:

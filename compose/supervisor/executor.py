@@ -62,7 +62,7 @@ class Hooks:
 
     def stopping(self, name: str) -> None: ...
 
-    def event(self, action: str, name: str) -> None: ...
+    def event(self, action: str, name: str, **attrs: object) -> None: ...
 
 
 @dataclass
@@ -195,7 +195,7 @@ class Executor:
 
     async def apply(self, action: ReplicaAction) -> None:
         """One replica action; public so the reconciler and the API reuse it."""
-        self.hooks.event(action.verb.lower(), action.name)
+        self.hooks.event(action.verb.lower(), action.name, service=action.service)
         if isinstance(action, CreateReplica):
             await self.create(action.service, action.index, action.name)
         elif isinstance(action, StartReplica):

@@ -253,6 +253,9 @@ class LinuxDriver:
     def name_of(self, service: str, index: int) -> str:
         return replica_name(self.project, service, index)
 
+    def log_path(self, name: str) -> Path:
+        return paths.project_state_dir(self.project) / "logs" / f"{name}.log"
+
     def replica_dir(self, name: str) -> Path:
         return paths.project_state_dir(self.project) / "containers" / name
 

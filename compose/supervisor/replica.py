@@ -222,6 +222,7 @@ def build_spec(
         etc_files=etc,
         link_env=link_environment(driver, svc),
         cgroup_parent=f"pycompose/{driver.project}",
+        log_path=driver.log_path(name),  # outside the replica dir: survives restarts
     )
     return spec if spec.id == name else dataclasses.replace(spec, id=name)
 
@@ -313,6 +314,7 @@ def remove_replica(driver: LinuxDriver, name: str) -> None:
     if record is None:
         return
     remove_process(driver, record)
+    driver.log_path(name).unlink(missing_ok=True)
     driver.store.delete_replica(name)
 
 

@@ -152,6 +152,7 @@ async def _supervise(
         else:
             code = await _foreground(session, names)
     await _stop_all(session)
+    _flush_logs(session)  # what the replicas said while stopping
     return code
 
 
@@ -249,7 +250,6 @@ async def _foreground(session: Session, names: list[str]) -> int:
                 tg.start_soon(_kill_on_second_signal, session)
                 tg.cancel_scope.cancel()
                 break
-    _flush_logs(session)
     return 130 if interrupted else _exit_code(session)
 
 
@@ -314,7 +314,9 @@ def _flush_logs(session: Session) -> None:
 
 
 def _formatter(session: Session) -> Formatter:
+    sources = [f"{r.service}-{r.index}" for r in session.driver.store.replicas()]
     return Formatter(
+        sources,
         color=session.run.color,
         prefix=not session.run.no_log_prefix,
         timestamps=session.run.timestamps,
