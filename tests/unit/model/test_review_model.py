@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from compose.cli import run
-from compose.model import load_stack
+from compose.model import Stack, load_stack
 from compose.stackfile import LoadOptions
 
 
@@ -34,6 +34,10 @@ def _ok(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *flags: s
 
 
 SVC = "services:\n  web:\n"
+
+
+def _stack(tmp_path: Path) -> Stack:
+    return load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -83,7 +87,7 @@ def test_review_equal_limit_twins_are_accepted_and_used(
         "    deploy: {resources: {limits: {memory: 1024m, cpus: '1.5', pids: 9}}}\n"
     )
     _ok(tmp_path, capsys, SVC + body)
-    stack = load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
+    stack = _stack(tmp_path)
     web = stack.services["web"]
     assert (web.memory_limit, web.cpu_limit, web.pids_max) == (1 << 30, 1.5, 9)
 
@@ -94,7 +98,7 @@ def test_review_limits_from_either_key(tmp_path: Path) -> None:
         "  b: {image: x, deploy: {resources: {limits: {memory: 32m, cpus: '0.5'}, "
         "reservations: {memory: 2m}}}}\n"
     )
-    stack = load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
+    stack = _stack(tmp_path)
     a, b = stack.services["a"], stack.services["b"]
     assert (a.memory_limit, a.cpu_limit) == (64 << 20, 2)
     assert (b.memory_limit, b.cpu_limit) == (32 << 20, 0.5)
