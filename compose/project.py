@@ -107,7 +107,13 @@ class Project:
             dep = self.graph.dependency(name, target)
             deps.append(Dependency(target, dep.condition, dep.required, dep.restart))
         return DesiredService(
-            name, svc.replicas, digest_hash, tuple(deps), service_networks(svc), named_volumes(svc)
+            name,
+            svc.replicas,
+            digest_hash,
+            tuple(deps),
+            service_networks(svc),
+            named_volumes(svc),
+            svc.container_name,
         )
 
     def _networks(self) -> dict[str, bool]:

@@ -27,6 +27,7 @@ class DesiredService:
     depends_on: tuple[Dependency, ...] = ()
     networks: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()  # named volume keys
+    container_name: str | None = None  # `container_name:` (replica 1 only)
 
 
 @dataclass(frozen=True, slots=True)

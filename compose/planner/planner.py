@@ -106,11 +106,17 @@ def _plan_service(
     for rep in keep:
         actions += _converge(svc, rep, options, restart_upstream)
     for index in _free_indexes({r.index for r in keep}, want - len(keep)):
-        name = replica_name(desired.name, svc.name, index)
+        name = container_name(desired.name, svc, index)
         actions.append(CreateReplica(svc.name, index, name))
         if not options.no_start:
             actions.append(StartReplica(svc.name, index, name))
     return actions
+
+
+def container_name(project: str, svc: DesiredService, index: int) -> str:
+    if svc.container_name and index == 1:
+        return svc.container_name
+    return replica_name(project, svc.name, index)
 
 
 def _free_indexes(used: set[int], count: int) -> list[int]:

@@ -67,6 +67,14 @@ class LinuxDriver:
         import netplug
 
         cfg = self.network_config(action.network)
+        if action.external:
+            info = await run_sync(netplug.network_info, cfg, self.ipam_root)
+            if info is None:
+                raise NetworkSetupError(
+                    f'network "{action.full_name}" declared as external, but could not be found',
+                    hint="create it first (another pycompose project's network) or drop external",
+                )
+            return
         try:
             info = await run_sync(netplug.ensure_network, cfg, ipam_root=self.ipam_root)
         except netplug.NetplugError as exc:
@@ -251,7 +259,8 @@ class LinuxDriver:
         return record
 
     def name_of(self, service: str, index: int) -> str:
-        return replica_name(self.project, service, index)
+        custom = self.stack.services[service].container_name if self.stack is not None else None
+        return custom if custom and index == 1 else replica_name(self.project, service, index)
 
     def log_path(self, name: str) -> Path:
         return paths.project_state_dir(self.project) / "logs" / f"{name}.log"

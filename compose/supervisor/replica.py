@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from compose import volumes
 from compose.errors import ContainerError, PycomposeError
-from compose.state import ReplicaRecord, replica_name
+from compose.state import ReplicaRecord
 
 if TYPE_CHECKING:
     from compose.supervisor.linux import LinuxDriver
@@ -44,7 +44,7 @@ def _step(subject: str, step: str, func: Callable[[], Any]) -> Any:
 
 # create -----------------------------------------------------------------------------------
 def create_replica(driver: LinuxDriver, service: str, index: int) -> ReplicaRecord:
-    name = replica_name(driver.project, service, index)
+    name = driver.name_of(service, index)
     return create_named(driver, driver.stack.services[service], index, name)
 
 
@@ -70,24 +70,12 @@ def _create(
     undo: list[Callable[[], Any]],
     oneoff: bool,
 ) -> ReplicaRecord:
-    import netplug
 
     subject = f'service "{svc.name}" replica {index}'
     image = driver.images[svc.name]
     rdir = driver.replica_dir(name)
     rdir.mkdir(parents=True, exist_ok=True)
-    requests = attach_requests(driver, svc)
-    netns = _step(subject, "netns", lambda: netplug.create_replica_netns(name))
-    undo.append(lambda: netplug.remove_replica_netns(name))
-    undo.append(
-        lambda: netplug.detach(driver.project, name, requests, netns, ipam_root=driver.ipam_root)
-    )
-    atts = _step(
-        subject,
-        "attach",
-        lambda: netplug.attach(driver.project, name, requests, netns, ipam_root=driver.ipam_root),
-    )
-    ips = {req.network.name: att.ip for req, att in zip(requests, atts, strict=False)}
+    netns, atts, ips = _network(driver, svc, name, subject, undo)
     etc = write_etc_files(driver, svc, name, index, rdir, atts)
     mounts = _step(
         subject, "volumes", lambda: volumes.service_mounts(driver.stack, svc, name, image.layers)
@@ -107,7 +95,7 @@ def _create(
         pid=handle.pid,
         start_time=handle.start_time,
         status="created",
-        netns=str(netns),
+        netns=str(netns) if netns else None,
         ips=ips,
         ports=tuple(port_entries(svc, index)),
         mounts=tuple(f"{m.source}:{m.target}" for m in mounts),
@@ -119,6 +107,41 @@ def _create(
     driver.store.save_replica(record)
     driver.created_here.add(name)
     return record
+
+
+def _network(
+    driver: LinuxDriver, svc: Any, name: str, subject: str, undo: list[Callable[[], Any]]
+) -> tuple[Path | None, tuple[Any, ...], dict[str, str]]:
+    """(netns path, attachments, ips) by network_mode: host, none, service:<x>, or networks."""
+    import netplug
+
+    mode = svc.network_mode or ""
+    if mode == "host":
+        return None, (), {}
+    if mode.startswith("service:"):
+        return _shared_netns(driver, mode.split(":", 1)[1], subject), (), {}
+    if mode.startswith("container:"):
+        raise ContainerError(f"{subject}: network_mode {mode} is not supported")
+    requests = attach_requests(driver, svc)
+    netns = _step(subject, "netns", lambda: netplug.create_replica_netns(name))
+    undo.append(lambda: netplug.remove_replica_netns(name))
+    undo.append(
+        lambda: netplug.detach(driver.project, name, requests, netns, ipam_root=driver.ipam_root)
+    )
+    atts = _step(
+        subject,
+        "attach",
+        lambda: netplug.attach(driver.project, name, requests, netns, ipam_root=driver.ipam_root),
+    )
+    ips = {req.network.name: att.ip for req, att in zip(requests, atts, strict=False)}
+    return netns, tuple(atts), ips
+
+
+def _shared_netns(driver: LinuxDriver, target: str, subject: str) -> Path:
+    for rec in driver.store.replicas():
+        if rec.service == target and rec.netns and rec.status == "running" and not rec.oneoff:
+            return Path(rec.netns)
+    raise ContainerError(f'{subject}: network_mode service:{target}: "{target}" is not running')
 
 
 def _hash(svc: Any, digest: str | None) -> str:

@@ -146,3 +146,9 @@ def test_down_without_stack_file_removes_all_recorded():
             "Network p_default  Remove",
         ]
     )
+
+
+def test_container_name_names_the_first_replica():
+    svc = DesiredService("db", 1, "h", container_name="my-db")
+    plan = plan_up(DesiredProject("p", (svc,)), ObservedProject("p", None, ()), UpOptions())
+    assert lines(plan) == ["Container my-db  Create", "Container my-db  Start"]
