@@ -9,7 +9,7 @@ find cycles with ``find_cycle`` (the stdlib's graphlib: networkx stays off the `
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,7 +48,7 @@ def service_refs(service: Service) -> list[ServiceRef]:
     return refs
 
 
-def dangling(ref: ServiceRef, services: Iterable[str], disabled: Iterable[str]) -> str | None:
+def dangling(ref: ServiceRef, services: Container[str], disabled: Container[str]) -> str | None:
     """Why ``ref`` points at no service, or None. As compose-go: ``required: false`` excuses a
     dependency on a service its profiles disable, never one on an undefined service."""
     if ref.target in services:
