@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,11 +20,9 @@ from typing import Any, Protocol
 import anyio
 
 from compose import paths
-from compose.errors import OperationError, ProjectUpError
-from compose.logs import Formatter, LogTail
+from compose.errors import ProjectUpError
 from compose.planner import UpOptions, plan_stop, selected_services
 from compose.state import ProjectLock, StateStore, observe_project
-from compose.supervisor import api
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.conditions import DependencyFailed, check_completed, check_healthy
 from compose.supervisor.core import Supervisor
@@ -147,12 +143,19 @@ async def _supervise(
     code = await _after_apply(session, outcome, names, ready)
     if code is None:
         if session.run.detach:
-            await _serve(session)
+            from compose.supervisor.handlers import serve
+
+            await serve(session)
             code = 0
         else:
-            code = await _foreground(session, names)
-    await _stop_all(session)
-    _flush_logs(session)  # what the replicas said while stopping
+            from compose.supervisor.foreground import foreground
+
+            code = await foreground(session, names)
+    await stop_all(session)
+    if not session.run.detach:
+        from compose.supervisor.foreground import flush_logs
+
+        flush_logs(session)  # what the replicas said while stopping
     return code
 
 
@@ -192,7 +195,7 @@ async def _after_apply(
     if ready is not None:
         ready({"ok": not failures, "failures": failures, "warnings": outcome.warnings})
     if failures and not session.run.detach:
-        await _stop_all(session)  # a foreground up owns its containers: none outlive a failure
+        await stop_all(session)  # a foreground up owns its containers: none outlive a failure
         raise ProjectUpError(failures)
     if session.run.wait and not session.run.detach:
         return 0
@@ -201,7 +204,7 @@ async def _after_apply(
 
 async def wait_ready(session: Session, names: list[str], timeout: float | None) -> list[str]:
     """``up --wait``: running (healthy when checked); one-shots that others need exited 0."""
-    one_shots = _completion_targets(session.project.desired({}))
+    one_shots = completion_targets(session.project.desired({}))
     failures: list[str] = []
     with anyio.move_on_after(timeout) as scope:
         for name in names:
@@ -216,7 +219,7 @@ async def wait_ready(session: Session, names: list[str], timeout: float | None) 
     return failures
 
 
-def _completion_targets(desired: Any) -> set[str]:
+def completion_targets(desired: Any) -> set[str]:
     return {
         d.service
         for s in desired.services
@@ -237,99 +240,7 @@ def _ready(session: Session, service: str, one_shot: bool) -> bool:
     return all(r.status == "running" for r in reps)
 
 
-# foreground -------------------------------------------------------------------------------
-async def _foreground(session: Session, names: list[str]) -> int:
-    interrupted = False
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_stream_logs, session, tg.cancel_scope)
-        tg.start_soon(_watch_exits, session, names, tg.cancel_scope)
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                interrupted = True
-                session.out.progress("Gracefully stopping... (press Ctrl+C again to force)")
-                tg.start_soon(_kill_on_second_signal, session)
-                tg.cancel_scope.cancel()
-                break
-    return 130 if interrupted else _exit_code(session)
-
-
-def _exit_code(session: Session) -> int:
-    target = session.run.exit_code_from
-    if target is None:
-        return 0
-    reps = session.sup.tracker.of_service(target)
-    return next((r.exit_code or 0 for r in reps if r.exit_code is not None), 0)
-
-
-async def _kill_on_second_signal(session: Session) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            for state in list(session.sup.tracker.replicas.values()):
-                if state.running:
-                    await session.driver.kill_replica(state.name, signal.SIGKILL)
-            return
-
-
-async def _watch_exits(session: Session, names: list[str], scope: anyio.CancelScope) -> None:
-    """Leave the foreground when all replicas exited, or on the first exit with abort."""
-    abort = session.run.abort_on_container_exit or session.run.exit_code_from is not None
-    exempt = _completion_targets(session.project.desired({}))
-    tracker = session.sup.tracker
-
-    def done() -> bool:
-        reps = [r for n in names for r in tracker.of_service(n)]
-        if abort:
-            return any(
-                r.status == "exited" and r.service not in exempt and not r.manually_stopped
-                for r in reps
-            )
-        return bool(reps) and all(r.status == "exited" for r in reps) and not _restarting(session)
-
-    await tracker.wait_for(done)
-    await anyio.sleep(0.2)  # let the last log lines land
-    scope.cancel()
-
-
-def _restarting(session: Session) -> bool:
-    return bool(session.sup._restart_due)
-
-
-async def _stream_logs(session: Session, scope: anyio.CancelScope) -> None:
-    tail, fmt = LogTail(), _formatter(session)
-    session.tail, session.fmt = tail, fmt  # type: ignore[attr-defined]
-    while True:
-        for rec in session.driver.store.replicas():
-            if rec.log_path and (not session.run.attach or rec.service in session.run.attach):
-                tail.add(f"{rec.service}-{rec.index}", _path(rec.log_path))
-        for line in tail.poll():
-            session.out.log(fmt.format(line))
-        await anyio.sleep(0.1)
-
-
-def _flush_logs(session: Session) -> None:
-    tail = getattr(session, "tail", None)
-    if tail is not None:
-        for line in tail.poll():
-            session.out.log(session.fmt.format(line))  # type: ignore[attr-defined]
-
-
-def _formatter(session: Session) -> Formatter:
-    sources = [f"{r.service}-{r.index}" for r in session.driver.store.replicas()]
-    return Formatter(
-        sources,
-        color=session.run.color,
-        prefix=not session.run.no_log_prefix,
-        timestamps=session.run.timestamps,
-    )
-
-
-def _path(text: str) -> Any:
-    from pathlib import Path
-
-    return Path(text)
-
-
-async def _stop_all(session: Session, timeout: float | None = None) -> None:
+async def stop_all(session: Session, timeout: float | None = None) -> None:
     timeout = session.run.stop_timeout if timeout is None else timeout
     with anyio.CancelScope(shield=True):
         desired = session.project.desired({})
@@ -337,124 +248,3 @@ async def _stop_all(session: Session, timeout: float | None = None) -> None:
         for action in plan.actions():
             session.out.progress(action.describe())
         await session.sup.apply(plan, timeout)
-
-
-# detached ---------------------------------------------------------------------------------
-async def _serve(session: Session) -> None:
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(
-            api.serve, api.socket_path(session.project.name), lambda r: handle(session, r)
-        )
-        await session.shutdown.wait()
-        tg.cancel_scope.cancel()
-
-
-async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
-    op = request.get("op")
-    services = tuple(request.get("services") or ())
-    if op == "status":
-        return {"ok": True, "pid": _pid(), "replicas": session.sup.tracker.snapshot()}
-    if op == "shutdown":
-        await _stop_all(session, request.get("timeout"))
-        session.sup.spawn(_set_later, session.shutdown)  # after the reply is sent
-        return {"ok": True}
-    if op == "apply":
-        return await _apply_request(session, request)
-    if op == "down":
-        return await _down_request(session, request)
-    if op == "rm":
-        removed = await _remove_stopped(session, services)
-        return {"ok": True, "removed": removed}
-    if op in ("stop", "start", "restart", "kill"):
-        if request.get("timeout") is not None:
-            session.sup.executor._stop_timeout = float(request["timeout"])
-        await _replica_op(session, op, services, request)
-        return {"ok": True}
-    raise OperationError(f"unknown request {op!r}")
-
-
-async def _replica_op(
-    session: Session, op: str, services: tuple[str, ...], req: dict[str, Any]
-) -> None:
-    states = [
-        s for s in session.sup.tracker.replicas.values() if not services or s.service in services
-    ]
-    for state in states:
-        if op in ("stop", "restart") and state.running:
-            await session.sup.executor.stop(state.name)
-        if op in ("start", "restart") and (op == "restart" or not state.running):
-            await session.sup.executor.start(state.name)
-        if op == "kill" and state.running:
-            session.sup.tracker.update(state.name, manually_stopped=True)
-            await session.driver.kill_replica(state.name, int(req.get("signal", signal.SIGKILL)))
-
-
-async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str, Any]:
-    """`up -d` against a running supervisor: reload the file, plan, converge, keep serving."""
-    if session.reload is None:
-        raise OperationError("this supervisor cannot reload its stack")
-    project = session.reload(request["load"])
-    up = UpOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in request["up"].items()})
-    project.check_services(up.services)
-    names = selected_services(project.desired({}), up.services, up.no_deps)
-    images = await run_sync(
-        ensure_images, project.stack, names, request.get("pull", "missing"), session.out
-    )
-    session.project, session.driver.stack = project, project.stack
-    session.driver.images.update(images)
-    plan = project.plan_up(up, {n: session.driver.images[n].digest for n in session.driver.images})
-    outcome = await session.sup.apply(plan, session.run.stop_timeout)
-    failures = list(outcome.failures)
-    if not failures and request.get("wait"):
-        failures += await wait_ready(session, names, request.get("wait_timeout"))
-    actions = [a.describe() for a in plan.actions()]
-    return {"ok": True, "failures": failures, "warnings": outcome.warnings, "actions": actions}
-
-
-async def _down_request(session: Session, request: dict[str, Any]) -> dict[str, Any]:
-    """`down` while this supervisor runs: remove everything, forget the project, then exit."""
-    from compose.planner import DownOptions, plan_down
-    from compose.supervisor.linux import forget_project
-
-    options = DownOptions(
-        remove_volumes=bool(request.get("remove_volumes")),
-        remove_orphans=bool(request.get("remove_orphans")),
-    )
-    name = session.project.name
-    plan = plan_down(session.project.desired({}), observe_project(name), options)
-    outcome = await session.sup.apply(plan, request.get("timeout"))
-    await run_sync(forget_project, name)
-    session.sup.spawn(_set_later, session.shutdown)
-    return {
-        "ok": True,
-        "pid": _pid(),
-        "actions": [a.describe() for a in plan.actions()],
-        "failures": outcome.failures,
-        "warnings": outcome.warnings,
-    }
-
-
-async def _remove_stopped(session: Session, services: tuple[str, ...]) -> list[str]:
-    names = [
-        s.name
-        for s in list(session.sup.tracker.replicas.values())
-        if not s.running and (not services or s.service in services)
-    ]
-    for name in names:
-        await session.sup.executor.remove(name)
-    return names
-
-
-async def _set_later(event: anyio.Event) -> None:
-    await anyio.sleep(0.005)  # the reply goes out first
-    event.set()
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
-
-
-def elapsed(start: float) -> str:
-    return f"{time.monotonic() - start:.2f}s"

@@ -1,0 +1,130 @@
+"""The detached supervisor's request handlers (see ``api`` for the wire format)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import anyio
+
+from compose.errors import OperationError
+from compose.planner import UpOptions, selected_services
+from compose.state import observe_project
+from compose.supervisor import api
+from compose.supervisor.blocking import run_sync
+from compose.supervisor.run import Session, ensure_images, stop_all, wait_ready
+
+
+async def serve(session: Session) -> None:
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            api.serve, api.socket_path(session.project.name), lambda r: handle(session, r)
+        )
+        await session.shutdown.wait()
+        tg.cancel_scope.cancel()
+
+
+async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
+    op = request.get("op")
+    services = tuple(request.get("services") or ())
+    if op == "status":
+        return {"ok": True, "pid": _pid(), "replicas": session.sup.tracker.snapshot()}
+    if op == "shutdown":
+        await stop_all(session, request.get("timeout"))
+        session.sup.spawn(_set_later, session.shutdown)  # after the reply is sent
+        return {"ok": True}
+    if op == "apply":
+        return await _apply_request(session, request)
+    if op == "down":
+        return await _down_request(session, request)
+    if op == "rm":
+        removed = await _remove_stopped(session, services)
+        return {"ok": True, "removed": removed}
+    if op in ("stop", "start", "restart", "kill"):
+        if request.get("timeout") is not None:
+            session.sup.executor._stop_timeout = float(request["timeout"])
+        await _replica_op(session, op, services, request)
+        return {"ok": True}
+    raise OperationError(f"unknown request {op!r}")
+
+
+async def _replica_op(
+    session: Session, op: str, services: tuple[str, ...], req: dict[str, Any]
+) -> None:
+    states = [
+        s for s in session.sup.tracker.replicas.values() if not services or s.service in services
+    ]
+    for state in states:
+        if op in ("stop", "restart") and state.running:
+            await session.sup.executor.stop(state.name)
+        if op in ("start", "restart") and (op == "restart" or not state.running):
+            await session.sup.executor.start(state.name)
+        if op == "kill" and state.running:
+            session.sup.tracker.update(state.name, manually_stopped=True)
+            await session.driver.kill_replica(state.name, int(req.get("signal", signal.SIGKILL)))
+
+
+async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str, Any]:
+    """`up -d` against a running supervisor: reload the file, plan, converge, keep serving."""
+    if session.reload is None:
+        raise OperationError("this supervisor cannot reload its stack")
+    project = session.reload(request["load"])
+    up = UpOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in request["up"].items()})
+    project.check_services(up.services)
+    names = selected_services(project.desired({}), up.services, up.no_deps)
+    images = await run_sync(
+        ensure_images, project.stack, names, request.get("pull", "missing"), session.out
+    )
+    session.project, session.driver.stack = project, project.stack
+    session.driver.images.update(images)
+    plan = project.plan_up(up, {n: session.driver.images[n].digest for n in session.driver.images})
+    outcome = await session.sup.apply(plan, session.run.stop_timeout)
+    failures = list(outcome.failures)
+    if not failures and request.get("wait"):
+        failures += await wait_ready(session, names, request.get("wait_timeout"))
+    actions = [a.describe() for a in plan.actions()]
+    return {"ok": True, "failures": failures, "warnings": outcome.warnings, "actions": actions}
+
+
+async def _down_request(session: Session, request: dict[str, Any]) -> dict[str, Any]:
+    """`down` while this supervisor runs: remove everything, forget the project, then exit."""
+    from compose.planner import DownOptions, plan_down
+    from compose.supervisor.linux import forget_project
+
+    options = DownOptions(
+        remove_volumes=bool(request.get("remove_volumes")),
+        remove_orphans=bool(request.get("remove_orphans")),
+    )
+    name = session.project.name
+    plan = plan_down(session.project.desired({}), observe_project(name), options)
+    outcome = await session.sup.apply(plan, request.get("timeout"))
+    await run_sync(forget_project, name)
+    session.sup.spawn(_set_later, session.shutdown)
+    return {
+        "ok": True,
+        "pid": _pid(),
+        "actions": [a.describe() for a in plan.actions()],
+        "failures": outcome.failures,
+        "warnings": outcome.warnings,
+    }
+
+
+async def _remove_stopped(session: Session, services: tuple[str, ...]) -> list[str]:
+    names = [
+        s.name
+        for s in list(session.sup.tracker.replicas.values())
+        if not s.running and (not services or s.service in services)
+    ]
+    for name in names:
+        await session.sup.executor.remove(name)
+    return names
+
+
+async def _set_later(event: anyio.Event) -> None:
+    await anyio.sleep(0.005)  # the reply goes out first
+    event.set()
+
+
+def _pid() -> int:
+    return os.getpid()
