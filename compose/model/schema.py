@@ -28,8 +28,3 @@ def stack_json_schema() -> dict[str, Any]:
 def render_schema() -> str:
     return json.dumps(stack_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
-
-def write_schema(path: Path = SCHEMA_PATH) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_schema(), encoding="utf-8")
-    return path

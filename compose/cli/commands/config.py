@@ -86,8 +86,9 @@ def command(
         return
     text = run_config(obj, request)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        from compose.cli.output import write_output
+
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 

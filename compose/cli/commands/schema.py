@@ -16,9 +16,11 @@ import click
 )
 def command(output: Path | None) -> None:
     """Print the JSON Schema of the stack model."""
-    from compose.model.schema import render_schema, write_schema
+    from compose.model.schema import render_schema
 
     if output is None:
         click.echo(render_schema(), nl=False)
     else:
-        write_schema(output)
+        from compose.cli.output import write_output
+
+        write_output(output, render_schema())

@@ -232,3 +232,16 @@ def test_review_resources_provided_by_a_driver_or_external_need_no_source(
         "configs:\n  c: {content: hello}\n"
     )
     _ok(tmp_path, capsys, SVC + "    image: x\n" + resources)
+
+
+@pytest.mark.parametrize("command", [["schema"], ["config"]])
+def test_review_output_to_a_missing_directory_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    (tmp_path / "compose.yaml").write_text(SVC + "    image: x\n")
+    target = tmp_path / "missing" / "out"
+    assert run([*command, "-o", str(target)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {target}: cannot write the output: No such file or directory\n"
+    )
+    assert not target.parent.exists()  # no directories made, as docker compose
