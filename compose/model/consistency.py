@@ -19,6 +19,7 @@ from compose.model.refs import (
     service_edges,
     service_refs,
 )
+from compose.stackfile.types import did_you_mean
 
 if TYPE_CHECKING:
     from compose.model.service import Service
@@ -48,22 +49,28 @@ def consistency_problems(stack: Stack) -> list[Problem]:
 def _resource_refs(stack: Stack, service: Service) -> list[Problem]:
     base: KeyPath = ("services", service.name)
     problems: list[Problem] = [
-        ((*base, "networks", net), f'network "{net}" is not declared in top-level networks')
+        ((*base, "networks", net), _undeclared("network", net, stack.networks))
         for net in service.networks
         if net not in stack.networks and net != "default"
     ]
     problems += [
-        ((*base, "volumes", i), f'named volume "{m.source}" is not declared in top-level volumes')
+        ((*base, "volumes", i), _undeclared("named volume", m.source, stack.volumes))
         for i, m in enumerate(service.volumes)
         if m.type == "volume" and m.source and m.source not in stack.volumes
     ]
     for kind, declared in (("secrets", stack.secrets), ("configs", stack.configs)):
         problems += [
-            ((*base, kind, i), f'{kind[:-1]} "{ref.source}" is not declared in top-level {kind}')
+            ((*base, kind, i), _undeclared(kind[:-1], ref.source, declared))
             for i, ref in enumerate(getattr(service, kind))
             if ref.source not in declared
         ]
     return problems
+
+
+def _undeclared(what: str, name: str, declared: dict[str, Any]) -> str:
+    section = "volumes" if what == "named volume" else f"{what}s"
+    close = did_you_mean(name, declared)
+    return f'{what} "{name}" is not declared in top-level {section}{close}'
 
 
 def _service_refs(stack: Stack, service: Service) -> list[Problem]:

@@ -9,9 +9,11 @@ find cycles with ``find_cycle`` (the stdlib's graphlib: networkx stays off the `
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Container, Iterable
+from collections.abc import Collection, Container, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from compose.stackfile.types import did_you_mean
 
 if TYPE_CHECKING:
     from compose.model.parts import DependsOn
@@ -48,7 +50,7 @@ def service_refs(service: Service) -> list[ServiceRef]:
     return refs
 
 
-def dangling(ref: ServiceRef, services: Container[str], disabled: Container[str]) -> str | None:
+def dangling(ref: ServiceRef, services: Collection[str], disabled: Container[str]) -> str | None:
     """Why ``ref`` points at no service, or None. As compose-go: ``required: false`` excuses a
     dependency on a service its profiles disable, never one on an undefined service."""
     if ref.target in services:
@@ -56,7 +58,8 @@ def dangling(ref: ServiceRef, services: Container[str], disabled: Container[str]
     if ref.target in disabled:
         why = f'{ref.kind} "{ref.target}": that service is disabled by its profiles'
         return why if ref.required else None
-    return f'{ref.kind} refers to undefined service "{ref.target}"'
+    close = did_you_mean(ref.target, services)
+    return f'{ref.kind} refers to undefined service "{ref.target}"{close}'
 
 
 def service_edges(services: Iterable[Service]) -> list[tuple[str, str]]:

@@ -245,3 +245,16 @@ def test_review_output_to_a_missing_directory_is_a_user_error(
         f"error: {target}: cannot write the output: No such file or directory\n"
     )
     assert not target.parent.exists()  # no directories made, as docker compose
+
+
+def test_review_dangling_names_suggest_the_declared_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        SVC + "    image: x\n    depends_on: [dbb]\n    networks: [frnt]\n    secrets: [tokn]\n"
+        "  db: {image: y}\nnetworks: {front: {}}\nsecrets: {token: {file: t}}\n"
+    )
+    err = _config(tmp_path, capsys, text)
+    assert 'undefined service "dbb" (did you mean "db"?)' in err
+    assert 'network "frnt" is not declared in top-level networks (did you mean "front"?)' in err
+    assert 'secret "tokn" is not declared in top-level secrets (did you mean "token"?)' in err
