@@ -45,13 +45,10 @@ def command(obj, volumes, remove_orphans, timeout, rmi, dry_run) -> None:
 
 
 def _alive(pid: int) -> bool:
-    import os
+    """Running (a zombie waiting for a slow reaper counts as gone)."""
+    from compose.state import is_alive
 
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return is_alive(pid, None)
 
 
 def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
