@@ -19,6 +19,7 @@ from compose.model.refs import (
     service_edges,
     service_refs,
 )
+from compose.model.service import DEPLOY_TWINS
 from compose.stackfile.types import did_you_mean
 
 if TYPE_CHECKING:
@@ -26,14 +27,6 @@ if TYPE_CHECKING:
     from compose.model.stack import Stack
 
 Problem = tuple[KeyPath, str]
-
-# legacy flat key -> (deploy.resources section, key): both set and distinct is an error
-_DEPLOY_TWINS = (
-    ("cpus", "limits", "cpus"),
-    ("mem_limit", "limits", "memory"),
-    ("mem_reservation", "reservations", "memory"),
-    ("pids_limit", "limits", "pids"),
-)
 
 
 def consistency_problems(stack: Stack) -> list[Problem]:
@@ -121,18 +114,17 @@ def _service_rules(service: Service) -> list[Problem]:
 def _deploy_twins(service: Service) -> list[Problem]:
     """compose-go: a legacy key (``mem_limit``...) and a ``deploy.resources`` section that
     does not repeat the same value is an error, even when the section leaves the key unset."""
-    resources = service.deploy.resources if service.deploy else None
     problems: list[Problem] = []
-    for legacy, section, key in _DEPLOY_TWINS:
+    for legacy, (section, key) in DEPLOY_TWINS.items():
         value: Any = getattr(service, legacy)
-        block = getattr(resources, section) if resources is not None else None
-        if not value or block is None or getattr(block, key) == value:
+        block, twin = service.deploy_twin(legacy)
+        if not value or block is None or twin == value:
             continue
         problems.append(
             (
                 ("services", service.name, legacy),
                 f"can't set distinct values on '{legacy}' and "
-                f"'deploy.resources.{section}.{key}' ({_shown(getattr(block, key))})",
+                f"'deploy.resources.{section}.{key}' ({_shown(twin)})",
             )
         )
     return problems

@@ -27,4 +27,3 @@ def stack_json_schema() -> dict[str, Any]:
 
 def render_schema() -> str:
     return json.dumps(stack_json_schema(), indent=2, ensure_ascii=False) + "\n"
-

@@ -55,6 +55,13 @@ class RestartSpec:
     window: float | None = None
 
 
+# legacy flat key -> its twin in deploy.resources: (section, key)
+DEPLOY_TWINS = {
+    "cpus": ("limits", "cpus"),
+    "mem_limit": ("limits", "memory"),
+    "mem_reservation": ("reservations", "memory"),
+    "pids_limit": ("limits", "pids"),
+}
 _CONDITION_TO_POLICY = {"none": "no", "no": "no", "any": "always", "always": "always"}
 
 
@@ -184,33 +191,38 @@ class Service(ComposeModel):
         return RestartSpec(name, int(retries or 0))
 
     # The effective limits, the one place that picks between a legacy key and its
-    # deploy.resources twin: the twin when set, else the legacy key (docker compose's
-    # create.go). Both set and distinct is a consistency error (compose-go checkConsistency).
+    # deploy.resources twin (DEPLOY_TWINS): the twin when set, else the legacy key (docker
+    # compose's create.go). Both set and distinct is a consistency error (compose-go).
     @property
     def memory_limit(self) -> int | None:
         """Bytes: ``deploy.resources.limits.memory``, else ``mem_limit``."""
-        return self._limit("memory", self.mem_limit)
+        return self._effective("mem_limit")
 
     @property
     def cpu_limit(self) -> float | None:
         """CPUs: ``deploy.resources.limits.cpus``, else ``cpus``."""
-        return self._limit("cpus", self.cpus)
+        return self._effective("cpus")
 
     @property
     def pids_max(self) -> int | None:
         """``deploy.resources.limits.pids``, else ``pids_limit``."""
-        return self._limit("pids", self.pids_limit)
+        return self._effective("pids_limit")
 
     @property
     def memory_reservation(self) -> int | None:
         """Bytes: ``deploy.resources.reservations.memory``, else ``mem_reservation``."""
-        return self._limit("memory", self.mem_reservation, "reservations")
+        return self._effective("mem_reservation")
 
-    def _limit(self, key: str, legacy: Any, section: str = "limits") -> Any:
+    def deploy_twin(self, legacy: str) -> tuple[Any, Any]:
+        """(the ``deploy.resources`` section that twins ``legacy``, or None; its value)."""
+        section, key = DEPLOY_TWINS[legacy]
         resources = self.deploy.resources if self.deploy else None
         block = getattr(resources, section) if resources is not None else None
-        value = getattr(block, key) if block is not None else None
-        return legacy if value is None else value
+        return block, getattr(block, key) if block is not None else None
+
+    def _effective(self, legacy: str) -> Any:
+        twin = self.deploy_twin(legacy)[1]
+        return getattr(self, legacy) if twin is None else twin
 
     @property
     def healthcheck_enabled(self) -> bool:
