@@ -85,6 +85,17 @@ class LinuxDriver:
         if self.net is not None:
             await self.net.listen(cfg.key, info.gateway)
 
+    def ensure_networks_sync(self, keys: list[str]) -> None:
+        """For one-off `run` outside a supervisor: the networks the service needs."""
+        import netplug
+
+        for key in keys:
+            cfg = self.network_config(key)
+            info = netplug.ensure_network(cfg, ipam_root=self.ipam_root)
+            self._record_network(
+                NetworkRecord(key, cfg.key, info.subnet, info.gateway, info.bridge)
+            )
+
     def _record_network(self, net: NetworkRecord) -> None:
         record = self.project_record()
         others = tuple(n for n in record.networks if n.name != net.name)

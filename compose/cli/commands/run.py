@@ -19,6 +19,7 @@ from compose.cli.commands._project import CliOutput, load_dict, load_project, ne
 @click.option("--no-deps", is_flag=True, help="Don't start linked services.")
 @click.option("-T", "--no-tty", "no_tty", is_flag=True, help="(accepted; output is never a TTY)")
 @click.option("-P", "--service-ports", is_flag=True, help="Publish the service's ports.")
+@click.option("-p", "--publish", multiple=True, help="[IP:]HOST:CONTAINER[/PROTO] to publish.")
 @click.option("-u", "--user", default=None)
 @click.option("-w", "--workdir", default=None)
 @click.pass_obj
@@ -34,6 +35,7 @@ def command(
     no_deps,
     no_tty,
     service_ports,
+    publish,
     user,
     workdir,
 ) -> None:
@@ -45,6 +47,8 @@ def command(
     svc = _override(
         project.stack.services[service], argv, env, entrypoint, service_ports, user, workdir
     )
+    if publish:
+        svc = svc.model_copy(update={"ports": [*svc.ports, *map(_port, publish)]})
     name = name or f"{project.name}-{service}-run-{secrets.token_hex(6)}"
     code = _run_oneoff(project, svc, name, detach, remove)
     if code:
@@ -61,6 +65,20 @@ def _start_dependencies(obj, project, service: str) -> None:
         up = UpOptions(services=deps)
         if start_detached(load_dict(obj, project.stack), up, RunOptions(detach=True), CliOutput()):
             raise click.exceptions.Exit(1)
+
+
+def _port(text: str):
+    """`-p [IP:]HOST:CONTAINER[/PROTO]` → a model PortMapping."""
+    from compose.model import PortMapping
+
+    spec, _, proto = text.partition("/")
+    parts = spec.rsplit(":", 2)
+    if len(parts) < 2:
+        raise click.BadParameter(f"{text!r}: expected [IP:]HOST:CONTAINER", param_hint="-p")
+    host_ip = parts[0] if len(parts) == 3 else None
+    return PortMapping(
+        target=int(parts[-1]), published=parts[-2], protocol=proto or "tcp", host_ip=host_ip
+    )
 
 
 def _override(svc, argv, env, entrypoint, service_ports, user, workdir):
@@ -90,6 +108,9 @@ def _run_oneoff(project, svc, name: str, detach: bool, remove: bool) -> int:
 
     images = ensure_images(project.stack, [svc.name], "missing", CliOutput())
     driver = LinuxDriver(project.name, project.stack, images)
+    from compose.project import service_networks
+
+    driver.ensure_networks_sync(list(service_networks(svc)))
     create_named(driver, svc, 1, name, oneoff=True)
     start_replica(driver, name)
     if detach:
