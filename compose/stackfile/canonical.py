@@ -25,6 +25,12 @@ from compose.stackfile.units import normalize_bytes, normalize_duration
 _RESOURCES = ("networks", "volumes", "secrets", "configs")
 
 
+_SHORT_FORMS = {
+    "port": 'the short form is [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. "8080:80"',
+    "volume": 'the short form is [SOURCE:]TARGET[:MODE], e.g. "./data:/data:ro"',
+}
+
+
 class Canonicalizer:
     """``lenient`` (used with --no-interpolate): an unparsable short form is kept as written."""
 
@@ -32,10 +38,10 @@ class Canonicalizer:
         self.marks = marks
         self.lenient = lenient
 
-    def fail(self, path: KeyPath, msg: str) -> StackValidationError:
+    def fail(self, path: KeyPath, msg: str, hint: str | None = None) -> StackValidationError:
         mark = self.marks.locate(path)
         where = f"{mark}: " if mark else ""
-        return StackValidationError([f"{where}{format_path(path)}: {msg}"])
+        return StackValidationError([f"{where}{format_path(path)}: {msg}"], hint=hint)
 
     def tree(self, tree: dict) -> dict:
         services = tree.get("services")
@@ -134,7 +140,7 @@ class Canonicalizer:
             if self.lenient:
                 return fallback(item) if fallback else item
             prefix = f'invalid {what} "{item}": ' if what else ""
-            raise self.fail(path, f"{prefix}{exc}") from None
+            raise self.fail(path, f"{prefix}{exc}", _SHORT_FORMS.get(what)) from None
 
     def build(self, value: Any, path: KeyPath) -> Any:
         if isinstance(value, str):

@@ -85,3 +85,18 @@ def test_review_binary_file_is_located_at_its_first_bad_byte(tmp_path: Path) -> 
     err = _error(tmp_path, b"services:\n  web:\n    image: \xff\xfe\n")
     assert str(err) == "compose.yaml:3:12: not valid UTF-8 (byte 0xff)"
     assert "UTF-8" in (err.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("entry", "says", "hint"),
+    [
+        ('ports: ["80:80:80"]', 'invalid port "80:80:80": invalid IP address: "80"', "8080:80"),
+        ('volumes: ["ab:b:c:d"]', "too many colons", "./data:/data:ro"),
+    ],
+)
+def test_review_bad_short_syntax_shows_the_form(
+    tmp_path: Path, entry: str, says: str, hint: str
+) -> None:
+    err = _error(tmp_path, f"services:\n  web:\n    image: x\n    {entry}\n")
+    assert str(err).startswith("compose.yaml:4:") and says in str(err)
+    assert hint in (err.hint or "")
