@@ -271,10 +271,12 @@ def port_entries(svc: Any, index: int) -> list[dict[str, Any]]:
 # start / stop / kill / remove ---------------------------------------------------------------
 def start_replica(driver: LinuxDriver, name: str) -> None:
     record = driver.replica_record(name)
-    if record.status != "created" or name not in driver.created_here:
-        # exited, or created by another process: its init waits on a socket we don't hold
+    if record.status == "exited" and record.runtime and not record.oneoff:
+        record = restart_process(driver, record)  # same rootfs, netns and addresses
+    elif record.status != "created" or name not in driver.created_here:
+        # created by another process: its init waits on a socket we don't hold
         remove_process(driver, record)
-        record = create_replica(driver, record.service, record.index)  # same name, fresh process
+        record = create_replica(driver, record.service, record.index)
     subject = f'service "{record.service}" replica {record.index}'
     driver.created_here.discard(name)
     _step(subject, "start", lambda: driver.runtime.start(handle_of(record)))
@@ -282,6 +284,32 @@ def start_replica(driver: LinuxDriver, name: str) -> None:
     driver.store.save_replica(
         record.replace(status="running", started_at=time.time(), exit_code=None)
     )
+
+
+def restart_process(driver: LinuxDriver, record: ReplicaRecord) -> ReplicaRecord:
+    """A new process for an exited replica, keeping its writable layer (upper dir), netns,
+    addresses, /etc files and log, as Docker's restart does."""
+    svc = driver.stack.services[record.service]
+    image = driver.image_for(record.service)
+    rdir = driver.replica_dir(record.name)
+    etc = tuple((f"/etc/{n}", rdir / "etc" / n) for n in ("hosts", "resolv.conf", "hostname"))
+    netns = Path(record.netns) if record.netns else None
+    mounts = volumes.service_mounts(driver.stack, svc, record.name, image.layers)
+    spec = build_spec(
+        driver, svc, record.index, image, rdir, mounts, netns, etc, record.ips, record.name
+    )
+    subject = f'service "{record.service}" replica {record.index}'
+    handle = _step(subject, "create", lambda: driver.runtime.create(spec))
+    fresh = record.replace(
+        pid=handle.pid,
+        start_time=handle.start_time,
+        status="created",
+        runtime=handle.to_dict(),
+        exit_code=None,
+    )
+    driver.store.save_replica(fresh)
+    driver.created_here.add(record.name)
+    return fresh
 
 
 def publish(driver: LinuxDriver, record: ReplicaRecord) -> None:
