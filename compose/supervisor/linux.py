@@ -166,8 +166,12 @@ class LinuxDriver:
         await self.refresh_network_services()
 
     async def refresh_network_services(self) -> None:
+        """DNS records, loopback proxies and every /etc/hosts follow the running replicas."""
+        from compose.supervisor.replica import rewrite_hosts
+
         if self.net is not None:
             await self.net.refresh(self.project, self.store.replicas())
+        await run_sync(rewrite_hosts, self)
 
     async def wait_exit(self, name: str) -> int | None:
         """pidfd on the replica's PID 1 + wait_readable, then the runtime's recorded status."""

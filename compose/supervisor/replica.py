@@ -167,25 +167,63 @@ def write_etc_files(
     driver: LinuxDriver, svc: Any, name: str, index: int, rdir: Path, atts: Any
 ) -> tuple[tuple[str, Path], ...]:
     from compose.runtime.service import default_hostname
-    from netplug import HostEntry, render_hosts, render_resolv_conf
+    from netplug import render_resolv_conf
 
     hostname = svc.hostname or default_hostname(name)
-    own = [HostEntry(a.ip, (hostname, name, svc.name, f"{svc.name}-{index}")) for a in atts[:1]]
-    peers = [
-        HostEntry(ip, (rec.service, rec.name))
-        for rec in driver.store.replicas()
-        for ip in rec.ips.values()
-        if rec.name != name
-    ]
     etc = rdir / "etc"
     etc.mkdir(exist_ok=True)
-    (etc / "hosts").write_text(render_hosts(own, peers, svc.extra_hosts))
+    own_ip = atts[0].ip if atts else None
+    (etc / "hosts").write_text(
+        hosts_text(driver, svc, name, index, own_ip, driver.store.replicas())
+    )
     servers = list(svc.dns) or [a.gateway for a in atts[:1]] or ["127.0.0.1"]
     (etc / "resolv.conf").write_text(
         render_resolv_conf(servers, svc.dns_search, ["ndots:0", *svc.dns_opt])
     )
     (etc / "hostname").write_text(hostname + "\n")
     return tuple((f"/etc/{n}", etc / n) for n in ("hosts", "resolv.conf", "hostname"))
+
+
+def hosts_text(
+    driver: LinuxDriver,
+    svc: Any,
+    name: str,
+    index: int,
+    own_ip: str | None,
+    records: list[ReplicaRecord],
+) -> str:
+    """/etc/hosts of one replica: itself, then every live peer by service and container name."""
+    from compose.runtime.service import default_hostname
+    from netplug import HostEntry, render_hosts
+
+    hostname = svc.hostname or default_hostname(name)
+    own = [HostEntry(own_ip, (hostname, name, svc.name, f"{svc.name}-{index}"))] if own_ip else []
+    peers = [
+        HostEntry(ip, (rec.service, rec.name))
+        for rec in records
+        if rec.name != name and rec.status != "exited" and not rec.oneoff
+        for ip in rec.ips.values()
+    ]
+    return render_hosts(own, peers, svc.extra_hosts)
+
+
+def rewrite_hosts(driver: LinuxDriver) -> None:
+    """Peers changed: rewrite every running replica's /etc/hosts in place (same inode, so the
+    bind mount inside the container sees it), only where the text differs."""
+    from netplug import write_in_place
+
+    if driver.stack is None:
+        return
+    records = driver.store.replicas()
+    for rec in records:
+        path = driver.replica_dir(rec.name) / "etc" / "hosts"
+        svc = driver.stack.services.get(rec.service)
+        if rec.status != "running" or svc is None or not path.exists():
+            continue
+        own_ip = next(iter(rec.ips.values()), None)
+        text = hosts_text(driver, svc, rec.name, rec.index, own_ip, records)
+        if path.read_text() != text:
+            write_in_place(path, text)
 
 
 def link_environment(driver: LinuxDriver, svc: Any) -> list[str]:
