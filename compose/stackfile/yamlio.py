@@ -126,13 +126,15 @@ class _Builder:
     def build_map(self, node: Any, path: KeyPath) -> dict:
         out: dict = {}
         merged: dict = {}
+        lines: dict[str, int] = {}
         for knode, vnode in node.value:
             if str(knode.tag) == _STD + "merge" or (knode.value == "<<" and knode.style is None):
                 self.merge_into(merged, vnode, path)
                 continue
             key = self.key(knode)
             if key in out:
-                raise self.fail(knode, f'duplicate key "{key}"')
+                raise self.fail(knode, f'duplicate key "{key}" (first at line {lines[key]})')
+            lines[key] = self.mark(knode).line
             self.marks.add((*path, key), self.mark(knode), override=True)
             out[key] = self.build(vnode, (*path, key))
         for key, value in merged.items():

@@ -56,7 +56,8 @@ def test_stackfile_yaml_marks_per_key_and_item() -> None:
 
 
 def test_stackfile_yaml_duplicate_key_is_an_error_with_location() -> None:
-    with pytest.raises(StackSyntaxError, match=r'^c.yml:3:3: duplicate key "web"$'):
+    first = r"\(first at line 2\)"
+    with pytest.raises(StackSyntaxError, match=rf'^c.yml:3:3: duplicate key "web" {first}$'):
         parse_yaml("services:\n  web: {}\n  web: {}\n", "c.yml")
 
 
