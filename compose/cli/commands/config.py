@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -131,19 +131,42 @@ def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> str:
 
     loaded = load_stack_tree(load_options(obj, interpolate=False, **_loader_flags(request)))
     show_warnings(loaded.warnings)
-    return render({"name": loaded.name, **loaded.tree}, request.fmt)  # type: ignore[arg-type]
+    tree = dict(loaded.tree)
+    services = tree.get("services")
+    if isinstance(services, dict):  # as the model path: selected, sorted by name
+        edges = [(n, d) for n, s in services.items() for d in _tree_dependencies(s)]
+        keep = _selection(services, edges, request.services)
+        tree["services"] = {name: services[name] for name in sorted(services) if name in keep}
+    return render({"name": loaded.name, **tree}, request.fmt)  # type: ignore[arg-type]
+
+
+def _tree_dependencies(service: object) -> list[str]:
+    deps = service.get("depends_on") if isinstance(service, dict) else None
+    return list(deps) if isinstance(deps, dict) else []
 
 
 def _select(stack: Stack, services: tuple[str, ...]) -> Stack:
     """Only the named services and what they depend on (all when none are named)."""
     if not services:
         return stack
-    from compose.model.refs import reachable, service_edges
+    from compose.model.refs import service_edges
 
-    _check_known(stack, services)
-    keep = reachable(services, service_edges(stack.services.values()))  # no networkx here
+    keep = _selection(stack.services, service_edges(stack.services.values()), services)
     kept = {name: svc for name, svc in stack.services.items() if name in keep}
     return stack.model_copy(update={"services": kept})
+
+
+def _selection(
+    names: Collection[str], edges: list[tuple[str, str]], wanted: tuple[str, ...]
+) -> set[str]:
+    """``wanted`` and what they depend on, transitively (all ``names`` when none is wanted);
+    the stdlib walk keeps networkx off the ``config`` path."""
+    from compose.model.refs import reachable
+
+    if not wanted:
+        return set(names)
+    _check_known(names, wanted)
+    return reachable(wanted, edges)
 
 
 def _listing(stack: Stack, listing: str) -> str:
@@ -159,14 +182,14 @@ def _hashes(stack: Stack, selection: str) -> str:
 
     names = list(stack.services) if selection.strip() == "*" else selection.split(",")
     names = [name.strip() for name in names]
-    _check_known(stack, names)
+    _check_known(stack.services, names)
     return _lines(f"{name} {config_hash(stack.services[name])}" for name in names)
 
 
-def _check_known(stack: Stack, names: Iterable[str]) -> None:
+def _check_known(known: Collection[str], names: Iterable[str]) -> None:
     from compose.errors import UnknownServiceError
 
-    unknown = [name for name in names if name not in stack.services]
+    unknown = [name for name in names if name not in known]
     if unknown:
         raise UnknownServiceError(f'no such service: "{unknown[0]}"')
 

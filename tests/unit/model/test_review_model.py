@@ -3,6 +3,7 @@ per problem, no traceback) and the consistency rules compose-go's checkConsisten
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,17 @@ def test_review_dangling_names_suggest_the_declared_one(
     assert 'undefined service "dbb" (did you mean "db"?)' in err
     assert 'network "frnt" is not declared in top-level networks (did you mean "front"?)' in err
     assert 'secret "tokn" is not declared in top-level secrets (did you mean "token"?)' in err
+
+
+def test_review_no_interpolate_honours_the_service_selection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web: {image: '${IMG}', depends_on: [db]}\n  db: {image: y}\n"
+        "  other: {image: o}\n"
+    )
+    assert run(["config", "--no-interpolate", "--format", "json", "web"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["services"]) == ["db", "web"] and out["services"]["web"]["image"] == "${IMG}"
+    assert run(["config", "--no-interpolate", "nope"]) == 2
+    assert capsys.readouterr().err == 'error: no such service: "nope"\n'
