@@ -163,8 +163,15 @@ def run_foreground(project: Project, up: UpOptions, run: Any, out: Any) -> int:
     """Foreground ``up``: this process is the supervisor until Ctrl-C or the stack exits."""
     import anyio
 
+    from compose.errors import UserError
+    from compose.supervisor import api
     from compose.supervisor.run import run_up
 
+    if api.call(project.name, {"op": "status"}, timeout=5) is not None:
+        raise UserError(
+            f'project "{project.name}" is already running detached',
+            hint="apply changes with `up -d`, follow it with `logs -f`, stop it with `down`",
+        )
     return _unwrap(lambda: anyio.run(run_up, project, up, run, out))
 
 

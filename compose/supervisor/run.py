@@ -235,9 +235,9 @@ def _ready(session: Session, service: str, one_shot: bool) -> bool:
     if session.driver.healthcheck(service) is not None:
         return check_healthy(service, reps, True)
     for rep in reps:
-        if rep.status == "exited":
+        if rep.status == "exited" and rep.exit_code not in (0, None):
             raise DependencyFailed(f"container {rep.name} exited ({rep.exit_code})")
-    return all(r.status == "running" for r in reps)
+    return all(r.status == "running" or r.status == "exited" for r in reps)  # exit 0: done
 
 
 async def stop_all(session: Session, timeout: float | None = None) -> None:
