@@ -93,12 +93,23 @@ def command(
         click.echo(text, nl=False)
 
 
+# --no-interpolate: these print the loader's tree (or its keys); hashes, images and the
+# environment need typed values, so they come from the interpolated model
+_KEY_LISTINGS = (None, "services", "volumes", "networks")
+
+
 def run_config(obj: GlobalOptions, request: ConfigRequest) -> str:
     """The text ``config`` prints for ``request`` (validates first; raises user errors)."""
     if request.listing == "profiles":
         return _lines(_load(obj, request, profiles=("*",)).all_profiles())
-    if not request.interpolate:
-        return _raw_tree(obj, request)
+    raw_ok = request.hash_services is None and request.listing in _KEY_LISTINGS
+    if not request.interpolate and raw_ok:
+        data = _raw_tree(obj, request)
+        if request.listing:  # names are keys: never interpolated
+            return _lines(sorted(data.get(request.listing) or {}))
+        from compose.model.render import render
+
+        return render(data, request.fmt)  # type: ignore[arg-type]
     stack = _select(_load(obj, request), request.services)
     if request.hash_services is not None:
         return _hashes(stack, request.hash_services)
@@ -124,9 +135,8 @@ def _loader_flags(request: ConfigRequest) -> dict[str, object]:
     }
 
 
-def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> str:
-    """``--no-interpolate``: "${VAR}" can't be typed, so print the loader's tree as it is."""
-    from compose.model.render import render
+def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> dict:
+    """``--no-interpolate``: "${VAR}" can't be typed, so the loader's tree as it is."""
     from compose.stackfile import load_stack_tree
 
     loaded = load_stack_tree(load_options(obj, interpolate=False, **_loader_flags(request)))
@@ -137,7 +147,7 @@ def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> str:
         edges = [(n, d) for n, s in services.items() for d in _tree_dependencies(s)]
         keep = _selection(services, edges, request.services)
         tree["services"] = {name: services[name] for name in sorted(services) if name in keep}
-    return render({"name": loaded.name, **tree}, request.fmt)  # type: ignore[arg-type]
+    return {"name": loaded.name, **tree}
 
 
 def _tree_dependencies(service: object) -> list[str]:

@@ -273,3 +273,15 @@ def test_review_no_interpolate_honours_the_service_selection(
     assert list(out["services"]) == ["db", "web"] and out["services"]["web"]["image"] == "${IMG}"
     assert run(["config", "--no-interpolate", "nope"]) == 2
     assert capsys.readouterr().err == 'error: no such service: "nope"\n'
+
+
+def test_review_no_interpolate_listings_print_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web: {image: 'x:${TAG:-1}', depends_on: [db]}\n  db: {image: y}\n"
+    )
+    assert run(["config", "--no-interpolate", "--services"]) == 0
+    assert capsys.readouterr().out == "db\nweb\n"
+    assert run(["config", "--no-interpolate", "--hash", "web"]) == 0
+    assert capsys.readouterr().out.startswith("web ")
