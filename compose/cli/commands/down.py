@@ -51,12 +51,20 @@ def _alive(pid: int) -> bool:
     return is_alive(pid, None)
 
 
-def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
-    """A detached supervisor runs the project: it does the whole `down`, then exits."""
+def _wait_gone(name: str, pid: int | None) -> None:
     import time
 
-    from compose.project import supervisor_request
     from compose.state import is_locked
+
+    deadline = time.monotonic() + 30
+    while (is_locked(name) or (pid and _alive(pid))) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
+    """A detached supervisor runs the project: it does the whole `down`, then exits."""
+    from compose.errors import OperationError
+    from compose.project import supervisor_request
 
     request = {
         "op": "down",
@@ -64,7 +72,14 @@ def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
         "remove_orphans": options.remove_orphans,
         "timeout": timeout,
     }
-    reply = supervisor_request(name, request, timeout=600)
+    try:
+        reply = supervisor_request(name, request, timeout=600)
+    except OperationError as exc:  # an older supervisor: stop it, then `down` here
+        if "unknown request" not in str(exc):
+            raise
+        supervisor_request(name, {"op": "shutdown", "timeout": timeout}, timeout=600)
+        _wait_gone(name, None)
+        return False
     if reply is None:
         return False
     out = CliOutput()
@@ -72,10 +87,7 @@ def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
         out.warning(warning)
     for line in reply.get("actions", []):
         out.progress(line + "d" if line.endswith("Remove") else line)
-    deadline = time.monotonic() + 30
-    pid = reply.get("pid")
-    while (is_locked(name) or (pid and _alive(pid))) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _wait_gone(name, reply.get("pid"))
     if reply.get("failures"):
         from compose.errors import ProjectUpError
 

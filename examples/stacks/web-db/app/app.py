@@ -1,7 +1,9 @@
 """Greets NAME, shows its hostname and counts visits in redis (standard library only)."""
 
 import os
+import signal
 import socket
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -37,6 +39,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # PID 1 gets no default SIGTERM action: exit promptly on `down`/`stop` instead of being
+    # killed after the grace period.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     port = int(os.environ.get("PORT", "8000"))
     print(f"listening on :{port}, redis at {redis_address()}", flush=True)
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
