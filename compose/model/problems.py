@@ -116,22 +116,30 @@ def _message(error: Any, path: KeyPath, root: type[BaseModel]) -> str:
 
 def _short_forms(path: KeyPath) -> str | None:
     """What the user may write at ``path``, where the loader accepts short forms too."""
-    if path and isinstance(path[-1], int) and len(path) > 1:
-        return _ITEM_FORMS.get(str(path[-2]))
-    return "a list or a mapping" if len(path) > 1 and path[-1] in _LIST_OR_DICT else None
+    if len(path) < 2:
+        return None  # top-level sections are mappings
+    last, parent = path[-1], str(path[-2])
+    if isinstance(last, int):
+        return _ITEM_FORMS.get(parent)
+    return _VALUE_FORMS.get(parent) or _KEY_FORMS.get(last)
 
 
-# keys whose value may be written as a list or a mapping (compose-spec list_or_dict & co)
-_LIST_OR_DICT = frozenset(
-    "environment labels annotations sysctls extra_hosts args depends_on networks".split()
-)
-_ITEM_FORMS = {
+_KV = 'a mapping or a list of "KEY=VALUE" strings'
+_KEY_FORMS = {
+    **dict.fromkeys(("environment", "labels", "annotations", "sysctls", "args"), _KV),
+    "extra_hosts": 'a mapping or a list of "HOST=IP" strings',
+    "depends_on": "a mapping or a list of service names",
+    "networks": "a mapping or a list of network names",
+    **dict.fromkeys(("command", "entrypoint", "test"), "a string or a list of strings"),
+}
+_ITEM_FORMS = {  # list items, by the list's key
     "ports": 'a string like "8080:80", a number or a mapping',
     "volumes": 'a string like "./data:/data" or a mapping',
     "secrets": "a name or a mapping",
     "configs": "a name or a mapping",
     "env_file": "a path or a mapping",
 }
+_VALUE_FORMS = {"ulimits": "an integer or a mapping {soft, hard}"}  # mapping values, by key
 
 
 def _short(value: Any) -> str:
