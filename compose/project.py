@@ -86,10 +86,10 @@ class Project:
     def _build_desired(self, digests: dict[str, str | None]) -> DesiredProject:
         from compose.planner.hashing import config_hash
 
-        order = [n for gen in self.graph.start_order() for n in sorted(gen)]
+        deps = self.dependencies()
         services = tuple(
-            self._desired_service(n, config_hash(self.stack.services[n], digests.get(n)))
-            for n in order
+            self._desired_service(n, config_hash(self.stack.services[n], digests.get(n)), deps[n])
+            for n in _topological(deps)
         )
         return DesiredProject(
             self.name,
@@ -100,17 +100,34 @@ class Project:
             {k: v.name for k, v in self.stack.volumes.items() if v and v.name},
         )
 
-    def _desired_service(self, name: str, digest_hash: str) -> DesiredService:
+    def dependencies(self) -> dict[str, tuple[Dependency, ...]]:
+        """Per service, what it needs first (depends_on with its condition, links,
+        network_mode/ipc/pid service:, volumes_from). The model already rejected cycles; the
+        stdlib does the ordering, so up/down don't pay for importing networkx."""
+        from compose.model.refs import service_refs
+
+        out: dict[str, tuple[Dependency, ...]] = {}
+        for name, svc in self.stack.services.items():
+            merged: dict[str, Dependency] = {}
+            for ref in service_refs(svc):
+                if ref.target not in self.stack.services:
+                    continue
+                if ref.kind == "depends_on" or ref.target not in merged:
+                    merged[ref.target] = Dependency(
+                        ref.target, ref.condition, ref.required, ref.restart
+                    )
+            out[name] = tuple(merged[t] for t in sorted(merged))
+        return out
+
+    def _desired_service(
+        self, name: str, digest_hash: str, deps: tuple[Dependency, ...]
+    ) -> DesiredService:
         svc = self.stack.services[name]
-        deps = []
-        for target in sorted(self.graph.dependencies(name)):
-            dep = self.graph.dependency(name, target)
-            deps.append(Dependency(target, dep.condition, dep.required, dep.restart))
         return DesiredService(
             name,
             svc.replicas,
             digest_hash,
-            tuple(deps),
+            deps,
             service_networks(svc),
             named_volumes(svc),
             svc.container_name,
@@ -146,6 +163,20 @@ class Project:
 
     def plan_down(self, options: DownOptions) -> Plan:
         return plan_down(self.desired({}), self.observe(), options)
+
+
+def _topological(deps: dict[str, tuple[Dependency, ...]]) -> list[str]:
+    """Dependencies first; each generation sorted by name (stable plans and output)."""
+    import graphlib
+
+    sorter = graphlib.TopologicalSorter({n: [d.service for d in ds] for n, ds in deps.items()})
+    sorter.prepare()
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order += ready
+        sorter.done(*ready)
+    return order
 
 
 def plan_down_from_state(project: str, options: DownOptions) -> Plan:
