@@ -231,7 +231,7 @@ def plan_stop(
     chosen = set(services) or None
     by_service: dict[str, list[ObservedReplica]] = {}
     for rep in observed.replicas:
-        if rep.running and (chosen is None or rep.service in chosen):
+        if rep.running and not rep.record.oneoff and (chosen is None or rep.service in chosen):
             by_service.setdefault(rep.service, []).append(rep)
     steps = tuple(
         ServiceStep(

@@ -209,6 +209,25 @@ class LinuxDriver:
         spec = self.stack.services[service].restart_policy
         return RestartPolicy(spec.name, spec.max_retries)
 
+    def warm(self) -> None:
+        """Start the runtime's zygote now, with /dev/null as its stdout/stderr: it outlives
+        this call and its monitors would otherwise keep our stdout open (a `pycompose up | cat`
+        would never end while containers run). Call before anything else prints."""
+        warm = getattr(self.runtime, "warm", None)
+        if warm is None:
+            return
+        saved = [os.dup(1), os.dup(2)]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            warm()
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in (*saved, devnull):
+                os.close(fd)
+
     def close(self) -> None:
         """Stop the runtime's zygote (containers keep running: they belong to their monitors)."""
         close = getattr(self.runtime, "close", None)

@@ -124,6 +124,7 @@ async def _run_locked(
     plan = project.plan_up(up, {n: images[n].digest for n in images})
     async with NetServices(_aliases(project.stack)) as net:
         driver = LinuxDriver(project.name, project.stack, images, net=net)
+        driver.warm()
         sup = Supervisor(driver, on_change=driver.persist, on_event=event_writer(project.name))
         try:
             async with sup:

@@ -108,6 +108,7 @@ def _run_oneoff(project, svc, name: str, detach: bool, remove: bool) -> int:
 
     images = ensure_images(project.stack, [svc.name], "missing", CliOutput())
     driver = LinuxDriver(project.name, project.stack, images)
+    driver.warm()
     from compose.project import service_networks
 
     driver.ensure_networks_sync(list(service_networks(svc)))
