@@ -17,6 +17,8 @@ Format = Literal["yaml", "json"]
 
 def stack_to_data(stack: Stack, fmt: Format = "yaml") -> dict[str, Any]:
     data = stack.model_dump(mode="json", exclude_unset=True, context={"extensions": fmt == "yaml"})
+    if "services" not in data:  # compose-go always prints it (no omitempty)
+        data = {"name": data.pop("name"), "services": {}, **data}
     if fmt == "json":
         data.update(sorted(stack.extensions.items()))
         _json_quirks(data)

@@ -288,3 +288,11 @@ def test_review_no_interpolate_listings_print_names(
     assert capsys.readouterr().out == "db\nweb\n"
     assert run(["config", "--no-interpolate", "--hash", "web"]) == 0
     assert capsys.readouterr().out.startswith("web ")
+
+
+def test_review_a_stack_without_services_still_prints_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "compose.yaml").write_text("name: demo\n")
+    assert run(["config"]) == 0
+    assert capsys.readouterr().out == "name: demo\nservices: {}\n"
