@@ -16,6 +16,7 @@ _DURATION_UNITS = {
 }
 _DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _BYTES_RE = re.compile(r"(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?")
+_DURATION_FORM = ' (units us, ms, s, m, h, e.g. "1m30s")'
 _BYTE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
 
@@ -34,11 +35,11 @@ def parse_duration(value: str | int | float) -> int:
     while pos < len(text):
         m = _DURATION_PART.match(text, pos)
         if not m or m.group(1) in ("", "."):
-            raise ValueError(f'invalid duration "{value}"')
+            raise ValueError(f'invalid duration "{value}"{_DURATION_FORM}')
         total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
         pos = m.end()
     if not text:
-        raise ValueError(f'invalid duration "{value}"')
+        raise ValueError(f'invalid duration "{value}"{_DURATION_FORM}')
     return sign * round(total)
 
 
@@ -85,7 +86,7 @@ def parse_bytes(value: str | int) -> int:
         return value
     m = _BYTES_RE.fullmatch(str(value).strip())
     if not m:
-        raise ValueError(f'invalid size "{value}"')
+        raise ValueError(f'invalid size "{value}" (a number of bytes or with a unit, e.g. "512m")')
     return int(float(m.group(1)) * _BYTE_UNITS[(m.group(2) or "").lower()])
 
 

@@ -134,6 +134,8 @@ def test_review_network_mode_on_a_missing_service_is_one_line(
         ("    image: x\n    ulimits: {nofile: a}\n", "nofile: must be an integer or a mapping"),
         ("    image: x\n    command: {a: 1}\n", "command: must be a string or a list of strings"),
         ("    image: x\n    environment: [1]\n", 'a mapping or a list of "KEY=VALUE" strings'),
+        ("    image: x\n    stop_grace_period: 10x\n", 'duration "10x" (units us, ms, s, m, h'),
+        ("    image: x\n    mem_limit: 1x\n", 'invalid size "1x" (a number of bytes or with a'),
         ("    image: x\n    ports: [80.5]\n", 'ports[0]: must be a string like "8080:80", a'),
         ("    image: x\n    secrets: [[a]]\n", "secrets[0]: must be a name or a mapping"),
         ("    image: ''\n", 'service "web" has neither an image nor a build context'),
