@@ -8,7 +8,12 @@ Invariants:
 - a replica stopped by a user (stop/down/Ctrl-C) is marked ``manually_stopped`` first and is
   never restarted by its policy;
 - ``reconcile(service)`` is level-triggered: it looks at the tracker, not at the event that
-  woke it; issue 7 extends it (replica count, config hash) without changing the event plumbing.
+  woke it: restart policies for exited replicas, then the replica count (``desired``) with
+  expectations for actions in flight (``replicaset``); a service a running Plan owns
+  (``applying``) is left to the plan and reconciled when it ends;
+- errors: a transient one requeues the service with per-key exponential backoff; a terminal one
+  (``UserError``, ``ImageError``: retrying cannot help) marks the service failed (``failed``,
+  event ``failed``, ``on_failed``) until the next successful reconcile.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
+from compose.errors import ImageError, UserError
 from compose.planner.actions import Plan
 from compose.supervisor.driver import Driver
 from compose.supervisor.executor import Executor, Hooks, Outcome
 from compose.supervisor.health import monitor
+from compose.supervisor.replicaset import Expectations, batches, diff
 from compose.supervisor.restart import next_backoff, should_restart
 from compose.supervisor.tracker import EXITED, ReplicaState, Tracker
 from compose.supervisor.workqueue import WorkQueue
@@ -32,6 +39,8 @@ from compose.supervisor.workqueue import WorkQueue
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[dict[str, Any]], None]
+WORKERS = 4  # a key is never reconciled twice at once; different services are
+TERMINAL = (UserError, ImageError)
 
 
 class Supervisor(Hooks):
@@ -53,6 +62,11 @@ class Supervisor(Hooks):
         self._watching: set[str] = set()
         self._restart_due: dict[str, float] = {}
         self.queue: WorkQueue | None = None
+        self.desired: dict[str, int] = {}  # service -> replica count the loop keeps
+        self.applying: set[str] = set()  # services a running Plan owns
+        self.expect = Expectations()
+        self.failed: dict[str, str] = {}  # service -> terminal error
+        self.on_failed: Callable[[dict[str, str]], None] | None = None
 
     # lifecycle -----------------------------------------------------------------------------
     async def __aenter__(self) -> Supervisor:
@@ -60,7 +74,8 @@ class Supervisor(Hooks):
         await self._tg.__aenter__()
         self.queue = WorkQueue(self._tg)
         if self.watch:
-            self._tg.start_soon(self._worker)
+            for _ in range(WORKERS):
+                self._tg.start_soon(self._worker)
         return self
 
     async def __aexit__(self, *exc: Any) -> bool | None:
@@ -73,7 +88,25 @@ class Supervisor(Hooks):
         self._tg.start_soon(func, *args)
 
     async def apply(self, plan: Plan, stop_timeout: float | None = None) -> Outcome:
-        return await self.executor.run(plan, stop_timeout)
+        owned = {step.service for step in plan.services if step.actions}
+        self.applying |= owned
+        try:
+            return await self.executor.run(plan, stop_timeout)
+        finally:
+            self.applying -= owned
+            for service in owned:
+                self.enqueue(service)
+
+    def set_desired(self, counts: dict[str, int]) -> None:
+        """The replica counts to keep (from the last `up`/`scale`); wakes the changed ones."""
+        for service, count in counts.items():
+            if self.desired.get(service) != count:
+                self.desired[service] = count
+                self.enqueue(service)
+
+    def enqueue(self, service: str) -> None:
+        if self.queue is not None and self.watch:
+            self.queue.add(service)
 
     def adopt(self, state: ReplicaState) -> None:
         """Track a replica found alive on disk (started by an earlier supervisor)."""
@@ -122,8 +155,13 @@ class Supervisor(Hooks):
         self.stopping(name)
         self.tracker.exited(name, code)
         self.event("die", name, exit_code=code)
-        if self.queue is not None:
-            self.queue.add(state.service)
+        self.enqueue(state.service)
+        exited = getattr(self.driver, "replica_exited", None)
+        if exited is not None:
+            try:
+                await exited(name, state.service)  # DNS, hosts, DNAT drop the dead one now
+            except Exception:
+                log.warning("network services after %s died", name, exc_info=True)
 
     def _start_health(self, name: str, spec: Any) -> None:
         assert self._tg is not None
@@ -146,14 +184,41 @@ class Supervisor(Hooks):
             try:
                 await self.reconcile(key)
                 self.queue.forget(key)
-            except Exception:
-                log.warning("reconcile %s failed; retrying", key, exc_info=True)
-                self.queue.add_rate_limited(key)
+                self._mark_failed(key, None)
+            except TERMINAL as exc:
+                log.warning("reconcile %s failed: %s", key, exc)
+                self._mark_failed(key, str(exc))
+            except Exception as exc:
+                delay = self.queue.add_rate_limited(key)
+                log.warning("reconcile %s failed (retry in %.3fs): %s", key, delay, exc)
+                self.event("reconcile-error", "", service=key, error=str(exc), retry_in=delay)
             finally:
                 self.queue.done(key)
 
+    def _mark_failed(self, service: str, error: str | None) -> None:
+        if self.failed.get(service) == error:
+            return
+        if error is None:
+            self.failed.pop(service, None)
+        else:
+            self.failed[service] = error
+            self.event("failed", "", service=service, error=error)
+        if self.on_failed is not None:
+            self.on_failed(dict(self.failed))
+
     async def reconcile(self, service: str) -> None:
-        """Apply restart policies to exited replicas of ``service`` (level-triggered)."""
+        """Level-triggered: restart policies for exited replicas, then the replica count."""
+        await self._restart_policies(service)
+        want = self.desired.get(service)
+        if want is None or service in self.applying:
+            return
+        change = diff(self.tracker.replicas.values(), want, self.expect, service)
+        if change.remove:
+            await self._remove_all(service, [s.name for s in change.remove])
+        for batch in batches(list(change.create)):
+            await self._create_batch(service, batch)
+
+    async def _restart_policies(self, service: str) -> None:
         policy = self.driver.restart_policy(service)
         now = time.monotonic()
         for state in self.tracker.of_service(service):
@@ -162,6 +227,52 @@ class Supervisor(Hooks):
             if not should_restart(policy, state.exit_code, state.restart_count, False):
                 continue
             await self._restart_when_due(state, now)
+
+    async def _create_batch(self, service: str, indexes: list[int]) -> None:
+        """Create + start one slow-start batch in parallel; any failure raises (retry)."""
+        for index in indexes:
+            self.expect.expect_create(service, index)
+        errors: list[BaseException] = []
+
+        async def one(index: int) -> None:
+            try:
+                name = self._name_of(service, index)
+                self.event("create", name, service=service)
+                await self.executor.create(service, index, name)
+                await self.executor.start(name)
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                self.expect.created(service, index)
+
+        async with anyio.create_task_group() as tg:
+            for index in indexes:
+                tg.start_soon(one, index)
+        if errors:
+            raise errors[0]
+
+    async def _remove_all(self, service: str, names: list[str]) -> None:
+        for name in names:
+            self.expect.expect_delete(service, name)
+
+        async def one(name: str) -> None:
+            try:
+                state = self.tracker.get(name)
+                if state is not None and state.running:
+                    await self.executor.stop(name)
+                await self.executor.remove(name)
+            finally:
+                self.expect.deleted(service, name)
+
+        async with anyio.create_task_group() as tg:
+            for name in names:
+                tg.start_soon(one, name)
+
+    def _name_of(self, service: str, index: int) -> str:
+        name_of = getattr(self.driver, "name_of", None)
+        if name_of is not None:
+            return name_of(service, index)
+        return f"{getattr(self.driver, 'project', 'project')}-{service}-{index}"
 
     async def _restart_when_due(self, state: ReplicaState, now: float) -> None:
         due = self._restart_due.get(state.name)

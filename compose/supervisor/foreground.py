@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 
 from compose.logs import Formatter, LogTail
-from compose.supervisor.run import Session, completion_targets
+from compose.supervisor.run import Session, completion_targets, stop_all
 
 
 async def foreground(session: Session, names: list[str]) -> int:
@@ -22,7 +22,6 @@ async def foreground(session: Session, names: list[str]) -> int:
             async for _ in signals:
                 interrupted = True
                 session.out.progress("Gracefully stopping... (press Ctrl+C again to force)")
-                tg.start_soon(_kill_on_second_signal, session)
                 tg.cancel_scope.cancel()
                 break
     return 130 if interrupted else _exit_code(session)
@@ -34,6 +33,14 @@ def _exit_code(session: Session) -> int:
         return 0
     reps = session.sup.tracker.of_service(target)
     return next((r.exit_code or 0 for r in reps if r.exit_code is not None), 0)
+
+
+async def stop_or_kill(session: Session) -> None:
+    """The graceful stop after the first Ctrl-C; a second Ctrl-C SIGKILLs what is left."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_kill_on_second_signal, session)
+        await stop_all(session)
+        tg.cancel_scope.cancel()
 
 
 async def _kill_on_second_signal(session: Session) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal as signals
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,10 @@ class LinuxDriver:
         self.net = net  # NetServices or None
         self.ipam_root = paths.ipam_dir()
         self.created_here: set[str] = set()  # created by this runtime instance, awaiting GO
+        self._publish_locks: dict[str, threading.Lock] = {}
+
+    def publish_lock(self, service: str) -> threading.Lock:
+        return self._publish_locks.setdefault(service, threading.Lock())
 
     # networks and volumes ------------------------------------------------------------------
     def network_config(self, key: str) -> Any:
@@ -165,6 +170,13 @@ class LinuxDriver:
         await run_sync(remove_replica, self, name)
         await self.refresh_network_services()
 
+    async def replica_exited(self, name: str, service: str) -> None:
+        """A replica died on its own: DNS, proxies, /etc/hosts and DNAT drop it now."""
+        from compose.supervisor.replica import publish_service
+
+        await self.refresh_network_services()
+        await run_sync(publish_service, self, service)
+
     async def refresh_network_services(self) -> None:
         """DNS records, loopback proxies and every /etc/hosts follow the running replicas."""
         from compose.supervisor.replica import rewrite_hosts
@@ -282,6 +294,7 @@ class LinuxDriver:
                     rec.finished_at,
                     rec.restart_count,
                     rec.manually_stopped,
+                    oneoff=rec.oneoff,
                 )
             )
         return states

@@ -75,6 +75,11 @@ def _create(
     image = driver.images[svc.name]
     rdir = driver.replica_dir(name)
     rdir.mkdir(parents=True, exist_ok=True)
+    # recorded before any kernel object exists: a crash from here on leaves a record that
+    # `down` (or the next `up`) cleans up by name, never an orphan netns/veth/cgroup
+    placeholder = ReplicaRecord(driver.project, svc.name, index, name, oneoff=oneoff)
+    driver.store.save_replica(placeholder.replace(created=time.time()))
+    undo.append(lambda: driver.store.delete_replica(name))
     netns, atts, ips = _network(driver, svc, name, subject, undo)
     etc = write_etc_files(driver, svc, name, index, rdir, atts)
     mounts = _step(
@@ -318,10 +323,10 @@ def start_replica(driver: LinuxDriver, name: str) -> None:
     subject = f'service "{record.service}" replica {record.index}'
     driver.created_here.discard(name)
     _step(subject, "start", lambda: driver.runtime.start(handle_of(record)))
-    publish(driver, record)
     driver.store.save_replica(
         record.replace(status="running", started_at=time.time(), exit_code=None)
     )
+    publish_service(driver, record.service)  # after the save: it reads the running set
 
 
 def restart_process(driver: LinuxDriver, record: ReplicaRecord) -> ReplicaRecord:
@@ -350,23 +355,38 @@ def restart_process(driver: LinuxDriver, record: ReplicaRecord) -> ReplicaRecord
     return fresh
 
 
-def publish(driver: LinuxDriver, record: ReplicaRecord) -> None:
+def publish_service(driver: LinuxDriver, service: str, exclude: str = "") -> None:
+    """Kernel DNAT of one service: ONE nft table (key = service) holding every running
+    replica's bindings, so a fixed host port shared by replicas is load-balanced
+    (``numgen random``) and a range gives each replica its own port. Serialized per service
+    and computed from the records under the lock, so concurrent starts never lose a replica."""
     import netplug
 
-    bindings = [
-        netplug.PortBinding(
-            p["published"],
-            next(iter(record.ips.values())),
-            p["target"],
-            p["protocol"],
-            p["host_ip"],
-        )
-        for p in record.ports
-        if p.get("published") and record.ips
-    ]
-    if bindings:
-        net = driver.network_config(next(iter(record.ips)))
-        netplug.publish_ports(net, record.name, bindings, check=False)
+    with driver.publish_lock(service):
+        records = [
+            r
+            for r in driver.store.replicas()
+            if r.service == service and not r.oneoff and r.name != exclude and r.ports
+        ]
+        if not records:
+            return
+        bindings = [
+            netplug.PortBinding(
+                p["published"], next(iter(r.ips.values())), p["target"], p["protocol"], p["host_ip"]
+            )
+            for r in records
+            if r.status == "running" and r.ips
+            for p in r.ports
+            if p.get("published")
+        ]
+        nets = next((r.ips for r in records if r.ips), None)
+        if not nets or not any(p.get("published") for r in records for p in r.ports):
+            return
+        net = driver.network_config(next(iter(nets)))
+        if bindings:
+            netplug.publish_ports(net, service, bindings, check=False)
+        else:
+            netplug.unpublish_ports(net, service)
 
 
 def stop_replica(driver: LinuxDriver, name: str, timeout: float | None) -> None:
@@ -413,15 +433,32 @@ def remove_process(driver: LinuxDriver, record: ReplicaRecord) -> None:
     svc = driver.stack.services.get(record.service) if driver.stack is not None else None
     if record.runtime:
         driver.runtime.remove(handle_of(record))
+    else:
+        remove_unrecorded(driver, record.name)
     if any(p.get("published") for p in record.ports):  # `nft` runs are not free: only if needed
-        for key in record.ips:
-            with contextlib.suppress(Exception):
-                netplug.unpublish_ports(driver.network_config(key), record.name)
+        with contextlib.suppress(Exception):
+            publish_service(driver, record.service, exclude=record.name)
     requests = [driver.network_config(k) for k in record.ips] or (
         attach_requests(driver, svc) if svc is not None else []
     )
     netplug.detach(driver.project, record.name, requests, record.netns, ipam_root=driver.ipam_root)
     netplug.remove_replica_netns(record.name)
+
+
+def remove_unrecorded(driver: LinuxDriver, name: str) -> None:
+    """A replica whose creator died before recording its runtime handle: kill what may run in
+    its cgroup, remove the cgroup and the replica dir (all by name)."""
+    import shutil
+
+    from compose.runtime import cgroups
+
+    with contextlib.suppress(Exception):
+        cg = cgroups.detect()
+        path = f"pycompose/{driver.project}/{name}"
+        if cg.exists(path):
+            cg.kill_all(path)
+            cg.remove(path, timeout=5)
+    shutil.rmtree(driver.replica_dir(name), ignore_errors=True)
 
 
 def exec_probe(driver: LinuxDriver, name: str, argv: tuple[str, ...], timeout: float) -> int:

@@ -152,10 +152,12 @@ async def _supervise(
             from compose.supervisor.foreground import foreground
 
             code = await foreground(session, names)
-    await stop_all(session)
-    if not session.run.detach:
-        from compose.supervisor.foreground import flush_logs
+    if session.run.detach:
+        await stop_all(session)
+    else:
+        from compose.supervisor.foreground import flush_logs, stop_or_kill
 
+        await stop_or_kill(session)
         flush_logs(session)  # what the replicas said while stopping
     return code
 

@@ -120,3 +120,33 @@ def _is_supervisor(pid: int, project: str) -> bool:
     except OSError:
         return False
     return b"compose.supervisor" in cmd and os.environ["PYCOMPOSE_STATE_DIR"].encode() in env
+
+
+def test_second_ctrl_c_kills_at_once(project, tmp_path):
+    path = write_stack(
+        tmp_path,
+        """
+services:
+  stubborn:
+    image: IMAGE
+    command: ["sh", "-c", "echo up; sleep 1000"]
+    stop_grace_period: 60s
+""",
+    )
+    cli = Cli(project, file=path)
+    proc = subprocess.Popen(
+        cli.argv("up", "--no-color"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    wait_for(lambda: len(rows(cli)) == 1, timeout=30)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(1.0)  # PID 1 ignores SIGTERM: the graceful stop would wait 60 s
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert time.monotonic() - start < 10
+    state = rows(cli, "-a")[f"{project}-stubborn-1"]
+    assert (state["State"], state["ExitCode"]) == ("exited", 137)
