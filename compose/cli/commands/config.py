@@ -117,7 +117,8 @@ def run_config(obj: GlobalOptions, request: ConfigRequest) -> str:
         return _listing(stack, request.listing)
     from compose.model.render import render_stack
 
-    return render_stack(stack, request.fmt)  # type: ignore[arg-type]
+    # docker compose escapes every "$" of the interpolated model, so its output loads again
+    return render_stack(stack, request.fmt).replace("$", "$$")  # type: ignore[arg-type]
 
 
 def _load(obj: GlobalOptions, request: ConfigRequest, **overrides: object) -> Stack:

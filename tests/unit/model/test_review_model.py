@@ -298,3 +298,21 @@ def test_review_a_stack_without_services_still_prints_the_key(
     (tmp_path / "compose.yaml").write_text("name: demo\n")
     assert run(["config"]) == 0
     assert capsys.readouterr().out == "name: demo\nservices: {}\n"
+
+
+def test_review_config_escapes_dollars_so_its_output_loads_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docker compose (PR 8632) prints every "$" of the interpolated model as "$$"."""
+    monkeypatch.setenv("NAME", "x$y")
+    (tmp_path / "compose.yaml").write_text(
+        SVC + "    image: busybox\n    command: [sh, -c, 'echo $$HOME ${NAME}']\n"
+    )
+    assert run(["config"]) == 0
+    first = capsys.readouterr().out
+    assert "- echo $$HOME x$$y\n" in first
+    (tmp_path / "out.yaml").write_text(first)
+    assert run(["-f", "out.yaml", "config"]) == 0
+    assert capsys.readouterr().out == first
+    assert run(["config", "--no-interpolate"]) == 0
+    assert "echo $$HOME ${NAME}" in capsys.readouterr().out  # as written
