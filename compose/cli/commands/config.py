@@ -81,8 +81,11 @@ def command(
         resolve_paths=not no_path_resolution,
         **flags,  # type: ignore[arg-type]
     )
+    if request.quiet and request.interpolate:
+        _load(obj, request)  # validate only
+        return
     if request.quiet:
-        _load(obj, request)
+        _raw_tree(obj, request)  # without interpolation: what the loader checks
         return
     text = run_config(obj, request)
     if output:

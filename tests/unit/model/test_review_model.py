@@ -316,3 +316,12 @@ def test_review_config_escapes_dollars_so_its_output_loads_again(
     assert capsys.readouterr().out == first
     assert run(["config", "--no-interpolate"]) == 0
     assert "echo $$HOME ${NAME}" in capsys.readouterr().out  # as written
+
+
+def test_review_quiet_no_interpolate_does_not_interpolate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "compose.yaml").write_text(SVC + "    image: ${IMG:?set it}\n")
+    assert run(["config", "-q", "--no-interpolate"]) == 0
+    assert run(["config", "-q"]) == 2
+    assert 'required variable "IMG" is missing a value: set it' in capsys.readouterr().err
