@@ -1,12 +1,31 @@
 """The only async package (anyio): runs plans and keeps a project's replicas as declared.
 
-- ``core.Supervisor``: executor + exit watchers + health monitors + keyed reconcile loop;
-- ``executor.Executor``: a Plan over the dependency graph (conditions, failures, teardown);
+Pure-ish logic (unit-tested with ``tests/unit/supervisor/supervisor_fakes.FakeDriver``):
+
+- ``core.Supervisor``: executor + exit watchers + health monitors + a keyed reconcile loop.
+  Events (an exit seen by ``driver.wait_exit`` — pidfd + ``anyio.wait_readable`` —, a health
+  change, an API request, a timer) only ``queue.add(service)``; ``reconcile(service)`` looks at
+  the tracker and acts. Today it applies restart policies (``restart``: Docker's decisions and
+  backoff 0.1 s doubling to 60 s, reset after 10 s up); issue 7 extends ``reconcile`` with the
+  replica count and config-hash checks without touching the event plumbing.
+- ``executor.Executor``: a Plan over the dependency graph (conditions, every failure collected,
+  dependents of failures not started, teardown); ``apply(action)`` is reusable by reconcile.
 - ``conditions``: service_started / service_healthy / service_completed_successfully;
-- ``health``: Docker healthcheck semantics; ``restart``: Docker restart policies (pure);
-- ``workqueue``: keyed queue with per-key backoff; ``tracker``: in-memory replica states;
-- ``blocking.run_sync``: the only door to blocking code;
-- ``driver.Driver``: the protocol the real machine (``linux.LinuxDriver``) and fakes implement.
+- ``health``: Docker healthcheck semantics; ``healthspec``: compose healthcheck over the image's;
+- ``restart``: restart policies (pure); ``workqueue``: keyed queue with per-key backoff;
+- ``tracker``: in-memory replica states (``wait_for(predicate)``), persisted by ``on_change``;
+- ``blocking.run_sync``: the only door to blocking code (one CapacityLimiter per loop).
+
+The machine (root):
+
+- ``driver.Driver``: the protocol; ``linux.LinuxDriver`` implements it over images, volumes,
+  netplug and the runtime; ``replica``: one replica's synchronous lifecycle (create with
+  rollback, start/publish, stop, restart keeping the writable layer, remove, /etc/hosts);
+- ``netservices``: embedded DNS + loopback port proxy following the running replicas;
+- ``run``: ``run_up`` = lock → images → plan → Supervisor → apply → (--wait) → foreground
+  (``foreground``: logs, Ctrl-C, abort/exit-code-from) or detached (``handlers`` behind the
+  unix-socket ``api``: status, apply, down, stop/start/restart/kill, rm, shutdown);
+- ``__main__``: ``python -m compose.supervisor``, the detached supervisor ``up -d`` starts.
 """
 
 from compose.supervisor.core import Supervisor
