@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cp": ("cp", "Copy files between a service container and the local filesystem"),
     "create": ("create", "Create containers for services"),
     "run": ("run", "Run a one-off command on a service"),
+    "scale": ("scale", "Scale services (SERVICE=NUM ...)"),
     "image": ("image", "Manage images: pull, ls, rm, prune, inspect, load"),
     "images": ("images", "List images used by the stack's services"),
     "pull": ("pull", "Pull service images"),

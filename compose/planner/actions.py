@@ -13,7 +13,7 @@ dependents are stopped (condition ``stopped``), which gives reverse dependency o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Conditions a ServiceStep may wait for.
 SERVICE_STARTED = "service_started"
@@ -120,6 +120,8 @@ class Plan:
     services: tuple[ServiceStep, ...] = ()
     teardown: tuple[Action, ...] = ()
     warnings: tuple[str, ...] = ()
+    # service -> replica count the control loop keeps once the plan ran (empty: no change)
+    replicas: dict[str, int] = field(default_factory=dict, compare=False)
 
     def actions(self) -> list[Action]:
         steps = [a for s in self.services for a in s.actions]

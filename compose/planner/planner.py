@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from compose.errors import UserError
 from compose.planner.actions import (
     STOPPED,
     CreateReplica,
@@ -55,7 +56,19 @@ def plan_up(desired: DesiredProject, observed: ObservedProject, options: UpOptio
             recreated.add(svc.name)
         steps[svc.name] = ServiceStep(svc.name, tuple(actions), _up_waits(svc, names))
     teardown, warnings = _orphans(desired, observed, options.remove_orphans)
-    return Plan(_setup(desired, names), tuple(steps.values()), teardown, warnings)
+    counts = {} if options.no_start else {n: _want(desired.service(n), options) for n in names}
+    return Plan(_setup(desired, names), tuple(steps.values()), teardown, warnings, counts)
+
+
+def _want(svc: DesiredService, options: UpOptions) -> int:
+    want = options.scale.get(svc.name, svc.replicas)
+    if svc.container_name and want > 1:
+        raise UserError(
+            f'service "{svc.name}": container_name "{svc.container_name}" is set; '
+            f"it cannot be scaled to {want} replicas",
+            hint="remove container_name to run several replicas",
+        )
+    return want
 
 
 def _in_dependency_order(desired: DesiredProject, names: list[str]) -> list[DesiredService]:
@@ -96,7 +109,7 @@ def _plan_service(
     options: UpOptions,
     recreated: set[str],
 ) -> list[ReplicaAction]:
-    want = options.scale.get(svc.name, svc.replicas)
+    want = _want(svc, options)
     existing = sorted(observed.of_service(svc.name), key=lambda r: r.index)
     keep, extra = existing[:want], existing[want:]
     actions: list[ReplicaAction] = []
@@ -195,7 +208,8 @@ def plan_down(
     warnings = (
         () if desired is None or options.remove_orphans else _orphans(desired, observed, False)[1]
     )
-    return Plan((), steps, teardown, warnings)
+    zero = {s: 0 for s in (chosen or by_service.keys() | known)}
+    return Plan((), steps, teardown, warnings, zero)
 
 
 def _down_waits(

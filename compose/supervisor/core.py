@@ -89,11 +89,16 @@ class Supervisor(Hooks):
 
     async def apply(self, plan: Plan, stop_timeout: float | None = None) -> Outcome:
         owned = {step.service for step in plan.services if step.actions}
+        self.set_desired(plan.replicas)
         self.applying |= owned
+        outcome = None
         try:
-            return await self.executor.run(plan, stop_timeout)
+            outcome = await self.executor.run(plan, stop_timeout)
+            return outcome
         finally:
             self.applying -= owned
+            for service in outcome.failed_services if outcome else owned:
+                self.desired.pop(service, None)  # not started: the next `up` retries, not us
             for service in owned:
                 self.enqueue(service)
 
@@ -205,6 +210,7 @@ class Supervisor(Hooks):
             self.event("failed", "", service=service, error=error)
         if self.on_failed is not None:
             self.on_failed(dict(self.failed))
+        self.tracker.poke()
 
     async def reconcile(self, service: str) -> None:
         """Level-triggered: restart policies for exited replicas, then the replica count."""
@@ -244,6 +250,7 @@ class Supervisor(Hooks):
                 errors.append(exc)
             finally:
                 self.expect.created(service, index)
+                self.tracker.poke()
 
         async with anyio.create_task_group() as tg:
             for index in indexes:
@@ -263,6 +270,7 @@ class Supervisor(Hooks):
                 await self.executor.remove(name)
             finally:
                 self.expect.deleted(service, name)
+                self.tracker.poke()
 
         async with anyio.create_task_group() as tg:
             for name in names:

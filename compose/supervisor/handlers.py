@@ -36,6 +36,10 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
     if op == "apply":
         return await _apply_request(session, request)
+    if op == "scale":
+        from compose.supervisor.scaling import scale_request
+
+        return await scale_request(session, request)
     if op == "down":
         return await _down_request(session, request)
     if op == "rm":
@@ -118,6 +122,10 @@ async def _remove_stopped(session: Session, services: tuple[str, ...]) -> list[s
     ]
     for name in names:
         await session.sup.executor.remove(name)
+    for service in {s.service for s in session.sup.tracker.replicas.values()} | set(services):
+        if service in session.sup.desired:  # `rm` lowers the count the loop keeps
+            left = [s for s in session.sup.tracker.of_service(service) if not s.oneoff]
+            session.sup.desired[service] = len(left)
     return names
 
 

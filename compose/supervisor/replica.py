@@ -72,7 +72,9 @@ def _create(
 ) -> ReplicaRecord:
 
     subject = f'service "{svc.name}" replica {index}'
-    image = driver.images[svc.name]
+    image = driver.image_for(svc.name)
+    if image is None:
+        raise ContainerError(f"{subject}: image {svc.image_name(driver.project)} is not pulled")
     rdir = driver.replica_dir(name)
     rdir.mkdir(parents=True, exist_ok=True)
     # recorded before any kernel object exists: a crash from here on leaves a record that

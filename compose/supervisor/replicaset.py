@@ -52,14 +52,14 @@ class Diff:
         return not self.create and not self.remove
 
 
-def counted(states: Iterable[ReplicaState], expect: Expectations, service: str) -> list[ReplicaState]:
+def counted(
+    states: Iterable[ReplicaState], expect: Expectations, service: str
+) -> list[ReplicaState]:
     going = expect.deleting.get(service, set())
     return [s for s in states if s.service == service and not s.oneoff and s.name not in going]
 
 
-def diff(
-    states: Iterable[ReplicaState], want: int, expect: Expectations, service: str
-) -> Diff:
+def diff(states: Iterable[ReplicaState], want: int, expect: Expectations, service: str) -> Diff:
     live = counted(states, expect, service)
     creating = expect.creating.get(service, set())
     have = len(live) + len(creating)

@@ -72,6 +72,10 @@ class Tracker:
         if self.replicas.pop(name, None) is not None:
             self._notify(None)
 
+    def poke(self) -> None:
+        """Wake the waiters: something they look at beside the states changed."""
+        self._notify(None)
+
     def of_service(self, service: str) -> list[ReplicaState]:
         found = [s for s in self.replicas.values() if s.service == service]
         return sorted(found, key=lambda s: s.index)

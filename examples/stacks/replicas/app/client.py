@@ -1,0 +1,39 @@
+"""Asks TARGET (service:port) every EVERY seconds, by name, and logs which replica answered.
+
+The name resolves to every running replica (glibc returns all /etc/hosts entries of a name;
+the embedded DNS server answers with all of them too); the client picks one at random.
+"""
+
+import os
+import random
+import signal
+import socket
+import sys
+import time
+import urllib.request
+
+HOST, _, PORT = os.environ.get("TARGET", "web:8000").partition(":")
+EVERY = float(os.environ.get("EVERY", "1"))
+
+
+def addresses() -> list[str]:
+    infos = socket.getaddrinfo(HOST, int(PORT), socket.AF_INET, socket.SOCK_STREAM)
+    return sorted({info[4][0] for info in infos})
+
+
+def ask() -> str:
+    ips = addresses()
+    ip = random.choice(ips)
+    with urllib.request.urlopen(f"http://{ip}:{PORT}/", timeout=2) as reply:
+        who = reply.read().decode().strip()
+    return f"{HOST} -> {len(ips)} replicas; {ip} answered: {who}"
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        try:
+            print(ask(), flush=True)
+        except OSError as exc:
+            print(f"{HOST}: {exc}", flush=True)
+        time.sleep(EVERY)
