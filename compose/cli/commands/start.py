@@ -19,12 +19,24 @@ def start(
     obj, services: tuple[str, ...], wait: bool = False, wait_timeout: float | None = None
 ) -> None:
     from compose.cli.commands._ops import ask_supervisor
+    from compose.errors import UserError
     from compose.planner import UpOptions
     from compose.project import start_detached
+    from compose.state import observe_project
     from compose.supervisor.run import RunOptions
 
     needs_root(obj, "start")
     project = load_project(obj, services)
+    existing = [
+        r
+        for r in observe_project(project.name).replicas
+        if not r.record.oneoff and (not services or r.service in services)
+    ]
+    if not existing:
+        raise UserError(
+            f'project "{project.name}": no containers to start',
+            hint="create them with `pycompose up` (or `create`)",
+        )
     if ask_supervisor(project.name, {"op": "start", "services": list(services)}):
         return
     up = UpOptions(services=services, no_deps=True, no_recreate=True)
