@@ -200,7 +200,7 @@ def run_foreground(project: Project, up: UpOptions, run: Any, out: Any) -> int:
 
     if api.call(project.name, {"op": "status"}, timeout=5) is not None:
         raise UserError(
-            f'project "{project.name}" is already running detached',
+            f'project "{project.name}" is already running (a supervisor serves it)',
             hint="apply changes with `up -d`, follow it with `logs -f`, stop it with `down`",
         )
     return _unwrap(lambda: anyio.run(run_up, project, up, run, out))

@@ -18,6 +18,7 @@ async def foreground(session: Session, names: list[str]) -> int:
     async with anyio.create_task_group() as tg:
         tg.start_soon(_stream_logs, session, tg.cancel_scope)
         tg.start_soon(_watch_exits, session, names, tg.cancel_scope)
+        tg.start_soon(_serve_api, session, tg.cancel_scope)
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
                 interrupted = True
@@ -33,6 +34,19 @@ def _exit_code(session: Session) -> int:
         return 0
     reps = session.sup.tracker.of_service(target)
     return next((r.exit_code or 0 for r in reps if r.exit_code is not None), 0)
+
+
+async def _serve_api(session: Session, scope: anyio.CancelScope) -> None:
+    """The same API as a detached supervisor: `down`, `stop`, `up -d` from another terminal."""
+    from compose.supervisor import api
+    from compose.supervisor.handlers import handle
+
+    async with anyio.create_task_group() as tg:
+        path = api.socket_path(session.project.name)
+        tg.start_soon(api.serve, path, lambda request: handle(session, request))
+        await session.shutdown.wait()
+        tg.cancel_scope.cancel()
+    scope.cancel()
 
 
 async def stop_or_kill(session: Session) -> None:
