@@ -150,3 +150,29 @@ services:
     assert time.monotonic() - start < 10
     state = rows(cli, "-a")[f"{project}-stubborn-1"]
     assert (state["State"], state["ExitCode"]) == ("exited", 137)
+
+
+def test_up_again_recreates_only_the_changed_service(project, tmp_path):
+    body = """
+services:
+  db:
+    image: IMAGE
+    command: SLEEP
+  web:
+    image: IMAGE
+    command: SLEEP
+    environment: {VERSION: "1"}
+    depends_on: [db]
+"""
+    cli = Cli(project, file=write_stack(tmp_path, body))
+    cli.run("up", "-d")
+    before = {r["Service"]: r["Created"] for r in rows(cli).values()}
+    assert cli.run("up", "-d").stderr.count("Container") == 0  # unchanged: nothing to do
+    write_stack(tmp_path, body.replace('VERSION: "1"', 'VERSION: "2"'))
+    proc = cli.run("up", "-d")
+    assert f"Container {project}-web-1  Recreate" in proc.stderr
+    assert f"{project}-db-1" not in proc.stderr
+    after = {r["Service"]: r["Created"] for r in rows(cli).values()}
+    assert after["db"] == before["db"]
+    env = cli.run("exec", "-T", "web", "sh", "-c", "echo $VERSION").stdout
+    assert env == "2\n"
