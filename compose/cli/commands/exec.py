@@ -24,6 +24,10 @@ def command(obj, service, argv, detach, no_tty, env, user, workdir, index, privi
 
     needs_root(obj, "exec")
     rep = one(project_name(obj), service, index)
+    if rep.status == "paused":
+        from compose.errors import ContainerError
+
+        raise ContainerError(f'container "{rep.name}" is paused', hint="unpause it first")
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty() and not detach
     rt = runtime()
     if detach:
