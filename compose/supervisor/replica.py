@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from compose.supervisor.linux import LinuxDriver
 
 log = logging.getLogger(__name__)
+_HOSTS_LOCK = threading.Lock()
 
 
 def handle_of(record: ReplicaRecord) -> Any:
@@ -217,10 +219,16 @@ def hosts_text(
 def rewrite_hosts(driver: LinuxDriver) -> None:
     """Peers changed: rewrite every running replica's /etc/hosts in place (same inode, so the
     bind mount inside the container sees it), only where the text differs."""
-    from netplug import write_in_place
 
     if driver.stack is None:
         return
+    with _HOSTS_LOCK:  # concurrent refreshes: the last to read the records writes last
+        _rewrite_hosts(driver)
+
+
+def _rewrite_hosts(driver: LinuxDriver) -> None:
+    from netplug import write_in_place
+
     records = driver.store.replicas()
     for rec in records:
         path = driver.replica_dir(rec.name) / "etc" / "hosts"
