@@ -68,17 +68,23 @@ async def _kill_on_second_signal(session: Session) -> None:
 
 async def _watch_exits(session: Session, names: list[str], scope: anyio.CancelScope) -> None:
     """Leave the foreground when all replicas exited, or on the first exit with abort."""
-    abort = session.run.abort_on_container_exit or session.run.exit_code_from is not None
+    run = session.run
+    abort = run.abort_on_container_exit or run.exit_code_from is not None
     exempt = completion_targets(session.project.desired({}))
     tracker = session.sup.tracker
 
+    def aborting(rep: Any) -> bool:
+        if rep.status != "exited" or rep.manually_stopped:
+            return False
+        if run.abort_on_container_failure and rep.exit_code not in (0, None):
+            return True
+        return abort and rep.service not in exempt
+
     def done() -> bool:
         reps = [r for n in names for r in tracker.of_service(n)]
-        if abort:
-            return any(
-                r.status == "exited" and r.service not in exempt and not r.manually_stopped
-                for r in reps
-            )
+        if abort or run.abort_on_container_failure:
+            if any(aborting(r) for r in reps):
+                return True
         return bool(reps) and all(r.status == "exited" for r in reps) and not _restarting(session)
 
     await tracker.wait_for(done)
@@ -95,7 +101,8 @@ async def _stream_logs(session: Session, scope: anyio.CancelScope) -> None:
     session.tail, session.fmt = tail, fmt  # type: ignore[attr-defined]
     while True:
         for rec in session.driver.store.replicas():
-            if rec.log_path and (not session.run.attach or rec.service in session.run.attach):
+            shown = not session.run.attach or rec.service in session.run.attach
+            if rec.log_path and shown and rec.service not in session.run.no_attach:
                 tail.add(f"{rec.service}-{rec.index}", _path(rec.log_path))
         for line in tail.poll():
             session.out.log(fmt.format(line))

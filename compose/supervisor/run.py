@@ -54,6 +54,8 @@ class RunOptions:
     timestamps: bool = False
     color: bool = True
     attach: tuple[str, ...] = ()
+    no_attach: tuple[str, ...] = ()
+    abort_on_container_failure: bool = False
 
 
 @dataclass

@@ -30,12 +30,14 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
 @click.option("--scale", multiple=True, help="SERVICE=NUM; overrides `scale`/deploy.replicas.")
 @click.option("--abort-on-container-exit", is_flag=True, help="Stop all if any container stops.")
+@click.option("--abort-on-container-failure", is_flag=True, help="Stop all if one exits non-zero.")
 @click.option("--exit-code-from", default=None, help="Return this service's exit code.")
 @click.option("-t", "--timeout", type=float, default=None, help="Shutdown timeout in seconds.")
 @click.option("--no-log-prefix", is_flag=True)
 @click.option("--timestamps", is_flag=True)
 @click.option("--no-color", is_flag=True)
 @click.option("--attach", multiple=True, help="Show logs of these services only.")
+@click.option("--no-attach", multiple=True, help="Don't show logs of these services.")
 @click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
 @click.pass_obj
 def command(obj, services, **opts) -> None:
@@ -65,6 +67,8 @@ def command(obj, services, **opts) -> None:
         no_log_prefix=opts["no_log_prefix"], timestamps=opts["timestamps"],
         color=not opts["no_color"] and click.get_text_stream("stdout").isatty(),
         attach=tuple(opts["attach"]),
+        no_attach=tuple(opts["no_attach"]),
+        abort_on_container_failure=opts["abort_on_container_failure"],
     )  # fmt: skip
     out = CliOutput()
     if run.detach:
