@@ -296,7 +296,9 @@ def apply_plan(
     from compose.state import ProjectLock
 
     with ProjectLock(project).acquire(timeout=30.0):
-        return _unwrap(lambda: anyio.run(_apply_plan, project, plan, stack, stop_timeout))
+        warnings = _unwrap(lambda: anyio.run(_apply_plan, project, plan, stack, stop_timeout))
+    forget_if_empty(project)  # nothing recorded any more: no empty project left behind
+    return warnings
 
 
 async def _apply_plan(

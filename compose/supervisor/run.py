@@ -108,6 +108,11 @@ async def run_up(
     lock = ProjectLock(project.name).acquire(timeout=5.0)
     try:
         return await _run_locked(project, up, run, out, ready, reload)
+    except BaseException:
+        from compose.supervisor.linux import forget_project
+
+        forget_project(project.name)  # a failed first `up` leaves no empty project behind
+        raise
     finally:
         lock.release()
 
