@@ -262,12 +262,16 @@ class Supervisor(Hooks):
         for name in names:
             self.expect.expect_delete(service, name)
 
+        errors: list[BaseException] = []
+
         async def one(name: str) -> None:
             try:
                 state = self.tracker.get(name)
                 if state is not None and state.running:
                     await self.executor.stop(name)
                 await self.executor.remove(name)
+            except Exception as exc:
+                errors.append(exc)
             finally:
                 self.expect.deleted(service, name)
                 self.tracker.poke()
@@ -275,6 +279,8 @@ class Supervisor(Hooks):
         async with anyio.create_task_group() as tg:
             for name in names:
                 tg.start_soon(one, name)
+        if errors:
+            raise errors[0]
 
     def _name_of(self, service: str, index: int) -> str:
         name_of = getattr(self.driver, "name_of", None)

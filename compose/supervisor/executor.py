@@ -77,6 +77,7 @@ class Executor:
         self.driver = driver
         self.tracker = tracker
         self.hooks = hooks or Hooks()
+        self._stop_timeout: float | None = None  # the replicas' own grace periods
 
     async def run(self, plan: Plan, stop_timeout: float | None = None) -> Outcome:
         outcome = Outcome(warnings=list(plan.warnings))
@@ -160,13 +161,24 @@ class Executor:
         return self.driver.healthcheck(service) is not None
 
     async def _run_actions(self, state: _Step, outcome: Outcome) -> None:
+        """Replicas in parallel, except recreations: one replica at a time (a rolling update,
+        the others keep serving), stopping at the first that fails."""
         failed: list[str] = []  # this step's own failures (other steps run concurrently)
+        groups = list(_by_replica(state.step.actions).values())
+        rolling = [g for g in groups if any(isinstance(a, RecreateReplica) for a in g)]
         async with anyio.create_task_group() as tg:
-            for actions in _by_replica(state.step.actions).values():
+            for actions in groups:
+                if actions in rolling:
+                    continue
                 label = f'service "{state.step.service}" replica {actions[0].index}'
                 tg.start_soon(
                     partial(self._guard, outcome, label, self._replica, actions, failed=failed)
                 )
+            for actions in sorted(rolling, key=lambda g: g[0].index):
+                if failed:
+                    break
+                label = f'service "{state.step.service}" replica {actions[0].index}'
+                await self._guard(outcome, label, self._replica, actions, failed=failed)
         if failed:
             state.failed = failed[-1]
             outcome.failed_services.add(state.step.service)
