@@ -48,6 +48,12 @@ def test_web_db_answers_counts_and_keeps_data(project, isolated_dirs):
     )
     assert cli.run("exec", "-T", "web", "python3", "-c", probe).stdout.split() == ["6379", "True"]
     assert "GET / HTTP/1.1" in cli.run("logs", "web").stdout
+    # "redis-1" is in no /etc/hosts: the supervisor's DNS server answers it
+    dns = (
+        "import os,socket;"
+        "print(socket.gethostbyname('redis-1')==os.environ['DB_PORT_6379_TCP_ADDR'])"
+    )
+    assert cli.run("exec", "-T", "web", "python3", "-c", dns).stdout.strip() == "True"
 
     cli.run("down", "-t", "1")
     volume = isolated_dirs / "state" / "volumes" / f"{project}_redis-data" / "_data"
