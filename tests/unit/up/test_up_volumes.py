@@ -109,3 +109,13 @@ def test_service_mounts(tmp_path):
     )
     assert mounts["/run/secrets/token"].read_only
     assert Path(mounts["/run/secrets/token"].source).read_text() == "s3cret"
+
+
+def test_volumes_from_repeats_the_other_service_mounts_read_only_when_asked(tmp_path):
+    stack, web = stack_with(tmp_path, volumes=[vol("volume", "data", "/data")])
+    side = NS(name="side", volumes=[], tmpfs=[], volumes_from=["web:ro"], secrets=[], configs=[])
+    stack.services["side"] = side
+    mounts = service_mounts(stack, side, "p-side-1")
+    assert [(m.target, m.source, m.read_only) for m in mounts] == [
+        ("/data", str(volume_data("p_data")), True)
+    ]

@@ -1,0 +1,35 @@
+"""DNS records and loopback proxy backends follow the running replicas (pure functions)."""
+
+from __future__ import annotations
+
+from compose.state import ReplicaRecord
+from compose.supervisor.netservices import dns_records, proxy_backends
+
+
+def rec(service: str, index: int, ip: str, status: str = "running", **kw) -> ReplicaRecord:
+    return ReplicaRecord("p", service, index, status=status, ips={"default": ip}, **kw)
+
+
+def test_dns_names_service_container_and_index_with_every_replica():
+    records = [
+        rec("web", 1, "10.0.0.2"),
+        rec("web", 2, "10.0.0.3"),
+        rec("web", 3, "10.0.0.4", status="exited"),
+    ]
+    names = dns_records(records, {"web": {"default": ["www"]}})["default"]
+    assert names["web"] == ["10.0.0.2", "10.0.0.3"]
+    assert names["www"] == ["10.0.0.2", "10.0.0.3"]
+    assert names["p-web-2"] == ["10.0.0.3"] and names["web-1"] == ["10.0.0.2"]
+    assert "p-web-3" not in names
+
+
+def test_proxy_backends_group_replicas_behind_one_published_port():
+    port = ({"target": 80, "published": 8080, "protocol": "tcp", "host_ip": ""},)
+    records = [
+        rec("web", 1, "10.0.0.2", ports=port),
+        rec("web", 2, "10.0.0.3", ports=port),
+        rec("db", 1, "10.0.0.9", ports=({"target": 5432, "published": None},)),
+    ]
+    assert proxy_backends(records) == {
+        ("127.0.0.1", 8080, "tcp"): [("10.0.0.2", 80), ("10.0.0.3", 80)]
+    }
