@@ -112,7 +112,7 @@ def test_service_mounts(tmp_path):
 
 
 def test_volumes_from_repeats_the_other_service_mounts_read_only_when_asked(tmp_path):
-    stack, web = stack_with(tmp_path, volumes=[vol("volume", "data", "/data")])
+    stack, _ = stack_with(tmp_path, volumes=[vol("volume", "data", "/data")])
     side = NS(name="side", volumes=[], tmpfs=[], volumes_from=["web:ro"], secrets=[], configs=[])
     stack.services["side"] = side
     mounts = service_mounts(stack, side, "p-side-1")
