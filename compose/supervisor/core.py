@@ -208,8 +208,9 @@ class Supervisor(Hooks):
         else:
             self.failed[service] = error
             self.event("failed", "", service=service, error=error)
-        if self.on_failed is not None:
-            self.on_failed(dict(self.failed))
+        record = self.on_failed or getattr(self.driver, "record_failures", None)
+        if record is not None:
+            record(dict(self.failed))
         self.tracker.poke()
 
     async def reconcile(self, service: str) -> None:

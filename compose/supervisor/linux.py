@@ -258,6 +258,16 @@ class LinuxDriver:
         return self.images.get(service)
 
     # tracker persistence ------------------------------------------------------------------
+    def record_failures(self, failed: dict[str, str]) -> None:
+        """Services the loop gave up on (terminal errors): `ps` shows them."""
+        from compose.state.store import atomic_write_json
+
+        path = failures_path(self.project)
+        if failed:
+            atomic_write_json(path, {"schema_version": 1, "failed": failed}, durable=False)
+        else:
+            path.unlink(missing_ok=True)
+
     def persist(self, state: ReplicaState) -> None:
         """Tracker on_change hook: mirror status/health/exit into the replica record."""
         record = self.store.load_replica(state.name)
@@ -314,6 +324,10 @@ class LinuxDriver:
 
     def replica_dir(self, name: str) -> Path:
         return paths.project_state_dir(self.project) / "containers" / name
+
+
+def failures_path(project: str) -> Path:
+    return paths.project_state_dir(project) / "failed.json"
 
 
 def _replace(record: ProjectRecord, **changes: Any) -> ProjectRecord:

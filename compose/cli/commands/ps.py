@@ -34,3 +34,14 @@ def command(obj, services, show_all, quiet, only_services, status, filters, fmt,
             click.echo(json.dumps(item))
     else:
         click.echo(table(items))
+        _failed_services(project_name(obj))
+
+
+def _failed_services(project: str) -> None:
+    """Services the control loop marked failed (a terminal error; see `events`)."""
+    from compose import paths
+
+    path = paths.project_state_dir(project) / "failed.json"
+    if path.exists():
+        for service, error in sorted(json.loads(path.read_text())["failed"].items()):
+            click.echo(f'service "{service}" failed: {error}', err=True)
