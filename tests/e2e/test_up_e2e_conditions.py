@@ -106,3 +106,50 @@ volumes:
     assert cli.run("exec", "-T", "app", "cat", "/etc/marker").stdout == "kept\n"
     cli.run("down", "-t", "1")
     assert (conf / "marker").exists()
+
+
+def test_binds_secrets_configs_tmpfs_read_only_and_volumes_from(project, tmp_path):
+    (tmp_path / "token.txt").write_text("s3cret\n")
+    (tmp_path / "app.conf").write_text("level=debug\n")
+    path = write(
+        tmp_path,
+        """
+services:
+  app:
+    image: IMAGE
+    command: SLEEP
+    read_only: true
+    volumes:
+      - ./src:/src
+      - shared:/shared
+    tmpfs: ["/scratch:size=1m"]
+    secrets: [token]
+    configs:
+      - source: conf
+        target: /etc/app.conf
+  side:
+    image: IMAGE
+    command: SLEEP
+    volumes_from: ["app:ro"]
+volumes:
+  shared:
+secrets:
+  token: {file: ./token.txt}
+configs:
+  conf: {file: ./app.conf}
+""",
+    )
+    cli = cli_for(project, path)
+    cli.run("up", "-d")
+    assert (tmp_path / "src").is_dir()  # missing bind source created
+    sh = ["exec", "-T", "app", "sh", "-c"]
+    assert cli.run(*sh, "cat /run/secrets/token /etc/app.conf").stdout == "s3cret\nlevel=debug\n"
+    assert cli.run(*sh, "echo hi > /src/f && cat /src/f").stdout == "hi\n"
+    assert (tmp_path / "src" / "f").read_text() == "hi\n"
+    assert cli.run(*sh, "touch /not-here", check=False).returncode != 0  # read_only root
+    assert "tmpfs" in cli.run(*sh, "grep ' /scratch ' /proc/mounts").stdout
+    assert cli.run(*sh, "echo x > /run/secrets/token", check=False).returncode != 0
+    cli.run(*sh, "echo from-app > /shared/note")
+    side = ["exec", "-T", "side", "sh", "-c"]
+    assert cli.run(*side, "cat /shared/note").stdout == "from-app\n"
+    assert cli.run(*side, "echo y > /shared/other", check=False).returncode != 0  # :ro
