@@ -48,6 +48,8 @@ class LinuxDriver:
         self.net = net  # NetServices or None
         self.ipam_root = paths.ipam_dir()
         self.created_here: set[str] = set()  # created by this runtime instance, awaiting GO
+        self._refreshing = False
+        self._refresh_dirty = False
         self._publish_locks: dict[str, threading.Lock] = {}
 
     def publish_lock(self, service: str) -> threading.Lock:
@@ -178,7 +180,23 @@ class LinuxDriver:
         await run_sync(publish_service, self, service)
 
     async def refresh_network_services(self) -> None:
-        """DNS records, loopback proxies and every /etc/hosts follow the running replicas."""
+        """DNS records, loopback proxies and every /etc/hosts follow the running replicas.
+
+        Coalesced: while one refresh runs, further calls only mark it dirty and it runs once
+        more afterwards, so a burst of 30 starts costs a few refreshes, not 30 (each reads every
+        record and rewrites every hosts file)."""
+        self._refresh_dirty = True
+        if self._refreshing:
+            return
+        self._refreshing = True
+        try:
+            while self._refresh_dirty:
+                self._refresh_dirty = False
+                await self._refresh_once()
+        finally:
+            self._refreshing = False
+
+    async def _refresh_once(self) -> None:
         from compose.supervisor.replica import rewrite_hosts
 
         if self.net is not None:
