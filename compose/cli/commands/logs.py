@@ -12,12 +12,15 @@ from compose.cli.commands._project import project_name
 @click.option("-f", "--follow", is_flag=True, help="Follow log output.")
 @click.option("-n", "--tail", default="all", help="Number of lines from the end (or 'all').")
 @click.option("--since", default=None, help="Unix timestamp or relative seconds (e.g. 10s, 5m).")
+@click.option("--until", default=None, help="Unix timestamp or relative seconds (e.g. 10s, 5m).")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--no-color", is_flag=True, help="Monochrome output.")
 @click.option("--no-log-prefix", is_flag=True, help="Don't print the service-N prefix.")
 @click.option("--index", type=int, default=None, help="Replica index.")
 @click.pass_obj
-def command(obj, services, follow, tail, since, timestamps, no_color, no_log_prefix, index) -> None:
+def command(
+    obj, services, follow, tail, since, until, timestamps, no_color, no_log_prefix, index
+) -> None:
     """View output from containers."""
     from compose.logs import Formatter, LogTail, read_all
     from compose.state import observe_project
@@ -33,6 +36,11 @@ def command(obj, services, follow, tail, since, timestamps, no_color, no_log_pre
     count = None if tail == "all" else int(tail)
     start = _since(since)
     lines = [ln for src, path in sources.items() for ln in read_all(src, path, count, start)]
+    end = _since(until)
+    if end is not None:
+        from compose.logs import parse_time
+
+        lines = [ln for ln in lines if (parse_time(ln.time) or 0) <= end]
     for line in sorted(lines, key=lambda ln: ln.time):
         click.echo(fmt.format(line))
     if follow:
