@@ -53,7 +53,9 @@ class Supervisor(Hooks):
         watch: bool = True,
     ) -> None:
         self.driver = driver
-        self.tracker = Tracker(on_change)
+        self._on_change = on_change
+        self._health_seen: dict[str, str | None] = {}
+        self.tracker = Tracker(self._changed)
         self.executor = Executor(driver, self.tracker, self)
         self.watch = watch
         self._on_event = on_event
@@ -118,6 +120,18 @@ class Supervisor(Hooks):
         self.tracker.add(state)
         if state.running:
             self.started(state.name)
+
+    def _changed(self, state: ReplicaState) -> None:
+        """Persist, and turn a health transition into an event that wakes the service
+        (Docker's ``health_status: healthy|unhealthy``; pycompose, like Docker, reports an
+        unhealthy replica but does not restart it)."""
+        if self._on_change is not None:
+            self._on_change(state)
+        if state.health != self._health_seen.get(state.name):
+            self._health_seen[state.name] = state.health
+            if state.health in ("healthy", "unhealthy"):
+                self.event(f"health_status: {state.health}", state.name, service=state.service)
+                self.enqueue(state.service)
 
     # hooks from the executor -----------------------------------------------------------------
     def started(self, name: str) -> None:
