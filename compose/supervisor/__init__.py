@@ -5,9 +5,20 @@ Pure-ish logic (unit-tested with ``tests/unit/supervisor/supervisor_fakes.FakeDr
 - ``core.Supervisor``: executor + exit watchers + health monitors + a keyed reconcile loop.
   Events (an exit seen by ``driver.wait_exit`` — pidfd + ``anyio.wait_readable`` —, a health
   change, an API request, a timer) only ``queue.add(service)``; ``reconcile(service)`` looks at
-  the tracker and acts. Today it applies restart policies (``restart``: Docker's decisions and
-  backoff 0.1 s doubling to 60 s, reset after 10 s up); issue 7 extends ``reconcile`` with the
-  replica count and config-hash checks without touching the event plumbing.
+  the tracker and acts: restart policies (``restart``: Docker's decisions and backoff 0.1 s
+  doubling to 60 s, reset after 10 s up; ``deploy.restart_policy`` condition/max_attempts
+  override ``restart``, its delay/window are ignored as docker compose ignores them), then the
+  replica count ``desired`` (set by each plan's ``Plan.replicas`` and by ``scale``) through
+  ``replicaset`` (expectations, lowest free index up, highest index down, slow-start batches).
+  4 workers, a periodic 30 s resync; transient errors requeue with per-key backoff, terminal
+  ones (UserError, ImageError) mark the service failed (``failed.json``: ``ps``; event
+  ``failed``). Health transitions are events (``health_status: …``); an ``unhealthy`` replica is
+  reported, not restarted: Docker does the same, ``depends_on: service_healthy`` and
+  ``up --wait`` rely on it, and killing a replica that is slow (not dead) would turn a slow
+  recovery into a crash loop. Config-hash changes are handled by ``up``'s plan (recreations
+  roll one replica at a time), not by the loop: a running supervisor only learns a new file
+  through ``up``.
+- ``scaling``: the ``scale`` API request and its checks (``container_name`` with N > 1).
 - ``executor.Executor``: a Plan over the dependency graph (conditions, every failure collected,
   dependents of failures not started, teardown); ``apply(action)`` is reusable by reconcile.
 - ``conditions``: service_started / service_healthy / service_completed_successfully;

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 EventSink = Callable[[dict[str, Any]], None]
 WORKERS = 4  # a key is never reconciled twice at once; different services are
+RESYNC_INTERVAL = 30.0  # a periodic resync wakes every kept service (level-triggered safety net)
 TERMINAL = (UserError, ImageError)
 
 
@@ -78,6 +79,7 @@ class Supervisor(Hooks):
         if self.watch:
             for _ in range(WORKERS):
                 self._tg.start_soon(self._worker)
+            self._tg.start_soon(self._resync)
         return self
 
     async def __aexit__(self, *exc: Any) -> bool | None:
@@ -196,6 +198,12 @@ class Supervisor(Hooks):
         self._tg.start_soon(run)
 
     # reconcile loop --------------------------------------------------------------------------
+    async def _resync(self) -> None:
+        while True:
+            await anyio.sleep(RESYNC_INTERVAL)
+            for service in list(self.desired):
+                self.enqueue(service)
+
     async def _worker(self) -> None:
         assert self.queue is not None
         while True:
