@@ -41,6 +41,7 @@ pycompose -f "$STACK" ps
 cat <<EOF
 
 The stack keeps running (a detached pycompose supervisor watches it).
+pycompose is installed in .venv: first  export PATH="$PWD/.venv/bin:\$PATH"
   logs:  pycompose -f $STACK logs -f
   stop:  pycompose -f $STACK down
          (add -v to also delete the redis-data volume; the visit counter survives a plain down)
