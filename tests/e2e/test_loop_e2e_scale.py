@@ -1,0 +1,74 @@
+"""`scale` and replica counts beyond the example: `deploy.replicas: 0`, `up --scale`, `rm`
+lowering the kept count, `container_name` refusing N > 1, and `scale` applied directly when no
+supervisor runs (the next `up` adopts what it made)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+from e2e_helpers import Cli, wait_for, write_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(120)]
+
+STACK = """
+services:
+  web:
+    image: IMAGE
+    command: SLEEP
+    deploy:
+      replicas: 0
+  solo:
+    image: IMAGE
+    command: SLEEP
+    container_name: CNAME
+"""
+
+
+def indexes(cli: Cli, service: str) -> list[int]:
+    out = cli.run("ps", "--format", "json", service).stdout.splitlines()
+    return sorted(int(json.loads(x)["Name"].rsplit("-", 1)[1]) for x in out)
+
+
+def supervisors() -> list[int]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with (
+                open(f"/proc/{entry}/cmdline", "rb") as c,
+                open(f"/proc/{entry}/environ", "rb") as e,
+            ):
+                if (
+                    b"compose.supervisor" in c.read()
+                    and os.environ["PYCOMPOSE_STATE_DIR"].encode() in e.read()
+                ):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def test_replicas_zero_scale_and_no_supervisor(project, tmp_path):
+    cli = Cli(project, file=write_stack(tmp_path, STACK.replace("CNAME", f"{project}-solo")))
+    cli.run("up", "-d")
+    assert indexes(cli, "web") == []  # replicas: 0 is valid
+
+    cli.run("up", "-d", "--scale", "web=3")
+    assert indexes(cli, "web") == [1, 2, 3]
+    bad = cli.run("scale", "solo=2", check=False)
+    assert bad.returncode != 0 and "container_name" in bad.stderr
+
+    cli.run("stop", "web")  # stopped replicas still count …
+    cli.run("rm", "-f", "web")  # … removed ones do not: the loop keeps what is left (0)
+    cli.run("scale", "web=2")
+    assert indexes(cli, "web") == [1, 2]
+
+    for pid in supervisors():
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not supervisors(), timeout=5)
+    out = cli.run("scale", "web=4").stderr  # no supervisor: planned and applied here
+    assert "Container" in out and indexes(cli, "web") == [1, 2, 3, 4]
+    up = cli.run("up", "-d", "--scale", "web=4")  # a new supervisor adopts them
+    assert "Container" not in up.stderr and indexes(cli, "web") == [1, 2, 3, 4]
