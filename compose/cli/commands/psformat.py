@@ -91,13 +91,29 @@ def status_text(rep: ObservedReplica) -> str:
 
 
 def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{max(int(seconds), 1)} second{'s' if int(seconds) != 1 else ''}"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} minutes"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} hours"
-    return f"{int(seconds // 86400)} days"
+    """Docker's ``units.HumanDuration`` (go-units), word for word."""
+    secs = int(seconds)
+    if secs < 60:
+        return {0: "Less than a second", 1: "1 second"}.get(max(secs, 0), f"{secs} seconds")
+    if secs < 3600:
+        minutes = secs // 60
+        return "About a minute" if minutes == 1 else f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    return _long(hours)
+
+
+def _long(hours: int) -> str:
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
 
 
 def ago(created: float) -> str:
