@@ -46,14 +46,17 @@ def answered(url: str, tries: int = 40) -> set[str]:
     return {a for a in (ask(url) for _ in range(tries)) if a}
 
 
+def gateway(project: str) -> str:
+    path = f"{os.environ['PYCOMPOSE_STATE_DIR']}/projects/{project}/project.json"
+    with open(path) as handle:
+        return json.load(handle)["networks"][0]["gateway"]
+
+
 def dns_answers(project: str, name: str = "web") -> list[str]:
     """Ask the supervisor's DNS server on the network gateway, as a replica would."""
     from dnslib import DNSRecord
 
-    path = f"{os.environ['PYCOMPOSE_STATE_DIR']}/projects/{project}/project.json"
-    with open(path) as handle:
-        gateway = json.load(handle)["networks"][0]["gateway"]
-    reply = DNSRecord.parse(DNSRecord.question(name).send(gateway, 53, timeout=2))
+    reply = DNSRecord.parse(DNSRecord.question(name).send(gateway(project), 53, timeout=2))
     return sorted(str(rr.rdata) for rr in reply.rr)
 
 
@@ -90,6 +93,8 @@ def test_replicas_killed_replaced_scaled_up_and_down(project):
     assert sorted(running(cli, "web")) == web
     url = f"http://127.0.0.1:{port}/"
     wait_for(lambda: len(answered(url)) == 3, timeout=10)  # one port, three replicas answer
+    dnat = f"http://{gateway(project)}:{port}/"  # a non-loopback host address: nft DNAT
+    wait_for(lambda: len(answered(dnat)) == 3, timeout=10)
     expect_client(cli, 3)
 
     # a replica dies: its restart policy (always) brings it back, same name, new process
