@@ -98,6 +98,7 @@ class Supervisor(Hooks):
         outcome = None
         try:
             outcome = await self.executor.run(plan, stop_timeout)
+            await self._refresh_network_services()  # adopted replicas included
             return outcome
         finally:
             self.applying -= owned
@@ -105,6 +106,17 @@ class Supervisor(Hooks):
                 self.desired.pop(service, None)  # not started: the next `up` retries, not us
             for service in owned:
                 self.enqueue(service)
+
+    async def _refresh_network_services(self) -> None:
+        """DNS records, loopback proxies and /etc/hosts from the records: after a plan they
+        also cover replicas this supervisor adopted (it started none of them)."""
+        refresh = getattr(self.driver, "refresh_network_services", None)
+        if refresh is None:
+            return
+        try:
+            await refresh()
+        except Exception:
+            log.warning("refreshing network services failed", exc_info=True)
 
     def set_desired(self, counts: dict[str, int]) -> None:
         """The replica counts to keep (from the last `up`/`scale`); wakes the changed ones."""

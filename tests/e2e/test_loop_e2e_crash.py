@@ -99,6 +99,19 @@ def test_supervisor_kill9_then_up_adopts_and_restarts_the_dead(project, tmp_path
     assert f"Container {web1}" not in up.stderr
     wait_for(lambda: records(project)[web2["name"]]["status"] == "running", 10)
     assert records(project)[web2["name"]]["pid"] != web2["pid"]  # restarted by the loop/plan
+    ips = sorted(
+        next(iter(r["ips"].values())) for r in records(project).values() if r["service"] == "web"
+    )
+    assert dns(project, "web") == ips  # the new supervisor's DNS knows the adopted replicas
+
+
+def dns(project: str, name: str) -> list[str]:
+    from dnslib import DNSRecord
+
+    with open(state_dirs()[0] / "projects" / project / "project.json") as handle:
+        gateway = json.load(handle)["networks"][0]["gateway"]
+    reply = DNSRecord.parse(DNSRecord.question(name).send(gateway, 53, timeout=2))
+    return sorted(str(rr.rdata) for rr in reply.rr)
 
 
 def test_up_killed_at_random_moments_converges_without_leaks(project, tmp_path):
