@@ -10,7 +10,8 @@ Public API (the orchestrator uses only these)::
     ContainerStepError                          ContainerError naming the failed init step
 
     class Runtime(Protocol):
-        create(spec) -> ContainerHandle          set up to "wait for GO" (pid + start_time known)
+        create(spec, stdio=None) -> ContainerHandle   set up to "wait for GO" (pid + start_time
+                                                 known); stdio: attach a client (run)
         start(handle) -> None                    GO → execve; raises on exec failure (exit 127)
         run(spec) -> ContainerHandle             create + start
         stop(handle, signal=None, timeout=None) -> int | None

@@ -33,7 +33,8 @@ class FakeRuntime:
         self.paused: set[str] = set()
         self._pids = itertools.count(10_000)
 
-    def create(self, spec: ContainerSpec) -> ContainerHandle:
+    def create(self, spec: ContainerSpec,
+               stdio: tuple[int, int, int] | None = None) -> ContainerHandle:
         self.actions.append(("create", spec.id))
         if spec.id in self.fail_create:
             raise ContainerError(f"{spec.subject}: {self.fail_create[spec.id]}")

@@ -171,14 +171,17 @@ class LinuxRuntime:
         except cgroups.CgroupError as err:
             raise ContainerError(f"{spec.subject}: {err}") from err
 
-    def create(self, spec: ContainerSpec) -> ContainerHandle:
+    def create(self, spec: ContainerSpec,
+               stdio: tuple[int, int, int] | None = None) -> ContainerHandle:
         """Set the container up to the point of exec; it waits for ``start``.
-        On any failure nothing is left behind (dirs, cgroup, processes)."""
+        On any failure nothing is left behind (dirs, cgroup, processes).
+        ``stdio``: attach the caller's (stdin, stdout, stderr) instead of logging (``run``):
+        they become the container's stdio, or with ``spec.tty`` are relayed to its pty."""
         validate_spec(spec)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._prepare(spec)
-            self._zygote.send(self._request(spec), [theirs.fileno()])
+            self._zygote.send(self._request(spec), [theirs.fileno(), *(stdio or ())])
             theirs.close()
             handle = self._await_ready(spec, ours)
         except BaseException:

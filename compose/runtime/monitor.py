@@ -63,9 +63,30 @@ class LogWriter:
         return (json.dumps(doc, ensure_ascii=False) + "\n").encode()
 
 
-def _forward(source: int, target: int) -> None:
+class RawWriter:
+    """An attached client (``run`` in the foreground): the container's bytes go to its fd as
+    they come, unframed and unbuffered (a shell prompt has no newline)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def feed(self, stream: str, chunk: bytes) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self.fd, chunk)
+
+    def flush(self, stream: str) -> None:
+        pass
+
+
+def _forward(source: int, target: int) -> bool:
+    """One chunk from source to target; False at the source's end of file."""
+    try:
+        chunk = os.read(source, 65536)
+    except OSError:
+        return False
     with contextlib.suppress(OSError):
-        os.write(target, os.read(source, 65536))
+        os.write(target, chunk)
+    return bool(chunk)
 
 
 def kill_cgroup(procs_files: Any) -> None:
@@ -87,7 +108,7 @@ def _read_text(path: str) -> str:
         return ""
 
 
-def copy_logs(streams: dict[int, str], writer: LogWriter,
+def copy_logs(streams: dict[int, str], writer: LogWriter | RawWriter,
               forward: tuple[int, int] | None = None,
               watch: tuple[int, Any] | None = None) -> None:
     """Until every output stream is closed; ``forward`` = (stdin fifo, pty master) for tty;
@@ -99,7 +120,8 @@ def copy_logs(streams: dict[int, str], writer: LogWriter,
     while open_fds:
         for fd, _ev in poller.poll():
             if forward and fd == forward[0]:
-                _forward(*forward)
+                if not _forward(*forward):
+                    poller.unregister(fd)
                 continue
             if watch and fd == watch[0]:
                 poller.unregister(fd)
@@ -188,15 +210,18 @@ def report_pid(sock: socket.socket, pid: int) -> None:
 
 
 def supervise(req: dict[str, Any], init_pid: int, streams: dict[int, str], log_fd: int,
-              forward: tuple[int, int] | None = None, reap_group: bool = False) -> None:
+              forward: tuple[int, int] | None = None, reap_group: bool = False,
+              raw_fd: int | None = None) -> None:
     """Copy the output until the container is gone, record its exit, exit the same way.
+    ``raw_fd``: an attached client's stdout gets the (tty) output instead of the log file.
 
     ``reap_group`` (a shared pid namespace: no kernel teardown when the main process exits):
     when it exits, every other process of the container's cgroup is killed, as Docker does."""
     watch = None
     if reap_group:
         watch = (os.pidfd_open(init_pid), lambda: kill_cgroup(req.get("cgroup_procs", ())))
-    copy_logs(streams, LogWriter(log_fd), forward, watch)
+    writer = LogWriter(log_fd) if raw_fd is None else RawWriter(raw_fd)
+    copy_logs(streams, writer, forward, watch)
     _pid, status = os.waitpid(init_pid, 0)
     doc = exit_status(status, req.get("oom_file", ""))
     write_exit(req["spec"]["replica_dir"], doc)

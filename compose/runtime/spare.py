@@ -59,7 +59,7 @@ def run_spare(ctl: socket.socket, pid_mode: str | None = None) -> None:
     if pid_mode is None:
         sc.unshare(sc.CLONE_NEWPID)
         pid = _fork_init(ctl, pair, console)
-    msg, fds, _flags, _addr = socket.recv_fds(ctl, MAX_REQUEST, 1)
+    msg, fds, _flags, _addr = socket.recv_fds(ctl, MAX_REQUEST, 4)
     ctl.close()
     if pid_mode is None and (not msg or not fds):
         os.kill(pid, signal.SIGKILL)
@@ -71,7 +71,8 @@ def run_spare(ctl: socket.socket, pid_mode: str | None = None) -> None:
     if pid_mode is not None:
         _enter_pid_mode(pid_mode, sync)
         pid = _fork_init(None, pair, console)
-    start_container(json.loads(msg), msg, sync, pid, pair[0], console[0], console[1])
+    attach = fds[1:4] if len(fds) == 4 else None
+    start_container(json.loads(msg), msg, sync, pid, pair[0], console[0], console[1], attach)
 
 
 def _fork_init(ctl: socket.socket | None, pair: tuple[socket.socket, socket.socket],
@@ -101,14 +102,20 @@ def _enter_pid_mode(pid_mode: str, sync: socket.socket) -> None:
 
 def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: int,
                     to_init: socket.socket, console_b: socket.socket,
-                    console_c: socket.socket) -> None:
-    """Still B: hand the request to the waiting init, then monitor it. Never returns."""
+                    console_c: socket.socket, attach: list[int] | None = None) -> None:
+    """Still B: hand the request to the waiting init, then monitor it. Never returns.
+
+    ``attach`` = a client's (stdin, stdout, stderr) (``run`` in the foreground): without a tty
+    they are the container's own stdio; with one, B relays them to and from the pty master."""
     spec = req["spec"]
     tty = bool(spec.get("tty"))
     fifo_path = os.path.join(spec["replica_dir"], "stdin") if spec.get("stdin_open") else None
     try:
         log_fd = os.open(req["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        streams, child_fds, fifo = monitor.make_stdio(tty, fifo_path)
+        if attach is not None:
+            streams, child_fds, fifo = _attached_stdio(tty, attach)
+        else:
+            streams, child_fds, fifo = monitor.make_stdio(tty, fifo_path)
         socket.send_fds(to_init, [raw], [sync.fileno(), *child_fds])
     except Exception as err:
         syncproto.send_error(sync, "start monitor", err)
@@ -126,7 +133,17 @@ def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: i
     else:
         console_b.close()
     monitor.supervise(req, pid, streams, log_fd, forward,
-                      reap_group=bool(spec.get("pid_mode")))
+                      reap_group=bool(spec.get("pid_mode")),
+                      raw_fd=attach[1] if attach is not None else None)
+
+
+def _attached_stdio(tty: bool, attach: list[int]
+                    ) -> tuple[dict[int, str], list[int], int | None]:
+    """(streams, the init's 0/1/2, the fd relayed into the pty) for an attached client."""
+    if not tty:
+        return {}, list(attach), None
+    null = os.open("/dev/null", os.O_RDWR)
+    return {}, [null, null, null], attach[0]
 
 
 def attach_cgroup(req: dict[str, Any], sync: socket.socket, pid: int,

@@ -25,11 +25,12 @@ from compose.runtime import syscalls as sc
 from compose.runtime.spare import MAX_REQUEST, fork_spare
 
 
-def dispatch(spare: socket.socket | None, msg: bytes, fd: int) -> bool:
+def dispatch(spare: socket.socket | None, msg: bytes, fds: list[int]) -> bool:
+    """Hand a create request to a spare: fds = [sync] or [sync, stdin, stdout, stderr]."""
     if spare is None:
         return False
     try:
-        socket.send_fds(spare, [msg], [fd])
+        socket.send_fds(spare, [msg], fds)
     except OSError:
         return False
     finally:
@@ -70,14 +71,14 @@ def serve(ctl: socket.socket) -> None:
             continue
         pid_mode = req.get("spec", {}).get("pid_mode")
         if fds and pid_mode:  # a shared pid namespace: a spare made for it
-            if not dispatch(fork_spare([ctl], pid_mode), msg, fds[0]):
+            if not dispatch(fork_spare([ctl], pid_mode), msg, fds):
                 syncproto.send_error(socket.socket(fileno=os.dup(fds[0])), "fork",
                                      OSError(11, "cannot fork a container monitor"))
             for fd in fds:
                 os.close(fd)
             continue
-        if fds and not dispatch(spare, msg, fds[0]):  # the spare died: one fresh try
-            if not dispatch(fork_spare([ctl]), msg, fds[0]):
+        if fds and not dispatch(spare, msg, fds):  # the spare died: one fresh try
+            if not dispatch(fork_spare([ctl]), msg, fds):
                 syncproto.send_error(socket.socket(fileno=os.dup(fds[0])), "fork",
                                      OSError(11, "cannot fork a container monitor"))
         for fd in fds:

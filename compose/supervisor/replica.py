@@ -51,12 +51,18 @@ def create_replica(driver: LinuxDriver, service: str, index: int) -> ReplicaReco
 
 
 def create_named(
-    driver: LinuxDriver, svc: Any, index: int, name: str, oneoff: bool = False
+    driver: LinuxDriver,
+    svc: Any,
+    index: int,
+    name: str,
+    oneoff: bool = False,
+    stdio: tuple[int, int, int] | None = None,
 ) -> ReplicaRecord:
-    """Create one container of ``svc`` (a model Service, maybe with run's overrides)."""
+    """Create one container of ``svc`` (a model Service, maybe with run's overrides);
+    ``stdio``: the caller's fds attached to it (``run`` in the foreground)."""
     undo: list[Callable[[], Any]] = []
     try:
-        return _create(driver, svc, index, name, undo, oneoff)
+        return _create(driver, svc, index, name, undo, oneoff, stdio)
     except BaseException:
         for action in reversed(undo):
             with contextlib.suppress(Exception):
@@ -71,6 +77,7 @@ def _create(
     name: str,
     undo: list[Callable[[], Any]],
     oneoff: bool,
+    stdio: tuple[int, int, int] | None = None,
 ) -> ReplicaRecord:
 
     subject = f'service "{svc.name}" replica {index}'
@@ -90,7 +97,7 @@ def _create(
         subject, "volumes", lambda: volumes.service_mounts(driver.stack, svc, name, image.layers)
     )
     spec = build_spec(driver, svc, index, image, rdir, mounts, netns, etc, ips, name)
-    handle = _step(subject, "create", lambda: driver.runtime.create(spec))
+    handle = _step(subject, "create", lambda: driver.runtime.create(spec, stdio))
     undo.append(lambda: driver.runtime.remove(handle))
     record = ReplicaRecord(
         driver.project,

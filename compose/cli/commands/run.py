@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 import time
 
 import click
@@ -17,7 +18,10 @@ from compose.cli.commands._project import CliOutput, load_dict, load_project, ne
 @click.option("--entrypoint", default=None, help="Override the entrypoint.")
 @click.option("--name", default=None, help="Container name.")
 @click.option("--no-deps", is_flag=True, help="Don't start linked services.")
-@click.option("-T", "--no-tty", "no_tty", is_flag=True, help="(accepted; output is never a TTY)")
+@click.option("-T", "--no-tty", "no_tty", is_flag=True, help="Don't allocate a pseudo-TTY.")
+@click.option(
+    "-i/-I", "--interactive/--no-interactive", default=True, help="Keep STDIN open (default)."
+)
 @click.option("-P", "--service-ports", is_flag=True, help="Publish the service's ports.")
 @click.option("-p", "--publish", multiple=True, help="[IP:]HOST:CONTAINER[/PROTO] to publish.")
 @click.option("-u", "--user", default=None)
@@ -34,12 +38,13 @@ def command(
     name,
     no_deps,
     no_tty,
+    interactive,
     service_ports,
     publish,
     user,
     workdir,
 ) -> None:
-    """Run a one-off command on a service (stdout/stderr streamed; no stdin)."""
+    """Run a one-off command on a service (stdin attached; a TTY when stdin is a terminal)."""
     needs_root(obj, "run")
     project = load_project(obj, (service,))
     if not no_deps:
@@ -49,6 +54,8 @@ def command(
     )
     if publish:
         svc = svc.model_copy(update={"ports": [*svc.ports, *map(_port, publish)]})
+    tty = not no_tty and not detach and sys.stdin.isatty()
+    svc = svc.model_copy(update={"tty": tty, "stdin_open": interactive and not detach})
     name = name or f"{project.name}-{service}-run-{secrets.token_hex(6)}"
     code = _run_oneoff(project, svc, name, detach, remove)
     if code:
@@ -102,6 +109,7 @@ def _override(svc, argv, env, entrypoint, service_ports, user, workdir):
 
 
 def _run_oneoff(project, svc, name: str, detach: bool, remove: bool) -> int:
+    from compose.project import service_networks
     from compose.supervisor.linux import LinuxDriver
     from compose.supervisor.replica import create_named, remove_replica, start_replica
     from compose.supervisor.run import ensure_images
@@ -109,38 +117,41 @@ def _run_oneoff(project, svc, name: str, detach: bool, remove: bool) -> int:
     images = ensure_images(project.stack, [svc.name], "missing", CliOutput())
     driver = LinuxDriver(project.name, project.stack, images)
     driver.warm()
-    from compose.project import service_networks
-
     driver.ensure_networks_sync(list(service_networks(svc)))
-    create_named(driver, svc, 1, name, oneoff=True)
-    start_replica(driver, name)
     if detach:
+        create_named(driver, svc, 1, name, oneoff=True)
+        start_replica(driver, name)
         click.echo(name)
         return 0
-    code = _follow(driver, name)
-    if remove:
-        remove_replica(driver, name)
+    from compose.cli.commands import _attach
+
+    create_named(driver, svc, 1, name, oneoff=True, stdio=_attach.stdio(svc.stdin_open))
+    try:
+        code = _attached(driver, name, svc.tty)
+    finally:
+        if remove:
+            remove_replica(driver, name)
     return code
 
 
-def _follow(driver, name: str) -> int:
-    from pathlib import Path
-
-    from compose.logs import LogTail
-    from compose.state import is_alive
-    from compose.supervisor.replica import exit_code, handle_of
+def _attached(driver, name: str, tty: bool) -> int:
+    """Start the container with the caller's terminal attached; its exit code."""
+    from compose.cli.commands import _attach
+    from compose.supervisor.replica import exit_code, handle_of, start_replica
 
     record = driver.replica_record(name)
-    tail = LogTail()
-    tail.add("run", Path(record.log_path))
-    while is_alive(record.pid, record.start_time):
-        for line in tail.poll():
-            click.echo(line.text, err=line.stream == "stderr")
-        time.sleep(0.05)
-    code = exit_code(driver, handle_of(record))
-    for line in tail.poll():
-        click.echo(line.text, err=line.stream == "stderr")
+    handle = handle_of(record)
+    if tty:
+        _attach.copy_winsize(record.pid)
+    with (
+        _attach.forwarding(lambda sig: driver.runtime.kill(handle, sig), record.pid, tty),
+        _attach.raw_terminal(tty),
+    ):
+        start_replica(driver, name)
+        code = exit_code(driver, handle)
     driver.store.save_replica(
-        record.replace(status="exited", exit_code=code, finished_at=time.time())
+        driver.replica_record(name).replace(
+            status="exited", exit_code=code, finished_at=time.time()
+        )
     )
     return code or 0
