@@ -6,7 +6,10 @@
   the mount point is copied in with owners, modes and symlinks kept (``volume.nocopy`` skips it);
   a marker next to ``_data`` records that it happened, so an emptied volume stays empty;
 - bind sources are relative to the project directory; missing sources are created as dirs;
-- anonymous volumes live under ``<state>/projects/<project>/anon/<replica>/``;
+- an anonymous volume is a volume like the named ones, named as Docker names them (64 hex
+  digits), here derived from (replica, target) so a recreated replica finds its data again;
+  `down` and `rm` keep them, `down -v`, `rm -v` and `run --rm` remove them (planner:
+  ``anonymous_volumes``, which recognizes them by that name);
 - ``tmpfs`` (service key and long form) with size/mode; ``read_only`` is the runtime's;
 - ``volumes_from: [svc[:ro]]`` repeats that service's bind/volume mounts;
 - secrets (``/run/secrets/<name>``) and configs (``/<name>``) from files, bound read-only.
@@ -132,9 +135,8 @@ def volume_full_name(stack: Any, key: str) -> str:
     return key if spec is not None and spec.external else f"{stack.name}_{key}"
 
 
-def anon_dir(project: str, replica: str, target: str) -> Path:
-    digest = hashlib.sha256(target.encode()).hexdigest()[:16]
-    return paths.project_state_dir(project) / "anon" / replica / digest
+def anonymous_volume(replica: str, target: str) -> str:
+    return hashlib.sha256(f"{replica}\0{target}".encode()).hexdigest()
 
 
 def service_mounts(
@@ -175,8 +177,7 @@ def _volume_mount(
         spec = stack.volumes.get(vol.source)
         data = ensure_volume(volume_full_name(stack, vol.source), bool(spec and spec.external))
     else:
-        data = anon_dir(stack.name, replica, vol.target)
-        data.mkdir(parents=True, exist_ok=True)
+        data = ensure_volume(anonymous_volume(replica, vol.target))
     if not (vol.volume and vol.volume.nocopy):
         copy_up(data, layers, vol.target)
     return [Mount(vol.target, "bind", str(data), vol.read_only)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from compose.errors import UserError
@@ -25,6 +26,8 @@ from compose.planner.actions import (
 from compose.planner.desired import DesiredProject, DesiredService, DownOptions, UpOptions
 from compose.state.observe import ObservedProject, ObservedReplica
 from compose.state.records import replica_name
+
+_ANON = re.compile(r"[0-9a-f]{64}")
 
 ORPHAN_HINT = (
     "If you removed or renamed this service in your compose file, you can run this command "
@@ -202,7 +205,7 @@ def plan_down(
             tuple(a for r in sorted(reps, key=lambda r: -r.index) for a in _remove(r)),
             _down_waits(desired, svc, by_service),
         )
-        for svc, reps in sorted(by_service.items())
+        for svc, reps in _dependents_first(desired, by_service)
     )
     teardown = () if chosen else _down_teardown(desired, observed, options)
     warnings = (
@@ -210,6 +213,16 @@ def plan_down(
     )
     zero = {s: 0 for s in (chosen or by_service.keys() | known)}
     return Plan((), steps, teardown, warnings, zero)
+
+
+def _dependents_first(
+    desired: DesiredProject | None, by_service: dict[str, list[ObservedReplica]]
+) -> list[tuple[str, list[ObservedReplica]]]:
+    """Reverse dependency order (``desired.services`` is in dependency order), so the plan
+    reads as it runs: a service's steps come after those of everything that depends on it.
+    Services the file doesn't know (orphans, one-offs) come first."""
+    rank = {name: i for i, name in enumerate(desired.names)} if desired else {}
+    return sorted(by_service.items(), key=lambda item: (-rank.get(item[0], len(rank)), item[0]))
 
 
 def _down_waits(
@@ -227,8 +240,21 @@ def _down_teardown(
     nets = [n for n in (record.networks if record else ()) if not n.external]
     actions: list[RemoveNetwork | RemoveVolume] = [RemoveNetwork(n.name, n.full_name) for n in nets]
     if options.remove_volumes:
-        actions += [RemoveVolume(v, v) for v in _project_volumes(desired, observed)]
+        names = _project_volumes(desired, observed) + anonymous_volumes(observed.replicas)
+        actions += [RemoveVolume(v, v) for v in names]
     return tuple(actions)
+
+
+def anonymous_volumes(replicas: Iterable[ObservedReplica]) -> list[str]:
+    """The anonymous volumes these replicas mount: ``<volumes>/<64 hex>/_data`` (see
+    ``compose.volumes``); `down -v` and `rm -v` remove them, plain `down`/`rm` keep them."""
+    found = set()
+    for rep in replicas:
+        for mount in rep.record.mounts:
+            parts = mount.split(":", 1)[0].rsplit("/", 2)
+            if len(parts) == 3 and parts[2] == "_data" and _ANON.fullmatch(parts[1]):
+                found.add(parts[1])
+    return sorted(found)
 
 
 def _project_volumes(desired: DesiredProject | None, observed: ObservedProject) -> list[str]:
@@ -256,6 +282,6 @@ def plan_stop(
             ),
             _down_waits(desired, svc, by_service),
         )
-        for svc, reps in sorted(by_service.items())
+        for svc, reps in _dependents_first(desired, by_service)
     )
     return Plan((), steps)

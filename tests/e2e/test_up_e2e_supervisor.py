@@ -51,9 +51,8 @@ services:
     assert "db-1   | db ready" in out and "web-1  | web ready" in out
     assert "db-1   | db bye" in out  # stopped with its stop signal, not killed
     assert "Gracefully stopping" in err
-    assert (
-        err.index(f"Container {project}-web-1  Stop") < err.index(f"Container {project}-db-1  Stop")
-        or True
+    assert err.index(f"Container {project}-web-1  Stop") < err.index(
+        f"Container {project}-db-1  Stop"
     )
     states = {r["Service"]: (r["State"], r["ExitCode"]) for r in rows(cli, "-a").values()}
     assert states == {"db": ("exited", 0), "web": ("exited", 0)}

@@ -38,10 +38,16 @@ def command(obj, volumes, remove_orphans, timeout, rmi, dry_run) -> None:
     for warning in apply_plan(name, plan, stack, timeout):
         out.warning(warning)
     for action in plan.actions():
-        out.progress(
-            action.describe() + "d" if action.describe().endswith("Remove") else action.describe()
-        )
+        out.progress(done(action.describe()))
     forget_if_empty(name)
+
+
+def done(line: str) -> str:
+    """A plan line in the past tense, as docker compose prints what it did."""
+    for verb, past in (("Stop", "Stopped"), ("Remove", "Removed")):
+        if line.endswith(f"  {verb}"):
+            return line[: -len(verb)] + past
+    return line
 
 
 def _alive(pid: int) -> bool:
@@ -86,7 +92,7 @@ def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
     for warning in reply.get("warnings", []):
         out.warning(warning)
     for line in reply.get("actions", []):
-        out.progress(line + "d" if line.endswith("Remove") else line)
+        out.progress(done(line))
     _wait_gone(name, reply.get("pid"))
     if reply.get("failures"):
         from compose.errors import ProjectUpError

@@ -15,7 +15,8 @@ def command(obj, services, force, stop, volumes) -> None:
     """Remove stopped service containers."""
     from compose.cli.commands._ops import ask_supervisor, progress, select, stop_replicas
     from compose.planner import Plan, ServiceStep
-    from compose.planner.actions import RemoveReplica
+    from compose.planner.actions import RemoveReplica, RemoveVolume
+    from compose.planner.planner import anonymous_volumes
     from compose.project import apply_plan, supervisor_request
 
     needs_root(obj, "rm")
@@ -23,18 +24,27 @@ def command(obj, services, force, stop, volumes) -> None:
     if force or stop:
         if not ask_supervisor(name, {"op": "stop", "services": list(services)}):
             stop_replicas(name, tuple(services), None, try_load_stack(obj))
+    victims = select(name, tuple(services), running=False)
+    anonymous = anonymous_volumes(victims) if volumes else []
     reply = supervisor_request(name, {"op": "rm", "services": list(services)})
     if reply is not None:
         for removed in reply.get("removed", []):
             click.echo(f" Container {removed}  Removed", err=True)
+        _remove_volumes(anonymous)
         return
-    victims = select(name, tuple(services), running=False)
     if not victims:
         click.echo("No stopped containers", err=True)
         return
     steps = tuple(
         ServiceStep(r.service, (RemoveReplica(r.service, r.index, r.name),)) for r in victims
     )
-    plan = Plan(services=steps)
+    plan = Plan(services=steps, teardown=tuple(RemoveVolume(v, v) for v in anonymous))
     apply_plan(name, plan, try_load_stack(obj))
     progress(plan)
+
+
+def _remove_volumes(names: list[str]) -> None:
+    from compose.volumes import remove_volume
+
+    for volume in names:
+        remove_volume(volume)

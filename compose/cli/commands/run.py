@@ -131,7 +131,17 @@ def _run_oneoff(project, svc, name: str, detach: bool, remove: bool) -> int:
     finally:
         if remove:
             remove_replica(driver, name)
+            _remove_anonymous_volumes(svc, name)
     return code
+
+
+def _remove_anonymous_volumes(svc, name: str) -> None:
+    """``--rm`` takes the container's anonymous volumes with it (as docker's)."""
+    from compose.volumes import anonymous_volume, remove_volume
+
+    for vol in svc.volumes:
+        if vol.type == "volume" and not vol.source:
+            remove_volume(anonymous_volume(name, vol.target))
 
 
 def _attached(driver, name: str, tty: bool) -> int:
