@@ -102,22 +102,15 @@ class Project:
 
     def dependencies(self) -> dict[str, tuple[Dependency, ...]]:
         """Per service, what it needs first (depends_on with its condition, links,
-        network_mode/ipc/pid service:, volumes_from). The model already rejected cycles; the
-        stdlib does the ordering, so up/down don't pay for importing networkx."""
-        from compose.model.refs import service_refs
+        network_mode/ipc/pid service:, volumes_from), from ``compose.graph``."""
+        from compose.graph import service_dependencies
 
-        out: dict[str, tuple[Dependency, ...]] = {}
-        for name, svc in self.stack.services.items():
-            merged: dict[str, Dependency] = {}
-            for ref in service_refs(svc):
-                if ref.target not in self.stack.services:
-                    continue
-                if ref.kind == "depends_on" or ref.target not in merged:
-                    merged[ref.target] = Dependency(
-                        ref.target, ref.condition, ref.required, ref.restart
-                    )
-            out[name] = tuple(merged[t] for t in sorted(merged))
-        return out
+        return {
+            name: tuple(
+                Dependency(t, d.condition, d.required, d.restart) for t, d in sorted(deps.items())
+            )
+            for name, deps in service_dependencies(self.stack).items()
+        }
 
     def _desired_service(
         self, name: str, digest_hash: str, deps: tuple[Dependency, ...]
@@ -166,17 +159,10 @@ class Project:
 
 
 def _topological(deps: dict[str, tuple[Dependency, ...]]) -> list[str]:
-    """Dependencies first; each generation sorted by name (stable plans and output)."""
-    import graphlib
+    from compose.graph import generations
 
-    sorter = graphlib.TopologicalSorter({n: [d.service for d in ds] for n, ds in deps.items()})
-    sorter.prepare()
-    order: list[str] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready())
-        order += ready
-        sorter.done(*ready)
-    return order
+    needs = {name: [d.service for d in ds] for name, ds in deps.items()}
+    return [name for generation in generations(needs) for name in generation]
 
 
 def plan_down_from_state(project: str, options: DownOptions) -> Plan:
