@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
@@ -49,6 +50,31 @@ def parse_time(stamp: str) -> float | None:
     return base + float(f"0.{frac[:6] or 0}")
 
 
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+def parse_since(text: str, now: float) -> float:
+    """``--since``/``--until`` as docker reads them: a Unix timestamp (``1700000000.5``), a Go
+    duration before now (``42m``, ``1h30m``, ``500ms``), or an RFC 3339 date/time
+    (``2026-01-02``, ``2026-01-02T13:23:37Z``, with an offset or fraction). ValueError else."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if re.fullmatch(f"(?:{_GO_DURATION.pattern})+", text):
+        return now - sum(float(n) * _GO_UNITS[u] for n, u in _GO_DURATION.findall(text))
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r}: expected a Unix timestamp, a duration (10m, 1h30m) or a date/time "
+            "(2026-01-02T15:04:05Z)"
+        ) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)  # docker reads a date/time without zone as UTC
+    return stamp.timestamp()
+
+
 def read_all(
     source: str, path: Path, tail: int | None = None, since: float | None = None
 ) -> list[LogLine]:
@@ -59,7 +85,9 @@ def read_all(
     lines = [ln for ln in (parse_line(source, raw) for raw in text.splitlines()) if ln]
     if since is not None:
         lines = [ln for ln in lines if (parse_time(ln.time) or 0) >= since]
-    return lines[-tail:] if tail is not None and tail >= 0 else lines
+    if tail is None or tail < 0:
+        return lines
+    return lines[len(lines) - tail :] if tail else []
 
 
 class LogTail:

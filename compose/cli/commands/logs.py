@@ -33,7 +33,7 @@ def command(
         prefix=not no_log_prefix,
         timestamps=timestamps,
     )
-    count = None if tail == "all" else int(tail)
+    count = _tail(tail)
     start = _since(since)
     lines = [ln for src, path in sources.items() for ln in read_all(src, path, count, start)]
     end = _since(until)
@@ -45,6 +45,16 @@ def command(
         click.echo(fmt.format(line))
     if follow:
         _follow(name, services, index, sources, fmt, LogTail)
+
+
+def _tail(text: str) -> int | None:
+    if text == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        hint = "--tail"
+        raise click.BadParameter(f"{text!r}: a number of lines or 'all'", param_hint=hint) from None
 
 
 def _sources(observed, services, index) -> dict:
@@ -60,12 +70,14 @@ def _sources(observed, services, index) -> dict:
 
 
 def _since(text: str | None) -> float | None:
+    from compose.logs import parse_since
+
     if not text:
         return None
-    units = {"s": 1, "m": 60, "h": 3600}
-    if text[-1] in units and text[:-1].replace(".", "").isdigit():
-        return time.time() - float(text[:-1]) * units[text[-1]]
-    return float(text)
+    try:
+        return parse_since(text, time.time())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since/--until") from None
 
 
 def _follow(name, services, index, sources, fmt, tail_cls) -> None:

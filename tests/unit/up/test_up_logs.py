@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from compose.logs import Formatter, LogTail, read_all
+import pytest
+
+from compose.logs import Formatter, LogTail, parse_since, read_all
 
 
 def entry(text: str, stream: str = "stdout", time: str = "2026-01-01T00:00:00.5Z") -> str:
@@ -17,6 +19,32 @@ def test_read_all_with_tail_and_since(tmp_path):
     assert [ln.text for ln in read_all("web-1", path, tail=2)] == ["b", "c"]
     assert [ln.text for ln in read_all("web-1", path, since=1767225600.2)] == ["b", "c"]
     assert read_all("web-1", tmp_path / "missing") == []
+    assert read_all("web-1", path, tail=0) == []  # docker: --tail 0 prints nothing
+    assert len(read_all("web-1", path, tail=-1)) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1767225600", 1767225600.0),
+        ("1767225600.25", 1767225600.25),
+        ("10m", 1000.0 - 600),
+        ("1h30m", 1000.0 - 5400),
+        ("1.5s", 998.5),
+        ("500ms", 999.5),
+        ("2026-01-01", 1767225600.0),
+        ("2026-01-01T00:00:01Z", 1767225601.0),
+        ("2026-01-01T01:00:01+01:00", 1767225601.0),
+        ("2026-01-01T00:00:01.5Z", 1767225601.5),
+    ],
+)
+def test_since_reads_what_docker_reads(text, expected):
+    assert parse_since(text, now=1000.0) == pytest.approx(expected)
+
+
+def test_since_rejects_garbage_with_the_accepted_forms():
+    with pytest.raises(ValueError, match="duration"):
+        parse_since("yesterday", now=0)
 
 
 def test_tail_follows_appends_and_partial_lines(tmp_path):
