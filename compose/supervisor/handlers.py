@@ -45,6 +45,8 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
     if op == "rm":
         removed = await _remove_stopped(session, services)
         return {"ok": True, "removed": removed}
+    if op in ("pause", "unpause"):
+        return {"ok": True, "changed": await _pause_op(session, op == "pause", services)}
     if op in ("stop", "start", "restart", "kill"):
         if request.get("timeout") is not None:
             session.sup.executor._stop_timeout = float(request["timeout"])
@@ -67,6 +69,26 @@ async def _replica_op(
         if op == "kill" and state.running:
             session.sup.tracker.update(state.name, manually_stopped=True)
             await session.driver.kill_replica(state.name, int(req.get("signal", signal.SIGKILL)))
+
+
+async def _pause_op(session: Session, pause: bool, services: tuple[str, ...]) -> list[str]:
+    """Freeze / thaw running replicas; the tracker knows, so health probes skip them and the
+    records (``ps``) say ``paused`` without a later update overwriting it."""
+    from compose.supervisor.replica import handle_of
+    from compose.supervisor.tracker import PAUSED, RUNNING
+
+    want, new = (RUNNING, PAUSED) if pause else (PAUSED, RUNNING)
+    runtime = session.driver.runtime
+    changed = []
+    for state in list(session.sup.tracker.replicas.values()):
+        if state.status != want or (services and state.service not in services):
+            continue
+        handle = handle_of(session.driver.replica_record(state.name))
+        await run_sync(runtime.pause if pause else runtime.unpause, handle)
+        session.sup.tracker.update(state.name, status=new)
+        session.sup.event("pause" if pause else "unpause", state.name)
+        changed.append(state.name)
+    return changed
 
 
 async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str, Any]:

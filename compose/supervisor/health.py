@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import anyio
 
-from compose.supervisor.tracker import Tracker
+from compose.supervisor.tracker import PAUSED, Tracker
 
 STARTING, HEALTHY, UNHEALTHY = "starting", "healthy", "unhealthy"
 
@@ -83,6 +83,8 @@ async def monitor(name: str, spec: HealthSpec, probe: Probe, tracker: Tracker) -
         state = tracker.get(name)
         if state is None or not state.running:
             return
+        if state.status == PAUSED:
+            continue  # Docker runs no healthcheck in a paused container
         ok = await _probe_once(probe, spec)
         in_start = time.monotonic() - started < spec.start_period
         new, streak = next_status(status, ok, streak, spec, in_start)
