@@ -39,6 +39,10 @@ services:
     image: IMAGE
     command: SLEEP
     restart: always
+  unless:
+    image: IMAGE
+    command: SLEEP
+    restart: unless-stopped
   sick:
     image: IMAGE
     command: SLEEP
@@ -67,7 +71,7 @@ def rows(cli: Cli) -> dict[str, dict]:
 def test_restart_policies_and_backoff(project, tmp_path):
     cli = Cli(project, file=write_stack(tmp_path, STACK))
     cli.run("up", "-d")
-    cli.run("stop", "stopped")
+    cli.run("stop", "stopped", "unless")
     wait_for(lambda: len(of(events(cli), "always", "restart")) >= 5, timeout=15)
     evts = events(cli)
 
@@ -81,10 +85,11 @@ def test_restart_policies_and_backoff(project, tmp_path):
     assert of(evts, "clean", "restart") == []  # on-failure: exit 0 is not a failure
     assert len(of(evts, "capped", "restart")) == 1  # deploy policy: on-failure, 1 attempt
     assert of(evts, "stopped", "restart") == []  # a manual stop is final
+    assert of(evts, "unless", "restart") == []
     state = rows(cli)
     assert (state["never"]["State"], state["never"]["ExitCode"]) == ("exited", 3)
     assert (state["capped"]["State"], state["capped"]["ExitCode"]) == ("exited", 1)
-    assert state["stopped"]["State"] == "exited"
+    assert state["stopped"]["State"] == state["unless"]["State"] == "exited"
 
     wait_for(lambda: of(events(cli), "sick", "health_status: unhealthy"), timeout=10)
     time.sleep(0.5)
