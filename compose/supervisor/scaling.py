@@ -35,6 +35,7 @@ async def scale_request(session: Any, request: dict[str, Any]) -> dict[str, Any]
     counts = {str(k): int(v) for k, v in (request.get("scale") or {}).items()}
     check_counts(session.project.stack, counts)
     sup = session.sup
+    await _prepare(session, counts)
     before = {s.name for s in sup.tracker.replicas.values()}
     sup.set_desired(counts)
     timeout = float(request.get("timeout") or CONVERGE_TIMEOUT)
@@ -49,6 +50,26 @@ async def scale_request(session: Any, request: dict[str, Any]) -> dict[str, Any]
         "removed": sorted(before - after),
         "failures": [f'service "{s}": {sup.failed[s]}' for s in counts if s in sup.failed],
     }
+
+
+async def _prepare(session: Any, counts: dict[str, int]) -> None:
+    """What a scaled service needs before the loop creates replicas: its image (pulled if
+    missing) and its networks and volumes (a service `up` never selected has none yet)."""
+    from compose.planner import Plan, UpOptions
+    from compose.supervisor.blocking import run_sync
+    from compose.supervisor.run import ensure_images
+
+    wanted = [s for s, n in counts.items() if n > 0]
+    if not wanted:
+        return
+    stack, driver = session.project.stack, session.driver
+    missing = [s for s in wanted if driver.image_for(s) is None]
+    if missing:
+        driver.images.update(await run_sync(ensure_images, stack, missing, "missing", session.out))
+    up = UpOptions(services=tuple(wanted), no_deps=True, scale=counts)
+    setup = session.project.plan_up(up, {s: None for s in stack.services}).setup
+    outcome = await session.sup.apply(Plan(setup=setup))
+    outcome.raise_for_failures()
 
 
 def converged(sup: Any, counts: dict[str, int]) -> bool:

@@ -20,10 +20,13 @@ services:
     command: SLEEP
     deploy:
       replicas: 0
+    networks: [back]
   solo:
     image: IMAGE
     command: SLEEP
     container_name: CNAME
+networks:
+  back: {}
 """
 
 
@@ -52,8 +55,11 @@ def supervisors() -> list[int]:
 
 def test_replicas_zero_scale_and_no_supervisor(project, tmp_path):
     cli = Cli(project, file=write_stack(tmp_path, STACK.replace("CNAME", f"{project}-solo")))
+    cli.run("up", "-d", "solo")
+    cli.run("scale", "web=2")  # never selected by `up`: its image and network come first
+    assert indexes(cli, "web") == [1, 2]
     cli.run("up", "-d")
-    assert indexes(cli, "web") == []  # replicas: 0 is valid
+    assert indexes(cli, "web") == []  # replicas: 0 is valid (and the file wins at `up`)
 
     cli.run("up", "-d", "--scale", "web=3")
     assert indexes(cli, "web") == [1, 2, 3]
