@@ -303,7 +303,9 @@ class Supervisor(Hooks):
             try:
                 state = self.tracker.get(name)
                 if state is not None and state.running:
+                    self.event("stop", name, service=service)
                     await self.executor.stop(name)
+                self.event("remove", name, service=service)
                 await self.executor.remove(name)
             except Exception as exc:
                 errors.append(exc)
