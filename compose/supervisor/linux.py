@@ -375,5 +375,26 @@ def forget_project(project: str) -> None:
         from compose.runtime import cgroups
 
         driver = cgroups.detect()
-        if driver.exists(f"pycompose/{project}"):
-            driver.remove(f"pycompose/{project}", timeout=5)
+        parent = f"pycompose/{project}"
+        for child in stale_cgroups(parent):  # a creator killed mid-create leaves one behind
+            kill_and_remove_cgroup(driver, f"{parent}/{child}")
+        if driver.exists(parent):
+            driver.remove(parent, timeout=5)
+
+
+def kill_and_remove_cgroup(driver: Any, path: str) -> None:
+    """Also for a cgroup half made by a creator killed mid-``create`` (some controllers'
+    directories missing: kill_all's freeze then fails, the rmdirs still work)."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        driver.kill_all(path)
+    with contextlib.suppress(Exception):
+        driver.remove(path, timeout=5)
+
+
+def stale_cgroups(parent: str, root: Path = Path("/sys/fs/cgroup")) -> set[str]:
+    """Child cgroups of ``parent`` on any hierarchy (v1 controllers, v2 unified) — after a full
+    `down` no replica is recorded, so every one left is stale."""
+    found = {p.name for p in root.glob(f"*/{parent}/*") if p.is_dir()}
+    return found | {p.name for p in root.glob(f"{parent}/*") if p.is_dir()}

@@ -468,13 +468,10 @@ def remove_unrecorded(driver: LinuxDriver, name: str) -> None:
     import shutil
 
     from compose.runtime import cgroups
+    from compose.supervisor.linux import kill_and_remove_cgroup
 
     with contextlib.suppress(Exception):
-        cg = cgroups.detect()
-        path = f"pycompose/{driver.project}/{name}"
-        if cg.exists(path):
-            cg.kill_all(path)
-            cg.remove(path, timeout=5)
+        kill_and_remove_cgroup(cgroups.detect(), f"pycompose/{driver.project}/{name}")
     shutil.rmtree(driver.replica_dir(name), ignore_errors=True)
 
 
