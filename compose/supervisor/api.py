@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from compose import paths
 from compose.errors import OperationError
 
@@ -33,6 +31,8 @@ async def serve(path: Path, handler: Handler) -> None:
     """Serve until cancelled. Each connection carries exactly one request."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
+    import anyio  # here: clients (`call`) stay free of it
+
     listener = await anyio.create_unix_listener(path)
     try:
         async with listener:
@@ -42,6 +42,8 @@ async def serve(path: Path, handler: Handler) -> None:
 
 
 async def _one(stream: Any, handler: Handler) -> None:
+    import anyio
+
     async with stream:
         data = b""
         while not data.endswith(b"\n") and len(data) < MAX_LINE:

@@ -29,6 +29,7 @@ from compose.supervisor.core import Supervisor
 from compose.supervisor.executor import Outcome
 from compose.supervisor.linux import LinuxDriver
 from compose.supervisor.netservices import NetServices
+from compose.supervisor.options import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +40,6 @@ class Output(Protocol):
     def log(self, line: str) -> None: ...
 
     def warning(self, text: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    detach: bool = False
-    wait: bool = False
-    wait_timeout: float | None = None
-    abort_on_container_exit: bool = False
-    exit_code_from: str | None = None
-    stop_timeout: float | None = None
-    pull: str = "missing"
-    no_log_prefix: bool = False
-    timestamps: bool = False
-    color: bool = True
-    attach: tuple[str, ...] = ()
-    no_attach: tuple[str, ...] = ()
-    abort_on_container_failure: bool = False
 
 
 @dataclass

@@ -16,7 +16,7 @@ def command(obj, services, force_recreate, no_recreate, remove_orphans, pull) ->
     """Create containers for services (a detached supervisor holds them until `start`)."""
     from compose.planner import UpOptions
     from compose.project import start_detached
-    from compose.supervisor.run import RunOptions
+    from compose.supervisor.options import RunOptions
 
     needs_root(obj, "create")
     project = load_project(obj, services)

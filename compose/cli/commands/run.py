@@ -65,7 +65,7 @@ def command(
 def _start_dependencies(obj, project, service: str) -> None:
     from compose.planner import UpOptions
     from compose.project import start_detached
-    from compose.supervisor.run import RunOptions
+    from compose.supervisor.options import RunOptions
 
     deps = tuple(sorted(project.graph.dependencies(service, transitive=True)))
     if deps:

@@ -23,7 +23,7 @@ def start(
     from compose.planner import UpOptions
     from compose.project import start_detached
     from compose.state import observe_project
-    from compose.supervisor.run import RunOptions
+    from compose.supervisor.options import RunOptions
 
     needs_root(obj, "start")
     project = load_project(obj, services)

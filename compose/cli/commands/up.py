@@ -43,7 +43,7 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
 def command(obj, services, **opts) -> None:
     """Create and start containers."""
     from compose.planner import UpOptions
-    from compose.supervisor.run import RunOptions
+    from compose.supervisor.options import RunOptions
 
     if opts["force_recreate"] and opts["no_recreate"]:
         raise click.UsageError("--force-recreate and --no-recreate are incompatible")

@@ -1,0 +1,23 @@
+"""What `up` asks of a supervisor beside the plan: a light module, so the CLI builds it without
+importing the supervisor (anyio, the loop, the runtime)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    detach: bool = False
+    wait: bool = False
+    wait_timeout: float | None = None
+    abort_on_container_exit: bool = False
+    exit_code_from: str | None = None
+    stop_timeout: float | None = None
+    pull: str = "missing"
+    no_log_prefix: bool = False
+    timestamps: bool = False
+    color: bool = True
+    attach: tuple[str, ...] = ()
+    no_attach: tuple[str, ...] = ()
+    abort_on_container_failure: bool = False
