@@ -110,20 +110,22 @@ async def _run_locked(
     reload: Callable[[dict[str, Any]], Any] | None,
 ) -> int:
     project.check_services(up.services)
-    names = selected_services(project.desired({}), up.services, up.no_deps)
-    images = await run_sync(ensure_images, project.stack, names, run.pull, out)
-    plan = project.plan_up(up, {n: images[n].digest for n in images})
-    async with NetServices(_aliases(project.stack)) as net:
-        driver = LinuxDriver(project.name, project.stack, images, net=net)
-        driver.warm()
-        sup = Supervisor(driver, on_change=driver.persist, on_event=event_writer(project.name))
-        try:
+    driver = LinuxDriver(project.name, project.stack)
+    driver.warm()  # the zygote boots (~80 ms) while the images are checked and the plan made
+    try:
+        names = selected_services(project.desired({}), up.services, up.no_deps)
+        images = await run_sync(ensure_images, project.stack, names, run.pull, out)
+        driver.images.update(images)
+        plan = project.plan_up(up, {n: images[n].digest for n in images})
+        async with NetServices(_aliases(project.stack)) as net:
+            driver.net = net
+            sup = Supervisor(driver, on_change=driver.persist, on_event=event_writer(project.name))
             async with sup:
                 session = Session(project, driver, sup, out, run, reload=reload)
                 return await _supervise(session, plan, names, ready)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await run_sync(driver.close)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_sync(driver.close)
 
 
 async def _supervise(
