@@ -82,6 +82,10 @@ class LinuxDriver:
                     hint="create it first (another pycompose project's network) or drop external",
                 )
             return
+        if not any(n.name == action.network for n in self.project_record().networks):
+            # recorded before the kernel objects exist: a crash in ensure_network leaves a
+            # record that `down` removes by name (remove_network tolerates absence)
+            self._record_network(NetworkRecord(action.network, cfg.key))
         try:
             info = await run_sync(netplug.ensure_network, cfg, ipam_root=self.ipam_root)
         except netplug.NetplugError as exc:
