@@ -141,5 +141,19 @@ def _messages(exc: BaseException) -> list[str]:
     return list(failures) if failures else [str(exc) or type(exc).__name__]
 
 
+def _exit(code: int) -> None:
+    """Exit without the interpreter's teardown (~30 ms of module and thread cleanup that
+    `down` would wait for): everything of ours is closed, logs and streams are flushed here."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())

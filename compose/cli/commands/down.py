@@ -58,13 +58,30 @@ def _alive(pid: int) -> bool:
 
 
 def _wait_gone(name: str, pid: int | None) -> None:
+    """Until the supervisor has exited (a pidfd says so at once) and its lock is free."""
     import time
 
     from compose.state import is_locked
 
     deadline = time.monotonic() + 30
+    if pid:
+        _wait_exit(pid, 30)
     while (is_locked(name) or (pid and _alive(pid))) and time.monotonic() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.005)
+
+
+def _wait_exit(pid: int, timeout: float) -> None:
+    import os
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:  # gone already (or no pidfd): the polling loop decides
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
 
 
 def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
