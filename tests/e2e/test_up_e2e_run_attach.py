@@ -94,3 +94,12 @@ def test_exec_allocates_a_tty_in_a_terminal(project, tmp_path):
     assert "42" in out.split("exit 5", 1)[-1], out
     piped = cli.run("exec", "-T", "svc", "sh", "-c", "tty; exit 0", check=False)
     assert "not a tty" in piped.stdout
+
+
+def test_run_detached_with_a_name(project, tmp_path):
+    cli = Cli(project, file=write_stack(tmp_path, STACK))
+    name = f"{project}-oneoff"
+    out = cli.run("run", "-d", "--name", name, "svc", "sh", "-c", "echo detached; sleep 1000")
+    assert out.stdout.strip() == name
+    listed = cli.run("ps", "-a", "--format", "json").stdout
+    assert name in listed
