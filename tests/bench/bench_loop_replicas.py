@@ -22,6 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+try:  # the pytest entry needs helper C's session registry fixture
+    from tests.images.fixtures import registry, test_images  # noqa: F401
+except ImportError:  # run as a script: main() serves its own registry
+    pass
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 COMMAND = '["sh", "-c", "trap \\"exit 0\\" TERM; sleep 1000 & wait"]'
 
