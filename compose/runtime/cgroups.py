@@ -246,14 +246,19 @@ class CgroupV1:
             _wait_until(lambda: self._freezer_state(path) == "THAWED", 10, "thaw")
 
     def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None:
+        """Freeze, signal every pid, thaw. A cgroup half made by a killed create (some
+        controller dirs missing, freezer among them) is still emptied, just without freezing."""
         if not self.exists(path):
             return
-        self.freeze(path)
+        freezable = self._dir("freezer", path).is_dir()
+        if freezable:
+            self.freeze(path)
         try:
             for pid in self.pids(path):
                 _kill(pid, sig)
         finally:
-            self.thaw(path)
+            if freezable:
+                self.thaw(path)
 
     def stats(self, path: str) -> CgroupStats:
         mem = self._dir("memory", path)

@@ -130,3 +130,15 @@ def test_raw_cpu_quota_swappiness_and_oom_kill_disable(tmp_path: Path):
     v2 = CgroupV2(_v2_tree(tmp_path / "v2"), device_filter=False)
     v2.create("c", Limits(cpus=1.5, cpu_period=10000))
     assert (tmp_path / "v2/c/cpu.max").read_text() == "15000 10000"
+
+
+def test_v1_half_made_cgroup_is_killed_and_removed(tmp_path: Path):
+    """A create killed mid-way leaves some controller dirs only (freezer missing): down must
+    still empty and remove it instead of failing at the freeze."""
+    cg = CgroupV1(_v1_tree(tmp_path))
+    path = "pycompose/proj/proj-web-1"
+    (tmp_path / "memory" / path).mkdir(parents=True)  # (a fake dir can't hold cgroup.procs
+    assert cg.exists(path)  # and still rmdir like cgroupfs; an absent one reads as empty)
+    cg.kill_all(path)
+    cg.remove(path, timeout=0.1)
+    assert not cg.exists(path)
