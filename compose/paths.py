@@ -3,6 +3,8 @@
 - ``PYCOMPOSE_STATE_DIR`` (default ``/var/lib/pycompose``): images, volumes, IPAM, records.
 - ``PYCOMPOSE_RUN_DIR``   (default ``/run/pycompose``): pids, sockets, locks, netns files.
 - ``PYCOMPOSE_CONFIG_DIR`` (default ``/etc/pycompose``): daemon.json-like settings.
+- ``PYCOMPOSE_CGROUP_ROOT`` (default ``pycompose``): the cgroup under which every project's
+  replicas live (``<root>/<project>/<container>``), in each hierarchy.
 """
 
 from __future__ import annotations
@@ -41,3 +43,11 @@ def project_state_dir(project: str) -> Path:
 
 def project_run_dir(project: str) -> Path:
     return run_dir() / "projects" / project
+
+
+def cgroup_root() -> str:
+    return os.environ.get("PYCOMPOSE_CGROUP_ROOT", "pycompose").strip("/")
+
+
+def project_cgroup(project: str) -> str:
+    return f"{cgroup_root()}/{project}"

@@ -6,9 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import secrets
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +25,32 @@ CORPUS = SHARED / "corpus"
 @pytest.fixture(autouse=True)
 def isolated_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("pycompose")
     for name in ("STATE", "RUN", "CONFIG"):
         path = base / name.lower()
         path.mkdir()
         monkeypatch.setenv(f"PYCOMPOSE_{name}_DIR", str(path))
-    return base
+    cgroup_root = f"pycompose-t{secrets.token_hex(4)}"
+    monkeypatch.setenv("PYCOMPOSE_CGROUP_ROOT", cgroup_root)
+    yield base
+    _remove_cgroup_root(cgroup_root)
+
+
+def _remove_cgroup_root(name: str) -> None:
+    """Each test's replicas live under its own cgroup root; an empty one is removed here, one
+    that still has children after 2 s is a leak and fails the test."""
+    roots = [d for d in Path("/sys/fs/cgroup").glob(f"*/{name}") if d.is_dir()]
+    deadline = time.monotonic() + 2
+    while roots:
+        for root in roots:
+            with contextlib.suppress(OSError):
+                root.rmdir()
+        roots = [d for d in roots if d.is_dir()]
+        if roots and time.monotonic() > deadline:
+            children = sorted(str(c) for d in roots for c in d.iterdir() if c.is_dir())
+            pytest.fail(f"leaked cgroups: {children or roots}")
+        time.sleep(0.02)
 
 
 @functools.cache

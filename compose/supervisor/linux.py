@@ -379,7 +379,7 @@ def forget_project(project: str) -> None:
         from compose.runtime import cgroups
 
         driver = cgroups.detect()
-        parent = f"pycompose/{project}"
+        parent = paths.project_cgroup(project)
         for child in stale_cgroups(parent):  # a creator killed mid-create leaves one behind
             kill_and_remove_cgroup(driver, f"{parent}/{child}")
         if driver.exists(parent):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compose import volumes
+from compose import paths, volumes
 from compose.errors import ContainerError, PycomposeError
 from compose.state import ReplicaRecord
 
@@ -304,7 +304,7 @@ def build_spec(
         netns_path=netns,
         etc_files=etc,
         link_env=link_environment(driver, svc),
-        cgroup_parent=f"pycompose/{driver.project}",
+        cgroup_parent=paths.project_cgroup(driver.project),
         log_path=driver.log_path(name),  # outside the replica dir: survives restarts
     )
     return spec if spec.id == name else dataclasses.replace(spec, id=name)
@@ -471,7 +471,7 @@ def remove_unrecorded(driver: LinuxDriver, name: str) -> None:
     from compose.supervisor.linux import kill_and_remove_cgroup
 
     with contextlib.suppress(Exception):
-        kill_and_remove_cgroup(cgroups.detect(), f"pycompose/{driver.project}/{name}")
+        kill_and_remove_cgroup(cgroups.detect(), f"{paths.project_cgroup(driver.project)}/{name}")
     shutil.rmtree(driver.replica_dir(name), ignore_errors=True)
 
 
