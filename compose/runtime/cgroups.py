@@ -18,6 +18,7 @@ BPF_PROG_TYPE_CGROUP_DEVICE program (``devicefilter``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal as _signal
@@ -66,6 +67,7 @@ class CgroupDriver(Protocol):
     def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None: ...
     def stats(self, path: str) -> CgroupStats: ...
     def remove(self, path: str, timeout: float = 10.0) -> None: ...
+    def remove_if_empty(self, path: str) -> None: ...
     def exists(self, path: str) -> bool: ...
 
 
@@ -275,6 +277,12 @@ class CgroupV1:
         for d in self._all_dirs(path):
             _rmdir(d, timeout)
 
+    def remove_if_empty(self, path: str) -> None:
+        """rmdir a shared parent (e.g. the ``pycompose`` root) unless other groups live in it."""
+        for d in self._all_dirs(path):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
 
 def _kill(pid: int, sig: int) -> None:
     try:
@@ -383,6 +391,10 @@ class CgroupV2:
             return
         _wait_until(lambda: not self.pids(path), timeout, f"{path} to empty")
         _rmdir(d, timeout)
+
+    def remove_if_empty(self, path: str) -> None:
+        with contextlib.suppress(OSError):
+            (self.root / path).rmdir()
 
 
 def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:

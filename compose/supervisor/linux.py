@@ -384,6 +384,7 @@ def forget_project(project: str) -> None:
             kill_and_remove_cgroup(driver, f"{parent}/{child}")
         if driver.exists(parent):
             driver.remove(parent, timeout=5)
+        driver.remove_if_empty(paths.cgroup_root())  # the last project down leaves no trace
 
 
 def kill_and_remove_cgroup(driver: Any, path: str) -> None:

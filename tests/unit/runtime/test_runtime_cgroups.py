@@ -142,3 +142,27 @@ def test_v1_half_made_cgroup_is_killed_and_removed(tmp_path: Path):
     cg.kill_all(path)
     cg.remove(path, timeout=0.1)
     assert not cg.exists(path)
+
+
+def test_remove_if_empty_keeps_a_parent_other_groups_still_use(tmp_path: Path):
+    cg = CgroupV1(_v1_tree(tmp_path))
+    for d in cg.dirs("pycompose/a") + cg.dirs("pycompose/b"):
+        d.mkdir(parents=True)
+    for d in cg.dirs("pycompose/a"):
+        d.rmdir()
+    cg.remove_if_empty("pycompose")
+    assert cg.exists("pycompose")  # b still lives there
+    for d in cg.dirs("pycompose/b"):
+        d.rmdir()
+    cg.remove_if_empty("pycompose")
+    assert not cg.exists("pycompose")
+
+
+def test_v2_remove_if_empty(tmp_path: Path):
+    cg = CgroupV2(_v2_tree(tmp_path))
+    (tmp_path / "pycompose" / "a").mkdir(parents=True)
+    cg.remove_if_empty("pycompose")
+    assert (tmp_path / "pycompose").is_dir()
+    (tmp_path / "pycompose" / "a").rmdir()
+    cg.remove_if_empty("pycompose")
+    assert not (tmp_path / "pycompose").exists()
