@@ -214,13 +214,24 @@ def hosts_text(
 
     hostname = svc.hostname or default_hostname(name)
     own = [HostEntry(own_ip, (hostname, name, svc.name, f"{svc.name}-{index}"))] if own_ip else []
-    peers = [
-        HostEntry(ip, (rec.service, rec.name))
-        for rec in records
-        if rec.name != name and rec.status != "exited" and not rec.oneoff
-        for ip in rec.ips.values()
-    ]
-    return render_hosts(own, peers, svc.extra_hosts)
+    live = [r for r in records if r.name != name and r.status != "exited" and not r.oneoff]
+    peers = [HostEntry(ip, (rec.service, rec.name)) for rec in live for ip in rec.ips.values()]
+    return render_hosts(own, _link_entries(svc, live) + peers, svc.extra_hosts)
+
+
+def _link_entries(svc: Any, live: list[ReplicaRecord]) -> list[Any]:
+    """Docker's legacy link lines: ``<ip> <alias> <container>`` for each ``links: [target:alias]``,
+    pointing at the target's lowest live replica (as the link variables do)."""
+    from netplug import HostEntry
+
+    entries = []
+    for link in svc.links:
+        target, _, alias = link.partition(":")
+        replicas = sorted((r for r in live if r.service == target and r.ips), key=lambda r: r.index)
+        if replicas:
+            first = replicas[0]
+            entries.append(HostEntry(next(iter(first.ips.values())), (alias or target, first.name)))
+    return entries
 
 
 def rewrite_hosts(driver: LinuxDriver) -> None:

@@ -54,6 +54,9 @@ def test_web_db_answers_counts_and_keeps_data(project, isolated_dirs):
         "print(socket.gethostbyname('redis-1')==os.environ['DB_PORT_6379_TCP_ADDR'])"
     )
     assert cli.run("exec", "-T", "web", "python3", "-c", dns).stdout.strip() == "True"
+    # the link alias (links: [redis:db]) resolves too, through /etc/hosts as in Docker
+    alias = "import socket;print(socket.gethostbyname('db')==socket.gethostbyname('redis-1'))"
+    assert cli.run("exec", "-T", "web", "python3", "-c", alias).stdout.strip() == "True"
 
     cli.run("down", "-t", "1")
     volume = isolated_dirs / "state" / "volumes" / f"{project}_redis-data" / "_data"
