@@ -126,9 +126,7 @@ class ContainerSpec:
     @property
     def subject(self) -> str:
         """How errors name this container: ``service "web" replica 2``."""
-        if self.service:
-            return f'service "{self.service}" replica {self.replica}'
-        return f'container "{self.id}"'
+        return subject(self.service, self.replica, self.id)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(self)
@@ -151,6 +149,11 @@ class ContainerSpec:
 
 
 _PATHS = {"layers", "replica_dir", "etc_files", "netns_path", "log_path"}
+
+
+def subject(service: str, replica: int, container_id: str) -> str:
+    """How errors name a container: ``service "web" replica 2`` (or its id outside a stack)."""
+    return f'service "{service}" replica {replica}' if service else f'container "{container_id}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +182,7 @@ class ContainerHandle:
 
     @property
     def subject(self) -> str:
-        if self.service:
-            return f'service "{self.service}" replica {self.replica}'
-        return f'container "{self.id}"'
+        return subject(self.service, self.replica, self.id)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(self)
