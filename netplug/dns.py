@@ -16,6 +16,7 @@ import anyio.abc
 from netplug.errors import PortInUseError
 from netplug.netns import NetnsRef, call_in
 from netplug.records import NetworkRecords
+from netplug.tasks import TaskGroupService
 
 log = logging.getLogger(__name__)
 Upstream = tuple[str, int]
@@ -63,7 +64,7 @@ def servfail(query: bytes) -> bytes | None:
     return reply.pack()
 
 
-class DnsServer:
+class DnsServer(TaskGroupService):
     """Use as ``async with DnsServer(host_netns=...) as dns: port = await dns.listen(key, ip)``.
 
     ``update(key, {name: [ip, ...]})`` replaces a network's records (see records.build_records).
@@ -84,16 +85,6 @@ class DnsServer:
         self.timeout = timeout
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._tg: anyio.abc.TaskGroup | None = None
-
-    async def __aenter__(self) -> DnsServer:
-        self._tg = anyio.create_task_group()
-        await self._tg.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> bool | None:
-        assert self._tg is not None
-        self._tg.cancel_scope.cancel()
-        return await self._tg.__aexit__(*exc)
 
     def update(self, network_key: str, records: Mapping[str, Sequence[str]]) -> None:
         self.records.replace(network_key, records)

@@ -17,6 +17,7 @@ import anyio.abc
 
 from netplug.errors import PortInUseError
 from netplug.netns import NetnsRef, call_in
+from netplug.tasks import TaskGroupService
 
 log = logging.getLogger(__name__)
 Backend = tuple[str, int]
@@ -35,23 +36,13 @@ class _Entry:
         return self.backends[next(self.rr) % len(self.backends)]
 
 
-class PortProxy:
+class PortProxy(TaskGroupService):
     """``async with PortProxy(host_netns=...) as proxy: await proxy.publish(...)``."""
 
     def __init__(self, *, host_netns: NetnsRef = None) -> None:
         self.host_netns = host_netns
         self._entries: dict[str, _Entry] = {}
         self._tg: anyio.abc.TaskGroup | None = None
-
-    async def __aenter__(self) -> PortProxy:
-        self._tg = anyio.create_task_group()
-        await self._tg.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> bool | None:
-        assert self._tg is not None
-        self._tg.cancel_scope.cancel()
-        return await self._tg.__aexit__(*exc)
 
     async def publish(
         self, key: str, host_ip: str, host_port: int, protocol: str, backends: Sequence[Backend]
