@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -37,6 +37,7 @@ from compose.supervisor.tracker import EXITED, ReplicaState, Tracker
 from compose.supervisor.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EventSink = Callable[[dict[str, Any]], None]
 WORKERS = 4  # a key is never reconciled twice at once; different services are
@@ -273,7 +274,6 @@ class Supervisor(Hooks):
         """Create + start one slow-start batch in parallel; any failure raises (retry)."""
         for index in indexes:
             self.expect.expect_create(service, index)
-        errors: list[BaseException] = []
 
         async def one(index: int) -> None:
             try:
@@ -281,23 +281,16 @@ class Supervisor(Hooks):
                 self.event("create", name, service=service)
                 await self.executor.create(service, index, name)
                 await self.executor.start(name)
-            except Exception as exc:
-                errors.append(exc)
             finally:
                 self.expect.created(service, index)
                 self.tracker.poke()
 
-        async with anyio.create_task_group() as tg:
-            for index in indexes:
-                tg.start_soon(one, index)
-        if errors:
-            raise errors[0]
+        await _all_then_raise(one, indexes)
 
     async def _remove_all(self, service: str, names: list[str]) -> None:
         for name in names:
             self.expect.expect_delete(service, name)
 
-        errors: list[BaseException] = []
 
         async def one(name: str) -> None:
             try:
@@ -307,17 +300,11 @@ class Supervisor(Hooks):
                     await self.executor.stop(name)
                 self.event("remove", name, service=service)
                 await self.executor.remove(name)
-            except Exception as exc:
-                errors.append(exc)
             finally:
                 self.expect.deleted(service, name)
                 self.tracker.poke()
 
-        async with anyio.create_task_group() as tg:
-            for name in names:
-                tg.start_soon(one, name)
-        if errors:
-            raise errors[0]
+        await _all_then_raise(one, names)
 
     def _name_of(self, service: str, index: int) -> str:
         name_of = getattr(self.driver, "name_of", None)
@@ -339,3 +326,21 @@ class Supervisor(Hooks):
         self.tracker.update(state.name, restart_count=state.restart_count + 1)
         self.event("restart", state.name)
         await self.executor.start(state.name)
+
+
+async def _all_then_raise(fn: Callable[[T], Awaitable[None]], items: Sequence[T]) -> None:
+    """Run ``fn`` on every item in parallel; each runs to its end even when another fails, and
+    the first failure is raised afterwards (the reconcile retries the key with backoff)."""
+    errors: list[Exception] = []
+
+    async def guarded(item: T) -> None:
+        try:
+            await fn(item)
+        except Exception as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for item in items:
+            tg.start_soon(guarded, item)
+    if errors:
+        raise errors[0]
