@@ -137,17 +137,10 @@ def test_bench_loop(registry) -> None:  # pytest entry: uses helper C's session 
 
 
 def main() -> None:
-    from tests.images import build
     from tests.images import registry as reg
 
-    with tempfile.TemporaryDirectory(prefix="pycompose-bench-registry-") as tmp:
-        server = reg.serve(
-            reg.free_port(), Path(tmp), cache=build.build(None, log=False), log=False
-        )
-        try:
-            run(server.host)
-        finally:
-            reg.stop(Path(tmp))
+    with reg.temporary() as server:
+        run(server.host)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,3 +271,17 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+@contextlib.contextmanager
+def temporary(prefix: str = "pycompose-bench-registry-") -> Iterator[Server]:
+    """A registry serving the (cached) test images on a free port, stopped on exit: what the
+    benchmarks use when run as scripts, outside pytest's session ``registry`` fixture."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        server = serve(free_port(), Path(tmp), cache=builder.build(None, log=False), log=False)
+        try:
+            yield server
+        finally:
+            stop(Path(tmp))
