@@ -76,6 +76,7 @@ def read_record(root: Path, key: str) -> Assigned | None:
 def _write_record(root: Path, key: str, assigned: Assigned) -> None:
     path = record_path(root, key)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_dead_writers(path)
     tmp = path.with_name(f".{RECORD}.{os.getpid()}")
     tmp.write_text(
         json.dumps(
@@ -83,6 +84,14 @@ def _write_record(root: Path, key: str, assigned: Assigned) -> None:
         )
     )
     os.replace(tmp, path)
+
+
+def _sweep_dead_writers(path: Path) -> None:
+    """Temp files of writers killed before their rename (``.network.json.<pid>``)."""
+    for tmp in path.parent.glob(f".{RECORD}.*"):
+        pid = tmp.name.rsplit(".", 1)[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            tmp.unlink(missing_ok=True)
 
 
 def other_subnets(root: Path, key: str) -> list[Net]:

@@ -16,6 +16,7 @@ import pytest
 
 import netplug
 from netplug import netns
+from netplug.ipam.store import _looks_like_ip
 from netplug.netns import call_in
 
 
@@ -117,7 +118,8 @@ def reachable(ns: Path | None, ip: str, port: int, timeout: float = 0.5) -> bool
 
 
 def ip_files(env: Env) -> list[Path]:
-    return [p for p in env.ipam.rglob("*") if p.is_file() and p.name.count(".") == 3]
+    """IPAM entries (files named by address), not temp files of a killed writer."""
+    return [p for p in env.ipam.rglob("*") if p.is_file() and _looks_like_ip(p.name)]
 
 
 def assert_no_leaks(env: Env) -> None:
