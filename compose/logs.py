@@ -95,6 +95,7 @@ class LogTail:
 
     def __init__(self) -> None:
         self._files: dict[str, tuple[Path, int, str]] = {}
+        self._inodes: dict[str, int] = {}  # a file replaced under its name is read anew
 
     def add(self, source: str, path: Path, from_end: bool = False) -> None:
         if source in self._files:
@@ -104,6 +105,7 @@ class LogTail:
 
     def discard(self, source: str) -> None:
         self._files.pop(source, None)
+        self._inodes.pop(source, None)
 
     @property
     def sources(self) -> list[str]:
@@ -112,7 +114,12 @@ class LogTail:
     def poll(self) -> list[LogLine]:
         out: list[LogLine] = []
         for source, (path, offset, partial) in list(self._files.items()):
-            chunk = _read_from(path, offset)
+            inode, start, chunk = _read_from(path, offset, self._inodes.get(source))
+            if inode is not None:
+                self._inodes[source] = inode
+            if start != offset:  # replaced (a replica recreated under its name) or truncated
+                offset, partial = start, ""
+                self._files[source] = (path, offset, partial)
             if not chunk:
                 continue
             data = partial + chunk.decode(errors="replace")
@@ -122,16 +129,20 @@ class LogTail:
         return out
 
 
-def _read_from(path: Path, offset: int) -> bytes:
+def _read_from(path: Path, offset: int, inode: int | None) -> tuple[int | None, int, bytes]:
+    """(the file's inode, the offset read from, the bytes after it): from 0 again when the file
+    is another one than last time (another inode) or shorter than ``offset``."""
     try:
         with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size <= offset:
-                return b""
+            stat = os.fstat(handle.fileno())
+            if stat.st_size < offset or inode not in (None, stat.st_ino):
+                offset = 0
+            if stat.st_size <= offset:
+                return stat.st_ino, offset, b""
             handle.seek(offset)
-            return handle.read(size - offset)
+            return stat.st_ino, offset, handle.read(stat.st_size - offset)
     except FileNotFoundError:
-        return b""
+        return inode, offset, b""
 
 
 class Formatter:
@@ -148,13 +159,20 @@ class Formatter:
         self._colors: dict[str, str] = {}
         self.width = max((len(s) for s in sources), default=0)
 
+    def status(self, source: str, text: str) -> str:
+        """Docker's ``web-1 exited with code 0``: the source in its color, no bar."""
+        return self._paint(source, f"{source} {text}")
+
+    def _paint(self, source: str, text: str) -> str:
+        if not self.color:
+            return text
+        code = self._colors.setdefault(source, COLORS[len(self._colors) % len(COLORS)])
+        return f"\x1b[{code}m{text}\x1b[0m"
+
     def format(self, line: LogLine) -> str:
         body = f"{line.time} {line.text}" if self.timestamps and line.time else line.text
         if not self.prefix:
             return body
         self.width = max(self.width, len(line.source))
-        head = f"{line.source:<{self.width}}  |"
-        if self.color:
-            code = self._colors.setdefault(line.source, COLORS[len(self._colors) % len(COLORS)])
-            head = f"\x1b[{code}m{head}\x1b[0m"
+        head = self._paint(line.source, f"{line.source:<{self.width}}  |")
         return f"{head} {body}"

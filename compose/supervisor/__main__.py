@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 
@@ -52,21 +51,18 @@ def main() -> int:
 
     from compose.errors import PycomposeError
     from compose.planner import UpOptions
-    from compose.project import Project
-    from compose.stackfile import LoadOptions
-    from compose.supervisor.run import RunOptions, run_up
+    from compose.supervisor.run import RunOptions, reload_project, run_up
 
     request = json.loads(sys.stdin.read())
     out = PipeOutput()
-    reload = _reloader(LoadOptions, Project)
     try:
-        project = reload(request["load"])
+        project = reload_project(request["load"])
         if _forward(project.name, request, out):
             return 0
         _log_to_project(project.name)
         up = UpOptions(**_tuples(request["up"]))
         run = RunOptions(**_tuples(request["run"]))
-        return anyio.run(run_up, project, up, run, out, out.ready, reload)
+        return anyio.run(run_up, project, up, run, out, out.ready)
     except PycomposeError as exc:
         out.ready(
             {"ok": False, "failures": _messages(exc), "exit_code": exc.exit_code, "hint": exc.hint}
@@ -120,18 +116,6 @@ def _log_to_project(project: str) -> None:
     fd = os.open(logdir / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
-
-
-def _reloader(load_options: Any, project_cls: Any) -> Any:
-    from compose.model import load_stack
-
-    def reload(load: dict[str, Any]) -> Any:
-        fields = {**load, "cwd": Path(load.get("cwd", "."))}
-        for key in ("files", "env_files", "profiles", "services"):
-            fields[key] = tuple(fields.get(key, ()))
-        return project_cls(load_stack(load_options(**fields)))
-
-    return reload
 
 
 def _messages(exc: BaseException) -> list[str]:

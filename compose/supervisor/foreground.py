@@ -1,9 +1,19 @@
 """Foreground `up`: stream every replica's log with `service-N |` prefixes until Ctrl-C (graceful
-stop; a second Ctrl-C kills), `--abort-on-container-exit`, or every replica having exited."""
+stop; a second Ctrl-C kills), `--abort-on-container-exit`, or every replica having exited.
+
+Like a detached supervisor it serves the project's API (``handlers.serve``), so `scale`, `stop`,
+`start`, `restart`, `kill`, `pause`, `rm`, `up -d` … from another terminal act through it: new
+replicas (scaled up, started again, recreated under their name) are followed with their
+prefixes, and each exit is reported as docker compose does (``web-1 exited with code 0``).
+Stopping some services keeps the foreground running; once every replica has exited (and no
+request is still acting, as a `restart` between its stop and its start) it ends.
+"""
 
 from __future__ import annotations
 
 import signal
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +21,9 @@ import anyio
 
 from compose.logs import Formatter, LogTail
 from compose.supervisor.run import Session, completion_targets, stop_all
+from compose.supervisor.tracker import EXITED
+
+EXIT_SETTLE = 0.15  # an exit is reported this long after it: the replica's last lines first
 
 
 async def foreground(session: Session, names: list[str]) -> int:
@@ -25,6 +38,7 @@ async def foreground(session: Session, names: list[str]) -> int:
                 session.out.progress("Gracefully stopping... (press Ctrl+C again to force)")
                 tg.cancel_scope.cancel()
                 break
+    report_exits(session)
     return 130 if interrupted else _exit_code(session)
 
 
@@ -37,15 +51,10 @@ def _exit_code(session: Session) -> int:
 
 
 async def _serve_api(session: Session, scope: anyio.CancelScope) -> None:
-    """The same API as a detached supervisor: `down`, `stop`, `up -d` from another terminal."""
-    from compose.supervisor import api
-    from compose.supervisor.handlers import handle
+    """The detached supervisor's API, served until a `down` (or `shutdown`) ends us."""
+    from compose.supervisor.handlers import serve
 
-    async with anyio.create_task_group() as tg:
-        path = api.socket_path(session.project.name)
-        tg.start_soon(api.serve, path, lambda request: handle(session, request))
-        await session.shutdown.wait()
-        tg.cancel_scope.cancel()
+    await serve(session)
     scope.cancel()
 
 
@@ -85,7 +94,9 @@ async def _watch_exits(session: Session, names: list[str], scope: anyio.CancelSc
         if abort or run.abort_on_container_failure:
             if any(aborting(r) for r in reps):
                 return True
-        return bool(reps) and all(r.status == "exited" for r in reps) and not _restarting(session)
+        if session.busy or _restarting(session):
+            return False
+        return bool(reps) and all(r.status == "exited" for r in reps)
 
     await tracker.wait_for(done)
     await anyio.sleep(0.2)  # let the last log lines land
@@ -96,35 +107,85 @@ def _restarting(session: Session) -> bool:
     return bool(session.sup._restart_due)
 
 
-async def _stream_logs(session: Session, scope: anyio.CancelScope) -> None:
-    tail, fmt = LogTail(), _formatter(session)
-    session.tail, session.fmt = tail, fmt  # type: ignore[attr-defined]
-    while True:
+@dataclass
+class Attached:
+    """What the foreground shows: the followed log files and the exits already reported."""
+
+    fmt: Formatter
+    tail: LogTail = field(default_factory=LogTail)
+    files: dict[str, str] = field(default_factory=dict)  # source -> log path followed
+    reported: dict[str, float] = field(default_factory=dict)  # replica -> exit reported
+
+    def show(self, session: Session, settle: float = EXIT_SETTLE) -> None:
+        self.follow(session)
+        for line in self.tail.poll():
+            session.out.log(self.fmt.format(line))
+        for line in self.exits(session, time.time() - settle):
+            session.out.log(line)
+
+    def follow(self, session: Session) -> None:
+        """Every shown replica's log; a replica made anew under its name (another log file,
+        or the same path replaced: ``LogTail`` sees the inode) is read from its start."""
         for rec in session.driver.store.replicas():
-            shown = not session.run.attach or rec.service in session.run.attach
-            if rec.log_path and shown and rec.service not in session.run.no_attach:
-                tail.add(f"{rec.service}-{rec.index}", _path(rec.log_path))
-        for line in tail.poll():
-            session.out.log(fmt.format(line))
+            source = f"{rec.service}-{rec.index}"
+            if not rec.log_path or rec.oneoff or not _shown(session, rec.service):
+                continue
+            if self.files.get(source) != rec.log_path:
+                self.tail.discard(source)
+                self.tail.add(source, Path(rec.log_path))
+                self.files[source] = rec.log_path
+
+    def exits(self, session: Session, before: float) -> list[str]:
+        """``web-1 exited with code 0`` once per exit that happened while we ran."""
+        lines = []
+        for state in list(session.sup.tracker.replicas.values()):
+            if self._new_exit(session, state, before):
+                self.reported[state.name] = state.finished_at
+                code = state.exit_code
+                text = "exited" if code is None else f"exited with code {code}"
+                lines.append(self.fmt.status(f"{state.service}-{state.index}", text))
+        return lines
+
+    def _new_exit(self, session: Session, state: Any, before: float) -> bool:
+        done = state.finished_at
+        if state.status != EXITED or state.oneoff or done is None:
+            return False
+        fresh = session.started <= done <= before and self.reported.get(state.name) != done
+        return fresh and _shown(session, state.service)
+
+
+def _shown(session: Session, service: str) -> bool:
+    run = session.run
+    return (not run.attach or service in run.attach) and service not in run.no_attach
+
+
+async def _stream_logs(session: Session, scope: anyio.CancelScope) -> None:
+    view = session.view = Attached(_formatter(session))
+    while True:
+        view.show(session)
         await anyio.sleep(0.1)
 
 
 def flush_logs(session: Session) -> None:
-    tail = getattr(session, "tail", None)
-    if tail is not None:
-        for line in tail.poll():
-            session.out.log(session.fmt.format(line))  # type: ignore[attr-defined]
+    """What the replicas said while stopping (their exits are our doing: not reported)."""
+    view = session.view
+    if view is not None:
+        view.follow(session)
+        for line in view.tail.poll():
+            session.out.log(view.fmt.format(line))
+
+
+def report_exits(session: Session) -> None:
+    """The exits that ended the foreground, before its own graceful stop begins."""
+    if session.view is not None:
+        session.view.show(session, settle=0.0)
 
 
 def _formatter(session: Session) -> Formatter:
-    sources = [f"{r.service}-{r.index}" for r in session.driver.store.replicas()]
+    sources = [f"{r.service}-{r.index}" for r in session.driver.store.replicas() if not r.oneoff]
     return Formatter(
         sources,
         color=session.run.color,
         prefix=not session.run.no_log_prefix,
         timestamps=session.run.timestamps,
     )
-
-
-def _path(text: str) -> Any:
-    return Path(text)

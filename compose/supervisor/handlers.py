@@ -50,25 +50,36 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
     if op in ("stop", "start", "restart", "kill"):
         if request.get("timeout") is not None:
             session.sup.executor._stop_timeout = float(request["timeout"])
-        await _replica_op(session, op, services, request)
-        return {"ok": True}
+        session.busy += 1  # a foreground `up` does not end while all are briefly down
+        try:
+            return {"ok": True, "changed": await _replica_op(session, op, services, request)}
+        finally:
+            session.busy -= 1
+            session.sup.tracker.poke()
     raise OperationError(f"unknown request {op!r}")
 
 
 async def _replica_op(
     session: Session, op: str, services: tuple[str, ...], req: dict[str, Any]
-) -> None:
-    states = [
-        s for s in session.sup.tracker.replicas.values() if not services or s.service in services
-    ]
+) -> list[str]:
+    """stop | start | restart | kill the replicas of ``services`` (all when empty); the names
+    acted on, for the CLI to report."""
+    tracked = list(session.sup.tracker.replicas.values())
+    states = [s for s in tracked if not services or s.service in services]
+    changed = []
     for state in states:
-        if op in ("stop", "restart") and state.running:
-            await session.sup.executor.stop(state.name)
-        if op in ("start", "restart") and (op == "restart" or not state.running):
-            await session.sup.executor.start(state.name)
         if op == "kill" and state.running:
             session.sup.tracker.update(state.name, manually_stopped=True)
             await session.driver.kill_replica(state.name, int(req.get("signal", signal.SIGKILL)))
+        elif op == "restart" or state.running == (op == "stop"):
+            if op != "start" and state.running:
+                await session.sup.executor.stop(state.name)
+            if op != "stop":
+                await session.sup.executor.start(state.name)
+        else:
+            continue
+        changed.append(state.name)
+    return changed
 
 
 async def _pause_op(session: Session, pause: bool, services: tuple[str, ...]) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,6 +54,9 @@ class Session:
     run: RunOptions
     shutdown: anyio.Event = field(default_factory=anyio.Event)
     reload: Callable[[dict[str, Any]], Any] | None = None  # load options -> Project
+    busy: int = 0  # API requests acting on replicas (a `restart` is not an exit of all)
+    started: float = field(default_factory=time.time)
+    view: Any = None  # the foreground's log view (``foreground.Attached``)
 
 
 def events_path(project: str) -> Any:
@@ -68,6 +72,20 @@ def event_writer(project: str) -> Callable[[dict[str, Any]], None]:
             handle.write(json.dumps({"project": project, **event}) + "\n")
 
     return write
+
+
+def reload_project(load: dict[str, Any]) -> Any:
+    """A fresh Project from the load options an `up -d` / `create` client sends (``apply``)."""
+    from pathlib import Path
+
+    from compose.model import load_stack
+    from compose.project import Project
+    from compose.stackfile import LoadOptions
+
+    fields = {**load, "cwd": Path(load.get("cwd", "."))}
+    for key in ("files", "env_files", "profiles", "services"):
+        fields[key] = tuple(fields.get(key, ()))
+    return Project(load_stack(LoadOptions(**fields)))
 
 
 def ensure_images(stack: Any, services: list[str], policy: str, out: Output) -> dict[str, Any]:
@@ -87,7 +105,7 @@ async def run_up(
     run: RunOptions,
     out: Output,
     ready: Callable[[dict[str, Any]], None] | None = None,
-    reload: Callable[[dict[str, Any]], Any] | None = None,
+    reload: Callable[[dict[str, Any]], Any] | None = reload_project,
 ) -> int:
     lock = ProjectLock(project.name).acquire(timeout=5.0)
     try:

@@ -53,10 +53,17 @@ def handle(rep: Any) -> Any:
     return handle_of(rep.record)
 
 
-def ask_supervisor(project: str, request: dict[str, Any]) -> bool:
+def ask_supervisor(project: str, request: dict[str, Any], verb: str | None = None) -> bool:
+    """True when a supervisor (detached or a foreground `up`) took the request; with ``verb``
+    the replicas it acted on are reported (`` Container web-1  Stopped``)."""
     from compose.project import supervisor_request
 
-    return supervisor_request(project, request) is not None
+    reply = supervisor_request(project, request)
+    if reply is None:
+        return False
+    for name in reply.get("changed", []) if verb else ():
+        click.echo(f" Container {name}  {verb}", err=True)
+    return True
 
 
 def stop_replicas(

@@ -29,7 +29,7 @@ def command(obj, services, sig, remove_orphans) -> None:
     needs_root(obj, "kill")
     number = parse_signal(sig)
     name = project_name(obj)
-    if ask_supervisor(name, {"op": "kill", "services": list(services), "signal": number}):
+    if ask_supervisor(name, {"op": "kill", "services": list(services), "signal": number}, "Killed"):
         return
     rt = runtime()
     for rep in select(name, tuple(services), running=True):

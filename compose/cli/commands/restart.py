@@ -17,7 +17,8 @@ def command(obj, services, timeout, no_deps) -> None:
 
     needs_root(obj, "restart")
     name = project_name(obj)
-    if ask_supervisor(name, {"op": "restart", "services": list(services), "timeout": timeout}):
+    request = {"op": "restart", "services": list(services), "timeout": timeout}
+    if ask_supervisor(name, request, "Started"):
         return
     stop_replicas(name, tuple(services), timeout, try_load_stack(obj))
     start(obj, tuple(services))

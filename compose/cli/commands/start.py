@@ -37,9 +37,12 @@ def start(
             f'project "{project.name}": no containers to start',
             hint="create them with `pycompose up` (or `create`)",
         )
-    if ask_supervisor(project.name, {"op": "start", "services": list(services)}):
+    if ask_supervisor(project.name, {"op": "start", "services": list(services)}, "Started"):
         return
-    up = UpOptions(services=services, no_deps=True, no_recreate=True)
+    counts: dict[str, int] = {}  # as many as there are: `start` does not scale (e.g. after `scale`)
+    for rep in existing:
+        counts[rep.service] = counts.get(rep.service, 0) + 1
+    up = UpOptions(services=services, no_deps=True, no_recreate=True, scale=counts)
     run = RunOptions(detach=True, wait=wait, wait_timeout=wait_timeout, pull="never")
     code = start_detached(load_dict(obj, project.stack), up, run, CliOutput())
     if code:

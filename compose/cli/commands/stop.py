@@ -15,6 +15,7 @@ def command(obj, services, timeout) -> None:
 
     needs_root(obj, "stop")
     name = project_name(obj)
-    if ask_supervisor(name, {"op": "stop", "services": list(services), "timeout": timeout}):
+    request = {"op": "stop", "services": list(services), "timeout": timeout}
+    if ask_supervisor(name, request, "Stopped"):
         return
     stop_replicas(name, tuple(services), timeout, try_load_stack(obj))
