@@ -53,6 +53,24 @@ def named_volumes(service: Service) -> tuple[str, ...]:
     return tuple(v.source for v in service.volumes if v.type == "volume" and v.source)
 
 
+def starts_first(service: Service) -> bool:
+    """Does a changed replica's successor start before the replica stops?
+
+    ``deploy.update_config.order`` decides when given. Otherwise start-first (no gap), except
+    where two copies can't run side by side: a shared or host network namespace (the ports
+    are bound there), a fixed IP or MAC address, or a writable volume (two databases on one
+    data directory is how data gets corrupted; bind mounts don't count)."""
+    update = service.deploy.update_config if service.deploy else None
+    if update is not None and update.order is not None:
+        return update.order == "start-first"
+    if service.network_mode or service.mac_address:
+        return False
+    nets = [n for n in service.networks.values() if n is not None]
+    if any(n.ipv4_address or n.ipv6_address or n.mac_address for n in nets):
+        return False
+    return not any(v.type == "volume" and not v.read_only for v in service.volumes)
+
+
 @dataclass
 class Project:
     stack: Stack
@@ -124,6 +142,7 @@ class Project:
             service_networks(svc),
             named_volumes(svc),
             svc.container_name,
+            starts_first(svc),
         )
 
     def _networks(self) -> dict[str, bool]:

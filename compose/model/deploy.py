@@ -82,4 +82,5 @@ class Deploy(ComposeModel):
 
 
 # deploy keys that only make sense on a Swarm: accepted, warned, ignored
-SWARM_ONLY_DEPLOY_KEYS = ("update_config", "rollback_config", "placement", "endpoint_mode")
+SWARM_ONLY_DEPLOY_KEYS = ("rollback_config", "placement", "endpoint_mode")
+# update_config.order (start-first / stop-first) is honoured by recreation; the rest is swarm's

@@ -69,6 +69,11 @@ def unsupported_warnings(stack: Stack) -> list[str]:
             for key in SWARM_ONLY_DEPLOY_KEYS
             if deploy and key in deploy.model_fields_set
         ]
+        update = deploy.update_config if deploy else None
+        out += [
+            f"services.{name}.deploy.update_config.{key}: not supported by pycompose, ignored"
+            for key in sorted(update.model_fields_set - {"order"} if update else ())
+        ]
     if stack.models:
         out.append("models: not supported by pycompose, ignored")
     return out

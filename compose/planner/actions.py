@@ -87,10 +87,18 @@ class RemoveReplica(ReplicaAction):
     verb = "Remove"
 
 
+@dataclass(frozen=True, slots=True)
 class RecreateReplica(ReplicaAction):
-    """Stop + remove the old container, then create + start the new one (same name)."""
+    """Replace the container by a new one under the same name: stop-first (stop + remove the
+    old, then create + start the new) or start-first (the new one runs, and is healthy when it
+    has a healthcheck, before the old one stops)."""
 
+    start_first: bool = False
     verb = "Recreate"
+
+    def describe(self) -> str:
+        order = " (start-first)" if self.start_first else ""  # docker compose's line otherwise
+        return f"Container {self.name}  {self.verb}{order}"
 
 
 class RestartReplica(ReplicaAction):

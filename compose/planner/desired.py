@@ -28,6 +28,7 @@ class DesiredService:
     networks: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()  # named volume keys
     container_name: str | None = None  # `container_name:` (replica 1 only)
+    start_first: bool = False  # a changed replica's successor starts before it stops
 
 
 @dataclass(frozen=True, slots=True)

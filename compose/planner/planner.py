@@ -114,9 +114,11 @@ def _plan_service(
 ) -> list[ReplicaAction]:
     want = _want(svc, options)
     existing = sorted(observed.of_service(svc.name), key=lambda r: r.index)
+    stale = [r for r in existing if r.name != container_name(desired.name, svc, r.index)]
+    existing = [r for r in existing if r not in stale]
     keep, extra = existing[:want], existing[want:]
     actions: list[ReplicaAction] = []
-    for rep in reversed(extra):  # scale down: highest indexes first
+    for rep in [*stale, *reversed(extra)]:  # staging leftovers; scale down: highest first
         actions += _remove(rep)
     restart_upstream = any(d.restart and d.service in recreated for d in svc.depends_on)
     for rep in keep:
@@ -149,7 +151,7 @@ def _converge(
 ) -> list[ReplicaAction]:
     args = (rep.service, rep.index, rep.name)
     if _must_recreate(svc, rep, options):
-        return [RecreateReplica(*args)]
+        return [RecreateReplica(*args, start_first=svc.start_first)]
     if options.no_start:
         return []
     if not rep.running:

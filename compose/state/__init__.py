@@ -25,6 +25,7 @@ from compose.state.records import (
     ProjectRecord,
     ReplicaRecord,
     replica_name,
+    staging_name,
 )
 from compose.state.store import StateStore
 
@@ -43,4 +44,5 @@ __all__ = [
     "observe_project",
     "process_start_time",
     "replica_name",
+    "staging_name",
 ]

@@ -21,6 +21,12 @@ def replica_name(project: str, service: str, index: int) -> str:
     return f"{project}-{service}-{index}"
 
 
+def staging_name(name: str, token: str) -> str:
+    """The temporary name of a replica's successor while both run (Docker's recreate names
+    it ``<short id>_<name>`` the same way); renamed to ``name`` once the old one is gone."""
+    return f"{token}_{name}"
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkRecord:
     name: str  # compose key, e.g. "default"
@@ -69,10 +75,16 @@ class ReplicaRecord:
     manually_stopped: bool = False
     log_path: str | None = None
     runtime: dict[str, Any] = field(default_factory=dict)  # opaque data the runtime needs back
+    # the name its kernel objects (netns, veth/IPAM, cgroup, replica dir) were made under: the
+    # name itself, except for a replica created under a staging name by a start-first
+    # recreation and renamed afterwards (kernel objects are never renamed)
+    ident: str = ""
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", replica_name(self.project, self.service, self.index))
+        if not self.ident:
+            object.__setattr__(self, "ident", self.name)
 
     def replace(self, **changes: Any) -> ReplicaRecord:
         return dataclasses.replace(self, **changes)

@@ -156,7 +156,7 @@ class Supervisor(Hooks):
         self._restart_due.pop(name, None)
         if name not in self._watching:
             self._watching.add(name)
-            self._tg.start_soon(self._watch_exit, name)
+            self._tg.start_soon(self._watch_exit, name, state)
         spec = self.driver.healthcheck(state.service)
         if spec is not None:
             self._start_health(name, spec)
@@ -167,6 +167,20 @@ class Supervisor(Hooks):
         if scope is not None:
             scope.cancel()
 
+    def monitors_health(self) -> bool:
+        return self.watch
+
+    def renamed(self, old: str, new: str) -> None:
+        """A start-first successor took its predecessor's name: its watchers hold its state
+        object and follow; only their bookkeeping is re-keyed."""
+        if old in self._watching:
+            self._watching.discard(old)
+            self._watching.add(new)
+        if old in self._health:
+            self._health[new] = self._health.pop(old)
+        self._health_seen[new] = self._health_seen.pop(old, None)
+        self.event("rename", new, old_name=old)
+
     def event(self, action: str, name: str, **attrs: Any) -> None:
         if self._on_event is None:
             return
@@ -175,16 +189,18 @@ class Supervisor(Hooks):
         self._on_event({"time": time.time(), "action": action, "container": name, **attrs})
 
     # watchers --------------------------------------------------------------------------------
-    async def _watch_exit(self, name: str) -> None:
+    async def _watch_exit(self, name: str, watched: ReplicaState) -> None:
+        """``watched``: the replica's state object, the same under a later name (rename)."""
         try:
-            code = await self.driver.wait_exit(name)
+            code = await self.driver.wait_exit(watched.name)  # renamed before it ran
         except Exception:
             log.debug("watching %s failed", name, exc_info=True)
             code = None
         finally:
+            name = watched.name
             self._watching.discard(name)
         state = self.tracker.get(name)
-        if state is None or state.status == EXITED:
+        if state is None or state is not watched or state.status == EXITED:
             return
         self.stopping(name)
         self.tracker.exited(name, code)
@@ -202,11 +218,16 @@ class Supervisor(Hooks):
         scope = anyio.CancelScope()
         self._health[name] = scope
 
+        state = self.tracker.get(name)
+        if state is None:
+            return
+
+        async def probe(argv: tuple[str, ...], timeout: float) -> int:
+            return await self.driver.probe(state.name, argv, timeout)
+
         async def run() -> None:
             with scope:
-                await monitor(
-                    name, spec, lambda argv, t: self.driver.probe(name, argv, t), self.tracker
-                )
+                await monitor(state, spec, probe, self.tracker)
 
         self._tg.start_soon(run)
 
@@ -254,6 +275,9 @@ class Supervisor(Hooks):
         want = self.desired.get(service)
         if want is None or service in self.applying:
             return
+        stale = [s.name for s in self.tracker.of_service(service) if self._staging(s)]
+        if stale:  # a start-first successor whose recreation a crash interrupted
+            await self._remove_all(service, stale)
         change = diff(self.tracker.replicas.values(), want, self.expect, service)
         if change.remove:
             await self._remove_all(service, [s.name for s in change.remove])
@@ -264,7 +288,7 @@ class Supervisor(Hooks):
         policy = self.driver.restart_policy(service)
         now = time.monotonic()
         for state in self.tracker.of_service(service):
-            if state.status != EXITED or state.manually_stopped:
+            if state.status != EXITED or state.manually_stopped or self._staging(state):
                 continue
             if not should_restart(policy, state.exit_code, state.restart_count, False):
                 continue
@@ -291,7 +315,6 @@ class Supervisor(Hooks):
         for name in names:
             self.expect.expect_delete(service, name)
 
-
         async def one(name: str) -> None:
             try:
                 state = self.tracker.get(name)
@@ -305,6 +328,9 @@ class Supervisor(Hooks):
                 self.tracker.poke()
 
         await _all_then_raise(one, names)
+
+    def _staging(self, state: ReplicaState) -> bool:
+        return not state.oneoff and state.name != self._name_of(state.service, state.index)
 
     def _name_of(self, service: str, index: int) -> str:
         name_of = getattr(self.driver, "name_of", None)

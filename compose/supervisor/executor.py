@@ -13,13 +13,14 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
 
-from compose.errors import ProjectUpError
+from compose.errors import ContainerError, ProjectUpError
 from compose.planner.actions import (
     STOPPED,
     CreateReplica,
@@ -37,9 +38,10 @@ from compose.planner.actions import (
     StopReplica,
     Wait,
 )
+from compose.state.records import staging_name
 from compose.supervisor.conditions import DependencyFailed, wait_condition
 from compose.supervisor.driver import Driver
-from compose.supervisor.tracker import ReplicaState, Tracker
+from compose.supervisor.tracker import EXITED, ReplicaState, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,12 @@ class Hooks:
     def stopping(self, name: str) -> None: ...
 
     def event(self, action: str, name: str, **attrs: object) -> None: ...
+
+    def renamed(self, old: str, new: str) -> None: ...
+
+    def monitors_health(self) -> bool:
+        """True when healthchecks run (a start-first successor then waits to be healthy)."""
+        return False
 
 
 @dataclass
@@ -217,13 +225,13 @@ class Executor:
         elif isinstance(action, RemoveReplica):
             await self.remove(action.name)
         elif isinstance(action, RecreateReplica):
-            await self.recreate(action.service, action.index, action.name)
+            await self.recreate(action)
         elif isinstance(action, RestartReplica):
             await self.stop(action.name)
             await self.start(action.name)
 
     async def create(self, service: str, index: int, name: str) -> None:
-        await self.driver.create_replica(service, index)
+        await self.driver.create_replica(service, index, name)
         self.tracker.add(ReplicaState(service, index, name))
 
     async def start(self, name: str) -> None:
@@ -240,11 +248,63 @@ class Executor:
         await self.driver.remove_replica(name)
         self.tracker.remove(name)
 
-    async def recreate(self, service: str, index: int, name: str) -> None:
+    async def recreate(self, action: RecreateReplica) -> None:
+        """Stop-first: the old container stops and goes, then the new one is created and
+        started. Start-first: the new one starts under a staging name and must be ready
+        (healthy, when it has a healthcheck) before the old one stops; then it takes the old
+        one's name. A successor that fails is removed and the old one keeps running."""
+        service, index, name = action.service, action.index, action.name
+        if not action.start_first:
+            await self.stop(name)
+            await self.remove(name)
+            await self.create(service, index, name)
+            await self.start(name)
+            return
+        staging = staging_name(name, secrets.token_hex(6))
+        await self._start_successor(service, index, staging)
+        drain = getattr(self.driver, "drain_replica", None)
+        if drain is not None:
+            await drain(name)  # new connections go to the successor only
         await self.stop(name)
         await self.remove(name)
-        await self.create(service, index, name)
-        await self.start(name)
+        await self.driver.rename_replica(staging, name)
+        self.tracker.rename(staging, name)
+        self.hooks.renamed(staging, name)
+
+    async def _start_successor(self, service: str, index: int, staging: str) -> None:
+        try:
+            self.hooks.event("create", staging, service=service)
+            await self.create(service, index, staging)
+            await self.start(staging)
+            await self._ready(service, staging)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._discard(staging)
+            raise
+
+    async def _ready(self, service: str, name: str) -> None:
+        """The successor runs (and, with a healthcheck that runs, is healthy)."""
+        watch_health = self.hooks.monitors_health() and self.driver.healthcheck(service)
+
+        def settled() -> bool:
+            state = self.tracker.get(name)
+            if state is None or state.status == EXITED or not watch_health:
+                return True
+            return state.health in ("healthy", "unhealthy")
+
+        await self.tracker.wait_for(settled)
+        state = self.tracker.get(name)
+        if state is None or state.status == EXITED:
+            code = state.exit_code if state else None
+            raise ContainerError(f"the new container exited (code {code}); the old one is kept")
+        if watch_health and state.health != "healthy":
+            raise ContainerError("the new container is unhealthy; the old one is kept")
+
+    async def _discard(self, name: str) -> None:
+        state = self.tracker.get(name)
+        if state is not None and state.running:
+            await self.stop(name)
+        await self.remove(name)
 
 
 def _by_replica(

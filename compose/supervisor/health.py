@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import anyio
 
-from compose.supervisor.tracker import PAUSED, Tracker
+from compose.supervisor.tracker import PAUSED, ReplicaState, Tracker
 
 STARTING, HEALTHY, UNHEALTHY = "starting", "healthy", "unhealthy"
 
@@ -72,16 +72,17 @@ def next_status(
     return (UNHEALTHY if streak >= spec.retries else current), streak
 
 
-async def monitor(name: str, spec: HealthSpec, probe: Probe, tracker: Tracker) -> None:
-    """Probe one replica until it stops running (cancel the scope to end it early)."""
+async def monitor(me: ReplicaState, spec: HealthSpec, probe: Probe, tracker: Tracker) -> None:
+    """Probe one replica until it stops running (cancel the scope to end it early). The
+    replica is followed by identity (its state object): a rename doesn't lose it."""
     started = time.monotonic()
     status, streak = STARTING, 0
-    tracker.update(name, health=STARTING)
+    tracker.update(me.name, health=STARTING)
     while True:
         in_start = time.monotonic() - started < spec.start_period
         await anyio.sleep(spec.start_interval if in_start and status == STARTING else spec.interval)
-        state = tracker.get(name)
-        if state is None or not state.running:
+        state = tracker.get(me.name)
+        if state is not me or not state.running:
             return
         if state.status == PAUSED:
             continue  # Docker runs no healthcheck in a paused container
@@ -90,7 +91,7 @@ async def monitor(name: str, spec: HealthSpec, probe: Probe, tracker: Tracker) -
         new, streak = next_status(status, ok, streak, spec, in_start)
         if new != status:
             status = new
-            tracker.update(name, health=status)
+            tracker.update(me.name, health=status)
 
 
 async def _probe_once(probe: Probe, spec: HealthSpec) -> bool:

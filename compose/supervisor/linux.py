@@ -51,6 +51,7 @@ class LinuxDriver:
         self._refreshing = False
         self._refresh_dirty = False
         self._publish_locks: dict[str, threading.Lock] = {}
+        self.draining: set[str] = set()  # replicas about to stop: no new traffic goes to them
 
     def publish_lock(self, service: str) -> threading.Lock:
         return self._publish_locks.setdefault(service, threading.Lock())
@@ -148,10 +149,16 @@ class LinuxDriver:
         await run_sync(volumes.remove_volume, action.full_name)
 
     # replicas -----------------------------------------------------------------------------
-    async def create_replica(self, service: str, index: int) -> None:
+    async def create_replica(self, service: str, index: int, name: str | None = None) -> None:
         from compose.supervisor.replica import create_replica
 
-        await run_sync(create_replica, self, service, index)
+        await run_sync(create_replica, self, service, index, name)
+
+    async def rename_replica(self, old: str, new: str) -> None:
+        from compose.supervisor.replica import rename_replica
+
+        await run_sync(rename_replica, self, old, new)
+        await self.refresh_network_services()  # DNS and /etc/hosts: the new name
 
     async def start_replica(self, name: str) -> None:
         from compose.supervisor.replica import start_replica
@@ -174,7 +181,21 @@ class LinuxDriver:
         from compose.supervisor.replica import remove_replica
 
         await run_sync(remove_replica, self, name)
+        self.draining.discard(name)
         await self.refresh_network_services()
+
+    async def drain_replica(self, name: str) -> None:
+        """Before a replica that has a successor stops: DNS, /etc/hosts, the loopback proxy
+        and the DNAT set stop sending it new connections (it still runs)."""
+        from compose.supervisor.replica import publish_service
+
+        record = self.replica_record(name)
+        self.draining.add(name)
+        await self.refresh_network_services()
+        await run_sync(publish_service, self, record.service)
+
+    def serving_records(self) -> list[ReplicaRecord]:
+        return [r for r in self.store.replicas() if r.name not in self.draining]
 
     async def replica_exited(self, name: str, service: str) -> None:
         """A replica died on its own: DNS, proxies, /etc/hosts and DNAT drop it now."""
@@ -204,7 +225,7 @@ class LinuxDriver:
         from compose.supervisor.replica import rewrite_hosts
 
         if self.net is not None:
-            await self.net.refresh(self.project, self.store.replicas())
+            await self.net.refresh(self.project, self.serving_records())
         await run_sync(rewrite_hosts, self)
 
     async def wait_exit(self, name: str) -> int | None:

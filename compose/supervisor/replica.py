@@ -45,8 +45,11 @@ def _step(subject: str, step: str, func: Callable[[], Any]) -> Any:
 
 
 # create -----------------------------------------------------------------------------------
-def create_replica(driver: LinuxDriver, service: str, index: int) -> ReplicaRecord:
-    name = driver.name_of(service, index)
+def create_replica(
+    driver: LinuxDriver, service: str, index: int, name: str | None = None
+) -> ReplicaRecord:
+    """``name``: a staging name (start-first recreation) instead of the replica's own."""
+    name = name or driver.name_of(service, index)
     return create_named(driver, driver.stack.services[service], index, name)
 
 
@@ -93,8 +96,9 @@ def _create(
     undo.append(lambda: driver.store.delete_replica(name))
     netns, atts, ips = _network(driver, svc, name, subject, undo)
     etc = write_etc_files(driver, svc, name, index, rdir, atts)
+    owner = name if oneoff else driver.name_of(svc.name, index)  # a successor finds its data
     mounts = _step(
-        subject, "volumes", lambda: volumes.service_mounts(driver.stack, svc, name, image.layers)
+        subject, "volumes", lambda: volumes.service_mounts(driver.stack, svc, owner, image.layers)
     )
     spec = build_spec(driver, svc, index, image, rdir, mounts, netns, etc, ips, name)
     handle = _step(subject, "create", lambda: driver.runtime.create(spec, stdio))
@@ -212,7 +216,8 @@ def hosts_text(
     from compose.runtime.service import default_hostname
     from netplug import HostEntry, render_hosts
 
-    hostname = svc.hostname or default_hostname(name)
+    ident = next((r.ident for r in records if r.name == name), name)  # its hostname's source
+    hostname = svc.hostname or default_hostname(ident)
     own = [HostEntry(own_ip, (hostname, name, svc.name, f"{svc.name}-{index}"))] if own_ip else []
     live = [r for r in records if r.name != name and r.status != "exited" and not r.oneoff]
     peers = [HostEntry(ip, (rec.service, rec.name)) for rec in live for ip in rec.ips.values()]
@@ -247,9 +252,9 @@ def rewrite_hosts(driver: LinuxDriver) -> None:
 def _rewrite_hosts(driver: LinuxDriver) -> None:
     from netplug import write_in_place
 
-    records = driver.store.replicas()
+    records = driver.serving_records()
     for rec in records:
-        path = driver.replica_dir(rec.name) / "etc" / "hosts"
+        path = driver.replica_dir(rec.ident) / "etc" / "hosts"
         svc = driver.stack.services.get(rec.service)
         if rec.status != "running" or svc is None or not path.exists():
             continue
@@ -347,7 +352,7 @@ def start_replica(driver: LinuxDriver, name: str) -> None:
     elif record.status != "created" or name not in driver.created_here:
         # created by another process: its init waits on a socket we don't hold
         remove_process(driver, record)
-        record = create_replica(driver, record.service, record.index)
+        record = create_replica(driver, record.service, record.index, record.name)
     subject = f'service "{record.service}" replica {record.index}'
     driver.created_here.discard(name)
     _step(subject, "start", lambda: driver.runtime.start(handle_of(record)))
@@ -362,12 +367,13 @@ def restart_process(driver: LinuxDriver, record: ReplicaRecord) -> ReplicaRecord
     addresses, /etc files and log, as Docker's restart does."""
     svc = driver.stack.services[record.service]
     image = driver.image_for(record.service)
-    rdir = driver.replica_dir(record.name)
+    rdir = driver.replica_dir(record.ident)
     etc = tuple((f"/etc/{n}", rdir / "etc" / n) for n in ("hosts", "resolv.conf", "hostname"))
     netns = Path(record.netns) if record.netns else None
-    mounts = volumes.service_mounts(driver.stack, svc, record.name, image.layers)
+    owner = driver.name_of(record.service, record.index)
+    mounts = volumes.service_mounts(driver.stack, svc, owner, image.layers)
     spec = build_spec(
-        driver, svc, record.index, image, rdir, mounts, netns, etc, record.ips, record.name
+        driver, svc, record.index, image, rdir, mounts, netns, etc, record.ips, record.ident
     )
     subject = f'service "{record.service}" replica {record.index}'
     handle = _step(subject, "create", lambda: driver.runtime.create(spec))
@@ -393,7 +399,7 @@ def publish_service(driver: LinuxDriver, service: str, exclude: str = "") -> Non
     with driver.publish_lock(service):
         records = [
             r
-            for r in driver.store.replicas()
+            for r in driver.serving_records()
             if r.service == service and not r.oneoff and r.name != exclude and r.ports
         ]
         if not records:
@@ -450,9 +456,31 @@ def remove_replica(driver: LinuxDriver, name: str) -> None:
     record = driver.store.load_replica(name)
     if record is None:
         return
-    remove_process(driver, record)
-    driver.log_path(name).unlink(missing_ok=True)
+    if not _shares_kernel_objects(driver, record):
+        remove_process(driver, record)
+        driver.log_path(record.ident).unlink(missing_ok=True)
     driver.store.delete_replica(name)
+
+
+def _shares_kernel_objects(driver: LinuxDriver, record: ReplicaRecord) -> bool:
+    """A staging record left by a crash in the middle of ``rename_replica``: its kernel objects
+    now belong to the renamed record, so only the stale record goes. (Staging names hold a
+    "_"; the scan of every record is skipped for the others.)"""
+    if "_" not in record.name:
+        return False
+    return any(r.ident == record.ident and r.name != record.name for r in driver.store.replicas())
+
+
+def rename_replica(driver: LinuxDriver, old: str, new: str) -> None:
+    """A start-first successor takes its predecessor's name once that one is removed; its
+    kernel objects keep the names they were made under (``ident``). The new record is written
+    before the old one goes: a crash in between leaves a stale record, never a lost one."""
+    record = driver.replica_record(old)
+    driver.store.save_replica(record.replace(name=new))
+    driver.store.delete_replica(old)
+    if old in driver.created_here:
+        driver.created_here.discard(old)
+        driver.created_here.add(new)
 
 
 def remove_process(driver: LinuxDriver, record: ReplicaRecord) -> None:
@@ -462,15 +490,15 @@ def remove_process(driver: LinuxDriver, record: ReplicaRecord) -> None:
     if record.runtime:
         driver.runtime.remove(handle_of(record))
     else:
-        remove_unrecorded(driver, record.name)
+        remove_unrecorded(driver, record.ident)
     if any(p.get("published") for p in record.ports):  # `nft` runs are not free: only if needed
         with contextlib.suppress(Exception):
             publish_service(driver, record.service, exclude=record.name)
     requests = [driver.network_config(k) for k in record.ips] or (
         attach_requests(driver, svc) if svc is not None else []
     )
-    netplug.detach(driver.project, record.name, requests, record.netns, ipam_root=driver.ipam_root)
-    netplug.remove_replica_netns(record.name)
+    netplug.detach(driver.project, record.ident, requests, record.netns, ipam_root=driver.ipam_root)
+    netplug.remove_replica_netns(record.ident)
 
 
 def remove_unrecorded(driver: LinuxDriver, name: str) -> None:

@@ -68,6 +68,14 @@ class Tracker:
     def exited(self, name: str, code: int | None) -> None:
         self.update(name, status=EXITED, exit_code=code, finished_at=time.time())
 
+    def rename(self, old: str, new: str) -> None:
+        """The same replica (same state object: watchers holding it follow) under a new name."""
+        state = self.replicas.pop(old, None)
+        if state is not None:
+            state.name = new
+            self.replicas[new] = state
+            self._notify(state)
+
     def remove(self, name: str) -> None:
         if self.replicas.pop(name, None) is not None:
             self._notify(None)

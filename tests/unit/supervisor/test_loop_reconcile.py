@@ -28,11 +28,11 @@ class FlakyDriver(FakeDriver):
         self.errors = list(errors or [])
         self.delay = delay
 
-    async def create_replica(self, service: str, index: int) -> None:
+    async def create_replica(self, service: str, index: int, name: str | None = None) -> None:
         await anyio.sleep(self.delay)
         if self.errors:
             raise self.errors.pop(0)
-        await super().create_replica(service, index)
+        await super().create_replica(service, index, name)
 
 
 def names(sup: Supervisor, service: str = "web") -> list[int]:

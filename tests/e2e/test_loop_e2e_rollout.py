@@ -1,0 +1,155 @@
+"""Start-first recreation: after an edit, `up -d` starts the new replica (under a staging name)
+and drains the old one before stopping it, so a client hammering the published port sees no
+failed request; the new one then carries the old name. A service with a writable volume is
+still replaced stop-first."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+
+import pytest
+from e2e_helpers import Cli, wait_for, write_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(120)]
+
+STACK = """
+services:
+  web:
+    image: IMAGE
+    environment:
+      VERSION: "v1"
+    command: ["sh", "-c", "mkdir -p /www && echo $$VERSION > /www/index.html &&
+      trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
+    ports: ["127.0.0.1:PORT:8080"]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Client(threading.Thread):
+    """GET / every 5 ms on a new connection; records each answer or failure."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.url = f"http://127.0.0.1:{port}/"
+        self.answers: list[str] = []
+        self.failures: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as resp:
+                    self.answers.append(resp.read().decode().strip())
+            except Exception as exc:
+                self.failures.append(repr(exc))
+            time.sleep(0.005)
+
+
+def events(cli: Cli, since: float) -> list[tuple[str, str]]:
+    out = cli.run("events", "--json", "--since", str(since), "--until", str(time.time())).stdout
+    return [(d["action"], d["container"]) for d in map(json.loads, out.splitlines())]
+
+
+def test_start_first_recreation_drops_no_request(project, tmp_path):
+    port = free_port()
+    path = write_stack(tmp_path, STACK.replace("PORT", str(port)))
+    cli = Cli(project, file=path)
+    cli.run("up", "-d", "--wait")
+    client = Client(port)
+    client.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "v1" not in client.answers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        path.write_text(path.read_text().replace('VERSION: "v1"', 'VERSION: "v2"'))
+        assert "Recreate (start-first)" in cli.run("up", "--dry-run").stdout
+        since = time.time()
+        out = cli.run("up", "-d").stderr
+        time.sleep(0.5)  # a few more requests to the new one
+    finally:
+        client.done.set()
+        client.join(5)
+    served = [a for i, a in enumerate(client.answers) if i == 0 or a != client.answers[i - 1]]
+    print(f"{len(client.answers)} requests, answers in order {served}, failures {client.failures}")
+    assert client.failures == []
+    assert served == ["v1", "v2"]  # no flip-flop: the old one got nothing once drained
+    assert f"Container {project}-web-1  Recreate" in out
+
+    seen = events(cli, since)
+    staging = next(c for a, c in seen if a == "create")
+    assert staging.endswith(f"_{project}-web-1")
+    order = [(a, c) for a, c in seen if a in ("start", "die", "rename")]
+    assert order == [  # the new one runs before the old one stops, then takes its name
+        ("start", staging),
+        ("die", f"{project}-web-1"),
+        ("rename", f"{project}-web-1"),
+    ]
+    ps = cli.run("ps", "--format", "json").stdout
+    names = [doc["Name"] for doc in map(json.loads, ps.splitlines())]
+    assert names == [f"{project}-web-1"]
+
+
+def test_a_service_with_a_writable_volume_is_replaced_stop_first(project, tmp_path):
+    volume = "    volumes: ['data:/data']\nvolumes:\n  data:\n"
+    body = STACK.replace("PORT", str(free_port())) + volume
+    path = write_stack(tmp_path, body)
+    cli = Cli(project, file=path)
+    cli.run("up", "-d")
+    path.write_text(path.read_text().replace('VERSION: "v1"', 'VERSION: "v2"'))
+    since = time.time()
+    out = cli.run("up", "-d").stderr
+    assert "start-first" not in out
+    seen = events(cli, since)
+    assert [a for a, _ in seen if a in ("die", "start")] == ["die", "start"]
+    assert all("_" not in c for _, c in seen)  # no staging name: same name throughout
+
+
+SLOW_READY = """
+services:
+  web:
+    image: IMAGE
+    environment:
+      VERSION: "v1"
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ready; sleep 1000 & wait"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 0.2s
+      start_period: 30s
+      start_interval: 0.2s
+"""
+
+
+def test_supervisor_killed_mid_recreation_converges(project, tmp_path):
+    """kill -9 while the successor waits to be healthy: the old replica still runs, the next
+    `up` removes the staging leftover and recreates; `down` leaves nothing (fixture)."""
+    import os
+    import signal
+
+    from test_loop_e2e_crash import records, supervisor_pid
+
+    path = write_stack(tmp_path, SLOW_READY)
+    cli = Cli(project, file=path)
+    cli.run("up", "-d", "--wait")
+    old_pid = records(project)[f"{project}-web-1"]["pid"]
+    path.write_text(path.read_text().replace('VERSION: "v1"', 'VERSION: "v2"'))
+    up = __import__("subprocess").Popen(cli.argv("up", "-d"), stderr=-1, stdout=-1)
+    try:
+        wait_for(lambda: any("_" in name for name in records(project)), timeout=20, interval=0.02)
+        os.kill(supervisor_pid(project), signal.SIGKILL)
+    finally:
+        up.communicate(timeout=60)
+    names = sorted(records(project))
+    assert len(names) == 2 and records(project)[f"{project}-web-1"]["pid"] == old_pid
+    out = cli.run("up", "-d", "--wait").stderr
+    assert "Remove" in out and "Recreate (start-first)" in out, out
+    assert sorted(records(project)) == [f"{project}-web-1"]
+    assert records(project)[f"{project}-web-1"]["pid"] != old_pid
