@@ -37,6 +37,9 @@ async def scale_request(session: Any, request: dict[str, Any]) -> dict[str, Any]
     sup = session.sup
     await _prepare(session, counts)
     before = {s.name for s in sup.tracker.replicas.values()}
+    for service in counts:  # a new request is a new attempt: an earlier verdict is not its answer
+        sup._mark_failed(service, None)
+        sup.enqueue(service)  # also when the count is the one that failed before
     sup.set_desired(counts)
     timeout = float(request.get("timeout") or CONVERGE_TIMEOUT)
     with anyio.move_on_after(timeout) as scope:
@@ -54,7 +57,8 @@ async def scale_request(session: Any, request: dict[str, Any]) -> dict[str, Any]
 
 async def _prepare(session: Any, counts: dict[str, int]) -> None:
     """What a scaled service needs before the loop creates replicas: its image (pulled if
-    missing) and its networks and volumes (a service `up` never selected has none yet)."""
+    missing, also when removed from the store since `up`) and its networks and volumes (a
+    service `up` never selected has none yet)."""
     from compose.planner import Plan, UpOptions
     from compose.supervisor.blocking import run_sync
     from compose.supervisor.run import ensure_images
@@ -63,13 +67,18 @@ async def _prepare(session: Any, counts: dict[str, int]) -> None:
     if not wanted:
         return
     stack, driver = session.project.stack, session.driver
-    missing = [s for s in wanted if driver.image_for(s) is None]
+    missing = [s for s in wanted if not _unpacked(driver.image_for(s))]
     if missing:
         driver.images.update(await run_sync(ensure_images, stack, missing, "missing", session.out))
     up = UpOptions(services=tuple(wanted), no_deps=True, scale=counts)
     setup = session.project.plan_up(up, {s: None for s in stack.services}).setup
     outcome = await session.sup.apply(Plan(setup=setup))
     outcome.raise_for_failures()
+
+
+def _unpacked(image: Any) -> bool:
+    """The image is still in the store (`image rm` since `up` makes it pulled again)."""
+    return image is not None and all(layer.is_dir() for layer in image.layers)
 
 
 def converged(sup: Any, counts: dict[str, int]) -> bool:

@@ -22,7 +22,7 @@ def command(obj, services, force, stop, volumes) -> None:
     needs_root(obj, "rm")
     name = project_name(obj)
     if force or stop:
-        if not ask_supervisor(name, {"op": "stop", "services": list(services)}):
+        if not ask_supervisor(name, {"op": "stop", "services": list(services)}, "Stopped"):
             stop_replicas(name, tuple(services), None, try_load_stack(obj))
     victims = select(name, tuple(services), running=False)
     anonymous = anonymous_volumes(victims) if volumes else []
