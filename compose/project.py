@@ -53,13 +53,16 @@ def named_volumes(service: Service) -> tuple[str, ...]:
     return tuple(v.source for v in service.volumes if v.type == "volume" and v.source)
 
 
-def starts_first(service: Service) -> bool:
+def starts_first(service: Service, image_volumes: tuple[str, ...] = ()) -> bool:
     """Does a changed replica's successor start before the replica stops?
 
     ``deploy.update_config.order`` decides when given. Otherwise start-first (no gap), except
     where two copies can't run side by side: a shared or host network namespace (the ports
-    are bound there), a fixed IP or MAC address, or a writable volume (two databases on one
-    data directory is how data gets corrupted; bind mounts don't count)."""
+    are bound there), a fixed IP or MAC address, or a writable volume, the image's own
+    ``VOLUME`` paths included (two databases on one data directory is how data gets
+    corrupted; bind mounts don't count)."""
+    from compose.volumes import uncovered_image_volumes
+
     update = service.deploy.update_config if service.deploy else None
     if update is not None and update.order is not None:
         return update.order == "start-first"
@@ -68,7 +71,10 @@ def starts_first(service: Service) -> bool:
     nets = [n for n in service.networks.values() if n is not None]
     if any(n.ipv4_address or n.ipv6_address or n.mac_address for n in nets):
         return False
-    return not any(v.type == "volume" and not v.read_only for v in service.volumes)
+    if any(v.type == "volume" and not v.read_only for v in service.volumes):
+        return False
+    mounted = [v.target for v in service.volumes] + [t.split(":")[0] for t in service.tmpfs]
+    return not uncovered_image_volumes(image_volumes, mounted)
 
 
 @dataclass
@@ -106,7 +112,9 @@ class Project:
 
         deps = self.dependencies()
         services = tuple(
-            self._desired_service(n, config_hash(self.stack.services[n], digests.get(n)), deps[n])
+            self._desired_service(
+                n, config_hash(self.stack.services[n], digests.get(n)), deps[n], digests.get(n)
+            )
             for n in _topological(deps)
         )
         return DesiredProject(
@@ -131,9 +139,10 @@ class Project:
         }
 
     def _desired_service(
-        self, name: str, digest_hash: str, deps: tuple[Dependency, ...]
+        self, name: str, digest_hash: str, deps: tuple[Dependency, ...], digest: str | None
     ) -> DesiredService:
         svc = self.stack.services[name]
+        image_volumes = self._image_volumes(name) if digest else ()
         return DesiredService(
             name,
             svc.replicas,
@@ -142,8 +151,19 @@ class Project:
             service_networks(svc),
             named_volumes(svc),
             svc.container_name,
-            starts_first(svc),
+            starts_first(svc, image_volumes),
         )
+
+    def _image_volumes(self, service: str) -> tuple[str, ...]:
+        """The VOLUME paths of the service's image in the local store (() if not there)."""
+        from compose.errors import ImageError
+        from compose.images import ImageStore
+
+        try:
+            image = ImageStore().resolve(self.stack.services[service].image_name(self.name))
+        except ImageError:
+            return ()
+        return tuple(image.config.volumes)
 
     def _networks(self) -> dict[str, bool]:
         nets = {k: bool(n and n.external) for k, n in self.stack.networks.items()}

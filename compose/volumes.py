@@ -10,6 +10,7 @@
   digits), here derived from (replica, target) so a recreated replica finds its data again;
   `down` and `rm` keep them, `down -v`, `rm -v` and `run --rm` remove them (planner:
   ``anonymous_volumes``, which recognizes them by that name);
+- an image's ``VOLUME`` paths that no service mount covers get anonymous volumes too (Docker);
 - ``tmpfs`` (service key and long form) with size/mode; ``read_only`` is the runtime's;
 - ``volumes_from: [svc[:ro]]`` repeats that service's bind/volume mounts;
 - secrets (``/run/secrets/<name>``) and configs (``/<name>``) from files, bound read-only.
@@ -140,15 +141,23 @@ def anonymous_volume(replica: str, target: str) -> str:
 
 
 def service_mounts(
-    stack: Any, service: Any, replica: str, layers: Sequence[Path] = (), seen: Iterable[str] = ()
+    stack: Any,
+    service: Any,
+    replica: str,
+    layers: Sequence[Path] = (),
+    seen: Iterable[str] = (),
+    image_volumes: Sequence[str] = (),
 ) -> list[Mount]:
-    """Every mount of one replica, in the order Docker applies them."""
+    """Every mount of one replica, in the order Docker applies them; ``image_volumes``: the
+    image's ``VOLUME`` paths, each an anonymous volume unless the service mounts something
+    there."""
     mounts = [
         m
         for entry in service.volumes
         for m in _volume_mount(stack, service, replica, entry, layers)
     ]
     mounts += _tmpfs_mounts(service.tmpfs)
+    mounts += _image_volumes(replica, image_volumes, {m.target for m in mounts}, layers)
     mounts += _volumes_from(stack, service, replica, [*seen, service.name])
     mounts += _file_mounts(stack, service.secrets, stack.secrets, "/run/secrets/")
     mounts += _file_mounts(stack, service.configs, stack.configs, "/")
@@ -181,6 +190,23 @@ def _volume_mount(
     if not (vol.volume and vol.volume.nocopy):
         copy_up(data, layers, vol.target)
     return [Mount(vol.target, "bind", str(data), vol.read_only)]
+
+
+def uncovered_image_volumes(image_volumes: Iterable[str], targets: Iterable[str]) -> list[str]:
+    """The image's VOLUME paths no service mount covers (Docker: anonymous volumes)."""
+    covered = {os.path.normpath(t) for t in targets}
+    return [v for v in image_volumes if os.path.normpath(v) not in covered]
+
+
+def _image_volumes(
+    replica: str, image_volumes: Sequence[str], targets: set[str], layers: Sequence[Path]
+) -> list[Mount]:
+    mounts = []
+    for target in uncovered_image_volumes(image_volumes, targets):
+        data = ensure_volume(anonymous_volume(replica, os.path.normpath(target)))
+        copy_up(data, layers, target)
+        mounts.append(Mount(os.path.normpath(target), "bind", str(data)))
+    return mounts
 
 
 def _bind_source(stack: Any, vol: Any) -> Path:

@@ -98,7 +98,7 @@ def _create(
     etc = write_etc_files(driver, svc, name, index, rdir, atts)
     owner = name if oneoff else driver.name_of(svc.name, index)  # a successor finds its data
     mounts = _step(
-        subject, "volumes", lambda: volumes.service_mounts(driver.stack, svc, owner, image.layers)
+        subject, "volumes", lambda: service_mounts(driver, svc, owner, image)
     )
     spec = build_spec(driver, svc, index, image, rdir, mounts, netns, etc, ips, name)
     handle = _step(subject, "create", lambda: driver.runtime.create(spec, stdio))
@@ -127,6 +127,13 @@ def _create(
     driver.store.save_replica(record)
     driver.created_here.add(name)
     return record
+
+
+def service_mounts(driver: LinuxDriver, svc: Any, owner: str, image: Any) -> list[Any]:
+    """The replica's mounts; ``owner`` (its canonical name) keys its anonymous volumes."""
+    return volumes.service_mounts(
+        driver.stack, svc, owner, image.layers, image_volumes=image.config.volumes
+    )
 
 
 def _network(
@@ -371,7 +378,7 @@ def restart_process(driver: LinuxDriver, record: ReplicaRecord) -> ReplicaRecord
     etc = tuple((f"/etc/{n}", rdir / "etc" / n) for n in ("hosts", "resolv.conf", "hostname"))
     netns = Path(record.netns) if record.netns else None
     owner = driver.name_of(record.service, record.index)
-    mounts = volumes.service_mounts(driver.stack, svc, owner, image.layers)
+    mounts = service_mounts(driver, svc, owner, image)
     spec = build_spec(
         driver, svc, record.index, image, rdir, mounts, netns, etc, record.ips, record.ident
     )

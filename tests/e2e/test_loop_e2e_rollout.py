@@ -153,3 +153,30 @@ def test_supervisor_killed_mid_recreation_converges(project, tmp_path):
     assert "Remove" in out and "Recreate (start-first)" in out, out
     assert sorted(records(project)) == [f"{project}-web-1"]
     assert records(project)[f"{project}-web-1"]["pid"] != old_pid
+
+
+def test_an_image_volume_keeps_its_data_across_recreation(project, tmp_path, monkeypatch):
+    """redis's image declares VOLUME /data: without a service mount there it is an anonymous
+    volume, so recreation is stop-first and the data survives (as with docker compose)."""
+    import os
+
+    body = """
+services:
+  db:
+    image: REDIS
+    command: ["redis-server", "--appendonly", "yes", "--protected-mode", "no"]
+    environment:
+      VERSION: "v1"
+"""
+    path = write_stack(tmp_path, body.replace("REDIS", os.environ["REDIS_IMAGE"]))
+    cli = Cli(project, file=path)
+    cli.run("up", "-d")
+    redis = ("exec", "-T", "db", "redis-cli")
+    wait_for(lambda: cli.run(*redis, "ping", check=False).stdout.strip() == "PONG")
+    assert cli.run(*redis, "set", "k", "kept").stdout.strip() == "OK"
+    path.write_text(path.read_text().replace('VERSION: "v1"', 'VERSION: "v2"'))
+    plan = cli.run("up", "--dry-run").stdout
+    assert f"Container {project}-db-1  Recreate" in plan and "start-first" not in plan
+    cli.run("up", "-d")
+    wait_for(lambda: cli.run(*redis, "ping", check=False).stdout.strip() == "PONG")
+    assert cli.run(*redis, "get", "k").stdout.strip() == "kept"

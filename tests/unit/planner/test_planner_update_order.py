@@ -46,3 +46,13 @@ def test_update_config_order_is_no_longer_warned_about(tmp_path: Path):
     assert unsupported_warnings(stack) == [
         "services.web.deploy.update_config.parallelism: not supported by pycompose, ignored"
     ]
+
+
+def test_an_image_volume_makes_it_stop_first_unless_the_service_mounts_over_it(tmp_path: Path):
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: busybox\n  db:\n    image: redis\n"
+        "    volumes: ['./data:/data']\n"
+    )
+    stack = load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
+    assert starts_first(stack.services["web"], ("/data",)) is False
+    assert starts_first(stack.services["db"], ("/data/",)) is True  # a bind covers it

@@ -126,3 +126,22 @@ def test_volumes_from_repeats_the_other_service_mounts_read_only_when_asked(tmp_
     assert [(m.target, m.source, m.read_only) for m in mounts] == [
         ("/data", str(volume_data("p_data")), True)
     ]
+
+
+def test_image_volumes_get_anonymous_volumes_with_the_image_content(tmp_path):
+    """Docker: an image's VOLUME path is an anonymous volume, seeded from the image, unless
+    the service mounts something there; a recreated replica (same name) finds it again."""
+    stack, svc = stack_with(tmp_path, volumes=[vol("volume", "data", "/data")], tmpfs=["/tmp"])
+    root = layer(tmp_path / "l1", {"var/lib/db/seed": "from image"})
+    image_volumes = ("/var/lib/db/", "/data", "/tmp")
+    mounts = service_mounts(stack, svc, "p-web-1", [root], image_volumes=image_volumes)
+    by_target = {m.target: m for m in mounts}
+    anon = volume_data(anonymous_volume("p-web-1", "/var/lib/db"))
+    assert by_target["/var/lib/db"].source == str(anon)
+    assert (anon / "seed").read_text() == "from image"
+    assert by_target["/data"].source == str(volume_data("p_data"))  # the service's wins
+    assert [m.target for m in mounts].count("/tmp") == 1
+    (anon / "seed").write_text("written by the container")
+    again = service_mounts(stack, svc, "p-web-1", [root], image_volumes=image_volumes)
+    assert {m.target: m for m in again}["/var/lib/db"].source == str(anon)
+    assert (anon / "seed").read_text() == "written by the container"
