@@ -70,3 +70,27 @@ def test_formatter_prefixes_and_pads():
     colored = Formatter(["web-1"]).format(LogLine("web-1", "hi"))
     assert colored.startswith("\x1b[36mweb-1  |\x1b[0m hi")
     assert Formatter(prefix=False).format(LogLine("web-1", "hi")) == "hi"
+
+
+def test_tail_reads_a_file_replaced_under_its_name_from_its_start(tmp_path):
+    """A replica removed and made again (`rm` + `scale`) writes a new file at the same path."""
+    path = tmp_path / "c.log"
+    path.write_text(entry("old one") + entry("old two"))
+    tail = LogTail()
+    tail.add("web-1", path)
+    assert [ln.text for ln in tail.poll()] == ["old one", "old two"]
+    path.unlink()
+    path.write_text(entry("new"))  # another inode, shorter than what was read
+    assert [ln.text for ln in tail.poll()] == ["new"]
+    with open(path, "a") as handle:
+        handle.write(entry("newer"))
+    assert [ln.text for ln in tail.poll()] == ["newer"]
+    path.write_text(entry("x"))  # truncated in place
+    assert [ln.text for ln in tail.poll()] == ["x"]
+
+
+def test_formatter_status_lines_are_docker_s():
+    assert Formatter(color=False).status("web-1", "exited with code 0") == (
+        "web-1 exited with code 0"
+    )
+    assert Formatter().status("web-1", "exited with code 3").startswith("\x1b[36mweb-1 exited")
