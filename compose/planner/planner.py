@@ -201,13 +201,14 @@ def plan_down(
             not orphan or options.remove_orphans or rep.record.oneoff
         ):
             by_service.setdefault(rep.service, []).append(rep)
+    order, needs = _needs(desired, observed)
     steps = tuple(
         ServiceStep(
             svc,
             tuple(a for r in sorted(reps, key=lambda r: -r.index) for a in _remove(r)),
-            _down_waits(desired, svc, by_service),
+            _down_waits(needs, svc, by_service),
         )
-        for svc, reps in _dependents_first(desired, by_service)
+        for svc, reps in _dependents_first(order, by_service)
     )
     teardown = () if chosen else _down_teardown(desired, observed, options)
     warnings = (
@@ -217,22 +218,40 @@ def plan_down(
     return Plan((), steps, teardown, warnings, zero)
 
 
+Needs = dict[str, tuple[str, ...]]  # service -> the services it depends on
+
+
+def _needs(desired: DesiredProject | None, observed: ObservedProject) -> tuple[list[str], Needs]:
+    """(services in dependency order, what each needs): from the file, else from what the last
+    `up` recorded (docker compose keeps depends_on in a label for the same purpose)."""
+    if desired is not None:
+        needs = {s.name: tuple(d.service for d in s.depends_on) for s in desired.services}
+        return desired.names, needs
+    needs = dict(observed.project.dependencies) if observed.project else {}
+    order: list[str] = []
+    while len(order) < len(needs):
+        ready = sorted(
+            n for n, ds in needs.items() if n not in order and all(d in order for d in ds)
+        )
+        order += ready or sorted(n for n in needs if n not in order)[:1]  # a cycle: go on
+    return order, needs
+
+
 def _dependents_first(
-    desired: DesiredProject | None, by_service: dict[str, list[ObservedReplica]]
+    order: list[str], by_service: dict[str, list[ObservedReplica]]
 ) -> list[tuple[str, list[ObservedReplica]]]:
-    """Reverse dependency order (``desired.services`` is in dependency order), so the plan
-    reads as it runs: a service's steps come after those of everything that depends on it.
-    Services the file doesn't know (orphans, one-offs) come first."""
-    rank = {name: i for i, name in enumerate(desired.names)} if desired else {}
+    """Reverse dependency order, so the plan reads as it runs: a service's steps come after
+    those of everything that depends on it. Services the order doesn't know (orphans,
+    one-offs) come first."""
+    rank = {name: i for i, name in enumerate(order)}
     return sorted(by_service.items(), key=lambda item: (-rank.get(item[0], len(rank)), item[0]))
 
 
 def _down_waits(
-    desired: DesiredProject | None, service: str, stopping: dict[str, list[ObservedReplica]]
+    needs: Needs, service: str, stopping: dict[str, list[ObservedReplica]]
 ) -> tuple[Wait, ...]:
-    if desired is None or service not in desired.names:
-        return ()
-    return tuple(Wait(d.name, STOPPED) for d in desired.dependents(service) if d.name in stopping)
+    dependents = sorted(n for n, ds in needs.items() if service in ds and n in stopping)
+    return tuple(Wait(n, STOPPED) for n in dependents)
 
 
 def _down_teardown(
@@ -275,6 +294,7 @@ def plan_stop(
     for rep in observed.replicas:
         if rep.running and not rep.record.oneoff and (chosen is None or rep.service in chosen):
             by_service.setdefault(rep.service, []).append(rep)
+    order, needs = _needs(desired, observed)
     steps = tuple(
         ServiceStep(
             svc,
@@ -282,8 +302,8 @@ def plan_stop(
                 StopReplica(r.service, r.index, r.name)
                 for r in sorted(reps, key=lambda r: -r.index)
             ),
-            _down_waits(desired, svc, by_service),
+            _down_waits(needs, svc, by_service),
         )
-        for svc, reps in _dependents_first(desired, by_service)
+        for svc, reps in _dependents_first(order, by_service)
     )
     return Plan((), steps)

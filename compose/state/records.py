@@ -46,6 +46,9 @@ class ProjectRecord:
     networks: tuple[NetworkRecord, ...] = ()
     volumes: tuple[str, ...] = ()  # full names of named volumes the project created
     services: tuple[str, ...] = ()  # services of the stack at the last `up`
+    # service -> the services it depends on (at the last `up`): `down` without the file
+    # still stops dependents first
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,8 @@ def _coerce(cls: type[T], values: dict[str, Any]) -> T:
         values["config_files"] = tuple(values.get("config_files", ()))
         values["volumes"] = tuple(values.get("volumes", ()))
         values["services"] = tuple(values.get("services", ()))
+        deps = values.get("dependencies", {})
+        values["dependencies"] = {k: tuple(v) for k, v in deps.items()}
     if cls is ReplicaRecord:
         values["ports"] = tuple(values.get("ports", ()))
         values["mounts"] = tuple(values.get("mounts", ()))

@@ -114,15 +114,20 @@ class LinuxDriver:
         self.store.save_project(_replace(record, networks=(*others, net)))
 
     def project_record(self) -> ProjectRecord:
-        existing = self.store.load_project()
-        if existing is not None or self.stack is None:
-            return existing or ProjectRecord(self.project, created=time.time())
-        return ProjectRecord(
-            self.project,
-            str(self.stack.working_dir),
-            tuple(str(f) for f in self.stack.files),
-            time.time(),
+        """The record, with what the file says now (files, services, dependencies) when
+        there is a file; networks and volumes are kept from the record."""
+        existing = self.store.load_project() or ProjectRecord(self.project, created=time.time())
+        if self.stack is None:
+            return existing
+        from compose.graph import service_dependencies
+
+        deps = service_dependencies(self.stack)
+        return _replace(
+            existing,
+            working_dir=str(self.stack.working_dir),
+            config_files=tuple(str(f) for f in self.stack.files),
             services=tuple(self.stack.services),
+            dependencies={name: tuple(sorted(d)) for name, d in deps.items()},
         )
 
     async def remove_network(self, action: RemoveNetwork) -> None:

@@ -152,3 +152,20 @@ def test_container_name_names_the_first_replica():
     svc = DesiredService("db", 1, "h", container_name="my-db")
     plan = plan_up(DesiredProject("p", (svc,)), ObservedProject("p", None, ()), UpOptions())
     assert lines(plan) == ["Container my-db  Create", "Container my-db  Start"]
+
+
+def test_down_without_stack_file_follows_the_recorded_dependencies():
+    """The last `up` recorded who needs whom: `down -p p` from anywhere stops dependents
+    first, as with the file (docker compose reads its depends_on label for this)."""
+    from dataclasses import replace
+
+    from compose.planner import plan_stop
+
+    recs = (running("db", 1, "h"), running("web", 1, "h"), running("cache", 1, "h"))
+    obs = observed(*recs)
+    deps = {"web": ("cache", "db"), "cache": ("db",), "db": ()}
+    obs = replace(obs, project=replace(obs.project, dependencies=deps))
+    for plan in (plan_down(None, obs, DownOptions()), plan_stop(None, obs)):
+        waits = {s.service: [w.service for w in s.waits] for s in plan.services}
+        assert waits == {"web": [], "cache": ["web"], "db": ["cache", "web"]}
+        assert [s.service for s in plan.services] == ["web", "cache", "db"]
