@@ -17,7 +17,13 @@ Invariants:
 """
 
 from compose.state.lock import ProjectLock, is_locked
-from compose.state.observe import ObservedProject, ObservedReplica, list_projects, observe_project
+from compose.state.observe import (
+    ObservedProject,
+    ObservedReplica,
+    images_in_use,
+    list_projects,
+    observe_project,
+)
 from compose.state.procfs import is_alive, process_start_time
 from compose.state.records import (
     SCHEMA_VERSION,
@@ -38,6 +44,7 @@ __all__ = [
     "ProjectRecord",
     "ReplicaRecord",
     "StateStore",
+    "images_in_use",
     "is_alive",
     "is_locked",
     "list_projects",

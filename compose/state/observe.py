@@ -73,3 +73,14 @@ def list_projects() -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if (p / "project.json").exists())
+
+
+def images_in_use() -> dict[str, list[str]]:
+    """Image digest -> the containers (of any project) that still exist with it: an image
+    they use must not be deleted (its layers are their overlay's lower dirs)."""
+    out: dict[str, list[str]] = {}
+    for project in list_projects():
+        for rec in StateStore(project).replicas():
+            if rec.image_digest:
+                out.setdefault(rec.image_digest, []).append(rec.name)
+    return out

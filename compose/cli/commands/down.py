@@ -12,7 +12,11 @@ from compose.cli.commands._project import CliOutput, needs_root, project_name, t
 )
 @click.option("-t", "--timeout", type=float, default=None, help="Shutdown timeout in seconds.")
 @click.option(
-    "--rmi", type=click.Choice(["local", "all"]), default=None, help="(accepted, ignored)"
+    "--rmi",
+    type=click.Choice(["local", "all"]),
+    default=None,
+    help="Remove images used by services: 'local' only those without an image: key (built), "
+    "'all' every one. Images other containers still use are kept.",
 )
 @click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
 @click.pass_obj
@@ -26,20 +30,49 @@ def command(obj, volumes, remove_orphans, timeout, rmi, dry_run) -> None:
         needs_root(obj, "down")
     name = project_name(obj)
     options = DownOptions(remove_volumes=volumes, remove_orphans=remove_orphans)
-    if not dry_run and down_by_supervisor(name, options, timeout):
-        return
     stack = try_load_stack(obj)
-    project = Project(stack) if stack is not None else None
-    plan = project.plan_down(options) if project else plan_down_from_state(name, options)
-    if dry_run:
-        click.echo(plan.render())
-        return
-    out = CliOutput()
-    for warning in apply_plan(name, plan, stack, timeout):
-        out.warning(warning)
-    for action in plan.actions():
-        out.progress(done(action.describe()))
-    forget_if_empty(name)
+    images = service_images(stack, name, rmi) if rmi else []
+    if dry_run or not down_by_supervisor(name, options, timeout):
+        project = Project(stack) if stack is not None else None
+        plan = project.plan_down(options) if project else plan_down_from_state(name, options)
+        if dry_run:
+            click.echo("\n".join([plan.render(), *(f"Image {i}  Remove" for i in images)]))
+            return
+        out = CliOutput()
+        for warning in apply_plan(name, plan, stack, timeout):
+            out.warning(warning)
+        for action in plan.actions():
+            out.progress(done(action.describe()))
+        forget_if_empty(name)
+    remove_images(images)
+
+
+def service_images(stack, name: str, rmi: str) -> list[str]:
+    """The images `down --rmi` removes: from the file, else from the records. ``local``:
+    only images named after the project (services without ``image:``, i.e. built)."""
+    if stack is not None:
+        pairs = [(s.image_name(name), s.image is None) for s in stack.services.values()]
+    else:
+        from compose.state import observe_project
+
+        recs = [r.record for r in observe_project(name).replicas if r.record.image]
+        pairs = [(r.image, r.image == f"{name}-{r.service}") for r in recs]
+    return sorted({ref for ref, built in pairs if rmi == "all" or built})
+
+
+def remove_images(refs: list[str]) -> None:
+    from compose.cli.commands._imagerm import remove_unused
+    from compose.images import ImageStore
+
+    store, out = ImageStore(), CliOutput()
+    for ref in refs:
+        if not store.has(ref):
+            continue
+        _, user = remove_unused(store, ref)
+        if user is not None:
+            out.warning(f"image {ref} is used by container {user}: not removed")
+        else:
+            out.progress(f"Image {ref}  Removed")
 
 
 def done(line: str) -> str:

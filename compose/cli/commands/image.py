@@ -95,12 +95,20 @@ def ls_cmd(fmt: str, quiet: bool) -> None:
 @command.command("rm")
 @click.argument("refs", nargs=-1, required=True)
 def rm_cmd(refs: tuple[str, ...]) -> None:
-    """Remove images; layers other images use are kept."""
+    """Remove images; layers other images use are kept, images containers use are refused."""
+    from compose.cli.commands._imagerm import remove_unused
+    from compose.errors import UserError
+
     store = _store()
     for ref in refs:
-        store.untag(ref)
+        deleted, user = remove_unused(store, ref)
+        if user is not None:
+            raise UserError(
+                f"unable to remove image {ref}: container {user} is using it",
+                hint="remove the container first (`pycompose down` in its project)",
+            )
         click.echo(f"Untagged: {ref}")
-        for item in store.prune():
+        for item in deleted:
             click.echo(f"Deleted: {item}")
 
 
