@@ -1,8 +1,9 @@
-"""The detached supervisor's API: one JSON request line, one JSON reply line, on a unix socket
-at ``<run>/projects/<project>/supervisor.sock``.
+"""A supervisor's API (the detached one and a foreground `up` serve the same): one JSON request
+line, one JSON reply line, on a unix socket at ``<run>/projects/<project>/supervisor.sock``.
 
     client ──{"op": "status"}──────────────► server ──handler(request)──► {"ok": true, ...}
-    ops: status | shutdown | stop | start | restart | kill | pause | unpause | apply
+    ops: status | shutdown | apply | scale | down | rm | stop | start | restart | kill | pause
+         | unpause   (stop … unpause reply the replicas they acted on: {"changed": [...]})
 
 The client is synchronous (the CLI has no event loop); the server runs in the supervisor.
 """

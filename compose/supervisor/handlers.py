@@ -1,4 +1,5 @@
-"""The detached supervisor's request handlers (see ``api`` for the wire format)."""
+"""A supervisor's request handlers (see ``api`` for the wire format): ``serve`` runs them for
+the detached supervisor and for a foreground `up` alike."""
 
 from __future__ import annotations
 

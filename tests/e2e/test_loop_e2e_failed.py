@@ -65,8 +65,8 @@ def test_scale_onto_a_removed_bind_source_marks_the_service_failed(project, tmp_
 
 def test_scale_pulls_an_image_removed_since_up(project, tmp_path):
     stack = "services:\n  web:\n    image: IMAGE\n    command: SLEEP\n"
-    cli = Cli(project, file=write_stack(tmp_path, stack))
-    cli.run("up", "-d")
+    cli = Cli(project, file=write_stack(tmp_path, stack + "    deploy: {replicas: 0}\n"))
+    cli.run("up", "-d")  # pulls the image; no container uses it, so `image rm` may remove it
     image = os.environ["BUSYBOX_IMAGE"]
     cli.run("image", "rm", image)
     assert image.rsplit(":", 1)[0].split("/", 1)[1] not in cli.run("image", "ls").stdout

@@ -1,7 +1,8 @@
 """Helpers of the replica commands (exec, stop, kill, pause, top, port, cp, ...).
 
-A running detached supervisor is asked first (it owns restart policies and health); with none
-alive, commands act on the records directly under the project lock.
+A running supervisor (detached, or a foreground `up` in another terminal) is asked first: it
+owns restart policies and health; with none alive, commands act on the records directly under
+the project lock.
 """
 
 from __future__ import annotations
