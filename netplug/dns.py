@@ -34,23 +34,61 @@ def host_resolvers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[Upstrea
     ]
 
 
-def answer(query: bytes, records: NetworkRecords, network_key: str, ttl: int) -> bytes | None:
-    """The reply for a query about our names; None when it must be forwarded."""
-    from dnslib import QTYPE, RR, A, DNSRecord
+UDP_LIMIT = 512  # RFC 1035, unless the query's EDNS0 OPT record offers more
+
+
+def answer(
+    query: bytes, records: NetworkRecords, network_key: str, ttl: int, udp: bool = False
+) -> bytes | None:
+    """The reply for a query about our names; None when it must be forwarded. Over UDP, a
+    reply too large for the client keeps the answers that fit and sets TC (it retries on
+    TCP), as Docker's resolver does: 50 replicas' A records don't fit in 512 bytes."""
+    from dnslib import QTYPE, DNSRecord
 
     try:
         request = DNSRecord.parse(query)
     except Exception:  # dnslib raises DNSError and struct errors on junk
         return None
+    reply = _reply(request, records, network_key, ttl)
+    if reply is None:
+        return None
+    data = reply.pack()
+    limit = max([UDP_LIMIT, *(rr.rclass for rr in request.ar if rr.rtype == QTYPE.OPT)])
+    while udp and len(data) > limit and reply.rr:
+        reply.rr = reply.rr[:-1]
+        reply.header.tc = 1
+        data = reply.pack()
+    return data
+
+
+def _reply(request: Any, records: NetworkRecords, network_key: str, ttl: int) -> Any:
+    from dnslib import PTR, QTYPE, RR, A
+
     question = request.q
-    ips = records.lookup(network_key, str(question.qname))
+    name = str(question.qname)
+    if question.qtype == QTYPE.PTR:
+        target = records.pointer(network_key, _reverse_ip(name))
+        if target is None:
+            return None
+        reply = request.reply()
+        reply.add_answer(RR(question.qname, QTYPE.PTR, rdata=PTR(target + "."), ttl=ttl))
+        return reply
+    ips = records.lookup(network_key, name)
     if ips is None:
         return None
     reply = request.reply()
     if question.qtype in (QTYPE.A, QTYPE.ANY):
         for ip in ips:
             reply.add_answer(RR(question.qname, QTYPE.A, rdata=A(ip), ttl=ttl))
-    return reply.pack()
+    return reply
+
+
+def _reverse_ip(name: str) -> str:
+    """``4.3.2.1.in-addr.arpa.`` → ``1.2.3.4`` ("" for any other name)."""
+    labels = name.rstrip(".").lower().split(".")
+    if labels[-2:] != ["in-addr", "arpa"] or len(labels) != 6:
+        return ""
+    return ".".join(reversed(labels[:4]))
 
 
 def servfail(query: bytes) -> bytes | None:
@@ -86,8 +124,14 @@ class DnsServer(TaskGroupService):
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._tg: anyio.abc.TaskGroup | None = None
 
-    def update(self, network_key: str, records: Mapping[str, Sequence[str]]) -> None:
-        self.records.replace(network_key, records)
+    def update(
+        self,
+        network_key: str,
+        records: Mapping[str, Sequence[str]],
+        reverse: Mapping[str, str] | None = None,
+    ) -> None:
+        """``reverse``: ip → name for PTR queries (Docker: ``<container>.<network>``)."""
+        self.records.replace(network_key, records, reverse)
 
     async def listen(self, network_key: str, ip: str, port: int = 53) -> int:
         """Serve ``network_key`` on ip:port (UDP and TCP) in the host netns; returns the port."""
@@ -119,27 +163,34 @@ class DnsServer(TaskGroupService):
             async with udp, listener, anyio.create_task_group() as tg:
                 tg.start_soon(listener.serve, lambda stream: self._serve_tcp(stream, key))
                 async for data, client in udp:
-                    reply = answer(data, self.records, key, self.ttl)
+                    reply = answer(data, self.records, key, self.ttl, udp=True)
                     if reply is not None:
                         await udp.sendto(reply, *client[:2])
                     else:
                         tg.start_soon(self._forward, udp, data, client)
 
     async def _serve_tcp(self, stream: anyio.abc.SocketStream, key: str) -> None:
-        """DNS over TCP: 2-byte length prefix; forwarding still goes over UDP."""
+        """DNS over TCP: 2-byte length prefix, several queries per connection (glibc sends its
+        A and AAAA queries on one after a truncated UDP reply); forwarding still goes over
+        UDP. The connection closes when the client does, or after an idle timeout."""
         from anyio.streams.buffered import BufferedByteReceiveStream
 
         async with stream:
             reader = BufferedByteReceiveStream(stream)
-            try:
-                with anyio.fail_after(self.timeout * 2):
-                    size = int.from_bytes(await reader.receive_exactly(2), "big")
-                    query = await reader.receive_exactly(size)
-            except (TimeoutError, anyio.EndOfStream, anyio.IncompleteRead, OSError):
-                return
-            reply = answer(query, self.records, key, self.ttl) or await self._resolve(query)
-            if reply is not None:
-                await stream.send(len(reply).to_bytes(2, "big") + reply)
+            while True:
+                try:
+                    with anyio.fail_after(self.timeout * 2):
+                        size = int.from_bytes(await reader.receive_exactly(2), "big")
+                        query = await reader.receive_exactly(size)
+                except (TimeoutError, anyio.EndOfStream, anyio.IncompleteRead, OSError):
+                    return
+                reply = answer(query, self.records, key, self.ttl) or await self._resolve(query)
+                if reply is None:
+                    return
+                try:
+                    await stream.send(len(reply).to_bytes(2, "big") + reply)
+                except (anyio.BrokenResourceError, OSError):
+                    return
 
     async def _resolve(self, data: bytes) -> bytes | None:
         for host, port in self.upstreams:

@@ -45,12 +45,24 @@ class NetworkRecords:
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[str, list[str]]] = {}
+        self._reverse: dict[str, dict[str, str]] = {}
 
-    def replace(self, network_key: str, records: Mapping[str, Sequence[str]]) -> None:
+    def replace(
+        self,
+        network_key: str,
+        records: Mapping[str, Sequence[str]],
+        reverse: Mapping[str, str] | None = None,
+    ) -> None:
+        """``reverse``: ip → the name a PTR query for it answers."""
         self._tables[network_key] = {normalise(k): list(v) for k, v in records.items()}
+        self._reverse[network_key] = dict(reverse or {})
 
     def drop(self, network_key: str) -> None:
         self._tables.pop(network_key, None)
+        self._reverse.pop(network_key, None)
+
+    def pointer(self, network_key: str, ip: str) -> str | None:
+        return self._reverse.get(network_key, {}).get(ip)
 
     def lookup(self, network_key: str, name: str) -> list[str] | None:
         """Shuffled IPs, or None when the name is not ours (then the query is forwarded)."""

@@ -31,6 +31,16 @@ def dns_records(
     return out
 
 
+def ptr_records(records: Iterable[ReplicaRecord], project: str) -> dict[str, dict[str, str]]:
+    """network key → {ip: "<container>.<project>_<network>"}: Docker's PTR answers."""
+    out: dict[str, dict[str, str]] = {}
+    for rec in records:
+        if rec.status == "running":
+            for net, ip in rec.ips.items():
+                out.setdefault(net, {})[ip] = f"{rec.name}.{project}_{net}"
+    return out
+
+
 def proxy_backends(
     records: Iterable[ReplicaRecord],
 ) -> dict[tuple[str, int, str], list[tuple[str, int]]]:
@@ -81,8 +91,14 @@ class NetServices:
     async def refresh(self, project: str, records: list[ReplicaRecord]) -> None:
         if self.dns is None:
             return
-        for net, names in dns_records(records, self.aliases).items():
-            self.dns.update(f"{project}_{net}", names)
+        tables = dns_records(records, self.aliases)
+        pointers = ptr_records(records, project)
+        keys = {f"{project}_{net}" for net in tables} | {
+            k for k in self._listening if k.startswith(f"{project}_")
+        }
+        for key in keys:  # a network whose last replica went is emptied too
+            net = key[len(project) + 1 :]
+            self.dns.update(key, tables.get(net, {}), pointers.get(net, {}))
         await self._refresh_proxy(proxy_backends(records))
 
     async def _refresh_proxy(

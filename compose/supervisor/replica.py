@@ -12,6 +12,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -219,15 +220,26 @@ def hosts_text(
     own_ip: str | None,
     records: list[ReplicaRecord],
 ) -> str:
-    """/etc/hosts of one replica: itself, then every live peer by service and container name."""
+    """/etc/hosts of one replica: itself, its links, then every live peer by container name,
+    and by service name only for a service with one live replica: glibc and musl return just
+    the first /etc/hosts match, so a scaled service there would pin every client to one
+    replica; its name is left to the embedded DNS, which answers with all of them (Docker
+    keeps peers out of /etc/hosts altogether)."""
     from compose.runtime.service import default_hostname
     from netplug import HostEntry, render_hosts
 
     ident = next((r.ident for r in records if r.name == name), name)  # its hostname's source
     hostname = svc.hostname or default_hostname(ident)
-    own = [HostEntry(own_ip, (hostname, name, svc.name, f"{svc.name}-{index}"))] if own_ip else []
     live = [r for r in records if r.name != name and r.status != "exited" and not r.oneoff]
-    peers = [HostEntry(ip, (rec.service, rec.name)) for rec in live for ip in rec.ips.values()]
+    counts = Counter(r.service for r in live if r.service != svc.name)
+    alone = not any(r.service == svc.name for r in live)
+    mine = (hostname, name, *((svc.name,) if alone else ()), f"{svc.name}-{index}")
+    own = [HostEntry(own_ip, mine)] if own_ip else []
+    peers = [
+        HostEntry(ip, (rec.service, rec.name) if counts[rec.service] == 1 else (rec.name,))
+        for rec in live
+        for ip in rec.ips.values()
+    ]
     return render_hosts(own, _link_entries(svc, live) + peers, svc.extra_hosts)
 
 

@@ -63,7 +63,8 @@ def dns_answers(project: str, name: str = "web") -> list[str]:
 def hosts_names(project: str, replica: str) -> list[str]:
     path = f"{os.environ['PYCOMPOSE_STATE_DIR']}/projects/{project}/containers/{replica}/etc/hosts"
     with open(path) as handle:
-        return sorted(line.split()[2] for line in handle if line.split()[1:2] == ["web"])
+        names = (n for line in handle for n in line.split()[1:])
+        return sorted(n for n in names if n.startswith(f"{project}-web-"))  # by container name
 
 
 def follows(project: str, count: int) -> bool:

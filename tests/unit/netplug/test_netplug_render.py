@@ -106,3 +106,35 @@ def test_netplug_dns_records_and_answers() -> None:
     assert answer(_query("www"), records, "q_default", 5) is None  # other network: forwarded
     assert answer(_query("example.org"), records, "p_default", 5) is None
     assert answer(b"junk", records, "p_default", 5) is None
+
+
+def test_dns_truncates_a_udp_reply_that_does_not_fit_and_tcp_gets_it_all():
+    """60 replicas' A records exceed 512 bytes: over UDP the client gets what fits and TC
+    (musl and glibc then ask over TCP); EDNS0 raises the limit; TCP is never cut."""
+    from dnslib import EDNS0, DNSRecord
+
+    ips = [f"10.0.{i // 200}.{i % 200 + 2}" for i in range(60)]
+    records = NetworkRecords()
+    records.replace("p_default", {"web": ips})
+    udp = answer(_query("web"), records, "p_default", 5, udp=True) or b""
+    short = DNSRecord.parse(udp)
+    assert len(udp) <= 512 and short.header.tc == 1 and 0 < len(short.rr) < 60
+    full = DNSRecord.parse(answer(_query("web"), records, "p_default", 5) or b"")
+    assert full.header.tc == 0 and len(full.rr) == 60
+    query = DNSRecord.question("web")
+    query.add_ar(EDNS0(udp_len=4096))
+    big = DNSRecord.parse(answer(query.pack(), records, "p_default", 5, udp=True) or b"")
+    assert big.header.tc == 0 and len(big.rr) == 60
+
+
+def test_dns_answers_ptr_for_its_replicas_and_forwards_the_rest():
+    from dnslib import DNSRecord
+
+    records = NetworkRecords()
+    records.replace("p_default", {"web": ["10.0.0.2"]}, {"10.0.0.2": "p-web-1.p_default"})
+    query = DNSRecord.question("2.0.0.10.in-addr.arpa", "PTR").pack()
+    reply = DNSRecord.parse(answer(query, records, "p_default", 5) or b"")
+    assert [str(r.rdata) for r in reply.rr] == ["p-web-1.p_default."]
+    other = DNSRecord.question("9.0.0.10.in-addr.arpa", "PTR").pack()
+    assert answer(other, records, "p_default", 5) is None  # not ours: forwarded
+    assert answer(query, records, "q_default", 5) is None  # other network
