@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 @click.command("images")
 @click.argument("services", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", default="table", help="table, json or a Go template.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show image IDs.")
 @click.pass_obj
 def command(obj: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool) -> None:
@@ -41,6 +41,11 @@ def command(obj: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
                 click.echo(row["ID"])
     elif fmt == "json":
         click.echo(json.dumps(rows))
+    elif fmt != "table":
+        from compose.cli.gotemplate import render
+
+        if rows or fmt.startswith("table"):
+            click.echo(render(fmt, rows, {"ID": "IMAGE ID"}))
     else:
         body = [
             [

@@ -8,7 +8,7 @@ import click
 @click.command()
 @click.option("-a", "--all", "show_all", is_flag=True, help="Show stopped projects too.")
 @click.option("-q", "--quiet", is_flag=True, help="Only display project names.")
-@click.option("--format", "fmt", default="table", type=click.Choice(["table", "json"]))
+@click.option("--format", "fmt", default="table", help="table, json or a Go template.")
 @click.option("--filter", "filters", multiple=True, help="name=<project>")
 def command(show_all, quiet, fmt, filters) -> None:
     """List running projects."""
@@ -29,8 +29,12 @@ def command(show_all, quiet, fmt, filters) -> None:
             click.echo(row["Name"])
     elif fmt == "json":
         click.echo(json.dumps(rows))
-    else:
+    elif fmt == "table":
         _table(rows)
+    elif rows or fmt.startswith("table"):
+        from compose.cli.gotemplate import render
+
+        click.echo(render(fmt, rows, {"ConfigFiles": "CONFIG FILES"}))
 
 
 def _table(rows: list[dict[str, str]]) -> None:

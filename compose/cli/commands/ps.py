@@ -14,7 +14,12 @@ from compose.cli.commands._project import project_name
 @click.option("--services", "only_services", is_flag=True, help="Display services.")
 @click.option("--status", multiple=True, help="Filter by status (running, exited, ...).")
 @click.option("--filter", "filters", multiple=True, help="status=<status>")
-@click.option("--format", "fmt", default="table", help="table or json.")
+@click.option(
+    "--format",
+    "fmt",
+    default="table",
+    help="table, json, or a Go template: '{{.Name}}\\t{{.Status}}' ('table ...' adds a header).",
+)
 @click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
 @click.pass_obj
 def command(obj, services, show_all, quiet, only_services, status, filters, fmt, no_trunc) -> None:
@@ -32,9 +37,14 @@ def command(obj, services, show_all, quiet, only_services, status, filters, fmt,
     elif fmt == "json":
         for item in items:
             click.echo(json.dumps(item))
-    else:
+    elif fmt == "table":
         click.echo(table(items))
         _failed_services(project_name(obj))
+    elif items or fmt.startswith("table"):
+        from compose.cli.commands.psformat import HEADERS, template_item
+        from compose.cli.gotemplate import render
+
+        click.echo(render(fmt, [template_item(i) for i in items], HEADERS))
 
 
 def _failed_services(project: str) -> None:

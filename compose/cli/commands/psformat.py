@@ -8,6 +8,29 @@ from typing import Any
 from compose.state import ObservedReplica, observe_project
 
 COLUMNS = ("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")
+# `ps --format 'table {{.Field}}'` headers, as docker compose names them
+HEADERS = {
+    "ID": "CONTAINER ID",
+    "RunningFor": "CREATED",
+    "CreatedAt": "CREATED AT",
+    "ExitCode": "EXIT CODE",
+    "LocalVolumes": "LOCAL VOLUMES",
+}
+
+
+def template_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A summary as docker's ps template context shows it: lists joined with commas, labels
+    as ``k=v,...`` and ``.Label "key"``."""
+    labels = item["Labels"]
+    return {
+        **item,
+        "Names": ",".join(item["Names"]),
+        "Networks": ",".join(item["Networks"]),
+        "Mounts": ",".join(item["Mounts"]),
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+        "Label": lambda key: labels.get(key, ""),
+        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(item["Created"])),
+    }
 
 
 def rows(
