@@ -150,6 +150,7 @@ async def _supervise(
     session: Session, plan: Any, names: list[str], ready: Callable[[dict[str, Any]], None] | None
 ) -> int:
     _adopt(session)
+    session.driver.record_failures({})  # an earlier supervisor's verdicts (`ps`) are not ours
     StateStore(session.project.name).save_project(session.driver.project_record())
     outcome = await _apply(session, plan)
     code = await _after_apply(session, outcome, names, ready)
@@ -170,6 +171,7 @@ async def _supervise(
 
         await stop_or_kill(session)
         flush_logs(session)  # what the replicas said while stopping
+    session.driver.record_failures({})  # no loop keeps the counts any more: nothing failing
     return code
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 
 import pytest
 from e2e_helpers import Cli, write_stack
+
+from compose.supervisor import api
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(90)]
 
@@ -61,6 +64,19 @@ def test_scale_onto_a_removed_bind_source_marks_the_service_failed(project, tmp_
     cli.run("scale", "web=3")  # the same count again: a new attempt, and now it works
     assert running(cli) == [f"{project}-web-{n}" for n in (1, 2, 3)]
     assert cli.run("ps").stderr == ""  # the mark is gone
+
+
+def test_a_failed_mark_ends_with_the_supervisor_that_set_it(project, tmp_path):
+    cli = Cli(project, file=write_stack(tmp_path, STACK))
+    (tmp_path / "site").mkdir()
+    cli.run("up", "-d")
+    (tmp_path / "site").rmdir()
+    assert cli.run("scale", "web=2", check=False).returncode == 1
+    assert "failed" in cli.run("ps").stderr
+    os.kill(api.call(project, {"op": "status"})["pid"], signal.SIGKILL)
+    cli.run("up", "-d")  # a new supervisor: it adopts web-1 and keeps the file's count
+    assert running(cli) == [f"{project}-web-1"]
+    assert cli.run("ps").stderr == ""  # no stale "failed" from the one killed
 
 
 def test_scale_pulls_an_image_removed_since_up(project, tmp_path):
