@@ -45,6 +45,7 @@ def ensure_network(
         sysctl.write(host_netns, "net.ipv4.ip_forward", "1")
     table = network_table(cfg.project, cfg.name)
     nft.apply(host_netns, nft.network_ruleset(table, info.bridge, info.subnet, cfg.internal))
+    nft.open_foreign_forward(host_netns, info.bridge)
     return info
 
 
@@ -72,6 +73,7 @@ def remove_network(
     with Netlink(host_netns) as nl:
         nl.delete_link(bridge_name(project, name))
     nft.delete_tables(host_netns, network_table(project, name))
+    nft.close_foreign_forward(host_netns, bridge_name(project, name))
     root = ipam_root or default_ipam_root()
     pool.forget(root, f"{project}_{name}")
     shutil.rmtree(root / f"{project}_{name}", ignore_errors=True)

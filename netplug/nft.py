@@ -156,3 +156,69 @@ def _rule_ports(rule: dict) -> set[tuple[int, str]]:
         if payload.get("field") == "dport" and isinstance(match.get("right"), int):
             ports.add((match["right"], payload.get("protocol", "tcp")))
     return ports
+
+
+# coexistence with a foreign forward filter -----------------------------------------------------
+# Docker (iptables-nft) sets `table ip filter` chain FORWARD to policy drop, and loads
+# br_netfilter, so even traffic between two replicas on one of our bridges crosses it. An accept
+# in our own table can't help (every base chain at a hook must accept), so, as libvirt and
+# netavark do, a rule per direction is inserted at the top of each such chain, marked with the
+# bridge's name and removed with the network.
+
+
+def foreign_forward_chains(netns: NetnsRef, drop_only: bool) -> list[tuple[str, str, str]]:
+    """(family, table, chain) of the forward base chains that aren't ours (only those with
+    policy drop, when ``drop_only``)."""
+    data = json.loads(_nft(netns, "list chains", True) or '{"nftables": []}')
+    chains = [item["chain"] for item in data["nftables"] if "chain" in item]
+    return [
+        (c["family"], c["table"], c["name"])
+        for c in chains
+        if c.get("hook") == "forward"
+        and (c.get("policy") == "drop" or not drop_only)
+        and c["family"] in ("ip", "inet")
+        and not c["table"].startswith(BRIDGE_PREFIX)
+    ]
+
+
+def bridge_accept_rules(bridge: str) -> list[str]:
+    """What the bridge needs through a foreign drop-by-default forward chain: everything it
+    sends (egress; replica to replica under br_netfilter), replies to it, and published ports
+    (DNAT'ed to it). Isolation and internal networks stay enforced by our own table."""
+    mark = f'comment "{STAMP}{bridge}"'
+    return [
+        f'iifname "{bridge}" counter accept {mark}',
+        f'oifname "{bridge}" ct state established,related counter accept {mark}',
+        f'oifname "{bridge}" ct status dnat counter accept {mark}',
+    ]
+
+
+def open_foreign_forward(netns: NetnsRef, bridge: str) -> None:
+    """Insert the bridge's accept rules at the top of each foreign drop chain (idempotent;
+    without such a chain, as on a host without Docker, this is one cheap listing)."""
+    commands = [
+        f"insert rule {family} {table} {chain} {rule}"
+        for family, table, chain in foreign_forward_chains(netns, drop_only=True)
+        if not _marked_rules(netns, (family, table, chain), bridge)
+        for rule in reversed(bridge_accept_rules(bridge))
+    ]
+    if commands:
+        _nft(netns, "\n".join(commands) + "\n")
+
+
+def close_foreign_forward(netns: NetnsRef, bridge: str) -> None:
+    """Delete the bridge's rules from every foreign forward chain (tolerates absence)."""
+    commands = [
+        f"delete rule {family} {table} {chain} handle {handle}"
+        for family, table, chain in foreign_forward_chains(netns, drop_only=False)
+        for handle in _marked_rules(netns, (family, table, chain), bridge)
+    ]
+    if commands:
+        _nft(netns, "\n".join(commands) + "\n")
+
+
+def _marked_rules(netns: NetnsRef, chain: tuple[str, str, str], bridge: str) -> list[int]:
+    """Handles of the bridge's rules in ``chain``."""
+    data = json.loads(_nft(netns, "list chain {} {} {}".format(*chain), True) or "{}")
+    rules = (item["rule"] for item in data.get("nftables", []) if "rule" in item)
+    return [r["handle"] for r in rules if r.get("comment") == f"{STAMP}{bridge}"]

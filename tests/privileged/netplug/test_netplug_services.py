@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
-from netplug_env import Env, Responder, env_fixture, fetch  # noqa: F401
+from netplug_env import Env, Responder, env_fixture, fetch, reachable  # noqa: F401
 
 import netplug
 from netplug.netns import call_in, iproute
@@ -250,3 +250,37 @@ def test_netplug_egress_is_masqueraded(env: Env) -> None:
     fetch(ns1, "192.0.2.2", 7000)
     thread.join(3)
     assert seen == ["192.0.2.1"]
+
+
+def test_netplug_works_behind_a_docker_style_forward_drop_policy(env: Env) -> None:
+    """A host with Docker has `table ip filter` chain FORWARD policy drop: egress and
+    published ports still work because ensure_network opens the bridge there; without those
+    rules egress dies; remove_network takes them out again."""
+    env.sh(env.host, "nft", "add table ip filter")
+    env.sh(
+        env.host,
+        "nft",
+        "add chain ip filter FORWARD { type filter hook forward priority 0; policy drop; }",
+    )
+    net, info = env.network("default")
+    ns1, (a1,) = env.attach("web-1", net)
+    env.closers.append(Responder(ns1, 80, b"web-1"))
+    outside = _outside(env)
+    env.closers.append(Responder(outside, 7000, b"outside", ip="192.0.2.2"))
+    assert fetch(ns1, "192.0.2.2", 7000) == b"outside"  # egress through the drop policy
+    netplug.publish_ports(net, "web", bindings_for(8080, 80, [a1.ip]), host_netns=env.host)
+    assert fetch(outside, "192.0.2.1", 8080) == b"web-1"  # a published port too
+
+    netplug.nft.close_foreign_forward(env.host, info.bridge)
+    assert not reachable(ns1, "192.0.2.2", 7000)  # the rules are what made it work
+    netplug.nft.open_foreign_forward(env.host, info.bridge)
+    netplug.nft.open_foreign_forward(env.host, info.bridge)  # idempotent
+    assert fetch(ns1, "192.0.2.2", 7000) == b"outside"
+    chain = env.sh(env.host, "nft", "list chain ip filter FORWARD").stdout
+    assert chain.count(f"comment \"netplug:{info.bridge}\"") == 3
+
+    netplug.unpublish_ports(net, "web", host_netns=env.host)
+    netplug.remove_network(net, host_netns=env.host, ipam_root=env.ipam)
+    env.networks.remove(net)
+    assert info.bridge not in env.sh(env.host, "nft", "list chain ip filter FORWARD").stdout
+    env.sh(env.host, "nft", "delete table ip filter")  # the test's own "Docker" table
