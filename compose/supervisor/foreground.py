@@ -130,6 +130,8 @@ class Attached:
             source = f"{rec.service}-{rec.index}"
             if not rec.log_path or rec.oneoff or not _shown(session, rec.service):
                 continue
+            if rec.name != session.driver.name_of(rec.service, rec.index):
+                continue  # a start-first successor: followed once it has the replica's name
             if self.files.get(source) != rec.log_path:
                 self.tail.discard(source)
                 self.tail.add(source, Path(rec.log_path))

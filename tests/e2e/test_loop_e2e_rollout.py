@@ -180,3 +180,36 @@ services:
     cli.run("up", "-d")
     wait_for(lambda: cli.run(*redis, "ping", check=False).stdout.strip() == "PONG")
     assert cli.run(*redis, "get", "k").stdout.strip() == "kept"
+
+
+def test_a_foreground_up_shows_a_start_first_successor_once(project, tmp_path):
+    """`up -d` in another terminal recreates web start-first: the foreground output goes on
+    with the new replica's lines (under web-1), and never repeats the old one's."""
+    from test_loop_e2e_foreground import Foreground
+
+    body = """
+services:
+  web:
+    image: IMAGE
+    environment:
+      VERSION: "v1"
+    command: ["sh", "-c", "echo $$VERSION up; trap 'exit 0' TERM;
+      sleep 1.5; touch /tmp/ready; sleep 1000 & wait"]
+    healthcheck:  # the old and the new one run side by side for 1.5 s
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 0.2s
+      start_period: 30s
+      start_interval: 0.2s
+"""
+    path = write_stack(tmp_path, body)
+    cli = Cli(project, file=path)
+    fg = Foreground(cli)
+    try:
+        fg.wait_line("web-1  | v1 up")
+        path.write_text(path.read_text().replace('VERSION: "v1"', 'VERSION: "v2"'))
+        assert "Recreate (start-first)" in cli.run("up", "-d").stderr
+        fg.wait_line("web-1  | v2 up")
+        time.sleep(1)  # a few more polls of the logs
+        assert fg.count("web-1  | v1 up") == 1 and fg.count("web-1  | v2 up") == 1, str(fg)
+    finally:
+        fg.stop()
