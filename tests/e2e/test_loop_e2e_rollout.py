@@ -213,3 +213,30 @@ services:
         assert fg.count("web-1  | v1 up") == 1 and fg.count("web-1  | v2 up") == 1, str(fg)
     finally:
         fg.stop()
+
+
+def test_logs_follow_goes_on_with_the_successor(project, tmp_path):
+    """`logs -f` started before a start-first recreation shows the new replica's lines once
+    it has taken the name, and the old one's only once."""
+    import subprocess
+
+    path = write_stack(tmp_path, SLOW_READY.replace("sleep 2;", "echo $$VERSION up; sleep 1.5;"))
+    cli = Cli(project, file=path)
+    cli.run("up", "-d", "--wait")
+    follow = subprocess.Popen(
+        cli.argv("logs", "-f", "--no-log-prefix"), stdout=subprocess.PIPE, text=True
+    )
+    lines: list[str] = []
+    import threading
+
+    reader = threading.Thread(target=lambda: lines.extend(follow.stdout), daemon=True)
+    reader.start()
+    try:
+        path.write_text(path.read_text().replace('VERSION: "v1"', 'VERSION: "v2"'))
+        cli.run("up", "-d")
+        wait_for(lambda: "v2 up\n" in lines, timeout=10)
+        time.sleep(0.5)
+    finally:
+        follow.terminate()
+        follow.wait(5)
+    assert lines.count("v1 up\n") <= 1 and lines.count("v2 up\n") == 1, lines

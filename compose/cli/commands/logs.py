@@ -61,9 +61,12 @@ def _sources(observed, services, index) -> dict:
     from pathlib import Path
 
     out = {}
+    names = {r.name for r in observed.replicas}
     for rep in observed.replicas:
         if (services and rep.service not in services) or (index and rep.index != index):
             continue
+        if rep.name.partition("_")[2] in names:
+            continue  # a start-first successor (<token>_<name>) while its predecessor runs
         if rep.record.log_path:
             out[f"{rep.service}-{rep.index}"] = Path(rep.record.log_path)
     return out
@@ -86,12 +89,16 @@ def _follow(name, services, index, sources, fmt, tail_cls) -> None:
     tail = tail_cls()
     for src, path in sources.items():
         tail.add(src, path, from_end=True)
+    followed = dict(sources)
     while True:
         for line in tail.poll():
             click.echo(fmt.format(line))
         observed = observe_project(name)
         for src, path in _sources(observed, services, index).items():
-            tail.add(src, path)
+            if followed.get(src) != path:  # new, or recreated with another log file
+                tail.discard(src)
+                tail.add(src, path)
+                followed[src] = path
         if not any(r.running for r in observed.replicas) and not observed.supervisor_pid:
             for line in tail.poll():
                 click.echo(fmt.format(line))
