@@ -19,9 +19,8 @@ from typing import Any
 
 import anyio
 
-from compose.logs import Formatter, LogTail
+from compose.logs import Formatter, LogTail, parse_time
 from compose.supervisor.run import Session, completion_targets, stop_all
-from compose.supervisor.tracker import EXITED
 
 EXIT_SETTLE = 0.15  # an exit is reported this long after it: the replica's last lines first
 
@@ -109,18 +108,24 @@ def _restarting(session: Session) -> bool:
 
 @dataclass
 class Attached:
-    """What the foreground shows: the followed log files and the exits already reported."""
+    """What the foreground shows: the followed log files, and the exits (the supervisor's
+    ``die`` events) waiting to be reported after the replica's last lines."""
 
     fmt: Formatter
     tail: LogTail = field(default_factory=LogTail)
     files: dict[str, str] = field(default_factory=dict)  # source -> log path followed
-    reported: dict[str, float] = field(default_factory=dict)  # replica -> exit reported
+    exits: list[tuple[float, str, int | None]] = field(default_factory=list)  # time, source, code
 
     def show(self, session: Session, settle: float = EXIT_SETTLE) -> None:
+        """New log lines and due exits, in time order (a burst of restarts reads as it ran)."""
         self.follow(session)
-        for line in self.tail.poll():
-            session.out.log(self.fmt.format(line))
-        for line in self.exits(session, time.time() - settle):
+        shown = [(parse_time(ln.time) or 0.0, self.fmt.format(ln)) for ln in self.tail.poll()]
+        due = [e for e in self.exits if e[0] <= time.time() - settle]
+        for when, source, code in due:
+            self.exits.remove((when, source, code))
+            text = "exited" if code is None else f"exited with code {code}"
+            shown.append((when, self.fmt.status(source, text)))
+        for _, line in sorted(shown, key=lambda item: item[0]):
             session.out.log(line)
 
     def follow(self, session: Session) -> None:
@@ -137,23 +142,14 @@ class Attached:
                 self.tail.add(source, Path(rec.log_path))
                 self.files[source] = rec.log_path
 
-    def exits(self, session: Session, before: float) -> list[str]:
-        """``web-1 exited with code 0`` once per exit that happened while we ran."""
-        lines = []
-        for state in list(session.sup.tracker.replicas.values()):
-            if self._new_exit(session, state, before):
-                self.reported[state.name] = state.finished_at
-                code = state.exit_code
-                text = "exited" if code is None else f"exited with code {code}"
-                lines.append(self.fmt.status(f"{state.service}-{state.index}", text))
-        return lines
-
-    def _new_exit(self, session: Session, state: Any, before: float) -> bool:
-        done = state.finished_at
-        if state.status != EXITED or state.oneoff or done is None:
-            return False
-        fresh = session.started <= done <= before and self.reported.get(state.name) != done
-        return fresh and _shown(session, state.service)
+    def died(self, session: Session, event: dict[str, Any]) -> None:
+        """A ``die`` event: `web-1 exited with code 3`, each time (a crash loop included)."""
+        state = session.sup.tracker.get(event.get("container", ""))
+        if event.get("action") != "die" or state is None or state.oneoff:
+            return
+        if _shown(session, state.service):
+            source = f"{state.service}-{state.index}"
+            self.exits.append((event["time"], source, event.get("exit_code")))
 
 
 def _shown(session: Session, service: str) -> bool:
@@ -163,6 +159,12 @@ def _shown(session: Session, service: str) -> bool:
 
 async def _stream_logs(session: Session, scope: anyio.CancelScope) -> None:
     view = session.view = Attached(_formatter(session))
+    if session.events is not None:
+        session.events.listeners.append(lambda event: view.died(session, event))
+    for state in list(session.sup.tracker.replicas.values()):  # exits while `up` started them
+        if state.status == "exited" and (state.finished_at or 0) >= session.started:
+            died = {"time": state.finished_at, "exit_code": state.exit_code}
+            view.died(session, {"action": "die", "container": state.name, **died})
     while True:
         view.show(session)
         await anyio.sleep(0.1)

@@ -55,6 +55,7 @@ class Session:
     shutdown: anyio.Event = field(default_factory=anyio.Event)
     reload: Callable[[dict[str, Any]], Any] | None = None  # load options -> Project
     busy: int = 0  # API requests acting on replicas (a `restart` is not an exit of all)
+    events: Events | None = None  # the supervisor's event sink (the foreground listens)
     started: float = field(default_factory=time.time)
     view: Any = None  # the foreground's log view (``foreground.Attached``)
 
@@ -72,6 +73,20 @@ def event_writer(project: str) -> Callable[[dict[str, Any]], None]:
             handle.write(json.dumps({"project": project, **event}) + "\n")
 
     return write
+
+
+class Events:
+    """The supervisor's event sink: the project's events file (`events`), then whoever listens
+    in this process (a foreground `up` reports exits from it)."""
+
+    def __init__(self, project: str) -> None:
+        self._write = event_writer(project)
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self._write(event)
+        for listener in list(self.listeners):
+            listener(event)
 
 
 def reload_project(load: dict[str, Any]) -> Any:
@@ -137,9 +152,10 @@ async def _run_locked(
         plan = project.plan_up(up, {n: images[n].digest for n in images})
         async with NetServices(_aliases(project.stack)) as net:
             driver.net = net
-            sup = Supervisor(driver, on_change=driver.persist, on_event=event_writer(project.name))
+            events = Events(project.name)
+            sup = Supervisor(driver, on_change=driver.persist, on_event=events)
             async with sup:
-                session = Session(project, driver, sup, out, run, reload=reload)
+                session = Session(project, driver, sup, out, run, reload=reload, events=events)
                 return await _supervise(session, plan, names, ready)
     finally:
         with anyio.CancelScope(shield=True):

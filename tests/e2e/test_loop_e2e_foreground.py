@@ -184,3 +184,26 @@ def test_restart_recreate_and_stop_all_through_a_foreground_up(project, tmp_path
         up.stop()
     assert code == 0, str(up)
     assert rows(cli, "-a") == {"app-1": ("exited", 0)}
+
+
+def test_each_exit_of_a_restarting_replica_is_reported(project, tmp_path):
+    stack = """
+services:
+  flaky:
+    image: IMAGE
+    command: ["sh", "-c", "echo try; exit 3"]
+    restart: on-failure:2
+  steady:
+    image: IMAGE
+    command: SLEEP
+"""
+    cli = Cli(project, file=write_stack(tmp_path, stack))
+    up = Foreground(cli)
+    try:
+        up.wait_line("flaky-1 exited with code 3", times=3, timeout=30)  # first run + 2 restarts
+        time.sleep(1.0)
+        lines = [x for x in up.out if x.startswith("flaky-1")]
+        assert lines == ["flaky-1   | try", "flaky-1 exited with code 3"] * 3, str(up)  # in order
+        assert up.proc.poll() is None, str(up)  # steady still runs
+    finally:
+        assert up.stop() == 130, str(up)
