@@ -85,4 +85,4 @@ def _read_line(sock: socket.socket) -> dict[str, Any]:
         if not chunk:
             break
         data += chunk
-    return json.loads(data or b'{"ok": false, "error": "no reply"}')
+    return json.loads(data or b'{"ok": false, "error": "it ended without a reply"}')

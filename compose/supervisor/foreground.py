@@ -1,10 +1,11 @@
 """Foreground `up`: stream every replica's log with `service-N |` prefixes until Ctrl-C (graceful
 stop; a second Ctrl-C kills), `--abort-on-container-exit`, or every replica having exited.
 
-Like a detached supervisor it serves the project's API (``handlers.serve``), so `scale`, `stop`,
-`start`, `restart`, `kill`, `pause`, `rm`, `up -d` … from another terminal act through it: new
-replicas (scaled up, started again, recreated under their name) are followed with their
-prefixes, and each exit is reported as docker compose does (``web-1 exited with code 0``).
+Like a detached supervisor it serves the project's API (``run`` serves ``handlers`` for both),
+so `scale`, `stop`, `start`, `restart`, `kill`, `pause`, `rm`, `up -d` … from another terminal
+act through it: new replicas (scaled up, started again, recreated under their name) are
+followed with their prefixes, and each exit is reported as docker compose does
+(``web-1 exited with code 0``).
 Stopping some services keeps the foreground running; once every replica has exited (and no
 request is still acting, as a `restart` between its stop and its start) it ends.
 """
@@ -30,7 +31,7 @@ async def foreground(session: Session, names: list[str]) -> int:
     async with anyio.create_task_group() as tg:
         tg.start_soon(_stream_logs, session, tg.cancel_scope)
         tg.start_soon(_watch_exits, session, names, tg.cancel_scope)
-        tg.start_soon(_serve_api, session, tg.cancel_scope)
+        tg.start_soon(_end_on_shutdown, session, tg.cancel_scope)
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
                 interrupted = True
@@ -49,11 +50,9 @@ def _exit_code(session: Session) -> int:
     return next((r.exit_code or 0 for r in reps if r.exit_code is not None), 0)
 
 
-async def _serve_api(session: Session, scope: anyio.CancelScope) -> None:
-    """The detached supervisor's API, served until a `down` (or `shutdown`) ends us."""
-    from compose.supervisor.handlers import serve
-
-    await serve(session)
+async def _end_on_shutdown(session: Session, scope: anyio.CancelScope) -> None:
+    """A `down` (or `shutdown`) through the API (``run`` serves it) ends the foreground."""
+    await session.shutdown.wait()
     scope.cancel()
 
 

@@ -30,7 +30,9 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
     op = request.get("op")
     services = tuple(request.get("services") or ())
     if op == "status":
-        return {"ok": True, "pid": _pid(), "replicas": session.sup.tracker.snapshot()}
+        snapshot = session.sup.tracker.snapshot()
+        return {"ok": True, "pid": _pid(), "replicas": snapshot, "ready": session.applied.is_set()}
+    await session.applied.wait()  # `up` is still starting the project: its plan goes first
     if op == "shutdown":
         await stop_all(session, request.get("timeout"))
         session.sup.spawn(_set_later, session.shutdown)  # after the reply is sent

@@ -53,6 +53,7 @@ class Session:
     out: Output
     run: RunOptions
     shutdown: anyio.Event = field(default_factory=anyio.Event)
+    applied: anyio.Event = field(default_factory=anyio.Event)  # `up`'s own plan has run
     reload: Callable[[dict[str, Any]], Any] | None = None  # load options -> Project
     busy: int = 0  # API requests acting on replicas (a `restart` is not an exit of all)
     events: Events | None = None  # the supervisor's event sink (the foreground listens)
@@ -165,21 +166,47 @@ async def _run_locked(
 async def _supervise(
     session: Session, plan: Any, names: list[str], ready: Callable[[dict[str, Any]], None] | None
 ) -> int:
+    """The API is served from the start (`status` at once, other requests once `up`'s plan has
+    run: a `stop` or `scale` from another terminal waits for the start instead of failing on
+    the project lock), and until the final stop begins."""
+    from compose.supervisor.handlers import serve
+
+    serving = anyio.CancelScope()
+
+    async def api() -> None:
+        with serving:
+            await serve(session)
+
+    session.sup.spawn(api)
+    try:
+        code = await _start_and_keep(session, plan, names, ready)
+    finally:
+        serving.cancel()
+    await _stop(session)
+    session.driver.record_failures({})  # no loop keeps the counts any more: nothing failing
+    return code
+
+
+async def _start_and_keep(
+    session: Session, plan: Any, names: list[str], ready: Callable[[dict[str, Any]], None] | None
+) -> int:
     _adopt(session)
     session.driver.record_failures({})  # an earlier supervisor's verdicts (`ps`) are not ours
     StateStore(session.project.name).save_project(session.driver.project_record())
     outcome = await _apply(session, plan)
     code = await _after_apply(session, outcome, names, ready)
-    if code is None:
-        if session.run.detach:
-            from compose.supervisor.handlers import serve
+    session.applied.set()
+    if code is not None:
+        return code
+    if session.run.detach:
+        await session.shutdown.wait()  # `down` or `shutdown` through the API
+        return 0
+    from compose.supervisor.foreground import foreground
 
-            await serve(session)
-            code = 0
-        else:
-            from compose.supervisor.foreground import foreground
+    return await foreground(session, names)
 
-            code = await foreground(session, names)
+
+async def _stop(session: Session) -> None:
     if session.run.detach:
         await stop_all(session)
     else:
@@ -187,8 +214,6 @@ async def _supervise(
 
         await stop_or_kill(session)
         flush_logs(session)  # what the replicas said while stopping
-    session.driver.record_failures({})  # no loop keeps the counts any more: nothing failing
-    return code
 
 
 def _aliases(stack: Any) -> dict[str, dict[str, list[str]]]:

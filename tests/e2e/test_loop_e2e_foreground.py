@@ -207,3 +207,37 @@ services:
         assert up.proc.poll() is None, str(up)  # steady still runs
     finally:
         assert up.stop() == 130, str(up)
+
+
+def test_commands_during_the_start_wait_for_it(project, tmp_path):
+    """`up` waits for a slow healthcheck: a `scale` from another terminal meanwhile waits for
+    the start (it used to wait for the project lock and fail after 30 s)."""
+    stack = """
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3; touch /tmp/ok; sleep 1000 & wait"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      interval: 0.5s
+      start_period: 10s
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "echo web up; trap 'exit 0' TERM; sleep 1000 & wait"]
+    depends_on: {db: {condition: service_healthy}}
+"""
+    cli = Cli(project, file=write_stack(tmp_path, stack))
+    up = Foreground(cli)
+    try:
+        wait_for(lambda: "db-1" in rows(cli), timeout=30)
+        assert "web-1" not in rows(cli, "-a")  # still waiting for db to be healthy
+        began = time.monotonic()
+        scaled = cli.run("scale", "web=2", timeout=60)
+        took = time.monotonic() - began
+        print(f"scale during the start returned after {took:.1f}s")
+        assert took < 15
+        assert f"Container {project}-web-2  Started" in scaled.stderr
+        assert rows(cli) == {n: ("running", 0) for n in ("db-1", "web-1", "web-2")}
+        up.wait_line("web-2  | web up")
+    finally:
+        assert up.stop() == 130, str(up)
