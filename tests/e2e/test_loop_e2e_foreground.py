@@ -141,6 +141,12 @@ def test_scale_stop_start_through_a_foreground_up(project, tmp_path):
         for n in (1, 2, 3):
             up.wait_line(f"web-{n}  | web up", times=2)  # followed again after the restart
         wait_for(lambda: len(answers(port)) == 3, timeout=10)
+
+        killed = cli.run("kill", "-s", "TERM", "db")
+        assert f"Container {project}-db-1  Killed" in killed.stderr
+        up.wait_line("db-1 exited with code 0")
+        assert cli.run("logs", "web").stdout.count("web-3  | web up") == 2
+        assert up.proc.poll() is None, str(up)
     finally:
         code = up.stop()
     assert code == 130, str(up)
