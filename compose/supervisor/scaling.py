@@ -16,19 +16,33 @@ CONVERGE_TIMEOUT = 120.0
 
 
 def check_counts(stack: Any, counts: dict[str, int]) -> None:
-    """Unknown services, negative counts and ``container_name`` with N > 1 are user errors."""
+    """Unknown services, negative counts, and N > 1 where replicas would share a name
+    (``container_name``) or an address (a fixed IP or MAC) are user errors."""
     for service, count in counts.items():
         svc = stack.services.get(service)
         if svc is None:
             raise UserError(f'no such service: "{service}"')
         if count < 0:
             raise UserError(f'service "{service}": cannot scale to {count}')
-        if svc.container_name and count > 1:
+        unique = _unique_setting(svc)
+        if unique and count > 1:
             raise UserError(
-                f'service "{service}": container_name "{svc.container_name}" is set; '
-                f"it cannot be scaled to {count} replicas",
-                hint="remove container_name to run several replicas",
+                f'service "{service}": {unique} is set; it cannot be scaled to {count} replicas',
+                hint=f"remove {unique.split()[0]} to run several replicas",
             )
+
+
+def _unique_setting(svc: Any) -> str | None:
+    """What one replica alone may have: ``container_name "x"``, a fixed address."""
+    if svc.container_name:
+        return f'container_name "{svc.container_name}"'
+    if svc.mac_address:
+        return f"mac_address {svc.mac_address}"
+    for net, opts in (svc.networks or {}).items():
+        for key in ("ipv4_address", "ipv6_address", "mac_address"):
+            if opts is not None and getattr(opts, key, None):
+                return f'{key} {getattr(opts, key)} (network "{net}")'
+    return None
 
 
 async def scale_request(session: Any, request: dict[str, Any]) -> dict[str, Any]:
@@ -41,11 +55,7 @@ async def scale_request(session: Any, request: dict[str, Any]) -> dict[str, Any]
         sup._mark_failed(service, None)
         sup.enqueue(service)  # also when the count is the one that failed before
     sup.set_desired(counts)
-    timeout = float(request.get("timeout") or CONVERGE_TIMEOUT)
-    with anyio.move_on_after(timeout) as scope:
-        await sup.tracker.wait_for(lambda: converged(sup, counts))
-    if scope.cancelled_caught:
-        raise OperationError(f"scale: not converged after {timeout:.0f}s")
+    await _converge(session, counts, float(request.get("timeout") or CONVERGE_TIMEOUT))
     after = {s.name for s in sup.tracker.replicas.values()}
     return {
         "ok": True,
@@ -53,6 +63,28 @@ async def scale_request(session: Any, request: dict[str, Any]) -> dict[str, Any]
         "removed": sorted(before - after),
         "failures": [f'service "{s}": {sup.failed[s]}' for s in counts if s in sup.failed],
     }
+
+
+async def _converge(session: Any, counts: dict[str, int], timeout: float) -> None:
+    """Wait for the counts to hold; past ``timeout`` the error names the loop's last
+    (transient, retried) error for these services, if any."""
+    errors: list[str] = []
+
+    def retried(event: dict[str, Any]) -> None:
+        if event.get("action") == "reconcile-error" and event.get("service") in counts:
+            errors.append(f'service "{event["service"]}": {event.get("error")}')
+
+    events = getattr(session, "events", None)
+    listeners = events.listeners if events is not None else []
+    listeners.append(retried)
+    try:
+        with anyio.move_on_after(timeout) as scope:
+            await session.sup.tracker.wait_for(lambda: converged(session.sup, counts))
+    finally:
+        listeners.remove(retried)
+    if scope.cancelled_caught:
+        last = f" (still retrying: {errors[-1]})" if errors else ""
+        raise OperationError(f"scale: not converged after {timeout:.0f}s{last}")
 
 
 async def _prepare(session: Any, counts: dict[str, int]) -> None:

@@ -91,3 +91,33 @@ def test_scale_pulls_an_image_removed_since_up(project, tmp_path):
     assert running(cli) == [f"{project}-web-1", f"{project}-web-2"]
     assert "busybox" in cli.run("image", "ls").stdout
     assert events(cli, "reconcile-error") == []
+
+
+def test_scale_refuses_a_fixed_address_at_once(project, tmp_path):
+    """Two replicas cannot share a fixed IP: refused before the loop tries (it used to retry
+    "ipv4_address … is already in use" until the scale timed out)."""
+    stack = """
+services:
+  web:
+    image: IMAGE
+    command: SLEEP
+    networks:
+      front: {ipv4_address: 172.31.77.10}
+networks:
+  front:
+    ipam: {config: [{subnet: 172.31.77.0/24}]}
+"""
+    net = f"172.31.{int(project[-2:], 16)}"  # a subnet of this test's own
+    cli = Cli(project, file=write_stack(tmp_path, stack.replace("172.31.77", net)))
+    cli.run("up", "-d")
+    began = time.monotonic()
+    refused = cli.run("scale", "web=2", check=False)
+    assert time.monotonic() - began < 5
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.splitlines() == [
+        f'error: service "web": ipv4_address {net}.10 (network "front") is set; '
+        "it cannot be scaled to 2 replicas",
+        "hint: remove ipv4_address to run several replicas",
+    ]
+    assert running(cli) == [f"{project}-web-1"]
+    assert events(cli, "reconcile-error") == []
