@@ -33,6 +33,17 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
         snapshot = session.sup.tracker.snapshot()
         return {"ok": True, "pid": _pid(), "replicas": snapshot, "ready": session.applied.is_set()}
     await session.applied.wait()  # `up` is still starting the project: its plan goes first
+    session.busy += 1  # a foreground `up` does not end while a request has all briefly down
+    try:
+        return await _act(session, op, services, request)
+    finally:
+        session.busy -= 1
+        session.sup.tracker.poke()
+
+
+async def _act(
+    session: Session, op: str | None, services: tuple[str, ...], request: dict[str, Any]
+) -> dict[str, Any]:
     if op == "shutdown":
         await stop_all(session, request.get("timeout"))
         session.sup.spawn(_set_later, session.shutdown)  # after the reply is sent
@@ -53,12 +64,7 @@ async def handle(session: Session, request: dict[str, Any]) -> dict[str, Any]:
     if op in ("stop", "start", "restart", "kill"):
         if request.get("timeout") is not None:
             session.sup.executor._stop_timeout = float(request["timeout"])
-        session.busy += 1  # a foreground `up` does not end while all are briefly down
-        try:
-            return {"ok": True, "changed": await _replica_op(session, op, services, request)}
-        finally:
-            session.busy -= 1
-            session.sup.tracker.poke()
+        return {"ok": True, "changed": await _replica_op(session, op, services, request)}
     raise OperationError(f"unknown request {op!r}")
 
 

@@ -55,7 +55,7 @@ class Session:
     shutdown: anyio.Event = field(default_factory=anyio.Event)
     applied: anyio.Event = field(default_factory=anyio.Event)  # `up`'s own plan has run
     reload: Callable[[dict[str, Any]], Any] | None = None  # load options -> Project
-    busy: int = 0  # API requests acting on replicas (a `restart` is not an exit of all)
+    busy: int = 0  # API requests in progress (a `restart` is not an exit of all)
     events: Events | None = None  # the supervisor's event sink (the foreground listens)
     started: float = field(default_factory=time.time)
     view: Any = None  # the foreground's log view (``foreground.Attached``)

@@ -163,8 +163,13 @@ services:
 """
 
 
-def test_restart_recreate_and_stop_all_through_a_foreground_up(project, tmp_path):
-    path = write_stack(tmp_path, APP)
+@pytest.mark.parametrize(
+    "extra",
+    ["", "    volumes: [data:/data]\nvolumes:\n  data: {}\n"],
+    ids=["start-first", "stop-first"],  # a writable volume: the old replica goes first
+)
+def test_restart_recreate_and_stop_all_through_a_foreground_up(project, tmp_path, extra):
+    path = write_stack(tmp_path, APP + extra)
     cli = Cli(project, file=path)
     up = Foreground(cli)
     try:
@@ -176,7 +181,7 @@ def test_restart_recreate_and_stop_all_through_a_foreground_up(project, tmp_path
         time.sleep(0.5)
         assert up.proc.poll() is None, str(up)  # the foreground up keeps going
 
-        write_stack(tmp_path, APP.replace('"1"', '"2"'))
+        write_stack(tmp_path, APP.replace('"1"', '"2"') + extra)
         applied = cli.run("up", "-d", timeout=60)  # forwarded to the foreground's supervisor
         assert f"Container {project}-app-1  Recreate" in applied.stderr, applied.stderr
         up.wait_line("app-1  | version 2")  # the recreated replica is followed
