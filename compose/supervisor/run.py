@@ -1,9 +1,13 @@
 """Running a project: foreground ``up`` (the supervisor streams logs until Ctrl-C) and the
-detached supervisor (serves the unix-socket API until ``down``). Both are the same steps:
+detached supervisor (runs until ``down``). Both are the same steps, and both serve the
+unix-socket API (``handlers``) from the Supervisor's start to the final stop:
 
-    lock → images → plan → [net services + Supervisor] → adopt → apply → (--wait) → report
-         → foreground: stream logs until Ctrl-C / abort / all exited   | detached: serve API
+    lock → images → plan → [net services + Supervisor + API] → adopt → apply → (--wait) → report
+         → foreground: stream logs until Ctrl-C / abort / all exited / `down`
+           | detached: until `down`
          → graceful stop in reverse dependency order (2nd Ctrl-C: SIGKILL) → release the lock
+
+API requests other than ``status`` wait until ``up``'s own plan has run (``Session.applied``).
 
 ``project`` is a ``compose.project.Project`` (duck-typed so the supervisor does not import the
 layer above it); ``out`` is the CLI's output sink.
