@@ -16,8 +16,10 @@ Pure-ish logic (unit-tested with ``tests/unit/supervisor/supervisor_fakes.FakeDr
   reported, not restarted: Docker does the same, ``depends_on: service_healthy`` and
   ``up --wait`` rely on it, and killing a replica that is slow (not dead) would turn a slow
   recovery into a crash loop. Config-hash changes are handled by ``up``'s plan (recreations
-  roll one replica at a time), not by the loop: a running supervisor only learns a new file
-  through ``up``.
+  roll one replica at a time, start-first where two copies can coexist: the successor runs
+  under a staging name, the old one is drained, stopped, removed, and the successor renamed),
+  not by the loop: a running supervisor learns a new file through ``up`` (as docker compose:
+  an edit is applied when the user says so, never half-way through their typing).
 - ``scaling``: the ``scale`` API request and its checks (``container_name`` with N > 1).
 - ``executor.Executor``: a Plan over the dependency graph (conditions, every failure collected,
   dependents of failures not started, teardown); ``apply(action)`` is reusable by reconcile.
@@ -34,8 +36,9 @@ The machine (root):
   rollback, start/publish, stop, restart keeping the writable layer, remove, /etc/hosts);
 - ``netservices``: embedded DNS + loopback port proxy following the running replicas;
 - ``run``: ``run_up`` = lock → images → plan → Supervisor → apply → (--wait) → foreground
-  (``foreground``: logs, Ctrl-C, abort/exit-code-from) or detached (``handlers`` behind the
-  unix-socket ``api``: status, apply, down, stop/start/restart/kill, rm, shutdown);
+  (``foreground``: logs, Ctrl-C, abort/exit-code-from) or detached; both serve ``handlers``
+  behind the unix-socket ``api`` (status, apply, down, stop/start/restart/kill, rm, scale,
+  shutdown), so the other commands act through whichever supervisor runs the project;
 - ``__main__``: ``python -m compose.supervisor``, the detached supervisor ``up -d`` starts.
 """
 
