@@ -196,11 +196,16 @@ class Supervisor(Hooks):
         except Exception:
             log.debug("watching %s failed", name, exc_info=True)
             code = None
-        finally:
-            name = watched.name
-            self._watching.discard(name)
+        name = watched.name
         state = self.tracker.get(name)
-        if state is None or state is not watched or state.status == EXITED:
+        if state is not watched:  # removed meanwhile (scale-down, rm), or a successor has the name
+            if state is None:
+                self._watching.discard(name)
+            if watched.status != EXITED:  # Docker reports every container's death
+                self.event("die", name, exit_code=code, service=watched.service)
+            return
+        self._watching.discard(name)
+        if state.status == EXITED:
             return
         self.stopping(name)
         self.tracker.exited(name, code)

@@ -84,6 +84,27 @@ def test_scale_up_and_down_through_the_loop():
     assert len(driver.names("create")) == 5  # never twice
 
 
+def test_scale_down_reports_each_removed_replica_died():
+    """Docker emits die for every container that stops, removed right after or not."""
+    driver = FakeDriver(web=FakeService())
+    seen: list[tuple[str, str]] = []
+
+    async def main():
+        async with Supervisor(
+            driver, on_event=lambda e: seen.append((e["action"], e["container"]))
+        ) as sup:
+            sup.set_desired({"web": 3})
+            await settle(sup, "web", 3)
+            sup.set_desired({"web": 1})
+            await settle(sup, "web", 1)
+            with anyio.fail_after(2):
+                while sum(a == "die" for a, _ in seen) < 2:
+                    await anyio.sleep(0.01)
+
+    anyio.run(main)
+    assert sorted(c for a, c in seen if a == "die") == ["p-web-2", "p-web-3"]
+
+
 def test_events_during_slow_creations_do_not_double_create():
     driver = FlakyDriver(delay=0.05, web=FakeService())
 
