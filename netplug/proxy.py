@@ -8,7 +8,8 @@ import errno
 import itertools
 import logging
 import socket
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,16 @@ class PortProxy(TaskGroupService):
         self.host_netns = host_netns
         self._entries: dict[str, _Entry] = {}
         self._tg: anyio.abc.TaskGroup | None = None
+        self._open: Counter[str] = Counter()  # backend ip -> TCP connections relayed now
+
+    async def drained(self, ips: Collection[str], timeout: float) -> bool:
+        """Wait until no TCP connection is relayed to ``ips`` (False: ``timeout`` first).
+        Take a backend out of ``set_backends`` first: then no new one starts."""
+        with anyio.move_on_after(timeout):
+            while any(self._open[ip] for ip in ips):
+                await anyio.sleep(0.01)
+            return True
+        return False
 
     async def publish(
         self, key: str, host_ip: str, host_port: int, protocol: str, backends: Sequence[Backend]
@@ -77,14 +88,21 @@ class PortProxy(TaskGroupService):
             backend = entry.pick()
             if backend is None:
                 return
+            self._open[backend[0]] += 1
             try:
-                upstream = await self._connect(backend)
-            except OSError as exc:
-                log.info("proxy %s:%s: %s", *backend, exc)
-                return
-            async with upstream, anyio.create_task_group() as tg:
-                tg.start_soon(_pump, client, upstream)
-                await _pump(upstream, client)
+                await self._relay_to(client, backend)
+            finally:
+                self._open[backend[0]] -= 1
+
+    async def _relay_to(self, client: anyio.abc.SocketStream, backend: Backend) -> None:
+        try:
+            upstream = await self._connect(backend)
+        except OSError as exc:
+            log.info("proxy %s:%s: %s", *backend, exc)
+            return
+        async with upstream, anyio.create_task_group() as tg:
+            tg.start_soon(_pump, client, upstream)
+            await _pump(upstream, client)
 
     async def _connect(self, backend: Backend) -> anyio.abc.SocketStream:
         sock = call_in(self.host_netns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))

@@ -29,6 +29,7 @@ from compose.supervisor.restart import RestartPolicy
 from compose.supervisor.tracker import ReplicaState
 
 log = logging.getLogger(__name__)
+DRAIN_TIMEOUT = 2.0  # longest wait for a drained replica's open proxy connections
 
 
 class LinuxDriver:
@@ -198,6 +199,8 @@ class LinuxDriver:
         self.draining.add(name)
         await self.refresh_network_services()
         await run_sync(publish_service, self, record.service)
+        if self.net is not None:  # requests in flight through the proxy finish first
+            await self.net.drained(list(record.ips.values()), DRAIN_TIMEOUT)
 
     def serving_records(self) -> list[ReplicaRecord]:
         return [r for r in self.store.replicas() if r.name not in self.draining]

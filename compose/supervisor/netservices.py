@@ -88,6 +88,10 @@ class NetServices:
         except OSError as exc:
             log.warning("dns on %s (%s): %s", network_key, gateway, exc)
 
+    async def drained(self, ips: list[str], timeout: float) -> bool:
+        """No loopback connection to ``ips`` is open any more (False: timed out)."""
+        return self.proxy is None or await self.proxy.drained(ips, timeout)
+
     async def refresh(self, project: str, records: list[ReplicaRecord]) -> None:
         if self.dns is None:
             return
