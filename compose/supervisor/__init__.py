@@ -7,7 +7,8 @@ Pure-ish logic (unit-tested with ``tests/unit/supervisor/supervisor_fakes.FakeDr
   change, an API request, a timer) only ``queue.add(service)``; ``reconcile(service)`` looks at
   the tracker and acts: restart policies (``restart``: Docker's decisions and backoff 0.1 s
   doubling to 60 s, reset after 10 s up; ``deploy.restart_policy`` condition/max_attempts
-  override ``restart``, its delay/window are ignored as docker compose ignores them), then the
+  override ``restart``; its delay and window apply as in swarm, which docker compose ignores),
+  then the
   replica count ``desired`` (set by each plan's ``Plan.replicas`` and by ``scale``) through
   ``replicaset`` (expectations, lowest free index up, highest index down, slow-start batches).
   4 workers, a periodic 30 s resync; transient errors requeue with per-key backoff, terminal

@@ -32,7 +32,7 @@ from compose.supervisor.driver import Driver
 from compose.supervisor.executor import Executor, Hooks, Outcome
 from compose.supervisor.health import monitor
 from compose.supervisor.replicaset import Expectations, batches, diff
-from compose.supervisor.restart import next_backoff, should_restart
+from compose.supervisor.restart import RestartPolicy, attempts, next_delay, should_restart
 from compose.supervisor.tracker import EXITED, ReplicaState, Tracker
 from compose.supervisor.workqueue import WorkQueue
 
@@ -295,9 +295,10 @@ class Supervisor(Hooks):
         for state in self.tracker.of_service(service):
             if state.status != EXITED or state.manually_stopped or self._staging(state):
                 continue
-            if not should_restart(policy, state.exit_code, state.restart_count, False):
+            tries = attempts(policy, state.restart_count, state.restarts, now)
+            if not should_restart(policy, state.exit_code, tries, False):
                 continue
-            await self._restart_when_due(state, now)
+            await self._restart_when_due(state, now, policy)
 
     async def _create_batch(self, service: str, indexes: list[int]) -> None:
         """Create + start one slow-start batch in parallel; any failure raises (retry)."""
@@ -343,17 +344,20 @@ class Supervisor(Hooks):
             return name_of(service, index)
         return f"{getattr(self.driver, 'project', 'project')}-{service}-{index}"
 
-    async def _restart_when_due(self, state: ReplicaState, now: float) -> None:
+    async def _restart_when_due(
+        self, state: ReplicaState, now: float, policy: RestartPolicy
+    ) -> None:
         due = self._restart_due.get(state.name)
         if due is None:
             ran_for = (state.finished_at or 0) - (state.started_at or 0)
-            state.backoff = next_backoff(state.backoff, ran_for)
+            state.backoff = next_delay(policy, state.backoff, ran_for)
             due = self._restart_due[state.name] = now + state.backoff
         if now < due:
             assert self.queue is not None
             self.queue.add_after(state.service, due - now)
             return
         self._restart_due.pop(state.name, None)
+        state.restarts.append(now)
         self.tracker.update(state.name, restart_count=state.restart_count + 1)
         self.event("restart", state.name)
         await self.executor.start(state.name)

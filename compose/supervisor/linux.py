@@ -270,7 +270,7 @@ class LinuxDriver:
         if self.stack is None or service not in self.stack.services:
             return RestartPolicy()
         spec = self.stack.services[service].restart_policy
-        return RestartPolicy(spec.name, spec.max_retries)
+        return RestartPolicy(spec.name, spec.max_retries, spec.delay, spec.window)
 
     def warm(self) -> None:
         """Start the runtime's zygote now, with /dev/null as its stdout/stderr: it outlives

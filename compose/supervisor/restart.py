@@ -5,6 +5,10 @@
 - A manual stop/kill is never restarted.
 - Backoff: the delay starts at 0; on each exit, if the replica ran ≥ 10 s the delay resets to 0;
   then 0 → 100 ms, else x2, clamped at 60 s: 0.1, 0.2, 0.4 … 51.2, 60, 60 …
+- ``deploy.restart_policy.delay`` and ``window`` (docker compose ignores both; pycompose
+  applies them as swarm does, since the file asks for them): ``delay`` is the fixed wait
+  before each restart instead of the backoff; with ``window``, ``max_attempts`` counts only
+  the restarts of the last ``window`` seconds (a replica that fails rarely keeps restarting).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ RESET_AFTER = 10.0
 class RestartPolicy:
     name: str = "no"  # no | always | on-failure | unless-stopped
     max_attempts: int = 0
+    delay: float | None = None  # fixed wait before a restart (else Docker's backoff)
+    window: float | None = None  # max_attempts counts restarts of the last `window` seconds
 
     @classmethod
     def parse(cls, text: str | None, max_attempts: int | None = None) -> RestartPolicy:
@@ -44,6 +50,20 @@ def should_restart(
         within = policy.max_attempts == 0 or restart_count < policy.max_attempts
         return failed and within
     return False
+
+
+def attempts(policy: RestartPolicy, restart_count: int, restarts: list[float], now: float) -> int:
+    """The restarts ``max_attempts`` is compared with: all, or those within ``window``."""
+    if not policy.window:
+        return restart_count
+    return sum(1 for at in restarts if now - at < policy.window)
+
+
+def next_delay(policy: RestartPolicy, previous: float, ran_for: float) -> float:
+    """The wait before the next restart: ``delay`` when given, else Docker's backoff."""
+    if policy.delay is not None:
+        return policy.delay
+    return next_backoff(previous, ran_for)
 
 
 def next_backoff(previous: float, ran_for: float) -> float:

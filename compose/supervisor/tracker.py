@@ -30,6 +30,7 @@ class ReplicaState:
     restart_count: int = 0
     manually_stopped: bool = False
     backoff: float = 0.0  # current restart delay (Docker's restart manager)
+    restarts: list[float] = dataclasses.field(default_factory=list)  # monotonic restart times
     oneoff: bool = False  # a `run` container: never counted as a replica of its service
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 from supervisor_fakes import FakeDriver, FakeService
 
@@ -53,3 +55,46 @@ def test_on_failure_restarts_until_max_attempts():
     state = anyio.run(main)
     assert driver.names("start") == ["p-job-1"] * 4
     assert state.exit_code == 1 and state.backoff == 0.4
+
+
+def test_restart_policy_delay_and_window_as_swarm():
+    """deploy.restart_policy: delay replaces the backoff; with window, max_attempts counts the
+    restarts of the last window only (a replica failing rarely keeps being restarted)."""
+    from compose.supervisor.restart import attempts, next_delay
+
+    fixed = RestartPolicy("on-failure", 1, delay=0.3)
+    assert [next_delay(fixed, d, 1.0) for d in (0.0, 0.3, 0.3)] == [0.3, 0.3, 0.3]
+    assert next_delay(RestartPolicy("always"), 0.1, 1.0) == 0.2  # Docker's backoff otherwise
+    windowed = RestartPolicy("on-failure", 1, window=5.0)
+    assert attempts(windowed, 7, [100.0, 103.0], now=106.0) == 1  # 100.0 is out of the window
+    assert attempts(RestartPolicy("on-failure", 1), 7, [100.0], now=106.0) == 7
+
+
+def _starts(policy: RestartPolicy, run_for: float, over: float) -> list[float]:
+    driver = FakeDriver(job=FakeService(exit_code=1, run_for=run_for, policy=policy))
+    desired = DesiredProject("p", (DesiredService("job"),))
+    times: list[float] = []
+    original = driver.start_replica
+
+    async def start(name: str) -> None:
+        times.append(anyio.current_time())
+        await original(name)
+
+    driver.start_replica = start  # type: ignore[method-assign]
+
+    async def main():
+        async with Supervisor(driver) as sup:
+            await sup.apply(plan_up(desired, ObservedProject("p", None, ()), UpOptions()))
+            await anyio.sleep(over)
+
+    anyio.run(main)
+    return [t - times[0] for t in times]
+
+
+def test_window_lets_a_slowly_failing_replica_restart_past_max_attempts():
+    once = _starts(RestartPolicy("on-failure", 1, delay=0.05), run_for=0.3, over=1.2)
+    windowed = _starts(RestartPolicy("on-failure", 1, delay=0.05, window=0.2), 0.3, 1.2)
+    assert len(once) == 2  # the first run and one restart
+    assert len(windowed) >= 3
+    gaps = [b - a for a, b in itertools.pairwise(windowed)]
+    assert all(0.33 <= g < 0.6 for g in gaps), gaps  # run 0.3 s + the fixed 0.05 s delay
