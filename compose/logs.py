@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 
@@ -78,10 +79,7 @@ def parse_since(text: str, now: float) -> float:
 def read_all(
     source: str, path: Path, tail: int | None = None, since: float | None = None
 ) -> list[LogLine]:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return []
+    text = "".join(_read(p) for p in [*rotated(path), path])
     lines = [ln for ln in (parse_line(source, raw) for raw in text.splitlines()) if ln]
     if since is not None:
         lines = [ln for ln in lines if (parse_time(ln.time) or 0) >= since]
@@ -90,22 +88,51 @@ def read_all(
     return lines[len(lines) - tail :] if tail else []
 
 
+def rotated(path: Path) -> list[Path]:
+    """``<log>.N`` … ``<log>.1``, oldest first (``logging: max-size/max-file`` rotation)."""
+    found = []
+    for sibling in path.parent.glob(path.name + ".*"):
+        suffix = sibling.name[len(path.name) + 1 :]
+        if suffix.isdigit():
+            found.append((int(suffix), sibling))
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def remove_log(path: Path) -> None:
+    """A removed replica's log and its rotated files."""
+    for old in [*rotated(path), path]:
+        old.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
 class LogTail:
-    """Non-blocking multi-file follower: ``poll()`` returns the lines written since last time."""
+    """Non-blocking multi-file follower: ``poll()`` returns the lines written since last time.
+
+    Each file stays open between polls, as ``tail -F`` does: what is appended to it after a
+    rotation (renamed to ``<log>.1``) is still read, and a file replaced under its name
+    (rotation, a replica recreated) is noticed reliably: the open file's inode can't be reused
+    by the new one. A truncated file is read again from its start."""
 
     def __init__(self) -> None:
-        self._files: dict[str, tuple[Path, int, str]] = {}
-        self._inodes: dict[str, int] = {}  # a file replaced under its name is read anew
+        self._files: dict[str, _Followed] = {}
 
     def add(self, source: str, path: Path, from_end: bool = False) -> None:
         if source in self._files:
             return
         offset = path.stat().st_size if from_end and path.exists() else 0
-        self._files[source] = (path, offset, "")
+        self._files[source] = _Followed(path, offset)
 
     def discard(self, source: str) -> None:
-        self._files.pop(source, None)
-        self._inodes.pop(source, None)
+        followed = self._files.pop(source, None)
+        if followed is not None:
+            followed.close()
 
     @property
     def sources(self) -> list[str]:
@@ -113,36 +140,63 @@ class LogTail:
 
     def poll(self) -> list[LogLine]:
         out: list[LogLine] = []
-        for source, (path, offset, partial) in list(self._files.items()):
-            inode, start, chunk = _read_from(path, offset, self._inodes.get(source))
-            if inode is not None:
-                self._inodes[source] = inode
-            if start != offset:  # replaced (a replica recreated under its name) or truncated
-                offset, partial = start, ""
-                self._files[source] = (path, offset, partial)
-            if not chunk:
-                continue
-            data = partial + chunk.decode(errors="replace")
-            *complete, rest = data.split("\n")
-            self._files[source] = (path, offset + len(chunk), rest)
-            out += [ln for ln in (parse_line(source, raw) for raw in complete) if ln]
+        for source, followed in list(self._files.items()):
+            raw = followed.read_new()
+            out += [ln for ln in (parse_line(source, line) for line in raw) if ln]
         return out
 
 
-def _read_from(path: Path, offset: int, inode: int | None) -> tuple[int | None, int, bytes]:
-    """(the file's inode, the offset read from, the bytes after it): from 0 again when the file
-    is another one than last time (another inode) or shorter than ``offset``."""
-    try:
-        with open(path, "rb") as handle:
-            stat = os.fstat(handle.fileno())
-            if stat.st_size < offset or inode not in (None, stat.st_ino):
-                offset = 0
-            if stat.st_size <= offset:
-                return stat.st_ino, offset, b""
-            handle.seek(offset)
-            return stat.st_ino, offset, handle.read(stat.st_size - offset)
-    except FileNotFoundError:
-        return inode, offset, b""
+class _Followed:
+    """One followed log file: its open handle, the offset read up to, a partial last line."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        self.path, self.offset, self.partial = path, offset, ""
+        self.handle: BinaryIO | None = None
+
+    def read_new(self) -> list[str]:
+        """Complete lines written since the last call, across a replacement of the file."""
+        lines = self._drain()
+        if self._replaced():
+            self.close()
+            self.offset, self.partial = 0, ""
+            lines += self._drain()
+        return lines
+
+    def _drain(self) -> list[str]:
+        if self.handle is None and not self._open():
+            return []
+        if os.fstat(self.handle.fileno()).st_size < self.offset:  # truncated
+            self.offset, self.partial = 0, ""
+        self.handle.seek(self.offset)
+        chunk = self.handle.read()
+        if not chunk:
+            return []
+        self.offset += len(chunk)
+        *complete, self.partial = (self.partial + chunk.decode(errors="replace")).split("\n")
+        return complete
+
+    def _open(self) -> bool:
+        try:
+            self.handle = open(self.path, "rb")  # kept open across polls
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _replaced(self) -> bool:
+        if self.handle is None:
+            return False
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return False  # removed: keep what we hold until it is replaced
+        held = os.fstat(self.handle.fileno())
+        return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
 
 
 class Formatter:

@@ -69,6 +69,12 @@ def unsupported_warnings(stack: Stack) -> list[str]:
             for key in SWARM_ONLY_DEPLOY_KEYS
             if deploy and key in deploy.model_fields_set
         ]
+        driver = service.logging.driver if service.logging else None
+        if driver not in (None, "json-file", "local", "none"):
+            out.append(
+                f"services.{name}.logging.driver: {driver} is not supported by pycompose, "
+                "json-file is used"
+            )
         update = deploy.update_config if deploy else None
         out += [
             f"services.{name}.deploy.update_config.{key}: not supported by pycompose, ignored"

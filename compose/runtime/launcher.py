@@ -153,6 +153,7 @@ class LinuxRuntime:
             "spec": {"replica_dir": str(spec.replica_dir), "tty": spec.tty,
                      "stdin_open": spec.stdin_open, "pid_mode": spec.pid_mode},
             "log_path": str(spec.log_file),
+            "log_rotate": [spec.log_max_size, spec.log_max_files] if spec.log_max_size else None,
             "cgroup_procs": self.cgroups.procs_files(spec.cgroup_path),
             "oom_file": self.cgroups.oom_file(spec.cgroup_path),
             "etc_files": [[t, str(s)] for t, s in etcfiles.ensure_etc_files(spec)],

@@ -32,11 +32,49 @@ def timestamp(ns: int | None = None) -> str:
 
 
 class LogWriter:
-    """Turns byte chunks per stream into JSON lines appended to one fd."""
+    """Turns byte chunks per stream into JSON lines appended to one fd.
 
-    def __init__(self, fd: int) -> None:
+    With ``rotate`` = (max_size, max_files) and the file's ``path``, as docker's json-file
+    driver: once the file reaches max_size it becomes ``<path>.1`` (``.1`` → ``.2`` …, the
+    oldest beyond max_files - 1 dropped; max_files 1 truncates) and a new one is started."""
+
+    def __init__(
+        self, fd: int, path: str | None = None, rotate: tuple[int, int] | None = None
+    ) -> None:
         self.fd = fd
         self.partial: dict[str, bytes] = {}
+        self.path, self.rotate = path, rotate
+        self.size = os.fstat(fd).st_size if rotate else 0
+
+    def _write(self, lines: list[bytes]) -> None:
+        """Whole lines; with rotation, a file never grows past max_size by more than a line."""
+        if self.rotate is None or self.path is None:
+            os.write(self.fd, b"".join(lines))
+            return
+        batch: list[bytes] = []
+        for line in lines:
+            if self.size and self.size + len(line) > self.rotate[0]:
+                if batch:
+                    os.write(self.fd, b"".join(batch))
+                    batch = []
+                self._rotate(self.rotate[1])
+            batch.append(line)
+            self.size += len(line)
+        if batch:
+            os.write(self.fd, b"".join(batch))
+
+    def _rotate(self, keep: int) -> None:
+        if keep <= 1:
+            os.ftruncate(self.fd, 0)
+        else:
+            for i in range(keep - 1, 0, -1):
+                older = f"{self.path}.{i - 1}" if i > 1 else self.path
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(older, f"{self.path}.{i}")
+            fresh = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            os.dup2(fresh, self.fd)
+            os.close(fresh)
+        self.size = 0
 
     def feed(self, stream: str, chunk: bytes) -> None:
         buf = self.partial.get(stream, b"") + chunk
@@ -50,12 +88,12 @@ class LogWriter:
             buf = buf[cut:]
         self.partial[stream] = buf
         if out:
-            os.write(self.fd, b"".join(out))
+            self._write(out)
 
     def flush(self, stream: str) -> None:
         rest = self.partial.pop(stream, b"")
         if rest:
-            os.write(self.fd, self._line(stream, rest))
+            self._write([self._line(stream, rest)])
 
     @staticmethod
     def _line(stream: str, raw: bytes) -> bytes:
@@ -220,7 +258,12 @@ def supervise(req: dict[str, Any], init_pid: int, streams: dict[int, str], log_f
     watch = None
     if reap_group:
         watch = (os.pidfd_open(init_pid), lambda: kill_cgroup(req.get("cgroup_procs", ())))
-    writer = LogWriter(log_fd) if raw_fd is None else RawWriter(raw_fd)
+    rotate = req.get("log_rotate")
+    writer = (
+        LogWriter(log_fd, req.get("log_path"), tuple(rotate) if rotate else None)
+        if raw_fd is None
+        else RawWriter(raw_fd)
+    )
     copy_logs(streams, writer, forward, watch)
     _pid, status = os.waitpid(init_pid, 0)
     doc = exit_status(status, req.get("oom_file", ""))

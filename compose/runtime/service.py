@@ -91,6 +91,34 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+LOG_DRIVERS = ("json-file", "local", "none")  # the rest are warned about at load
+_LOCAL_DEFAULTS = {"max-size": "20m", "max-file": "5"}  # docker's `local` driver
+_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def log_options(logging: Any) -> dict[str, Any]:
+    """``logging`` → spec fields: json-file/local ``max-size``/``max-file`` rotation, and
+    ``driver: none`` (nothing kept: the log is /dev/null, as ``docker logs`` shows nothing)."""
+    driver = _get(logging, "driver") or "json-file"
+    if driver == "none":
+        return {"log_path": Path("/dev/null")}
+    options = dict(_LOCAL_DEFAULTS if driver == "local" else {})
+    options.update({k: str(v) for k, v in dict(_get(logging, "options", {})).items() if v})
+    out: dict[str, Any] = {}
+    if "max-size" in options:
+        out["log_max_size"] = parse_size(options["max-size"])
+        out["log_max_files"] = max(1, int(options.get("max-file", "1")))
+    return out
+
+
+def parse_size(text: str) -> int:
+    """docker's units: ``10m``, ``512k``, ``1g``, ``1000`` (bytes)."""
+    text = text.strip().lower().removesuffix("b")
+    if text and text[-1] in _UNITS:
+        return int(float(text[:-1]) * _UNITS[text[-1]])
+    return int(text)
+
+
 def limits_from_model(svc: Any) -> Limits:
     """The model's effective limits (``memory_limit``/``cpu_limit``/``pids_max`` pick between
     ``mem_limit`` and ``deploy.resources.limits``...), shm_size, ulimits (duck-typed)."""
@@ -172,5 +200,6 @@ def spec_from_model(
         labels=tuple(sorted(dict(_get(svc, "labels", {})).items())),
         **{"host_network": _get(svc, "network_mode") == "host",
            "pid_mode": "host" if _get(svc, "pid") == "host" else "",
-           "ipc_mode": "host" if _get(svc, "ipc") == "host" else "", **rest},
+           "ipc_mode": "host" if _get(svc, "ipc") == "host" else "", **rest,
+           **log_options(_get(svc, "logging"))},
     )

@@ -100,6 +100,8 @@ class ContainerSpec:
     stop_signal: int = int(_signal.SIGTERM)
     stop_grace_period: float = 10.0
     log_path: Path | None = None  # JSON-lines log; default <replica_dir>/container.log
+    log_max_size: int | None = None  # logging max-size: rotate when the log reaches it
+    log_max_files: int = 1  # logging max-file: files kept (<log>, <log>.1, ...)
     cgroup_parent: str = "pycompose"  # e.g. "pycompose/<project>"
     labels: tuple[tuple[str, str], ...] = ()
 

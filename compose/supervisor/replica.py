@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from compose import paths, volumes
 from compose.errors import ContainerError, PycomposeError
+from compose.logs import remove_log
 from compose.state import ReplicaRecord
 
 if TYPE_CHECKING:
@@ -477,7 +478,7 @@ def remove_replica(driver: LinuxDriver, name: str) -> None:
         return
     if not _shares_kernel_objects(driver, record):
         remove_process(driver, record)
-        driver.log_path(record.ident).unlink(missing_ok=True)
+        remove_log(driver.log_path(record.ident))
     driver.store.delete_replica(name)
 
 

@@ -37,13 +37,17 @@ def test_start_first_unless_two_copies_would_clash(tmp_path: Path, body: str, ex
     assert order(tmp_path, body) is expected
 
 
-def test_update_config_order_is_no_longer_warned_about(tmp_path: Path):
+def warnings_for(tmp_path: Path, body: str) -> list[str]:
     from compose.model.load import unsupported_warnings
 
-    body = "    deploy: {update_config: {order: start-first, parallelism: 2}}\n"
     (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: busybox\n" + body)
     stack = load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
-    assert unsupported_warnings(stack) == [
+    return unsupported_warnings(stack)
+
+
+def test_update_config_order_is_no_longer_warned_about(tmp_path: Path):
+    body = "    deploy: {update_config: {order: start-first, parallelism: 2}}\n"
+    assert warnings_for(tmp_path, body) == [
         "services.web.deploy.update_config.parallelism: not supported by pycompose, ignored"
     ]
 
@@ -56,3 +60,10 @@ def test_an_image_volume_makes_it_stop_first_unless_the_service_mounts_over_it(t
     stack = load_stack(LoadOptions(files=(str(tmp_path / "compose.yaml"),), cwd=tmp_path))
     assert starts_first(stack.services["web"], ("/data",)) is False
     assert starts_first(stack.services["db"], ("/data/",)) is True  # a bind covers it
+
+
+def test_an_unsupported_logging_driver_is_warned_about(tmp_path: Path):
+    body = "    logging: {driver: syslog}\n  ok:\n    image: busybox\n    logging: {driver: none}\n"
+    assert warnings_for(tmp_path, body) == [
+        "services.web.logging.driver: syslog is not supported by pycompose, json-file is used"
+    ]

@@ -76,3 +76,59 @@ def test_fake_runtime_records_actions(tmp_path: Path):
     assert rt.actions == [("create", "p-web-1"), ("start", "p-web-1"), ("stop", "p-web-1"),
                           ("create", "p-job-1"), ("start", "p-job-1"), ("create", "p-bad-1"),
                           ("remove", "p-web-1")]
+
+
+def test_log_rotation_keeps_max_file_files_of_max_size_and_logs_reads_them_in_order(tmp_path):
+    """logging: {max-size, max-file} as docker's json-file: <log>, <log>.1, ... oldest dropped;
+    `logs` reads the kept files oldest first."""
+    from compose.logs import read_all, remove_log
+
+    path = tmp_path / "web-1.log"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    w = LogWriter(fd, str(path), (200, 3))
+    for i in range(40):
+        w.feed("stdout", f"line {i}\n".encode())
+    os.close(fd)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["web-1.log", "web-1.log.1", "web-1.log.2"]
+    assert all(p.stat().st_size <= 200 for p in tmp_path.iterdir())
+    kept = [ln.text for ln in read_all("web-1", path)]
+    assert kept == [f"line {i}" for i in range(40 - len(kept), 40)] and 0 < len(kept) < 40
+    remove_log(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_log_options_from_the_model():
+    from types import SimpleNamespace as NS
+
+    from compose.runtime.service import log_options, parse_size
+
+    assert parse_size("10m") == 10 * 1024**2 and parse_size("512k") == 512 * 1024
+    assert parse_size("1000") == 1000
+    assert log_options(None) == {}
+    opts = NS(driver="json-file", options={"max-size": "1m", "max-file": "3"})
+    assert log_options(opts) == {"log_max_size": 1024**2, "log_max_files": 3}
+    assert log_options(NS(driver="local", options={})) == {
+        "log_max_size": 20 * 1024**2,
+        "log_max_files": 5,
+    }
+    assert log_options(NS(driver="none", options={})) == {"log_path": Path("/dev/null")}
+
+
+def test_a_follower_loses_no_line_across_a_rotation(tmp_path):
+    """logs -f: the lines written between two polls and rotated away are still shown."""
+    from compose.logs import LogTail
+
+    path = tmp_path / "web-1.log"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    w = LogWriter(fd, str(path), (300, 2))
+    tail = LogTail()
+    tail.add("web-1", path)
+    seen: list[str] = []
+    for i in range(60):
+        w.feed("stdout", f"line {i}\n".encode())
+        if i % 3 == 0:  # at least one poll per rotation (4 lines a file)
+            seen += [ln.text for ln in tail.poll()]
+    seen += [ln.text for ln in tail.poll()]
+    os.close(fd)
+    assert seen == [f"line {i}" for i in range(60)]
