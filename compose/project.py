@@ -192,13 +192,47 @@ def run_foreground(project: Project, up: UpOptions, run: Any, out: Any) -> int:
     return _unwrap(lambda: anyio.run(run_up, project, up, run, out))
 
 
-def start_detached(load: dict[str, Any], up: UpOptions, run: Any, out: Any) -> int:
+def start_detached(
+    load: dict[str, Any], up: UpOptions, run: Any, out: Any, project: str | None = None
+) -> int:
     """``up -d``: exec a detached supervisor (setsid) and relay its progress until it is ready.
 
     The supervisor loads the stack itself (the CLI doesn't, to start faster); when another
-    supervisor already runs the project it forwards the request there and exits.
+    supervisor already runs the project it forwards the request there and exits. With
+    ``project`` (its name) a running supervisor gets the request from here directly: no
+    interpreter start and stack load in between (~200 ms of an `up -d --scale`).
     """
     import dataclasses
+    import json
+
+    request = {"load": load, "up": dataclasses.asdict(up), "run": dataclasses.asdict(run)}
+    request = json.loads(json.dumps(request, default=str))
+    result = forward_to_supervisor(project, request, out) if project else None
+    if result is None:
+        result = _spawn_supervisor(request, out)
+    for failure in result.get("failures", []):
+        out.error(failure)
+    if result.get("hint"):
+        out.hint(result["hint"])
+    return 0 if result.get("ok") else int(result.get("exit_code", 1))
+
+
+def forward_to_supervisor(project: str, request: dict[str, Any], out: Any) -> dict[str, Any] | None:
+    """The running supervisor's reply relayed as the detached one's would be; None: none runs."""
+    from compose.supervisor import api
+
+    reply = api.forward_up(project, request)
+    if reply is None:
+        return None
+    for line in reply.get("actions", []):
+        out.progress(line)
+    for warning in reply.get("warnings", []):
+        out.warning(warning)
+    failures = reply.get("failures", [])
+    return {"ok": not failures, "failures": failures}
+
+
+def _spawn_supervisor(request: dict[str, Any], out: Any) -> dict[str, Any]:
     import json
     import subprocess
     import sys
@@ -206,7 +240,6 @@ def start_detached(load: dict[str, Any], up: UpOptions, run: Any, out: Any) -> i
     from compose import paths
 
     paths.run_dir().mkdir(parents=True, exist_ok=True)
-    request = {"load": load, "up": dataclasses.asdict(up), "run": dataclasses.asdict(run)}
     with open(paths.run_dir() / "supervisor-start.log", "ab") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "compose.supervisor"],
@@ -217,14 +250,9 @@ def start_detached(load: dict[str, Any], up: UpOptions, run: Any, out: Any) -> i
             close_fds=True,
         )
     assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(json.dumps(request, default=str).encode())
+    proc.stdin.write(json.dumps(request).encode())
     proc.stdin.close()
-    result = _relay(proc.stdout, out)
-    for failure in result.get("failures", []):
-        out.error(failure)
-    if result.get("hint"):
-        out.hint(result["hint"])
-    return 0 if result.get("ok") else int(result.get("exit_code", 1))
+    return _relay(proc.stdout, out)
 
 
 def _relay(stream: Any, out: Any) -> dict[str, Any]:

@@ -77,6 +77,29 @@ def call(project: str, request: dict[str, Any], timeout: float = 60.0) -> dict[s
     return reply
 
 
+def forward_up(project: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    """An ``up -d`` request ({"load", "up", "run"}) for the project's running supervisor, which
+    reloads the file and converges; its reply ({"actions", "warnings", "failures"}), or None
+    when no supervisor listens (a status probe first: a hung one fails in 5 s, not 600)."""
+    if call(project, {"op": "status"}, timeout=5) is None:
+        return None
+    run = request["run"]
+    apply = {
+        "op": "apply",
+        "load": request["load"],
+        "up": request["up"],
+        "pull": run.get("pull", "missing"),
+        "wait": run.get("wait"),
+        "wait_timeout": run.get("wait_timeout"),
+    }
+    return call(project, apply, timeout=600) or {}
+
+
+def any_listening() -> bool:
+    """Some project's supervisor has its socket up (cheap: one glob, no stack file read)."""
+    return any((paths.run_dir() / "projects").glob("*/supervisor.sock"))
+
+
 def _read_line(sock: socket.socket) -> dict[str, Any]:
     data = b""
     while not data.endswith(b"\n"):

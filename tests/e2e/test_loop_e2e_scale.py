@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 from e2e_helpers import Cli, wait_for, write_stack
@@ -78,3 +80,29 @@ def test_replicas_zero_scale_and_no_supervisor(project, tmp_path):
     assert "Container" in out and indexes(cli, "web") == [1, 2, 3, 4]
     up = cli.run("up", "-d", "--scale", "web=4")  # a new supervisor adopts them
     assert "Container" not in up.stderr and indexes(cli, "web") == [1, 2, 3, 4]
+
+
+def test_up_d_without_project_flag_reaches_the_running_supervisor(project, tmp_path):
+    """`up -d` naming the project by its directory (no -p): the CLI finds the running
+    supervisor itself and hands it the request; the count changes, no second supervisor."""
+    work = tmp_path / project
+    work.mkdir()
+    write_stack(work, "services:\n  web:\n    image: IMAGE\n    command: SLEEP\n")
+
+    def up(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "compose", "up", "-d", *args]
+        proc = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    up()
+    first = supervisors()
+    scaled = up("--scale", "web=3")
+    assert f"{project}-web-3  Start" in scaled.stderr
+    cli = Cli(project, file=work / "compose.yaml")
+    assert indexes(cli, "web") == [1, 2, 3] and supervisors() == first
+    bad = subprocess.run(
+        [sys.executable, "-m", "compose", "up", "-d", "nosuch"],
+        cwd=work, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode != 0 and "nosuch" in bad.stderr and supervisors() == first

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import click
 
-from compose.cli.commands._project import CliOutput, load_project, needs_root, options_dict
+from compose.cli.commands._project import (
+    CliOutput,
+    load_project,
+    needs_root,
+    options_dict,
+    project_name,
+)
 
 
 def _scale(values: tuple[str, ...]) -> dict[str, int]:
@@ -13,6 +19,16 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
             raise click.BadParameter(f"{item!r}: expected SERVICE=NUM", param_hint="--scale")
         out[name] = int(count)
     return out
+
+
+def _running_project(obj, load: dict) -> str | None:
+    """The project's name when a supervisor may already run it (some socket is up), so the
+    request goes there directly; None skips reading the file for the name (a first `up`)."""
+    from compose.supervisor import api
+
+    if load["stdin"] is not None or not api.any_listening():
+        return None
+    return project_name(obj)
 
 
 @click.command()
@@ -74,7 +90,8 @@ def command(obj, services, **opts) -> None:
     if run.detach:
         from compose.project import start_detached
 
-        code = start_detached(options_dict(obj, services), up, run, out)
+        load = options_dict(obj, services)
+        code = start_detached(load, up, run, out, _running_project(obj, load))
     else:
         from compose.project import run_foreground
 
