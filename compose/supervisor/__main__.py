@@ -83,7 +83,7 @@ def _tuples(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _forward(project: str, request: dict[str, Any], out: PipeOutput) -> bool:
     """A supervisor already runs this project: it reloads the file and converges."""
-    from compose.project import forward_to_supervisor
+    from compose.supervisor.client import forward_to_supervisor
 
     result = forward_to_supervisor(project, request, out)
     if result is None:
