@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from compose import paths
-from compose.errors import OperationError
+from compose.errors import OperationError, UserError
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 MAX_LINE = 1 << 20
@@ -55,6 +55,8 @@ async def _one(stream: Any, handler: Handler) -> None:
             reply = await handler(json.loads(data or b"{}"))
         except Exception as exc:
             reply = {"ok": False, "error": str(exc)}
+            if isinstance(exc, UserError):  # the client raises it again as the user's mistake
+                reply.update(user_error=True, hint=exc.hint)
         with contextlib.suppress(Exception):
             await stream.send((json.dumps(reply) + "\n").encode())
 
@@ -72,6 +74,8 @@ def call(project: str, request: dict[str, Any], timeout: float = 60.0) -> dict[s
             return None
         sock.sendall((json.dumps(request) + "\n").encode())
         reply = _read_line(sock)
+    if not reply.get("ok", False) and reply.get("user_error"):
+        raise UserError(reply.get("error", "failed"), hint=reply.get("hint"))
     if not reply.get("ok", False):
         raise OperationError(f'project "{project}" supervisor: {reply.get("error", "failed")}')
     return reply
