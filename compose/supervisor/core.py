@@ -257,8 +257,8 @@ class Supervisor(Hooks):
         change = diff(self.tracker.replicas.values(), want, self.expect, service)
         if change.remove:
             await self._remove_all(service, [s.name for s in change.remove])
-        if change.create:
-            await self._create_all(service, list(change.create))
+        for batch in batches(list(change.create)):
+            await self._create_batch(service, batch)
 
     async def _restart_policies(self, service: str) -> None:
         policy = self.driver.restart_policy(service)
@@ -270,66 +270,22 @@ class Supervisor(Hooks):
                 continue
             await self._restart_when_due(state, now)
 
-    async def _create_all(self, service: str, indexes: list[int]) -> None:
-        """Slow start as Kubernetes' ``slowStartBatch``: batches of 1, 2, 4 … created in
-        parallel. The first replica is a canary, created and started alone (a command that
-        cannot run fails once, not 20 times); after it, the next batch begins once this one's
-        creates succeeded while their starts (GO, DNAT, DNS, /etc/hosts) run on (scale 1 -> 20
-        was five create+start rounds in a row). A failed create or start stops the batches not
-        begun yet; what began runs to its end; the first failure is raised (the key retries)."""
-        errors: list[Exception] = []
-        async with anyio.create_task_group() as starts:
-            for number, batch in enumerate(batches(indexes)):
-                if errors:
-                    break
-                try:
-                    await self._create_batch(service, batch, starts if number else None, errors)
-                except Exception as exc:
-                    errors.append(exc)
-        if errors:
-            raise errors[0]
-
-    async def _create_batch(
-        self,
-        service: str,
-        indexes: list[int],
-        starts: TaskGroup | None,
-        errors: list[Exception],
-    ) -> None:
-        """Create one batch in parallel; each start handed to ``starts`` (None: awaited)."""
+    async def _create_batch(self, service: str, indexes: list[int]) -> None:
+        """Create + start one slow-start batch in parallel; any failure raises (retry)."""
         for index in indexes:
             self.expect.expect_create(service, index)
 
         async def one(index: int) -> None:
-            name = self._name_of(service, index)
-            handed_over = False
             try:
+                name = self._name_of(service, index)
                 self.event("create", name, service=service)
                 await self.executor.create(service, index, name)
-                handed_over = True
-                if starts is None:
-                    await self._start_created(service, index, name, errors)
-                else:
-                    starts.start_soon(self._start_created, service, index, name, errors)
+                await self.executor.start(name)
             finally:
-                if not handed_over:
-                    self._settled(service, index)
+                self.expect.created(service, index)
+                self.tracker.poke()
 
         await _all_then_raise(one, indexes)
-
-    async def _start_created(
-        self, service: str, index: int, name: str, errors: list[Exception]
-    ) -> None:
-        try:
-            await self.executor.start(name)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            self._settled(service, index)
-
-    def _settled(self, service: str, index: int) -> None:
-        self.expect.created(service, index)
-        self.tracker.poke()
 
     async def _remove_all(self, service: str, names: list[str]) -> None:
         for name in names:

@@ -114,56 +114,6 @@ def test_transient_errors_back_off_then_converge():
     assert retries == [0.005, 0.01, 0.02]  # per-key exponential backoff
 
 
-class SlowStarts(FakeDriver):
-    """Each start takes ``delay``; with ``fail``, it then fails (an exec error)."""
-
-    def __init__(self, delay: float, fail: bool = False, **svcs):
-        super().__init__(**svcs)
-        self.delay, self.fail = delay, fail
-
-    async def start_replica(self, name: str) -> None:
-        await anyio.sleep(self.delay)
-        if self.fail:
-            raise RuntimeError(f"{name}: exec: no such file")
-        await super().start_replica(name)
-
-
-def test_slow_start_batches_wait_for_creates_not_starts():
-    """1, 2, 4, 8 … : after the canary (web-1, created and started alone) the next batch is
-    created once this one's creates succeeded, while its starts still run (Kubernetes counts
-    the create call, not the pod's start)."""
-    driver = SlowStarts(delay=0.05, web=FakeService())
-
-    async def main():
-        async with Supervisor(driver) as sup:
-            sup.set_desired({"web": 15})
-            await settle(sup, "web", 15)
-            return len(sup.tracker.of_service("web"))
-
-    assert anyio.run(main) == 15
-    calls = driver.calls  # ("start", name) is recorded when a start has taken its 0.05 s
-    assert calls.index(("start", "p-web-1")) < calls.index(("create", "p-web-2"))
-    assert calls.index(("create", "p-web-7")) < calls.index(("start", "p-web-2"))
-
-
-def test_a_failing_start_stops_the_batches_not_begun():
-    events: list[dict] = []
-    driver = SlowStarts(delay=0.01, fail=True, web=FakeService())
-
-    async def main():
-        async with Supervisor(driver, on_event=events.append) as sup:
-            sup.set_desired({"web": 30})
-            with anyio.fail_after(5):
-                while not any(e["action"] == "reconcile-error" for e in events):
-                    await anyio.sleep(0.005)
-
-    anyio.run(main)
-    first = next(i for i, e in enumerate(events) if e["action"] == "reconcile-error")
-    created = [e for e in events[:first] if e["action"] == "create"]
-    assert len(created) == 1  # the canary's start failed: no other batch began
-    assert "exec: no such file" in events[first]["error"]
-
-
 def test_terminal_error_marks_the_service_failed_without_retrying():
     events: list[dict] = []
     reported: list[dict] = []
