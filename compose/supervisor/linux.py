@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import signal as signals
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from compose.errors import ContainerError, NetworkSetupError
 from compose.planner.actions import EnsureNetwork, EnsureVolume, RemoveNetwork, RemoveVolume
 from compose.state import NetworkRecord, ProjectRecord, ReplicaRecord, StateStore, replica_name
 from compose.supervisor.blocking import run_sync
+from compose.supervisor.coalesce import Coalesced
 from compose.supervisor.health import HealthSpec
 from compose.supervisor.healthspec import effective_healthcheck
 from compose.supervisor.restart import RestartPolicy
@@ -50,10 +50,11 @@ class LinuxDriver:
         self.created_here: set[str] = set()  # created by this runtime instance, awaiting GO
         self._refreshing = False
         self._refresh_dirty = False
-        self._publish_locks: dict[str, threading.Lock] = {}
+        self._publishing: dict[str, Coalesced] = {}
 
-    def publish_lock(self, service: str) -> threading.Lock:
-        return self._publish_locks.setdefault(service, threading.Lock())
+    def publishing(self, service: str) -> Coalesced:
+        """One service's DNAT updates: serialized, and shared by the starts of a burst."""
+        return self._publishing.setdefault(service, Coalesced())
 
     # networks and volumes ------------------------------------------------------------------
     def network_config(self, key: str) -> Any:

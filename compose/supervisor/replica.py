@@ -387,10 +387,14 @@ def publish_service(driver: LinuxDriver, service: str, exclude: str = "") -> Non
     """Kernel DNAT of one service: ONE nft table (key = service) holding every running
     replica's bindings, so a fixed host port shared by replicas is load-balanced
     (``numgen random``) and a range gives each replica its own port. Serialized per service
-    and computed from the records under the lock, so concurrent starts never lose a replica."""
+    and computed from the records under the lock, so concurrent starts never lose a replica;
+    a start whose record a later, finished update already read returns at once (coalesced).
+    ``exclude`` (a replica being removed) always updates: no other caller leaves it out."""
     import netplug
 
-    with driver.publish_lock(service):
+    with driver.publishing(service).turn(force=bool(exclude)) as due:
+        if not due:
+            return
         records = [
             r
             for r in driver.store.replicas()
