@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from compose.cli.commands._project import (
@@ -9,6 +11,9 @@ from compose.cli.commands._project import (
     options_dict,
     project_name,
 )
+
+if TYPE_CHECKING:
+    from compose.planner import UpOptions
 
 
 def _scale(values: tuple[str, ...]) -> dict[str, int]:
@@ -21,7 +26,7 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-def _running_project(obj, load: dict) -> str | None:
+def _running_project(obj: Any, load: dict[str, Any]) -> str | None:
     """The project's name when a supervisor may already run it (some socket is up), so the
     request goes there directly; None skips reading the file for the name (a first `up`)."""
     from compose.supervisor import api
@@ -31,7 +36,7 @@ def _running_project(obj, load: dict) -> str | None:
     return project_name(obj)
 
 
-def _up_options(fields: dict):
+def _up_options(fields: dict[str, Any]) -> UpOptions:
     from compose.planner import UpOptions
 
     return UpOptions(**fields)
