@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal as signals
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ class LinuxDriver:
         self._refreshing = False
         self._refresh_dirty = False
         self._publishing: dict[str, Coalesced] = {}
+        # persist (tracker changes, on the loop thread) reads then rewrites a record; a removal
+        # (worker thread) deletes it: between the two a late exit would bring it back
+        self.records_lock = threading.Lock()
 
     def publishing(self, service: str) -> Coalesced:
         """One service's DNAT updates: serialized, and shared by the starts of a burst."""
@@ -292,7 +296,12 @@ class LinuxDriver:
             path.unlink(missing_ok=True)
 
     def persist(self, state: ReplicaState) -> None:
-        """Tracker on_change hook: mirror status/health/exit into the replica record."""
+        """Tracker on_change hook: mirror status/health/exit into the replica record (never
+        bringing back one a removal deleted meanwhile: ``records_lock``)."""
+        with self.records_lock:
+            self._persist(state)
+
+    def _persist(self, state: ReplicaState) -> None:
         record = self.store.load_replica(state.name)
         if record is None:
             return

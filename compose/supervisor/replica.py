@@ -456,7 +456,8 @@ def remove_replica(driver: LinuxDriver, name: str) -> None:
         return
     remove_process(driver, record)
     driver.log_path(name).unlink(missing_ok=True)
-    driver.store.delete_replica(name)
+    with driver.records_lock:  # not while a late exit rewrites the record (persist)
+        driver.store.delete_replica(name)
 
 
 def remove_process(driver: LinuxDriver, record: ReplicaRecord) -> None:
