@@ -63,7 +63,7 @@ class Supervisor(Hooks):
         self._on_event = on_event
         self._tg: TaskGroup | None = None
         self._health: dict[str, anyio.CancelScope] = {}
-        self._watching: set[str] = set()
+        self._watching: dict[str, ReplicaState] = {}  # name -> the incarnation watched
         self._restart_due: dict[str, float] = {}
         self.queue: WorkQueue | None = None
         self.desired: dict[str, int] = {}  # service -> replica count the loop keeps
@@ -154,9 +154,9 @@ class Supervisor(Hooks):
         if not self.watch or self._tg is None or state is None:
             return
         self._restart_due.pop(name, None)
-        if name not in self._watching:
-            self._watching.add(name)
-            self._tg.start_soon(self._watch_exit, name)
+        if self._watching.get(name) is not state:  # a new replica may reuse a name
+            self._watching[name] = state
+            self._tg.start_soon(self._watch_exit, name, state)
         spec = self.driver.healthcheck(state.service)
         if spec is not None:
             self._start_health(name, spec)
@@ -175,16 +175,17 @@ class Supervisor(Hooks):
         self._on_event({"time": time.time(), "action": action, "container": name, **attrs})
 
     # watchers --------------------------------------------------------------------------------
-    async def _watch_exit(self, name: str) -> None:
+    async def _watch_exit(self, name: str, watched: ReplicaState) -> None:
         try:
             code = await self.driver.wait_exit(name)
         except Exception:
             log.debug("watching %s failed", name, exc_info=True)
             code = None
         finally:
-            self._watching.discard(name)
+            if self._watching.get(name) is watched:
+                del self._watching[name]
         state = self.tracker.get(name)
-        if state is None or state.status == EXITED:
+        if state is not watched or state.status == EXITED:  # removed, or its successor's name
             return
         self.stopping(name)
         self.tracker.exited(name, code)
