@@ -11,11 +11,10 @@ Everything here is synchronous except ``compose.supervisor``'s runners it hands 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from compose.errors import NeedsRootError, UnknownServiceError
+from compose.errors import UnknownServiceError
 from compose.planner import (
     Dependency,
     DesiredProject,
@@ -33,14 +32,6 @@ if TYPE_CHECKING:
     from compose.model import Service, Stack
 
 DEFAULT_NETWORK = "default"
-
-
-def require_root(action: str) -> None:
-    if os.geteuid() != 0:
-        raise NeedsRootError(
-            f"{action} needs root: it creates namespaces, cgroups, mounts and network links",
-            hint="run it with sudo (or as root); `pycompose config` and `up --dry-run` do not",
-        )
 
 
 def service_networks(service: Service) -> tuple[str, ...]:
@@ -231,56 +222,15 @@ def run_foreground(project: Project, up: UpOptions, run: Any, out: Any) -> int:
     return _unwrap(lambda: anyio.run(run_up, project, up, run, out))
 
 
-def start_detached(load: dict[str, Any], up: UpOptions, run: Any, out: Any) -> int:
-    """``up -d``: exec a detached supervisor (setsid) and relay its progress until it is ready.
-
-    The supervisor loads the stack itself (the CLI doesn't, to start faster); when another
-    supervisor already runs the project it forwards the request there and exits.
-    """
+def start_detached(
+    load: dict[str, Any], up: UpOptions, run: Any, out: Any, project: str | None = None
+) -> int:
+    """``up -d``: see ``compose.supervisor.client.start_detached`` (this takes ``UpOptions``)."""
     import dataclasses
-    import json
-    import subprocess
-    import sys
 
-    from compose import paths
+    from compose.supervisor import client
 
-    paths.run_dir().mkdir(parents=True, exist_ok=True)
-    request = {"load": load, "up": dataclasses.asdict(up), "run": dataclasses.asdict(run)}
-    with open(paths.run_dir() / "supervisor-start.log", "ab") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "compose.supervisor"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            start_new_session=True,
-            close_fds=True,
-        )
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(json.dumps(request, default=str).encode())
-    proc.stdin.close()
-    result = _relay(proc.stdout, out)
-    for failure in result.get("failures", []):
-        out.error(failure)
-    if result.get("hint"):
-        out.hint(result["hint"])
-    return 0 if result.get("ok") else int(result.get("exit_code", 1))
-
-
-def _relay(stream: Any, out: Any) -> dict[str, Any]:
-    import json
-
-    for raw in stream:
-        doc = json.loads(raw)
-        if "progress" in doc:
-            out.progress(doc["progress"])
-        elif "warning" in doc:
-            out.warning(doc["warning"])
-        elif "result" in doc:
-            return doc["result"]
-    return {
-        "ok": False,
-        "failures": ["the supervisor exited before it was ready (see supervisor.log)"],
-    }
+    return client.start_detached(load, dataclasses.asdict(up), run, out, project)
 
 
 def _unwrap(call: Any) -> Any:

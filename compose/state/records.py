@@ -94,7 +94,12 @@ class ReplicaRecord:
 
 
 def to_dict(record: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(record)
+    """The JSON form. A replica's fields are JSON values already, so they are taken as they
+    are (asdict's deep copy was ~80 us of each of the ~60 record writes of a scale-up)."""
+    if isinstance(record, ReplicaRecord):
+        data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    else:
+        data = dataclasses.asdict(record)  # nested NetworkRecords
     data["schema_version"] = SCHEMA_VERSION
     return data
 

@@ -25,7 +25,7 @@ def atomic_write_json(path: Path, data: dict[str, Any], durable: bool = True) ->
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
+            handle.write(json.dumps(data, indent=1, sort_keys=True))  # one write, not ~150
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
@@ -60,11 +60,18 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 class StateStore:
-    """All records of one project."""
+    """All records of one project.
+
+    Parsed replica records are kept per file and reused while the file's stat (inode, mtime,
+    ctime, size) is unchanged: every write is a rename of a new file, so a changed record
+    always has a new signature. A supervisor reads all records after every start (DNS,
+    /etc/hosts, DNAT); 20 replicas made it parse ~900 JSON files, now ~60.
+    """
 
     def __init__(self, project: str) -> None:
         self.project = project
         self.root = paths.project_state_dir(project)
+        self._parsed: dict[Path, tuple[tuple[int, ...], ReplicaRecord]] = {}
 
     @property
     def project_file(self) -> Path:
@@ -88,9 +95,24 @@ class StateStore:
         return self.replicas_dir / f"{name}.json"
 
     def load_replica(self, name: str) -> ReplicaRecord | None:
-        path = self.replica_file(name)
+        return self._read_replica(self.replica_file(name))
+
+    def _read_replica(self, path: Path) -> ReplicaRecord | None:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            self._parsed.pop(path, None)
+            return None
+        signature = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+        cached = self._parsed.get(path)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
         data = read_json(path)
-        return None if data is None else from_dict(ReplicaRecord, data, str(path))
+        if data is None:
+            return None
+        record = from_dict(ReplicaRecord, data, str(path))
+        self._parsed[path] = (signature, record)
+        return record
 
     def save_replica(self, record: ReplicaRecord) -> None:
         atomic_write_json(self.replica_file(record.name), to_dict(record), durable=False)
@@ -99,11 +121,11 @@ class StateStore:
         self.replica_file(name).unlink(missing_ok=True)
 
     def replicas(self) -> list[ReplicaRecord]:
-        records = []
-        for path in self._replica_files():
-            data = read_json(path)
-            if data is not None:
-                records.append(from_dict(ReplicaRecord, data, str(path)))
+        files = self._replica_files()
+        present = set(files)
+        for gone in [p for p in list(self._parsed) if p not in present]:  # list(): threads
+            self._parsed.pop(gone, None)
+        records = [r for r in map(self._read_replica, files) if r is not None]
         return sorted(records, key=lambda r: (r.service, r.index, r.name))
 
     def _replica_files(self) -> list[Path]:

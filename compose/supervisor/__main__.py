@@ -79,32 +79,12 @@ def _tuples(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _forward(project: str, request: dict[str, Any], out: PipeOutput) -> bool:
     """A supervisor already runs this project: it reloads the file and converges."""
-    from compose.supervisor import api
+    from compose.supervisor.client import forward_to_supervisor
 
-    if api.call(project, {"op": "status"}, timeout=5) is None:
+    result = forward_to_supervisor(project, request, out)
+    if result is None:
         return False
-    run = request["run"]
-    reply = (
-        api.call(
-            project,
-            {
-                "op": "apply",
-                "load": request["load"],
-                "up": request["up"],
-                "pull": run.get("pull", "missing"),
-                "wait": run.get("wait"),
-                "wait_timeout": run.get("wait_timeout"),
-            },
-            timeout=600,
-        )
-        or {}
-    )
-    for line in reply.get("actions", []):
-        out.progress(line)
-    for warning in reply.get("warnings", []):
-        out.warning(warning)
-    failures = reply.get("failures", [])
-    out.ready({"ok": not failures, "failures": failures, "warnings": []})
+    out.ready({**result, "warnings": []})
     return True
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from compose import paths
-from compose.errors import OperationError
+from compose.errors import OperationError, UserError
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 MAX_LINE = 1 << 20
@@ -56,6 +56,8 @@ async def _one(stream: Any, handler: Handler) -> None:
             reply = await handler(json.loads(data or b"{}"))
         except Exception as exc:
             reply = {"ok": False, "error": str(exc)}
+            if isinstance(exc, UserError):  # the client raises it again as the user's mistake
+                reply.update(user_error=True, hint=exc.hint)
         with contextlib.suppress(Exception):
             await stream.send((json.dumps(reply) + "\n").encode())
 
@@ -73,9 +75,34 @@ def call(project: str, request: dict[str, Any], timeout: float = 60.0) -> dict[s
             return None
         sock.sendall((json.dumps(request) + "\n").encode())
         reply = _read_line(sock)
+    if not reply.get("ok", False) and reply.get("user_error"):
+        raise UserError(reply.get("error", "failed"), hint=reply.get("hint"))
     if not reply.get("ok", False):
         raise OperationError(f'project "{project}" supervisor: {reply.get("error", "failed")}')
     return reply
+
+
+def forward_up(project: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    """An ``up -d`` request ({"load", "up", "run"}) for the project's running supervisor, which
+    reloads the file and converges; its reply ({"actions", "warnings", "failures"}), or None
+    when no supervisor listens (a status probe first: a hung one fails in 5 s, not 600)."""
+    if call(project, {"op": "status"}, timeout=5) is None:
+        return None
+    run = request["run"]
+    apply = {
+        "op": "apply",
+        "load": request["load"],
+        "up": request["up"],
+        "pull": run.get("pull", "missing"),
+        "wait": run.get("wait"),
+        "wait_timeout": run.get("wait_timeout"),
+    }
+    return call(project, apply, timeout=600) or {}
+
+
+def any_listening() -> bool:
+    """Some project's supervisor has its socket up (cheap: one glob, no stack file read)."""
+    return any((paths.run_dir() / "projects").glob("*/supervisor.sock"))
 
 
 def _read_line(sock: socket.socket) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class Supervisor(Hooks):
         self._on_event = on_event
         self._tg: TaskGroup | None = None
         self._health: dict[str, anyio.CancelScope] = {}
-        self._watching: set[str] = set()
+        self._watching: dict[str, ReplicaState] = {}  # name -> the incarnation watched
         self._restart_due: dict[str, float] = {}
         self.queue: WorkQueue | None = None
         self.desired: dict[str, int] = {}  # service -> replica count the loop keeps
@@ -154,8 +154,8 @@ class Supervisor(Hooks):
         if not self.watch or self._tg is None or state is None:
             return
         self._restart_due.pop(name, None)
-        if name not in self._watching:
-            self._watching.add(name)
+        if self._watching.get(name) is not state:  # a new replica may reuse a name
+            self._watching[name] = state
             self._tg.start_soon(self._watch_exit, name, state)
         spec = self.driver.healthcheck(state.service)
         if spec is not None:
@@ -174,8 +174,7 @@ class Supervisor(Hooks):
         """A start-first successor took its predecessor's name: its watchers hold its state
         object and follow; only their bookkeeping is re-keyed."""
         if old in self._watching:
-            self._watching.discard(old)
-            self._watching.add(new)
+            self._watching[new] = self._watching.pop(old)
         if old in self._health:
             self._health[new] = self._health.pop(old)
         self._health_seen[new] = self._health_seen.pop(old, None)
@@ -196,15 +195,15 @@ class Supervisor(Hooks):
         except Exception:
             log.debug("watching %s failed", name, exc_info=True)
             code = None
-        name = watched.name
+        finally:
+            name = watched.name
+            if self._watching.get(name) is watched:
+                del self._watching[name]
         state = self.tracker.get(name)
         if state is not watched:  # removed meanwhile (scale-down, rm), or a successor has the name
-            if state is None:
-                self._watching.discard(name)
             if watched.status != EXITED:  # Docker reports every container's death
                 self.event("die", name, exit_code=code, service=watched.service)
             return
-        self._watching.discard(name)
         if state.status == EXITED:
             return
         self.stopping(name)

@@ -23,6 +23,7 @@ from compose.errors import ContainerError, NetworkSetupError
 from compose.planner.actions import EnsureNetwork, EnsureVolume, RemoveNetwork, RemoveVolume
 from compose.state import NetworkRecord, ProjectRecord, ReplicaRecord, StateStore, replica_name
 from compose.supervisor.blocking import run_sync
+from compose.supervisor.coalesce import Coalesced
 from compose.supervisor.health import HealthSpec
 from compose.supervisor.healthspec import effective_healthcheck
 from compose.supervisor.restart import RestartPolicy
@@ -51,11 +52,15 @@ class LinuxDriver:
         self.created_here: set[str] = set()  # created by this runtime instance, awaiting GO
         self._refreshing = False
         self._refresh_dirty = False
-        self._publish_locks: dict[str, threading.Lock] = {}
+        self._publishing: dict[str, Coalesced] = {}
+        # persist (tracker changes, on the loop thread) reads then rewrites a record; a removal
+        # (worker thread) deletes it: between the two a late exit would bring it back
+        self.records_lock = threading.Lock()
         self.draining: set[str] = set()  # replicas about to stop: no new traffic goes to them
 
-    def publish_lock(self, service: str) -> threading.Lock:
-        return self._publish_locks.setdefault(service, threading.Lock())
+    def publishing(self, service: str) -> Coalesced:
+        """One service's DNAT updates: serialized, and shared by the starts of a burst."""
+        return self._publishing.setdefault(service, Coalesced())
 
     # networks and volumes ------------------------------------------------------------------
     def network_config(self, key: str) -> Any:
@@ -320,7 +325,12 @@ class LinuxDriver:
             path.unlink(missing_ok=True)
 
     def persist(self, state: ReplicaState) -> None:
-        """Tracker on_change hook: mirror status/health/exit into the replica record."""
+        """Tracker on_change hook: mirror status/health/exit into the replica record (never
+        bringing back one a removal deleted meanwhile: ``records_lock``)."""
+        with self.records_lock:
+            self._persist(state)
+
+    def _persist(self, state: ReplicaState) -> None:
         record = self.store.load_replica(state.name)
         if record is None:
             return

@@ -413,10 +413,14 @@ def publish_service(driver: LinuxDriver, service: str, exclude: str = "") -> Non
     """Kernel DNAT of one service: ONE nft table (key = service) holding every running
     replica's bindings, so a fixed host port shared by replicas is load-balanced
     (``numgen random``) and a range gives each replica its own port. Serialized per service
-    and computed from the records under the lock, so concurrent starts never lose a replica."""
+    and computed from the records under the lock, so concurrent starts never lose a replica;
+    a start whose record a later, finished update already read returns at once (coalesced).
+    ``exclude`` (a replica being removed) always updates: no other caller leaves it out."""
     import netplug
 
-    with driver.publish_lock(service):
+    with driver.publishing(service).turn(force=bool(exclude)) as due:
+        if not due:
+            return
         records = [
             r
             for r in driver.serving_records()
@@ -479,7 +483,8 @@ def remove_replica(driver: LinuxDriver, name: str) -> None:
     if not _shares_kernel_objects(driver, record):
         remove_process(driver, record)
         remove_log(driver.log_path(record.ident))
-    driver.store.delete_replica(name)
+    with driver.records_lock:  # not while a late exit rewrites the record (persist)
+        driver.store.delete_replica(name)
 
 
 def _shares_kernel_objects(driver: LinuxDriver, record: ReplicaRecord) -> bool:
@@ -496,8 +501,9 @@ def rename_replica(driver: LinuxDriver, old: str, new: str) -> None:
     kernel objects keep the names they were made under (``ident``). The new record is written
     before the old one goes: a crash in between leaves a stale record, never a lost one."""
     record = driver.replica_record(old)
-    driver.store.save_replica(record.replace(name=new))
-    driver.store.delete_replica(old)
+    with driver.records_lock:  # a persist of the old name must not bring its record back
+        driver.store.save_replica(record.replace(name=new))
+        driver.store.delete_replica(old)
     if old in driver.created_here:
         driver.created_here.discard(old)
         driver.created_here.add(new)

@@ -2,6 +2,7 @@
 
 1. `up -d --scale web=20` against a running project with 1 replica (goal <= 0.6 s; docker
    compose v2 takes about 6.4 s here), then back to 1, and the same with `scale web=20`;
+   then `up -d --scale web=20` again with one published port (every start joins the DNAT set);
 2. a replica's death (SIGKILL) → its replacement running, restart: always (goal <= 300 ms plus
    the policy's first backoff, 100 ms), measured on 5 replicas killed one by one;
 3. the supervisor's RSS with 50 replicas (goal <= 80 MB).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,18 +34,20 @@ COMMAND = '["sh", "-c", "trap \\"exit 0\\" TERM; sleep 1000 & wait"]'
 
 
 class Bench:
-    def __init__(self, tmp: Path, image: str) -> None:
+    def __init__(self, tmp: Path, image: str, project: str = "benchloop", port: int = 0) -> None:
         self.tmp = tmp
         self.env = {
             **os.environ,
             "PYCOMPOSE_STATE_DIR": f"{tmp}/state",
             "PYCOMPOSE_RUN_DIR": f"{tmp}/run",
         }
-        self.file = tmp / "compose.yaml"
+        self.file = tmp / f"{project}.yaml"
+        ports = f"    ports: ['{port}:80']\n" if port else ""
         self.file.write_text(
             f"services:\n  web:\n    image: {image}\n    command: {COMMAND}\n    restart: always\n"
+            + ports
         )
-        self.project = "benchloop"
+        self.project = project
 
     def cli(self, *args: str) -> float:
         argv = [sys.executable, "-m", "compose", "-f", str(self.file), "-p", self.project, *args]
@@ -89,6 +93,22 @@ def scale_up(bench: Bench) -> None:
     stats("scale web=1 (from 20)", cmd_downs)
 
 
+def scale_up_published(tmp: Path, image: str) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    bench = Bench(tmp, image, "benchloopp", port)
+    bench.cli("up", "-d")
+    try:
+        ups = []
+        for _ in range(ROUNDS):
+            ups.append(bench.cli("up", "-d", "--scale", "web=20"))
+            bench.cli("up", "-d", "--scale", "web=1")
+        stats(f"up -d --scale web=20 (from 1), port {port} published", ups, 0.6)
+    finally:
+        bench.cli("down", "-t", "1")
+
+
 def replacement(bench: Bench) -> None:
     bench.cli("scale", "web=5")
     delays = []
@@ -130,6 +150,7 @@ def run(registry_host: str) -> None:
             rss(bench)
         finally:
             bench.cli("down", "-t", "1")
+        scale_up_published(Path(tmp), f"{registry_host}/busybox:latest")
 
 
 def test_bench_loop(registry) -> None:  # pytest entry: uses helper C's session registry

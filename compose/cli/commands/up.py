@@ -1,8 +1,19 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from compose.cli.commands._project import CliOutput, load_project, needs_root, options_dict
+from compose.cli.commands._project import (
+    CliOutput,
+    load_project,
+    needs_root,
+    options_dict,
+    project_name,
+)
+
+if TYPE_CHECKING:
+    from compose.planner import UpOptions
 
 
 def _scale(values: tuple[str, ...]) -> dict[str, int]:
@@ -13,6 +24,22 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
             raise click.BadParameter(f"{item!r}: expected SERVICE=NUM", param_hint="--scale")
         out[name] = int(count)
     return out
+
+
+def _running_project(obj: Any, load: dict[str, Any]) -> str | None:
+    """The project's name when a supervisor may already run it (some socket is up), so the
+    request goes there directly; None skips reading the file for the name (a first `up`)."""
+    from compose.supervisor import api
+
+    if load["stdin"] is not None or not api.any_listening():
+        return None
+    return project_name(obj)
+
+
+def _up_options(fields: dict[str, Any]) -> UpOptions:
+    from compose.planner import UpOptions
+
+    return UpOptions(**fields)
 
 
 @click.command()
@@ -42,7 +69,6 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.pass_obj
 def command(obj, services, **opts) -> None:
     """Create and start containers."""
-    from compose.planner import UpOptions
     from compose.supervisor.options import RunOptions
 
     if opts["force_recreate"] and opts["no_recreate"]:
@@ -52,13 +78,13 @@ def command(obj, services, **opts) -> None:
     dry_run = obj.dry_run or opts["dry_run"]
     if not dry_run:
         needs_root(obj, "up")
-    up = UpOptions(
+    up = dict(  # UpOptions fields: `up -d` sends them without importing the planner (~20 ms)
         services=tuple(services), no_deps=opts["no_deps"], force_recreate=opts["force_recreate"],
         no_recreate=opts["no_recreate"], remove_orphans=opts["remove_orphans"],
         no_start=opts["no_start"], scale=_scale(opts["scale"]),
     )  # fmt: skip
     if dry_run:
-        click.echo(load_project(obj, services).plan_up(up).render())
+        click.echo(load_project(obj, services).plan_up(_up_options(up)).render())
         return
     run = RunOptions(
         detach=opts["detach"] or opts["wait"], wait=opts["wait"], wait_timeout=opts["wait_timeout"],
@@ -72,12 +98,13 @@ def command(obj, services, **opts) -> None:
     )  # fmt: skip
     out = CliOutput()
     if run.detach:
-        from compose.project import start_detached
+        from compose.supervisor.client import start_detached
 
-        code = start_detached(options_dict(obj, services), up, run, out)
+        load = options_dict(obj, services)
+        code = start_detached(load, up, run, out, _running_project(obj, load))
     else:
         from compose.project import run_foreground
 
-        code = run_foreground(load_project(obj, services), up, run, out)
+        code = run_foreground(load_project(obj, services), _up_options(up), run, out)
     if code:
         raise click.exceptions.Exit(code)

@@ -44,6 +44,21 @@ def test_replica_round_trip_keeps_every_field():
     assert store.replicas() == [rec]
 
 
+def test_a_record_another_process_rewrites_is_read_again():
+    """Parsed records are reused only while their file is unchanged: a rewrite by another
+    writer (same size, same name: created -> running), a removal and a new file are all seen."""
+    mine, theirs = StateStore("demo"), StateStore("demo")
+    mine.save_replica(ReplicaRecord("demo", "web", 1, status="created", pid=100))
+    assert [r.status for r in mine.replicas()] == ["created"]
+    theirs.save_replica(ReplicaRecord("demo", "web", 1, status="running", pid=101))
+    theirs.save_replica(ReplicaRecord("demo", "web", 2, status="running"))
+    assert [(r.status, r.pid) for r in mine.replicas()] == [("running", 101), ("running", None)]
+    assert mine.load_replica("demo-web-1").pid == 101
+    theirs.delete_replica("demo-web-1")
+    assert mine.load_replica("demo-web-1") is None
+    assert [r.name for r in mine.replicas()] == ["demo-web-2"]
+
+
 def test_project_round_trip_and_listing():
     store = StateStore("demo")
     nets = (NetworkRecord("default", "demo_default"),)

@@ -18,6 +18,7 @@ from compose.planner import (
 from compose.state import ObservedProject
 from compose.supervisor import ReplicaState, Supervisor
 from compose.supervisor.replicaset import Expectations, batches, diff, free_indexes
+from compose.supervisor.restart import RestartPolicy
 
 
 class FlakyDriver(FakeDriver):
@@ -174,3 +175,40 @@ def test_up_plan_sets_the_count_and_down_sets_zero():
             return names(sup)
 
     assert anyio.run(main) == []  # nothing re-created after down
+
+
+class LateExits(FakeDriver):
+    """The exit of a stopped replica is noticed late (its watcher waits for a busy thread)."""
+
+    async def wait_exit(self, name: str) -> int | None:
+        stopped = self._stopped[name]
+        await stopped.wait()
+        await anyio.sleep(0.3)
+        return 143
+
+
+def test_a_late_exit_of_a_removed_replica_leaves_its_successor_alone():
+    """Scale 1 -> 0 -> 1: the new p-web-1 starts while the old one's exit is still being
+    noticed; that exit is the old replica's (reported as its die), the new one keeps running
+    (no restart) and gets its own watcher."""
+    events: list[dict] = []
+    driver = LateExits(web=FakeService(policy=RestartPolicy("always")))
+
+    async def main():
+        async with Supervisor(driver, on_event=events.append) as sup:
+            sup.set_desired({"web": 1})
+            await settle(sup, "web", 1)
+            sup.set_desired({"web": 0})
+            await settle(sup, "web", 0)
+            sup.set_desired({"web": 1})
+            await settle(sup, "web", 1)
+            second = len(events)
+            await anyio.sleep(0.5)  # the old watcher has finished by now
+            spurious = [e["action"] for e in events[second:]]
+            await driver.stop_replica("p-web-1")  # the new replica dies: its watcher sees it
+            with anyio.fail_after(2):
+                await sup.tracker.wait_for(lambda: sup.tracker.get("p-web-1").status == "exited")
+            return spurious
+
+    assert "restart" not in anyio.run(main)  # the new replica was left alone
+    assert driver.names("create") == ["p-web-1", "p-web-1"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from compose.errors import OperationError
+from compose.errors import OperationError, UserError
 from compose.supervisor import api
 
 
@@ -17,6 +17,8 @@ def test_request_reply_and_errors():
     async def handler(request):
         if request["op"] == "boom":
             raise ValueError("no such op")
+        if request["op"] == "typo":
+            raise UserError('no such service: "wbe"', hint="check the name")
         return {"ok": True, "echo": request}
 
     async def main():
@@ -26,6 +28,9 @@ def test_request_reply_and_errors():
             reply = await anyio.to_thread.run_sync(api.call, "p", {"op": "status", "n": 1})
             with pytest.raises(OperationError, match="no such op"):
                 await anyio.to_thread.run_sync(api.call, "p", {"op": "boom"})
+            with pytest.raises(UserError, match=r'^no such service: "wbe"$') as user:
+                await anyio.to_thread.run_sync(api.call, "p", {"op": "typo"})
+            assert user.value.hint == "check the name" and user.value.exit_code == 2
             tg.cancel_scope.cancel()
         return reply
 
