@@ -25,7 +25,7 @@ def parse_duration(value: str | int | float) -> int:
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}")
     if isinstance(value, int | float):
-        return int(value * 1_000_000_000)
+        return _in_range(value * 1_000_000_000, value)
     text = value.strip()
     sign = -1 if text.startswith("-") else 1
     text = text.lstrip("+-")
@@ -40,7 +40,16 @@ def parse_duration(value: str | int | float) -> int:
         pos = m.end()
     if not text:
         raise ValueError(f'invalid duration "{value}"{_DURATION_FORM}')
-    return sign * round(total)
+    return _in_range(sign * total, value)
+
+
+_MAX_NS = (1 << 63) - 1  # Go's time.Duration is an int64 of nanoseconds (~292 years)
+
+
+def _in_range(ns: float, value: object) -> int:
+    if not -_MAX_NS <= ns <= _MAX_NS:  # also false for nan
+        raise ValueError(f"invalid duration {value!r}: out of range (at most about 292 years)")
+    return round(ns)
 
 
 def format_duration(ns: int) -> str:
