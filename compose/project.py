@@ -146,15 +146,19 @@ class Project:
         )
 
     def _image_volumes(self, service: str) -> tuple[str, ...]:
-        """The VOLUME paths of the service's image in the local store (() if not there)."""
+        """The VOLUME paths of the service's image in the local store (() if not there);
+        read once per image (30 services often share one)."""
         from compose.errors import ImageError
         from compose.images import ImageStore
 
-        try:
-            image = ImageStore().resolve(self.stack.services[service].image_name(self.name))
-        except ImageError:
-            return ()
-        return tuple(image.config.volumes)
+        ref = self.stack.services[service].image_name(self.name)
+        cache: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_volumes_of", {})
+        if ref not in cache:
+            try:
+                cache[ref] = tuple(ImageStore().resolve(ref).config.volumes)
+            except ImageError:
+                cache[ref] = ()
+        return cache[ref]
 
     def _networks(self) -> dict[str, bool]:
         nets = {k: bool(n and n.external) for k, n in self.stack.networks.items()}
