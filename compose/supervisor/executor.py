@@ -272,19 +272,30 @@ class Executor:
         self.hooks.renamed(staging, name)
 
     async def _start_successor(self, service: str, index: int, staging: str) -> None:
+        """Created withheld from traffic; admitted once ready (the old one still serves)."""
+        withhold = getattr(self.driver, "withhold_replica", None)
+        admit = getattr(self.driver, "admit_replica", None)
         try:
             self.hooks.event("create", staging, service=service)
+            if withhold is not None:
+                withhold(staging)
             await self.create(service, index, staging)
             await self.start(staging)
             await self._ready(service, staging)
+            if admit is not None:
+                await admit(staging)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._discard(staging)
             raise
 
     async def _ready(self, service: str, name: str) -> None:
-        """The successor runs (and, with a healthcheck that runs, is healthy)."""
+        """The successor runs and, with a healthcheck that runs, is healthy; without one, it
+        accepts connections on its published TCP ports (bounded wait: ``wait_serving``)."""
         watch_health = self.hooks.monitors_health() and self.driver.healthcheck(service)
+        serving = getattr(self.driver, "wait_serving", None)
+        if serving is not None and not watch_health:
+            await serving(name)
 
         def settled() -> bool:
             state = self.tracker.get(name)

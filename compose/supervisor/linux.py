@@ -31,6 +31,7 @@ from compose.supervisor.tracker import ReplicaState
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 2.0  # longest wait for a drained replica's open proxy connections
+SERVE_TIMEOUT = 30.0  # longest wait for a start-first successor's published ports to accept
 
 
 class LinuxDriver:
@@ -56,7 +57,9 @@ class LinuxDriver:
         # persist (tracker changes, on the loop thread) reads then rewrites a record; a removal
         # (worker thread) deletes it: between the two a late exit would bring it back
         self.records_lock = threading.Lock()
-        self.draining: set[str] = set()  # replicas about to stop: no new traffic goes to them
+        # replicas given no new traffic: a start-first successor until it is ready, and its
+        # predecessor once drained (DNS, /etc/hosts, loopback proxy, DNAT leave them out)
+        self.withheld: set[str] = set()
 
     def publishing(self, service: str) -> Coalesced:
         """One service's DNAT updates: serialized, and shared by the starts of a burst."""
@@ -192,7 +195,7 @@ class LinuxDriver:
         from compose.supervisor.replica import remove_replica
 
         await run_sync(remove_replica, self, name)
-        self.draining.discard(name)
+        self.withheld.discard(name)
         await self.refresh_network_services()
 
     async def drain_replica(self, name: str) -> None:
@@ -201,14 +204,42 @@ class LinuxDriver:
         from compose.supervisor.replica import publish_service
 
         record = self.replica_record(name)
-        self.draining.add(name)
+        self.withheld.add(name)
         await self.refresh_network_services()
         await run_sync(publish_service, self, record.service)
         if self.net is not None:  # requests in flight through the proxy finish first
             await self.net.drained(list(record.ips.values()), DRAIN_TIMEOUT)
 
+    def withhold_replica(self, name: str) -> None:
+        """Give a replica about to be created no traffic until ``admit_replica``."""
+        self.withheld.add(name)
+
+    async def admit_replica(self, name: str) -> None:
+        """A withheld replica joins DNS, /etc/hosts, the proxy and the DNAT set."""
+        from compose.supervisor.replica import publish_service
+
+        self.withheld.discard(name)
+        await self.refresh_network_services()
+        await run_sync(publish_service, self, self.replica_record(name).service)
+
+    async def wait_serving(self, name: str, timeout: float = SERVE_TIMEOUT) -> bool:
+        """Until the replica accepts TCP connections on each published port's target (a
+        start-first successor without a healthcheck is "running" before its server has bound:
+        draining the old one then would leave a gap). False when ``timeout`` came first."""
+        record = self.replica_record(name)
+        ip = next(iter(record.ips.values()), None)
+        ports = {p["target"] for p in record.ports if p.get("published") and p["protocol"] == "tcp"}
+        with anyio.move_on_after(timeout):
+            while ip and ports:
+                ports = {port for port in ports if not await _accepts(ip, int(port))}
+                if ports:
+                    await anyio.sleep(0.02)
+            return True
+        log.info("%s: ports %s not accepting after %.0fs; replacing anyway", name, ports, timeout)
+        return False
+
     def serving_records(self) -> list[ReplicaRecord]:
-        return [r for r in self.store.replicas() if r.name not in self.draining]
+        return [r for r in self.store.replicas() if r.name not in self.withheld]
 
     async def replica_exited(self, name: str, service: str) -> None:
         """A replica died on its own: DNS, proxies, /etc/hosts and DNAT drop it now."""
@@ -385,6 +416,16 @@ class LinuxDriver:
 
     def replica_dir(self, name: str) -> Path:
         return paths.project_state_dir(self.project) / "containers" / name
+
+
+async def _accepts(ip: str, port: int) -> bool:
+    try:
+        with anyio.fail_after(0.5):
+            stream = await anyio.connect_tcp(ip, port)
+    except (OSError, TimeoutError):
+        return False
+    await stream.aclose()
+    return True
 
 
 def failures_path(project: str) -> Path:

@@ -1,7 +1,8 @@
-"""Start-first recreation: after an edit, `up -d` starts the new replica (under a staging name)
-and drains the old one before stopping it, so a client hammering the published port sees no
-failed request; the new one then carries the old name. A service with a writable volume is
-still replaced stop-first."""
+"""Start-first recreation: after an edit, `up -d` starts the new replica (under a staging name),
+waits until it accepts connections (the server here binds 1 s after start) and drains the old
+one before stopping it, so a client hammering the published port sees no failed request; the
+new one then carries the old name. A service with a writable volume is still replaced
+stop-first."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ services:
     environment:
       VERSION: "v1"
     command: ["sh", "-c", "mkdir -p /www && echo $$VERSION > /www/index.html &&
-      trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
+      trap 'exit 0' TERM; sleep 1; httpd -f -p 8080 -h /www & wait"]
     ports: ["127.0.0.1:PORT:8080"]
 """
 
@@ -50,7 +51,7 @@ class Client(threading.Thread):
                 with urllib.request.urlopen(self.url, timeout=2) as resp:
                     self.answers.append(resp.read().decode().strip())
             except Exception as exc:
-                self.failures.append(repr(exc))
+                self.failures.append(f"{time.time():.3f} {exc!r} after {len(self.answers)}")
             time.sleep(0.005)
 
 
@@ -70,6 +71,7 @@ def test_start_first_recreation_drops_no_request(project, tmp_path):
         deadline = time.monotonic() + 10
         while "v1" not in client.answers and time.monotonic() < deadline:
             time.sleep(0.05)
+        client.failures.clear()  # refused while the first server was not listening yet
         path.write_text(path.read_text().replace('VERSION: "v1"', 'VERSION: "v2"'))
         assert "Recreate (start-first)" in cli.run("up", "--dry-run").stdout
         since = time.time()
@@ -79,7 +81,8 @@ def test_start_first_recreation_drops_no_request(project, tmp_path):
         client.done.set()
         client.join(5)
     served = [a for i, a in enumerate(client.answers) if i == 0 or a != client.answers[i - 1]]
-    print(f"{len(client.answers)} requests, answers in order {served}, failures {client.failures}")
+    failed = client.failures[:3]
+    print(f"{len(client.answers)} requests, answers in order {served}, failures {failed}")
     assert client.failures == []
     assert served == ["v1", "v2"]  # no flip-flop: the old one got nothing once drained
     assert f"Container {project}-web-1  Recreate" in out
