@@ -195,10 +195,9 @@ def attach_requests(driver: LinuxDriver, svc: Any) -> list[Any]:
 def write_etc_files(
     driver: LinuxDriver, svc: Any, name: str, index: int, rdir: Path, atts: Any
 ) -> tuple[tuple[str, Path], ...]:
-    from compose.runtime.service import default_hostname
     from netplug import render_resolv_conf
 
-    hostname = svc.hostname or default_hostname(name)
+    hostname = hostname_of(driver, svc, index)
     etc = rdir / "etc"
     etc.mkdir(exist_ok=True)
     own_ip = atts[0].ip if atts else None
@@ -211,6 +210,13 @@ def write_etc_files(
     )
     (etc / "hostname").write_text(hostname + "\n")
     return tuple((f"/etc/{n}", etc / n) for n in ("hosts", "resolv.conf", "hostname"))
+
+
+def hostname_of(driver: LinuxDriver, svc: Any, index: int) -> str:
+    """The container's hostname, as ``spec_from_model`` sets it (kept by a successor)."""
+    from compose.runtime.service import default_hostname
+
+    return svc.hostname or default_hostname(f"{driver.project}-{svc.name}-{index}")
 
 
 def hosts_text(
@@ -226,11 +232,9 @@ def hosts_text(
     the first /etc/hosts match, so a scaled service there would pin every client to one
     replica; its name is left to the embedded DNS, which answers with all of them (Docker
     keeps peers out of /etc/hosts altogether)."""
-    from compose.runtime.service import default_hostname
     from netplug import HostEntry, render_hosts
 
-    ident = next((r.ident for r in records if r.name == name), name)  # its hostname's source
-    hostname = svc.hostname or default_hostname(ident)
+    hostname = hostname_of(driver, svc, index)
     live = [r for r in records if r.name != name and r.status != "exited" and not r.oneoff]
     counts = Counter(r.service for r in live if r.service != svc.name)
     alone = not any(r.service == svc.name for r in live)

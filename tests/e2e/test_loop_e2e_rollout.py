@@ -99,6 +99,9 @@ def test_start_first_recreation_drops_no_request(project, tmp_path):
     ps = cli.run("ps", "--format", "json").stdout
     names = [doc["Name"] for doc in map(json.loads, ps.splitlines())]
     assert names == [f"{project}-web-1"]
+    probe = 'hostname; cat /etc/hostname; grep -cw "$(hostname)" /etc/hosts'
+    host, etc_hostname, in_hosts = cli.run("exec", "-T", "web", "sh", "-c", probe).stdout.split()
+    assert host == etc_hostname and in_hosts == "1"  # the successor resolves its own name
 
 
 def test_a_service_with_a_writable_volume_is_replaced_stop_first(project, tmp_path):
