@@ -123,7 +123,7 @@ def _plan_service(
     restart_upstream = any(d.restart and d.service in recreated for d in svc.depends_on)
     for rep in keep:
         actions += _converge(svc, rep, options, restart_upstream)
-    for index in _free_indexes({r.index for r in keep}, want - len(keep)):
+    for index in free_indexes({r.index for r in keep}, want - len(keep)):
         name = container_name(desired.name, svc, index)
         actions.append(CreateReplica(svc.name, index, name))
         if not options.no_start:
@@ -137,7 +137,8 @@ def container_name(project: str, svc: DesiredService, index: int) -> str:
     return replica_name(project, svc.name, index)
 
 
-def _free_indexes(used: set[int], count: int) -> list[int]:
+def free_indexes(used: set[int], count: int) -> list[int]:
+    """The ``count`` lowest indexes not in ``used`` (new replicas take the lowest free)."""
     free, index = [], 1
     while len(free) < count:
         if index not in used:

@@ -31,6 +31,7 @@ from compose.state.records import (
     ProjectRecord,
     ReplicaRecord,
     replica_name,
+    staged_for,
     staging_name,
 )
 from compose.state.store import StateStore
@@ -51,5 +52,6 @@ __all__ = [
     "observe_project",
     "process_start_time",
     "replica_name",
+    "staged_for",
     "staging_name",
 ]

@@ -27,6 +27,11 @@ def staging_name(name: str, token: str) -> str:
     return f"{token}_{name}"
 
 
+def staged_for(name: str) -> str:
+    """The name a staging name stands in for ("" when ``name`` has no "_": not staging)."""
+    return name.partition("_")[2]
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkRecord:
     name: str  # compose key, e.g. "default"

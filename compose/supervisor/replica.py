@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from compose import paths, volumes
 from compose.errors import ContainerError, PycomposeError
 from compose.logs import remove_log
-from compose.state import ReplicaRecord
+from compose.state import ReplicaRecord, staged_for
 
 if TYPE_CHECKING:
     from compose.supervisor.linux import LinuxDriver
@@ -493,9 +493,9 @@ def remove_replica(driver: LinuxDriver, name: str) -> None:
 
 def _shares_kernel_objects(driver: LinuxDriver, record: ReplicaRecord) -> bool:
     """A staging record left by a crash in the middle of ``rename_replica``: its kernel objects
-    now belong to the renamed record, so only the stale record goes. (Staging names hold a
-    "_"; the scan of every record is skipped for the others.)"""
-    if "_" not in record.name:
+    now belong to the renamed record, so only the stale record goes. (The scan of every record
+    is skipped for names that are not staging names.)"""
+    if not staged_for(record.name):
         return False
     return any(r.ident == record.ident and r.name != record.name for r in driver.store.replicas())
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from compose.planner.planner import free_indexes
 from compose.supervisor.tracker import ReplicaState
 
 
@@ -70,15 +71,6 @@ def diff(states: Iterable[ReplicaState], want: int, expect: Expectations, servic
         victims = sorted(live, key=lambda s: -s.index)[: have - want]  # highest first
         return Diff(remove=tuple(victims))
     return Diff()
-
-
-def free_indexes(used: set[int], count: int) -> list[int]:
-    free, index = [], 1
-    while len(free) < count:
-        if index not in used:
-            free.append(index)
-        index += 1
-    return free
 
 
 def batches(items: list[int], first: int = 1) -> list[list[int]]:

@@ -72,6 +72,25 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def supervisors() -> list[int]:
+    """Detached supervisors of this test (they carry its state dir in their environment)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with (
+                open(f"/proc/{entry}/cmdline", "rb") as cmd,
+                open(f"/proc/{entry}/environ", "rb") as env,
+            ):
+                if (
+                    b"compose.supervisor" in cmd.read()
+                    and os.environ["PYCOMPOSE_STATE_DIR"].encode() in env.read()
+                ):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
 def leaks(project: str, state_dir: Path, run_dir: Path) -> list[str]:
     """Everything of ``project`` still on the machine after `down -v` (empty = clean)."""
     found: list[str] = []

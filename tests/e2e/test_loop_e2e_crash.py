@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import pytest
-from e2e_helpers import Cli, leaks, wait_for, write_stack
+from e2e_helpers import Cli, leaks, supervisors, wait_for, write_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(240)]
 
@@ -157,27 +157,6 @@ services:
         found = leaks(project, state, run)
         assert found == [], f"seed {seed} cycle {cycle}: leaked {found}"
     print(f"20 kill -9 cycles (seed {seed}) in {time.monotonic() - started:.1f}s")
-
-
-def supervisors() -> list[int]:
-    """Detached supervisors of this test (they carry its state dir in their environment)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with (
-                open(f"/proc/{entry}/cmdline", "rb") as cmd,
-                open(f"/proc/{entry}/environ", "rb") as env,
-            ):
-                if (
-                    b"compose.supervisor" in cmd.read()
-                    and os.environ["PYCOMPOSE_STATE_DIR"].encode() in env.read()
-                ):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
 
 
 def _kill(pid: int) -> None:

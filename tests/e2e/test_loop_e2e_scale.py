@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_helpers import Cli, wait_for, write_stack
+from e2e_helpers import Cli, supervisors, wait_for, write_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(120)]
 
@@ -37,24 +37,6 @@ networks:
 def indexes(cli: Cli, service: str) -> list[int]:
     out = cli.run("ps", "--format", "json", service).stdout.splitlines()
     return sorted(int(json.loads(x)["Name"].rsplit("-", 1)[1]) for x in out)
-
-
-def supervisors() -> list[int]:
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with (
-                open(f"/proc/{entry}/cmdline", "rb") as c,
-                open(f"/proc/{entry}/environ", "rb") as e,
-            ):
-                if (
-                    b"compose.supervisor" in c.read()
-                    and os.environ["PYCOMPOSE_STATE_DIR"].encode() in e.read()
-                ):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
 
 
 def test_replicas_zero_scale_and_no_supervisor(project, tmp_path):

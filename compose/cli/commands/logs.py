@@ -60,12 +60,14 @@ def _tail(text: str) -> int | None:
 def _sources(observed, services, index) -> dict:
     from pathlib import Path
 
+    from compose.state import staged_for
+
     out = {}
     names = {r.name for r in observed.replicas}
     for rep in observed.replicas:
         if (services and rep.service not in services) or (index and rep.index != index):
             continue
-        if rep.name.partition("_")[2] in names:
+        if staged_for(rep.name) in names:
             continue  # a start-first successor (<token>_<name>) while its predecessor runs
         if rep.record.log_path:
             out[f"{rep.service}-{rep.index}"] = Path(rep.record.log_path)
