@@ -198,7 +198,6 @@ class _Followed:
             self.handle = None
 
 
-
 class Formatter:
     """``web-1  | text`` with a stable color per source, padded to the widest source."""
 

@@ -34,9 +34,17 @@ CPU_PERIOD = 100_000
 V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices")
 # runc's default device rules (what Docker allows a non-privileged container to open)
 DEVICE_RULES = (
-    "c *:* m", "b *:* m",  # mknod anything, open nothing else
-    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",  # null zero full (u)random
-    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",  # tty console ptmx pts
+    "c *:* m",
+    "b *:* m",  # mknod anything, open nothing else
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",  # null zero full (u)random
+    "c 5:0 rwm",
+    "c 5:1 rwm",
+    "c 5:2 rwm",
+    "c 136:* rwm",  # tty console ptmx pts
     "c 10:200 rwm",  # net/tun
 )
 V2_CONTROLLERS = ("memory", "cpu", "pids", "cpuset")

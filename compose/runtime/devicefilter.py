@@ -31,9 +31,18 @@ ACC_READ_WRITE = 2 | 4
 SYS_BPF = {"x86_64": 321, "aarch64": 280}
 
 # (type, major, minor); -1 is a wildcard
-ALLOWED = ((DEV_CHAR, 1, 3), (DEV_CHAR, 1, 5), (DEV_CHAR, 1, 7), (DEV_CHAR, 1, 8),
-           (DEV_CHAR, 1, 9), (DEV_CHAR, 5, 0), (DEV_CHAR, 5, 1), (DEV_CHAR, 5, 2),
-           (DEV_CHAR, 136, -1), (DEV_CHAR, 10, 200))
+ALLOWED = (
+    (DEV_CHAR, 1, 3),
+    (DEV_CHAR, 1, 5),
+    (DEV_CHAR, 1, 7),
+    (DEV_CHAR, 1, 8),
+    (DEV_CHAR, 1, 9),
+    (DEV_CHAR, 5, 0),
+    (DEV_CHAR, 5, 1),
+    (DEV_CHAR, 5, 2),
+    (DEV_CHAR, 136, -1),
+    (DEV_CHAR, 10, 200),
+)
 
 
 def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
@@ -61,8 +70,10 @@ def _rule(dev_type: int, major: int, minor: int) -> list[bytes]:
 def program() -> bytes:
     prog = [
         _ldx_w(2, 1, 0),
-        _insn(0xBF, 3, 2), _insn(0x57, 3, imm=0xFFFF),  # r3 = r2 & 0xffff
-        _insn(0xBF, 4, 2), _insn(0x77, 4, imm=16),  # r4 = r2 >> 16
+        _insn(0xBF, 3, 2),
+        _insn(0x57, 3, imm=0xFFFF),  # r3 = r2 & 0xffff
+        _insn(0xBF, 4, 2),
+        _insn(0x77, 4, imm=16),  # r4 = r2 >> 16
         _ldx_w(5, 1, 4),
         _ldx_w(6, 1, 8),
         _insn(0x45, 4, off=2, imm=ACC_READ_WRITE),  # jset r4, READ|WRITE, +2
@@ -84,8 +95,15 @@ def _load() -> int:
     insns = ctypes.create_string_buffer(code, len(code))
     license_ = ctypes.create_string_buffer(b"Apache-2.0")
     attr = ctypes.create_string_buffer(128)
-    struct.pack_into("<IIQQ", attr, 0, PROG_TYPE_CGROUP_DEVICE, len(code) // 8,
-                     ctypes.addressof(insns), ctypes.addressof(license_))
+    struct.pack_into(
+        "<IIQQ",
+        attr,
+        0,
+        PROG_TYPE_CGROUP_DEVICE,
+        len(code) // 8,
+        ctypes.addressof(insns),
+        ctypes.addressof(license_),
+    )
     return _bpf(CMD_PROG_LOAD, attr)
 
 

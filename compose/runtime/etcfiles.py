@@ -42,8 +42,11 @@ def _read(path: str) -> str:
 
 def generated_contents(spec: ContainerSpec) -> dict[str, str]:
     if spec.host_network:
-        return {"/etc/hostname": _read("/etc/hostname"), "/etc/hosts": _read("/etc/hosts"),
-                "/etc/resolv.conf": _read("/etc/resolv.conf")}
+        return {
+            "/etc/hostname": _read("/etc/hostname"),
+            "/etc/hosts": _read("/etc/hosts"),
+            "/etc/resolv.conf": _read("/etc/resolv.conf"),
+        }
     return {
         "/etc/hostname": f"{spec.hostname}\n" if spec.hostname else "",
         "/etc/hosts": default_hosts(spec.hostname),

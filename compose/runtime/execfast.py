@@ -104,8 +104,9 @@ def spawn(zygote: Any, req: dict[str, Any], popen: dict[str, Any]) -> ExecProces
     opened: list[int] = []
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
-        stdio = [_fd(popen.get(name), i, opened)
-                 for i, name in enumerate(("stdin", "stdout", "stderr"))]
+        stdio = [
+            _fd(popen.get(name), i, opened) for i, name in enumerate(("stdin", "stdout", "stderr"))
+        ]
         zygote.send(req, [theirs.fileno(), *stdio])
     finally:
         theirs.close()

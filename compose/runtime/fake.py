@@ -21,8 +21,12 @@ from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus
 
 
 class FakeRuntime:
-    def __init__(self, exit_codes: dict[str, int] | None = None,
-                 fail_create: dict[str, str] | None = None, exec_code: int = 0) -> None:
+    def __init__(
+        self,
+        exit_codes: dict[str, int] | None = None,
+        fail_create: dict[str, str] | None = None,
+        exec_code: int = 0,
+    ) -> None:
         self.exit_codes = dict(exit_codes or {})
         self.fail_create = dict(fail_create or {})
         self.exec_code = exec_code
@@ -33,16 +37,28 @@ class FakeRuntime:
         self.paused: set[str] = set()
         self._pids = itertools.count(10_000)
 
-    def create(self, spec: ContainerSpec,
-               stdio: tuple[int, int, int] | None = None) -> ContainerHandle:
+    def create(
+        self, spec: ContainerSpec, stdio: tuple[int, int, int] | None = None
+    ) -> ContainerHandle:
         self.actions.append(("create", spec.id))
         if spec.id in self.fail_create:
             raise ContainerError(f"{spec.subject}: {self.fail_create[spec.id]}")
         pid = next(self._pids)
         self.specs[spec.id] = spec
-        return ContainerHandle(spec.id, pid, pid, pid + 1, pid + 1, spec.replica_dir,
-                               spec.cgroup_path, spec.log_file, spec.service, spec.replica,
-                               spec.stop_signal, spec.stop_grace_period)
+        return ContainerHandle(
+            spec.id,
+            pid,
+            pid,
+            pid + 1,
+            pid + 1,
+            spec.replica_dir,
+            spec.cgroup_path,
+            spec.log_file,
+            spec.service,
+            spec.replica,
+            spec.stop_signal,
+            spec.stop_grace_period,
+        )
 
     def start(self, handle: ContainerHandle) -> None:
         self.actions.append(("start", handle.id))
@@ -64,8 +80,9 @@ class FakeRuntime:
         self.actions.append(("kill", handle.id, signal))
         self._end(handle, signal)
 
-    def stop(self, handle: ContainerHandle, signal: int | None = None,
-             timeout: float | None = None) -> int | None:
+    def stop(
+        self, handle: ContainerHandle, signal: int | None = None, timeout: float | None = None
+    ) -> int | None:
         self.actions.append(("stop", handle.id))
         self._end(handle, signal or handle.stop_signal)
         return self.exited[handle.id].code if handle.id in self.exited else None
@@ -80,15 +97,29 @@ class FakeRuntime:
         self.alive.pop(handle.pid, None)
         self.specs.pop(handle.id, None)
 
-    def exec(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
-             user: str | None = None, workdir: str | None = None, tty: bool = False,
-             **popen: Any) -> int:
+    def exec(
+        self,
+        handle: ContainerHandle,
+        argv: list[str],
+        env: list[str] | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
+        tty: bool = False,
+        **popen: Any,
+    ) -> int:
         self.actions.append(("exec", handle.id, tuple(argv)))
         return self.exec_code
 
-    def exec_process(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
-                     user: str | None = None, workdir: str | None = None, tty: bool = False,
-                     **popen: Any) -> subprocess.Popen[bytes]:
+    def exec_process(
+        self,
+        handle: ContainerHandle,
+        argv: list[str],
+        env: list[str] | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
+        tty: bool = False,
+        **popen: Any,
+    ) -> subprocess.Popen[bytes]:
         self.actions.append(("exec", handle.id, tuple(argv)))
         return subprocess.Popen(["sh", "-c", f"exit {self.exec_code}"], **popen)
 

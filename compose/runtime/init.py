@@ -67,13 +67,22 @@ class _Real:
 REAL = _Real()
 
 RLIMITS = {
-    "core": resource.RLIMIT_CORE, "cpu": resource.RLIMIT_CPU, "data": resource.RLIMIT_DATA,
-    "fsize": resource.RLIMIT_FSIZE, "locks": 10,
-    "memlock": resource.RLIMIT_MEMLOCK, "msgqueue": resource.RLIMIT_MSGQUEUE,
-    "nice": resource.RLIMIT_NICE, "nofile": resource.RLIMIT_NOFILE,
-    "nproc": resource.RLIMIT_NPROC, "rss": resource.RLIMIT_RSS, "rtprio": resource.RLIMIT_RTPRIO,
-    "rttime": resource.RLIMIT_RTTIME, "sigpending": resource.RLIMIT_SIGPENDING,
-    "stack": resource.RLIMIT_STACK, "as": resource.RLIMIT_AS,
+    "core": resource.RLIMIT_CORE,
+    "cpu": resource.RLIMIT_CPU,
+    "data": resource.RLIMIT_DATA,
+    "fsize": resource.RLIMIT_FSIZE,
+    "locks": 10,
+    "memlock": resource.RLIMIT_MEMLOCK,
+    "msgqueue": resource.RLIMIT_MSGQUEUE,
+    "nice": resource.RLIMIT_NICE,
+    "nofile": resource.RLIMIT_NOFILE,
+    "nproc": resource.RLIMIT_NPROC,
+    "rss": resource.RLIMIT_RSS,
+    "rtprio": resource.RLIMIT_RTPRIO,
+    "rttime": resource.RLIMIT_RTTIME,
+    "sigpending": resource.RLIMIT_SIGPENDING,
+    "stack": resource.RLIMIT_STACK,
+    "as": resource.RLIMIT_AS,
 }
 
 
@@ -101,8 +110,12 @@ def mount_cgroupfs(ctx: InitContext) -> None:
     for target, name in links:
         os.symlink(target, name)
     if ro_tmpfs:
-        sc.mount(None, "/sys/fs/cgroup", None, sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_NOSUID
-                 | sc.MS_NODEV | sc.MS_NOEXEC)
+        sc.mount(
+            None,
+            "/sys/fs/cgroup",
+            None,
+            sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC,
+        )
 
 
 def _loopback_up() -> None:

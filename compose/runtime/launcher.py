@@ -55,8 +55,10 @@ def find_init_binary(subject: str) -> str:
     for path in TINI_CANDIDATES:
         if os.access(path, os.X_OK):
             return path
-    raise ContainerError(f"{subject}: init: no tini-static found ({', '.join(TINI_CANDIDATES)})",
-                         hint="apt-get install tini")
+    raise ContainerError(
+        f"{subject}: init: no tini-static found ({', '.join(TINI_CANDIDATES)})",
+        hint="apt-get install tini",
+    )
 
 
 class _Zygote:
@@ -75,8 +77,13 @@ class _Zygote:
         stderr = None if os.environ.get("PYCOMPOSE_DEBUG") else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [self.python, "-m", "compose.runtime.zygote", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), close_fds=True, start_new_session=True, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            pass_fds=(theirs.fileno(),),
+            close_fds=True,
+            start_new_session=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
         theirs.close()
         self.ctl = ours
@@ -126,8 +133,9 @@ class _Zygote:
 class LinuxRuntime:
     """Creates real containers. ``close()`` stops the zygote (containers keep running)."""
 
-    def __init__(self, cgroup_driver: cgroups.CgroupDriver | None = None,
-                 python: str = sys.executable) -> None:
+    def __init__(
+        self, cgroup_driver: cgroups.CgroupDriver | None = None, python: str = sys.executable
+    ) -> None:
         self.cgroups = cgroup_driver or cgroups.detect()
         self._zygote = _Zygote(python)
         self._pending: dict[str, socket.socket] = {}
@@ -150,8 +158,12 @@ class LinuxRuntime:
             # the whole spec is in <replica_dir>/spec.json (no message size limit); the monitor
             # and the zygote only need these few fields
             "spec_file": str(spec.replica_dir / "spec.json"),
-            "spec": {"replica_dir": str(spec.replica_dir), "tty": spec.tty,
-                     "stdin_open": spec.stdin_open, "pid_mode": spec.pid_mode},
+            "spec": {
+                "replica_dir": str(spec.replica_dir),
+                "tty": spec.tty,
+                "stdin_open": spec.stdin_open,
+                "pid_mode": spec.pid_mode,
+            },
             "log_path": str(spec.log_file),
             "log_rotate": [spec.log_max_size, spec.log_max_files] if spec.log_max_size else None,
             "cgroup_procs": self.cgroups.procs_files(spec.cgroup_path),
@@ -172,8 +184,9 @@ class LinuxRuntime:
         except cgroups.CgroupError as err:
             raise ContainerError(f"{spec.subject}: {err}") from err
 
-    def create(self, spec: ContainerSpec,
-               stdio: tuple[int, int, int] | None = None) -> ContainerHandle:
+    def create(
+        self, spec: ContainerSpec, stdio: tuple[int, int, int] | None = None
+    ) -> ContainerHandle:
         """Set the container up to the point of exec; it waits for ``start``.
         On any failure nothing is left behind (dirs, cgroup, processes).
         ``stdio``: attach the caller's (stdin, stdout, stderr) instead of logging (``run``):
@@ -225,10 +238,17 @@ class LinuxRuntime:
     @staticmethod
     def _handle(spec: ContainerSpec, info: dict[str, Any]) -> ContainerHandle:
         return ContainerHandle(
-            id=spec.id, pid=info["pid"], start_time=info["start_time"],
-            monitor_pid=info["monitor_pid"], monitor_start_time=info["monitor_start_time"],
-            replica_dir=spec.replica_dir, cgroup_path=spec.cgroup_path, log_path=spec.log_file,
-            service=spec.service, replica=spec.replica, stop_signal=spec.stop_signal,
+            id=spec.id,
+            pid=info["pid"],
+            start_time=info["start_time"],
+            monitor_pid=info["monitor_pid"],
+            monitor_start_time=info["monitor_start_time"],
+            replica_dir=spec.replica_dir,
+            cgroup_path=spec.cgroup_path,
+            log_path=spec.log_file,
+            service=spec.service,
+            replica=spec.replica,
+            stop_signal=spec.stop_signal,
             stop_grace_period=spec.stop_grace_period,
         )
 
@@ -288,8 +308,9 @@ class LinuxRuntime:
     def kill(self, handle: ContainerHandle, signal: int = _signal.SIGKILL) -> None:
         _signal_pid(handle.pid, handle.start_time, signal)
 
-    def stop(self, handle: ContainerHandle, signal: int | None = None,
-             timeout: float | None = None) -> int | None:
+    def stop(
+        self, handle: ContainerHandle, signal: int | None = None, timeout: float | None = None
+    ) -> int | None:
         """``stop_signal``, wait ``stop_grace_period``, then SIGKILL everything; the exit code."""
         grace = handle.stop_grace_period if timeout is None else timeout
         if is_alive(handle.pid, handle.start_time):
@@ -332,28 +353,43 @@ class LinuxRuntime:
         return self.cgroups.stats(handle.cgroup_path)
 
     # -- exec -----------------------------------------------------------------------------
-    def exec_process(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
-                     user: str | None = None, workdir: str | None = None, tty: bool = False,
-                     **popen: Any) -> Any:
+    def exec_process(
+        self,
+        handle: ContainerHandle,
+        argv: list[str],
+        env: list[str] | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
+        tty: bool = False,
+        **popen: Any,
+    ) -> Any:
         """A ``subprocess.Popen`` when pipes are asked for, else a zygote-forked
         ``execfast.ExecProcess`` (same pid/wait/poll/kill/returncode surface, no interpreter
         start)."""
         from compose.runtime import execfast, nsexec
 
         if execfast.wants_popen(popen):
-            return nsexec.spawn(self, handle, argv, env=env, user=user, workdir=workdir,
-                                tty=tty, **popen)
-        req = nsexec.exec_request(self, handle, argv, env=env, user=user, workdir=workdir,
-                                  tty=tty)
+            return nsexec.spawn(
+                self, handle, argv, env=env, user=user, workdir=workdir, tty=tty, **popen
+            )
+        req = nsexec.exec_request(self, handle, argv, env=env, user=user, workdir=workdir, tty=tty)
         return execfast.spawn(self._zygote, req, popen)
 
-    def exec(self, handle: ContainerHandle, argv: list[str], env: list[str] | None = None,
-             user: str | None = None, workdir: str | None = None, tty: bool = False,
-             **popen: Any) -> int:
+    def exec(
+        self,
+        handle: ContainerHandle,
+        argv: list[str],
+        env: list[str] | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
+        tty: bool = False,
+        **popen: Any,
+    ) -> int:
         """Run to completion; Ctrl-C in the caller is passed on as SIGINT (the helper lives in
         its own session, so the terminal's signal would not reach it)."""
-        proc = self.exec_process(handle, argv, env=env, user=user, workdir=workdir, tty=tty,
-                                 **popen)
+        proc = self.exec_process(
+            handle, argv, env=env, user=user, workdir=workdir, tty=tty, **popen
+        )
         try:
             return int(proc.wait())
         except KeyboardInterrupt:

@@ -146,9 +146,12 @@ def _read_text(path: str) -> str:
         return ""
 
 
-def copy_logs(streams: dict[int, str], writer: LogWriter | RawWriter,
-              forward: tuple[int, int] | None = None,
-              watch: tuple[int, Any] | None = None) -> None:
+def copy_logs(
+    streams: dict[int, str],
+    writer: LogWriter | RawWriter,
+    forward: tuple[int, int] | None = None,
+    watch: tuple[int, Any] | None = None,
+) -> None:
     """Until every output stream is closed; ``forward`` = (stdin fifo, pty master) for tty;
     ``watch`` = (fd, callback) run once when the fd becomes readable (a pidfd)."""
     poller = select.poll()
@@ -180,8 +183,12 @@ def copy_logs(streams: dict[int, str], writer: LogWriter | RawWriter,
 def exit_status(status: int, oom_file: str) -> dict[str, Any]:
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     code = 128 + sig if sig else os.waitstatus_to_exitcode(status)
-    return {"code": code, "signal": sig, "oom_killed": oom_kills(oom_file) > 0,
-            "finished_at": timestamp()}
+    return {
+        "code": code,
+        "signal": sig,
+        "oom_killed": oom_kills(oom_file) > 0,
+        "finished_at": timestamp(),
+    }
 
 
 def oom_kills(path: str) -> int:
@@ -203,8 +210,9 @@ def write_exit(replica_dir: str, doc: dict[str, Any]) -> None:
     os.rename(tmp, os.path.join(replica_dir, EXIT_FILE))
 
 
-def make_stdio(tty: bool, stdin_fifo: str | None = None
-               ) -> tuple[dict[int, str], list[int], int | None]:
+def make_stdio(
+    tty: bool, stdin_fifo: str | None = None
+) -> tuple[dict[int, str], list[int], int | None]:
     """(monitor's read fds → stream name, the init's fds for 0/1/2, the stdin fifo fd).
 
     With a tty the init opens a pty in the container's own devpts (so ``tty`` names a path that
@@ -240,16 +248,28 @@ def receive_console(console: socket.socket) -> dict[int, str]:
 def report_pid(sock: socket.socket, pid: int) -> None:
     me = os.getpid()
     try:
-        syncproto.send(sock, "pid", pid=pid, start_time=proc_start_time(pid), monitor_pid=me,
-                       monitor_start_time=proc_start_time(me))
+        syncproto.send(
+            sock,
+            "pid",
+            pid=pid,
+            start_time=proc_start_time(pid),
+            monitor_pid=me,
+            monitor_start_time=proc_start_time(me),
+        )
     except OSError:
         pass
     sock.close()
 
 
-def supervise(req: dict[str, Any], init_pid: int, streams: dict[int, str], log_fd: int,
-              forward: tuple[int, int] | None = None, reap_group: bool = False,
-              raw_fd: int | None = None) -> None:
+def supervise(
+    req: dict[str, Any],
+    init_pid: int,
+    streams: dict[int, str],
+    log_fd: int,
+    forward: tuple[int, int] | None = None,
+    reap_group: bool = False,
+    raw_fd: int | None = None,
+) -> None:
     """Copy the output until the container is gone, record its exit, exit the same way.
     ``raw_fd``: an attached client's stdout gets the (tty) output instead of the log file.
 

@@ -35,41 +35,83 @@ from compose.runtime import syscalls as sc
 from compose.runtime.procfs import proc_start_time
 from compose.runtime.spec import ContainerHandle, ContainerSpec
 
-NAMESPACES = (("cgroup", sc.CLONE_NEWCGROUP), ("ipc", sc.CLONE_NEWIPC), ("uts", sc.CLONE_NEWUTS),
-              ("net", sc.CLONE_NEWNET), ("pid", sc.CLONE_NEWPID), ("mnt", sc.CLONE_NEWNS))
+NAMESPACES = (
+    ("cgroup", sc.CLONE_NEWCGROUP),
+    ("ipc", sc.CLONE_NEWIPC),
+    ("uts", sc.CLONE_NEWUTS),
+    ("net", sc.CLONE_NEWNET),
+    ("pid", sc.CLONE_NEWPID),
+    ("mnt", sc.CLONE_NEWNS),
+)
 SPEC_FILE = "spec.json"
 PR_SET_PDEATHSIG = 1
-FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-             signal.SIGUSR2)
-TAIL_STEPS = ("rlimits", "resolve user", "capabilities", "seccomp", "set user", "no_new_privs",
-              "chdir")
+FORWARDED = (
+    signal.SIGTERM,
+    signal.SIGINT,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+TAIL_STEPS = (
+    "rlimits",
+    "resolve user",
+    "capabilities",
+    "seccomp",
+    "set user",
+    "no_new_privs",
+    "chdir",
+)
 
 
-def exec_request(runtime: Any, handle: ContainerHandle, argv: list[str], *,
-                 env: list[str] | None = None, user: str | None = None,
-                 workdir: str | None = None, tty: bool = False) -> dict[str, Any]:
+def exec_request(
+    runtime: Any,
+    handle: ContainerHandle,
+    argv: list[str],
+    *,
+    env: list[str] | None = None,
+    user: str | None = None,
+    workdir: str | None = None,
+    tty: bool = False,
+) -> dict[str, Any]:
     """The helper's request; refuses a paused or stopped container the way Docker does."""
     state = runtime.state(handle)
     if state == "paused":
-        raise ContainerError(f"{handle.subject}: exec: container is paused",
-                             hint="unpause the container before exec")
+        raise ContainerError(
+            f"{handle.subject}: exec: container is paused", hint="unpause the container before exec"
+        )
     if state != "running":
         raise ContainerError(f"{handle.subject}: exec: container is not running")
     return {
-        "op": "exec", "pid": handle.pid, "start_time": handle.start_time,
+        "op": "exec",
+        "pid": handle.pid,
+        "start_time": handle.start_time,
         "spec_file": str(handle.replica_dir / SPEC_FILE),
         "cgroup_procs": runtime.cgroups.procs_files(handle.cgroup_path),
-        "argv": list(argv), "env": list(env or ()), "user": user, "workdir": workdir, "tty": tty,
+        "argv": list(argv),
+        "env": list(env or ()),
+        "user": user,
+        "workdir": workdir,
+        "tty": tty,
     }
 
 
-def spawn(runtime: Any, handle: ContainerHandle, argv: list[str], *, env: list[str] | None = None,
-          user: str | None = None, workdir: str | None = None, tty: bool = False,
-          **popen: Any) -> subprocess.Popen[bytes]:
+def spawn(
+    runtime: Any,
+    handle: ContainerHandle,
+    argv: list[str],
+    *,
+    env: list[str] | None = None,
+    user: str | None = None,
+    workdir: str | None = None,
+    tty: bool = False,
+    **popen: Any,
+) -> subprocess.Popen[bytes]:
     """A fresh interpreter as the helper (used when the caller wants pipes: a real Popen)."""
     req = exec_request(runtime, handle, argv, env=env, user=user, workdir=workdir, tty=tty)
-    return subprocess.Popen([sys.executable, "-m", "compose.runtime.nsexec", json.dumps(req)],
-                            close_fds=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "compose.runtime.nsexec", json.dumps(req)], close_fds=True, **popen
+    )
 
 
 def _exec_spec(req: dict[str, Any]) -> ContainerSpec:
@@ -111,9 +153,14 @@ def _child(spec: ContainerSpec, pty_number: int | None) -> None:
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         for target in (0, 1, 2):
             os.dup2(slave, target)
-    ctx = initmod.InitContext(spec=spec, sock=None, cgroup_procs=[], etc_files=[], argv=spec.argv,
-                              caps=initmod.capmod.effective_set(spec.cap_add, spec.cap_drop,
-                                                                spec.privileged))
+    ctx = initmod.InitContext(
+        spec=spec,
+        sock=None,
+        cgroup_procs=[],
+        etc_files=[],
+        argv=spec.argv,
+        caps=initmod.capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged),
+    )
     try:
         for name, fn in initmod.STEPS:
             if name in TAIL_STEPS:

@@ -22,28 +22,50 @@ from compose.runtime import syscalls as sc
 from compose.runtime.spec import ContainerSpec, Mount
 
 MASKED_PATHS = (
-    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-    "/sys/firmware", "/sys/devices/virtual/powercap",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 )
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 # name, type, major, minor (mode 0666 like runc's default devices)
 DEVICES = (
-    ("null", stat.S_IFCHR, 1, 3), ("zero", stat.S_IFCHR, 1, 5), ("full", stat.S_IFCHR, 1, 7),
-    ("random", stat.S_IFCHR, 1, 8), ("urandom", stat.S_IFCHR, 1, 9), ("tty", stat.S_IFCHR, 5, 0),
+    ("null", stat.S_IFCHR, 1, 3),
+    ("zero", stat.S_IFCHR, 1, 5),
+    ("full", stat.S_IFCHR, 1, 7),
+    ("random", stat.S_IFCHR, 1, 8),
+    ("urandom", stat.S_IFCHR, 1, 9),
+    ("tty", stat.S_IFCHR, 5, 0),
 )
 DEV_SYMLINKS = (
-    ("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
-    ("/proc/self/fd/2", "stderr"), ("pts/ptmx", "ptmx"), ("/proc/kcore", "core"),
+    ("/proc/self/fd", "fd"),
+    ("/proc/self/fd/0", "stdin"),
+    ("/proc/self/fd/1", "stdout"),
+    ("/proc/self/fd/2", "stderr"),
+    ("pts/ptmx", "ptmx"),
+    ("/proc/kcore", "core"),
 )
 INIT_PATH = "/sbin/docker-init"
 _NOSUID_NODEV_NOEXEC = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
 
 
 class Syscalls(Protocol):
-    def mount(self, source: str | None, target: str, fstype: str | None, flags: int = 0,
-              data: str | None = None) -> None: ...
+    def mount(
+        self,
+        source: str | None,
+        target: str,
+        fstype: str | None,
+        flags: int = 0,
+        data: str | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +117,14 @@ def _base_ops(spec: ContainerSpec) -> list[MountOp]:
     return [
         MountOp("mount /proc", "proc", "/proc", "proc", _NOSUID_NODEV_NOEXEC),
         MountOp("mount /dev", "tmpfs", "/dev", "tmpfs", sc.MS_NOSUID, "mode=755,size=65536k"),
-        MountOp("mount /dev/pts", "devpts", "/dev/pts", "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
-                "newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        MountOp(
+            "mount /dev/pts",
+            "devpts",
+            "/dev/pts",
+            "devpts",
+            sc.MS_NOSUID | sc.MS_NOEXEC,
+            "newinstance,ptmxmode=0666,mode=0620,gid=5",
+        ),
         _shm_op(spec),
         MountOp("mount /dev/mqueue", "mqueue", "/dev/mqueue", "mqueue", _NOSUID_NODEV_NOEXEC),
         MountOp("mount /sys", "sysfs", "/sys", "sysfs", 0 if spec.privileged else ro),
@@ -111,16 +139,25 @@ def _user_op(m: Mount) -> MountOp:
         return MountOp(f"mount tmpfs {m.target}", "tmpfs", m.target, "tmpfs", flags, opts or None)
     kind = "dir" if os.path.isdir(m.source) else "file"
     prop = sc.PROPAGATION.get(m.propagation, sc.MS_PRIVATE | sc.MS_REC)
-    return MountOp(f"mount volume {m.target}", m.source, m.target, None, sc.MS_BIND | sc.MS_REC,
-                   create=kind, remount_ro=m.read_only, propagation=prop)
+    return MountOp(
+        f"mount volume {m.target}",
+        m.source,
+        m.target,
+        None,
+        sc.MS_BIND | sc.MS_REC,
+        create=kind,
+        remount_ro=m.read_only,
+        propagation=prop,
+    )
 
 
 def _bind(step: str, source: str, target: str, read_only: bool) -> MountOp:
     return MountOp(step, source, target, None, sc.MS_BIND, create="file", remount_ro=read_only)
 
 
-def plan_mounts(spec: ContainerSpec, etc_files: Sequence[tuple[str, str]], init_binary: str = ""
-                ) -> list[MountOp]:
+def plan_mounts(
+    spec: ContainerSpec, etc_files: Sequence[tuple[str, str]], init_binary: str = ""
+) -> list[MountOp]:
     """Everything mounted under the new root before pivot_root, in order."""
     ops = _base_ops(spec)
     ops += [_user_op(m) for m in spec.mounts]
@@ -212,12 +249,23 @@ def plan_cgroupfs(proc_cgroup: str, read_only: bool = True) -> tuple[list[MountO
     v1 = [h for h in hierarchies if set(h.split(",")) & RUNTIME_CONTROLLERS]
     if not v1:
         return [MountOp("mount /sys/fs/cgroup", "cgroup2", "/sys/fs/cgroup", "cgroup2", flags)], []
-    ops = [MountOp("mount /sys/fs/cgroup", "tmpfs", "/sys/fs/cgroup", "tmpfs",
-                   _NOSUID_NODEV_NOEXEC, "mode=755")]
+    ops = [
+        MountOp(
+            "mount /sys/fs/cgroup",
+            "tmpfs",
+            "/sys/fs/cgroup",
+            "tmpfs",
+            _NOSUID_NODEV_NOEXEC,
+            "mode=755",
+        )
+    ]
     links = []
     for h in v1:
-        ops.append(MountOp(f"mount /sys/fs/cgroup/{h}", "cgroup", f"/sys/fs/cgroup/{h}",
-                           "cgroup", flags, h))
+        ops.append(
+            MountOp(
+                f"mount /sys/fs/cgroup/{h}", "cgroup", f"/sys/fs/cgroup/{h}", "cgroup", flags, h
+            )
+        )
         if "," in h:
             links += [(h, f"/sys/fs/cgroup/{part}") for part in h.split(",")]
     return ops, links

@@ -198,8 +198,11 @@ def spec_from_model(
         group_add=tuple(str(g) for g in _get(svc, "group_add", ())),
         oom_score_adj=_get(svc, "oom_score_adj"),
         labels=tuple(sorted(dict(_get(svc, "labels", {})).items())),
-        **{"host_network": _get(svc, "network_mode") == "host",
-           "pid_mode": "host" if _get(svc, "pid") == "host" else "",
-           "ipc_mode": "host" if _get(svc, "ipc") == "host" else "", **rest,
-           **log_options(_get(svc, "logging"))},
+        **{
+            "host_network": _get(svc, "network_mode") == "host",
+            "pid_mode": "host" if _get(svc, "pid") == "host" else "",
+            "ipc_mode": "host" if _get(svc, "ipc") == "host" else "",
+            **rest,
+            **log_options(_get(svc, "logging")),
+        },
     )

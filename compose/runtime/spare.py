@@ -27,8 +27,11 @@ from compose.runtime import monitor, syncproto
 from compose.runtime import syscalls as sc
 
 MAX_REQUEST = 1 << 20
-def fork_spare(close_in_child: list[socket.socket], pid_mode: str | None = None
-               ) -> socket.socket | None:
+
+
+def fork_spare(
+    close_in_child: list[socket.socket], pid_mode: str | None = None
+) -> socket.socket | None:
     """Fork a spare; returns the zygote's end of its socket (None if the fork failed).
     ``pid_mode`` ("host" or a pid ns file): made on demand, forks its init after the request."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -75,8 +78,11 @@ def run_spare(ctl: socket.socket, pid_mode: str | None = None) -> None:
     start_container(json.loads(msg), msg, sync, pid, pair[0], console[0], console[1], attach)
 
 
-def _fork_init(ctl: socket.socket | None, pair: tuple[socket.socket, socket.socket],
-               console: tuple[socket.socket, socket.socket]) -> int:
+def _fork_init(
+    ctl: socket.socket | None,
+    pair: tuple[socket.socket, socket.socket],
+    console: tuple[socket.socket, socket.socket],
+) -> int:
     pid = os.fork()
     if pid == 0:
         for sock in (ctl, pair[0], console[0]):
@@ -100,9 +106,16 @@ def _enter_pid_mode(pid_mode: str, sync: socket.socket) -> None:
         os._exit(1)
 
 
-def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: int,
-                    to_init: socket.socket, console_b: socket.socket,
-                    console_c: socket.socket, attach: list[int] | None = None) -> None:
+def start_container(
+    req: dict[str, Any],
+    raw: bytes,
+    sync: socket.socket,
+    pid: int,
+    to_init: socket.socket,
+    console_b: socket.socket,
+    console_c: socket.socket,
+    attach: list[int] | None = None,
+) -> None:
     """Still B: hand the request to the waiting init, then monitor it. Never returns.
 
     ``attach`` = a client's (stdin, stdout, stderr) (``run`` in the foreground): without a tty
@@ -132,13 +145,18 @@ def start_container(req: dict[str, Any], raw: bytes, sync: socket.socket, pid: i
         forward = (fifo, next(iter(streams))) if fifo is not None and streams else None
     else:
         console_b.close()
-    monitor.supervise(req, pid, streams, log_fd, forward,
-                      reap_group=bool(spec.get("pid_mode")),
-                      raw_fd=attach[1] if attach is not None else None)
+    monitor.supervise(
+        req,
+        pid,
+        streams,
+        log_fd,
+        forward,
+        reap_group=bool(spec.get("pid_mode")),
+        raw_fd=attach[1] if attach is not None else None,
+    )
 
 
-def _attached_stdio(tty: bool, attach: list[int]
-                    ) -> tuple[dict[int, str], list[int], int | None]:
+def _attached_stdio(tty: bool, attach: list[int]) -> tuple[dict[int, str], list[int], int | None]:
     """(streams, the init's 0/1/2, the fd relayed into the pty) for an attached client."""
     if not tty:
         return {}, list(attach), None
@@ -146,8 +164,9 @@ def _attached_stdio(tty: bool, attach: list[int]
     return {}, [null, null, null], attach[0]
 
 
-def attach_cgroup(req: dict[str, Any], sync: socket.socket, pid: int,
-                  to_init: socket.socket) -> None:
+def attach_cgroup(
+    req: dict[str, Any], sync: socket.socket, pid: int, to_init: socket.socket
+) -> None:
     """Move the init into its cgroup (the parent side of "attach before GO") and tell it."""
     try:
         for path in req.get("cgroup_procs", ()):

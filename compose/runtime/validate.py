@@ -15,8 +15,16 @@ from compose.runtime.init import RLIMITS
 from compose.runtime.spec import ContainerSpec
 
 # Docker's namespaced sysctls (moby opts.ValidateSysctl)
-NAMESPACED_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                      "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
+NAMESPACED_SYSCTLS = (
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+)
 NAMESPACED_PREFIXES = ("fs.mqueue.", "net.")
 
 
@@ -83,7 +91,12 @@ def check_namespace_modes(spec: ContainerSpec) -> list[str]:
 
 
 CHECKS: tuple[Callable[[ContainerSpec], list[str]], ...] = (
-    check_basics, check_layers, check_mounts, check_sysctls, check_caps, check_ulimits,
+    check_basics,
+    check_layers,
+    check_mounts,
+    check_sysctls,
+    check_caps,
+    check_ulimits,
     check_namespace_modes,
 )
 

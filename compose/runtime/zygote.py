@@ -72,15 +72,21 @@ def serve(ctl: socket.socket) -> None:
         pid_mode = req.get("spec", {}).get("pid_mode")
         if fds and pid_mode:  # a shared pid namespace: a spare made for it
             if not dispatch(fork_spare([ctl], pid_mode), msg, fds):
-                syncproto.send_error(socket.socket(fileno=os.dup(fds[0])), "fork",
-                                     OSError(11, "cannot fork a container monitor"))
+                syncproto.send_error(
+                    socket.socket(fileno=os.dup(fds[0])),
+                    "fork",
+                    OSError(11, "cannot fork a container monitor"),
+                )
             for fd in fds:
                 os.close(fd)
             continue
         if fds and not dispatch(spare, msg, fds):  # the spare died: one fresh try
             if not dispatch(fork_spare([ctl]), msg, fds):
-                syncproto.send_error(socket.socket(fileno=os.dup(fds[0])), "fork",
-                                     OSError(11, "cannot fork a container monitor"))
+                syncproto.send_error(
+                    socket.socket(fileno=os.dup(fds[0])),
+                    "fork",
+                    OSError(11, "cannot fork a container monitor"),
+                )
         for fd in fds:
             os.close(fd)
         spare = fork_spare([ctl])

@@ -74,6 +74,7 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(f"compose.supervisor.{_LAZY[name]}"), name)
     raise AttributeError(name)
 
+
 __all__ = [
     "Executor",
     "HealthSpec",

@@ -99,9 +99,7 @@ def _create(
     netns, atts, ips = _network(driver, svc, name, subject, undo)
     etc = write_etc_files(driver, svc, name, index, rdir, atts)
     owner = name if oneoff else driver.name_of(svc.name, index)  # a successor finds its data
-    mounts = _step(
-        subject, "volumes", lambda: service_mounts(driver, svc, owner, image)
-    )
+    mounts = _step(subject, "volumes", lambda: service_mounts(driver, svc, owner, image))
     spec = build_spec(driver, svc, index, image, rdir, mounts, netns, etc, ips, name)
     handle = _step(subject, "create", lambda: driver.runtime.create(spec, stdio))
     undo.append(lambda: driver.runtime.remove(handle))

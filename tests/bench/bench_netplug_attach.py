@@ -35,8 +35,10 @@ BULK = 64 * 1024 * 1024
 
 def _ms(samples: list[float]) -> str:
     ordered = sorted(samples)
-    return (f"median {statistics.median(ordered) * 1000:6.2f} ms  min {ordered[0] * 1000:6.2f} ms"
-            f"  p90 {ordered[int(len(ordered) * 0.9)] * 1000:6.2f} ms")
+    return (
+        f"median {statistics.median(ordered) * 1000:6.2f} ms  min {ordered[0] * 1000:6.2f} ms"
+        f"  p90 {ordered[int(len(ordered) * 0.9)] * 1000:6.2f} ms"
+    )
 
 
 def bench_attach_netplug(root: Path, host: Path, cfg: netplug.NetworkConfig) -> list[float]:
@@ -112,8 +114,9 @@ def bench_attach_pyroute2_netns(host: Path, info: netplug.NetworkInfo, salt: str
 
 def serve(ns: Path, port: int, sink: bool) -> None:
     """A daemon thread answering each connection with one byte, after draining it if ``sink``."""
-    listener = socketserver.TCPServer(("0.0.0.0", port), _Sink if sink else _Byte,
-                                      bind_and_activate=False)
+    listener = socketserver.TCPServer(
+        ("0.0.0.0", port), _Sink if sink else _Byte, bind_and_activate=False
+    )
     listener.socket = call_in(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     listener.allow_reuse_address = True
     listener.request_queue_size = 512
@@ -235,8 +238,7 @@ def main() -> None:
             start = time.perf_counter()
             netplug.ensure_network(cfg, host_netns=host, ipam_root=root / "ipam")
             again.append(time.perf_counter() - start)
-        print(f"\nensure_network: create {first * 1000:.1f} ms, "
-              f"verify again {_ms(again)}")
+        print(f"\nensure_network: create {first * 1000:.1f} ms, verify again {_ms(again)}")
         ours, theirs, pyr = [], [], []
         for rnd in range(ROUNDS):  # interleaved, so machine load hits all three alike
             ours += bench_attach_netplug(root, host, cfg)

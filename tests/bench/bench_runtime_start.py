@@ -53,10 +53,15 @@ class PycomposeContender:
 
     def __call__(self) -> None:
         self.count += 1
-        spec = ContainerSpec(id=f"bench-{self.salt}-{self.count}", layers=self.layers,
-                             replica_dir=self.base / f"r{self.count}", argv=("/bin/true",),
-                             env=("PATH=/bin",), hostname="bench",
-                             cgroup_parent=f"pycompose-bench-{self.salt}")
+        spec = ContainerSpec(
+            id=f"bench-{self.salt}-{self.count}",
+            layers=self.layers,
+            replica_dir=self.base / f"r{self.count}",
+            argv=("/bin/true",),
+            env=("PATH=/bin",),
+            hostname="bench",
+            cgroup_parent=f"pycompose-bench-{self.salt}",
+        )
         handle = self.rt.run(spec)
         assert self.rt.wait(handle).code == 0
         self.pending = handle
@@ -73,8 +78,18 @@ class PycomposeContender:
 
 
 def unshare_contender(rootfs: Path) -> Callable[[], object]:
-    argv = ["unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "chroot",
-            str(rootfs), "/bin/true"]
+    argv = [
+        "unshare",
+        "--fork",
+        "--pid",
+        "--mount",
+        "--uts",
+        "--ipc",
+        "--net",
+        "chroot",
+        str(rootfs),
+        "/bin/true",
+    ]
     return lambda: subprocess.run(argv, check=True)
 
 
@@ -111,7 +126,9 @@ def run(n: int = N) -> dict[str, float]:
         cold = _ms(pyc)
         pyc.remove_last()
         contenders: dict[str, Callable[[], object]] = {
-            "pycompose (warm zygote)": pyc, "unshare+chroot": unshare_contender(layers[0])}
+            "pycompose (warm zygote)": pyc,
+            "unshare+chroot": unshare_contender(layers[0]),
+        }
         for tool in ("crun", "runc"):
             if shutil.which(tool):
                 contenders[f"{tool} run"] = oci_contender(tool, layers[0], base)
@@ -139,8 +156,11 @@ def main(n: int = N) -> None:
         run(n)
         return
     env = {**os.environ, "PYC_BENCH_PRIVATE_NS": "1"}
-    subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, __file__,
-                    str(n)], env=env, check=True)
+    subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", sys.executable, __file__, str(n)],
+        env=env,
+        check=True,
+    )
 
 
 @pytest.mark.bench

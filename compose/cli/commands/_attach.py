@@ -62,9 +62,7 @@ def forwarding(send: Callable[[int], None], pid: int, tty: bool) -> Iterator[Non
 
     previous = {sig: signal.signal(sig, on_signal) for sig in FORWARDED}
     if tty:
-        previous[signal.SIGWINCH] = signal.signal(
-            signal.SIGWINCH, lambda *_: copy_winsize(pid)
-        )
+        previous[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, lambda *_: copy_winsize(pid))
     try:
         yield
     finally:

@@ -277,7 +277,7 @@ def test_netplug_works_behind_a_docker_style_forward_drop_policy(env: Env) -> No
     netplug.nft.open_foreign_forward(env.host, info.bridge)  # idempotent
     assert fetch(ns1, "192.0.2.2", 7000) == b"outside"
     chain = env.sh(env.host, "nft", "list chain ip filter FORWARD").stdout
-    assert chain.count(f"comment \"netplug:{info.bridge}\"") == 3
+    assert chain.count(f'comment "netplug:{info.bridge}"') == 3
 
     netplug.unpublish_ports(net, "web", host_netns=env.host)
     netplug.remove_network(net, host_netns=env.host, ipam_root=env.ipam)

@@ -60,10 +60,16 @@ def make_spec(busybox_layers, tmp_path: Path, netns: Path, cgroup_parent: str, s
     def make(argv: list[str], **fields: object) -> ContainerSpec:
         n = next(counter)
         defaults: dict[str, object] = {
-            "id": f"rt{salt}-svc-{n}", "service": "svc", "replica": n,
-            "layers": busybox_layers, "replica_dir": tmp_path / f"replica{n}",
-            "argv": tuple(argv), "env": ("PATH=/bin:/sbin", "HOSTNAME=box"),
-            "hostname": "box", "netns_path": netns, "cgroup_parent": cgroup_parent,
+            "id": f"rt{salt}-svc-{n}",
+            "service": "svc",
+            "replica": n,
+            "layers": busybox_layers,
+            "replica_dir": tmp_path / f"replica{n}",
+            "argv": tuple(argv),
+            "env": ("PATH=/bin:/sbin", "HOSTNAME=box"),
+            "hostname": "box",
+            "netns_path": netns,
+            "cgroup_parent": cgroup_parent,
         }
         defaults.update(fields)
         return ContainerSpec(**defaults)  # type: ignore[arg-type]

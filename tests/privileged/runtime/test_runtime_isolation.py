@@ -19,8 +19,11 @@ def test_ps_shows_only_its_own_processes_with_workload_as_pid_1(make_spec, conta
 
 
 def test_hostname_and_domainname_are_its_own(make_spec, containers):
-    spec = make_spec(["sh", "-c", "hostname; cat /proc/sys/kernel/domainname; cat /etc/hostname"],
-                     hostname="web-1", domainname="example.test")
+    spec = make_spec(
+        ["sh", "-c", "hostname; cat /proc/sys/kernel/domainname; cat /etc/hostname"],
+        hostname="web-1",
+        domainname="example.test",
+    )
     _, out, _ = containers.run_to_exit(spec)
     assert out.split() == ["web-1", "example.test", "web-1"]
 
@@ -78,8 +81,12 @@ def test_default_capabilities_and_seccomp(make_spec, containers):
 
 
 def test_cap_drop_add_and_no_new_privileges(make_spec, containers):
-    spec = make_spec(["sh", "-c", "grep -E '^(CapEff|NoNewPrivs):' /proc/self/status"],
-                     cap_drop=("ALL",), cap_add=("NET_ADMIN",), no_new_privileges=True)
+    spec = make_spec(
+        ["sh", "-c", "grep -E '^(CapEff|NoNewPrivs):' /proc/self/status"],
+        cap_drop=("ALL",),
+        cap_add=("NET_ADMIN",),
+        no_new_privileges=True,
+    )
     _, out, _ = containers.run_to_exit(spec)
     fields = dict(line.split(":\t") for line in out.strip().splitlines())
     assert fields["CapEff"] == f"{1 << 12:016x}"
@@ -90,8 +97,10 @@ def test_bind_volume_is_shared_with_the_host(make_spec, containers, tmp_path):
     vol = tmp_path / "vol"
     vol.mkdir()
     (vol / "in").write_text("from host\n")
-    spec = make_spec(["sh", "-c", "cat /data/in; echo from container > /data/out"],
-                     mounts=(Mount("/data", source=str(vol)),))
+    spec = make_spec(
+        ["sh", "-c", "cat /data/in; echo from container > /data/out"],
+        mounts=(Mount("/data", source=str(vol)),),
+    )
     _, out, _ = containers.run_to_exit(spec)
     assert out == "from host\n"
     assert (vol / "out").read_text() == "from container\n"
@@ -101,9 +110,14 @@ def test_read_only_root_with_tmpfs_and_ro_bind(make_spec, containers, tmp_path):
     vol = tmp_path / "ro"
     vol.mkdir()
     script = "touch /x 2>&1; touch /ro/x 2>&1; echo ok > /scratch/f && cat /scratch/f"
-    spec = make_spec(["sh", "-c", script], read_only=True,
-                     mounts=(Mount("/scratch", type="tmpfs", size=1 << 20),
-                             Mount("/ro", source=str(vol), read_only=True)))
+    spec = make_spec(
+        ["sh", "-c", script],
+        read_only=True,
+        mounts=(
+            Mount("/scratch", type="tmpfs", size=1 << 20),
+            Mount("/ro", source=str(vol), read_only=True),
+        ),
+    )
     _, out, _ = containers.run_to_exit(spec)
     assert out.count("Read-only file system") == 2
     assert out.endswith("ok\n")
@@ -111,16 +125,27 @@ def test_read_only_root_with_tmpfs_and_ro_bind(make_spec, containers, tmp_path):
 
 def test_user_env_workdir_sysctl_and_ulimit(make_spec, containers):
     script = "id; echo $HOME; pwd; cat /proc/sys/net/ipv4/ip_forward; ulimit -n; ulimit -Hn"
-    spec = make_spec(["sh", "-c", script], user="app", workdir="/home/app/work",
-                     sysctls=(("net.ipv4.ip_forward", "1"),),
-                     limits=Limits(ulimits=(Ulimit("nofile", 512, 1024),)))
+    spec = make_spec(
+        ["sh", "-c", script],
+        user="app",
+        workdir="/home/app/work",
+        sysctls=(("net.ipv4.ip_forward", "1"),),
+        limits=Limits(ulimits=(Ulimit("nofile", 512, 1024),)),
+    )
     _, out, _ = containers.run_to_exit(spec)
-    assert out.splitlines() == ["uid=1000(app) gid=1000(app) groups=50(staff)", "/home/app",
-                                "/home/app/work", "1", "512", "1024"]
+    assert out.splitlines() == [
+        "uid=1000(app) gid=1000(app) groups=50(staff)",
+        "/home/app",
+        "/home/app/work",
+        "1",
+        "512",
+        "1024",
+    ]
 
 
-def test_many_layers_beyond_the_mount_option_page_limit(make_spec, containers, tmp_path,
-                                                        busybox_layers):
+def test_many_layers_beyond_the_mount_option_page_limit(
+    make_spec, containers, tmp_path, busybox_layers
+):
     extra = []
     for i in range(120):
         d = tmp_path / ("a-rather-long-layer-directory-name-to-overflow-one-page-" + f"{i:04d}")
@@ -128,8 +153,9 @@ def test_many_layers_beyond_the_mount_option_page_limit(make_spec, containers, t
         (d / "layers" / f"l{i}").write_text(str(i))
         extra.append(d)
     assert len(":".join(map(str, extra))) > 4096
-    spec = make_spec(["sh", "-c", "ls /layers | wc -l; cat /layers/l119"],
-                     layers=(*busybox_layers, *extra))
+    spec = make_spec(
+        ["sh", "-c", "ls /layers | wc -l; cat /layers/l119"], layers=(*busybox_layers, *extra)
+    )
     _, out, _ = containers.run_to_exit(spec)
     assert out.split() == ["120", "119"]
 

@@ -55,18 +55,20 @@ def test_wait_times_out_on_a_running_container(make_spec, containers):
         containers.rt.wait(handle, 0.1)
 
 
-@pytest.mark.parametrize(("init", "zombies", "pid1"), [(True, "0", "docker-init"),
-                                                      (False, "1", "sleep")])
-def test_init_true_runs_tini_as_pid_1_and_reaps_zombies(make_spec, containers, init, zombies,
-                                                        pid1):
+@pytest.mark.parametrize(
+    ("init", "zombies", "pid1"), [(True, "0", "docker-init"), (False, "1", "sleep")]
+)
+def test_init_true_runs_tini_as_pid_1_and_reaps_zombies(make_spec, containers, init, zombies, pid1):
     # the inner shell exits at once: its `sleep 0.1` is orphaned and reparented to PID 1; the
     # outer shell then execs sleep, which never reaps (tini does)
     spec = make_spec(["sh", "-c", 'sh -c "sleep 0.1 &"; exec sleep 5'], init=init)
     handle = containers.run(spec)
     time.sleep(0.5)
     proc = containers.rt.exec_process(
-        handle, ["sh", "-c", 'cat /proc/1/comm; ps -o stat | grep -c "^Z"; true'],
-        stdout=subprocess.PIPE)
+        handle,
+        ["sh", "-c", 'cat /proc/1/comm; ps -o stat | grep -c "^Z"; true'],
+        stdout=subprocess.PIPE,
+    )
     out, _ = proc.communicate(timeout=10)
     assert out.decode().split() == [pid1, zombies]
     containers.rt.stop(handle, timeout=0)
@@ -78,8 +80,9 @@ def test_exec_propagates_exit_code_env_user_and_namespaces(make_spec, containers
     rt = containers.rt
     assert rt.exec(handle, ["sh", "-c", "exit 7"]) == 7
     script = "echo $FOO $BAZ; pwd; hostname; id -u; ps -o pid,comm | sed -n 2p"
-    proc = rt.exec_process(handle, ["sh", "-c", script], env=["BAZ=qux"], user="app",
-                           stdout=subprocess.PIPE)
+    proc = rt.exec_process(
+        handle, ["sh", "-c", script], env=["BAZ=qux"], user="app", stdout=subprocess.PIPE
+    )
     out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert out.decode().split("\n")[:5] == ["bar qux", "/tmp", "box", "1000", "    1 sleep"]
@@ -87,8 +90,13 @@ def test_exec_propagates_exit_code_env_user_and_namespaces(make_spec, containers
 
 def test_exec_tty_mode_gets_a_terminal_from_the_container(make_spec, containers):
     handle = containers.run(make_spec(["sleep", "30"]))
-    proc = containers.rt.exec_process(handle, ["sh", "-c", "tty; exit 5"], tty=True,
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    proc = containers.rt.exec_process(
+        handle,
+        ["sh", "-c", "tty; exit 5"],
+        tty=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+    )
     out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 5
     assert out.decode().strip() == "/dev/pts/0"
@@ -120,13 +128,19 @@ def test_missing_binary_fails_start_like_docker(make_spec, containers):
     ("fields", "message"),
     [
         ({"user": "bob"}, "resolve user: unable to find user bob: no matching entries in passwd"),
-        ({"netns_path": "/run/netns/pyc-does-not-exist"},
-         "join network namespace: No such file or directory"),
+        (
+            {"netns_path": "/run/netns/pyc-does-not-exist"},
+            "join network namespace: No such file or directory",
+        ),
         ({"workdir": "/etc/passwd/x"}, "create working dir: Not a directory"),
-        ({"mounts": (Mount("/data", source="/nonexistent-pyc"),)},
-         "invalid container spec: bind source path does not exist: /nonexistent-pyc"),
-        ({"sysctls": (("kernel.panic", "1"),)},
-         "invalid container spec: sysctl 'kernel.panic' is not namespaced"),
+        (
+            {"mounts": (Mount("/data", source="/nonexistent-pyc"),)},
+            "invalid container spec: bind source path does not exist: /nonexistent-pyc",
+        ),
+        (
+            {"sysctls": (("kernel.panic", "1"),)},
+            "invalid container spec: sysctl 'kernel.panic' is not namespaced",
+        ),
         ({"limits": Limits(cpuset="99")}, "cpuset.cpus: Numerical result out of range"),
     ],
 )
@@ -147,7 +161,10 @@ def test_logs_are_json_lines_with_stream_and_time(make_spec, containers):
     containers.rt.wait(handle, 5)
     docs = [json.loads(line) for line in handle.log_path.read_text().splitlines()]
     assert sorted((d["stream"], d["log"]) for d in docs) == [
-        ("stderr", "err\n"), ("stdout", "out\n"), ("stdout", "partial")]
+        ("stderr", "err\n"),
+        ("stdout", "out\n"),
+        ("stdout", "partial"),
+    ]
     assert all(d["time"].endswith("Z") and len(d["time"]) == 30 for d in docs)
 
 
@@ -208,8 +225,9 @@ def test_exec_tty_takes_the_callers_terminal_size(make_spec, containers):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
     try:
-        proc = containers.rt.exec_process(handle, ["stty", "size"], tty=True, stdin=slave,
-                                          stdout=subprocess.PIPE)
+        proc = containers.rt.exec_process(
+            handle, ["stty", "size"], tty=True, stdin=slave, stdout=subprocess.PIPE
+        )
         out, _ = proc.communicate(timeout=10)
     finally:
         os.close(master)
@@ -241,8 +259,9 @@ def test_exec_without_pipes_is_forked_by_the_zygote(make_spec, containers, tmp_p
     handle = containers.run(make_spec(["sleep", "30"]))
     out = tmp_path / "out"
     with open(out, "w") as f:
-        proc = rt.exec_process(handle, ["sh", "-c", "hostname; exit 3"], stdout=f,
-                               stderr=subprocess.DEVNULL)
+        proc = rt.exec_process(
+            handle, ["sh", "-c", "hostname; exit 3"], stdout=f, stderr=subprocess.DEVNULL
+        )
         assert isinstance(proc, ExecProcess)
         assert proc.wait(10) == 3 and proc.poll() == 3
     assert out.read_text() == "box\n"

@@ -64,16 +64,17 @@ def test_pause_freezes_and_unpause_resumes(make_spec, containers):
 
 
 def test_cpuset_pins_the_container(make_spec, containers):
-    spec = make_spec(["grep", "Cpus_allowed_list", "/proc/self/status"],
-                     limits=Limits(cpuset="1"))
+    spec = make_spec(["grep", "Cpus_allowed_list", "/proc/self/status"], limits=Limits(cpuset="1"))
     status, out, _ = containers.run_to_exit(spec)
     assert status.code == 0
     assert out.split() == ["Cpus_allowed_list:", "1"]
 
 
 def test_the_container_reads_its_own_limits_under_sys_fs_cgroup(make_spec, containers):
-    script = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; "
-              "touch /sys/fs/cgroup/memory/x")
+    script = (
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; "
+        "touch /sys/fs/cgroup/memory/x"
+    )
     spec = make_spec(["sh", "-c", script], limits=Limits(memory=48 * MiB, pids=33))
     _, out, err = containers.run_to_exit(spec)
     assert out.split() == [str(48 * MiB), "33"]
@@ -81,9 +82,12 @@ def test_the_container_reads_its_own_limits_under_sys_fs_cgroup(make_spec, conta
 
 
 def test_raw_cpu_quota_and_oom_score_adj(make_spec, containers):
-    script = ("cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us "
-              "/proc/self/oom_score_adj")
-    spec = make_spec(["sh", "-c", script], oom_score_adj=500,
-                     limits=Limits(cpu_quota=25000, cpu_period=50000))
+    script = (
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us "
+        "/proc/self/oom_score_adj"
+    )
+    spec = make_spec(
+        ["sh", "-c", script], oom_score_adj=500, limits=Limits(cpu_quota=25000, cpu_period=50000)
+    )
     _, out, _ = containers.run_to_exit(spec)
     assert out.split() == ["25000", "50000", "500"]

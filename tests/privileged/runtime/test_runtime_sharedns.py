@@ -11,16 +11,19 @@ pytestmark = [pytest.mark.privileged, pytest.mark.timeout(60)]
 
 
 def test_pid_host_sees_host_processes(make_spec, containers):
-    spec = make_spec(["sh", "-c", f"test -d /proc/{os.getpid()} && echo sees-host"],
-                     pid_mode="host")
+    spec = make_spec(
+        ["sh", "-c", f"test -d /proc/{os.getpid()} && echo sees-host"], pid_mode="host"
+    )
     status, out, _ = containers.run_to_exit(spec)
     assert (status.code, out) == (0, "sees-host\n")
 
 
 def test_pid_of_another_container(make_spec, containers):
     first = containers.run(make_spec(["sleep", "30"]))
-    spec = make_spec(["sh", "-c", "cat /proc/1/comm; sleep 30 & echo started"],
-                     pid_mode=f"/proc/{first.pid}/ns/pid")
+    spec = make_spec(
+        ["sh", "-c", "cat /proc/1/comm; sleep 30 & echo started"],
+        pid_mode=f"/proc/{first.pid}/ns/pid",
+    )
     started = time.monotonic()
     status, out, _ = containers.run_to_exit(spec)
     assert out.split() == ["sleep", "started"]

@@ -130,7 +130,7 @@ def test_review_network_mode_on_a_missing_service_is_one_line(
         ("    image: [x]\n", "services.web.image: must be a string, not ['x']"),
         ("    image: x\n    scale: 1.5\n", "services.web.scale: must be an integer, not 1.5"),
         ("    image: x\nnetworks: [a]\n", "compose.yaml:4:1: networks: must be a mapping"),
-        ("    image: x\n    depends_on: db\n", 'on: must be a mapping or a list of service names'),
+        ("    image: x\n    depends_on: db\n", "on: must be a mapping or a list of service names"),
         ("    image: x\n    ulimits: {nofile: a}\n", "nofile: must be an integer or a mapping"),
         ("    image: x\n    command: {a: 1}\n", "command: must be a string or a list of strings"),
         ("    image: x\n    environment: [1]\n", 'a mapping or a list of "KEY=VALUE" strings'),

@@ -70,7 +70,11 @@ def test_v1_stats_and_removal(tmp_path: Path):
     (tmp_path / "pids/c/cgroup.procs").write_text("7\n8\n")
     stats = cg.stats("c")
     assert (stats.cpu_ns, stats.memory_bytes, stats.memory_limit, stats.pids) == (
-        12345, 4096, None, 2)
+        12345,
+        4096,
+        None,
+        2,
+    )
     with pytest.raises(CgroupError, match="timed out waiting for c to empty"):
         cg.remove("c", timeout=0.05)
 
@@ -112,7 +116,11 @@ def test_v2_stats(tmp_path: Path):
     (d / "cgroup.procs").write_text("5\n")
     stats = cg.stats("c")
     assert (stats.cpu_ns, stats.memory_bytes, stats.memory_limit, stats.pids) == (
-        250_000, 8192, None, 1)
+        250_000,
+        8192,
+        None,
+        1,
+    )
 
 
 def test_detect_picks_the_driver(tmp_path: Path):

@@ -41,14 +41,18 @@ def run(access: int, dev_type: int, major: int, minor: int) -> int:
             raise AssertionError(f"unexpected opcode {op:#x}")
 
 
-@pytest.mark.parametrize(("major", "minor"), [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0),
-                                              (5, 1), (5, 2), (136, 0), (136, 7), (10, 200)])
+@pytest.mark.parametrize(
+    ("major", "minor"),
+    [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, 0), (136, 7), (10, 200)],
+)
 def test_standard_char_devices_open(major, minor):
     assert run(READ | WRITE, CHAR, major, minor) == 1
 
 
-@pytest.mark.parametrize(("dev_type", "major", "minor"), [
-    (BLOCK, 8, 0), (CHAR, 1, 1), (CHAR, 4, 1), (CHAR, 10, 229), (BLOCK, 1, 3), (CHAR, 137, 0)])
+@pytest.mark.parametrize(
+    ("dev_type", "major", "minor"),
+    [(BLOCK, 8, 0), (CHAR, 1, 1), (CHAR, 4, 1), (CHAR, 10, 229), (BLOCK, 1, 3), (CHAR, 137, 0)],
+)
 def test_everything_else_is_refused(dev_type, major, minor):
     assert run(READ, dev_type, major, minor) == 0
     assert run(WRITE, dev_type, major, minor) == 0

@@ -67,8 +67,10 @@ def test_env_list_skips_unset_values():
     assert env_list({"A": "1", "B": None, "C": ""}) == ["A=1", "C="]
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, 15), ("SIGUSR1", 10), ("usr1", 10), ("9", 9), (2, 2), ("SIGQUIT", 3)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, 15), ("SIGUSR1", 10), ("usr1", 10), ("9", 9), (2, 2), ("SIGQUIT", 3)],
+)
 def test_parse_signal(value, expected):
     assert parse_signal(value) == expected
 

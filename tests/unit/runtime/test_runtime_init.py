@@ -15,18 +15,21 @@ def _order() -> list[str]:
     return [name for name, _ in init.STEPS]
 
 
-@pytest.mark.parametrize(("before", "after"), [
-    ("join network namespace", "unshare namespaces"),  # proc/sys mounts see the container's net
-    ("mount rootfs", "mounts"),
-    ("mounts", "pivot_root"),
-    ("pivot_root", "join cgroup"),
-    ("join cgroup", "sysctl"),
-    ("sysctl", "mask paths"),  # /proc/sys turns read-only afterwards
-    ("resolve user", "set user"),
-    ("seccomp", "set user"),  # installed while CAP_SYS_ADMIN is still held
-    ("set user", "no_new_privs"),
-    ("set user", "chdir"),  # the working dir is entered with the user's permissions
-])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("join network namespace", "unshare namespaces"),  # proc/sys mounts see the container's net
+        ("mount rootfs", "mounts"),
+        ("mounts", "pivot_root"),
+        ("pivot_root", "join cgroup"),
+        ("join cgroup", "sysctl"),
+        ("sysctl", "mask paths"),  # /proc/sys turns read-only afterwards
+        ("resolve user", "set user"),
+        ("seccomp", "set user"),  # installed while CAP_SYS_ADMIN is still held
+        ("set user", "no_new_privs"),
+        ("set user", "chdir"),  # the working dir is entered with the user's permissions
+    ],
+)
 def test_step_order(before: str, after: str):
     order = _order()
     assert order.index(before) < order.index(after)
@@ -51,4 +54,5 @@ def test_lookup_of_a_path_reports_stat_like_docker(tmp_path: Path):
     with pytest.raises(OSError) as info:
         init.find_executable(f"{tmp_path}/nope", {})
     assert info.value.strerror == (
-        f'exec: "{tmp_path}/nope": stat {tmp_path}/nope: no such file or directory')
+        f'exec: "{tmp_path}/nope": stat {tmp_path}/nope: no such file or directory'
+    )

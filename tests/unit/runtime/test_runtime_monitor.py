@@ -28,8 +28,13 @@ def test_log_writer_splits_lines_and_long_chunks(tmp_path: Path):
     w.flush("stdout")
     os.close(fd)
     got = [(d["stream"], d["log"]) for d in _lines(path)]
-    assert got == [("stdout", "one\n"), ("stderr", "err\n"), ("stdout", "two\n"),
-                   ("stdout", "x" * MAX_LINE), ("stdout", "xxxxx")]
+    assert got == [
+        ("stdout", "one\n"),
+        ("stderr", "err\n"),
+        ("stdout", "two\n"),
+        ("stdout", "x" * MAX_LINE),
+        ("stdout", "xxxxx"),
+    ]
 
 
 def test_timestamp_is_rfc3339_with_nanoseconds():
@@ -53,8 +58,14 @@ def test_resolv_conf_drops_loopback_nameservers():
 
 def test_etc_files_are_generated_only_where_missing(tmp_path: Path):
     own = tmp_path / "hosts"
-    spec = ContainerSpec(id="p-s-1", layers=(tmp_path,), replica_dir=tmp_path / "r",
-                         argv=("true",), hostname="h1", etc_files=(("/etc/hosts", own),))
+    spec = ContainerSpec(
+        id="p-s-1",
+        layers=(tmp_path,),
+        replica_dir=tmp_path / "r",
+        argv=("true",),
+        hostname="h1",
+        etc_files=(("/etc/hosts", own),),
+    )
     files = dict(ensure_etc_files(spec))
     assert files["/etc/hosts"] == own
     assert files["/etc/hostname"].read_text() == "h1\n"
@@ -70,12 +81,19 @@ def test_fake_runtime_records_actions(tmp_path: Path):
     assert rt.stop(h) == 143
     assert rt.wait(rt.run(job)).code == 0
     with pytest.raises(ContainerError, match='service "bad" replica 1: pivot_root: EINVAL'):
-        rt.create(ContainerSpec(id="p-bad-1", service="bad", layers=(), replica_dir=tmp_path,
-                                argv=("x",)))
+        rt.create(
+            ContainerSpec(id="p-bad-1", service="bad", layers=(), replica_dir=tmp_path, argv=("x",))
+        )
     rt.remove(h)
-    assert rt.actions == [("create", "p-web-1"), ("start", "p-web-1"), ("stop", "p-web-1"),
-                          ("create", "p-job-1"), ("start", "p-job-1"), ("create", "p-bad-1"),
-                          ("remove", "p-web-1")]
+    assert rt.actions == [
+        ("create", "p-web-1"),
+        ("start", "p-web-1"),
+        ("stop", "p-web-1"),
+        ("create", "p-job-1"),
+        ("start", "p-job-1"),
+        ("create", "p-bad-1"),
+        ("remove", "p-web-1"),
+    ]
 
 
 def test_log_rotation_keeps_max_file_files_of_max_size_and_logs_reads_them_in_order(tmp_path):

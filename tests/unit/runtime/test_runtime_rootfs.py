@@ -32,19 +32,35 @@ def test_secure_join_never_escapes(tmp_path: Path):
 
 
 def _spec(tmp_path: Path, **fields) -> ContainerSpec:
-    return ContainerSpec(id="p-s-1", layers=(tmp_path,), replica_dir=tmp_path / "r",
-                         argv=("true",), **fields)
+    return ContainerSpec(
+        id="p-s-1", layers=(tmp_path,), replica_dir=tmp_path / "r", argv=("true",), **fields
+    )
 
 
 def test_plan_order_and_flags(tmp_path: Path):
     vol = tmp_path / "vol"
     vol.mkdir()
-    spec = _spec(tmp_path, limits=Limits(shm_size=1 << 20),
-                 mounts=(Mount("/data", source=str(vol), read_only=True),
-                         Mount("/run", type="tmpfs", size=4096, mode=0o755)))
+    spec = _spec(
+        tmp_path,
+        limits=Limits(shm_size=1 << 20),
+        mounts=(
+            Mount("/data", source=str(vol), read_only=True),
+            Mount("/run", type="tmpfs", size=4096, mode=0o755),
+        ),
+    )
     ops = rootfs.plan_mounts(spec, [("/etc/hosts", "/x/hosts")], init_binary="/usr/bin/tini")
-    assert [op.target for op in ops] == ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue",
-                                         "/sys", "/data", "/run", "/etc/hosts", rootfs.INIT_PATH]
+    assert [op.target for op in ops] == [
+        "/proc",
+        "/dev",
+        "/dev/pts",
+        "/dev/shm",
+        "/dev/mqueue",
+        "/sys",
+        "/data",
+        "/run",
+        "/etc/hosts",
+        rootfs.INIT_PATH,
+    ]
     shm = ops[3]
     assert shm.data == "mode=1777,size=1048576"
     assert ops[5].flags & sc.MS_RDONLY
@@ -58,8 +74,15 @@ def test_apply_creates_targets_inside_the_root_and_remounts_ro(tmp_path: Path):
     root = tmp_path / "root"
     root.mkdir()
     os.symlink("/elsewhere", root / "data")  # a hostile image symlink
-    op = rootfs.MountOp("mount volume /data/x", "/src", "/data/x", None, sc.MS_BIND,
-                        remount_ro=True, propagation=sc.MS_PRIVATE)
+    op = rootfs.MountOp(
+        "mount volume /data/x",
+        "/src",
+        "/data/x",
+        None,
+        sc.MS_BIND,
+        remount_ro=True,
+        propagation=sc.MS_PRIVATE,
+    )
     rec = RecordingSyscalls()
     rootfs.apply_op(rec, str(root), op)
     target = f"{root}/elsewhere/x"
@@ -86,7 +109,9 @@ def test_cgroupfs_plan_for_v1_hybrid_and_v2():
         ("/sys/fs/cgroup/memory", "cgroup", "memory"),
     ]
     assert all(op.flags & sc.MS_RDONLY for op in ops[1:])
-    assert links == [("cpu,cpuacct", "/sys/fs/cgroup/cpu"),
-                     ("cpu,cpuacct", "/sys/fs/cgroup/cpuacct")]
+    assert links == [
+        ("cpu,cpuacct", "/sys/fs/cgroup/cpu"),
+        ("cpu,cpuacct", "/sys/fs/cgroup/cpuacct"),
+    ]
     ops, links = rootfs.plan_cgroupfs("0::/\n", read_only=False)
     assert [(op.fstype, op.flags & sc.MS_RDONLY) for op in ops] == [("cgroup2", 0)] and not links

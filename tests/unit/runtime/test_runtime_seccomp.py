@@ -25,18 +25,38 @@ def run_bpf(prog, nr: int, arch: int = X86, arg0: int = 0) -> int:
         elif code == seccomp.BPF_RET_K:
             return k
         else:
-            taken = {seccomp.BPF_JEQ_K: acc == k, seccomp.BPF_JGE_K: acc >= k,
-                     seccomp.BPF_JSET_K: bool(acc & k)}[code]
+            taken = {
+                seccomp.BPF_JEQ_K: acc == k,
+                seccomp.BPF_JGE_K: acc >= k,
+                seccomp.BPF_JSET_K: bool(acc & k),
+            }[code]
             pc += jt if taken else jf
 
 
 EPERM = RET_ERRNO | errno.EPERM
 
 
-@pytest.mark.parametrize("name", ["mount", "umount2", "kexec_load", "init_module",
-                                  "finit_module", "reboot", "swapon", "settimeofday",
-                                  "clock_settime", "keyctl", "add_key", "request_key", "bpf",
-                                  "perf_event_open", "userfaultfd", "open_by_handle_at"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mount",
+        "umount2",
+        "kexec_load",
+        "init_module",
+        "finit_module",
+        "reboot",
+        "swapon",
+        "settimeofday",
+        "clock_settime",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "bpf",
+        "perf_event_open",
+        "userfaultfd",
+        "open_by_handle_at",
+    ],
+)
 def test_blocked(name):
     assert run_bpf(build_program("x86_64"), NR[name]) == EPERM
 

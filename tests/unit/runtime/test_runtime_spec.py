@@ -24,25 +24,37 @@ from compose.runtime.validate import validate_spec
 def _spec(tmp_path: Path, **fields) -> ContainerSpec:
     layer = tmp_path / "layer"
     layer.mkdir(exist_ok=True)
-    base = dict(id="p-web-1", service="web", replica=1, layers=(layer,),
-                replica_dir=tmp_path / "r", argv=("true",))
+    base = dict(
+        id="p-web-1",
+        service="web",
+        replica=1,
+        layers=(layer,),
+        replica_dir=tmp_path / "r",
+        argv=("true",),
+    )
     base.update(fields)
     return ContainerSpec(**base)
 
 
 def test_spec_round_trips_through_json_types(tmp_path):
-    spec = _spec(tmp_path, mounts=(Mount("/data", source=str(tmp_path)),),
-                 etc_files=(("/etc/hosts", tmp_path / "hosts"),), netns_path=Path("/run/netns/x"),
-                 limits=Limits(memory=1 << 20, ulimits=(Ulimit("nofile", 10, 20),)),
-                 sysctls=(("net.core.somaxconn", "1024"),), cap_add=("NET_ADMIN",))
+    spec = _spec(
+        tmp_path,
+        mounts=(Mount("/data", source=str(tmp_path)),),
+        etc_files=(("/etc/hosts", tmp_path / "hosts"),),
+        netns_path=Path("/run/netns/x"),
+        limits=Limits(memory=1 << 20, ulimits=(Ulimit("nofile", 10, 20),)),
+        sysctls=(("net.core.somaxconn", "1024"),),
+        cap_add=("NET_ADMIN",),
+    )
     import json
 
     assert ContainerSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
 
 
 def test_handle_round_trips(tmp_path):
-    handle = ContainerHandle("p-web-1", 10, 20, 9, 19, tmp_path, "pycompose/p/p-web-1",
-                             tmp_path / "log", "web", 1)
+    handle = ContainerHandle(
+        "p-web-1", 10, 20, 9, 19, tmp_path, "pycompose/p/p-web-1", tmp_path / "log", "web", 1
+    )
     assert ContainerHandle.from_dict(handle.to_dict()) == handle
 
 
@@ -55,16 +67,28 @@ def test_derived_paths(tmp_path):
 
 
 def test_validate_lists_every_problem_on_one_line(tmp_path):
-    spec = _spec(tmp_path, argv=(), workdir="rel", mounts=(Mount("data", source="/nope-x"),),
-                 sysctls=(("kernel.panic", "1"),), cap_add=("FLY",),
-                 limits=Limits(ulimits=(Ulimit("bogus", 1, 1),)))
+    spec = _spec(
+        tmp_path,
+        argv=(),
+        workdir="rel",
+        mounts=(Mount("data", source="/nope-x"),),
+        sysctls=(("kernel.panic", "1"),),
+        cap_add=("FLY",),
+        limits=Limits(ulimits=(Ulimit("bogus", 1, 1),)),
+    )
     with pytest.raises(ContainerError) as info:
         validate_spec(spec)
     text = str(info.value)
     assert "\n" not in text
-    for part in ("no command specified", "'rel' is not absolute", "'data' is not absolute",
-                 "does not exist: /nope-x", "'kernel.panic' is not namespaced",
-                 "unknown capability: 'FLY'", "unknown ulimit 'bogus'"):
+    for part in (
+        "no command specified",
+        "'rel' is not absolute",
+        "'data' is not absolute",
+        "does not exist: /nope-x",
+        "'kernel.panic' is not namespaced",
+        "unknown capability: 'FLY'",
+        "unknown ulimit 'bogus'",
+    ):
         assert part in text
 
 
@@ -77,7 +101,8 @@ def test_capability_sets():
     assert caps.effective_set() == caps.DOCKER_DEFAULT
     assert caps.mask(caps.DOCKER_DEFAULT) == 0xA80425FB
     assert caps.effective_set(("cap_net_admin",), ("MKNOD",)) == (
-        caps.DOCKER_DEFAULT | {"NET_ADMIN"}) - {"MKNOD"}
+        caps.DOCKER_DEFAULT | {"NET_ADMIN"}
+    ) - {"MKNOD"}
     assert caps.effective_set(("NET_ADMIN",), ("ALL",)) == {"NET_ADMIN"}
     assert caps.effective_set(privileged=True) == frozenset(caps.NAMES)
     assert caps.effective_set(("ALL",), ("SYS_ADMIN",)) == frozenset(caps.NAMES) - {"SYS_ADMIN"}
@@ -100,13 +125,22 @@ class _Image:
 
 
 def test_spec_from_service_applies_docker_defaults(tmp_path):
-    spec = spec_from_service(container_id="p-cache-2", service="cache", replica=2,
-                             image=_Image(), replica_dir=tmp_path,
-                             command="redis-server --appendonly yes",
-                             environment={"EXTRA": "1", "UNSET": None})
+    spec = spec_from_service(
+        container_id="p-cache-2",
+        service="cache",
+        replica=2,
+        image=_Image(),
+        replica_dir=tmp_path,
+        command="redis-server --appendonly yes",
+        environment={"EXTRA": "1", "UNSET": None},
+    )
     assert spec.argv == ("/docker-entrypoint.sh", "redis-server", "--appendonly", "yes")
-    assert spec.env == ("PATH=/usr/local/bin:/usr/bin:/bin", f"HOSTNAME={spec.hostname}",
-                        "EXTRA=1", "REDIS_VERSION=7")
+    assert spec.env == (
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        f"HOSTNAME={spec.hostname}",
+        "EXTRA=1",
+        "REDIS_VERSION=7",
+    )
     assert len(spec.hostname) == 12
     assert (spec.user, spec.workdir, spec.stop_signal) == ("redis", "/data", 2)
     assert spec.layers == (Path("/l1"), Path("/l2"))
@@ -131,8 +165,9 @@ class _Service:
 
 
 def test_spec_from_model_adapter(tmp_path):
-    spec = spec_from_model(_Service(), project="proj", replica=3, image=_Image(),
-                           replica_dir=tmp_path)
+    spec = spec_from_model(
+        _Service(), project="proj", replica=3, image=_Image(), replica_dir=tmp_path
+    )
     assert spec.id == "proj-web-3"
     assert spec.env[:3] == ("PATH=/usr/local/bin:/usr/bin:/bin", "HOSTNAME=web", "TERM=xterm")
     assert spec.limits.memory == 64 << 20 and spec.limits.cpus == 0.5 and spec.limits.pids == 50
@@ -143,14 +178,24 @@ def test_spec_from_model_adapter(tmp_path):
 def test_spec_from_a_real_model_service(tmp_path):
     from compose.model import Service
 
-    svc = Service.model_validate({
-        "image": "redis", "command": ["redis-server", "--save", ""], "mem_limit": "64m",
-        "cpus": 0.5, "ulimits": {"nofile": {"soft": 100, "hard": 200}, "nproc": 50},
-        "security_opt": ["no-new-privileges:true", "seccomp:unconfined"], "user": "1000",
-        "stop_signal": "SIGINT", "stop_grace_period": "3s", "environment": {"A": "1"},
-        "network_mode": "host", "deploy": {"resources": {"limits": {"pids": 20}}},
-        "sysctls": {"net.core.somaxconn": "1024"}, "labels": {"x": "y"},
-    })
+    svc = Service.model_validate(
+        {
+            "image": "redis",
+            "command": ["redis-server", "--save", ""],
+            "mem_limit": "64m",
+            "cpus": 0.5,
+            "ulimits": {"nofile": {"soft": 100, "hard": 200}, "nproc": 50},
+            "security_opt": ["no-new-privileges:true", "seccomp:unconfined"],
+            "user": "1000",
+            "stop_signal": "SIGINT",
+            "stop_grace_period": "3s",
+            "environment": {"A": "1"},
+            "network_mode": "host",
+            "deploy": {"resources": {"limits": {"pids": 20}}},
+            "sysctls": {"net.core.somaxconn": "1024"},
+            "labels": {"x": "y"},
+        }
+    )
     spec = spec_from_model(svc, project="p", replica=1, image=_Image(), replica_dir=tmp_path)
     assert spec.argv == ("/docker-entrypoint.sh", "redis-server", "--save", "")
     assert spec.limits.memory == 64 << 20 and spec.limits.cpus == 0.5

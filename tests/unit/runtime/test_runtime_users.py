@@ -44,10 +44,13 @@ def test_missing_files_still_allow_numeric_ids():
     assert resolve_user("", "", "") == ExecUser()
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("bob", "unable to find user bob: no matching entries in passwd file"),
-    ("app:nogroup", "unable to find group nogroup: no matching entries in group file"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("bob", "unable to find user bob: no matching entries in passwd file"),
+        ("app:nogroup", "unable to find group nogroup: no matching entries in group file"),
+    ],
+)
 def test_unknown_names_fail(spec, message):
     with pytest.raises(UserLookupError, match=message):
         resolve_user(spec, PASSWD, GROUP)
