@@ -85,7 +85,8 @@ class ServiceGraph:
         return set(self._graph.predecessors(service))
 
     def dependency(self, service: str, target: str) -> Dependency:
-        return self._graph.edges[service, target]["dep"]
+        dep: Dependency = self._graph.edges[service, target]["dep"]
+        return dep
 
     def start_order(self, services: set[str] | None = None) -> list[set[str]]:
         """Generations, dependencies first; the services of one generation can start together."""

@@ -165,6 +165,7 @@ class _Followed:
     def _drain(self) -> list[str]:
         if self.handle is None and not self._open():
             return []
+        assert self.handle is not None  # _open() set it
         if os.fstat(self.handle.fileno()).st_size < self.offset:  # truncated
             self.offset, self.partial = 0, ""
         self.handle.seek(self.offset)

@@ -93,6 +93,7 @@ class Project:
     def desired(self, digests: dict[str, str | None] | None = None) -> DesiredProject:
         digests = digests if digests is not None else self.local_digests()
         key = tuple(sorted(digests.items()))
+        cache: dict[tuple[tuple[str, str | None], ...], DesiredProject]
         cache = self.__dict__.setdefault("_desired", {})
         if key not in cache:
             cache[key] = self._build_desired(digests)
@@ -113,8 +114,8 @@ class Project:
             services,
             self._networks(),
             self._volumes(),
-            {k: n.name for k, n in self.stack.networks.items() if n and n.name},
-            {k: v.name for k, v in self.stack.volumes.items() if v and v.name},
+            {k: n.name for k, n in self.stack.networks.items() if n.name},
+            {k: v.name for k, v in self.stack.volumes.items() if v.name},
         )
 
     def dependencies(self) -> dict[str, tuple[Dependency, ...]]:
@@ -161,13 +162,13 @@ class Project:
         return cache[ref]
 
     def _networks(self) -> dict[str, bool]:
-        nets = {k: bool(n and n.external) for k, n in self.stack.networks.items()}
+        nets = {k: bool(n.external) for k, n in self.stack.networks.items()}
         if any(DEFAULT_NETWORK in service_networks(s) for s in self.stack.services.values()):
             nets.setdefault(DEFAULT_NETWORK, False)
         return nets
 
     def _volumes(self) -> dict[str, bool]:
-        return {k: bool(v and v.external) for k, v in self.stack.volumes.items()}
+        return {k: bool(v.external) for k, v in self.stack.volumes.items()}
 
     def local_digests(self) -> dict[str, str | None]:
         """Digests of the images already in the local store (no pull, no network)."""
@@ -223,7 +224,8 @@ def run_foreground(project: Project, up: UpOptions, run: Any, out: Any) -> int:
             f'project "{project.name}" is already running (a supervisor serves it)',
             hint="apply changes with `up -d`, follow it with `logs -f`, stop it with `down`",
         )
-    return _unwrap(lambda: anyio.run(run_up, project, up, run, out))
+    code: int = _unwrap(lambda: anyio.run(run_up, project, up, run, out))
+    return code
 
 
 def start_detached(
@@ -275,7 +277,9 @@ def apply_plan(
     from compose.state import ProjectLock
 
     with ProjectLock(project).acquire(timeout=30.0):
-        warnings = _unwrap(lambda: anyio.run(_apply_plan, project, plan, stack, stop_timeout))
+        warnings: list[str] = _unwrap(
+            lambda: anyio.run(_apply_plan, project, plan, stack, stop_timeout)
+        )
     forget_if_empty(project)  # nothing recorded any more: no empty project left behind
     return warnings
 

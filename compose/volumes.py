@@ -132,7 +132,7 @@ def _copy_owner_mode(src: Path | None, dst: Path) -> None:
 def volume_full_name(stack: Any, key: str) -> str:
     spec = stack.volumes.get(key)
     if spec is not None and spec.name:
-        return spec.name
+        return str(spec.name)
     return key if spec is not None and spec.external else f"{stack.name}_{key}"
 
 

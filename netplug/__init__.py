@@ -50,7 +50,7 @@ Kernel names: bridge "pcb-<10 hex>" per (project, network), host veth "pcv-<10 h
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netplug.errors import (
     AddressExhausted,
@@ -68,6 +68,50 @@ from netplug.types import (
     NetworkInfo,
     PortBinding,
 )
+
+if TYPE_CHECKING:  # the lazy names below, re-exported for the type checker
+    from netplug.bridge import (
+        ensure_network as ensure_network,
+        network_info as network_info,
+        reclaim_addresses as reclaim_addresses,
+        remove_network as remove_network,
+    )
+    from netplug.dns import (
+        DnsServer as DnsServer,
+    )
+    from netplug.hosts import (
+        render_hosts as render_hosts,
+        render_resolv_conf as render_resolv_conf,
+        write_in_place as write_in_place,
+    )
+    from netplug.links import (
+        LinkTarget as LinkTarget,
+        link_env as link_env,
+        replica_link_env as replica_link_env,
+    )
+    from netplug.netns import (
+        create_replica_netns as create_replica_netns,
+        remove_replica_netns as remove_replica_netns,
+    )
+    from netplug.plugin import (
+        attach as attach,
+        check as check,
+        detach as detach,
+    )
+    from netplug.ports import (
+        bindings_for as bindings_for,
+        check_ports_free as check_ports_free,
+        host_ports as host_ports,
+        publish_ports as publish_ports,
+        unpublish_ports as unpublish_ports,
+    )
+    from netplug.proxy import (
+        PortProxy as PortProxy,
+    )
+    from netplug.records import (
+        ReplicaNames as ReplicaNames,
+        build_records as build_records,
+    )
 
 _LAZY = {
     "ensure_network": "netplug.bridge",

@@ -52,7 +52,7 @@ def answer(
     reply = _reply(request, records, network_key, ttl)
     if reply is None:
         return None
-    data = reply.pack()
+    data: bytes = reply.pack()
     limit = max([UDP_LIMIT, *(rr.rclass for rr in request.ar if rr.rtype == QTYPE.OPT)])
     while udp and len(data) > limit and reply.rr:
         reply.rr = reply.rr[:-1]
@@ -99,7 +99,8 @@ def servfail(query: bytes) -> bytes | None:
     except Exception:
         return None
     reply.header.rcode = RCODE.SERVFAIL
-    return reply.pack()
+    packed: bytes = reply.pack()
+    return packed
 
 
 class DnsServer(TaskGroupService):

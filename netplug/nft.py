@@ -11,6 +11,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from netplug import libnft
 from netplug.errors import KernelError
@@ -147,7 +148,7 @@ def table_ports(netns: NetnsRef, prefix: str, exclude: str | None = None) -> set
     return found
 
 
-def _rule_ports(rule: dict) -> set[tuple[int, str]]:
+def _rule_ports(rule: dict[str, Any]) -> set[tuple[int, str]]:
     ports = set()
     for expr in rule.get("expr", []):
         match = expr.get("match", {})

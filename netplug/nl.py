@@ -173,7 +173,8 @@ class Netlink:
             if exc.errno == errno.ENODEV:
                 return None
             raise KernelError(str(exc.strerror)) from exc
-        return _IFINFO.unpack_from(reply)[2]
+        index: int = _IFINFO.unpack_from(reply)[2]
+        return index
 
     def delete_link(self, ifname: str) -> bool:
         body = ifinfo() + attr(IFLA_IFNAME, _name(ifname))

@@ -8,6 +8,7 @@ does not apply to locally generated traffic to 127.0.0.0/8 without route_localne
 from __future__ import annotations
 
 import errno
+import functools
 import socket
 from collections.abc import Iterable, Sequence
 
@@ -58,7 +59,7 @@ def check_ports_free(
                 f"port {port}/{proto}: already published by another pycompose network",
                 hint="change the published port or stop the project",
             )
-        call_in(host_netns, lambda h=host_ip, p=port, pr=proto: _probe(h, p, pr))
+        call_in(host_netns, functools.partial(_probe, host_ip, port, proto))
 
 
 def _probe(host_ip: str, port: int, proto: str) -> None:

@@ -29,7 +29,7 @@ UDP_IDLE = 30.0
 class _Entry:
     backends: list[Backend]
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-    rr: itertools.count = field(default_factory=itertools.count)
+    rr: itertools.count[int] = field(default_factory=itertools.count)
 
     def pick(self) -> Backend | None:
         if not self.backends:
@@ -65,7 +65,8 @@ class PortProxy(TaskGroupService):
         self._entries[key] = entry
         serve = self._serve_tcp if protocol == "tcp" else self._serve_udp
         self._tg.start_soon(serve, sock, entry)
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
     def set_backends(self, key: str, backends: Sequence[Backend]) -> None:
         self._entries[key].backends = list(backends)

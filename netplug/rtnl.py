@@ -42,7 +42,7 @@ def link_master(nl: Netlink, index: int) -> int | None:
 
 def link_is_up(nl: Netlink, index: int) -> bool:
     raw = (nl.link(index) or {}).get(IFLA_OPERSTATE)
-    return bool(raw) and raw[0] == IF_OPER_UP
+    return raw is not None and len(raw) > 0 and raw[0] == IF_OPER_UP
 
 
 def ensure_bridge(nl: Netlink, name: str, mtu: int) -> int:

@@ -71,7 +71,8 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module = importlib.import_module(f"compose.cli.commands.{entry[0]}")
-        return module.command
+        command: click.Command = module.command
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -89,7 +90,7 @@ class LazyGroup(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="pycompose", message="pycompose version %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, **opts: object) -> None:
+def cli(ctx: click.Context, /, **opts: object) -> None:
     """Run Compose stacks on this Linux host, no container engine needed."""
     ctx.obj = GlobalOptions(**opts)  # type: ignore[arg-type]
     if opts.get("debug"):

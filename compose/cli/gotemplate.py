@@ -29,12 +29,14 @@ def render(fmt: str, items: Sequence[Mapping[str, Any]], headers: Mapping[str, s
     is_table = text.startswith(TABLE + " ") or text == TABLE
     if is_table:
         text = text[len(TABLE) :].strip()
-    rows = [
-        _execute(text, lambda action, item=item: _go_str(_pipeline(action, item))) for item in items
-    ]
+    rows = [_execute(text, _item_action(item)) for item in items]
     if not is_table:
         return "\n".join(rows)
     return _align([_execute(text, lambda action: _header(action, headers)), *rows])
+
+
+def _item_action(item: Mapping[str, Any]) -> Callable[[str], str]:
+    return lambda action: _go_str(_pipeline(action, item))
 
 
 def _execute(text: str, action_text: Callable[[str], str]) -> str:
@@ -98,7 +100,7 @@ def _field(path: str, item: Mapping[str, Any], action: str) -> Any:
         if not isinstance(value, Mapping) or name not in value:
             raise UserError(
                 f"template: {{{{{action}}}}}: can't evaluate field {name}",
-                hint="fields: " + ", ".join(sorted(item)) if isinstance(item, Mapping) else None,
+                hint="fields: " + ", ".join(sorted(item)),
             )
         value = value[name]
     return value

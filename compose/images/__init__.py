@@ -37,8 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from compose.images.ensure import ensure_image
 from compose.images.model import Image, ImageConfig
-from compose.images.reference import Reference
-from compose.images.reference import parse as parse_reference
+from compose.images.reference import Reference, parse as parse_reference
 from compose.images.store import ImageStore
 
 if TYPE_CHECKING:

@@ -222,7 +222,7 @@ class RegistryClient:
                 time.sleep(BACKOFF[attempt])
 
     def _download_into(
-        self, fh, repo: str, digest: str, shown: str, progress: Progress | None
+        self, fh: BinaryIO, repo: str, digest: str, shown: str, progress: Progress | None
     ) -> None:
         offset = fh.seek(0, os.SEEK_END)
         headers = {"Range": f"bytes={offset}-"} if offset else {}

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING
 
 from compose.errors import ImageError, UserError
 from compose.images.model import Image
 from compose.images.store import ImageStore
+
+if TYPE_CHECKING:
+    from compose.images.progress import PullProgress
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+)([smhdw])")
@@ -53,7 +57,7 @@ def ensure_image(
     policy: str = "missing",
     store: ImageStore | None = None,
     platform: str | None = None,
-    progress=None,
+    progress: PullProgress | None = None,
 ) -> Image:
     """The local image for ``ref``, pulled first when ``policy`` asks for it."""
     store = store or ImageStore()

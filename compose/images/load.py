@@ -99,7 +99,7 @@ def _manifest_for(
         return _manifest_for(layout, store, {"digest": chosen.digest}, platform, shown)
     for blob in [doc["config"], *doc["layers"]]:
         _copy_blob(layout, store, blob["digest"])
-    return desc["digest"]
+    return str(desc["digest"])
 
 
 def _finish(store: ImageStore, ref: str, digest: str, *, tag: bool) -> Image:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from compose.images import reference
 from compose.images.client import RegistryClient
@@ -41,7 +42,7 @@ def push_manifest(
         client.put_manifest(ref.path, ref.tag or "latest", manifest, media_type)
 
 
-def _push_blobs(client: RegistryClient, repo: str, blobs: Path, manifest: dict) -> None:
+def _push_blobs(client: RegistryClient, repo: str, blobs: Path, manifest: dict[str, Any]) -> None:
     for desc in [manifest["config"], *manifest["layers"]]:
         digest = desc["digest"]
         if not client.blob_exists(repo, digest):

@@ -73,7 +73,8 @@ class ImageStore:
             raise ImageError(f"blob {digest} is not in the local store") from None
 
     def read_json(self, digest: str) -> dict[str, Any]:
-        return json.loads(self.read_blob(digest))
+        doc: dict[str, Any] = json.loads(self.read_blob(digest))
+        return doc
 
     def put_blob(self, data: bytes, expected: str | None = None) -> str:
         digest = sha256_bytes(data)
@@ -128,7 +129,8 @@ class ImageStore:
 
     def tags(self) -> dict[str, str]:
         try:
-            return json.loads((self.root / "tags.json").read_text())
+            tags: dict[str, str] = json.loads((self.root / "tags.json").read_text())
+            return tags
         except FileNotFoundError:
             return {}
 
@@ -160,7 +162,7 @@ class ImageStore:
 
     def last_pull(self, ref: str) -> float | None:
         try:
-            pulls = json.loads((self.root / "pulls.json").read_text())
+            pulls: dict[str, float] = json.loads((self.root / "pulls.json").read_text())
         except FileNotFoundError:
             return None
         return pulls.get(str(reference.parse(ref)))

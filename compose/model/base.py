@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import (
     BaseModel,
@@ -32,7 +32,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from compose.stackfile.units import format_duration, parse_bytes, parse_duration
 
-EXTENSIONS_ALIAS = "__extensions__"
+EXTENSIONS_ALIAS: Final = "__extensions__"
 
 
 def _allow_extensions(schema: dict[str, Any]) -> None:

@@ -105,9 +105,9 @@ def _message(error: Any, path: KeyPath, root: type[BaseModel]) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "value_error":
-        return text.removeprefix("Value error, ")
+        return str(text).removeprefix("Value error, ")
     if kind.startswith("invalid_"):
-        return text
+        return str(text)
     shown = _short(error.get("input"))
     if kind in _EXPECTED:
         return f"must be {_short_forms(path) or _EXPECTED[kind]}, not {shown}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from pydantic import Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -30,7 +30,7 @@ from compose.model.parts import (
 )
 
 _RESTART = re.compile(r"^(|no|always|unless-stopped|on-failure(:\d+)?)$")
-_NAME_ALIAS = "__name__"
+_NAME_ALIAS: Final = "__name__"
 
 # P2 in compose-features.md §1.3: accepted, printed by `config`, warned, not acted upon
 UNSUPPORTED_KEYS = frozenset(
@@ -196,22 +196,26 @@ class Service(ComposeModel):
     @property
     def memory_limit(self) -> int | None:
         """Bytes: ``deploy.resources.limits.memory``, else ``mem_limit``."""
-        return self._effective("mem_limit")
+        value: int | None = self._effective("mem_limit")
+        return value
 
     @property
     def cpu_limit(self) -> float | None:
         """CPUs: ``deploy.resources.limits.cpus``, else ``cpus``."""
-        return self._effective("cpus")
+        value: float | None = self._effective("cpus")
+        return value
 
     @property
     def pids_max(self) -> int | None:
         """``deploy.resources.limits.pids``, else ``pids_limit``."""
-        return self._effective("pids_limit")
+        value: int | None = self._effective("pids_limit")
+        return value
 
     @property
     def memory_reservation(self) -> int | None:
         """Bytes: ``deploy.resources.reservations.memory``, else ``mem_reservation``."""
-        return self._effective("mem_reservation")
+        value: int | None = self._effective("mem_reservation")
+        return value
 
     def deploy_twin(self, legacy: str) -> tuple[Any, Any]:
         """(the ``deploy.resources`` section that twins ``legacy``, or None; its value)."""

@@ -66,7 +66,7 @@ def _scalar(value: Any) -> str:
         return repr(value)
     if value.isprintable() and _PLAIN.match(value) and not _NOT_STR.match(value):
         if _plain_inside(value):
-            return value
+            return str(value)
     return '"' + "".join(_ESCAPES.get(ch) or _escape(ch) for ch in value) + '"'
 
 

@@ -139,7 +139,8 @@ def container_name(project: str, svc: DesiredService, index: int) -> str:
 
 def free_indexes(used: set[int], count: int) -> list[int]:
     """The ``count`` lowest indexes not in ``used`` (new replicas take the lowest free)."""
-    free, index = [], 1
+    free: list[int] = []
+    index = 1
     while len(free) < count:
         if index not in used:
             free.append(index)

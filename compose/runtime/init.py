@@ -27,9 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from compose.runtime import caps as capmod
-from compose.runtime import rootfs, seccomp, syncproto
-from compose.runtime import syscalls as sc
+from compose.runtime import caps as capmod, rootfs, seccomp, syncproto, syscalls as sc
 from compose.runtime.execlookup import find_executable, reset_process_state
 from compose.runtime.spec import ContainerSpec
 from compose.runtime.users import ExecUser, resolve_user
@@ -165,7 +163,11 @@ def mount_overlay(ctx: InitContext) -> None:
 
 def mount_all(ctx: InitContext) -> None:
     for op in rootfs.plan_mounts(ctx.spec, ctx.etc_files, ctx.init_binary):
-        _step(op.step, lambda c, op=op: rootfs.apply_op(REAL, c.root, op), ctx)
+        _step(op.step, _mounter(op), ctx)
+
+
+def _mounter(op: rootfs.MountOp) -> Callable[[InitContext], None]:
+    return lambda c: rootfs.apply_op(REAL, c.root, op)
 
 
 def make_devices(ctx: InitContext) -> None:
@@ -387,7 +389,7 @@ def context_from_request(req: dict[str, Any], sock: socket.socket) -> InitContex
         spec=spec,
         sock=sock,
         cgroup_procs=list(req.get("cgroup_procs", ())),
-        etc_files=[tuple(x) for x in req.get("etc_files", ())],  # type: ignore[misc]
+        etc_files=[tuple(x) for x in req.get("etc_files", ())],
         init_binary=req.get("init_binary", ""),
         argv=((rootfs.INIT_PATH, "--") if spec.init else ()) + spec.argv,
         caps=capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged),

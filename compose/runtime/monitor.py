@@ -57,21 +57,21 @@ class LogWriter:
                 if batch:
                     os.write(self.fd, b"".join(batch))
                     batch = []
-                self._rotate(self.rotate[1])
+                self._rotate(self.path, self.rotate[1])
             batch.append(line)
             self.size += len(line)
         if batch:
             os.write(self.fd, b"".join(batch))
 
-    def _rotate(self, keep: int) -> None:
+    def _rotate(self, path: str, keep: int) -> None:
         if keep <= 1:
             os.ftruncate(self.fd, 0)
         else:
             for i in range(keep - 1, 0, -1):
-                older = f"{self.path}.{i - 1}" if i > 1 else self.path
+                older = f"{path}.{i - 1}" if i > 1 else path
                 with contextlib.suppress(FileNotFoundError):
-                    os.rename(older, f"{self.path}.{i}")
-            fresh = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                    os.rename(older, f"{path}.{i}")
+            fresh = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             os.dup2(fresh, self.fd)
             os.close(fresh)
         self.size = 0

@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from compose.errors import ContainerError
-from compose.runtime import init as initmod
-from compose.runtime import syncproto
-from compose.runtime import syscalls as sc
+from compose.runtime import caps as capmod, init as initmod, syncproto, syscalls as sc
 from compose.runtime.procfs import proc_start_time
 from compose.runtime.spec import ContainerHandle, ContainerSpec
 
@@ -159,7 +157,7 @@ def _child(spec: ContainerSpec, pty_number: int | None) -> None:
         cgroup_procs=[],
         etc_files=[],
         argv=spec.argv,
-        caps=initmod.capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged),
+        caps=capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged),
     )
     try:
         for name, fn in initmod.STEPS:
@@ -250,8 +248,8 @@ def run(req: dict[str, Any]) -> int:
     for sig in FORWARDED:
         signal.signal(sig, lambda s, _f: os.kill(pid, s))
     status = _relay(master, pid) if master is not None else os.waitpid(pid, 0)[1]
-    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
-    return 128 + sig if sig else os.waitstatus_to_exitcode(status)
+    killed_by = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+    return 128 + killed_by if killed_by else os.waitstatus_to_exitcode(status)
 
 
 if __name__ == "__main__":

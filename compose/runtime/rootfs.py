@@ -237,7 +237,9 @@ def pivot(sys_pivot: Syscalls, root: str) -> None:
 RUNTIME_CONTROLLERS = {"memory", "cpu", "cpuacct", "cpuset", "pids"}
 
 
-def plan_cgroupfs(proc_cgroup: str, read_only: bool = True) -> tuple[list[MountOp], list[tuple]]:
+def plan_cgroupfs(
+    proc_cgroup: str, read_only: bool = True
+) -> tuple[list[MountOp], list[tuple[str, str]]]:
     """/sys/fs/cgroup inside the container (after the cgroup namespace exists), like runc:
     cgroup2 on a unified host; on v1 a tmpfs with one mount per hierarchy holding one of
     RUNTIME_CONTROLLERS (+ symlinks for co-mounted controllers such as cpu,cpuacct).

@@ -22,9 +22,7 @@ import signal
 import socket
 from typing import Any
 
-from compose.runtime import init as initmod
-from compose.runtime import monitor, syncproto
-from compose.runtime import syscalls as sc
+from compose.runtime import init as initmod, monitor, syncproto, syscalls as sc
 
 MAX_REQUEST = 1 << 20
 

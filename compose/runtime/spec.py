@@ -131,7 +131,8 @@ class ContainerSpec:
         return subject(self.service, self.replica, self.id)
 
     def to_dict(self) -> dict[str, Any]:
-        return _to_plain(self)
+        plain: dict[str, Any] = _to_plain(self)
+        return plain
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> ContainerSpec:
@@ -187,7 +188,8 @@ class ContainerHandle:
         return subject(self.service, self.replica, self.id)
 
     def to_dict(self) -> dict[str, Any]:
-        return _to_plain(self)
+        plain: dict[str, Any] = _to_plain(self)
+        return plain
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> ContainerHandle:

@@ -103,7 +103,7 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
     return _check(_libc.prctl(option, *args))
 
 
-def prctl_ptr(option: int, arg2: int, pointer: ctypes._Pointer) -> None:  # type: ignore[type-arg]
+def prctl_ptr(option: int, arg2: int, pointer: ctypes._CArgObject) -> None:
     _check(_libc.prctl(option, ctypes.c_ulong(arg2), pointer, ctypes.c_ulong(0), ctypes.c_ulong(0)))
 
 

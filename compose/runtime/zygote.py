@@ -20,8 +20,7 @@ import signal
 import socket
 import sys
 
-from compose.runtime import nsexec, seccomp, syncproto
-from compose.runtime import syscalls as sc
+from compose.runtime import nsexec, seccomp, syncproto, syscalls as sc
 from compose.runtime.spare import MAX_REQUEST, fork_spare
 
 

@@ -43,7 +43,7 @@ class Canonicalizer:
         where = f"{mark}: " if mark else ""
         return StackValidationError([f"{where}{format_path(path)}: {msg}"], hint=hint)
 
-    def tree(self, tree: dict) -> dict:
+    def tree(self, tree: dict[str, Any]) -> dict[str, Any]:
         services = tree.get("services")
         if isinstance(services, dict):
             for name, svc in services.items():
@@ -58,7 +58,7 @@ class Canonicalizer:
                     section[key] = resource(res)
         return tree
 
-    def service(self, svc: dict, path: KeyPath) -> dict:
+    def service(self, svc: dict[str, Any], path: KeyPath) -> dict[str, Any]:
         for key, fn in _SERVICE_FIELDS.items():
             if key in svc:
                 svc[key] = fn(self, svc[key], (*path, key))
@@ -76,7 +76,10 @@ class Canonicalizer:
         if isinstance(item, int) and not isinstance(item, bool):
             return [{"mode": "ingress", "target": item, "protocol": "tcp"}]
         if isinstance(item, str):
-            return self.parsed(parse_port, item, path, "port", parse_port_uninterpolated)
+            ports: list[Any] = self.parsed(
+                parse_port, item, path, "port", parse_port_uninterpolated
+            )
+            return ports
         if isinstance(item, dict):
             return [_long_port(item)]
         return [item]
@@ -165,7 +168,7 @@ class Canonicalizer:
         return value
 
 
-def _long_port(item: dict) -> dict:
+def _long_port(item: dict[str, Any]) -> dict[str, Any]:
     out = dict(item)
     out.setdefault("mode", "ingress")
     out.setdefault("protocol", "tcp")
@@ -176,7 +179,7 @@ def _long_port(item: dict) -> dict:
     return out
 
 
-def _ssh_list(value: Any) -> list:
+def _ssh_list(value: Any) -> list[Any]:
     if isinstance(value, str):
         return [value]
     return [k if v is None else f"{k}={v}" for k, v in value.items()]
@@ -318,7 +321,7 @@ def _deploy(value: Any) -> Any:
     return value
 
 
-def _resource_limits(part: dict) -> None:
+def _resource_limits(part: dict[str, Any]) -> None:
     if "memory" in part:
         part["memory"] = normalize_bytes(part["memory"])
     if "cpus" in part:

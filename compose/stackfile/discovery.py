@@ -32,7 +32,7 @@ def find_default_files(cwd: Path, warnings: list[str] | None = None) -> list[Pat
     )
 
 
-def _existing(folder: Path, names: tuple[str, ...], warnings: list[str], kind: str) -> list:
+def _existing(folder: Path, names: tuple[str, ...], warnings: list[str], kind: str) -> list[Path]:
     """The first existing file of ``names`` (as a 0/1-item list); warns when several exist."""
     found = [folder / n for n in names if (folder / n).is_file()]
     if len(found) > 1:

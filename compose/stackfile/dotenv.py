@@ -133,7 +133,9 @@ def _expand(raw: str, env: dict[str, str], lookup: Lookup, text: str, pos: int) 
         raise DotenvError(f"line {_line(text, pos)}: {exc}") from None
 
 
-def read_env_file(path: Path, lookup: Lookup | None = None, *, display: str | None = None) -> dict:
+def read_env_file(
+    path: Path, lookup: Lookup | None = None, *, display: str | None = None
+) -> dict[str, str]:
     """Read and parse an env file; errors become UserError naming the file."""
     name = display or str(path)
     try:

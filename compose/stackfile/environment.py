@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from compose.errors import UserError
-from compose.stackfile.dotenv import read_env_file
+from compose.stackfile.dotenv import Lookup, read_env_file
 
 _TRUE = frozenset({"1", "t", "true", "yes", "y", "on"})
 
@@ -34,7 +34,7 @@ def dotenv_values(
     return values, paths
 
 
-def _chained(environ: Mapping[str, str], values: Mapping[str, str]):
+def _chained(environ: Mapping[str, str], values: Mapping[str, str]) -> Lookup:
     def lookup(name: str) -> str | None:
         found = environ.get(name)
         return values.get(name) if found is None else found

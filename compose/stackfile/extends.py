@@ -24,7 +24,7 @@ class LoadedFile:
     """A file's canonical tree plus what extends needs to merge and locate."""
 
     path: str  # absolute, or the display name for the main project
-    tree: dict
+    tree: dict[str, Any]
     marks: SourceMap
     base_dir: str
     resets: set[KeyPath] = field(default_factory=set)
@@ -49,7 +49,7 @@ class ExtendsResolver:
         self.home = home
         self.main_marks = main_marks
         self.relative_to = relative_to
-        self.done: dict[tuple[str, str], dict] = {}
+        self.done: dict[tuple[str, str], dict[str, Any]] = {}
 
     def resolve_all(self, main: LoadedFile) -> None:
         services = main.tree.get("services")
@@ -59,11 +59,13 @@ class ExtendsResolver:
             if isinstance(services[name], dict):
                 services[name] = self.resolve(main, name, ())
 
-    def resolve(self, ctx: LoadedFile, name: str, chain: tuple[tuple[str, str], ...]) -> dict:
+    def resolve(
+        self, ctx: LoadedFile, name: str, chain: tuple[tuple[str, str], ...]
+    ) -> dict[str, Any]:
         key = (ctx.path, name)
         if key in self.done:
             return self.done[key]
-        svc = ctx.tree["services"][name]
+        svc: dict[str, Any] = ctx.tree["services"][name]
         ext = svc.get("extends")
         if ext is None:
             return svc
@@ -79,7 +81,9 @@ class ExtendsResolver:
             resolve_service_paths(base, folder, self.home)
         own = {k: v for k, v in svc.items() if k != "extends"}
         path = ("services", name)
-        merged = merge_values(base, own, path, frozenset(ctx.overrides), frozenset(ctx.positional))
+        merged: dict[str, Any] = merge_values(
+            base, own, path, frozenset(ctx.overrides), frozenset(ctx.positional)
+        )
         delete_paths({"services": {name: merged}}, [p for p in ctx.resets if p[:2] == path])
         self._inherit_marks(ctx, base_ctx, name, base_name)
         self.done[key] = merged

@@ -55,10 +55,12 @@ def include_environment(spec: IncludeSpec, parent_env: dict[str, str]) -> dict[s
     return {**values, **parent_env}
 
 
-SubLoader = Callable[[IncludeSpec, dict[str, str]], tuple[dict, SourceMap]]
+SubLoader = Callable[[IncludeSpec, dict[str, str]], tuple[dict[str, Any], SourceMap]]
 
 
-def import_resources(tree: dict, imported: dict, source: str, where: str) -> None:
+def import_resources(
+    tree: dict[str, Any], imported: dict[str, Any], source: str, where: str
+) -> None:
     """Copy the included sections into ``tree``; differing duplicates are errors."""
     for section in _SECTIONS:
         theirs = imported.get(section)

@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compose.errors import InterpolationError, StackFileNotFound, StackSyntaxError, UserError
 from compose.stackfile import discovery, environment, include, normalize, profiles
@@ -20,7 +21,7 @@ from compose.stackfile.interpolate import TemplateError, interpolate_tree, subst
 from compose.stackfile.legacy import check_not_legacy, drop_version
 from compose.stackfile.merge import delete_paths, enforce_unicity, merge_values
 from compose.stackfile.paths import read_utf8, resolve_tree_paths
-from compose.stackfile.types import LoadedStack, LoadOptions, SourceMap
+from compose.stackfile.types import KeyPath, LoadedStack, LoadOptions, SourceMap
 from compose.stackfile.yamlio import ParsedFile, parse_yaml
 
 
@@ -160,11 +161,11 @@ def _project_name(run: _Run, parsed: list[ParsedFile], working_dir: Path) -> str
 
 @dataclass
 class _Model:
-    tree: dict
+    tree: dict[str, Any]
     marks: SourceMap
-    resets: set = field(default_factory=set)
-    overrides: set = field(default_factory=set)
-    positional: set = field(default_factory=set)
+    resets: set[KeyPath] = field(default_factory=set)
+    overrides: set[KeyPath] = field(default_factory=set)
+    positional: set[KeyPath] = field(default_factory=set)
 
 
 def _load_model(
@@ -195,7 +196,7 @@ def _load_model(
     return model
 
 
-def _prepare(run: _Run, p: ParsedFile, base_dir: str, chain: tuple[str, ...]) -> dict:
+def _prepare(run: _Run, p: ParsedFile, base_dir: str, chain: tuple[str, ...]) -> dict[str, Any]:
     tree = p.tree
     if run.options.interpolate:
         tree = interpolate_tree(tree, run.env.get, p.source_map, run.warnings)
@@ -205,14 +206,17 @@ def _prepare(run: _Run, p: ParsedFile, base_dir: str, chain: tuple[str, ...]) ->
         return tree
     imported = _process_includes(run, entries, p, base_dir, chain)
     # docker compose v5: the including file's own definitions are merged over imported ones
-    return merge_values(imported, tree, (), frozenset(p.overrides), frozenset(p.positional))
+    merged: dict[str, Any] = merge_values(
+        imported, tree, (), frozenset(p.overrides), frozenset(p.positional)
+    )
+    return merged
 
 
 def _process_includes(
     run: _Run, entries: object, p: ParsedFile, base_dir: str, chain: tuple[str, ...]
-) -> dict:
+) -> dict[str, Any]:
     """The resources of every included application; two differing definitions conflict."""
-    imported: dict = {}
+    imported: dict[str, Any] = {}
     for i, entry in enumerate(entries if isinstance(entries, list) else [entries]):
         where_mark = p.source_map.locate(("include", i))
         where = f"{where_mark}: " if where_mark else ""
@@ -265,13 +269,14 @@ def _load_extends_file(run: _Run, path: str) -> LoadedFile:
     return run.file_cache[path]
 
 
-def _select_profiles(run: _Run, tree: dict, marks: SourceMap) -> frozenset[str]:
-    services = tree.get("services") if isinstance(tree.get("services"), dict) else {}
+def _select_profiles(run: _Run, tree: dict[str, Any], marks: SourceMap) -> frozenset[str]:
+    found = tree.get("services")
+    services: dict[str, Any] = found if isinstance(found, dict) else {}
     active = profiles.active_profiles(run.options.profiles, run.env, services, run.options.services)
     return profiles.drop_disabled(tree, active)
 
 
-def _finish(run: _Run, tree: dict, marks: SourceMap, working_dir: str, name: str) -> None:
+def _finish(run: _Run, tree: dict[str, Any], marks: SourceMap, working_dir: str, name: str) -> None:
     normalize.apply_defaults(tree, run.env)
     if run.options.resolve_paths:
         resolve_tree_paths(tree, working_dir, run.home)
@@ -281,7 +286,7 @@ def _finish(run: _Run, tree: dict, marks: SourceMap, working_dir: str, name: str
         normalize.normalize_project(tree, name)
 
 
-def _unselected(tree: dict, named: tuple[str, ...]) -> frozenset[str]:
+def _unselected(tree: dict[str, Any], named: tuple[str, ...]) -> frozenset[str]:
     """Services outside the closure of the named ones (none when nothing is named)."""
     services = normalize.services_of(tree)
     if not named:
@@ -299,7 +304,7 @@ def _unselected(tree: dict, named: tuple[str, ...]) -> frozenset[str]:
 _TOP_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs")
 
 
-def _ordered(tree: dict) -> dict:
+def _ordered(tree: dict[str, Any]) -> dict[str, Any]:
     """Top-level keys in the order compose prints them; x-* and the rest after."""
     head = {k: tree[k] for k in _TOP_ORDER if k in tree}
     return {**head, **{k: v for k, v in tree.items() if k not in head}}

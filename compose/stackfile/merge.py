@@ -67,7 +67,7 @@ _SERVICE_INDEXERS: dict[str, Indexer] = {
 }
 
 
-def unique(items: list, index: Indexer) -> list:
+def unique(items: list[Any], index: Indexer) -> list[Any]:
     """One entry per key; a later entry replaces the earlier one at its position."""
     out: dict[Any, Any] = {}
     for item in items:
@@ -80,14 +80,14 @@ def unique(items: list, index: Indexer) -> list:
     return list(out.values())
 
 
-def enforce_unicity(tree: dict) -> None:
+def enforce_unicity(tree: dict[str, Any]) -> None:
     services = tree.get("services")
     for svc in services.values() if isinstance(services, dict) else ():
         if isinstance(svc, dict):
             _service_unicity(svc)
 
 
-def _service_unicity(svc: dict) -> None:
+def _service_unicity(svc: dict[str, Any]) -> None:
     for key, index in _SERVICE_INDEXERS.items():
         if isinstance(svc.get(key), list):
             svc[key] = unique(svc[key], index)
@@ -105,8 +105,8 @@ def merge_values(
     base: Any,
     over: Any,
     path: KeyPath,
-    overrides: frozenset = frozenset(),
-    positional: frozenset = frozenset(),
+    overrides: frozenset[KeyPath] = frozenset(),
+    positional: frozenset[KeyPath] = frozenset(),
 ) -> Any:
     """Merge ``over`` onto ``base`` (both canonical); returns a new value."""
     if path in overrides or _replaced(path):
@@ -123,8 +123,12 @@ def merge_values(
 
 
 def _merge_positional(
-    base: list, over: list, path: KeyPath, overrides: frozenset, positional: frozenset
-) -> list:
+    base: list[Any],
+    over: list[Any],
+    path: KeyPath,
+    overrides: frozenset[KeyPath],
+    positional: frozenset[KeyPath],
+) -> list[Any]:
     """``!merge``: element by element; a null or empty override element keeps the base one."""
     out = []
     for i in range(max(len(base), len(over))):
@@ -145,8 +149,12 @@ def _replaced(path: KeyPath) -> bool:
 
 
 def _merge_maps(
-    base: dict, over: dict, path: KeyPath, overrides: frozenset, positional: frozenset
-) -> dict:
+    base: dict[str, Any],
+    over: dict[str, Any],
+    path: KeyPath,
+    overrides: frozenset[KeyPath],
+    positional: frozenset[KeyPath],
+) -> dict[str, Any]:
     if _other_logging_driver(base, over, path):
         return copy.deepcopy(over)
     out = copy.deepcopy(base)
@@ -170,17 +178,17 @@ def _merge_ipam_config(base: Any, over: Any) -> Any:
         key = str(pool.get("subnet")) if isinstance(pool, dict) else repr(pool)
         old = pools.get(key)
         both = isinstance(old, dict) and isinstance(pool, dict)
-        pools[key] = {**old, **pool} if both else pool
+        pools[key] = {**old, **pool} if both and old is not None else pool
     return list(pools.values())
 
 
-def _other_logging_driver(base: dict, over: dict, path: KeyPath) -> bool:
+def _other_logging_driver(base: dict[str, Any], over: dict[str, Any], path: KeyPath) -> bool:
     if len(path) != 3 or path[0] != "services" or path[2] != "logging":
         return False
     return "driver" in base and "driver" in over and base["driver"] != over["driver"]
 
 
-def delete_paths(tree: dict, paths: Iterable[KeyPath]) -> None:
+def delete_paths(tree: dict[str, Any], paths: Iterable[KeyPath]) -> None:
     """Remove each key path (the effect of ``!reset``); list-index paths are ignored."""
     for path in sorted(paths, key=len, reverse=True):
         node: Any = tree

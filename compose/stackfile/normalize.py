@@ -23,7 +23,7 @@ _RESOURCES = ("networks", "volumes", "configs", "secrets")
 _NAMESPACE_KEYS = ("network_mode", "ipc", "pid", "uts", "cgroup")
 
 
-def services_of(tree: dict) -> dict[str, dict]:
+def services_of(tree: dict[str, Any]) -> dict[str, dict[str, Any]]:
     services = tree.get("services")
     if not isinstance(services, dict):
         return {}
@@ -31,7 +31,7 @@ def services_of(tree: dict) -> dict[str, dict]:
 
 
 def merge_env_files(
-    tree: dict,
+    tree: dict[str, Any],
     env: Mapping[str, str],
     marks: SourceMap,
     base: str,
@@ -58,7 +58,7 @@ class _FileReader:
     base: str
     strict: bool
 
-    def read(self, item: dict, path: tuple) -> dict:
+    def read(self, item: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
         home = self.env.get("HOME", str(Path.home()))
         file = Path(abs_path(self.base, item["path"], home))
         mark = self.marks.locate(path)
@@ -80,7 +80,7 @@ class _FileReader:
 
 
 def _service_environment(
-    svc: dict, env: Mapping[str, str], files: _FileReader, path: tuple
+    svc: dict[str, Any], env: Mapping[str, str], files: _FileReader, path: tuple[Any, ...]
 ) -> None:
     merged: dict[str, Any] = {}
     for i, item in enumerate(_as_list(svc.get("env_file"))):
@@ -95,7 +95,7 @@ def _service_environment(
     svc["environment"] = merged
 
 
-def _read_raw(file: Path) -> dict:
+def _read_raw(file: Path) -> dict[str, Any]:
     out: dict[str, str] = {}
     try:
         text = file.read_text(encoding="utf-8")
@@ -108,7 +108,7 @@ def _read_raw(file: Path) -> dict:
     return out
 
 
-def _service_labels(svc: dict, files: _FileReader, path: tuple) -> None:
+def _service_labels(svc: dict[str, Any], files: _FileReader, path: tuple[Any, ...]) -> None:
     merged: dict[str, Any] = {}
     for i, file in enumerate(svc["label_file"]):
         if isinstance(file, str):
@@ -119,7 +119,7 @@ def _service_labels(svc: dict, files: _FileReader, path: tuple) -> None:
     svc["labels"] = merged
 
 
-def apply_defaults(tree: dict, env: Mapping[str, str]) -> None:
+def apply_defaults(tree: dict[str, Any], env: Mapping[str, str]) -> None:
     """Defaults compose applies even with --no-normalize: build context, external names."""
     for svc in services_of(tree).values():
         build = svc.get("build")
@@ -128,7 +128,7 @@ def apply_defaults(tree: dict, env: Mapping[str, str]) -> None:
             _resolve_build_args(build, env.get)
 
 
-def _resolve_build_args(build: dict, lookup: Callable[[str], str | None]) -> None:
+def _resolve_build_args(build: dict[str, Any], lookup: Callable[[str], str | None]) -> None:
     args = build.get("args")
     if isinstance(args, dict):
         resolved = {k: lookup(k) if v is None else _str(v) for k, v in args.items()}
@@ -141,7 +141,7 @@ def _str(v: Any) -> Any:
     return scalar_str(v)
 
 
-def normalize_project(tree: dict, name: str) -> None:
+def normalize_project(tree: dict[str, Any], name: str) -> None:
     """What ``docker compose config`` adds unless --no-normalize."""
     for svc in services_of(tree).values():
         _normalize_service(svc)
@@ -149,7 +149,7 @@ def normalize_project(tree: dict, name: str) -> None:
     _names_from_keys(tree, name)
 
 
-def _normalize_service(svc: dict) -> None:
+def _normalize_service(svc: dict[str, Any]) -> None:
     if svc.get("pull_policy") == "if_not_present":
         svc["pull_policy"] = "missing"
     build = svc.get("build")
@@ -166,7 +166,7 @@ def _normalize_service(svc: dict) -> None:
         svc["depends_on"] = deps
 
 
-def _implicit_dependencies(svc: dict) -> list[tuple[str, bool]]:
+def _implicit_dependencies(svc: dict[str, Any]) -> list[tuple[str, bool]]:
     found: list[tuple[str, bool]] = []
     for link in _as_list(svc.get("links")):
         if isinstance(link, str):
@@ -181,11 +181,11 @@ def _implicit_dependencies(svc: dict) -> list[tuple[str, bool]]:
     return found
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _default_network(tree: dict) -> None:
+def _default_network(tree: dict[str, Any]) -> None:
     uses_default = False
     for svc in services_of(tree).values():
         if "provider" in svc or "network_mode" in svc:
@@ -203,7 +203,7 @@ def _default_network(tree: dict) -> None:
         tree["networks"] = {**(networks or {}), "default": {}}
 
 
-def _names_from_keys(tree: dict, project: str) -> None:
+def _names_from_keys(tree: dict[str, Any], project: str) -> None:
     for kind in _RESOURCES:
         section = tree.get(kind)
         if not isinstance(section, dict):

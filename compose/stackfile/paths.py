@@ -47,7 +47,7 @@ def _is_remote(path: str) -> bool:
     )
 
 
-def resolve_service_paths(svc: dict, base: str, home: str) -> None:
+def resolve_service_paths(svc: dict[str, Any], base: str, home: str) -> None:
     """Make the service's host paths absolute (build context, env/label files, binds, ...)."""
     _build_paths(svc.get("build"), base, home)
     for key in ("env_file", "label_file"):
@@ -98,7 +98,7 @@ def _watch_paths(develop: Any, base: str, home: str) -> None:
             item["path"] = abs_path(base, item["path"], home)
 
 
-def resolve_resource_paths(tree: dict, base: str, home: str) -> None:
+def resolve_resource_paths(tree: dict[str, Any], base: str, home: str) -> None:
     """Top-level secrets/configs ``file:`` and local bind-volume devices."""
     for kind in ("secrets", "configs"):
         section = tree.get(kind)
@@ -116,7 +116,7 @@ def resolve_resource_paths(tree: dict, base: str, home: str) -> None:
             opts["device"] = abs_path(base, opts["device"], home)
 
 
-def resolve_tree_paths(tree: dict, base: str, home: str) -> None:
+def resolve_tree_paths(tree: dict[str, Any], base: str, home: str) -> None:
     services = tree.get("services")
     for svc in services.values() if isinstance(services, dict) else []:
         if isinstance(svc, dict):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from compose.errors import UserError
 from compose.stackfile.types import SourceMap
 
 
 def active_profiles(
-    requested: tuple[str, ...], env: Mapping[str, str], services: dict, named: tuple[str, ...]
+    requested: tuple[str, ...],
+    env: Mapping[str, str],
+    services: dict[str, Any],
+    named: tuple[str, ...],
 ) -> set[str]:
     """--profile flags (else COMPOSE_PROFILES) plus the profiles of services named on the CLI."""
     active = set(requested) or {p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",")}
@@ -30,7 +34,7 @@ def _enabled(svc: object, active: set[str]) -> bool:
     return "*" in active or any(p in active for p in profiles)
 
 
-def drop_disabled(tree: dict, active: set[str]) -> frozenset[str]:
+def drop_disabled(tree: dict[str, Any], active: set[str]) -> frozenset[str]:
     """Remove the services whose profiles are all inactive; returns their names."""
     services = tree.get("services")
     if not isinstance(services, dict):
@@ -41,7 +45,7 @@ def drop_disabled(tree: dict, active: set[str]) -> frozenset[str]:
     return disabled
 
 
-def check_dependencies(tree: dict, disabled: frozenset[str], marks: SourceMap) -> None:
+def check_dependencies(tree: dict[str, Any], disabled: frozenset[str], marks: SourceMap) -> None:
     """A required dependency on a disabled service is an error; optional ones are dropped."""
     services = tree.get("services")
     for name, svc in services.items() if isinstance(services, dict) else ():
@@ -50,7 +54,9 @@ def check_dependencies(tree: dict, disabled: frozenset[str], marks: SourceMap) -
             _check_deps(name, deps, disabled, marks)
 
 
-def _check_deps(name: str, deps: dict, disabled: frozenset[str], marks: SourceMap) -> None:
+def _check_deps(
+    name: str, deps: dict[str, Any], disabled: frozenset[str], marks: SourceMap
+) -> None:
     for dep in [d for d in deps if d in disabled]:
         spec = deps[dep]
         if isinstance(spec, dict) and spec.get("required") is False:

@@ -50,7 +50,7 @@ def parse_port_uninterpolated(spec: str) -> list[dict[str, Any]]:
 
 def _port_entry(
     ip: str, proto: str, target: int, host: str, hstart: int, hend: int, single: bool, i: int
-) -> dict:
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"mode": "ingress"}
     if ip:
         entry["host_ip"] = ip
@@ -131,7 +131,8 @@ def parse_volume(spec: str) -> dict[str, Any]:
 
 
 def _volume_fields(spec: str) -> list[str]:
-    fields, buf, depth, i = [], "", 0, 0
+    fields: list[str] = []
+    buf, depth, i = "", 0, 0
     while i < len(spec):
         c = spec[i]
         if c == "$" and spec[i + 1 : i + 2] == "{":

@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 KeyPath = tuple[str | int, ...]
 
@@ -87,7 +88,8 @@ class LoadedStack:
     working_dir: Path
     files: tuple[Path, ...]
     environment: Mapping[str, str]  # variables used for interpolation (shell > --env-file/.env)
-    tree: dict  # merged, interpolated, normalized; the shape `docker compose config` prints
+    # merged, interpolated, normalized; the shape `docker compose config` prints
+    tree: dict[str, Any]
     source_map: SourceMap
     warnings: tuple[str, ...]
     disabled_services: frozenset[str]  # services dropped by profiles

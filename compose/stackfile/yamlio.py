@@ -37,7 +37,7 @@ class ParsedFile:
     """One parsed document: its tree, marks and the key paths tagged !reset / !override."""
 
     name: str
-    tree: dict
+    tree: dict[str, Any]
     source_map: SourceMap
     resets: set[KeyPath] = field(default_factory=set)
     overrides: set[KeyPath] = field(default_factory=set)
@@ -123,9 +123,9 @@ class _Builder:
             return None
         return value
 
-    def build_map(self, node: Any, path: KeyPath) -> dict:
-        out: dict = {}
-        merged: dict = {}
+    def build_map(self, node: Any, path: KeyPath) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
         lines: dict[str, int] = {}
         for knode, vnode in node.value:
             if str(knode.tag) == _STD + "merge" or (knode.value == "<<" and knode.style is None):
@@ -141,7 +141,7 @@ class _Builder:
             out.setdefault(key, value)
         return out
 
-    def merge_into(self, merged: dict, vnode: Any, path: KeyPath) -> None:
+    def merge_into(self, merged: dict[str, Any], vnode: Any, path: KeyPath) -> None:
         sources = vnode.value if vnode.id == "sequence" else [vnode]
         for src in sources:
             if src.id != "mapping":
@@ -167,7 +167,7 @@ def _dotted(path: KeyPath) -> str:
 def _explicit_tag(node: Any) -> bool:
     m = node.start_mark
     buf = getattr(m, "buffer", None)
-    return bool(buf) and 0 <= m.pointer < len(buf) and buf[m.pointer] == "!"
+    return buf is not None and 0 <= m.pointer < len(buf) and buf[m.pointer] == "!"
 
 
 def parse_yaml(text: str, name: str) -> ParsedFile:
@@ -177,7 +177,7 @@ def parse_yaml(text: str, name: str) -> ParsedFile:
     if not nodes:
         raise StackSyntaxError(f"{name}:1:1: empty compose file")
     builder = _Builder(name)
-    tree: dict = {}
+    tree: dict[str, Any] = {}
     for node in nodes:
         if node.id != "mapping":
             raise builder.fail(node, "top-level object must be a mapping")

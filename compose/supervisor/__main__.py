@@ -51,7 +51,8 @@ def main() -> int:
 
     from compose.errors import PycomposeError
     from compose.planner import UpOptions
-    from compose.supervisor.run import RunOptions, reload_project, run_up
+    from compose.supervisor.options import RunOptions
+    from compose.supervisor.run import reload_project, run_up
 
     request = json.loads(sys.stdin.read())
     out = PipeOutput()
@@ -60,7 +61,7 @@ def main() -> int:
         if _forward(project.name, request, out):
             return 0
         _log_to_project(project.name)
-        up = UpOptions(**_tuples(request["up"]))
+        up = UpOptions.from_json(request["up"])
         run = RunOptions(**_tuples(request["run"]))
         return anyio.run(run_up, project, up, run, out, out.ready)
     except PycomposeError as exc:

@@ -112,4 +112,7 @@ def _read_line(sock: socket.socket) -> dict[str, Any]:
         if not chunk:
             break
         data += chunk
-    return json.loads(data or b'{"ok": false, "error": "it ended without a reply"}')
+    reply: dict[str, Any] = json.loads(
+        data or b'{"ok": false, "error": "it ended without a reply"}'
+    )
+    return reply

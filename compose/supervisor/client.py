@@ -84,7 +84,8 @@ def _relay(stream: Any, out: Any) -> dict[str, Any]:
         elif "warning" in doc:
             out.warning(doc["warning"])
         elif "result" in doc:
-            return doc["result"]
+            result: dict[str, Any] = doc["result"]
+            return result
     return {
         "ok": False,
         "failures": ["the supervisor exited before it was ready (see supervisor.log)"],

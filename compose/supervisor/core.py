@@ -340,7 +340,7 @@ class Supervisor(Hooks):
     def _name_of(self, service: str, index: int) -> str:
         name_of = getattr(self.driver, "name_of", None)
         if name_of is not None:
-            return name_of(service, index)
+            return str(name_of(service, index))
         return f"{getattr(self.driver, 'project', 'project')}-{service}-{index}"
 
     async def _restart_when_due(

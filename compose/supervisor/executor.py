@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -195,7 +195,7 @@ class Executor:
         self,
         outcome: Outcome,
         label: str,
-        func: Callable,
+        func: Callable[..., Awaitable[None]],
         *args: object,
         failed: list[str] | None = None,
     ) -> None:

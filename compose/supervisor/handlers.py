@@ -116,7 +116,7 @@ async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str,
     if session.reload is None:
         raise OperationError("this supervisor cannot reload its stack")
     project = session.reload(request["load"])
-    up = UpOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in request["up"].items()})
+    up = UpOptions.from_json(request["up"])
     project.check_services(up.services)
     names = selected_services(project.desired({}), up.services, up.no_deps)
     images = await run_sync(

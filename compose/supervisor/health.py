@@ -31,18 +31,9 @@ class HealthSpec:
     start_period: float = 0.0
     start_interval: float = 5.0
 
-    @classmethod
-    def from_test(cls, test: str | Sequence[str] | None, **timing: float) -> HealthSpec | None:
-        """Docker's test forms: ["NONE"], ["CMD", ...], ["CMD-SHELL", "..."], or a string."""
-        argv = test_argv(test)
-        return (
-            None
-            if argv is None
-            else cls(argv, **{k: v for k, v in timing.items() if v is not None})
-        )
-
 
 def test_argv(test: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Docker's test forms: ["NONE"], ["CMD", ...], ["CMD-SHELL", "..."], or a string."""
     if not test:
         return None
     if isinstance(test, str):

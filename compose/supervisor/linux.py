@@ -285,7 +285,7 @@ class LinuxDriver:
             fd = None
         if fd is not None:
             try:
-                await anyio.wait_readable(fd)  # type: ignore[arg-type]
+                await anyio.wait_readable(fd)
             finally:
                 os.close(fd)
         return await run_sync(exit_code, self, handle_of(record))

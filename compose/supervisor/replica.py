@@ -323,7 +323,7 @@ def build_spec(
     image: Any,
     rdir: Path,
     mounts: list[Any],
-    netns: Path,
+    netns: Path | None,
     etc: tuple[tuple[str, Path], ...],
     ips: dict[str, str],
     name: str,
@@ -475,7 +475,8 @@ def exit_code(driver: LinuxDriver, handle: Any) -> int | None:
     except Exception:
         log.debug("wait %s failed", handle.id, exc_info=True)
         return None
-    return status.code
+    code: int | None = status.code
+    return code
 
 
 def remove_replica(driver: LinuxDriver, name: str) -> None:
@@ -550,7 +551,8 @@ def exec_probe(driver: LinuxDriver, name: str, argv: tuple[str, ...], timeout: f
         handle_of(record), list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        return proc.wait(timeout)
+        code: int = proc.wait(timeout)
+        return code
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

@@ -15,6 +15,7 @@ layer above it); ``out`` is the CLI's output sink.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -271,7 +272,7 @@ async def wait_ready(session: Session, names: list[str], timeout: float | None) 
         for name in names:
             try:
                 await session.sup.tracker.wait_for(
-                    lambda n=name: _ready(session, n, n in one_shots)
+                    functools.partial(_ready, session, name, name in one_shots)
                 )
             except DependencyFailed as exc:
                 failures.append(f'service "{name}": {exc}')

@@ -55,7 +55,7 @@ class WorkQueue:
     def add_rate_limited(self, key: str) -> float:
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        delay = min(BASE_DELAY * 2**failures, MAX_DELAY)
+        delay: float = min(BASE_DELAY * 2**failures, MAX_DELAY)
         self.add_after(key, delay)
         return delay
 

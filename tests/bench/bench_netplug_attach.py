@@ -86,8 +86,7 @@ def bench_attach_ip(host: Path, info: netplug.NetworkInfo, salt: str) -> list[fl
 
 def bench_attach_pyroute2_netns(host: Path, info: netplug.NetworkInfo, salt: str) -> list[float]:
     """pyroute2's documented way: IPRoute(netns=...) (helper process per socket)."""
-    from pyroute2 import IPRoute
-    from pyroute2 import netns as pnetns
+    from pyroute2 import IPRoute, netns as pnetns
 
     samples = []
     prefix = int(info.subnet.split("/")[1])

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.images import build
-from tests.images import registry as reg
+from tests.images import build, registry as reg
 
 CACHE_ENV = "PYCOMPOSE_TEST_IMAGES"  # optional: another cache dir for the built images
 

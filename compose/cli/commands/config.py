@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,7 +12,7 @@ from compose.cli.loading import load_from_cli, load_options, show_warnings
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
-    from compose.model import Stack
+    from compose.model import Service, Stack
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class ConfigRequest:
 @click.pass_obj
 def command(
     obj: GlobalOptions,
+    /,
     services: tuple[str, ...],
     output: str | None,
     no_interpolate: bool,
@@ -139,7 +140,7 @@ def _loader_flags(request: ConfigRequest) -> dict[str, object]:
     }
 
 
-def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> dict:
+def _raw_tree(obj: GlobalOptions, request: ConfigRequest) -> dict[str, Any]:
     """``--no-interpolate``: "${VAR}" can't be typed, so the loader's tree as it is."""
     from compose.stackfile import load_stack_tree
 
@@ -208,7 +209,7 @@ def _check_known(known: Collection[str], names: Iterable[str]) -> None:
         raise UnknownServiceError(f'no such service: "{unknown[0]}"')
 
 
-def _sorted_services(stack: Stack) -> list:
+def _sorted_services(stack: Stack) -> list[Service]:
     return [stack.services[name] for name in sorted(stack.services)]
 
 

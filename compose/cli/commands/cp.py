@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from compose.cli.commands._project import needs_root, project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 def _split(arg: str) -> tuple[str | None, str]:
@@ -22,7 +26,15 @@ def _split(arg: str) -> tuple[str | None, str]:
 @click.option("-a", "--archive", is_flag=True, help="Keep uid/gid (always kept as root).")
 @click.option("-L", "--follow-link", is_flag=True, help="Follow symlinks in SOURCE.")
 @click.pass_obj
-def command(obj, source, dest, index, archive, follow_link) -> None:
+def command(
+    obj: GlobalOptions,
+    /,
+    source: str,
+    dest: str,
+    index: int | None,
+    archive: bool,
+    follow_link: bool,
+) -> None:
     """Copy files/folders between a service container and the local filesystem."""
     from compose.cli.commands._ops import one
 
@@ -35,7 +47,7 @@ def command(obj, source, dest, index, archive, follow_link) -> None:
     if src_svc is not None:
         src_path = _in_container(one(name, src_svc, index).record.pid, src)
         dst_path = Path(dst)
-    else:
+    elif dst_svc is not None:
         src_path = Path(src)
         dst_path = _in_container(one(name, dst_svc, index).record.pid, dst)
     _copy(src_path, dst_path, follow_link)

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
@@ -12,7 +17,15 @@ from compose.cli.commands._project import CliOutput, load_dict, load_project, ne
 @click.option("--remove-orphans", is_flag=True)
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
 @click.pass_obj
-def command(obj, services, force_recreate, no_recreate, remove_orphans, pull) -> None:
+def command(
+    obj: GlobalOptions,
+    /,
+    services: tuple[str, ...],
+    force_recreate: bool,
+    no_recreate: bool,
+    remove_orphans: bool,
+    pull: str,
+) -> None:
     """Create containers for services (a detached supervisor holds them until `start`)."""
     from compose.planner import UpOptions
     from compose.project import start_detached

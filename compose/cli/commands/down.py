@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import CliOutput, needs_root, project_name, try_load_stack
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
+    from compose.model import Stack
+    from compose.planner import DownOptions
 
 
 @click.command()
@@ -20,7 +27,15 @@ from compose.cli.commands._project import CliOutput, needs_root, project_name, t
 )
 @click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
 @click.pass_obj
-def command(obj, volumes, remove_orphans, timeout, rmi, dry_run) -> None:
+def command(
+    obj: GlobalOptions,
+    /,
+    volumes: bool,
+    remove_orphans: bool,
+    timeout: float | None,
+    rmi: str | None,
+    dry_run: bool,
+) -> None:
     """Stop and remove containers and networks (and volumes with -v)."""
     from compose.planner import DownOptions
     from compose.project import Project, apply_plan, forget_if_empty, plan_down_from_state
@@ -50,7 +65,7 @@ def command(obj, volumes, remove_orphans, timeout, rmi, dry_run) -> None:
     remove_images(images)
 
 
-def service_images(stack, name: str, rmi: str) -> list[str]:
+def service_images(stack: Stack | None, name: str, rmi: str) -> list[str]:
     """The images `down --rmi` removes: from the file, else from the records. ``local``:
     only images named after the project (services without ``image:``, i.e. built)."""
     if stack is not None:
@@ -120,7 +135,7 @@ def _wait_exit(pid: int, timeout: float) -> None:
         os.close(fd)
 
 
-def down_by_supervisor(name: str, options, timeout: float | None) -> bool:
+def down_by_supervisor(name: str, options: DownOptions, timeout: float | None) -> bool:
     """A detached supervisor runs the project: it does the whole `down`, then exits."""
     from compose.errors import OperationError
     from compose.project import supervisor_request

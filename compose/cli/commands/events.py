@@ -3,10 +3,15 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compose.cli.commands._project import project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
@@ -15,7 +20,14 @@ from compose.cli.commands._project import project_name
 @click.option("--since", type=float, default=None, help="Unix timestamp.")
 @click.option("--until", type=float, default=None, help="Unix timestamp (stop following).")
 @click.pass_obj
-def command(obj, services, as_json, since, until) -> None:
+def command(
+    obj: GlobalOptions,
+    /,
+    services: tuple[str, ...],
+    as_json: bool,
+    since: float | None,
+    until: float | None,
+) -> None:
     """Receive real time events from containers (follows until Ctrl-C or --until)."""
     from compose.supervisor.run import events_path
 
@@ -28,7 +40,14 @@ def command(obj, services, as_json, since, until) -> None:
         time.sleep(0.2)
 
 
-def _emit(path, offset: int, services, as_json: bool, since, until) -> int:
+def _emit(
+    path: Path,
+    offset: int,
+    services: tuple[str, ...],
+    as_json: bool,
+    since: float | None,
+    until: float | None,
+) -> int:
     try:
         with open(path) as handle:
             handle.seek(offset)
@@ -46,7 +65,7 @@ def _emit(path, offset: int, services, as_json: bool, since, until) -> int:
     return offset + len(complete) + (1 if complete else 0)
 
 
-def _text(event: dict) -> str:
+def _text(event: dict[str, Any]) -> str:
     stamp = datetime.fromtimestamp(event["time"], UTC).isoformat()
     extra = f" (exitCode={event['exit_code']})" if "exit_code" in event else ""
     return f"{stamp} container {event['action']} {event['container']}{extra}"

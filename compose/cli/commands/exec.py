@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from compose.cli.commands._project import needs_root, project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -18,7 +22,19 @@ from compose.cli.commands._project import needs_root, project_name
 @click.option("--index", type=int, default=None, help="Replica index (default 1).")
 @click.option("--privileged", is_flag=True, help="(accepted)")
 @click.pass_obj
-def command(obj, service, argv, detach, no_tty, env, user, workdir, index, privileged) -> None:
+def command(
+    obj: GlobalOptions,
+    /,
+    service: str,
+    argv: tuple[str, ...],
+    detach: bool,
+    no_tty: bool,
+    env: tuple[str, ...],
+    user: str | None,
+    workdir: str | None,
+    index: int | None,
+    privileged: bool,
+) -> None:
     """Execute a command in a running container."""
     from compose.cli.commands._ops import handle, one, runtime
 

@@ -171,7 +171,7 @@ def load_cmd(archive: Path | None, input_: Path | None, platform: str | None) ->
         raise UserError("image load: name the archive (pycompose image load -i FILE)")
     with tempfile.NamedTemporaryFile(prefix="stdin-", dir=store.tmp) as tmp:
         if source is None:
-            shutil.copyfileobj(click.get_binary_stream("stdin"), tmp, 1 << 20)
+            shutil.copyfileobj(sys.stdin.buffer, tmp, 1 << 20)
             tmp.flush()
             source = Path(tmp.name)
         for image in load_archive(source, store=store, platform=platform):

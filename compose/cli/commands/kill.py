@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import signal as signals
+from typing import TYPE_CHECKING
 
 import click
 
 from compose.cli.commands._project import needs_root, project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 def parse_signal(text: str) -> int:
@@ -22,7 +26,9 @@ def parse_signal(text: str) -> int:
 @click.option("-s", "--signal", "sig", default="SIGKILL", help="Signal to send.")
 @click.option("--remove-orphans", is_flag=True, help="(accepted)")
 @click.pass_obj
-def command(obj, services, sig, remove_orphans) -> None:
+def command(
+    obj: GlobalOptions, /, services: tuple[str, ...], sig: str, remove_orphans: bool
+) -> None:
     """Force stop service containers (send a signal)."""
     from compose.cli.commands._ops import ask_supervisor, handle, runtime, select, set_status
 

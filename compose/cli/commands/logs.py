@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from compose.cli.commands._project import project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
+    from compose.logs import Formatter, LogTail
+    from compose.state import ObservedProject
 
 
 @click.command()
@@ -19,7 +27,17 @@ from compose.cli.commands._project import project_name
 @click.option("--index", type=int, default=None, help="Replica index.")
 @click.pass_obj
 def command(
-    obj, services, follow, tail, since, until, timestamps, no_color, no_log_prefix, index
+    obj: GlobalOptions,
+    /,
+    services: tuple[str, ...],
+    follow: bool,
+    tail: str,
+    since: str | None,
+    until: str | None,
+    timestamps: bool,
+    no_color: bool,
+    no_log_prefix: bool,
+    index: int | None,
 ) -> None:
     """View output from containers."""
     from compose.logs import Formatter, LogTail, read_all
@@ -29,7 +47,7 @@ def command(
     sources = _sources(observe_project(name), services, index)
     fmt = Formatter(
         sources,
-        color=not no_color and click.get_text_stream("stdout").isatty(),
+        color=not no_color and sys.stdout.isatty(),
         prefix=not no_log_prefix,
         timestamps=timestamps,
     )
@@ -57,12 +75,12 @@ def _tail(text: str) -> int | None:
         raise click.BadParameter(f"{text!r}: a number of lines or 'all'", param_hint=hint) from None
 
 
-def _sources(observed, services, index) -> dict:
-    from pathlib import Path
-
+def _sources(
+    observed: ObservedProject, services: tuple[str, ...], index: int | None
+) -> dict[str, Path]:
     from compose.state import staged_for
 
-    out = {}
+    out: dict[str, Path] = {}
     names = {r.name for r in observed.replicas}
     for rep in observed.replicas:
         if (services and rep.service not in services) or (index and rep.index != index):
@@ -85,7 +103,14 @@ def _since(text: str | None) -> float | None:
         raise click.BadParameter(str(exc), param_hint="--since/--until") from None
 
 
-def _follow(name, services, index, sources, fmt, tail_cls) -> None:
+def _follow(
+    name: str,
+    services: tuple[str, ...],
+    index: int | None,
+    sources: dict[str, Path],
+    fmt: Formatter,
+    tail_cls: type[LogTail],
+) -> None:
     from compose.state import observe_project
 
     tail = tail_cls()

@@ -10,7 +10,7 @@ import click
 @click.option("-q", "--quiet", is_flag=True, help="Only display project names.")
 @click.option("--format", "fmt", default="table", help="table, json or a Go template.")
 @click.option("--filter", "filters", multiple=True, help="name=<project>")
-def command(show_all, quiet, fmt, filters) -> None:
+def command(show_all: bool, quiet: bool, fmt: str, filters: tuple[str, ...]) -> None:
     """List running projects."""
     from compose.state import list_projects, observe_project
 

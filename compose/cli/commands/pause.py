@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import needs_root, project_name
 
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
-def toggle(obj, services: tuple[str, ...], pause: bool) -> None:
+
+def toggle(obj: GlobalOptions, services: tuple[str, ...], pause: bool) -> None:
     """Through the project's supervisor when one runs (it owns the replicas' states and health
     checks), else straight to the runtime."""
     from compose.cli.commands._ops import handle, runtime, select, set_status
@@ -36,6 +41,6 @@ def toggle(obj, services: tuple[str, ...], pause: bool) -> None:
 @click.command()
 @click.argument("services", nargs=-1)
 @click.pass_obj
-def command(obj, services) -> None:
+def command(obj: GlobalOptions, /, services: tuple[str, ...]) -> None:
     """Pause services (cgroup freezer)."""
     toggle(obj, tuple(services), True)

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
@@ -11,7 +16,9 @@ from compose.cli.commands._project import project_name
 @click.option("--protocol", default="tcp", type=click.Choice(["tcp", "udp"]))
 @click.option("--index", type=int, default=1, help="Replica index.")
 @click.pass_obj
-def command(obj, service, private_port, protocol, index) -> None:
+def command(
+    obj: GlobalOptions, /, service: str, private_port: int, protocol: str, index: int
+) -> None:
     """Print the public port for a port binding."""
     from compose.cli.commands._ops import one
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from compose.cli.commands._project import project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
@@ -22,7 +26,18 @@ from compose.cli.commands._project import project_name
 )
 @click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
 @click.pass_obj
-def command(obj, services, show_all, quiet, only_services, status, filters, fmt, no_trunc) -> None:
+def command(
+    obj: GlobalOptions,
+    /,
+    services: tuple[str, ...],
+    show_all: bool,
+    quiet: bool,
+    only_services: bool,
+    status: tuple[str, ...],
+    filters: tuple[str, ...],
+    fmt: str,
+    no_trunc: bool,
+) -> None:
     """List containers."""
     from compose.cli.commands.psformat import rows, table
 

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import needs_root, project_name, try_load_stack
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
@@ -10,7 +15,9 @@ from compose.cli.commands._project import needs_root, project_name, try_load_sta
 @click.option("-t", "--timeout", type=float, default=None, help="Seconds before SIGKILL.")
 @click.option("--no-deps", is_flag=True, help="(accepted)")
 @click.pass_obj
-def command(obj, services, timeout, no_deps) -> None:
+def command(
+    obj: GlobalOptions, /, services: tuple[str, ...], timeout: float | None, no_deps: bool
+) -> None:
     """Restart containers (does not apply compose-file changes, as docker compose)."""
     from compose.cli.commands._ops import ask_supervisor, stop_replicas
     from compose.cli.commands.start import start

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import needs_root, project_name, try_load_stack
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
@@ -11,7 +16,9 @@ from compose.cli.commands._project import needs_root, project_name, try_load_sta
 @click.option("-s", "--stop", is_flag=True, help="Stop the containers first if needed.")
 @click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes too.")
 @click.pass_obj
-def command(obj, services, force, stop, volumes) -> None:
+def command(
+    obj: GlobalOptions, /, services: tuple[str, ...], force: bool, stop: bool, volumes: bool
+) -> None:
     """Remove stopped service containers."""
     from compose.cli.commands._ops import ask_supervisor, progress, select, stop_replicas
     from compose.planner import Plan, ServiceStep

@@ -3,10 +3,17 @@ from __future__ import annotations
 import secrets
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
+    from compose.model import PortMapping, Service
+    from compose.project import Project
+    from compose.supervisor.linux import LinuxDriver
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -28,21 +35,22 @@ from compose.cli.commands._project import CliOutput, load_dict, load_project, ne
 @click.option("-w", "--workdir", default=None)
 @click.pass_obj
 def command(
-    obj,
-    service,
-    argv,
-    remove,
-    detach,
-    env,
-    entrypoint,
-    name,
-    no_deps,
-    no_tty,
-    interactive,
-    service_ports,
-    publish,
-    user,
-    workdir,
+    obj: GlobalOptions,
+    /,
+    service: str,
+    argv: tuple[str, ...],
+    remove: bool,
+    detach: bool,
+    env: tuple[str, ...],
+    entrypoint: str | None,
+    name: str | None,
+    no_deps: bool,
+    no_tty: bool,
+    interactive: bool,
+    service_ports: bool,
+    publish: tuple[str, ...],
+    user: str | None,
+    workdir: str | None,
 ) -> None:
     """Run a one-off command on a service (stdin attached; a TTY when stdin is a terminal)."""
     needs_root(obj, "run")
@@ -62,7 +70,7 @@ def command(
         raise click.exceptions.Exit(code)
 
 
-def _start_dependencies(obj, project, service: str) -> None:
+def _start_dependencies(obj: GlobalOptions, project: Project, service: str) -> None:
     from compose.planner import UpOptions
     from compose.project import start_detached
     from compose.supervisor.options import RunOptions
@@ -74,7 +82,7 @@ def _start_dependencies(obj, project, service: str) -> None:
             raise click.exceptions.Exit(1)
 
 
-def _port(text: str):
+def _port(text: str) -> PortMapping:
     """`-p [IP:]HOST:CONTAINER[/PROTO]` → a model PortMapping."""
     from compose.model import PortMapping
 
@@ -88,10 +96,18 @@ def _port(text: str):
     )
 
 
-def _override(svc, argv, env, entrypoint, service_ports, user, workdir):
+def _override(
+    svc: Service,
+    argv: tuple[str, ...],
+    env: tuple[str, ...],
+    entrypoint: str | None,
+    service_ports: bool,
+    user: str | None,
+    workdir: str | None,
+) -> Service:
     import shlex
 
-    update: dict = {"ports": svc.ports if service_ports else [], "container_name": None}
+    update: dict[str, Any] = {"ports": svc.ports if service_ports else [], "container_name": None}
     if argv:
         update["command"] = list(argv)
     if entrypoint is not None:
@@ -108,7 +124,7 @@ def _override(svc, argv, env, entrypoint, service_ports, user, workdir):
     return svc.model_copy(update=update)
 
 
-def _run_oneoff(project, svc, name: str, detach: bool, remove: bool) -> int:
+def _run_oneoff(project: Project, svc: Service, name: str, detach: bool, remove: bool) -> int:
     from compose.project import service_networks
     from compose.supervisor.linux import LinuxDriver
     from compose.supervisor.replica import create_named, remove_replica, start_replica
@@ -135,7 +151,7 @@ def _run_oneoff(project, svc, name: str, detach: bool, remove: bool) -> int:
     return code
 
 
-def _remove_anonymous_volumes(svc, name: str) -> None:
+def _remove_anonymous_volumes(svc: Service, name: str) -> None:
     """``--rm`` takes the container's anonymous volumes with it (as docker's)."""
     from compose.volumes import anonymous_volume, remove_volume
 
@@ -144,7 +160,7 @@ def _remove_anonymous_volumes(svc, name: str) -> None:
             remove_volume(anonymous_volume(name, vol.target))
 
 
-def _attached(driver, name: str, tty: bool) -> int:
+def _attached(driver: LinuxDriver, name: str, tty: bool) -> int:
     """Start the container with the caller's terminal attached; its exit code."""
     from compose.cli.commands import _attach
     from compose.supervisor.replica import exit_code, handle_of, start_replica
@@ -152,9 +168,9 @@ def _attached(driver, name: str, tty: bool) -> int:
     record = driver.replica_record(name)
     handle = handle_of(record)
     if tty:
-        _attach.copy_winsize(record.pid)
+        _attach.copy_winsize(handle.pid)
     with (
-        _attach.forwarding(lambda sig: driver.runtime.kill(handle, sig), record.pid, tty),
+        _attach.forwarding(lambda sig: driver.runtime.kill(handle, sig), handle.pid, tty),
         _attach.raw_terminal(tty),
     ):
         start_replica(driver, name)

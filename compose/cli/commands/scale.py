@@ -4,9 +4,15 @@ next `up`, which adopts them)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import load_project, needs_root, project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
+    from compose.project import Project
 
 
 def parse_counts(values: tuple[str, ...]) -> dict[str, int]:
@@ -24,7 +30,9 @@ def parse_counts(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--no-deps", is_flag=True, help="Don't start linked services.")
 @click.option("--timeout", type=float, default=None, help="Seconds to wait for convergence.")
 @click.pass_obj
-def command(obj, counts, no_deps, timeout) -> None:
+def command(
+    obj: GlobalOptions, /, counts: tuple[str, ...], no_deps: bool, timeout: float | None
+) -> None:
     """Scale services (SERVICE=NUM ...)."""
     needs_root(obj, "scale")
     wanted = parse_counts(counts)
@@ -54,7 +62,7 @@ def _via_supervisor(name: str, wanted: dict[str, int], timeout: float | None) ->
     return True
 
 
-def _apply_here(project, wanted: dict[str, int], no_deps: bool) -> None:
+def _apply_here(project: Project, wanted: dict[str, int], no_deps: bool) -> None:
     from compose.cli.commands._ops import progress
     from compose.planner import UpOptions
     from compose.project import apply_plan

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
@@ -10,13 +15,18 @@ from compose.cli.commands._project import CliOutput, load_dict, load_project, ne
 @click.option("--wait", is_flag=True, help="Wait for running/healthy.")
 @click.option("--wait-timeout", type=float, default=None)
 @click.pass_obj
-def command(obj, services, wait, wait_timeout) -> None:
+def command(
+    obj: GlobalOptions, /, services: tuple[str, ...], wait: bool, wait_timeout: float | None
+) -> None:
     """Start existing containers."""
     start(obj, tuple(services), wait, wait_timeout)
 
 
 def start(
-    obj, services: tuple[str, ...], wait: bool = False, wait_timeout: float | None = None
+    obj: GlobalOptions,
+    services: tuple[str, ...],
+    wait: bool = False,
+    wait_timeout: float | None = None,
 ) -> None:
     from compose.cli.commands._ops import ask_supervisor
     from compose.errors import UserError

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from compose.cli.commands._project import needs_root, project_name, try_load_stack
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("-t", "--timeout", type=float, default=None, help="Seconds before SIGKILL.")
 @click.pass_obj
-def command(obj, services, timeout) -> None:
+def command(obj: GlobalOptions, /, services: tuple[str, ...], timeout: float | None) -> None:
     """Stop running containers without removing them."""
     from compose.cli.commands._ops import ask_supervisor, stop_replicas
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import subprocess
+from typing import TYPE_CHECKING
 
 import click
 
 from compose.cli.commands._project import project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 def cgroup_pids(cgroup_path: str) -> list[int]:
@@ -27,7 +31,7 @@ def cgroup_pids(cgroup_path: str) -> list[int]:
 @click.command()
 @click.argument("services", nargs=-1)
 @click.pass_obj
-def command(obj, services) -> None:
+def command(obj: GlobalOptions, /, services: tuple[str, ...]) -> None:
     """Display the running processes."""
     from compose.cli.commands._ops import select
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,6 +14,7 @@ from compose.cli.commands._project import (
 )
 
 if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
     from compose.planner import UpOptions
 
 
@@ -26,7 +28,7 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-def _running_project(obj: Any, load: dict[str, Any]) -> str | None:
+def _running_project(obj: GlobalOptions, load: dict[str, Any]) -> str | None:
     """The project's name when a supervisor may already run it (some socket is up), so the
     request goes there directly; None skips reading the file for the name (a first `up`)."""
     from compose.supervisor import api
@@ -67,7 +69,7 @@ def _up_options(fields: dict[str, Any]) -> UpOptions:
 @click.option("--no-attach", multiple=True, help="Don't show logs of these services.")
 @click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
 @click.pass_obj
-def command(obj, services, **opts) -> None:
+def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> None:
     """Create and start containers."""
     from compose.supervisor.options import RunOptions
 
@@ -91,7 +93,7 @@ def command(obj, services, **opts) -> None:
         abort_on_container_exit=opts["abort_on_container_exit"],
         exit_code_from=opts["exit_code_from"], stop_timeout=opts["timeout"], pull=opts["pull"],
         no_log_prefix=opts["no_log_prefix"], timestamps=opts["timestamps"],
-        color=not opts["no_color"] and click.get_text_stream("stdout").isatty(),
+        color=not opts["no_color"] and sys.stdout.isatty(),
         attach=tuple(opts["attach"]),
         no_attach=tuple(opts["no_attach"]),
         abort_on_container_failure=opts["abort_on_container_failure"],

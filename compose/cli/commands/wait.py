@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from compose.cli.commands._project import project_name
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
 
 
 @click.command()
 @click.argument("services", nargs=-1, required=True)
 @click.option("--down-project", is_flag=True, help="Drop the whole project when the first exits.")
 @click.pass_obj
-def command(obj, services, down_project) -> None:
+def command(obj: GlobalOptions, /, services: tuple[str, ...], down_project: bool) -> None:
     """Block until the containers of the services stop; print their exit codes."""
     from compose.cli.commands._ops import select
 

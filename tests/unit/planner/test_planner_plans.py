@@ -11,8 +11,13 @@ from compose.planner import (
     plan_down,
     plan_up,
 )
-from compose.state import NetworkRecord, ObservedProject, ObservedReplica, ProjectRecord
-from compose.state import ReplicaRecord as Rec
+from compose.state import (
+    NetworkRecord,
+    ObservedProject,
+    ObservedReplica,
+    ProjectRecord,
+    ReplicaRecord as Rec,
+)
 
 
 def stack(**replicas: int) -> DesiredProject:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from compose.runtime import rootfs
-from compose.runtime import syscalls as sc
+from compose.runtime import rootfs, syscalls as sc
 from compose.runtime.spec import ContainerSpec, Limits, Mount
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import anyio
 
-from compose.supervisor.health import HealthSpec, next_status
-from compose.supervisor.health import test_argv as argv_of
+from compose.supervisor.health import HealthSpec, next_status, test_argv as argv_of
 from compose.supervisor.healthspec import effective_healthcheck
 from compose.supervisor.workqueue import WorkQueue
 
