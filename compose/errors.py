@@ -8,7 +8,8 @@
     │   ├── StackValidationError    every problem, one line each
     │   ├── DependencyCycleError    prints the cycle path
     │   ├── UnknownServiceError
-    │   └── NeedsRootError
+    │   ├── NeedsRootError
+    │   └── KubeConversionError     `kube convert`: collisions, --strict warnings, --check
     └── OperationError              exit 1: the input was fine, doing it failed
         ├── ImageError
         ├── ContainerError          service/replica/step
@@ -69,6 +70,14 @@ class UnknownServiceError(UserError):
 
 class NeedsRootError(UserError):
     pass
+
+
+class KubeConversionError(UserError):
+    """The stack does not become valid Kubernetes manifests as asked; one line per problem."""
+
+    def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems), hint=hint)
 
 
 class OperationError(PycomposeError):
