@@ -21,6 +21,7 @@ MAPPED = frozenset(
 )
 # folded into other keys, or consumed by the loader (selection, merging) before we see them
 RESOLVED_BY_LOADER = frozenset({"name", "profiles", "extends", "env_file", "label_file"})
+# a network attachment maps its aliases (extra Services); addresses, priorities, ... warn
 # deploy.* keys the workload mapping reads; the rest are warned
 DEPLOY_MAPPED = frozenset(
     "mode replicas labels resources restart_policy update_config placement endpoint_mode".split()
@@ -34,6 +35,9 @@ def unmapped_keys(service: Service) -> list[str]:
         for key in type(service).model_fields
         if key in service.model_fields_set and key not in MAPPED | RESOLVED_BY_LOADER
     ]
+    for network, attachment in service.networks.items():
+        fields = attachment.model_fields_set - {"aliases"} if attachment is not None else ()
+        keys += [f"networks.{network}.{key}" for key in sorted(fields)]
     deploy = service.deploy
     if deploy is not None:
         keys += [

@@ -96,7 +96,7 @@ def _published(
     if not mappings:
         return None
     if options.publish is None:
-        shown = ", ".join(str(m.published) for m in mappings)
+        shown = ", ".join(dict.fromkeys(str(m.published) for m in mappings))
         report.warn(
             subject,
             f"published port(s) {shown} are not reachable from outside the cluster "
@@ -126,7 +126,7 @@ def _published(
     if outside:
         report.warn(
             subject,
-            f"published port(s) {', '.join(outside)} are outside the NodePort range "
+            f"published port(s) {', '.join(dict.fromkeys(outside))} are outside the NodePort range "
             "30000-32767: the cluster picks the node ports",
         )
     name = names.claim("Service", derived(unit.name, "published"), f"{subject} (published)")

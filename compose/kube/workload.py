@@ -16,7 +16,7 @@ from typing import Any
 from compose.kube.container import container, pod_security
 from compose.kube.depends import depends_annotation, wait_containers
 from compose.kube.facts import Facts
-from compose.kube.names import dns_label
+from compose.kube.names import STATEFULSET_MAX, dns_label
 from compose.kube.netpol import network_labels
 from compose.kube.objects import COMPOSE_NAME, Manifest, labels, manifest, selector
 from compose.kube.options import KubeOptions
@@ -43,10 +43,13 @@ def workload(
     if unit.name != service.name:
         annotations[COMPOSE_NAME] = service.name
     spec = _spec(unit, project, template, pod_storage, report)
+    # a StatefulSet's pods carry a revision hash label of "<name>-<10 chars>": 52 at most
+    name = unit.name if unit.kind != "StatefulSet" else dns_label(unit.name, limit=STATEFULSET_MAX)
     return manifest(
         unit.kind,
-        unit.name,
+        name,
         project,
+        label_name=unit.name,
         namespace=options.namespace,
         annotations=annotations,
         spec=spec,
