@@ -7,6 +7,7 @@ Semantic checks, on plain manifests (so they hold for any object list, not just 
 - a workload's selector matches its own pod labels, and each Service selector matches the
   pods of exactly one workload;
 - every Service targetPort is a containerPort of those pods (numbers) or a port name there;
+  node ports are in the default NodePort range;
 - every referenced PVC, ConfigMap and Secret is emitted or declared external; each mount
   names a pod volume; mount paths are unique per container;
 - restartPolicy fits the kind (Always for Deployment/StatefulSet/DaemonSet, OnFailure or
@@ -33,6 +34,7 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 _QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
 _IANA = re.compile(r"^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$")
 DATA_MAX = 1 << 20
+NODE_PORTS = range(30000, 32768)
 RESTART = {"Job": ("OnFailure", "Never")}
 REFERENCED = ("PersistentVolumeClaim", "ConfigMap", "Secret")
 
@@ -149,6 +151,16 @@ def _selectors(objects: list[Manifest]) -> Iterator[str]:
             yield f"{_id(svc)}: selector matches {len(chosen)} workloads, not exactly one"
             continue
         yield from _target_ports(svc, chosen[0])
+    yield from _node_ports(objects)
+
+
+def _node_ports(objects: list[Manifest]) -> Iterator[str]:
+    """Node ports inside the default cluster range (--service-node-port-range)."""
+    for svc in (o for o in objects if o.get("kind") == "Service"):
+        for port in svc.get("spec", {}).get("ports") or []:
+            node_port = port.get("nodePort")
+            if node_port is not None and node_port not in NODE_PORTS:
+                yield f"{_id(svc)}: nodePort {node_port} is outside 30000-32767"
 
 
 def _same_ns(a: Manifest, b: Manifest) -> bool:

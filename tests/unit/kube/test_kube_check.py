@@ -133,6 +133,25 @@ def test_labels_and_port_names_are_checked(conversion) -> None:
     assert any('container port name "web-80-" is invalid' in p for p in problems)
 
 
+def test_node_ports_are_in_range(tmp_path) -> None:
+    conversion = convert_stack(
+        tmp_path, "services: {web: {image: nginx, ports: ['30080:80']}}\n", publish="NodePort"
+    )
+    objects, svc = broken(conversion, "Service", "web-published")
+    svc["spec"]["ports"][0]["nodePort"] = 8080
+    assert "Service/web-published: nodePort 8080 is outside 30000-32767" in _problems(
+        objects, conversion
+    )
+
+
+def test_a_volume_size_must_be_a_quantity() -> None:
+    from compose.kube import KubeOptions
+
+    assert KubeOptions(volume_size="500Mi").volume_size == "500Mi"
+    with pytest.raises(UserError, match="invalid volume size"):
+        KubeOptions(volume_size="lots")
+
+
 def test_a_read_write_once_claim_serves_one_pod(conversion) -> None:
     objects, web = broken(conversion, "Deployment", "web")
     web["spec"]["replicas"] = 3
