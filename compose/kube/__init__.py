@@ -4,11 +4,13 @@ Pure: it consumes the loaded, typed ``Stack`` (the same loader every command use
 ``Facts`` read once by ``compose.kube.facts.gather`` (bind-mounted files, local image
 configs), and returns plain-data manifests and warnings::
 
-    from compose.kube import KubeOptions, convert, gather, render_stream, write_directory
+    from compose.kube import KubeOptions, convert, gather
+    from compose.kube.check import check_conversion
+    from compose.kube.output import render_stream, write_directory
 
     conversion = convert(stack, KubeOptions(namespace="demo"), gather(stack, store))
-    text = render_stream(conversion.objects)        # multi-document YAML
-    problems = check(conversion, version="1.33")    # schema (kubernetes-validate) + semantics
+    check_conversion(conversion, "1.33")     # schema (kubernetes-validate) + semantics; raises
+    text = render_stream(conversion.objects)  # multi-document YAML (or write_directory)
 
 Modules: ``names`` (the one sanitizer), ``units`` (kind, name, ports per service),
 ``storage`` (volumes, binds, configs, secrets), ``container``/``probes``/``workload``
