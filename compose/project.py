@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from compose.errors import UnknownServiceError
 from compose.planner import (
-    Dependency,
     DesiredProject,
     DesiredService,
     DownOptions,
+    Need,
     Plan,
     UpOptions,
     plan_down,
@@ -118,20 +118,20 @@ class Project:
             {k: v.name for k, v in self.stack.volumes.items() if v.name},
         )
 
-    def dependencies(self) -> dict[str, tuple[Dependency, ...]]:
+    def dependencies(self) -> dict[str, tuple[Need, ...]]:
         """Per service, what it needs first (depends_on with its condition, links,
         network_mode/ipc/pid service:, volumes_from), from ``compose.graph``."""
         from compose.graph import service_dependencies
 
         return {
             name: tuple(
-                Dependency(t, d.condition, d.required, d.restart) for t, d in sorted(deps.items())
+                Need(t, d.condition, d.required, d.restart) for t, d in sorted(deps.items())
             )
             for name, deps in service_dependencies(self.stack).items()
         }
 
     def _desired_service(
-        self, name: str, digest_hash: str, deps: tuple[Dependency, ...], digest: str | None
+        self, name: str, digest_hash: str, deps: tuple[Need, ...], digest: str | None
     ) -> DesiredService:
         svc = self.stack.services[name]
         image_volumes = self._image_volumes(name) if digest else ()
@@ -193,11 +193,10 @@ class Project:
         return plan_down(self.desired({}), self.observe(), options)
 
 
-def _topological(deps: dict[str, tuple[Dependency, ...]]) -> list[str]:
-    from compose.graph import generations
+def _topological(deps: dict[str, tuple[Need, ...]]) -> list[str]:
+    from compose.order import flat
 
-    needs = {name: [d.service for d in ds] for name, ds in deps.items()}
-    return [name for generation in generations(needs) for name in generation]
+    return flat({name: [d.target for d in ds] for name, ds in deps.items()})
 
 
 def plan_down_from_state(project: str, options: DownOptions) -> Plan:

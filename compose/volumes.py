@@ -29,6 +29,7 @@ from typing import Any
 from compose import paths
 from compose.errors import OperationError, UserError
 from compose.runtime.spec import Mount
+from compose.stackfile.units import parse_bytes
 
 INITIALIZED = "initialized"
 
@@ -229,19 +230,11 @@ def _tmpfs_mounts(entries: Iterable[str]) -> list[Mount]:
         for opt in filter(None, opts.split(",")):
             key, _, value = opt.partition("=")
             if key == "size":
-                size = _parse_size(value)
+                size = parse_bytes(value)
             elif key == "mode":
                 mode = int(value, 8)
         mounts.append(Mount(target, "tmpfs", size=size, mode=mode))
     return mounts
-
-
-def _parse_size(text: str) -> int:
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    text = text.lower().rstrip("b")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
 
 
 def _volumes_from(stack: Any, service: Any, replica: str, seen: list[str]) -> list[Mount]:

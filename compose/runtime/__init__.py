@@ -6,7 +6,7 @@ Public API (the orchestrator uses only these)::
     ContainerHandle, ExitStatus                 what create/wait return; handles round-trip JSON
     spec_from_service(...), spec_from_model(svc, ...)   Docker's argv/env/user/workdir rules
     Runtime                                     the Protocol below
-    LinuxRuntime()                              the real one (root); FakeRuntime for unit tests
+    LinuxRuntime()                              the real one (root)
     ContainerStepError                          ContainerError naming the failed init step
 
     class Runtime(Protocol):
@@ -55,7 +55,6 @@ from compose.runtime.service import spec_from_model, spec_from_service
 from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus, Limits, Mount, Ulimit
 
 if TYPE_CHECKING:
-    from compose.runtime.fake import FakeRuntime
     from compose.runtime.launcher import ContainerStepError, LinuxRuntime
     from compose.runtime.protocol import Runtime
 
@@ -64,7 +63,6 @@ __all__ = [
     "ContainerSpec",
     "ContainerStepError",
     "ExitStatus",
-    "FakeRuntime",
     "Limits",
     "LinuxRuntime",
     "Mount",
@@ -77,7 +75,6 @@ __all__ = [
 _LAZY = {
     "LinuxRuntime": "compose.runtime.launcher",
     "ContainerStepError": "compose.runtime.launcher",
-    "FakeRuntime": "compose.runtime.fake",
     "Runtime": "compose.runtime.protocol",
 }
 

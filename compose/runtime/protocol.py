@@ -1,4 +1,4 @@
-"""The ``Runtime`` protocol the orchestrator programs against (LinuxRuntime, FakeRuntime)."""
+"""The ``Runtime`` protocol the orchestrator programs against (LinuxRuntime implements it)."""
 
 from __future__ import annotations
 

@@ -28,12 +28,13 @@ from anyio.abc import TaskGroup
 
 from compose.errors import ImageError, UserError
 from compose.planner.actions import Plan
+from compose.state import EXITED
 from compose.supervisor.driver import Driver
 from compose.supervisor.executor import Executor, Hooks, Outcome
 from compose.supervisor.health import monitor
 from compose.supervisor.replicaset import Expectations, batches, diff
 from compose.supervisor.restart import RestartPolicy, attempts, next_delay, should_restart
-from compose.supervisor.tracker import EXITED, ReplicaState, Tracker
+from compose.supervisor.tracker import ReplicaState, Tracker
 from compose.supervisor.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)

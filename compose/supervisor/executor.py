@@ -38,10 +38,11 @@ from compose.planner.actions import (
     StopReplica,
     Wait,
 )
+from compose.state import EXITED
 from compose.state.records import staging_name
 from compose.supervisor.conditions import DependencyFailed, wait_condition
 from compose.supervisor.driver import Driver
-from compose.supervisor.tracker import EXITED, ReplicaState, Tracker
+from compose.supervisor.tracker import ReplicaState, Tracker
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import anyio
 
 from compose.errors import OperationError
 from compose.planner import UpOptions, selected_services
-from compose.state import observe_project
+from compose.state import layout, observe_project
 from compose.supervisor import api
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.run import Session, ensure_images, stop_all, wait_ready
@@ -20,7 +20,7 @@ from compose.supervisor.run import Session, ensure_images, stop_all, wait_ready
 async def serve(session: Session) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(
-            api.serve, api.socket_path(session.project.name), lambda r: handle(session, r)
+            api.serve, layout.socket_path(session.project.name), lambda r: handle(session, r)
         )
         await session.shutdown.wait()
         tg.cancel_scope.cancel()
@@ -94,8 +94,8 @@ async def _replica_op(
 async def _pause_op(session: Session, pause: bool, services: tuple[str, ...]) -> list[str]:
     """Freeze / thaw running replicas; the tracker knows, so health probes skip them and the
     records (``ps``) say ``paused`` without a later update overwriting it."""
+    from compose.state import PAUSED, RUNNING
     from compose.supervisor.replica import handle_of
-    from compose.supervisor.tracker import PAUSED, RUNNING
 
     want, new = (RUNNING, PAUSED) if pause else (PAUSED, RUNNING)
     runtime = session.driver.runtime

@@ -21,7 +21,14 @@ import anyio
 from compose import paths, volumes
 from compose.errors import ContainerError, NetworkSetupError
 from compose.planner.actions import EnsureNetwork, EnsureVolume, RemoveNetwork, RemoveVolume
-from compose.state import NetworkRecord, ProjectRecord, ReplicaRecord, StateStore, replica_name
+from compose.state import (
+    NetworkRecord,
+    ProjectRecord,
+    ReplicaRecord,
+    StateStore,
+    container_name,
+    layout,
+)
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.coalesce import Coalesced
 from compose.supervisor.health import HealthSpec
@@ -228,7 +235,7 @@ class LinuxDriver:
         draining the old one then would leave a gap). False when ``timeout`` came first."""
         record = self.replica_record(name)
         ip = next(iter(record.ips.values()), None)
-        ports = {p["target"] for p in record.ports if p.get("published") and p["protocol"] == "tcp"}
+        ports = {p.target for p in record.ports if p.published and p.protocol == "tcp"}
         with anyio.move_on_after(timeout):
             while ip and ports:
                 ports = {port for port in ports if not await _accepts(ip, int(port))}
@@ -347,13 +354,7 @@ class LinuxDriver:
     # tracker persistence ------------------------------------------------------------------
     def record_failures(self, failed: dict[str, str]) -> None:
         """Services the loop gave up on (terminal errors): `ps` shows them."""
-        from compose.state.store import atomic_write_json
-
-        path = failures_path(self.project)
-        if failed:
-            atomic_write_json(path, {"schema_version": 1, "failed": failed}, durable=False)
-        else:
-            path.unlink(missing_ok=True)
+        self.store.save_failures(failed)
 
     def persist(self, state: ReplicaState) -> None:
         """Tracker on_change hook: mirror status/health/exit into the replica record (never
@@ -409,13 +410,13 @@ class LinuxDriver:
 
     def name_of(self, service: str, index: int) -> str:
         custom = self.stack.services[service].container_name if self.stack is not None else None
-        return custom if custom and index == 1 else replica_name(self.project, service, index)
+        return container_name(self.project, service, index, custom)
 
     def log_path(self, name: str) -> Path:
-        return paths.project_state_dir(self.project) / "logs" / f"{name}.log"
+        return layout.log_path(self.project, name)
 
     def replica_dir(self, name: str) -> Path:
-        return paths.project_state_dir(self.project) / "containers" / name
+        return layout.replica_dir(self.project, name)
 
 
 async def _accepts(ip: str, port: int) -> bool:
@@ -426,10 +427,6 @@ async def _accepts(ip: str, port: int) -> bool:
         return False
     await stream.aclose()
     return True
-
-
-def failures_path(project: str) -> Path:
-    return paths.project_state_dir(project) / "failed.json"
 
 
 def _replace(record: ProjectRecord, **changes: Any) -> ProjectRecord:
@@ -454,7 +451,7 @@ def forget_project(project: str) -> None:
     if store.replicas():
         return
     store.delete_project()
-    shutil.rmtree(paths.project_run_dir(project), ignore_errors=True)
+    shutil.rmtree(layout.run_dir(project), ignore_errors=True)
     with contextlib.suppress(Exception):
         from compose.runtime import cgroups
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from compose import paths, volumes
 from compose.errors import ContainerError, PycomposeError
 from compose.logs import remove_log
-from compose.state import ReplicaRecord, staged_for
+from compose.state import PortRecord, ReplicaRecord, container_name, staged_for
 
 if TYPE_CHECKING:
     from compose.supervisor.linux import LinuxDriver
@@ -214,7 +214,7 @@ def hostname_of(driver: LinuxDriver, svc: Any, index: int) -> str:
     """The container's hostname, as ``spec_from_model`` sets it (kept by a successor)."""
     from compose.runtime.service import default_hostname
 
-    return svc.hostname or default_hostname(f"{driver.project}-{svc.name}-{index}")
+    return svc.hostname or default_hostname(container_name(driver.project, svc.name, index))
 
 
 def hosts_text(
@@ -348,21 +348,14 @@ def build_spec(
     return spec if spec.id == name else dataclasses.replace(spec, id=name)
 
 
-def port_entries(svc: Any, index: int) -> list[dict[str, Any]]:
+def port_entries(svc: Any, index: int) -> list[PortRecord]:
     from netplug.ports import host_ports
 
     out = []
     for port in svc.ports:
         published = port.published
         host = host_ports(published, index)[index - 1] if published else None
-        out.append(
-            {
-                "target": port.target,
-                "published": host,
-                "protocol": port.protocol,
-                "host_ip": port.host_ip or "",
-            }
-        )
+        out.append(PortRecord(port.target, host, port.protocol, port.host_ip or ""))
     return out
 
 
@@ -432,15 +425,15 @@ def publish_service(driver: LinuxDriver, service: str, exclude: str = "") -> Non
             return
         bindings = [
             netplug.PortBinding(
-                p["published"], next(iter(r.ips.values())), p["target"], p["protocol"], p["host_ip"]
+                p.published, next(iter(r.ips.values())), p.target, p.protocol, p.host_ip
             )
             for r in records
             if r.status == "running" and r.ips
             for p in r.ports
-            if p.get("published")
+            if p.published
         ]
         nets = next((r.ips for r in records if r.ips), None)
-        if not nets or not any(p.get("published") for r in records for p in r.ports):
+        if not nets or not any(p.published for r in records for p in r.ports):
             return
         net = driver.network_config(next(iter(nets)))
         if bindings:
@@ -520,7 +513,7 @@ def remove_process(driver: LinuxDriver, record: ReplicaRecord) -> None:
         driver.runtime.remove(handle_of(record))
     else:
         remove_unrecorded(driver, record.ident)
-    if any(p.get("published") for p in record.ports):  # `nft` runs are not free: only if needed
+    if any(p.published for p in record.ports):  # `nft` runs are not free: only if needed
         with contextlib.suppress(Exception):
             publish_service(driver, record.service, exclude=record.name)
     requests = [driver.network_config(k) for k in record.ips] or (

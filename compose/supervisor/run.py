@@ -16,7 +16,6 @@ layer above it); ``out`` is the CLI's output sink.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,10 +24,10 @@ from typing import Any, Protocol
 
 import anyio
 
-from compose import paths
 from compose.errors import ProjectUpError
 from compose.planner import UpOptions, plan_stop, selected_services
 from compose.state import ProjectLock, StateStore, observe_project
+from compose.state.events import EventLog
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.conditions import DependencyFailed, check_completed, check_healthy
 from compose.supervisor.core import Supervisor
@@ -66,27 +65,12 @@ class Session:
     view: Any = None  # the foreground's log view (``foreground.Attached``)
 
 
-def events_path(project: str) -> Any:
-    return paths.project_state_dir(project) / "events.jsonl"
-
-
-def event_writer(project: str) -> Callable[[dict[str, Any]], None]:
-    path = events_path(project)
-
-    def write(event: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as handle:
-            handle.write(json.dumps({"project": project, **event}) + "\n")
-
-    return write
-
-
 class Events:
     """The supervisor's event sink: the project's events file (`events`), then whoever listens
     in this process (a foreground `up` reports exits from it)."""
 
     def __init__(self, project: str) -> None:
-        self._write = event_writer(project)
+        self._write = EventLog(project).append
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -283,7 +267,7 @@ async def wait_ready(session: Session, names: list[str], timeout: float | None) 
 
 def completion_targets(desired: Any) -> set[str]:
     return {
-        d.service
+        d.target
         for s in desired.services
         for d in s.depends_on
         if d.condition == "service_completed_successfully"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 
-CREATED, RUNNING, PAUSED, EXITED = "created", "running", "paused", "exited"
+from compose.state.records import CREATED, EXITED, PAUSED, RUNNING
 
 
 @dataclass(slots=True)

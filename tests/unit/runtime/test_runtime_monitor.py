@@ -1,4 +1,4 @@
-"""The monitor's pure parts: json-file log lines, exit status, OOM counters; FakeRuntime."""
+"""The monitor's pure parts: json-file log lines, exit status, OOM counters."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
-from compose.errors import ContainerError
-from compose.runtime import ContainerSpec, FakeRuntime
+from compose.runtime import ContainerSpec
 from compose.runtime.etcfiles import container_resolv_conf, ensure_etc_files
 from compose.runtime.monitor import MAX_LINE, LogWriter, exit_status, oom_kills, timestamp
 
@@ -70,30 +67,6 @@ def test_etc_files_are_generated_only_where_missing(tmp_path: Path):
     assert files["/etc/hosts"] == own
     assert files["/etc/hostname"].read_text() == "h1\n"
     assert "/etc/resolv.conf" in files
-
-
-def test_fake_runtime_records_actions(tmp_path: Path):
-    rt = FakeRuntime(exit_codes={"job": 0}, fail_create={"p-bad-1": "pivot_root: EINVAL"})
-    web = ContainerSpec(id="p-web-1", service="web", layers=(), replica_dir=tmp_path, argv=("x",))
-    job = ContainerSpec(id="p-job-1", service="job", layers=(), replica_dir=tmp_path, argv=("x",))
-    h = rt.run(web)
-    assert rt.is_alive(h.pid, h.start_time)
-    assert rt.stop(h) == 143
-    assert rt.wait(rt.run(job)).code == 0
-    with pytest.raises(ContainerError, match='service "bad" replica 1: pivot_root: EINVAL'):
-        rt.create(
-            ContainerSpec(id="p-bad-1", service="bad", layers=(), replica_dir=tmp_path, argv=("x",))
-        )
-    rt.remove(h)
-    assert rt.actions == [
-        ("create", "p-web-1"),
-        ("start", "p-web-1"),
-        ("stop", "p-web-1"),
-        ("create", "p-job-1"),
-        ("start", "p-job-1"),
-        ("create", "p-bad-1"),
-        ("remove", "p-web-1"),
-    ]
 
 
 def test_log_rotation_keeps_max_file_files_of_max_size_and_logs_reads_them_in_order(tmp_path):

@@ -8,9 +8,9 @@ import pytest
 from supervisor_fakes import FakeDriver, FakeService
 
 from compose.planner import DesiredProject, DesiredService, UpOptions, plan_up
-from compose.state import ObservedProject, ObservedReplica, ReplicaRecord
+from compose.state import RUNNING, ObservedProject, ObservedReplica, ReplicaRecord
 from compose.supervisor import HealthSpec, Supervisor
-from compose.supervisor.tracker import RUNNING, ReplicaState
+from compose.supervisor.tracker import ReplicaState
 
 FAST = {"interval": 0.01, "timeout": 0.5, "retries": 2, "start_interval": 0.01}
 
