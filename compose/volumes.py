@@ -28,6 +28,7 @@ from typing import Any
 
 from compose import paths
 from compose.errors import OperationError, UserError
+from compose.planner.stack import uncovered_image_volumes
 from compose.runtime.spec import Mount
 from compose.stackfile.units import parse_bytes
 
@@ -191,12 +192,6 @@ def _volume_mount(
     if not (vol.volume and vol.volume.nocopy):
         copy_up(data, layers, vol.target)
     return [Mount(vol.target, "bind", str(data), vol.read_only)]
-
-
-def uncovered_image_volumes(image_volumes: Iterable[str], targets: Iterable[str]) -> list[str]:
-    """The image's VOLUME paths no service mount covers (Docker: anonymous volumes)."""
-    covered = {os.path.normpath(t) for t in targets}
-    return [v for v in image_volumes if os.path.normpath(v) not in covered]
 
 
 def _image_volumes(

@@ -26,14 +26,14 @@ import anyio
 
 from compose.errors import ProjectUpError
 from compose.planner import UpOptions, plan_stop, selected_services
-from compose.state import ProjectLock, StateStore, observe_project
+from compose.state import ProjectLock, observe_project
 from compose.state.events import EventLog
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.conditions import DependencyFailed, check_completed, check_healthy
 from compose.supervisor.core import Supervisor
 from compose.supervisor.executor import Outcome
-from compose.supervisor.linux import LinuxDriver
-from compose.supervisor.netservices import NetServices
+from compose.supervisor.machine.linux import LinuxDriver
+from compose.supervisor.machine.netservices import NetServices
 from compose.supervisor.options import RunOptions
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ async def run_up(
     try:
         return await _run_locked(project, up, run, out, ready, reload)
     except BaseException:
-        from compose.supervisor.linux import forget_project
+        from compose.supervisor.machine.forget import forget_project
 
         forget_project(project.name)  # a failed first `up` leaves no empty project behind
         raise
@@ -138,12 +138,12 @@ async def _run_locked(
     try:
         names = selected_services(project.desired({}), up.services, up.no_deps)
         images = await run_sync(ensure_images, project.stack, names, run.pull, out)
-        driver.images.update(images)
-        plan = project.plan_up(up, {n: images[n].digest for n in images})
+        driver.ctx.use(project.stack, images)
+        plan = project.plan_up(up, images)
         async with NetServices(_aliases(project.stack)) as net:
-            driver.net = net
+            driver.traffic.serve(net)
             events = Events(project.name)
-            sup = Supervisor(driver, on_change=driver.persist, on_event=events)
+            sup = Supervisor(driver, on_change=driver.replicas.persist, on_event=events)
             async with sup:
                 session = Session(project, driver, sup, out, run, reload=reload, events=events)
                 return await _supervise(session, plan, names, ready)
@@ -181,7 +181,7 @@ async def _start_and_keep(
 ) -> int:
     _adopt(session)
     session.driver.record_failures({})  # an earlier supervisor's verdicts (`ps`) are not ours
-    StateStore(session.project.name).save_project(session.driver.project_record())
+    session.driver.networks.save_project_record()
     outcome = await _apply(session, plan)
     code = await _after_apply(session, outcome, names, ready)
     session.applied.set()
@@ -215,7 +215,7 @@ def _aliases(stack: Any) -> dict[str, dict[str, list[str]]]:
 
 
 def _adopt(session: Session) -> None:
-    for state in session.driver.adoptable():
+    for state in session.driver.replicas.adoptable():
         session.sup.adopt(state)
 
 

@@ -89,23 +89,6 @@ def test_log_rotation_keeps_max_file_files_of_max_size_and_logs_reads_them_in_or
     assert list(tmp_path.iterdir()) == []
 
 
-def test_log_options_from_the_model():
-    from types import SimpleNamespace as NS
-
-    from compose.runtime.service import log_options, parse_size
-
-    assert parse_size("10m") == 10 * 1024**2 and parse_size("512k") == 512 * 1024
-    assert parse_size("1000") == 1000
-    assert log_options(None) == {}
-    opts = NS(driver="json-file", options={"max-size": "1m", "max-file": "3"})
-    assert log_options(opts) == {"log_max_size": 1024**2, "log_max_files": 3}
-    assert log_options(NS(driver="local", options={})) == {
-        "log_max_size": 20 * 1024**2,
-        "log_max_files": 5,
-    }
-    assert log_options(NS(driver="none", options={})) == {"log_path": Path("/dev/null")}
-
-
 def test_a_follower_loses_no_line_across_a_rotation(tmp_path):
     """logs -f: the lines written between two polls and rotated away are still shown."""
     from compose.logs import LogTail

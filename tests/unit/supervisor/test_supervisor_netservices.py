@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from compose.state import PortRecord, ReplicaRecord
-from compose.supervisor.netservices import dns_records, proxy_backends
+from compose.supervisor.machine.netservices import dns_records, proxy_backends
 
 
 def rec(service: str, index: int, ip: str, status: str = "running", **kw) -> ReplicaRecord:
