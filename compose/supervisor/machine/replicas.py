@@ -118,7 +118,7 @@ class Replicas:
         self._write_etc_files(svc, name, index, rdir, atts)
         owner = name if oneoff else ctx.name_of(svc.name, index)  # a successor finds its data
         mounts = _step("volumes", lambda: self._mounts(svc, owner, image))
-        made = self._made(svc, rdir, mounts, netns, name)
+        made = self._made(svc, index, rdir, mounts, netns, name)
         spec = container_spec(
             svc, name=name, project=ctx.project, index=index, image=image, made=made
         )
@@ -210,8 +210,16 @@ class Replicas:
         )
 
     def _made(
-        self, svc: Service, rdir: Path, mounts: list[Mount], netns: Path | None, name: str
+        self,
+        svc: Service,
+        index: int,
+        rdir: Path,
+        mounts: list[Mount],
+        netns: Path | None,
+        name: str,
     ) -> Made:
+        """What was made for the replica; its hostname is the one /etc/hostname holds (from
+        the canonical name, so a start-first successor keeps its predecessor's)."""
         ctx = self.ctx
         assert ctx.stack is not None  # a service comes from the stack
         targets = {link.partition(":")[0] for link in svc.links}
@@ -220,7 +228,15 @@ class Replicas:
             image = ctx.image_for(target)
             ports[target] = image.config.exposed_ports if image else ()
         env = etcfiles.link_env(ctx.project, svc, ctx.stack, ctx.store.replicas(), ports)
-        return Made(rdir, mounts, netns, etcfiles.etc_binds(rdir), env, ctx.log_path(name))
+        return Made(
+            rdir,
+            etcfiles.hostname(ctx.project, svc, index),
+            mounts,
+            netns,
+            etcfiles.etc_binds(rdir),
+            env,
+            ctx.log_path(name),
+        )
 
     # start / stop / kill / pause ------------------------------------------------------------
     def start(self, name: str) -> ReplicaRecord:
@@ -249,7 +265,7 @@ class Replicas:
         netns = Path(record.netns) if record.netns else None
         owner = ctx.name_of(record.service, record.index)
         mounts = self._mounts(svc, owner, image)
-        made = self._made(svc, rdir, mounts, netns, record.ident)
+        made = self._made(svc, record.index, rdir, mounts, netns, record.ident)
         spec = container_spec(
             svc, name=record.ident, project=ctx.project, index=record.index, image=image, made=made
         )

@@ -33,6 +33,7 @@ class Made:
     """What the machine made for one replica before its spec is built."""
 
     replica_dir: Path
+    hostname: str | None = None  # the replica's (a successor keeps its predecessor's)
     mounts: Sequence[Mount] = ()
     netns: Path | None = None
     etc_files: tuple[tuple[str, Path], ...] = ()
@@ -65,7 +66,7 @@ def container_spec(
         link_env=made.link_env,
         user=svc.user,
         working_dir=svc.working_dir,
-        hostname=svc.hostname,
+        hostname=made.hostname or svc.hostname,
         tty=svc.tty,
         stop_signal=svc.stop_signal,
         stop_grace_period=svc.stop_grace_period,

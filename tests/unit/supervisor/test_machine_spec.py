@@ -83,6 +83,19 @@ def test_host_network_and_the_image_defaults(tmp_path: Path) -> None:
     assert (spec.user, spec.workdir) == ("redis", "/data") and len(spec.hostname) == 12
 
 
+def test_a_successor_under_a_staging_name_keeps_the_replicas_hostname(tmp_path: Path) -> None:
+    from compose.supervisor.machine import etcfiles
+
+    svc = _service()
+    own = etcfiles.hostname("p", svc, 1)  # what /etc/hostname says
+    made = Made(tmp_path, hostname=own)
+    spec = container_spec(
+        svc, name="0a1b2c3d4e5f_p-web-1", project="p", index=1, image=IMAGE, made=made
+    )
+    assert spec.id == "0a1b2c3d4e5f_p-web-1" and spec.hostname == own
+    assert f"HOSTNAME={own}" in spec.env
+
+
 def test_log_options() -> None:
     assert log_options(None) == LogOptions()
     rotated = _service(
