@@ -1,23 +1,21 @@
-"""The service dependency graph (networkx): who must start before whom.
+"""The service dependency graph: who must start before whom.
 
 An edge ``web → db`` means "web depends on db" and carries the reference kinds that made it
 (``depends_on``, ``links``, ``network_mode``, ``ipc``, ``pid``, ``volumes_from``) and, for
 ``depends_on``, its ``condition``/``required``/``restart``. Start order is the topological
-generations of the dependencies (each generation may start in parallel); stop order is the
-reverse. Unknown targets raise ``UnknownServiceError``; cycles raise ``DependencyCycleError``
-with the path, e.g. ``web → db → cache → web``.
+generations of the dependencies (``compose.order``; each generation may start in parallel);
+stop order is the reverse. Unknown targets raise ``UnknownServiceError``; cycles raise
+``DependencyCycleError`` with the path, e.g. ``web → db → cache → web``.
 
-The one place for service ordering: ``service_dependencies`` (the merged edges) and
-``generations`` (stdlib graphlib) need no networkx, so ``up``/``down`` use them directly;
-networkx (~80 ms to import) is imported only when a ``ServiceGraph`` is built.
+Plain dicts over the model's references (``compose.model.refs``): the graphs are tens of nodes,
+and the orderings ``up`` and ``down`` need are one function each.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from compose.errors import DependencyCycleError, UnknownServiceError
 from compose.model.refs import (
@@ -28,10 +26,9 @@ from compose.model.refs import (
     reachable,
     service_refs,
 )
+from compose.order import generations
 
 if TYPE_CHECKING:
-    import networkx as nx
-
     from compose.model import Stack
 
 
@@ -49,64 +46,45 @@ class Dependency:
 
 
 class ServiceGraph:
-    """Dependencies between the services of one stack; read-only after construction."""
+    """Dependencies between the services of one stack, checked acyclic; read-only."""
 
-    def __init__(self, graph: nx.DiGraph) -> None:
-        self._graph = graph
+    def __init__(self, edges: dict[str, dict[str, Dependency]]) -> None:
+        self._edges = edges
 
     @classmethod
     def from_stack(cls, stack: Stack) -> ServiceGraph:
-        import networkx as nx
-
-        graph = nx.DiGraph()
-        graph.add_nodes_from(stack.services)
-        for service, targets in service_dependencies(stack).items():
-            for target, dep in targets.items():
-                graph.add_edge(service, target, dep=dep)
-        _check_acyclic(graph)
-        return cls(graph)
+        graph = cls(service_dependencies(stack))
+        cycle = find_cycle(graph._edges, graph._pairs())  # the path starts in file order
+        if cycle:
+            raise DependencyCycleError(cycle_text(cycle))
+        return graph
 
     @property
     def services(self) -> list[str]:
-        return sorted(self._graph.nodes)
+        return sorted(self._edges)
+
+    @property
+    def needs(self) -> dict[str, list[str]]:
+        """Per service, the services it depends on (sorted)."""
+        return {name: sorted(targets) for name, targets in self._edges.items()}
+
+    def start_order(self) -> list[list[str]]:
+        """Generations, dependencies first; the services of one generation can start together."""
+        return generations(self.needs)
 
     def dependencies(self, service: str, *, transitive: bool = False) -> set[str]:
         """Services ``service`` needs started first."""
-        self._known(service)
+        if service not in self._edges:
+            raise UnknownServiceError(f'no such service: "{service}"')
         if transitive:
-            return reachable([service], self._graph.edges) - {service}
-        return set(self._graph.successors(service))
-
-    def dependents(self, service: str, *, transitive: bool = False) -> set[str]:
-        """Services that need ``service``."""
-        self._known(service)
-        if transitive:
-            return reachable([service], self._graph.reverse(copy=False).edges) - {service}
-        return set(self._graph.predecessors(service))
+            return reachable([service], self._pairs()) - {service}
+        return set(self._edges[service])
 
     def dependency(self, service: str, target: str) -> Dependency:
-        dep: Dependency = self._graph.edges[service, target]["dep"]
-        return dep
+        return self._edges[service][target]
 
-    def start_order(self, services: set[str] | None = None) -> list[set[str]]:
-        """Generations, dependencies first; the services of one generation can start together."""
-        nodes = self._graph.nodes if services is None else services
-        needs = {n: [t for t in self._graph.successors(n) if t in nodes] for n in nodes}
-        return [set(gen) for gen in generations(needs)]
-
-    def stop_order(self, services: set[str] | None = None) -> list[set[str]]:
-        """Dependents first: the reverse of ``start_order``."""
-        return list(reversed(self.start_order(services)))
-
-    def with_dependencies(self, services: set[str]) -> set[str]:
-        """``services`` plus everything they depend on, transitively."""
-        for name in services:
-            self._known(name)
-        return reachable(services, self._graph.edges)
-
-    def _known(self, service: str) -> None:
-        if service not in self._graph:
-            raise UnknownServiceError(f'no such service: "{service}"')
+    def _pairs(self) -> list[tuple[str, str]]:
+        return [(name, target) for name, targets in self._edges.items() for target in targets]
 
 
 def service_dependencies(stack: Stack) -> dict[str, dict[str, Dependency]]:
@@ -118,21 +96,6 @@ def service_dependencies(stack: Stack) -> dict[str, dict[str, Dependency]]:
         for ref in service_refs(service):
             _add_ref(out[service.name], stack, ref)
     return out
-
-
-def generations(needs: Mapping[str, Iterable[str]]) -> list[list[str]]:
-    """Topological generations of ``{service: services it needs}``, dependencies first, each
-    sorted by name (stable plans and output). The stdlib's graphlib: no networkx import."""
-    import graphlib
-
-    sorter = graphlib.TopologicalSorter({n: list(ts) for n, ts in needs.items()})
-    sorter.prepare()
-    order: list[list[str]] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready())
-        order.append(ready)
-        sorter.done(*ready)
-    return order
 
 
 def _add_ref(edges: dict[str, Dependency], stack: Stack, ref: ServiceRef) -> None:
@@ -154,19 +117,15 @@ def _add_ref(edges: dict[str, Dependency], stack: Stack, ref: ServiceRef) -> Non
             (ref,),
         )
         return
-    merged: dict[str, Any] = {"kinds": old.kinds | {ref.kind}, "refs": (*old.refs, ref)}
+    merged = dataclasses.replace(old, kinds=old.kinds | {ref.kind}, refs=(*old.refs, ref))
     if ref.kind == "depends_on":
-        merged.update(condition=ref.condition, required=ref.required, restart=ref.restart)
-    edges[ref.target] = dataclasses.replace(old, **merged)
+        merged = dataclasses.replace(
+            merged, condition=ref.condition, required=ref.required, restart=ref.restart
+        )
+    edges[ref.target] = merged
 
 
 def _profile_hint(stack: Stack, ref: ServiceRef) -> str | None:
     if ref.target in stack.disabled_services:
         return f'enable the profiles of "{ref.target}" with --profile or COMPOSE_PROFILES'
     return None
-
-
-def _check_acyclic(graph: nx.DiGraph) -> None:
-    cycle = find_cycle(graph.nodes, graph.edges)
-    if cycle:
-        raise DependencyCycleError(cycle_text(cycle))

@@ -28,7 +28,9 @@ from typing import Any
 
 from compose import paths
 from compose.errors import OperationError, UserError
+from compose.planner.stack import uncovered_image_volumes
 from compose.runtime.spec import Mount
+from compose.stackfile.units import parse_bytes
 
 INITIALIZED = "initialized"
 
@@ -192,12 +194,6 @@ def _volume_mount(
     return [Mount(vol.target, "bind", str(data), vol.read_only)]
 
 
-def uncovered_image_volumes(image_volumes: Iterable[str], targets: Iterable[str]) -> list[str]:
-    """The image's VOLUME paths no service mount covers (Docker: anonymous volumes)."""
-    covered = {os.path.normpath(t) for t in targets}
-    return [v for v in image_volumes if os.path.normpath(v) not in covered]
-
-
 def _image_volumes(
     replica: str, image_volumes: Sequence[str], targets: set[str], layers: Sequence[Path]
 ) -> list[Mount]:
@@ -229,19 +225,11 @@ def _tmpfs_mounts(entries: Iterable[str]) -> list[Mount]:
         for opt in filter(None, opts.split(",")):
             key, _, value = opt.partition("=")
             if key == "size":
-                size = _parse_size(value)
+                size = parse_bytes(value)
             elif key == "mode":
                 mode = int(value, 8)
         mounts.append(Mount(target, "tmpfs", size=size, mode=mode))
     return mounts
-
-
-def _parse_size(text: str) -> int:
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    text = text.lower().rstrip("b")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
 
 
 def _volumes_from(stack: Any, service: Any, replica: str, seen: list[str]) -> list[Mount]:

@@ -21,7 +21,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +187,14 @@ class ImageStore:
         if manifest.get("mediaType") in INDEX_TYPES or "manifests" in manifest:
             digest = select_manifest(manifest, platform, ref).digest
         return str(parsed), digest
+
+    def available(self, refs: Mapping[str, str]) -> dict[str, Image]:
+        """``{key: ref}`` → ``{key: image}`` for the refs already in the store (no pull)."""
+        found = {}
+        for key, ref in refs.items():
+            with contextlib.suppress(ImageError):
+                found[key] = self.resolve(ref)
+        return found
 
     def has(self, ref: str) -> bool:
         try:

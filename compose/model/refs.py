@@ -3,7 +3,7 @@
 ``service_refs(service)`` lists every place a service names another service: ``depends_on``,
 ``links``, ``network_mode``/``ipc``/``pid: service:x`` and ``volumes_from``. The consistency
 check (``compose.model.consistency``) and ``compose.graph`` both read them from here, and both
-find cycles with ``find_cycle`` (the stdlib's graphlib: networkx stays off the ``config`` path).
+find cycles with ``find_cycle`` (the stdlib's graphlib).
 """
 
 from __future__ import annotations

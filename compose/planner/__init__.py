@@ -9,19 +9,19 @@
 
 from compose.planner.actions import Plan, ServiceStep, Wait
 from compose.planner.desired import (
-    Dependency,
     DesiredProject,
     DesiredService,
     DownOptions,
+    Need,
     UpOptions,
 )
 from compose.planner.planner import plan_down, plan_stop, plan_up, selected_services
 
 __all__ = [
-    "Dependency",
     "DesiredProject",
     "DesiredService",
     "DownOptions",
+    "Need",
     "Plan",
     "ServiceStep",
     "UpOptions",

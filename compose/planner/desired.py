@@ -14,8 +14,11 @@ from compose.planner.actions import SERVICE_STARTED
 
 
 @dataclass(frozen=True, slots=True)
-class Dependency:
-    service: str
+class Need:
+    """What a service needs of ``target`` before it starts (depends_on with its condition,
+    links, network_mode/ipc/pid ``service:``, volumes_from)."""
+
+    target: str
     condition: str = SERVICE_STARTED
     required: bool = True
     restart: bool = False
@@ -26,7 +29,7 @@ class DesiredService:
     name: str
     replicas: int = 1
     config_hash: str = ""
-    depends_on: tuple[Dependency, ...] = ()
+    depends_on: tuple[Need, ...] = ()
     networks: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()  # named volume keys
     container_name: str | None = None  # `container_name:` (replica 1 only)
@@ -36,7 +39,7 @@ class DesiredService:
 @dataclass(frozen=True, slots=True)
 class DesiredProject:
     name: str
-    services: tuple[DesiredService, ...] = ()
+    services: tuple[DesiredService, ...] = ()  # in dependency order (compose.order)
     networks: dict[str, bool] = field(default_factory=dict)  # key -> external
     volumes: dict[str, bool] = field(default_factory=dict)  # key -> external
     network_names: dict[str, str] = field(default_factory=dict)  # key -> full name override
@@ -57,9 +60,6 @@ class DesiredProject:
 
     def volume_name(self, key: str) -> str:
         return self.volume_names.get(key, f"{self.name}_{key}")
-
-    def dependents(self, name: str) -> list[DesiredService]:
-        return [s for s in self.services if any(d.service == name for d in s.depends_on)]
 
 
 @dataclass(frozen=True, slots=True)

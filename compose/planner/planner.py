@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from compose.errors import UserError
+from compose.order import flat
 from compose.planner.actions import (
     STOPPED,
     CreateReplica,
@@ -25,7 +26,7 @@ from compose.planner.actions import (
 )
 from compose.planner.desired import DesiredProject, DesiredService, DownOptions, UpOptions
 from compose.state.observe import ObservedProject, ObservedReplica
-from compose.state.records import replica_name
+from compose.state.records import container_name
 
 _ANON = re.compile(r"[0-9a-f]{64}")
 
@@ -43,9 +44,9 @@ def selected_services(desired: DesiredProject, services: Iterable[str], no_deps:
     todo, seen = list(chosen), set(chosen)
     while todo:
         for dep in desired.service(todo.pop()).depends_on:
-            if dep.service not in seen and dep.service in desired.names:
-                seen.add(dep.service)
-                todo.append(dep.service)
+            if dep.target not in seen and dep.target in desired.names:
+                seen.add(dep.target)
+                todo.append(dep.target)
     return [n for n in desired.names if n in seen]
 
 
@@ -53,7 +54,7 @@ def plan_up(desired: DesiredProject, observed: ObservedProject, options: UpOptio
     names = selected_services(desired, options.services, options.no_deps)
     steps: dict[str, ServiceStep] = {}
     recreated: set[str] = set()
-    for svc in _in_dependency_order(desired, names):
+    for svc in map(desired.service, names):  # in dependency order, as desired.services
         actions = _plan_service(desired, svc, observed, options, recreated)
         if any(isinstance(a, RecreateReplica) for a in actions):
             recreated.add(svc.name)
@@ -74,25 +75,9 @@ def _want(svc: DesiredService, options: UpOptions) -> int:
     return want
 
 
-def _in_dependency_order(desired: DesiredProject, names: list[str]) -> list[DesiredService]:
-    done: list[str] = []
-    pending = list(names)
-    while pending:
-        ready = [
-            n
-            for n in pending
-            if all(
-                d.service in done or d.service not in pending for d in desired.service(n).depends_on
-            )
-        ] or pending[:1]
-        done += ready
-        pending = [n for n in pending if n not in ready]
-    return [desired.service(n) for n in done]
-
-
 def _up_waits(svc: DesiredService, names: list[str]) -> tuple[Wait, ...]:
-    deps = [d for d in svc.depends_on if d.service in names]
-    return tuple(Wait(d.service, d.condition, d.required) for d in deps)
+    deps = [d for d in svc.depends_on if d.target in names]
+    return tuple(Wait(d.target, d.condition, d.required) for d in deps)
 
 
 def _setup(desired: DesiredProject, names: list[str]) -> tuple[EnsureNetwork | EnsureVolume, ...]:
@@ -114,27 +99,25 @@ def _plan_service(
 ) -> list[ReplicaAction]:
     want = _want(svc, options)
     existing = sorted(observed.of_service(svc.name), key=lambda r: r.index)
-    stale = [r for r in existing if r.name != container_name(desired.name, svc, r.index)]
+    stale = [r for r in existing if r.name != _name(desired, svc, r.index)]
     existing = [r for r in existing if r not in stale]
     keep, extra = existing[:want], existing[want:]
     actions: list[ReplicaAction] = []
     for rep in [*stale, *reversed(extra)]:  # staging leftovers; scale down: highest first
         actions += _remove(rep)
-    restart_upstream = any(d.restart and d.service in recreated for d in svc.depends_on)
+    restart_upstream = any(d.restart and d.target in recreated for d in svc.depends_on)
     for rep in keep:
         actions += _converge(svc, rep, options, restart_upstream)
     for index in free_indexes({r.index for r in keep}, want - len(keep)):
-        name = container_name(desired.name, svc, index)
+        name = _name(desired, svc, index)
         actions.append(CreateReplica(svc.name, index, name))
         if not options.no_start:
             actions.append(StartReplica(svc.name, index, name))
     return actions
 
 
-def container_name(project: str, svc: DesiredService, index: int) -> str:
-    if svc.container_name and index == 1:
-        return svc.container_name
-    return replica_name(project, svc.name, index)
+def _name(desired: DesiredProject, svc: DesiredService, index: int) -> str:
+    return container_name(desired.name, svc.name, index, svc.container_name)
 
 
 def free_indexes(used: set[int], count: int) -> list[int]:
@@ -227,16 +210,10 @@ def _needs(desired: DesiredProject | None, observed: ObservedProject) -> tuple[l
     """(services in dependency order, what each needs): from the file, else from what the last
     `up` recorded (docker compose keeps depends_on in a label for the same purpose)."""
     if desired is not None:
-        needs = {s.name: tuple(d.service for d in s.depends_on) for s in desired.services}
+        needs = {s.name: tuple(d.target for d in s.depends_on) for s in desired.services}
         return desired.names, needs
     needs = dict(observed.project.dependencies) if observed.project else {}
-    order: list[str] = []
-    while len(order) < len(needs):
-        ready = sorted(
-            n for n, ds in needs.items() if n not in order and all(d in order for d in ds)
-        )
-        order += ready or sorted(n for n in needs if n not in order)[:1]  # a cycle: go on
-    return order, needs
+    return flat(needs), needs
 
 
 def _dependents_first(

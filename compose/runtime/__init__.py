@@ -4,9 +4,9 @@ Public API (the orchestrator uses only these)::
 
     ContainerSpec, Mount, Limits, Ulimit        frozen data (compose.runtime.spec)
     ContainerHandle, ExitStatus                 what create/wait return; handles round-trip JSON
-    spec_from_service(...), spec_from_model(svc, ...)   Docker's argv/env/user/workdir rules
+    spec_from_service(...)                      Docker's argv/env/user/workdir rules
     Runtime                                     the Protocol below
-    LinuxRuntime()                              the real one (root); FakeRuntime for unit tests
+    LinuxRuntime()                              the real one (root)
     ContainerStepError                          ContainerError naming the failed init step
 
     class Runtime(Protocol):
@@ -28,7 +28,7 @@ Public API (the orchestrator uses only these)::
 
 For the orchestrator:
 - ``network_mode/pid/ipc: service:x`` → pass the lowest replica's ``/proc/<pid>/ns/{net,pid,ipc}``
-  as ``netns_path`` / ``pid_mode`` / ``ipc_mode`` (``spec_from_model`` maps only ``host``);
+  as ``netns_path`` / ``pid_mode`` / ``ipc_mode`` (``supervisor.machine.spec`` maps ``host``);
 - ``stdin_open``: write into ``<replica_dir>/stdin`` (a fifo) to feed the container;
 - ``remove`` deletes the replica dir, so keep ``log_path`` outside it if logs must survive;
 - a handle round-trips through ``to_dict``/``from_dict``; any process can stop/wait/remove it,
@@ -51,11 +51,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from compose.runtime.service import spec_from_model, spec_from_service
+from compose.runtime.service import spec_from_service
 from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus, Limits, Mount, Ulimit
 
 if TYPE_CHECKING:
-    from compose.runtime.fake import FakeRuntime
     from compose.runtime.launcher import ContainerStepError, LinuxRuntime
     from compose.runtime.protocol import Runtime
 
@@ -64,20 +63,17 @@ __all__ = [
     "ContainerSpec",
     "ContainerStepError",
     "ExitStatus",
-    "FakeRuntime",
     "Limits",
     "LinuxRuntime",
     "Mount",
     "Runtime",
     "Ulimit",
-    "spec_from_model",
     "spec_from_service",
 ]
 
 _LAZY = {
     "LinuxRuntime": "compose.runtime.launcher",
     "ContainerStepError": "compose.runtime.launcher",
-    "FakeRuntime": "compose.runtime.fake",
     "Runtime": "compose.runtime.protocol",
 }
 

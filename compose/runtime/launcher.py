@@ -24,8 +24,8 @@ import threading
 from typing import Any
 
 from compose.errors import ContainerError
+from compose.procfs import is_alive
 from compose.runtime import cgroups, etcfiles, syncproto
-from compose.runtime.procfs import is_alive
 from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus
 from compose.runtime.validate import validate_spec
 

@@ -18,8 +18,8 @@ import socket
 import time
 from typing import Any
 
+from compose.procfs import process_start_time
 from compose.runtime import syncproto
-from compose.runtime.procfs import proc_start_time
 
 MAX_LINE = 16 * 1024
 EXIT_FILE = "exit.json"
@@ -252,9 +252,9 @@ def report_pid(sock: socket.socket, pid: int) -> None:
             sock,
             "pid",
             pid=pid,
-            start_time=proc_start_time(pid),
+            start_time=process_start_time(pid),
             monitor_pid=me,
-            monitor_start_time=proc_start_time(me),
+            monitor_start_time=process_start_time(me),
         )
     except OSError:
         pass

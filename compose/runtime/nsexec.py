@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from compose.errors import ContainerError
+from compose.procfs import process_start_time
 from compose.runtime import caps as capmod, init as initmod, syncproto, syscalls as sc
-from compose.runtime.procfs import proc_start_time
 from compose.runtime.spec import ContainerHandle, ContainerSpec
 
 NAMESPACES = (
@@ -133,7 +133,7 @@ def _open_pty(pid: int) -> tuple[int, int]:
 def _join(req: dict[str, Any]) -> None:
     pid = req["pid"]
     fds = [(os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY), flag) for name, flag in NAMESPACES]
-    if proc_start_time(pid) != req["start_time"]:
+    if process_start_time(pid) != req["start_time"]:
         raise ContainerError("exec: container is not running")
     for path in req["cgroup_procs"]:
         with open(path, "w") as f:

@@ -1,4 +1,4 @@
-"""The ``Runtime`` protocol the orchestrator programs against (LinuxRuntime, FakeRuntime)."""
+"""The ``Runtime`` protocol the orchestrator programs against (LinuxRuntime implements it)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,8 @@ class Runtime(Protocol):
     def pause(self, handle: ContainerHandle) -> None: ...
     def unpause(self, handle: ContainerHandle) -> None: ...
     def stats(self, handle: ContainerHandle) -> CgroupStats: ...
+    def warm(self) -> None:
+        """Start the fork server now (the first ``create`` would otherwise)."""
+
+    def close(self) -> None:
+        """Stop the fork server (containers keep running)."""

@@ -1,8 +1,8 @@
 """The container's filesystem: mount planning (pure) and applying it through a ``Syscalls`` seam.
 
 ``plan_mounts`` returns the ordered ``MountOp`` list for everything mounted before pivot_root;
-``apply_mounts`` executes it with any object that has the ``Syscalls`` methods, so the plan is
-unit-tested with ``RecordingSyscalls`` and no root. Targets are resolved with ``secure_join`` so a
+``apply_op`` executes one with any object that has the ``Syscalls`` methods, so the plan is
+unit-tested with a recording fake and no root. Targets are resolved with ``secure_join`` so a
 symlink inside the image can never point a mount at the host.
 
 Many layers: overlay's options must fit in one page. The init opens every layer dir as an fd,

@@ -16,6 +16,7 @@ Invariants:
 - ``observe_project`` never changes anything: it reports what is recorded plus liveness.
 """
 
+from compose.procfs import is_alive, process_start_time
 from compose.state.lock import ProjectLock, is_locked
 from compose.state.observe import (
     ObservedProject,
@@ -24,34 +25,45 @@ from compose.state.observe import (
     list_projects,
     observe_project,
 )
-from compose.state.procfs import is_alive, process_start_time
 from compose.state.records import (
+    CREATED,
+    EXITED,
+    PAUSED,
+    RUNNING,
     SCHEMA_VERSION,
+    STATUSES,
     NetworkRecord,
+    PortRecord,
     ProjectRecord,
     ReplicaRecord,
-    replica_name,
+    container_name,
     staged_for,
     staging_name,
 )
 from compose.state.store import StateStore
 
 __all__ = [
+    "CREATED",
+    "EXITED",
+    "PAUSED",
+    "RUNNING",
     "SCHEMA_VERSION",
+    "STATUSES",
     "NetworkRecord",
     "ObservedProject",
     "ObservedReplica",
+    "PortRecord",
     "ProjectLock",
     "ProjectRecord",
     "ReplicaRecord",
     "StateStore",
+    "container_name",
     "images_in_use",
     "is_alive",
     "is_locked",
     "list_projects",
     "observe_project",
     "process_start_time",
-    "replica_name",
     "staged_for",
     "staging_name",
 ]

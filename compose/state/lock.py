@@ -10,14 +10,9 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from pathlib import Path
 
-from compose import paths
 from compose.errors import ProjectLockedError
-
-
-def lock_path(project: str) -> Path:
-    return paths.project_run_dir(project) / "lock"
+from compose.state.layout import lock_path
 
 
 class ProjectLock:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from compose import paths
+from compose.procfs import is_alive
+from compose.state.layout import projects_dir
 from compose.state.lock import lock_holder_pid
-from compose.state.procfs import is_alive
 from compose.state.records import EXITED, PAUSED, RUNNING, ProjectRecord, ReplicaRecord
 from compose.state.store import StateStore
 
@@ -69,7 +69,7 @@ def observe_project(project: str, proc: Path = Path("/proc")) -> ObservedProject
 
 
 def list_projects() -> list[str]:
-    root = paths.state_dir() / "projects"
+    root = projects_dir()
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if (p / "project.json").exists())

@@ -17,7 +17,11 @@ CREATED, RUNNING, PAUSED, EXITED, REMOVING = "created", "running", "paused", "ex
 STATUSES = (CREATED, RUNNING, PAUSED, EXITED, REMOVING)
 
 
-def replica_name(project: str, service: str, index: int) -> str:
+def container_name(project: str, service: str, index: int, custom: str | None = None) -> str:
+    """The one name builder: ``<project>-<service>-<N>``, or the service's ``container_name:``
+    (which only replica 1 can have: a service that sets it cannot be scaled)."""
+    if custom and index == 1:
+        return custom
     return f"{project}-{service}-{index}"
 
 
@@ -30,6 +34,24 @@ def staging_name(name: str, token: str) -> str:
 def staged_for(name: str) -> str:
     """The name a staging name stands in for ("" when ``name`` has no "_": not staging)."""
     return name.partition("_")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class PortRecord:
+    """One ``ports:`` entry of a replica: its container port and the host port it got."""
+
+    target: int
+    published: int | None = None  # this replica's host port (a range gives each its own)
+    protocol: str = "tcp"
+    host_ip: str = ""  # "" = every address
+
+    def to_dict(self) -> dict[str, int | str | None]:
+        return {
+            "target": self.target,
+            "published": self.published,
+            "protocol": self.protocol,
+            "host_ip": self.host_ip,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +96,7 @@ class ReplicaRecord:
     restart_count: int = 0
     netns: str | None = None
     ips: dict[str, str] = field(default_factory=dict)  # network key -> address
-    ports: tuple[dict[str, Any], ...] = ()  # {"target", "published", "protocol", "host_ip"}
+    ports: tuple[PortRecord, ...] = ()
     mounts: tuple[str, ...] = ()
     created: float = 0.0
     started_at: float | None = None
@@ -90,7 +112,7 @@ class ReplicaRecord:
 
     def __post_init__(self) -> None:
         if not self.name:
-            object.__setattr__(self, "name", replica_name(self.project, self.service, self.index))
+            object.__setattr__(self, "name", container_name(self.project, self.service, self.index))
         if not self.ident:
             object.__setattr__(self, "ident", self.name)
 
@@ -98,11 +120,15 @@ class ReplicaRecord:
         return dataclasses.replace(self, **changes)
 
 
+_PORT_FIELDS = {f.name for f in dataclasses.fields(PortRecord)}
+
+
 def to_dict(record: Any) -> dict[str, Any]:
     """The JSON form. A replica's fields are JSON values already, so they are taken as they
     are (asdict's deep copy was ~80 us of each of the ~60 record writes of a scale-up)."""
     if isinstance(record, ReplicaRecord):
         data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+        data["ports"] = [p.to_dict() for p in record.ports]
     else:
         data = dataclasses.asdict(record)  # nested NetworkRecords
     data["schema_version"] = SCHEMA_VERSION
@@ -130,6 +156,9 @@ def _coerce(cls: type[T], values: dict[str, Any]) -> T:
         deps = values.get("dependencies", {})
         values["dependencies"] = {k: tuple(v) for k, v in deps.items()}
     if cls is ReplicaRecord:
-        values["ports"] = tuple(values.get("ports", ()))
+        values["ports"] = tuple(
+            PortRecord(**{k: v for k, v in p.items() if k in _PORT_FIELDS})
+            for p in values.get("ports", ())
+        )
         values["mounts"] = tuple(values.get("mounts", ()))
     return cls(**values)

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from compose import paths
 from compose.errors import StateError
+from compose.state.layout import failures_path, project_dir
 from compose.state.records import ProjectRecord, ReplicaRecord, from_dict, to_dict
 
 
@@ -70,7 +70,7 @@ class StateStore:
 
     def __init__(self, project: str) -> None:
         self.project = project
-        self.root = paths.project_state_dir(project)
+        self.root = project_dir(project)
         self._parsed: dict[Path, tuple[tuple[int, ...], ReplicaRecord]] = {}
 
     @property
@@ -132,6 +132,18 @@ class StateStore:
         if not self.replicas_dir.is_dir():
             return []
         return [p for p in self.replicas_dir.iterdir() if p.suffix == ".json"]
+
+    def failures(self) -> dict[str, str]:
+        """Services the control loop gave up on (terminal errors): service -> cause."""
+        data = read_json(failures_path(self.project))
+        return dict(data.get("failed", {})) if data else {}
+
+    def save_failures(self, failed: dict[str, str]) -> None:
+        path = failures_path(self.project)
+        if failed:
+            atomic_write_json(path, {"schema_version": 1, "failed": failed}, durable=False)
+        else:
+            path.unlink(missing_ok=True)
 
     def delete_project(self) -> None:
         """Forget the project entirely (after `down`): records only, never volumes."""

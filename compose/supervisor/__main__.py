@@ -90,11 +90,11 @@ def _forward(project: str, request: dict[str, Any], out: PipeOutput) -> bool:
 
 
 def _log_to_project(project: str) -> None:
-    from compose import paths
+    from compose.state.layout import supervisor_log
 
-    logdir = paths.project_run_dir(project)
-    logdir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(logdir / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    path = supervisor_log(project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
 

@@ -17,15 +17,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from compose import paths
 from compose.errors import OperationError, UserError
+from compose.state.layout import listening_sockets, socket_path
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 MAX_LINE = 1 << 20
-
-
-def socket_path(project: str) -> Path:
-    return paths.project_run_dir(project) / "supervisor.sock"
 
 
 async def serve(path: Path, handler: Handler) -> None:
@@ -102,7 +98,7 @@ def forward_up(project: str, request: dict[str, Any]) -> dict[str, Any] | None:
 
 def any_listening() -> bool:
     """Some project's supervisor has its socket up (cheap: one glob, no stack file read)."""
-    return any((paths.run_dir() / "projects").glob("*/supervisor.sock"))
+    return bool(listening_sockets())
 
 
 def _read_line(sock: socket.socket) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The ONLY place that runs blocking calls (runtime, netplug, images, files) off the event loop.
 
 One CapacityLimiter bounds the worker threads so a 30-service ``up`` does not start 30 kernel
-operations at once on a 2-core machine. pyroute2's sync API must not run on the loop thread.
+operations at once on a 2-core machine; a blocking call on the loop thread would stall every
+watcher, probe and API request of the supervisor.
 """
 
 from __future__ import annotations

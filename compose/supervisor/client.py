@@ -58,10 +58,10 @@ def _spawn_supervisor(request: dict[str, Any], out: Any) -> dict[str, Any]:
     import subprocess
     import sys
 
-    from compose import paths
+    from compose.state.layout import start_log
 
-    paths.run_dir().mkdir(parents=True, exist_ok=True)
-    with open(paths.run_dir() / "supervisor-start.log", "ab") as log_file:
+    start_log().parent.mkdir(parents=True, exist_ok=True)
+    with open(start_log(), "ab") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "compose.supervisor"],
             stdin=subprocess.PIPE,

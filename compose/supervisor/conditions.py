@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compose.planner.actions import SERVICE_COMPLETED, SERVICE_HEALTHY, STOPPED, Wait
-from compose.supervisor.tracker import RUNNING, ReplicaState, Tracker
+from compose.state import RUNNING
+from compose.supervisor.tracker import ReplicaState, Tracker
 
 
 class DependencyFailed(Exception):

@@ -28,12 +28,13 @@ from anyio.abc import TaskGroup
 
 from compose.errors import ImageError, UserError
 from compose.planner.actions import Plan
+from compose.state import EXITED
 from compose.supervisor.driver import Driver
 from compose.supervisor.executor import Executor, Hooks, Outcome
 from compose.supervisor.health import monitor
 from compose.supervisor.replicaset import Expectations, batches, diff
 from compose.supervisor.restart import RestartPolicy, attempts, next_delay, should_restart
-from compose.supervisor.tracker import EXITED, ReplicaState, Tracker
+from compose.supervisor.tracker import ReplicaState, Tracker
 from compose.supervisor.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,6 @@ class Supervisor(Hooks):
         self.applying: set[str] = set()  # services a running Plan owns
         self.expect = Expectations()
         self.failed: dict[str, str] = {}  # service -> terminal error
-        self.on_failed: Callable[[dict[str, str]], None] | None = None
 
     # lifecycle -----------------------------------------------------------------------------
     async def __aenter__(self) -> Supervisor:
@@ -111,11 +111,8 @@ class Supervisor(Hooks):
     async def _refresh_network_services(self) -> None:
         """DNS records, loopback proxies and /etc/hosts from the records: after a plan they
         also cover replicas this supervisor adopted (it started none of them)."""
-        refresh = getattr(self.driver, "refresh_network_services", None)
-        if refresh is None:
-            return
         try:
-            await refresh()
+            await self.driver.refresh_network_services()
         except Exception:
             log.warning("refreshing network services failed", exc_info=True)
 
@@ -210,12 +207,10 @@ class Supervisor(Hooks):
         self.tracker.exited(name, code)
         self.event("die", name, exit_code=code)
         self.enqueue(state.service)
-        exited = getattr(self.driver, "replica_exited", None)
-        if exited is not None:
-            try:
-                await exited(name, state.service)  # DNS, hosts, DNAT drop the dead one now
-            except Exception:
-                log.warning("network services after %s died", name, exc_info=True)
+        try:
+            await self.driver.replica_exited(name, state.service)  # DNS, hosts, DNAT drop it
+        except Exception:
+            log.warning("network services after %s died", name, exc_info=True)
 
     def _start_health(self, name: str, spec: Any) -> None:
         assert self._tg is not None
@@ -268,9 +263,7 @@ class Supervisor(Hooks):
         else:
             self.failed[service] = error
             self.event("failed", "", service=service, error=error)
-        record = self.on_failed or getattr(self.driver, "record_failures", None)
-        if record is not None:
-            record(dict(self.failed))
+        self.driver.record_failures(dict(self.failed))
         self.tracker.poke()
 
     async def reconcile(self, service: str) -> None:
@@ -306,7 +299,7 @@ class Supervisor(Hooks):
 
         async def one(index: int) -> None:
             try:
-                name = self._name_of(service, index)
+                name = self.driver.name_of(service, index)
                 self.event("create", name, service=service)
                 await self.executor.create(service, index, name)
                 await self.executor.start(name)
@@ -335,13 +328,7 @@ class Supervisor(Hooks):
         await _all_then_raise(one, names)
 
     def _staging(self, state: ReplicaState) -> bool:
-        return not state.oneoff and state.name != self._name_of(state.service, state.index)
-
-    def _name_of(self, service: str, index: int) -> str:
-        name_of = getattr(self.driver, "name_of", None)
-        if name_of is not None:
-            return str(name_of(service, index))
-        return f"{getattr(self.driver, 'project', 'project')}-{service}-{index}"
+        return not state.oneoff and state.name != self.driver.name_of(state.service, state.index)
 
     async def _restart_when_due(
         self, state: ReplicaState, now: float, policy: RestartPolicy

@@ -1,9 +1,10 @@
-"""The seam between the supervisor's logic and the machine.
+"""The seam between the supervisor's logic and the machine: everything the loop calls.
 
-``Driver`` is what the executor, the health monitor and the reconciler call. The real one
-(``compose.supervisor.linux.LinuxDriver``) drives images, volumes, netplug and the runtime through
-``blocking.run_sync``; unit tests use a fake that records calls. All methods are idempotent where
-their verb says so (``remove_*`` tolerates absence).
+``Driver`` is what the executor, the health monitor and the reconciler call, and nothing else
+of the machine is reachable from them. The real one (``machine.linux.LinuxDriver``) drives
+images, volumes, netplug and the runtime through ``blocking.run_sync``; unit tests use a fake
+that records calls (``tests/unit/supervisor/supervisor_fakes.FakeDriver``, which implements
+exactly this). Verbs are idempotent where they say so (``remove_*`` tolerates absence).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from compose.supervisor.restart import RestartPolicy
 
 
 class Driver(Protocol):
+    # networks and volumes (a plan's setup and teardown)
     async def ensure_network(self, action: EnsureNetwork) -> None: ...
 
     async def ensure_volume(self, action: EnsureVolume) -> None: ...
@@ -24,6 +26,7 @@ class Driver(Protocol):
 
     async def remove_volume(self, action: RemoveVolume) -> None: ...
 
+    # one replica's lifecycle
     async def create_replica(self, service: str, index: int, name: str | None = None) -> None:
         """``name``: a staging name (start-first recreation); default the replica's own."""
         ...
@@ -38,14 +41,50 @@ class Driver(Protocol):
 
     async def kill_replica(self, name: str, signal: int) -> None: ...
 
+    async def pause_replica(self, name: str) -> None: ...
+
+    async def unpause_replica(self, name: str) -> None: ...
+
     async def remove_replica(self, name: str) -> None: ...
 
     async def wait_exit(self, name: str) -> int | None:
         """Return the exit code once the replica's process has ended (None if unknown)."""
         ...
 
-    async def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int: ...
+    async def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
+        """A healthcheck command in the replica; its exit code."""
+        ...
+
+    # who gets traffic (DNS, /etc/hosts, the loopback proxy, DNAT)
+    def withhold_replica(self, name: str) -> None:
+        """A replica about to be created gets no traffic until ``admit_replica``."""
+        ...
+
+    async def admit_replica(self, name: str) -> None: ...
+
+    async def drain_replica(self, name: str) -> None:
+        """No new connections for a replica that has a successor (it still runs)."""
+        ...
+
+    async def wait_serving(self, name: str, timeout: float = ...) -> bool:
+        """Until the replica accepts connections on its published TCP ports (False: timed out)."""
+        ...
+
+    async def replica_exited(self, name: str, service: str) -> None:
+        """A replica died on its own: it leaves DNS, /etc/hosts and the DNAT set now."""
+        ...
+
+    async def refresh_network_services(self) -> None:
+        """DNS, proxies and /etc/hosts follow the records (adopted replicas included)."""
+        ...
+
+    # what the stack says, and what the loop reports
+    def name_of(self, service: str, index: int) -> str: ...
 
     def healthcheck(self, service: str) -> HealthSpec | None: ...
 
     def restart_policy(self, service: str) -> RestartPolicy: ...
+
+    def record_failures(self, failed: dict[str, str]) -> None:
+        """The services the loop gave up on (terminal errors), for ``ps``."""
+        ...

@@ -38,10 +38,11 @@ from compose.planner.actions import (
     StopReplica,
     Wait,
 )
+from compose.state import EXITED
 from compose.state.records import staging_name
 from compose.supervisor.conditions import DependencyFailed, wait_condition
 from compose.supervisor.driver import Driver
-from compose.supervisor.tracker import EXITED, ReplicaState, Tracker
+from compose.supervisor.tracker import ReplicaState, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -262,9 +263,7 @@ class Executor:
             return
         staging = staging_name(name, secrets.token_hex(6))
         await self._start_successor(service, index, staging)
-        drain = getattr(self.driver, "drain_replica", None)
-        if drain is not None:
-            await drain(name)  # new connections go to the successor only
+        await self.driver.drain_replica(name)  # new connections go to the successor only
         await self.stop(name)
         await self.remove(name)
         await self.driver.rename_replica(staging, name)
@@ -273,17 +272,13 @@ class Executor:
 
     async def _start_successor(self, service: str, index: int, staging: str) -> None:
         """Created withheld from traffic; admitted once ready (the old one still serves)."""
-        withhold = getattr(self.driver, "withhold_replica", None)
-        admit = getattr(self.driver, "admit_replica", None)
         try:
             self.hooks.event("create", staging, service=service)
-            if withhold is not None:
-                withhold(staging)
+            self.driver.withhold_replica(staging)
             await self.create(service, index, staging)
             await self.start(staging)
             await self._ready(service, staging)
-            if admit is not None:
-                await admit(staging)
+            await self.driver.admit_replica(staging)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._discard(staging)
@@ -293,9 +288,8 @@ class Executor:
         """The successor runs and, with a healthcheck that runs, is healthy; without one, it
         accepts connections on its published TCP ports (bounded wait: ``wait_serving``)."""
         watch_health = self.hooks.monitors_health() and self.driver.healthcheck(service)
-        serving = getattr(self.driver, "wait_serving", None)
-        if serving is not None and not watch_health:
-            await serving(name)
+        if not watch_health:
+            await self.driver.wait_serving(name)
 
         def settled() -> bool:
             state = self.tracker.get(name)

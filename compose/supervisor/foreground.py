@@ -130,7 +130,7 @@ class Attached:
     def follow(self, session: Session) -> None:
         """Every shown replica's log; a replica made anew under its name (another log file,
         or the same path replaced: ``LogTail`` sees the inode) is read from its start."""
-        for rec in session.driver.store.replicas():
+        for rec in session.driver.ctx.store.replicas():
             source = f"{rec.service}-{rec.index}"
             if not rec.log_path or rec.oneoff or not _shown(session, rec.service):
                 continue
@@ -185,7 +185,9 @@ def report_exits(session: Session) -> None:
 
 
 def _formatter(session: Session) -> Formatter:
-    sources = [f"{r.service}-{r.index}" for r in session.driver.store.replicas() if not r.oneoff]
+    sources = [
+        f"{r.service}-{r.index}" for r in session.driver.ctx.store.replicas() if not r.oneoff
+    ]
     return Formatter(
         sources,
         color=session.run.color,

@@ -11,7 +11,7 @@ import anyio
 
 from compose.errors import OperationError
 from compose.planner import UpOptions, selected_services
-from compose.state import observe_project
+from compose.state import layout, observe_project
 from compose.supervisor import api
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.run import Session, ensure_images, stop_all, wait_ready
@@ -20,7 +20,7 @@ from compose.supervisor.run import Session, ensure_images, stop_all, wait_ready
 async def serve(session: Session) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(
-            api.serve, api.socket_path(session.project.name), lambda r: handle(session, r)
+            api.serve, layout.socket_path(session.project.name), lambda r: handle(session, r)
         )
         await session.shutdown.wait()
         tg.cancel_scope.cancel()
@@ -94,17 +94,15 @@ async def _replica_op(
 async def _pause_op(session: Session, pause: bool, services: tuple[str, ...]) -> list[str]:
     """Freeze / thaw running replicas; the tracker knows, so health probes skip them and the
     records (``ps``) say ``paused`` without a later update overwriting it."""
-    from compose.supervisor.replica import handle_of
-    from compose.supervisor.tracker import PAUSED, RUNNING
+    from compose.state import PAUSED, RUNNING
 
     want, new = (RUNNING, PAUSED) if pause else (PAUSED, RUNNING)
-    runtime = session.driver.runtime
+    act = session.driver.pause_replica if pause else session.driver.unpause_replica
     changed = []
     for state in list(session.sup.tracker.replicas.values()):
         if state.status != want or (services and state.service not in services):
             continue
-        handle = handle_of(session.driver.replica_record(state.name))
-        await run_sync(runtime.pause if pause else runtime.unpause, handle)
+        await act(state.name)
         session.sup.tracker.update(state.name, status=new)
         session.sup.event("pause" if pause else "unpause", state.name)
         changed.append(state.name)
@@ -122,9 +120,9 @@ async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str,
     images = await run_sync(
         ensure_images, project.stack, names, request.get("pull", "missing"), session.out
     )
-    session.project, session.driver.stack = project, project.stack
-    session.driver.images.update(images)
-    plan = project.plan_up(up, {n: session.driver.images[n].digest for n in session.driver.images})
+    session.project = project
+    session.driver.ctx.use(project.stack, images)
+    plan = project.plan_up(up, session.driver.ctx.images)
     outcome = await session.sup.apply(plan, session.run.stop_timeout)
     failures = list(outcome.failures)
     if not failures and request.get("wait"):
@@ -136,7 +134,7 @@ async def _apply_request(session: Session, request: dict[str, Any]) -> dict[str,
 async def _down_request(session: Session, request: dict[str, Any]) -> dict[str, Any]:
     """`down` while this supervisor runs: remove everything, forget the project, then exit."""
     from compose.planner import DownOptions, plan_down
-    from compose.supervisor.linux import forget_project
+    from compose.supervisor.machine.forget import forget_project
 
     options = DownOptions(
         remove_volumes=bool(request.get("remove_volumes")),

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import anyio
 
-from compose.supervisor.tracker import PAUSED, ReplicaState, Tracker
+from compose.state import PAUSED
+from compose.supervisor.tracker import ReplicaState, Tracker
 
 STARTING, HEALTHY, UNHEALTHY = "starting", "healthy", "unhealthy"
 

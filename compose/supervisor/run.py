@@ -16,7 +16,6 @@ layer above it); ``out`` is the CLI's output sink.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,16 +24,16 @@ from typing import Any, Protocol
 
 import anyio
 
-from compose import paths
 from compose.errors import ProjectUpError
 from compose.planner import UpOptions, plan_stop, selected_services
-from compose.state import ProjectLock, StateStore, observe_project
+from compose.state import ProjectLock, observe_project
+from compose.state.events import EventLog
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.conditions import DependencyFailed, check_completed, check_healthy
 from compose.supervisor.core import Supervisor
 from compose.supervisor.executor import Outcome
-from compose.supervisor.linux import LinuxDriver
-from compose.supervisor.netservices import NetServices
+from compose.supervisor.machine.linux import LinuxDriver
+from compose.supervisor.machine.netservices import NetServices
 from compose.supervisor.options import RunOptions
 
 log = logging.getLogger(__name__)
@@ -66,27 +65,12 @@ class Session:
     view: Any = None  # the foreground's log view (``foreground.Attached``)
 
 
-def events_path(project: str) -> Any:
-    return paths.project_state_dir(project) / "events.jsonl"
-
-
-def event_writer(project: str) -> Callable[[dict[str, Any]], None]:
-    path = events_path(project)
-
-    def write(event: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as handle:
-            handle.write(json.dumps({"project": project, **event}) + "\n")
-
-    return write
-
-
 class Events:
     """The supervisor's event sink: the project's events file (`events`), then whoever listens
     in this process (a foreground `up` reports exits from it)."""
 
     def __init__(self, project: str) -> None:
-        self._write = event_writer(project)
+        self._write = EventLog(project).append
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -132,7 +116,7 @@ async def run_up(
     try:
         return await _run_locked(project, up, run, out, ready, reload)
     except BaseException:
-        from compose.supervisor.linux import forget_project
+        from compose.supervisor.machine.forget import forget_project
 
         forget_project(project.name)  # a failed first `up` leaves no empty project behind
         raise
@@ -154,12 +138,12 @@ async def _run_locked(
     try:
         names = selected_services(project.desired({}), up.services, up.no_deps)
         images = await run_sync(ensure_images, project.stack, names, run.pull, out)
-        driver.images.update(images)
-        plan = project.plan_up(up, {n: images[n].digest for n in images})
+        driver.ctx.use(project.stack, images)
+        plan = project.plan_up(up, images)
         async with NetServices(_aliases(project.stack)) as net:
-            driver.net = net
+            driver.traffic.serve(net)
             events = Events(project.name)
-            sup = Supervisor(driver, on_change=driver.persist, on_event=events)
+            sup = Supervisor(driver, on_change=driver.replicas.persist, on_event=events)
             async with sup:
                 session = Session(project, driver, sup, out, run, reload=reload, events=events)
                 return await _supervise(session, plan, names, ready)
@@ -197,7 +181,7 @@ async def _start_and_keep(
 ) -> int:
     _adopt(session)
     session.driver.record_failures({})  # an earlier supervisor's verdicts (`ps`) are not ours
-    StateStore(session.project.name).save_project(session.driver.project_record())
+    session.driver.networks.save_project_record()
     outcome = await _apply(session, plan)
     code = await _after_apply(session, outcome, names, ready)
     session.applied.set()
@@ -231,7 +215,7 @@ def _aliases(stack: Any) -> dict[str, dict[str, list[str]]]:
 
 
 def _adopt(session: Session) -> None:
-    for state in session.driver.adoptable():
+    for state in session.driver.replicas.adoptable():
         session.sup.adopt(state)
 
 
@@ -283,7 +267,7 @@ async def wait_ready(session: Session, names: list[str], timeout: float | None) 
 
 def completion_targets(desired: Any) -> set[str]:
     return {
-        d.service
+        d.target
         for s in desired.services
         for d in s.depends_on
         if d.condition == "service_completed_successfully"

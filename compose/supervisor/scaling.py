@@ -99,11 +99,12 @@ async def _prepare(session: Any, counts: dict[str, int]) -> None:
     if not wanted:
         return
     stack, driver = session.project.stack, session.driver
-    missing = [s for s in wanted if not _unpacked(driver.image_for(s))]
+    missing = [s for s in wanted if not _unpacked(driver.ctx.image_for(s))]
     if missing:
-        driver.images.update(await run_sync(ensure_images, stack, missing, "missing", session.out))
+        pulled = await run_sync(ensure_images, stack, missing, "missing", session.out)
+        driver.ctx.use(stack, pulled)
     up = UpOptions(services=tuple(wanted), no_deps=True, scale=counts)
-    setup = session.project.plan_up(up, {s: None for s in stack.services}).setup
+    setup = session.project.plan_up(up, {}).setup
     outcome = await session.sup.apply(Plan(setup=setup))
     outcome.raise_for_failures()
 

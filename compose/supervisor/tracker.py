@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 
-CREATED, RUNNING, PAUSED, EXITED = "created", "running", "paused", "exited"
+from compose.state import CREATED, EXITED, PAUSED, RUNNING, ObservedReplica, ReplicaRecord
 
 
 @dataclass(slots=True)
@@ -36,6 +36,36 @@ class ReplicaState:
     @property
     def running(self) -> bool:
         return self.status in (RUNNING, PAUSED)
+
+    @classmethod
+    def observed(cls, rep: ObservedReplica) -> ReplicaState:
+        """A replica found on disk (a supervisor taking over a project); its status is the
+        record's corrected by liveness (``ObservedReplica.status``)."""
+        rec = rep.record
+        return cls(
+            rec.service,
+            rec.index,
+            rec.name,
+            rep.status,
+            rec.exit_code,
+            rec.health,
+            rec.started_at,
+            rec.finished_at,
+            rec.restart_count,
+            rec.manually_stopped,
+            oneoff=rec.oneoff,
+        )
+
+    def onto(self, record: ReplicaRecord) -> ReplicaRecord:
+        """The record with this state's status, health and exit (what ``ps`` shows)."""
+        return record.replace(
+            status=self.status,
+            exit_code=self.exit_code,
+            health=self.health,
+            restart_count=self.restart_count,
+            manually_stopped=self.manually_stopped,
+            finished_at=self.finished_at if self.status == EXITED else record.finished_at,
+        )
 
 
 class Tracker:

@@ -49,7 +49,7 @@ def runtime() -> Any:
 
 
 def handle(rep: Any) -> Any:
-    from compose.supervisor.replica import handle_of
+    from compose.supervisor.machine.replicas import handle_of
 
     return handle_of(rep.record)
 

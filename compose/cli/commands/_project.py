@@ -121,15 +121,3 @@ def options_dict(options: GlobalOptions, services: tuple[str, ...] = ()) -> dict
         "services": list(services),
         "stdin": sys.stdin.read() if "-" in options.files else None,
     }
-
-
-def services_arg() -> Any:
-    return click.argument("services", nargs=-1)
-
-
-def echo(text: str = "") -> None:
-    click.echo(text)
-
-
-def isatty() -> bool:
-    return sys.stdout.isatty()

@@ -174,8 +174,7 @@ def _select(stack: Stack, services: tuple[str, ...]) -> Stack:
 def _selection(
     names: Collection[str], edges: list[tuple[str, str]], wanted: tuple[str, ...]
 ) -> set[str]:
-    """``wanted`` and what they depend on, transitively (all ``names`` when none is wanted);
-    the stdlib walk keeps networkx off the ``config`` path."""
+    """``wanted`` and what they depend on, transitively (all ``names`` when none is wanted)."""
     from compose.model.refs import reachable
 
     if not wanted:

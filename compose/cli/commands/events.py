@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -29,40 +27,22 @@ def command(
     until: float | None,
 ) -> None:
     """Receive real time events from containers (follows until Ctrl-C or --until)."""
-    from compose.supervisor.run import events_path
+    from compose.state.events import EventLog
 
-    path = events_path(project_name(obj))
+    log = EventLog(project_name(obj))
     offset = 0
     while True:
-        offset = _emit(path, offset, services, as_json, since, until)
+        lines, offset = log.read_from(offset)
+        for line in lines:
+            event = line.event
+            if services and event.get("service") not in services:
+                continue
+            if (since and event["time"] < since) or (until and event["time"] > until):
+                continue
+            click.echo(line.text if as_json else _text(event))
         if until is not None and until <= time.time():
             return
         time.sleep(0.2)
-
-
-def _emit(
-    path: Path,
-    offset: int,
-    services: tuple[str, ...],
-    as_json: bool,
-    since: float | None,
-    until: float | None,
-) -> int:
-    try:
-        with open(path) as handle:
-            handle.seek(offset)
-            data = handle.read()
-    except FileNotFoundError:
-        return offset
-    complete, _, _ = data.rpartition("\n")
-    for line in filter(None, complete.split("\n")):
-        event = json.loads(line)
-        if services and event.get("service") not in services:
-            continue
-        if (since and event["time"] < since) or (until and event["time"] > until):
-            continue
-        click.echo(line if as_json else _text(event))
-    return offset + len(complete) + (1 if complete else 0)
 
 
 def _text(event: dict[str, Any]) -> str:

@@ -24,8 +24,8 @@ def command(
 
     rep = one(project_name(obj), service, index)
     for port in rep.record.ports:
-        if int(port["target"]) == private_port and port.get("protocol", "tcp") == protocol:
-            if port.get("published"):
-                click.echo(f"{port.get('host_ip') or '0.0.0.0'}:{port['published']}")
+        if port.target == private_port and port.protocol == protocol:
+            if port.published:
+                click.echo(f"{port.host_ip or '0.0.0.0'}:{port.published}")
                 return
     raise click.ClickException(f"no port {private_port}/{protocol} published for {rep.name}")

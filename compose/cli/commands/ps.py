@@ -64,9 +64,7 @@ def command(
 
 def _failed_services(project: str) -> None:
     """Services the control loop marked failed (a terminal error; see `events`)."""
-    from compose import paths
+    from compose.state import StateStore
 
-    path = paths.project_state_dir(project) / "failed.json"
-    if path.exists():
-        for service, error in sorted(json.loads(path.read_text())["failed"].items()):
-            click.echo(f'service "{service}" failed: {error}', err=True)
+    for service, error in sorted(StateStore(project).failures().items()):
+        click.echo(f'service "{service}" failed: {error}', err=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
-from compose.state import ObservedReplica, observe_project
+from compose.state import ObservedReplica, PortRecord, observe_project
 
 COLUMNS = ("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")
 # `ps --format 'table {{.Field}}'` headers, as docker compose names them
@@ -80,23 +81,23 @@ def summary(project: str, rep: ObservedReplica) -> dict[str, Any]:
     }
 
 
-def publisher(port: dict[str, Any]) -> dict[str, Any]:
+def publisher(port: PortRecord) -> dict[str, Any]:
     return {
-        "URL": port.get("host_ip") or "0.0.0.0",
-        "TargetPort": port["target"],
-        "PublishedPort": port.get("published") or 0,
-        "Protocol": port.get("protocol", "tcp"),
+        "URL": port.host_ip or "0.0.0.0",
+        "TargetPort": port.target,
+        "PublishedPort": port.published or 0,
+        "Protocol": port.protocol,
     }
 
 
-def ports_text(ports: Any) -> str:
+def ports_text(ports: Iterable[PortRecord]) -> str:
     parts = []
     for p in ports:
-        if p.get("published"):
-            host = p.get("host_ip") or "0.0.0.0"
-            parts.append(f"{host}:{p['published']}->{p['target']}/{p.get('protocol', 'tcp')}")
+        if p.published:
+            host = p.host_ip or "0.0.0.0"
+            parts.append(f"{host}:{p.published}->{p.target}/{p.protocol}")
         else:
-            parts.append(f"{p['target']}/{p.get('protocol', 'tcp')}")
+            parts.append(f"{p.target}/{p.protocol}")
     return ", ".join(parts)
 
 

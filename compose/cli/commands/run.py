@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
     from compose.model import PortMapping, Service
     from compose.project import Project
-    from compose.supervisor.linux import LinuxDriver
+    from compose.supervisor.machine.linux import LinuxDriver
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -125,28 +125,30 @@ def _override(
 
 
 def _run_oneoff(project: Project, svc: Service, name: str, detach: bool, remove: bool) -> int:
-    from compose.project import service_networks
-    from compose.supervisor.linux import LinuxDriver
-    from compose.supervisor.replica import create_named, remove_replica, start_replica
+    from compose.planner.actions import EnsureNetwork
+    from compose.planner.stack import service_networks
+    from compose.supervisor.machine.linux import LinuxDriver
     from compose.supervisor.run import ensure_images
 
     images = ensure_images(project.stack, [svc.name], "missing", CliOutput())
     driver = LinuxDriver(project.name, project.stack, images)
     driver.warm()
-    driver.ensure_networks_sync(list(service_networks(svc)))
+    for key in service_networks(svc):
+        driver.networks.ensure(EnsureNetwork(key, driver.ctx.network_config(key).key))
     if detach:
-        create_named(driver, svc, 1, name, oneoff=True)
-        start_replica(driver, name)
+        driver.replicas.create_named(svc, 1, name, oneoff=True)
+        driver.replicas.start(name)
         click.echo(name)
         return 0
     from compose.cli.commands import _attach
 
-    create_named(driver, svc, 1, name, oneoff=True, stdio=_attach.stdio(svc.stdin_open))
+    stdio = _attach.stdio(svc.stdin_open)
+    driver.replicas.create_named(svc, 1, name, oneoff=True, stdio=stdio)
     try:
         code = _attached(driver, name, svc.tty)
     finally:
         if remove:
-            remove_replica(driver, name)
+            driver.replicas.remove(name)
             _remove_anonymous_volumes(svc, name)
     return code
 
@@ -163,21 +165,18 @@ def _remove_anonymous_volumes(svc: Service, name: str) -> None:
 def _attached(driver: LinuxDriver, name: str, tty: bool) -> int:
     """Start the container with the caller's terminal attached; its exit code."""
     from compose.cli.commands import _attach
-    from compose.supervisor.replica import exit_code, handle_of, start_replica
+    from compose.supervisor.machine.replicas import handle_of
 
-    record = driver.replica_record(name)
-    handle = handle_of(record)
+    handle = handle_of(driver.ctx.record(name))
     if tty:
         _attach.copy_winsize(handle.pid)
     with (
-        _attach.forwarding(lambda sig: driver.runtime.kill(handle, sig), handle.pid, tty),
+        _attach.forwarding(lambda sig: driver.ctx.runtime.kill(handle, sig), handle.pid, tty),
         _attach.raw_terminal(tty),
     ):
-        start_replica(driver, name)
-        code = exit_code(driver, handle)
-    driver.store.save_replica(
-        driver.replica_record(name).replace(
-            status="exited", exit_code=code, finished_at=time.time()
-        )
+        driver.replicas.start(name)
+        code = driver.replicas.exit_code(handle)
+    driver.ctx.store.save_replica(
+        driver.ctx.record(name).replace(status="exited", exit_code=code, finished_at=time.time())
     )
     return code or 0

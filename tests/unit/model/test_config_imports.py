@@ -18,7 +18,6 @@ HEAVY = (
     "compose.runtime",
     "netplug",
     "compose.supervisor",
-    "networkx",  # ~80 ms to import: config finds cycles and dependencies with the stdlib
 )
 
 PROBE = """

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from compose.planner import (
-    Dependency,
     DesiredProject,
     DesiredService,
     DownOptions,
+    Need,
     UpOptions,
     plan_down,
     plan_up,
@@ -28,7 +28,7 @@ def stack(**replicas: int) -> DesiredProject:
         "web",
         replicas.get("web", 1),
         "h-web",
-        depends_on=(Dependency("db", "service_healthy", restart=True),),
+        depends_on=(Need("db", "service_healthy", restart=True),),
         networks=("default",),
     )
     return DesiredProject("p", (db, web), {"default": False}, {"data": False})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from compose.model import load_stack
-from compose.project import starts_first
+from compose.planner.stack import starts_first
 from compose.stackfile import LoadOptions
 
 

@@ -1,4 +1,4 @@
-"""The monitor's pure parts: json-file log lines, exit status, OOM counters; FakeRuntime."""
+"""The monitor's pure parts: json-file log lines, exit status, OOM counters."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
-from compose.errors import ContainerError
-from compose.runtime import ContainerSpec, FakeRuntime
+from compose.runtime import ContainerSpec
 from compose.runtime.etcfiles import container_resolv_conf, ensure_etc_files
 from compose.runtime.monitor import MAX_LINE, LogWriter, exit_status, oom_kills, timestamp
 
@@ -72,30 +69,6 @@ def test_etc_files_are_generated_only_where_missing(tmp_path: Path):
     assert "/etc/resolv.conf" in files
 
 
-def test_fake_runtime_records_actions(tmp_path: Path):
-    rt = FakeRuntime(exit_codes={"job": 0}, fail_create={"p-bad-1": "pivot_root: EINVAL"})
-    web = ContainerSpec(id="p-web-1", service="web", layers=(), replica_dir=tmp_path, argv=("x",))
-    job = ContainerSpec(id="p-job-1", service="job", layers=(), replica_dir=tmp_path, argv=("x",))
-    h = rt.run(web)
-    assert rt.is_alive(h.pid, h.start_time)
-    assert rt.stop(h) == 143
-    assert rt.wait(rt.run(job)).code == 0
-    with pytest.raises(ContainerError, match='service "bad" replica 1: pivot_root: EINVAL'):
-        rt.create(
-            ContainerSpec(id="p-bad-1", service="bad", layers=(), replica_dir=tmp_path, argv=("x",))
-        )
-    rt.remove(h)
-    assert rt.actions == [
-        ("create", "p-web-1"),
-        ("start", "p-web-1"),
-        ("stop", "p-web-1"),
-        ("create", "p-job-1"),
-        ("start", "p-job-1"),
-        ("create", "p-bad-1"),
-        ("remove", "p-web-1"),
-    ]
-
-
 def test_log_rotation_keeps_max_file_files_of_max_size_and_logs_reads_them_in_order(tmp_path):
     """logging: {max-size, max-file} as docker's json-file: <log>, <log>.1, ... oldest dropped;
     `logs` reads the kept files oldest first."""
@@ -114,23 +87,6 @@ def test_log_rotation_keeps_max_file_files_of_max_size_and_logs_reads_them_in_or
     assert kept == [f"line {i}" for i in range(40 - len(kept), 40)] and 0 < len(kept) < 40
     remove_log(path)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_log_options_from_the_model():
-    from types import SimpleNamespace as NS
-
-    from compose.runtime.service import log_options, parse_size
-
-    assert parse_size("10m") == 10 * 1024**2 and parse_size("512k") == 512 * 1024
-    assert parse_size("1000") == 1000
-    assert log_options(None) == {}
-    opts = NS(driver="json-file", options={"max-size": "1m", "max-file": "3"})
-    assert log_options(opts) == {"log_max_size": 1024**2, "log_max_files": 3}
-    assert log_options(NS(driver="local", options={})) == {
-        "log_max_size": 20 * 1024**2,
-        "log_max_files": 5,
-    }
-    assert log_options(NS(driver="none", options={})) == {"log_path": Path("/dev/null")}
 
 
 def test_a_follower_loses_no_line_across_a_rotation(tmp_path):

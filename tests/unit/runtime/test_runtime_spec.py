@@ -15,7 +15,6 @@ from compose.runtime import (
     Mount,
     Ulimit,
     caps,
-    spec_from_model,
     spec_from_service,
 )
 from compose.runtime.validate import validate_spec
@@ -144,63 +143,3 @@ def test_spec_from_service_applies_docker_defaults(tmp_path):
     assert len(spec.hostname) == 12
     assert (spec.user, spec.workdir, spec.stop_signal) == ("redis", "/data", 2)
     assert spec.layers == (Path("/l1"), Path("/l2"))
-
-
-@dataclass
-class _Service:
-    name: str = "web"
-    entrypoint: list[str] | None = None
-    command: list[str] | None = None
-    environment: dict = field(default_factory=lambda: {"A": "1"})
-    user: str | None = "1000:1000"
-    working_dir: str | None = None
-    hostname: str | None = "web"
-    tty: bool = True
-    cap_add: list[str] = field(default_factory=lambda: ["NET_ADMIN"])
-    security_opt: list[str] = field(default_factory=lambda: ["no-new-privileges:true"])
-    init: bool = True
-    memory_limit: int | None = 64 << 20  # the model's effective limits (properties)
-    cpu_limit: float | None = 0.5
-    pids_max: int | None = 50
-
-
-def test_spec_from_model_adapter(tmp_path):
-    spec = spec_from_model(
-        _Service(), project="proj", replica=3, image=_Image(), replica_dir=tmp_path
-    )
-    assert spec.id == "proj-web-3"
-    assert spec.env[:3] == ("PATH=/usr/local/bin:/usr/bin:/bin", "HOSTNAME=web", "TERM=xterm")
-    assert spec.limits.memory == 64 << 20 and spec.limits.cpus == 0.5 and spec.limits.pids == 50
-    assert spec.no_new_privileges and spec.init and spec.seccomp and spec.tty
-    assert spec.cap_add == ("NET_ADMIN",) and spec.user == "1000:1000"
-
-
-def test_spec_from_a_real_model_service(tmp_path):
-    from compose.model import Service
-
-    svc = Service.model_validate(
-        {
-            "image": "redis",
-            "command": ["redis-server", "--save", ""],
-            "mem_limit": "64m",
-            "cpus": 0.5,
-            "ulimits": {"nofile": {"soft": 100, "hard": 200}, "nproc": 50},
-            "security_opt": ["no-new-privileges:true", "seccomp:unconfined"],
-            "user": "1000",
-            "stop_signal": "SIGINT",
-            "stop_grace_period": "3s",
-            "environment": {"A": "1"},
-            "network_mode": "host",
-            "deploy": {"resources": {"limits": {"pids": 20}}},
-            "sysctls": {"net.core.somaxconn": "1024"},
-            "labels": {"x": "y"},
-        }
-    )
-    spec = spec_from_model(svc, project="p", replica=1, image=_Image(), replica_dir=tmp_path)
-    assert spec.argv == ("/docker-entrypoint.sh", "redis-server", "--save", "")
-    assert spec.limits.memory == 64 << 20 and spec.limits.cpus == 0.5
-    assert spec.limits.pids == 20
-    assert spec.limits.ulimits == (Ulimit("nofile", 100, 200), Ulimit("nproc", 50, 50))
-    assert spec.no_new_privileges and not spec.seccomp and spec.host_network
-    assert (spec.user, spec.stop_signal, spec.stop_grace_period) == ("1000", 2, 3.0)
-    assert spec.sysctls == (("net.core.somaxconn", "1024"),) and spec.labels == (("x", "y"),)

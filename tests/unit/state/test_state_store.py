@@ -12,6 +12,7 @@ import pytest
 from compose.errors import ProjectLockedError, StateError
 from compose.state import (
     NetworkRecord,
+    PortRecord,
     ProjectLock,
     ProjectRecord,
     ReplicaRecord,
@@ -35,7 +36,7 @@ def test_replica_round_trip_keeps_every_field():
         config_hash="abc",
         status="running",
         ips={"default": "10.1.0.2"},
-        ports=({"target": 80, "published": 8080},),
+        ports=(PortRecord(80, 8080),),
         health="healthy",
     )
     store.save_replica(rec)

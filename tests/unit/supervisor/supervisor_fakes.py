@@ -1,4 +1,7 @@
-"""A fake Driver for supervisor tests: replicas are timers, probes are functions."""
+"""A fake Driver for supervisor tests: replicas are timers, probes are functions.
+
+``FakeDriver`` implements exactly the ``Driver`` protocol (test_driver_protocol checks it):
+the loop reaches nothing else of the machine."""
 
 from __future__ import annotations
 
@@ -25,7 +28,9 @@ class FakeDriver:
     def __init__(self, project: str = "p", **services: FakeService) -> None:
         self.project = project
         self.services = services
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[tuple[str, str]] = []  # lifecycle verbs, in order
+        self.gate: list[tuple[str, str]] = []  # traffic: withhold / admit / drain / exited
+        self.failures: list[dict[str, str]] = []  # every record_failures
         self._stopped: dict[str, anyio.Event] = {}
         self._probes: dict[str, int] = {}
 
@@ -67,8 +72,38 @@ class FakeDriver:
     async def kill_replica(self, name: str, signal: int) -> None:
         await self.stop_replica(name)
 
+    async def pause_replica(self, name: str) -> None:
+        self.calls.append(("pause", name))
+
+    async def unpause_replica(self, name: str) -> None:
+        self.calls.append(("unpause", name))
+
     async def remove_replica(self, name: str) -> None:
         self.calls.append(("remove", name))
+
+    def withhold_replica(self, name: str) -> None:
+        self.gate.append(("withhold", name))
+
+    async def admit_replica(self, name: str) -> None:
+        self.gate.append(("admit", name))
+
+    async def drain_replica(self, name: str) -> None:
+        self.gate.append(("drain", name))
+
+    async def wait_serving(self, name: str, timeout: float = 30.0) -> bool:
+        return True
+
+    async def replica_exited(self, name: str, service: str) -> None:
+        self.gate.append(("exited", name))
+
+    async def refresh_network_services(self) -> None:
+        pass
+
+    def name_of(self, service: str, index: int) -> str:
+        return f"{self.project}-{service}-{index}"
+
+    def record_failures(self, failed: dict[str, str]) -> None:
+        self.failures.append(failed)
 
     async def wait_exit(self, name: str) -> int | None:
         svc = self._svc(name)

@@ -138,12 +138,10 @@ def test_transient_errors_back_off_then_converge():
 
 def test_terminal_error_marks_the_service_failed_without_retrying():
     events: list[dict] = []
-    reported: list[dict] = []
     driver = FlakyDriver([ImageError("image web: not found")] * 5, web=FakeService())
 
     async def main():
         async with Supervisor(driver, on_event=events.append) as sup:
-            sup.on_failed = reported.append
             sup.set_desired({"web": 1})
             with anyio.fail_after(5):
                 await sup.tracker.wait_for(lambda: "web" in sup.failed)
@@ -153,7 +151,7 @@ def test_terminal_error_marks_the_service_failed_without_retrying():
     assert anyio.run(main) == {"web": "image web: not found"}
     assert len(driver.errors) == 4  # tried once, not retried
     assert [e["action"] for e in events] == ["create", "failed"]
-    assert reported[-1] == {"web": "image web: not found"}
+    assert driver.failures[-1] == {"web": "image web: not found"}  # what `ps` shows
 
 
 def test_up_plan_sets_the_count_and_down_sets_zero():

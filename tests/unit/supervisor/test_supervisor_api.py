@@ -6,6 +6,7 @@ import anyio
 import pytest
 
 from compose.errors import OperationError, UserError
+from compose.state.layout import socket_path
 from compose.supervisor import api
 
 
@@ -23,7 +24,7 @@ def test_request_reply_and_errors():
 
     async def main():
         async with anyio.create_task_group() as tg:
-            tg.start_soon(api.serve, api.socket_path("p"), handler)
+            tg.start_soon(api.serve, socket_path("p"), handler)
             await anyio.sleep(0.1)
             reply = await anyio.to_thread.run_sync(api.call, "p", {"op": "status", "n": 1})
             with pytest.raises(OperationError, match="no such op"):
@@ -35,4 +36,4 @@ def test_request_reply_and_errors():
         return reply
 
     assert anyio.run(main) == {"ok": True, "echo": {"op": "status", "n": 1}}
-    assert not api.socket_path("p").exists()
+    assert not socket_path("p").exists()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from compose.supervisor.coalesce import Coalesced
+from compose.supervisor.machine.coalesce import Coalesced
 
 
 def test_a_burst_shares_runs_and_every_change_is_applied_before_its_caller_returns():

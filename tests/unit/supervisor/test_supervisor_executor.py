@@ -8,10 +8,10 @@ from supervisor_fakes import FakeDriver, FakeService
 
 from compose.errors import ProjectUpError
 from compose.planner import (
-    Dependency,
     DesiredProject,
     DesiredService,
     DownOptions,
+    Need,
     UpOptions,
     plan_down,
     plan_up,
@@ -27,7 +27,7 @@ def project(*services: DesiredService) -> DesiredProject:
     return DesiredProject("p", services, {"default": False})
 
 
-def svc(name: str, *deps: Dependency) -> DesiredService:
+def svc(name: str, *deps: Need) -> DesiredService:
     return DesiredService(name, 1, "h", depends_on=deps, networks=("default",))
 
 
@@ -43,7 +43,7 @@ def run(coro_fn, *args):
 
 def test_started_condition_orders_starts():
     driver = FakeDriver(db=FakeService(), web=FakeService())
-    outcome, _ = run(up, driver, project(svc("db"), svc("web", Dependency("db"))))
+    outcome, _ = run(up, driver, project(svc("db"), svc("web", Need("db"))))
     assert outcome.failures == []
     assert driver.calls == [
         ("ensure_network", "p_default"),
@@ -59,7 +59,7 @@ def test_healthy_condition_waits_for_the_healthcheck():
     driver = FakeDriver(
         db=FakeService(health=health, probe=lambda n: 0 if n >= 1 else 1), web=FakeService()
     )
-    desired = project(svc("db"), svc("web", Dependency("db", "service_healthy")))
+    desired = project(svc("db"), svc("web", Need("db", "service_healthy")))
     outcome, _ = run(up, driver, desired)
     assert outcome.failures == []
     assert driver.names("start") == ["p-db-1", "p-web-1"]
@@ -68,7 +68,7 @@ def test_healthy_condition_waits_for_the_healthcheck():
 def test_never_healthy_dependency_fails_and_dependent_is_not_started():
     health = HealthSpec(("false",), **FAST)
     driver = FakeDriver(db=FakeService(health=health, probe=lambda n: 1), web=FakeService())
-    desired = project(svc("db"), svc("web", Dependency("db", "service_healthy")))
+    desired = project(svc("db"), svc("web", Need("db", "service_healthy")))
     outcome, _ = run(up, driver, desired)
     assert outcome.failures == [
         'service "web" not started: dependency failed to start: container p-db-1 is unhealthy'
@@ -80,16 +80,14 @@ def test_never_healthy_dependency_fails_and_dependent_is_not_started():
 
 def test_healthy_condition_without_healthcheck_fails():
     driver = FakeDriver(db=FakeService(), web=FakeService())
-    desired = project(svc("db"), svc("web", Dependency("db", "service_healthy")))
+    desired = project(svc("db"), svc("web", Need("db", "service_healthy")))
     outcome, _ = run(up, driver, desired)
     assert "container p-db-1 has no healthcheck configured" in outcome.failures[0]
 
 
 def test_completed_successfully_gates_and_reports_exit_code():
     ok = FakeDriver(migrate=FakeService(exit_code=0, run_for=0.05), app=FakeService())
-    desired = project(
-        svc("migrate"), svc("app", Dependency("migrate", "service_completed_successfully"))
-    )
+    desired = project(svc("migrate"), svc("app", Need("migrate", "service_completed_successfully")))
     outcome, _ = run(up, ok, desired)
     assert outcome.failures == [] and ok.names("start") == ["p-migrate-1", "p-app-1"]
     bad = FakeDriver(migrate=FakeService(exit_code=3, run_for=0.05), app=FakeService())
@@ -103,7 +101,7 @@ def test_completed_successfully_gates_and_reports_exit_code():
 
 def test_optional_failing_dependency_is_a_warning():
     driver = FakeDriver(migrate=FakeService(exit_code=3, run_for=0.01), app=FakeService())
-    dep = Dependency("migrate", "service_completed_successfully", required=False)
+    dep = Need("migrate", "service_completed_successfully", required=False)
     outcome, _ = run(up, driver, project(svc("migrate"), svc("app", dep)))
     assert outcome.failures == []
     assert "optional dependency" in outcome.warnings[0] and "exit 3" in outcome.warnings[0]
@@ -117,7 +115,7 @@ def test_failures_are_all_reported_and_independent_services_still_start():
         c=FakeService(),
         d=FakeService(),
     )
-    desired = project(svc("a"), svc("b"), svc("c", Dependency("a")), svc("d", Dependency("b")))
+    desired = project(svc("a"), svc("b"), svc("c", Need("a")), svc("d", Need("b")))
     outcome, _ = run(up, driver, desired)
     assert outcome.failures == [
         'service "a" replica 1: pivot_root: EINVAL',
@@ -128,7 +126,7 @@ def test_failures_are_all_reported_and_independent_services_still_start():
 
 def test_down_stops_dependents_before_their_dependencies():
     driver = FakeDriver(db=FakeService(), web=FakeService())
-    desired = project(svc("db"), svc("web", Dependency("db")))
+    desired = project(svc("db"), svc("web", Need("db")))
     recs = [ReplicaRecord("p", s, 1, status="running", pid=1) for s in ("db", "web")]
     observed = ObservedProject("p", None, tuple(ObservedReplica(r, True) for r in recs))
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from compose.state import ReplicaRecord
-from compose.supervisor.netservices import dns_records, proxy_backends
+from compose.state import PortRecord, ReplicaRecord
+from compose.supervisor.machine.netservices import dns_records, proxy_backends
 
 
 def rec(service: str, index: int, ip: str, status: str = "running", **kw) -> ReplicaRecord:
@@ -24,11 +24,11 @@ def test_dns_names_service_container_and_index_with_every_replica():
 
 
 def test_proxy_backends_group_replicas_behind_one_published_port():
-    port = ({"target": 80, "published": 8080, "protocol": "tcp", "host_ip": ""},)
+    port = (PortRecord(80, 8080),)
     records = [
         rec("web", 1, "10.0.0.2", ports=port),
         rec("web", 2, "10.0.0.3", ports=port),
-        rec("db", 1, "10.0.0.9", ports=({"target": 5432, "published": None},)),
+        rec("db", 1, "10.0.0.9", ports=(PortRecord(5432),)),
     ]
     assert proxy_backends(records) == {
         ("127.0.0.1", 8080, "tcp"): [("10.0.0.2", 80), ("10.0.0.3", 80)]

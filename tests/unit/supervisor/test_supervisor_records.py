@@ -6,16 +6,16 @@ from __future__ import annotations
 import threading
 
 from compose.state import ReplicaRecord
-from compose.supervisor import replica
-from compose.supervisor.linux import LinuxDriver
+from compose.supervisor.machine.linux import LinuxDriver
 from compose.supervisor.tracker import ReplicaState
 
 
 def test_a_late_exit_does_not_bring_back_a_removed_record(monkeypatch):
-    driver = LinuxDriver("p", runtime=object())
-    driver.store.save_replica(ReplicaRecord("p", "web", 1, status="running", pid=10))
+    driver = LinuxDriver("p", runtime=object())  # type: ignore[arg-type]
+    store, replicas = driver.ctx.store, driver.replicas
+    store.save_replica(ReplicaRecord("p", "web", 1, status="running", pid=10))
     loaded, deleted = threading.Event(), threading.Event()
-    real_load = driver.store.load_replica
+    real_load = store.load_replica
 
     def slow_load(name: str) -> ReplicaRecord | None:  # persist read the record, then stalls
         record = real_load(name)
@@ -25,14 +25,14 @@ def test_a_late_exit_does_not_bring_back_a_removed_record(monkeypatch):
 
     def remove() -> None:  # the removal's worker thread, once persist has read
         loaded.wait(5)
-        replica.remove_replica(driver, "p-web-1")
+        replicas.remove("p-web-1")
         deleted.set()
 
-    monkeypatch.setattr(replica, "remove_process", lambda driver, record: None)
-    monkeypatch.setattr(driver.store, "load_replica", slow_load)
+    monkeypatch.setattr(replicas, "remove_process", lambda record: None)
+    monkeypatch.setattr(store, "load_replica", slow_load)
     remover = threading.Thread(target=remove)
     remover.start()
-    driver.persist(ReplicaState("web", 1, "p-web-1", "exited", exit_code=0))
+    replicas.persist(ReplicaState("web", 1, "p-web-1", "exited", exit_code=0))
     remover.join(5)
-    monkeypatch.setattr(driver.store, "load_replica", real_load)
-    assert driver.store.replicas() == []
+    monkeypatch.setattr(store, "load_replica", real_load)
+    assert store.replicas() == []

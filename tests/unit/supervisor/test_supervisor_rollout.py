@@ -8,9 +8,9 @@ import pytest
 from supervisor_fakes import FakeDriver, FakeService
 
 from compose.planner import DesiredProject, DesiredService, UpOptions, plan_up
-from compose.state import ObservedProject, ObservedReplica, ReplicaRecord
+from compose.state import RUNNING, ObservedProject, ObservedReplica, ReplicaRecord
 from compose.supervisor import HealthSpec, Supervisor
-from compose.supervisor.tracker import RUNNING, ReplicaState
+from compose.supervisor.tracker import ReplicaState
 
 FAST = {"interval": 0.01, "timeout": 0.5, "retries": 2, "start_interval": 0.01}
 
@@ -56,6 +56,8 @@ def test_start_first_starts_the_successor_before_the_old_one_stops():
         ("remove", "p-web-1"),
         ("rename", f"{new}->p-web-1"),
     ]
+    # no traffic for the successor until it is ready; then the old one is drained
+    assert driver.gate == [("withhold", new), ("admit", new), ("drain", "p-web-1")]
     state = sup.tracker.get("p-web-1")
     assert state is not None and state.running and list(sup.tracker.replicas) == ["p-web-1"]
 

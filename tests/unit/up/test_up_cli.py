@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from compose.cli import run
-from compose.state import ProjectRecord, ReplicaRecord, StateStore, process_start_time
+from compose.state import PortRecord, ProjectRecord, ReplicaRecord, StateStore, process_start_time
 
 REPO = Path(__file__).resolve().parents[3]
 WEB_DB = str(REPO / "examples" / "stacks" / "web-db" / "compose.yaml")
@@ -67,7 +67,7 @@ def recorded_project() -> None:
     me, start = os.getpid(), process_start_time(os.getpid())
     store = StateStore("demo")
     store.save_project(ProjectRecord("demo", config_files=("/x/compose.yaml",)))
-    ports = ({"target": 8000, "published": 8080, "protocol": "tcp", "host_ip": ""},)
+    ports = (PortRecord(8000, 8080),)
     store.save_replica(
         ReplicaRecord(
             "demo",

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from compose.state import ReplicaRecord
+from compose.state import RUNNING, ReplicaRecord
 
 log = logging.getLogger(__name__)
 
@@ -18,24 +18,25 @@ log = logging.getLogger(__name__)
 def dns_records(
     records: Iterable[ReplicaRecord], aliases: dict[str, dict[str, list[str]]]
 ) -> dict[str, dict[str, list[str]]]:
-    """network key → {name: [ips]}: service name, container name, service-N, aliases."""
-    out: dict[str, dict[str, list[str]]] = {}
+    """network key → {name: [ips]} of the running replicas (the names netplug gives each:
+    service, service-N, container name, aliases)."""
+    from netplug import ReplicaNames, build_records
+
+    on: dict[str, list[ReplicaNames]] = {}
     for rec in records:
-        if rec.status != "running":
+        if rec.status != RUNNING:
             continue
         for net, ip in rec.ips.items():
-            names = out.setdefault(net, {})
-            extra = aliases.get(rec.service, {}).get(net, [])
-            for name in (rec.service, rec.name, f"{rec.service}-{rec.index}", *extra):
-                names.setdefault(name, []).append(ip)
-    return out
+            extra = tuple(aliases.get(rec.service, {}).get(net, ()))
+            on.setdefault(net, []).append(ReplicaNames(ip, rec.service, rec.index, rec.name, extra))
+    return {net: build_records(replicas) for net, replicas in on.items()}
 
 
 def ptr_records(records: Iterable[ReplicaRecord], project: str) -> dict[str, dict[str, str]]:
     """network key → {ip: "<container>.<project>_<network>"}: Docker's PTR answers."""
     out: dict[str, dict[str, str]] = {}
     for rec in records:
-        if rec.status == "running":
+        if rec.status == RUNNING:
             for net, ip in rec.ips.items():
                 out.setdefault(net, {})[ip] = f"{rec.name}.{project}_{net}"
     return out
@@ -47,14 +48,14 @@ def proxy_backends(
     """(host_ip, host_port, proto) → [(replica ip, target port)] for running replicas."""
     out: dict[tuple[str, int, str], list[tuple[str, int]]] = {}
     for rec in records:
-        if rec.status != "running":
+        if rec.status != RUNNING:
             continue
+        ip = next(iter(rec.ips.values()), None)
         for port in rec.ports:
-            ip = rec.ips.get(port.get("network", ""), next(iter(rec.ips.values()), None))
-            if ip is None or not port.get("published"):
+            if ip is None or not port.published:
                 continue
-            key = ("127.0.0.1", int(port["published"]), port.get("protocol", "tcp"))
-            out.setdefault(key, []).append((ip, int(port["target"])))
+            key = ("127.0.0.1", port.published, port.protocol)
+            out.setdefault(key, []).append((ip, port.target))
     return out
 
 

@@ -1,0 +1,111 @@
+"""What a replica's /etc/hosts, /etc/resolv.conf and /etc/hostname say, and its legacy link
+variables: pure functions of the service and the replica records (netplug renders the text).
+
+/etc/hosts: the replica itself, its links, then every live peer by container name, and by
+service name only for a service with one live replica: glibc and musl return just the first
+/etc/hosts match, so a scaled service there would pin every client to one replica; its name is
+left to the embedded DNS, which answers with all of them (Docker keeps peers out of /etc/hosts
+altogether).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compose.runtime.service import default_hostname
+from compose.state import EXITED, ReplicaRecord, container_name
+from netplug import HostEntry, render_hosts, render_resolv_conf, replica_link_env
+from netplug.links import LinkTarget
+
+if TYPE_CHECKING:
+    from compose.model import Service, Stack
+
+ETC_FILES = ("hosts", "resolv.conf", "hostname")
+
+
+def etc_dir(replica_dir: Path) -> Path:
+    return replica_dir / "etc"
+
+
+def etc_binds(replica_dir: Path) -> tuple[tuple[str, Path], ...]:
+    """(path in the container, host file) of each generated /etc file."""
+    return tuple((f"/etc/{name}", etc_dir(replica_dir) / name) for name in ETC_FILES)
+
+
+def hostname(project: str, svc: Service, index: int) -> str:
+    """``hostname:``, else Docker's short-id form of the replica's canonical name (so a
+    start-first successor under a staging name keeps its predecessor's hostname)."""
+    return svc.hostname or default_hostname(container_name(project, svc.name, index))
+
+
+def hosts_text(
+    project: str,
+    svc: Service,
+    name: str,
+    index: int,
+    own_ip: str | None,
+    records: Sequence[ReplicaRecord],
+) -> str:
+    live = [r for r in records if r.name != name and r.status != EXITED and not r.oneoff]
+    counts = Counter(r.service for r in live if r.service != svc.name)
+    alone = not any(r.service == svc.name for r in live)
+    mine = (
+        hostname(project, svc, index),
+        name,
+        *((svc.name,) if alone else ()),
+        f"{svc.name}-{index}",
+    )
+    own = [HostEntry(own_ip, mine)] if own_ip else []
+    peers = [
+        HostEntry(ip, (rec.service, rec.name) if counts[rec.service] == 1 else (rec.name,))
+        for rec in live
+        for ip in rec.ips.values()
+    ]
+    return render_hosts(own, _link_entries(svc, live) + peers, svc.extra_hosts)
+
+
+def _link_entries(svc: Service, live: Sequence[ReplicaRecord]) -> list[HostEntry]:
+    """Docker's legacy link lines: ``<ip> <alias> <container>`` for each ``links: [target:alias]``,
+    pointing at the target's lowest live replica (as the link variables do)."""
+    entries = []
+    for link in svc.links:
+        target, _, alias = link.partition(":")
+        replicas = sorted((r for r in live if r.service == target and r.ips), key=lambda r: r.index)
+        if replicas:
+            first = replicas[0]
+            entries.append(HostEntry(next(iter(first.ips.values())), (alias or target, first.name)))
+    return entries
+
+
+def resolv_conf(svc: Service, gateways: Sequence[str]) -> str:
+    """``dns:`` servers, else the first network's gateway (the embedded DNS listens there)."""
+    servers = list(svc.dns) or list(gateways[:1]) or ["127.0.0.1"]
+    return render_resolv_conf(servers, svc.dns_search, ["ndots:0", *svc.dns_opt])
+
+
+def link_env(
+    project: str,
+    svc: Service,
+    stack: Stack,
+    records: Sequence[ReplicaRecord],
+    image_ports: Mapping[str, Sequence[str]],
+) -> list[str]:
+    """Docker's legacy link variables for ``links:`` (``image_ports``: each target service's
+    image EXPOSE list)."""
+    links = []
+    for entry in svc.links:
+        target, _, alias = entry.partition(":")
+        spec = stack.services[target]
+        exposed = (*image_ports.get(target, ()), *(str(p) for p in spec.expose))
+        env = tuple(f"{k}={v}" for k, v in spec.environment.items() if v is not None)
+        reps = [
+            LinkTarget(r.service, r.index, next(iter(r.ips.values())), exposed, env)
+            for r in records
+            if r.service == target and r.ips
+        ]
+        links.append((alias or target, reps))
+    variables = replica_link_env(f"{project}-{svc.name}", links)
+    return [f"{k}={v}" for k, v in variables.items()]

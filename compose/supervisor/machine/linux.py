@@ -1,0 +1,177 @@
+"""LinuxDriver: the ``Driver`` of this Linux host, composing the machine's owners.
+
+    Networks   networks, volumes, the project record that lists them      (networks.py)
+    Replicas   one replica's lifecycle and its record                     (replicas.py)
+    Traffic    who gets traffic: DNS, proxy, /etc/hosts, DNAT, the gate    (traffic.py)
+
+Each verb runs the owner's blocking part in a worker thread (``blocking.run_sync``), then tells
+``Traffic`` what changed. Records are written after each step, so ``ps``/``down`` from another
+process see the truth.
+"""
+
+from __future__ import annotations
+
+import os
+import signal as signals
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import anyio
+
+from compose.planner.actions import EnsureNetwork, EnsureVolume, RemoveNetwork, RemoveVolume
+from compose.supervisor.blocking import run_sync
+from compose.supervisor.health import HealthSpec
+from compose.supervisor.healthspec import effective_healthcheck
+from compose.supervisor.machine.context import Context
+from compose.supervisor.machine.networks import Networks
+from compose.supervisor.machine.replicas import Replicas, handle_of
+from compose.supervisor.machine.traffic import SERVE_TIMEOUT, Traffic
+from compose.supervisor.restart import RestartPolicy
+
+if TYPE_CHECKING:
+    from compose.images import Image
+    from compose.model import Stack
+    from compose.runtime import Runtime
+
+
+class LinuxDriver:
+    def __init__(
+        self,
+        project: str,
+        stack: Stack | None = None,
+        images: Mapping[str, Image] | None = None,
+        runtime: Runtime | None = None,
+    ) -> None:
+        self.ctx = Context(project, runtime or _default_runtime(), stack, dict(images or {}))
+        self.networks = Networks(self.ctx)
+        self.traffic = Traffic(self.ctx)
+        self.replicas = Replicas(self.ctx, self.traffic)
+
+    @property
+    def project(self) -> str:
+        return self.ctx.project
+
+    # networks and volumes ------------------------------------------------------------------
+    async def ensure_network(self, action: EnsureNetwork) -> None:
+        info = await run_sync(self.networks.ensure, action)
+        if info is not None:
+            await self.traffic.listen(self.ctx.network_config(action.network).key, info.gateway)
+
+    async def remove_network(self, action: RemoveNetwork) -> None:
+        await run_sync(self.networks.remove, action)
+
+    async def ensure_volume(self, action: EnsureVolume) -> None:
+        await run_sync(self.networks.ensure_volume, action)
+
+    async def remove_volume(self, action: RemoveVolume) -> None:
+        await run_sync(self.networks.remove_volume, action)
+
+    # replicas -----------------------------------------------------------------------------
+    async def create_replica(self, service: str, index: int, name: str | None = None) -> None:
+        await run_sync(self.replicas.create, service, index, name)
+
+    async def rename_replica(self, old: str, new: str) -> None:
+        await run_sync(self.replicas.rename, old, new)
+        await self.traffic.refresh()  # DNS and /etc/hosts: the new name
+
+    async def start_replica(self, name: str) -> None:
+        record = await run_sync(self.replicas.start, name)
+        await run_sync(self.traffic.publish, record.service)  # after the save: the running set
+        await self.traffic.refresh()
+
+    async def stop_replica(self, name: str, timeout: float | None = None) -> None:
+        await run_sync(self.replicas.stop, name, timeout)
+        await self.traffic.refresh()
+
+    async def kill_replica(self, name: str, signal: int = signals.SIGKILL) -> None:
+        await run_sync(self.replicas.kill, name, signal)
+
+    async def pause_replica(self, name: str) -> None:
+        await run_sync(self.replicas.pause, name)
+
+    async def unpause_replica(self, name: str) -> None:
+        await run_sync(self.replicas.unpause, name)
+
+    async def remove_replica(self, name: str) -> None:
+        await run_sync(self.replicas.remove, name)
+        self.traffic.forget(name)
+        await self.traffic.refresh()
+
+    async def replica_exited(self, name: str, service: str) -> None:
+        """A replica died on its own: DNS, proxies, /etc/hosts and DNAT drop it now."""
+        await self.traffic.refresh()
+        await run_sync(self.traffic.publish, service)
+
+    async def wait_exit(self, name: str) -> int | None:
+        """pidfd on the replica's PID 1 + wait_readable, then the runtime's recorded status."""
+        record = self.ctx.store.load_replica(name)
+        if record is None or record.pid is None:
+            return None
+        try:
+            fd = os.pidfd_open(record.pid)
+        except ProcessLookupError:
+            fd = None
+        if fd is not None:
+            try:
+                await anyio.wait_readable(fd)
+            finally:
+                os.close(fd)
+        return await run_sync(self.replicas.exit_code, handle_of(record))
+
+    async def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
+        return await run_sync(self.replicas.probe, name, argv, timeout)
+
+    # traffic --------------------------------------------------------------------------------
+    def withhold_replica(self, name: str) -> None:
+        self.traffic.withhold(name)
+
+    async def admit_replica(self, name: str) -> None:
+        await self.traffic.admit(name)
+
+    async def drain_replica(self, name: str) -> None:
+        await self.traffic.drain(name)
+
+    async def wait_serving(self, name: str, timeout: float = SERVE_TIMEOUT) -> bool:
+        return await self.traffic.wait_serving(name, timeout)
+
+    async def refresh_network_services(self) -> None:
+        await self.traffic.refresh()
+
+    # what the stack says ----------------------------------------------------------------------
+    def name_of(self, service: str, index: int) -> str:
+        return self.ctx.name_of(service, index)
+
+    def healthcheck(self, service: str) -> HealthSpec | None:
+        stack = self.ctx.stack
+        if stack is None or service not in stack.services:
+            return None
+        image = self.ctx.images.get(service)
+        image_health = image.config.healthcheck if image is not None else None
+        return effective_healthcheck(stack.services[service], image_health)
+
+    def restart_policy(self, service: str) -> RestartPolicy:
+        stack = self.ctx.stack
+        if stack is None or service not in stack.services:
+            return RestartPolicy()
+        spec = stack.services[service].restart_policy
+        return RestartPolicy(spec.name, spec.max_retries, spec.delay, spec.window)
+
+    def record_failures(self, failed: dict[str, str]) -> None:
+        """Services the loop gave up on (terminal errors): `ps` shows them."""
+        self.ctx.store.save_failures(failed)
+
+    # the runtime's zygote -------------------------------------------------------------------
+    def warm(self) -> None:
+        """Start the runtime's zygote now (it boots while images are checked and the plan
+        made); the runtime starts it with /dev/null as its stdio, so `pycompose up | cat` ends."""
+        self.ctx.runtime.warm()
+
+    def close(self) -> None:
+        """Stop the runtime's zygote (containers keep running: they belong to their monitors)."""
+        self.ctx.runtime.close()
+
+
+def _default_runtime() -> Runtime:
+    from compose.runtime import LinuxRuntime
+
+    return LinuxRuntime()

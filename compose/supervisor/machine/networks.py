@@ -1,0 +1,85 @@
+"""The project's networks and volumes, and the project record that lists them (``down``
+without the file removes what the record names). Synchronous: the driver runs it in a worker
+thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import netplug
+from compose import volumes
+from compose.errors import NetworkSetupError
+from compose.planner.actions import EnsureNetwork, EnsureVolume, RemoveNetwork, RemoveVolume
+from compose.state import NetworkRecord, ProjectRecord
+from compose.supervisor.machine.context import Context
+
+
+class Networks:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def ensure(self, action: EnsureNetwork) -> netplug.NetworkInfo | None:
+        """The bridge and IPAM of one network (None for an external one: it must exist)."""
+        cfg = self.ctx.network_config(action.network)
+        if action.external:
+            if netplug.network_info(cfg, self.ctx.ipam_root) is None:
+                raise NetworkSetupError(
+                    f'network "{action.full_name}" declared as external, but could not be found',
+                    hint="create it first (another pycompose project's network) or drop external",
+                )
+            return None
+        if not any(n.name == action.network for n in self.project_record().networks):
+            # recorded before the kernel objects exist: a crash in ensure_network leaves a
+            # record that `down` removes by name (remove_network tolerates absence)
+            self._record(NetworkRecord(action.network, cfg.key))
+        try:
+            info = netplug.ensure_network(cfg, ipam_root=self.ctx.ipam_root)
+        except netplug.NetplugError as exc:
+            raise NetworkSetupError(f'network "{cfg.key}": {exc}') from exc
+        self._record(NetworkRecord(action.network, cfg.key, info.subnet, info.gateway, info.bridge))
+        return info
+
+    def remove(self, action: RemoveNetwork) -> None:
+        netplug.remove_network((self.ctx.project, action.network), ipam_root=self.ctx.ipam_root)
+        record = self.ctx.store.load_project()
+        if record is not None:
+            kept = tuple(n for n in record.networks if n.name != action.network)
+            self.ctx.store.save_project(dataclasses.replace(record, networks=kept))
+
+    def ensure_volume(self, action: EnsureVolume) -> None:
+        volumes.ensure_volume(action.full_name, action.external)
+        if not action.external:
+            record = self.project_record()
+            if action.full_name not in record.volumes:
+                changed = dataclasses.replace(record, volumes=(*record.volumes, action.full_name))
+                self.ctx.store.save_project(changed)
+
+    def remove_volume(self, action: RemoveVolume) -> None:
+        volumes.remove_volume(action.full_name)
+
+    def project_record(self) -> ProjectRecord:
+        """The record, with what the file says now (files, services, dependencies) when
+        there is a file; networks and volumes are kept from the record."""
+        ctx = self.ctx
+        existing = ctx.store.load_project() or ProjectRecord(ctx.project, created=time.time())
+        if ctx.stack is None:
+            return existing
+        from compose.graph import service_dependencies
+
+        deps = service_dependencies(ctx.stack)
+        return dataclasses.replace(
+            existing,
+            working_dir=str(ctx.stack.working_dir),
+            config_files=tuple(str(f) for f in ctx.stack.files),
+            services=tuple(ctx.stack.services),
+            dependencies={name: tuple(sorted(d)) for name, d in deps.items()},
+        )
+
+    def save_project_record(self) -> None:
+        self.ctx.store.save_project(self.project_record())
+
+    def _record(self, net: NetworkRecord) -> None:
+        record = self.project_record()
+        others = tuple(n for n in record.networks if n.name != net.name)
+        self.ctx.store.save_project(dataclasses.replace(record, networks=(*others, net)))

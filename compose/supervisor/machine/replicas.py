@@ -1,0 +1,424 @@
+"""One replica's kernel-side lifecycle, synchronous (the driver runs each verb in a worker
+thread via ``blocking.run_sync``). ``Replicas`` owns the replica records' writes.
+
+create: record → netns → attach → /etc files → mounts → spec → runtime.create → record
+start:  runtime.start (GO) → record running      (an exited one: a new process, same layers)
+stop:   runtime.stop(stop_signal, grace) → record exited
+remove: runtime.remove → unpublish → detach → netns → record deleted   (absence tolerated)
+rename: a start-first successor takes its predecessor's name (kernel objects keep theirs)
+
+A failed create rolls back in reverse (its undo list).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import netplug
+from compose import paths, volumes
+from compose.errors import ContainerError, PycomposeError
+from compose.logs import remove_log
+from compose.planner.stack import service_networks
+from compose.runtime.spec import ContainerHandle, Mount
+from compose.state import CREATED, EXITED, RUNNING, PortRecord, ReplicaRecord, staged_for
+from compose.supervisor.machine import etcfiles
+from compose.supervisor.machine.context import Context
+from compose.supervisor.machine.forget import kill_and_remove_cgroup
+from compose.supervisor.machine.spec import Made, container_spec
+from compose.supervisor.machine.traffic import Traffic
+
+if TYPE_CHECKING:
+    from compose.images import Image
+    from compose.model import Service
+    from compose.supervisor.tracker import ReplicaState
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Undo = list[Callable[[], object]]
+
+
+def handle_of(record: ReplicaRecord) -> ContainerHandle:
+    if not record.runtime:
+        raise ContainerError(f'container "{record.name}": not created')
+    return ContainerHandle.from_dict(record.runtime)
+
+
+def _step(step: str, func: Callable[[], T]) -> T:
+    """``func()``; a foreign failure becomes a ContainerError naming the step (the executor
+    prefixes the replica: ``service "web" replica 2: attach: ...``)."""
+    try:
+        return func()
+    except PycomposeError:
+        raise
+    except Exception as exc:
+        raise ContainerError(f"{step}: {exc}") from exc
+
+
+class Replicas:
+    def __init__(self, ctx: Context, traffic: Traffic) -> None:
+        self.ctx = ctx
+        self.traffic = traffic
+        self.created_here: set[str] = set()  # created by this runtime instance, awaiting GO
+
+    # create -----------------------------------------------------------------------------------
+    def create(self, service: str, index: int, name: str | None = None) -> ReplicaRecord:
+        """``name``: a staging name (start-first recreation) instead of the replica's own."""
+        name = name or self.ctx.name_of(service, index)
+        return self.create_named(self.ctx.service(service), index, name)
+
+    def create_named(
+        self,
+        svc: Service,
+        index: int,
+        name: str,
+        oneoff: bool = False,
+        stdio: tuple[int, int, int] | None = None,
+    ) -> ReplicaRecord:
+        """Create one container of ``svc`` (a model Service, maybe with run's overrides);
+        ``stdio``: the caller's fds attached to it (``run`` in the foreground)."""
+        undo: Undo = []
+        try:
+            return self._create(svc, index, name, undo, oneoff, stdio)
+        except BaseException:
+            for action in reversed(undo):
+                with contextlib.suppress(Exception):
+                    action()
+            raise
+
+    def _create(
+        self,
+        svc: Service,
+        index: int,
+        name: str,
+        undo: Undo,
+        oneoff: bool,
+        stdio: tuple[int, int, int] | None,
+    ) -> ReplicaRecord:
+        ctx = self.ctx
+        image = ctx.image_for(svc.name)
+        if image is None:
+            subject = f'service "{svc.name}" replica {index}'
+            raise ContainerError(f"{subject}: image {svc.image_name(ctx.project)} is not pulled")
+        rdir = ctx.replica_dir(name)
+        rdir.mkdir(parents=True, exist_ok=True)
+        # recorded before any kernel object exists: a crash from here on leaves a record that
+        # `down` (or the next `up`) cleans up by name, never an orphan netns/veth/cgroup
+        placeholder = ReplicaRecord(ctx.project, svc.name, index, name, oneoff=oneoff)
+        ctx.store.save_replica(placeholder.replace(created=time.time()))
+        undo.append(lambda: ctx.store.delete_replica(name))
+        netns, atts = self._network(svc, name, undo)
+        ips = {att.network: att.ip for att in atts}
+        self._write_etc_files(svc, name, index, rdir, atts)
+        owner = name if oneoff else ctx.name_of(svc.name, index)  # a successor finds its data
+        mounts = _step("volumes", lambda: self._mounts(svc, owner, image))
+        made = self._made(svc, index, rdir, mounts, netns, name)
+        spec = container_spec(
+            svc, name=name, project=ctx.project, index=index, image=image, made=made
+        )
+        handle = _step("create", lambda: ctx.runtime.create(spec, stdio))
+        undo.append(lambda: ctx.runtime.remove(handle))
+        record = ReplicaRecord(
+            ctx.project,
+            svc.name,
+            index,
+            name,
+            image=svc.image_name(ctx.project),
+            image_digest=image.digest,
+            config_hash=_hash(svc, image.digest),
+            command=" ".join(spec.argv),
+            pid=handle.pid,
+            start_time=handle.start_time,
+            status=CREATED,
+            netns=str(netns) if netns else None,
+            ips=ips,
+            ports=port_records(svc, index),
+            mounts=tuple(f"{m.source}:{m.target}" for m in mounts),
+            created=time.time(),
+            log_path=str(handle.log_path),
+            runtime=handle.to_dict(),
+            oneoff=oneoff,
+        )
+        ctx.store.save_replica(record)
+        self.created_here.add(name)
+        return record
+
+    def _network(
+        self, svc: Service, name: str, undo: Undo
+    ) -> tuple[Path | None, tuple[netplug.Attachment, ...]]:
+        """(netns path, attachments) by network_mode: host, none, service:<x>, or networks."""
+        mode = svc.network_mode or ""
+        if mode == "host":
+            return None, ()
+        if mode.startswith("service:"):
+            return self._shared_netns(svc, mode.split(":", 1)[1]), ()
+        if mode.startswith("container:"):
+            raise ContainerError(f"network_mode {mode} is not supported")
+        project, ipam = self.ctx.project, self.ctx.ipam_root
+        requests = self.attach_requests(svc)
+        netns = _step("netns", lambda: netplug.create_replica_netns(name))
+        undo.append(lambda: netplug.remove_replica_netns(name))
+        undo.append(lambda: netplug.detach(project, name, requests, netns, ipam_root=ipam))
+        atts = _step(
+            "attach", lambda: netplug.attach(project, name, requests, netns, ipam_root=ipam)
+        )
+        return netns, tuple(atts)
+
+    def _shared_netns(self, svc: Service, target: str) -> Path:
+        for rec in self.ctx.store.replicas():
+            if rec.service == target and rec.netns and rec.status == RUNNING and not rec.oneoff:
+                return Path(rec.netns)
+        raise ContainerError(f'network_mode service:{target}: "{target}" is not running')
+
+    def attach_requests(self, svc: Service) -> list[netplug.AttachRequest]:
+        reqs = []
+        for key in service_networks(svc):
+            opts = svc.networks.get(key)
+            aliases = tuple(opts.aliases) if opts else ()
+            ipv4 = opts.ipv4_address if opts else None
+            reqs.append(netplug.AttachRequest(self.ctx.network_config(key), ipv4, aliases))
+        return reqs
+
+    def _write_etc_files(
+        self,
+        svc: Service,
+        name: str,
+        index: int,
+        rdir: Path,
+        atts: tuple[netplug.Attachment, ...],
+    ) -> None:
+        project = self.ctx.project
+        etc = etcfiles.etc_dir(rdir)
+        etc.mkdir(exist_ok=True)
+        own_ip = atts[0].ip if atts else None
+        records = self.ctx.store.replicas()
+        (etc / "hosts").write_text(etcfiles.hosts_text(project, svc, name, index, own_ip, records))
+        gateways = [a.gateway for a in atts if a.gateway]
+        (etc / "resolv.conf").write_text(etcfiles.resolv_conf(svc, gateways))
+        (etc / "hostname").write_text(etcfiles.hostname(project, svc, index) + "\n")
+
+    def _mounts(self, svc: Service, owner: str, image: Image) -> list[Mount]:
+        """The replica's mounts; ``owner`` (its canonical name) keys its anonymous volumes."""
+        return volumes.service_mounts(
+            self.ctx.stack, svc, owner, image.layers, image_volumes=image.config.volumes
+        )
+
+    def _made(
+        self,
+        svc: Service,
+        index: int,
+        rdir: Path,
+        mounts: list[Mount],
+        netns: Path | None,
+        name: str,
+    ) -> Made:
+        """What was made for the replica; its hostname is the one /etc/hostname holds (from
+        the canonical name, so a start-first successor keeps its predecessor's)."""
+        ctx = self.ctx
+        assert ctx.stack is not None  # a service comes from the stack
+        targets = {link.partition(":")[0] for link in svc.links}
+        ports = {}
+        for target in targets:
+            image = ctx.image_for(target)
+            ports[target] = image.config.exposed_ports if image else ()
+        env = etcfiles.link_env(ctx.project, svc, ctx.stack, ctx.store.replicas(), ports)
+        return Made(
+            rdir,
+            etcfiles.hostname(ctx.project, svc, index),
+            mounts,
+            netns,
+            etcfiles.etc_binds(rdir),
+            env,
+            ctx.log_path(name),
+        )
+
+    # start / stop / kill / pause ------------------------------------------------------------
+    def start(self, name: str) -> ReplicaRecord:
+        record = self.ctx.record(name)
+        if record.status == EXITED and record.runtime and not record.oneoff:
+            record = self._restart_process(record)  # same rootfs, netns and addresses
+        elif record.status != CREATED or name not in self.created_here:
+            # created by another process: its init waits on a socket we don't hold
+            self.remove_process(record)
+            record = self.create(record.service, record.index, record.name)
+        self.created_here.discard(name)
+        _step("start", lambda: self.ctx.runtime.start(handle_of(record)))
+        running = record.replace(status=RUNNING, started_at=time.time(), exit_code=None)
+        self.ctx.store.save_replica(running)
+        return running
+
+    def _restart_process(self, record: ReplicaRecord) -> ReplicaRecord:
+        """A new process for an exited replica, keeping its writable layer (upper dir), netns,
+        addresses, /etc files and log, as Docker's restart does."""
+        ctx = self.ctx
+        svc = ctx.service(record.service)
+        image = ctx.image_for(record.service)
+        if image is None:
+            raise ContainerError(f"image {svc.image_name(ctx.project)} is not pulled")
+        rdir = ctx.replica_dir(record.ident)
+        netns = Path(record.netns) if record.netns else None
+        owner = ctx.name_of(record.service, record.index)
+        mounts = self._mounts(svc, owner, image)
+        made = self._made(svc, record.index, rdir, mounts, netns, record.ident)
+        spec = container_spec(
+            svc, name=record.ident, project=ctx.project, index=record.index, image=image, made=made
+        )
+        handle = _step("create", lambda: ctx.runtime.create(spec))
+        fresh = record.replace(
+            pid=handle.pid,
+            start_time=handle.start_time,
+            status=CREATED,
+            runtime=handle.to_dict(),
+            exit_code=None,
+        )
+        ctx.store.save_replica(fresh)
+        self.created_here.add(record.name)
+        return fresh
+
+    def stop(self, name: str, timeout: float | None) -> None:
+        record = self.ctx.store.load_replica(name)
+        if record is None or not record.runtime:
+            return
+        handle = handle_of(record)
+        grace = handle.stop_grace_period if timeout is None else timeout
+        self.ctx.runtime.stop(handle, handle.stop_signal, grace)
+        code = self.exit_code(handle)
+        self.ctx.store.save_replica(
+            record.replace(
+                status=EXITED, exit_code=code, finished_at=time.time(), manually_stopped=True
+            )
+        )
+
+    def kill(self, name: str, signal: int) -> None:
+        self.ctx.runtime.kill(handle_of(self.ctx.record(name)), signal)
+
+    def pause(self, name: str) -> None:
+        self.ctx.runtime.pause(handle_of(self.ctx.record(name)))
+
+    def unpause(self, name: str) -> None:
+        self.ctx.runtime.unpause(handle_of(self.ctx.record(name)))
+
+    def exit_code(self, handle: ContainerHandle) -> int | None:
+        try:
+            status = self.ctx.runtime.wait(handle)
+        except Exception:
+            log.debug("wait %s failed", handle.id, exc_info=True)
+            return None
+        return status.code
+
+    def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
+        """A healthcheck command in the replica; its exit code (1 when it timed out)."""
+        proc = self.ctx.runtime.exec_process(
+            handle_of(self.ctx.record(name)),
+            list(argv),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            code: int = proc.wait(timeout)
+            return code
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return 1
+
+    # remove / rename ----------------------------------------------------------------------------
+    def remove(self, name: str) -> None:
+        record = self.ctx.store.load_replica(name)
+        if record is None:
+            return
+        if not self._shares_kernel_objects(record):
+            self.remove_process(record)
+            remove_log(self.ctx.log_path(record.ident))
+        with self.ctx.records_lock:  # not while a late exit rewrites the record (persist)
+            self.ctx.store.delete_replica(name)
+
+    def _shares_kernel_objects(self, record: ReplicaRecord) -> bool:
+        """A staging record left by a crash in the middle of ``rename``: its kernel objects now
+        belong to the renamed record, so only the stale record goes. (The scan of every record
+        is skipped for names that are not staging names.)"""
+        if not staged_for(record.name):
+            return False
+        others = self.ctx.store.replicas()
+        return any(r.ident == record.ident and r.name != record.name for r in others)
+
+    def rename(self, old: str, new: str) -> None:
+        """A start-first successor takes its predecessor's name once that one is removed; its
+        kernel objects keep the names they were made under (``ident``). The new record is written
+        before the old one goes: a crash in between leaves a stale record, never a lost one."""
+        record = self.ctx.record(old)
+        with self.ctx.records_lock:  # a persist of the old name must not bring its record back
+            self.ctx.store.save_replica(record.replace(name=new))
+            self.ctx.store.delete_replica(old)
+        if old in self.created_here:
+            self.created_here.discard(old)
+            self.created_here.add(new)
+
+    def remove_process(self, record: ReplicaRecord) -> None:
+        """The replica's kernel objects: its processes and cgroup, its published ports, its
+        veths and addresses, its netns (every step tolerates absence)."""
+        ctx = self.ctx
+        if record.runtime:
+            ctx.runtime.remove(handle_of(record))
+        else:
+            self._remove_unrecorded(record.ident)
+        if any(p.published for p in record.ports):  # `nft` runs are not free: only if needed
+            with contextlib.suppress(Exception):
+                self.traffic.publish(record.service, exclude=record.name)
+        svc = ctx.stack.services.get(record.service) if ctx.stack is not None else None
+        configs = [ctx.network_config(k) for k in record.ips]
+        requests = configs or ([r.network for r in self.attach_requests(svc)] if svc else [])
+        netplug.detach(ctx.project, record.ident, requests, record.netns, ipam_root=ctx.ipam_root)
+        netplug.remove_replica_netns(record.ident)
+
+    def _remove_unrecorded(self, name: str) -> None:
+        """A replica whose creator died before recording its runtime handle: kill what may run
+        in its cgroup, remove the cgroup and the replica dir (all by name)."""
+        from compose.runtime import cgroups
+
+        with contextlib.suppress(Exception):
+            cgroup = f"{paths.project_cgroup(self.ctx.project)}/{name}"
+            kill_and_remove_cgroup(cgroups.detect(), cgroup)
+        shutil.rmtree(self.ctx.replica_dir(name), ignore_errors=True)
+
+    # the tracker's view -------------------------------------------------------------------------
+    def persist(self, state: ReplicaState) -> None:
+        """Tracker on_change hook: mirror status/health/exit into the replica record (never
+        bringing back one a removal deleted meanwhile: ``records_lock``)."""
+        with self.ctx.records_lock:
+            record = self.ctx.store.load_replica(state.name)
+            if record is None:
+                return
+            changed = state.onto(record)
+            if changed != record:
+                self.ctx.store.save_replica(changed)
+
+    def adoptable(self) -> list[ReplicaState]:
+        """Replica states from the records (for a supervisor taking over a project)."""
+        from compose.state import observe_project
+        from compose.supervisor.tracker import ReplicaState
+
+        return [ReplicaState.observed(rep) for rep in observe_project(self.ctx.project).replicas]
+
+
+def port_records(svc: Service, index: int) -> tuple[PortRecord, ...]:
+    """The replica's ``ports:`` with its own host port (a range gives each replica one)."""
+    from netplug.ports import host_ports
+
+    out = []
+    for port in svc.ports:
+        host = host_ports(port.published, index)[index - 1] if port.published else None
+        out.append(PortRecord(port.target, host, port.protocol, port.host_ip or ""))
+    return tuple(out)
+
+
+def _hash(svc: Service, digest: str | None) -> str:
+    from compose.planner.hashing import config_hash
+
+    return config_hash(svc, digest)

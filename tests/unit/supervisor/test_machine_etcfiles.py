@@ -1,0 +1,45 @@
+"""/etc/hosts and link variables of a replica (pure): what a container resolves by file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compose.model import Stack, stack_from_tree
+from compose.stackfile import LoadedStack, SourceMap
+from compose.state import ReplicaRecord
+from compose.supervisor.machine import etcfiles
+
+
+def _stack(services: dict) -> Stack:
+    tree = {"services": {k: {"image": "busybox", **v} for k, v in services.items()}}
+    return stack_from_tree(LoadedStack("p", Path("/w"), (), {}, tree, SourceMap(), (), frozenset()))
+
+
+def _rec(service: str, index: int, ip: str, status: str = "running") -> ReplicaRecord:
+    return ReplicaRecord("p", service, index, status=status, ips={"default": ip})
+
+
+def test_hosts_names_a_scaled_service_only_by_container_name():
+    stack = _stack({"web": {"links": ["db:database"]}, "db": {}, "cache": {}})
+    records = [
+        _rec("web", 1, "10.0.0.2"),
+        _rec("db", 1, "10.0.0.3"),
+        _rec("cache", 1, "10.0.0.4"),
+        _rec("cache", 2, "10.0.0.5"),
+        _rec("cache", 3, "10.0.0.6", status="exited"),
+    ]
+    text = etcfiles.hosts_text("p", stack.services["web"], "p-web-1", 1, "10.0.0.2", records)
+    lines = [line.split() for line in text.splitlines() if line.startswith("10.")]
+    own = etcfiles.hostname("p", stack.services["web"], 1)
+    assert lines[0] == ["10.0.0.2", own, "p-web-1", "web", "web-1"]
+    assert ["10.0.0.3", "database", "p-db-1"] in lines  # the link, then the peer
+    assert ["10.0.0.3", "db", "p-db-1"] in lines  # one replica: also by service name
+    assert ["10.0.0.4", "p-cache-1"] in lines and ["10.0.0.5", "p-cache-2"] in lines
+    assert not any("10.0.0.6" in line for line in lines)  # exited: gone
+
+
+def test_link_variables_point_at_the_lowest_replica():
+    stack = _stack({"web": {"links": ["db"]}, "db": {"environment": {"PW": "x"}}})
+    records = [_rec("db", 2, "10.0.0.4"), _rec("db", 1, "10.0.0.3")]
+    env = etcfiles.link_env("p", stack.services["web"], stack, records, {"db": ["5432/tcp"]})
+    assert "DB_PORT=tcp://10.0.0.3:5432" in env and "DB_ENV_PW=x" in env

@@ -1,0 +1,108 @@
+"""model service -> container spec (pure): what the runtime runs for a compose service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compose.images.model import Image, ImageConfig
+from compose.model import Service
+from compose.runtime import Mount, Ulimit
+from compose.supervisor.machine.spec import LogOptions, Made, container_spec, log_options
+
+IMAGE = Image(
+    "docker.io/library/redis:7",
+    "sha256:" + "0" * 64,
+    (Path("/l1"), Path("/l2")),
+    ImageConfig(
+        entrypoint=("/docker-entrypoint.sh",),
+        cmd=("redis-server",),
+        env=("PATH=/usr/local/bin:/usr/bin:/bin", "REDIS_VERSION=7"),
+        working_dir="/data",
+        user="redis",
+    ),
+)
+
+
+def _service(**fields: object) -> Service:
+    return Service.model_validate({"image": "redis", **fields}).model_copy(update={"name": "web"})
+
+
+def test_a_service_becomes_the_spec_of_one_replica(tmp_path: Path) -> None:
+    svc = _service(
+        command=["redis-server", "--save", ""],
+        mem_limit="64m",
+        cpus=0.5,
+        ulimits={"nofile": {"soft": 100, "hard": 200}, "nproc": 50},
+        security_opt=["no-new-privileges:true", "seccomp:unconfined"],
+        user="1000",
+        stop_signal="SIGINT",
+        stop_grace_period="3s",
+        environment={"A": "1"},
+        cap_add=["NET_ADMIN"],
+        deploy={"resources": {"limits": {"pids": 20}}},
+        sysctls={"net.core.somaxconn": "1024"},
+        labels={"x": "y"},
+        tty=True,
+        hostname="web",
+    )
+    made = Made(
+        tmp_path,
+        mounts=(Mount("/data", "bind", "/v"),),
+        link_env=("DB_PORT=tcp://10.0.0.2:5432",),
+        log_path=tmp_path / "web.log",
+    )
+    spec = container_spec(svc, name="p-web-3", project="p", index=3, image=IMAGE, made=made)
+    assert (spec.id, spec.service, spec.replica) == ("p-web-3", "web", 3)
+    assert spec.argv == ("/docker-entrypoint.sh", "redis-server", "--save", "")
+    assert spec.env[:4] == (
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        "HOSTNAME=web",
+        "TERM=xterm",
+        "DB_PORT=tcp://10.0.0.2:5432",
+    )
+    assert "A=1" in spec.env and "REDIS_VERSION=7" in spec.env
+    assert spec.limits.memory == 64 << 20 and spec.limits.cpus == 0.5 and spec.limits.pids == 20
+    assert spec.limits.ulimits == (Ulimit("nofile", 100, 200), Ulimit("nproc", 50, 50))
+    assert spec.no_new_privileges and not spec.seccomp and spec.cap_add == ("NET_ADMIN",)
+    assert (spec.user, spec.stop_signal, spec.stop_grace_period) == ("1000", 2, 3.0)
+    assert spec.sysctls == (("net.core.somaxconn", "1024"),) and spec.labels == (("x", "y"),)
+    assert spec.mounts == made.mounts and spec.log_path == tmp_path / "web.log"
+    assert spec.cgroup_parent.endswith("/p") and not spec.host_network
+
+
+def test_host_network_and_the_image_defaults(tmp_path: Path) -> None:
+    spec = container_spec(
+        _service(network_mode="host"),
+        name="p-web-1",
+        project="p",
+        index=1,
+        image=IMAGE,
+        made=Made(tmp_path),
+    )
+    assert spec.host_network and spec.argv == ("/docker-entrypoint.sh", "redis-server")
+    assert (spec.user, spec.workdir) == ("redis", "/data") and len(spec.hostname) == 12
+
+
+def test_a_successor_under_a_staging_name_keeps_the_replicas_hostname(tmp_path: Path) -> None:
+    from compose.supervisor.machine import etcfiles
+
+    svc = _service()
+    own = etcfiles.hostname("p", svc, 1)  # what /etc/hostname says
+    made = Made(tmp_path, hostname=own)
+    spec = container_spec(
+        svc, name="0a1b2c3d4e5f_p-web-1", project="p", index=1, image=IMAGE, made=made
+    )
+    assert spec.id == "0a1b2c3d4e5f_p-web-1" and spec.hostname == own
+    assert f"HOSTNAME={own}" in spec.env
+
+
+def test_log_options() -> None:
+    assert log_options(None) == LogOptions()
+    rotated = _service(
+        logging={"driver": "json-file", "options": {"max-size": "1m", "max-file": 3}}
+    )
+    assert log_options(rotated.logging) == LogOptions(max_size=1024**2, max_files=3)
+    local = _service(logging={"driver": "local"})
+    assert log_options(local.logging) == LogOptions(max_size=20 * 1024**2, max_files=5)
+    none = _service(logging={"driver": "none"})
+    assert log_options(none.logging) == LogOptions(log_path=Path("/dev/null"))
