@@ -6,6 +6,7 @@ command loads the stack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -43,7 +44,7 @@ def load_from_cli(options: GlobalOptions, *, consistency: bool = True, **overrid
     return stack
 
 
-def show_warnings(warnings: tuple[str, ...] | list[str]) -> None:
+def show_warnings(warnings: Sequence[str]) -> None:
     """Print each warning once per CLI invocation (``ctx.meta`` is shared by the whole run)."""
     ctx = click.get_current_context(silent=True)
     shown = _shown if ctx is None else ctx.meta.setdefault("pycompose.warnings", set())

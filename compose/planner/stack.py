@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from compose.errors import UnknownServiceError
+from compose.errors import UnknownServiceError, UserError
 from compose.planner.desired import DesiredProject, DesiredService, Need
 
 if TYPE_CHECKING:
@@ -64,6 +64,37 @@ def check_services(stack: Stack, names: Iterable[str]) -> None:
     for name in names:
         if name not in stack.services:
             raise UnknownServiceError(f'no such service: "{name}"')
+
+
+def check_scale(stack: Stack, counts: Mapping[str, int]) -> None:
+    """Unknown services, negative counts, and N > 1 where replicas would share a name
+    (``container_name``) or an address (a fixed IP or MAC) are user errors."""
+    for service, count in counts.items():
+        svc = stack.services.get(service)
+        if svc is None:
+            raise UserError(f'no such service: "{service}"')
+        if count < 0:
+            raise UserError(f'service "{service}": cannot scale to {count}')
+        unique = _unique_setting(svc)
+        if unique and count > 1:
+            raise UserError(
+                f'service "{service}": {unique} is set; it cannot be scaled to {count} replicas',
+                hint=f"remove {unique.split()[0]} to run several replicas",
+            )
+
+
+def _unique_setting(svc: Service) -> str | None:
+    """What one replica alone may have: ``container_name "x"``, a fixed address."""
+    if svc.container_name:
+        return f'container_name "{svc.container_name}"'
+    if svc.mac_address:
+        return f"mac_address {svc.mac_address}"
+    for net, opts in svc.networks.items():
+        for key in ("ipv4_address", "ipv6_address", "mac_address"):
+            value = getattr(opts, key, None) if opts is not None else None
+            if value:
+                return f'{key} {value} (network "{net}")'
+    return None
 
 
 def needs(stack: Stack) -> dict[str, tuple[Need, ...]]:

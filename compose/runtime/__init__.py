@@ -49,8 +49,9 @@ Imports stay light (no pydantic, no anyio): the zygote imports this package.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from compose import lazy
 from compose.runtime.service import spec_from_service
 from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus, Limits, Mount, Ulimit
 
@@ -78,9 +79,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(name)
+__getattr__ = lazy.attributes(__name__, _LAZY)

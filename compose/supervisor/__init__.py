@@ -1,49 +1,42 @@
-"""The only async package (anyio): runs plans and keeps a project's replicas as declared.
+"""The supervisor: the process that runs a project (the only async package, anyio).
 
-Pure-ish logic (unit-tested with ``tests/unit/supervisor/supervisor_fakes.FakeDriver``):
+Three families::
 
-- ``core.Supervisor``: executor + exit watchers + health monitors + a keyed reconcile loop.
-  Events (an exit seen by ``driver.wait_exit`` — pidfd + ``anyio.wait_readable`` —, a health
-  change, an API request, a timer) only ``queue.add(service)``; ``reconcile(service)`` looks at
-  the tracker and acts: restart policies (``restart``: Docker's decisions and backoff 0.1 s
-  doubling to 60 s, reset after 10 s up; ``deploy.restart_policy`` condition/max_attempts
-  override ``restart``; its delay and window apply as in swarm, which docker compose ignores),
-  then the
-  replica count ``desired`` (set by each plan's ``Plan.replicas`` and by ``scale``) through
-  ``replicaset`` (expectations, lowest free index up, highest index down, slow-start batches).
-  4 workers, a periodic 30 s resync; transient errors requeue with per-key backoff, terminal
-  ones (UserError, ImageError) mark the service failed (``failed.json``: ``ps``; event
-  ``failed``). Health transitions are events (``health_status: …``); an ``unhealthy`` replica is
-  reported, not restarted: Docker does the same, ``depends_on: service_healthy`` and
-  ``up --wait`` rely on it, and killing a replica that is slow (not dead) would turn a slow
-  recovery into a crash loop. Config-hash changes are handled by ``up``'s plan (recreations
-  roll one replica at a time, start-first where two copies can coexist: the successor runs
-  under a staging name, the old one is drained, stopped, removed, and the successor renamed),
-  not by the loop: a running supervisor learns a new file through ``up`` (as docker compose:
-  an edit is applied when the user says so, never half-way through their typing).
-- ``scaling``: the ``scale`` API request and its checks (``container_name`` with N > 1).
-- ``executor.Executor``: a Plan over the dependency graph (conditions, every failure collected,
-  dependents of failures not started, teardown); ``apply(action)`` is reusable by reconcile.
-- ``conditions``: service_started / service_healthy / service_completed_successfully;
-- ``health``: Docker healthcheck semantics; ``healthspec``: compose healthcheck over the image's;
-- ``restart``: restart policies (pure); ``workqueue``: keyed queue with per-key backoff;
-- ``tracker``: in-memory replica states (``wait_for(predicate)``), persisted by ``on_change``;
-- ``blocking.run_sync``: the only door to blocking code (one CapacityLimiter per loop).
+    process and API   run (run_up), service (SupervisorService: one method per request),
+                      protocol (requests/replies), api (the socket), foreground, oneoff,
+                      __main__ (the detached supervisor), options
+    the loop          core (Supervisor: executor + watchers + keyed reconcile), executor,
+                      workqueue, tracker, replicaset, restart, health, healthspec, conditions,
+                      blocking (the one door to blocking code); it reaches the machine only
+                      through driver.Driver
+    the machine       machine/ (LinuxDriver and its owners: networks, replicas, traffic, ...)
 
-The machine (root):
+The walk of ``pycompose up -d`` (a two-service stack, no supervisor running yet), each module
+once, in one direction::
 
-- ``driver.Driver``: the protocol; ``linux.LinuxDriver`` implements it over images, volumes,
-  netplug and the runtime; ``replica``: one replica's synchronous lifecycle (create with
-  rollback, start/publish, stop, restart keeping the writable layer, remove, /etc/hosts);
-- ``netservices``: embedded DNS + loopback port proxy following the running replicas;
-- ``run``: ``run_up`` = lock → images → plan → Supervisor → apply → (--wait) → foreground
-  (``foreground``: logs, Ctrl-C, abort/exit-code-from) or detached; both serve ``handlers``
-  behind the unix-socket ``api`` (status, apply, down, stop/start/restart/kill, rm, scale,
-  shutdown), so the other commands act through whichever supervisor runs the project;
-- ``__main__``: ``python -m compose.supervisor``, the detached supervisor ``up -d`` starts.
+    cli/__init__.py              main(): the one exit point; click runs the `up` command
+    cli/commands/up.py           flags → UpOptions + RunOptions → ProjectClient.up
+    project/client.py            a supervisor listens? Apply over its socket; none: launch one
+    project/detached.py          `python -m compose.supervisor`, the Launch on its stdin
+    supervisor/__main__.py       decode the Launch, load the stack (compose.model) → run_up
+    supervisor/run.py            lock, LinuxDriver, NetServices, Supervisor, serve the API
+    supervisor/service.py        converge: pull images, desired + observed → plan → apply
+    planner/stack.py, planner.py Stack → DesiredProject; desired + observed records → Plan
+    supervisor/core.py           Supervisor.apply: the plan's counts are what the loop keeps
+    supervisor/executor.py       setup, then each service's step once its waits hold
+    supervisor/machine/linux.py  Driver verbs: ensure_network → Networks, create/start → Replicas
+    supervisor/machine/replicas.py  record → netns → attach → /etc → mounts → spec → create
+    netplug/plugin.py            attach: IPAM address, veth pair into the netns (rolled back)
+    runtime/launcher.py          create: zygote → monitor → init, waits for GO; start sends GO
+    supervisor/machine/traffic.py after the start: DNAT, DNS and proxy, every /etc/hosts
+
+Invariants are stated where they are kept: core.py (the loop), executor.py (plans),
+workqueue.py (keys), machine/replicas.py (crash ordering), state/ (records and the lock).
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from compose import lazy
 
 if TYPE_CHECKING:
     from compose.supervisor.core import Supervisor
@@ -67,12 +60,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"compose.supervisor.{_LAZY[name]}"), name)
-    raise AttributeError(name)
+__getattr__ = lazy.attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -1,11 +1,14 @@
 """``python -m compose.supervisor``: the detached supervisor of one project (``up -d``).
 
-Protocol with the ``up -d`` client (which started us with setsid):
+Protocol with the client that started it (with setsid; ``compose.project.detached``):
 
-    stdin  ◄── one JSON object {"load": LoadOptions fields, "up": UpOptions, "run": RunOptions}
+    stdin  ◄── one JSON object: a ``protocol.Launch`` (load options, up options, run options)
     stdout ──► JSON lines {"progress": ...} / {"warning": ...} ... then {"result": {...}}
                after "result" stdout is closed: the client exits, we keep supervising.
-    stderr ──► <run>/projects/<project>/supervisor.log (set up by the client)
+    stderr ──► <run>/projects/<project>/supervisor.log (set up here once the project is known)
+
+A supervisor that started in the meantime for the same project (two `up -d` at once) gets the
+request instead, and this process exits.
 """
 
 from __future__ import annotations
@@ -50,42 +53,57 @@ def main() -> int:
     import anyio
 
     from compose.errors import PycomposeError
-    from compose.planner import UpOptions
-    from compose.supervisor.options import RunOptions
-    from compose.supervisor.run import reload_project, run_up
+    from compose.supervisor import protocol as p
+    from compose.supervisor.run import run_up
+    from compose.supervisor.service import load_stack
 
-    request = json.loads(sys.stdin.read())
     out = PipeOutput()
     try:
-        project = reload_project(request["load"])
-        if _forward(project.name, request, out):
+        launch = p.decode(p.Launch, json.loads(sys.stdin.read()))
+        stack = load_stack(launch.load)
+        if _forward(stack.name, launch, out):
             return 0
-        _log_to_project(project.name)
-        up = UpOptions.from_json(request["up"])
-        run = RunOptions(**_tuples(request["run"]))
-        return anyio.run(run_up, project, up, run, out, out.ready)
+        _log_to_project(stack.name)
+        code: int = anyio.run(run_up, stack, launch.up, launch.run, out, _ready(out))
+        return code
     except PycomposeError as exc:
-        out.ready(
-            {"ok": False, "failures": _messages(exc), "exit_code": exc.exit_code, "hint": exc.hint}
-        )
+        out.ready(_failed(exc, exc.exit_code, exc.hint))
         return exc.exit_code
     except BaseException as exc:  # the client must always get a result line
-        out.ready({"ok": False, "failures": _messages(exc), "warnings": []})
+        out.ready(_failed(exc, 1, None))
         raise
 
 
-def _tuples(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+def _ready(out: PipeOutput) -> Any:
+    from compose.supervisor import protocol as p
+
+    def ready(reply: p.PlanReply) -> None:
+        out.ready({"ok": reply.ok, **p.encode(reply)})
+
+    return ready
 
 
-def _forward(project: str, request: dict[str, Any], out: PipeOutput) -> bool:
-    """A supervisor already runs this project: it reloads the file and converges."""
-    from compose.supervisor.client import forward_to_supervisor
+def _failed(exc: BaseException, code: int, hint: str | None) -> dict[str, Any]:
+    return {"ok": False, "failures": _messages(exc), "exit_code": code, "hint": hint}
 
-    result = forward_to_supervisor(project, request, out)
-    if result is None:
+
+def _forward(project: str, launch: Any, out: PipeOutput) -> bool:
+    """A supervisor already runs this project (it started after our client looked): it
+    reloads the file and converges; its reply is relayed as ours would be."""
+    from compose.supervisor import api, protocol as p
+
+    if api.call(project, p.Status().to_json(), timeout=5) is None:
         return False
-    out.ready({**result, "warnings": []})
+    apply = p.Apply(
+        launch.load, launch.up, launch.run.pull, launch.run.wait, launch.run.wait_timeout
+    )
+    doc = api.call(project, apply.to_json(), timeout=apply.deadline()) or {}
+    reply = p.decode(p.PlanReply, doc)
+    for line in reply.actions:
+        out.progress(line)
+    for warning in reply.warnings:
+        out.warning(warning)
+    out.ready({"ok": reply.ok, "failures": list(reply.failures)})
     return True
 
 

@@ -1,11 +1,12 @@
 """A supervisor's API (the detached one and a foreground `up` serve the same): one JSON request
 line, one JSON reply line, on a unix socket at ``<run>/projects/<project>/supervisor.sock``.
 
-    client ──{"op": "status"}──────────────► server ──handler(request)──► {"ok": true, ...}
-    ops: status | shutdown | apply | scale | down | rm | stop | start | restart | kill | pause
-         | unpause   (stop … unpause reply the replicas they acted on: {"changed": [...]})
+    client ──{"op": "stop", ...}──────────► server ──handler(request)──► {"ok": true, ...}
+                                                 (an error: {"ok": false, "error", "hint"})
 
-The client is synchronous (the CLI has no event loop); the server runs in the supervisor.
+The wire only: the requests and replies are ``protocol``'s, the handler is the
+``SupervisorService``. The client is synchronous (the CLI has no event loop); the server runs
+in the supervisor.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from compose.errors import OperationError, UserError
-from compose.state.layout import listening_sockets, socket_path
+from compose.state.layout import socket_path
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 MAX_LINE = 1 << 20
@@ -76,29 +77,6 @@ def call(project: str, request: dict[str, Any], timeout: float = 60.0) -> dict[s
     if not reply.get("ok", False):
         raise OperationError(f'project "{project}" supervisor: {reply.get("error", "failed")}')
     return reply
-
-
-def forward_up(project: str, request: dict[str, Any]) -> dict[str, Any] | None:
-    """An ``up -d`` request ({"load", "up", "run"}) for the project's running supervisor, which
-    reloads the file and converges; its reply ({"actions", "warnings", "failures"}), or None
-    when no supervisor listens (a status probe first: a hung one fails in 5 s, not 600)."""
-    if call(project, {"op": "status"}, timeout=5) is None:
-        return None
-    run = request["run"]
-    apply = {
-        "op": "apply",
-        "load": request["load"],
-        "up": request["up"],
-        "pull": run.get("pull", "missing"),
-        "wait": run.get("wait"),
-        "wait_timeout": run.get("wait_timeout"),
-    }
-    return call(project, apply, timeout=600) or {}
-
-
-def any_listening() -> bool:
-    """Some project's supervisor has its socket up (cheap: one glob, no stack file read)."""
-    return bool(listening_sockets())
 
 
 def _read_line(sock: socket.socket) -> dict[str, Any]:

@@ -123,6 +123,15 @@ class Supervisor(Hooks):
                 self.desired[service] = count
                 self.enqueue(service)
 
+    def clear_failure(self, service: str) -> None:
+        """A new request for ``service`` is a new attempt: an earlier verdict is not its answer."""
+        self._mark_failed(service, None)
+        self.enqueue(service)  # also when the count is the one that failed before
+
+    def restarting(self) -> bool:
+        """Some exited replica waits for its restart policy's delay."""
+        return bool(self._restart_due)
+
     def enqueue(self, service: str) -> None:
         if self.queue is not None and self.watch:
             self.queue.add(service)

@@ -240,10 +240,12 @@ class Executor:
         self.tracker.started(name)
         self.hooks.started(name)
 
-    async def stop(self, name: str) -> None:
+    async def stop(self, name: str, timeout: float | None = None) -> None:
+        """``timeout``: the grace period, else the running plan's, else the replica's own."""
         self.tracker.update(name, manually_stopped=True)
         self.hooks.stopping(name)
-        await self.driver.stop_replica(name, self._stop_timeout)
+        grace = self._stop_timeout if timeout is None else timeout
+        await self.driver.stop_replica(name, grace)
 
     async def remove(self, name: str) -> None:
         await self.driver.remove_replica(name)

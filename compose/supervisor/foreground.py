@@ -1,10 +1,10 @@
 """Foreground `up`: stream every replica's log with `service-N |` prefixes until Ctrl-C (graceful
 stop; a second Ctrl-C kills), `--abort-on-container-exit`, or every replica having exited.
 
-Like a detached supervisor it serves the project's API (``run`` serves ``handlers`` for both),
-so `scale`, `stop`, `start`, `restart`, `kill`, `pause`, `rm`, `up -d` … from another terminal
-act through it: new replicas (scaled up, started again, recreated under their name) are
-followed with their prefixes, and each exit is reported as docker compose does
+Like a detached supervisor it serves the project's API (``run`` serves the SupervisorService
+for both), so `scale`, `stop`, `start`, `restart`, `kill`, `pause`, `rm`, `up -d` … from another
+terminal act through it: new replicas (scaled up, started again, recreated under their name)
+are followed with their prefixes, and each exit is reported as docker compose does
 (``web-1 exited with code 0``).
 Stopping some services keeps the foreground running; once every replica has exited (and no
 request is still acting, as a `restart` between its stop and its start) it ends.
@@ -16,93 +16,127 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import anyio
 
 from compose.logs import Formatter, LogTail, parse_time
-from compose.supervisor.run import Session, completion_targets, stop_all
+from compose.state import EXITED
+from compose.state.events import Event
+from compose.supervisor.options import RunOptions
+from compose.supervisor.tracker import ReplicaState
+
+if TYPE_CHECKING:
+    from compose.supervisor.service import SupervisorService
 
 EXIT_SETTLE = 0.15  # an exit is reported this long after it: the replica's last lines first
 
 
-async def foreground(session: Session, names: list[str]) -> int:
-    interrupted = False
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_stream_logs, session, tg.cancel_scope)
-        tg.start_soon(_watch_exits, session, names, tg.cancel_scope)
-        tg.start_soon(_end_on_shutdown, session, tg.cancel_scope)
+class Foreground:
+    def __init__(self, service: SupervisorService, run: RunOptions) -> None:
+        self.service = service
+        self.run_options = run
+        self.view: Attached | None = None
+
+    async def run(self, names: list[str]) -> int:
+        interrupted = False
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._stream_logs)
+            tg.start_soon(self._watch_exits, names, tg.cancel_scope)
+            tg.start_soon(self._end_on_shutdown, tg.cancel_scope)
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    interrupted = True
+                    self.service.out.progress(
+                        "Gracefully stopping... (press Ctrl+C again to force)"
+                    )
+                    tg.cancel_scope.cancel()
+                    break
+        if self.view is not None:  # the exits that ended it, before the graceful stop begins
+            self.view.show(self, settle=0.0)
+        return 130 if interrupted else self._exit_code()
+
+    async def stop(self) -> None:
+        """The graceful stop after the first Ctrl-C; a second Ctrl-C SIGKILLs what is left.
+        Then what the replicas said while stopping (their exits are ours: not reported)."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._kill_on_second_signal)
+            await self.service.stop_all()
+            tg.cancel_scope.cancel()
+        if self.view is not None:
+            self.view.follow(self)
+            for line in self.view.tail.poll():
+                self.service.out.log(self.view.fmt.format(line))
+
+    def _exit_code(self) -> int:
+        target = self.run_options.exit_code_from
+        if target is None:
+            return 0
+        reps = self.service.sup.tracker.of_service(target)
+        return next((r.exit_code or 0 for r in reps if r.exit_code is not None), 0)
+
+    async def _end_on_shutdown(self, scope: anyio.CancelScope) -> None:
+        """A `down` through the API ends the foreground."""
+        await self.service.shutdown.wait()
+        scope.cancel()
+
+    async def _kill_on_second_signal(self) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
-                interrupted = True
-                session.out.progress("Gracefully stopping... (press Ctrl+C again to force)")
-                tg.cancel_scope.cancel()
-                break
-    report_exits(session)
-    return 130 if interrupted else _exit_code(session)
+                await self.service.kill_all()
+                return
 
+    async def _watch_exits(self, names: list[str], scope: anyio.CancelScope) -> None:
+        """Leave the foreground when all replicas exited, or on the first exit with abort."""
+        run, sup = self.run_options, self.service.sup
+        abort = run.abort_on_container_exit or run.exit_code_from is not None
+        exempt = self.service.completion_targets()
 
-def _exit_code(session: Session) -> int:
-    target = session.run.exit_code_from
-    if target is None:
-        return 0
-    reps = session.sup.tracker.of_service(target)
-    return next((r.exit_code or 0 for r in reps if r.exit_code is not None), 0)
-
-
-async def _end_on_shutdown(session: Session, scope: anyio.CancelScope) -> None:
-    """A `down` (or `shutdown`) through the API (``run`` serves it) ends the foreground."""
-    await session.shutdown.wait()
-    scope.cancel()
-
-
-async def stop_or_kill(session: Session) -> None:
-    """The graceful stop after the first Ctrl-C; a second Ctrl-C SIGKILLs what is left."""
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_kill_on_second_signal, session)
-        await stop_all(session)
-        tg.cancel_scope.cancel()
-
-
-async def _kill_on_second_signal(session: Session) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            for state in list(session.sup.tracker.replicas.values()):
-                if state.running:
-                    await session.driver.kill_replica(state.name, signal.SIGKILL)
-            return
-
-
-async def _watch_exits(session: Session, names: list[str], scope: anyio.CancelScope) -> None:
-    """Leave the foreground when all replicas exited, or on the first exit with abort."""
-    run = session.run
-    abort = run.abort_on_container_exit or run.exit_code_from is not None
-    exempt = completion_targets(session.project.desired({}))
-    tracker = session.sup.tracker
-
-    def aborting(rep: Any) -> bool:
-        if rep.status != "exited" or rep.manually_stopped:
-            return False
-        if run.abort_on_container_failure and rep.exit_code not in (0, None):
-            return True
-        return abort and rep.service not in exempt
-
-    def done() -> bool:
-        reps = [r for n in names for r in tracker.of_service(n)]
-        if abort or run.abort_on_container_failure:
-            if any(aborting(r) for r in reps):
+        def aborting(rep: ReplicaState) -> bool:
+            if rep.status != EXITED or rep.manually_stopped:
+                return False
+            if run.abort_on_container_failure and rep.exit_code not in (0, None):
                 return True
-        if session.busy or _restarting(session):
-            return False
-        return bool(reps) and all(r.status == "exited" for r in reps)
+            return abort and rep.service not in exempt
 
-    await tracker.wait_for(done)
-    await anyio.sleep(0.2)  # let the last log lines land
-    scope.cancel()
+        def done() -> bool:
+            reps = [r for n in names for r in sup.tracker.of_service(n)]
+            if abort or run.abort_on_container_failure:
+                if any(aborting(r) for r in reps):
+                    return True
+            if self.service.busy or sup.restarting():
+                return False
+            return bool(reps) and all(r.status == EXITED for r in reps)
 
+        await sup.tracker.wait_for(done)
+        await anyio.sleep(0.2)  # let the last log lines land
+        scope.cancel()
 
-def _restarting(session: Session) -> bool:
-    return bool(session.sup._restart_due)
+    async def _stream_logs(self) -> None:
+        view = self.view = Attached(self._formatter())
+        events = self.service.events
+        if events is not None:
+            events.listeners.append(lambda event: view.died(self, event))
+        for state in list(self.service.sup.tracker.replicas.values()):  # exits while starting
+            if state.status == EXITED and (state.finished_at or 0) >= self.service.started:
+                died = {"time": state.finished_at, "exit_code": state.exit_code}
+                view.died(self, {"action": "die", "container": state.name, **died})
+        while True:
+            view.show(self)
+            await anyio.sleep(0.1)
+
+    def shown(self, service: str) -> bool:
+        run = self.run_options
+        return (not run.attach or service in run.attach) and service not in run.no_attach
+
+    def _formatter(self) -> Formatter:
+        records = self.service.driver.ctx.store.replicas()
+        return Formatter(
+            [f"{r.service}-{r.index}" for r in records if not r.oneoff],
+            color=self.run_options.color,
+            prefix=not self.run_options.no_log_prefix,
+            timestamps=self.run_options.timestamps,
+        )
 
 
 @dataclass
@@ -115,9 +149,9 @@ class Attached:
     files: dict[str, str] = field(default_factory=dict)  # source -> log path followed
     exits: list[tuple[float, str, int | None]] = field(default_factory=list)  # time, source, code
 
-    def show(self, session: Session, settle: float = EXIT_SETTLE) -> None:
+    def show(self, fg: Foreground, settle: float = EXIT_SETTLE) -> None:
         """New log lines and due exits, in time order (a burst of restarts reads as it ran)."""
-        self.follow(session)
+        self.follow(fg)
         shown = [(parse_time(ln.time) or 0.0, self.fmt.format(ln)) for ln in self.tail.poll()]
         due = [e for e in self.exits if e[0] <= time.time() - settle]
         for when, source, code in due:
@@ -125,72 +159,28 @@ class Attached:
             text = "exited" if code is None else f"exited with code {code}"
             shown.append((when, self.fmt.status(source, text)))
         for _, line in sorted(shown, key=lambda item: item[0]):
-            session.out.log(line)
+            fg.service.out.log(line)
 
-    def follow(self, session: Session) -> None:
+    def follow(self, fg: Foreground) -> None:
         """Every shown replica's log; a replica made anew under its name (another log file,
         or the same path replaced: ``LogTail`` sees the inode) is read from its start."""
-        for rec in session.driver.ctx.store.replicas():
+        driver = fg.service.driver
+        for rec in driver.ctx.store.replicas():
             source = f"{rec.service}-{rec.index}"
-            if not rec.log_path or rec.oneoff or not _shown(session, rec.service):
+            if not rec.log_path or rec.oneoff or not fg.shown(rec.service):
                 continue
-            if rec.name != session.driver.name_of(rec.service, rec.index):
+            if rec.name != driver.name_of(rec.service, rec.index):
                 continue  # a start-first successor: followed once it has the replica's name
             if self.files.get(source) != rec.log_path:
                 self.tail.discard(source)
                 self.tail.add(source, Path(rec.log_path))
                 self.files[source] = rec.log_path
 
-    def died(self, session: Session, event: dict[str, Any]) -> None:
+    def died(self, fg: Foreground, event: Event) -> None:
         """A ``die`` event: `web-1 exited with code 3`, each time (a crash loop included)."""
-        state = session.sup.tracker.get(event.get("container", ""))
+        state = fg.service.sup.tracker.get(event.get("container", ""))
         if event.get("action") != "die" or state is None or state.oneoff:
             return
-        if _shown(session, state.service):
+        if fg.shown(state.service):
             source = f"{state.service}-{state.index}"
             self.exits.append((event["time"], source, event.get("exit_code")))
-
-
-def _shown(session: Session, service: str) -> bool:
-    run = session.run
-    return (not run.attach or service in run.attach) and service not in run.no_attach
-
-
-async def _stream_logs(session: Session, scope: anyio.CancelScope) -> None:
-    view = session.view = Attached(_formatter(session))
-    if session.events is not None:
-        session.events.listeners.append(lambda event: view.died(session, event))
-    for state in list(session.sup.tracker.replicas.values()):  # exits while `up` started them
-        if state.status == "exited" and (state.finished_at or 0) >= session.started:
-            died = {"time": state.finished_at, "exit_code": state.exit_code}
-            view.died(session, {"action": "die", "container": state.name, **died})
-    while True:
-        view.show(session)
-        await anyio.sleep(0.1)
-
-
-def flush_logs(session: Session) -> None:
-    """What the replicas said while stopping (their exits are our doing: not reported)."""
-    view = session.view
-    if view is not None:
-        view.follow(session)
-        for line in view.tail.poll():
-            session.out.log(view.fmt.format(line))
-
-
-def report_exits(session: Session) -> None:
-    """The exits that ended the foreground, before its own graceful stop begins."""
-    if session.view is not None:
-        session.view.show(session, settle=0.0)
-
-
-def _formatter(session: Session) -> Formatter:
-    sources = [
-        f"{r.service}-{r.index}" for r in session.driver.ctx.store.replicas() if not r.oneoff
-    ]
-    return Formatter(
-        sources,
-        color=session.run.color,
-        prefix=not session.run.no_log_prefix,
-        timestamps=session.run.timestamps,
-    )

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import needs_root, project_name
+from compose.cli.commands._project import client, needs_root
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
+    from compose.state import ObservedReplica
 
 
 def _split(arg: str) -> tuple[str | None, str]:
@@ -36,26 +37,24 @@ def command(
     follow_link: bool,
 ) -> None:
     """Copy files/folders between a service container and the local filesystem."""
-    from compose.cli.commands._ops import one
-
     needs_root(obj, "cp")
     src_svc, src = _split(source)
     dst_svc, dst = _split(dest)
     if (src_svc is None) == (dst_svc is None):
         raise click.UsageError("exactly one of SOURCE and DEST must be SERVICE:PATH")
-    name = project_name(obj)
+    project = client(obj)
     if src_svc is not None:
-        src_path = _in_container(one(name, src_svc, index).record.pid, src)
+        src_path = _in_container(project.replica(src_svc, index), src)
         dst_path = Path(dst)
     elif dst_svc is not None:
         src_path = Path(src)
-        dst_path = _in_container(one(name, dst_svc, index).record.pid, dst)
+        dst_path = _in_container(project.replica(dst_svc, index), dst)
     _copy(src_path, dst_path, follow_link)
 
 
-def _in_container(pid: int, path: str) -> Path:
+def _in_container(rep: ObservedReplica, path: str) -> Path:
     """The container's view of ``path``, through /proc/<pid>/root (its mount namespace)."""
-    return Path(f"/proc/{pid}/root") / path.lstrip("/")
+    return Path(f"/proc/{rep.record.pid}/root") / path.lstrip("/")
 
 
 def _copy(src: Path, dst: Path, follow: bool) -> None:

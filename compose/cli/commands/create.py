@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+from compose.cli.commands._project import CliOutput, client, needs_root
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -27,12 +27,9 @@ def command(
     pull: str,
 ) -> None:
     """Create containers for services (a detached supervisor holds them until `start`)."""
-    from compose.planner import UpOptions
-    from compose.project import start_detached
-    from compose.supervisor.options import RunOptions
+    from compose.project import RunOptions, UpOptions
 
     needs_root(obj, "create")
-    project = load_project(obj, services)
     up = UpOptions(
         services=tuple(services),
         force_recreate=force_recreate,
@@ -40,6 +37,4 @@ def command(
         remove_orphans=remove_orphans,
         no_start=True,
     )
-    run = RunOptions(detach=True, pull=pull)
-    if start_detached(load_dict(obj, project.stack), up, run, CliOutput()):
-        raise click.exceptions.Exit(1)
+    client(obj, services).up(up, RunOptions(detach=True, pull=pull), CliOutput())

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from compose.cli.commands._project import project_name
+from compose.cli.commands._project import client
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -29,7 +29,7 @@ def command(
     """Receive real time events from containers (follows until Ctrl-C or --until)."""
     from compose.state.events import EventLog
 
-    log = EventLog(project_name(obj))
+    log = EventLog(client(obj).name)
     offset = 0
     while True:
         lines, offset = log.read_from(offset)

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import needs_root, project_name
+from compose.cli.commands._project import client, needs_root
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -36,19 +36,10 @@ def command(
     privileged: bool,
 ) -> None:
     """Execute a command in a running container."""
-    from compose.cli.commands._ops import handle, one, runtime
-
     needs_root(obj, "exec")
-    rep = one(project_name(obj), service, index)
-    if rep.status == "paused":
-        from compose.errors import ContainerError
-
-        raise ContainerError(f'container "{rep.name}" is paused', hint="unpause it first")
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty() and not detach
-    rt = runtime()
-    if detach:
-        rt.exec_process(handle(rep), list(argv), env=list(env), user=user, workdir=workdir)
-        return
-    code = rt.exec(handle(rep), list(argv), env=list(env), user=user, workdir=workdir, tty=tty)
+    code = client(obj).exec(
+        service, argv, index=index, env=env, user=user, workdir=workdir, tty=tty, detach=detach
+    )
     if code:
         raise click.exceptions.Exit(code)

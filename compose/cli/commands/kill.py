@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import needs_root, project_name
+from compose.cli.commands._project import client, needs_root, report
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -30,15 +30,5 @@ def command(
     obj: GlobalOptions, /, services: tuple[str, ...], sig: str, remove_orphans: bool
 ) -> None:
     """Force stop service containers (send a signal)."""
-    from compose.cli.commands._ops import ask_supervisor, handle, runtime, select, set_status
-
     needs_root(obj, "kill")
-    number = parse_signal(sig)
-    name = project_name(obj)
-    if ask_supervisor(name, {"op": "kill", "services": list(services), "signal": number}, "Killed"):
-        return
-    rt = runtime()
-    for rep in select(name, tuple(services), running=True):
-        set_status(name, rep.name, manually_stopped=True)
-        rt.kill(handle(rep), number)
-        click.echo(f" Container {rep.name}  Killed", err=True)
+    report(client(obj).kill(services, parse_signal(sig)))

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import project_name
+from compose.cli.commands._project import client
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
     from compose.logs import Formatter, LogTail
+    from compose.project import ProjectClient
     from compose.state import ObservedProject
 
 
@@ -41,10 +42,9 @@ def command(
 ) -> None:
     """View output from containers."""
     from compose.logs import Formatter, LogTail, read_all
-    from compose.state import observe_project
 
-    name = project_name(obj)
-    sources = _sources(observe_project(name), services, index)
+    project = client(obj)
+    sources = _sources(project.observe(), services, index)
     fmt = Formatter(
         sources,
         color=not no_color and sys.stdout.isatty(),
@@ -62,7 +62,7 @@ def command(
     for line in sorted(lines, key=lambda ln: ln.time):
         click.echo(fmt.format(line))
     if follow:
-        _follow(name, services, index, sources, fmt, LogTail)
+        _follow(project, services, index, sources, fmt, LogTail)
 
 
 def _tail(text: str) -> int | None:
@@ -104,15 +104,13 @@ def _since(text: str | None) -> float | None:
 
 
 def _follow(
-    name: str,
+    project: ProjectClient,
     services: tuple[str, ...],
     index: int | None,
     sources: dict[str, Path],
     fmt: Formatter,
     tail_cls: type[LogTail],
 ) -> None:
-    from compose.state import observe_project
-
     tail = tail_cls()
     for src, path in sources.items():
         tail.add(src, path, from_end=True)
@@ -120,7 +118,7 @@ def _follow(
     while True:
         for line in tail.poll():
             click.echo(fmt.format(line))
-        observed = observe_project(name)
+        observed = project.observe()
         for src, path in _sources(observed, services, index).items():
             if followed.get(src) != path:  # new, or recreated with another log file
                 tail.discard(src)

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import project_name
+from compose.cli.commands._project import client
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -20,9 +20,7 @@ def command(
     obj: GlobalOptions, /, service: str, private_port: int, protocol: str, index: int
 ) -> None:
     """Print the public port for a port binding."""
-    from compose.cli.commands._ops import one
-
-    rep = one(project_name(obj), service, index)
+    rep = client(obj).replica(service, index)
     for port in rep.record.ports:
         if port.target == private_port and port.protocol == protocol:
             if port.published:

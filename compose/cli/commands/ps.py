@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import project_name
+from compose.cli.commands._project import client
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -42,7 +42,8 @@ def command(
     from compose.cli.commands.psformat import rows, table
 
     statuses = set(status) | {f.split("=", 1)[1] for f in filters if f.startswith("status=")}
-    items = rows(project_name(obj), services, show_all or bool(statuses), statuses)
+    project = client(obj)
+    items = rows(project.observe(), services, show_all or bool(statuses), statuses)
     if only_services:
         for svc in dict.fromkeys(i["Service"] for i in items):
             click.echo(svc)
@@ -54,7 +55,7 @@ def command(
             click.echo(json.dumps(item))
     elif fmt == "table":
         click.echo(table(items))
-        _failed_services(project_name(obj))
+        _failed_services(project.failures())
     elif items or fmt.startswith("table"):
         from compose.cli.commands.psformat import HEADERS, template_item
         from compose.cli.gotemplate import render
@@ -62,9 +63,7 @@ def command(
         click.echo(render(fmt, [template_item(i) for i in items], HEADERS))
 
 
-def _failed_services(project: str) -> None:
+def _failed_services(failed: dict[str, str]) -> None:
     """Services the control loop marked failed (a terminal error; see `events`)."""
-    from compose.state import StateStore
-
-    for service, error in sorted(StateStore(project).failures().items()):
+    for service, error in sorted(failed.items()):
         click.echo(f'service "{service}" failed: {error}', err=True)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from compose.state import ObservedReplica, PortRecord, observe_project
+from compose.state import ObservedProject, ObservedReplica, PortRecord
 
 COLUMNS = ("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")
 # `ps --format 'table {{.Field}}'` headers, as docker compose names them
@@ -35,9 +35,8 @@ def template_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def rows(
-    project: str, services: tuple[str, ...], show_all: bool, statuses: set[str]
+    observed: ObservedProject, services: tuple[str, ...], show_all: bool, statuses: set[str]
 ) -> list[dict[str, Any]]:
-    observed = observe_project(project)
     out = []
     for rep in observed.replicas:
         if services and rep.service not in services:
@@ -46,7 +45,7 @@ def rows(
             continue
         if not show_all and not rep.running:
             continue
-        out.append(summary(project, rep))
+        out.append(summary(observed.name, rep))
     return out
 
 

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
-import secrets
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from compose.cli.commands._project import CliOutput, load_dict, load_project, needs_root
+from compose.cli.commands._project import CliOutput, client, needs_root
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
     from compose.model import PortMapping, Service
-    from compose.project import Project
-    from compose.supervisor.machine.linux import LinuxDriver
+    from compose.project import OneOff, ProjectClient
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -54,9 +51,9 @@ def command(
 ) -> None:
     """Run a one-off command on a service (stdin attached; a TTY when stdin is a terminal)."""
     needs_root(obj, "run")
-    project = load_project(obj, (service,))
+    project = client(obj, (service,))
     if not no_deps:
-        _start_dependencies(obj, project, service)
+        _start_dependencies(project, service)
     svc = _override(
         project.stack.services[service], argv, env, entrypoint, service_ports, user, workdir
     )
@@ -64,22 +61,17 @@ def command(
         svc = svc.model_copy(update={"ports": [*svc.ports, *map(_port, publish)]})
     tty = not no_tty and not detach and sys.stdin.isatty()
     svc = svc.model_copy(update={"tty": tty, "stdin_open": interactive and not detach})
-    name = name or f"{project.name}-{service}-run-{secrets.token_hex(6)}"
-    code = _run_oneoff(project, svc, name, detach, remove)
+    code = _run_oneoff(project.run(svc, name), detach, remove)
     if code:
         raise click.exceptions.Exit(code)
 
 
-def _start_dependencies(obj: GlobalOptions, project: Project, service: str) -> None:
-    from compose.planner import UpOptions
-    from compose.project import start_detached
-    from compose.supervisor.options import RunOptions
+def _start_dependencies(project: ProjectClient, service: str) -> None:
+    from compose.project import RunOptions, UpOptions
 
-    deps = tuple(sorted(project.graph.dependencies(service, transitive=True)))
+    deps = tuple(sorted(project.dependencies(service)))
     if deps:
-        up = UpOptions(services=deps)
-        if start_detached(load_dict(obj, project.stack), up, RunOptions(detach=True), CliOutput()):
-            raise click.exceptions.Exit(1)
+        project.up(UpOptions(services=deps), RunOptions(detach=True), CliOutput())
 
 
 def _port(text: str) -> PortMapping:
@@ -124,59 +116,32 @@ def _override(
     return svc.model_copy(update=update)
 
 
-def _run_oneoff(project: Project, svc: Service, name: str, detach: bool, remove: bool) -> int:
-    from compose.planner.actions import EnsureNetwork
-    from compose.planner.stack import service_networks
-    from compose.supervisor.machine.linux import LinuxDriver
-    from compose.supervisor.run import ensure_images
-
-    images = ensure_images(project.stack, [svc.name], "missing", CliOutput())
-    driver = LinuxDriver(project.name, project.stack, images)
-    driver.warm()
-    for key in service_networks(svc):
-        driver.networks.ensure(EnsureNetwork(key, driver.ctx.network_config(key).key))
-    if detach:
-        driver.replicas.create_named(svc, 1, name, oneoff=True)
-        driver.replicas.start(name)
-        click.echo(name)
-        return 0
-    from compose.cli.commands import _attach
-
-    stdio = _attach.stdio(svc.stdin_open)
-    driver.replicas.create_named(svc, 1, name, oneoff=True, stdio=stdio)
+def _run_oneoff(oneoff: OneOff, detach: bool, remove: bool) -> int:
     try:
-        code = _attached(driver, name, svc.tty)
+        if detach:
+            oneoff.create()
+            oneoff.start()
+            click.echo(oneoff.name)
+            return 0
+        from compose.cli.commands import _attach
+
+        pid = oneoff.create(_attach.stdio(oneoff.svc.stdin_open))
+        try:
+            return _attached(oneoff, pid, oneoff.svc.tty)
+        finally:
+            if remove:
+                oneoff.remove()
     finally:
-        if remove:
-            driver.replicas.remove(name)
-            _remove_anonymous_volumes(svc, name)
-    return code
+        oneoff.close()
 
 
-def _remove_anonymous_volumes(svc: Service, name: str) -> None:
-    """``--rm`` takes the container's anonymous volumes with it (as docker's)."""
-    from compose.volumes import anonymous_volume, remove_volume
-
-    for vol in svc.volumes:
-        if vol.type == "volume" and not vol.source:
-            remove_volume(anonymous_volume(name, vol.target))
-
-
-def _attached(driver: LinuxDriver, name: str, tty: bool) -> int:
+def _attached(oneoff: OneOff, pid: int, tty: bool) -> int:
     """Start the container with the caller's terminal attached; its exit code."""
     from compose.cli.commands import _attach
-    from compose.supervisor.machine.replicas import handle_of
 
-    handle = handle_of(driver.ctx.record(name))
     if tty:
-        _attach.copy_winsize(handle.pid)
-    with (
-        _attach.forwarding(lambda sig: driver.ctx.runtime.kill(handle, sig), handle.pid, tty),
-        _attach.raw_terminal(tty),
-    ):
-        driver.replicas.start(name)
-        code = driver.replicas.exit_code(handle)
-    driver.ctx.store.save_replica(
-        driver.ctx.record(name).replace(status="exited", exit_code=code, finished_at=time.time())
-    )
+        _attach.copy_winsize(pid)
+    with _attach.forwarding(oneoff.kill, pid, tty), _attach.raw_terminal(tty):
+        oneoff.start()
+        code = oneoff.wait()
     return code or 0

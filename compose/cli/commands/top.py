@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import project_name
+from compose.cli.commands._project import client
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -33,9 +33,7 @@ def cgroup_pids(cgroup_path: str) -> list[int]:
 @click.pass_obj
 def command(obj: GlobalOptions, /, services: tuple[str, ...]) -> None:
     """Display the running processes."""
-    from compose.cli.commands._ops import select
-
-    for rep in select(project_name(obj), tuple(services), running=True):
+    for rep in client(obj).replicas(services, running=True):
         pids = cgroup_pids(rep.record.runtime.get("cgroup_path", ""))
         click.echo(rep.name)
         if pids:

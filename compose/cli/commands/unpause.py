@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands.pause import toggle
+from compose.cli.commands._project import client, needs_root, report
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -15,4 +15,5 @@ if TYPE_CHECKING:
 @click.pass_obj
 def command(obj: GlobalOptions, /, services: tuple[str, ...]) -> None:
     """Unpause services."""
-    toggle(obj, tuple(services), False)
+    needs_root(obj, "unpause")
+    report(client(obj).unpause(services))

@@ -5,17 +5,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from compose.cli.commands._project import (
-    CliOutput,
-    load_project,
-    needs_root,
-    options_dict,
-    project_name,
-)
+from compose.cli.commands._project import CliOutput, client, needs_root
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
-    from compose.planner import UpOptions
 
 
 def _scale(values: tuple[str, ...]) -> dict[str, int]:
@@ -26,22 +19,6 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
             raise click.BadParameter(f"{item!r}: expected SERVICE=NUM", param_hint="--scale")
         out[name] = int(count)
     return out
-
-
-def _running_project(obj: GlobalOptions, load: dict[str, Any]) -> str | None:
-    """The project's name when a supervisor may already run it (some socket is up), so the
-    request goes there directly; None skips reading the file for the name (a first `up`)."""
-    from compose.supervisor import api
-
-    if load["stdin"] is not None or not api.any_listening():
-        return None
-    return project_name(obj)
-
-
-def _up_options(fields: dict[str, Any]) -> UpOptions:
-    from compose.planner import UpOptions
-
-    return UpOptions(**fields)
 
 
 @click.command()
@@ -71,7 +48,7 @@ def _up_options(fields: dict[str, Any]) -> UpOptions:
 @click.pass_obj
 def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> None:
     """Create and start containers."""
-    from compose.supervisor.options import RunOptions
+    from compose.project import RunOptions, UpOptions
 
     if opts["force_recreate"] and opts["no_recreate"]:
         raise click.UsageError("--force-recreate and --no-recreate are incompatible")
@@ -80,13 +57,14 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
     dry_run = obj.dry_run or opts["dry_run"]
     if not dry_run:
         needs_root(obj, "up")
-    up = dict(  # UpOptions fields: `up -d` sends them without importing the planner (~20 ms)
+    up = UpOptions(
         services=tuple(services), no_deps=opts["no_deps"], force_recreate=opts["force_recreate"],
         no_recreate=opts["no_recreate"], remove_orphans=opts["remove_orphans"],
         no_start=opts["no_start"], scale=_scale(opts["scale"]),
     )  # fmt: skip
+    project = client(obj, services)
     if dry_run:
-        click.echo(load_project(obj, services).plan_up(_up_options(up)).render())
+        click.echo(project.plan_up(up).render())
         return
     run = RunOptions(
         detach=opts["detach"] or opts["wait"], wait=opts["wait"], wait_timeout=opts["wait_timeout"],
@@ -98,15 +76,6 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
         no_attach=tuple(opts["no_attach"]),
         abort_on_container_failure=opts["abort_on_container_failure"],
     )  # fmt: skip
-    out = CliOutput()
-    if run.detach:
-        from compose.supervisor.client import start_detached
-
-        load = options_dict(obj, services)
-        code = start_detached(load, up, run, out, _running_project(obj, load))
-    else:
-        from compose.project import run_foreground
-
-        code = run_foreground(load_project(obj, services), _up_options(up), run, out)
+    code = project.up(up, run, CliOutput())
     if code:
         raise click.exceptions.Exit(code)

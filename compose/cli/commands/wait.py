@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import project_name
+from compose.cli.commands._project import client
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -17,15 +17,13 @@ if TYPE_CHECKING:
 @click.pass_obj
 def command(obj: GlobalOptions, /, services: tuple[str, ...], down_project: bool) -> None:
     """Block until the containers of the services stop; print their exit codes."""
-    from compose.cli.commands._ops import select
-
-    name = project_name(obj)
-    reps = select(name, tuple(services))
+    project = client(obj)
+    reps = project.replicas(services)
     while any(r.running for r in reps):
         time.sleep(0.1)
         if down_project and any(not r.running for r in reps):
             break
-        reps = select(name, tuple(services))
+        reps = project.replicas(services)
     for rep in reps:
         if not rep.running:
             click.echo(rep.record.exit_code if rep.record.exit_code is not None else -1)

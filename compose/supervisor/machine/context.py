@@ -58,6 +58,14 @@ class Context:
                 self.images[service] = store.resolve(ref)
         return self.images.get(service)
 
+    @staticmethod
+    def local_images(stack: Stack) -> dict[str, Image]:
+        """The services' images already in the local store (no pull, no network)."""
+        from compose.images import ImageStore
+
+        refs = {name: svc.image_name(stack.name) for name, svc in stack.services.items()}
+        return ImageStore().available(refs)
+
     def name_of(self, service: str, index: int) -> str:
         svc = self.stack.services.get(service) if self.stack is not None else None
         return container_name(self.project, service, index, svc.container_name if svc else None)

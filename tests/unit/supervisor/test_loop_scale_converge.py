@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import anyio
 import pytest
 from supervisor_fakes import FakeDriver, FakeService
 
 from compose.errors import OperationError
 from compose.supervisor import Supervisor
-from compose.supervisor.scaling import _converge
+from compose.supervisor.service import converge_counts
 
 
 class Events:
@@ -29,9 +27,8 @@ def test_a_timed_out_scale_names_the_error_the_loop_retries():
     async def main():
         async with Supervisor(driver, on_event=events) as sup:
             sup.set_desired({"web": 2})
-            session = SimpleNamespace(sup=sup, events=events)
             with pytest.raises(OperationError) as caught:
-                await _converge(session, {"web": 2}, 1.0)
+                await converge_counts(sup, events.listeners, {"web": 2}, 1.0)
             assert events.listeners == []  # the listener went with the request
             return str(caught.value)
 

@@ -1,0 +1,406 @@
+"""ProjectClient: the one front door for acting on a project (the CLI is a thin adapter over it,
+and it is the public Python API, e.g. for test environments).
+
+Every verb sends a typed request (``compose.supervisor.protocol``) to the project's running
+supervisor when there is one, else serves it in this process (``transport``); the reply is the
+same either way. Verbs that need a supervisor to keep running (``up -d``, ``start`` where none
+runs) start one (``detached``). Nothing here prints except through the ``Output`` it is given,
+and failures raise (``compose.errors``).
+
+Importable without root and cheaply: the loop, the machine and pydantic load on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from compose.errors import ContainerError, ProjectUpError, UnknownServiceError, UserError
+from compose.planner.desired import DownOptions, UpOptions
+from compose.project.transport import LocalTransport, SocketTransport, unwrap
+from compose.stackfile.types import LoadOptions
+from compose.state.records import PAUSED
+from compose.supervisor import protocol as p
+from compose.supervisor.options import RunOptions
+
+if TYPE_CHECKING:
+    from compose.model import Service, Stack
+    from compose.planner.actions import Plan
+    from compose.state import ObservedProject, ObservedReplica
+    from compose.supervisor.oneoff import OneOff
+
+R = TypeVar("R", bound=p.Reply)
+
+
+class Output(Protocol):
+    """Where progress goes (``up`` streams the plan as it runs; the CLI prints to stderr)."""
+
+    def progress(self, line: str) -> None: ...
+
+    def log(self, line: str) -> None: ...
+
+    def warning(self, text: str) -> None: ...
+
+
+class ProjectClient:
+    def __init__(
+        self,
+        load: LoadOptions,
+        *,
+        name: str | None = None,
+        warn: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
+        """``load``: how to read the stack when a verb needs it; ``name``: the project when
+        it is known without the file (``-p``: ps, logs, down of a deleted directory);
+        ``warn``: who shows the loader's warnings."""
+        if "-" in load.files and load.stdin is None:  # read once: every load reuses the text
+            import sys
+
+            load = replace(load, stdin=sys.stdin.read())
+        self.load = load
+        self._name = name
+        self._warn = warn
+        self._stack: Stack | None = None
+        self._socket: SocketTransport | None = None
+
+    # the project ------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """``-p``, else the file's (read without building the typed model: fast)."""
+        if self._name is None:
+            from compose.stackfile import load_stack_tree
+
+            self._name = load_stack_tree(self.load).name
+        return self._name
+
+    @property
+    def stack(self) -> Stack:
+        """The validated stack (loaded once)."""
+        if self._stack is None:
+            from compose.model import load_stack
+
+            self._stack = load_stack(self.load)
+            if self._warn is not None:
+                self._warn(self._stack.warnings)
+            from compose.planner.stack import check_services
+
+            check_services(self._stack, self.load.services)
+        return self._stack
+
+    def try_stack(self) -> Stack | None:
+        """The stack when a file is found; None when the project is named and has no file."""
+        from compose.errors import StackFileNotFound
+
+        try:
+            return self.stack
+        except StackFileNotFound:
+            if self._name is not None:
+                return None
+            raise
+
+    @property
+    def socket(self) -> SocketTransport:
+        if self._socket is None:
+            self._socket = SocketTransport(self.name)
+        return self._socket
+
+    def observe(self) -> ObservedProject:
+        """What the records say, with liveness (read-only, no lock)."""
+        from compose.state import observe_project
+
+        return observe_project(self.name)
+
+    def replicas(
+        self, services: Sequence[str] = (), index: int | None = None, running: bool | None = None
+    ) -> list[ObservedReplica]:
+        """The recorded replicas of ``services`` (all when empty); a named service without
+        any is an error."""
+        observed = self.observe()
+        for name in services:
+            if name not in observed.services:
+                raise UnknownServiceError(
+                    f'service "{name}" has no containers in project "{self.name}"'
+                )
+        picked = [r for r in observed.replicas if not services or r.service in services]
+        if index is not None:
+            picked = [r for r in picked if r.index == index]
+        if running is not None:
+            picked = [r for r in picked if r.running == running]
+        return picked
+
+    def replica(self, service: str, index: int | None = None) -> ObservedReplica:
+        """The running replica ``index`` (default 1) of ``service``."""
+        reps = self.replicas((service,), index or 1, running=True)
+        if not reps:
+            raise ContainerError(f'service "{service}" replica {index or 1} is not running')
+        return reps[0]
+
+    def dependencies(self, service: str) -> set[str]:
+        """What ``service`` needs started first, transitively (``run`` starts them)."""
+        from compose.graph import ServiceGraph
+
+        return ServiceGraph.from_stack(self.stack).dependencies(service, transitive=True)
+
+    def failures(self) -> dict[str, str]:
+        """Services the running supervisor's loop gave up on (terminal errors)."""
+        from compose.state import StateStore
+
+        return StateStore(self.name).failures()
+
+    # plans (pure: --dry-run, no root) ---------------------------------------------------------
+    def plan_up(self, up: UpOptions) -> Plan:
+        from compose.planner.planner import plan_up
+        from compose.planner.stack import check_services, desired_from_stack
+        from compose.supervisor.machine.context import Context
+
+        stack = self.stack
+        check_services(stack, up.services)
+        desired = desired_from_stack(stack, Context.local_images(stack))
+        return plan_up(desired, self.observe(), up)
+
+    def plan_down(self, options: DownOptions) -> Plan:
+        from compose.planner.planner import plan_down
+        from compose.planner.stack import desired_from_stack
+
+        stack = self.try_stack()
+        desired = desired_from_stack(stack) if stack is not None else None
+        return plan_down(desired, self.observe(), options)
+
+    # verbs ---------------------------------------------------------------------------------------
+    def up(self, up: UpOptions, run: RunOptions, out: Output) -> int:
+        """``up``: detached (a supervisor keeps the project: the running one converges, or a
+        new one starts), or in the foreground (this process is the supervisor until Ctrl-C or
+        the stack exits; its exit code)."""
+        if run.detach:
+            self._detached(up, run, out)
+            return 0
+        stack = self.stack
+        if self.socket.listening():
+            raise UserError(
+                f'project "{self.name}" is already running (a supervisor serves it)',
+                hint="apply changes with `up -d`, follow it with `logs -f`, stop it with `down`",
+            )
+        import anyio
+
+        from compose.supervisor.run import run_up
+
+        code: int = unwrap(lambda: anyio.run(run_up, stack, up, run, out))
+        return code
+
+    def _detached(self, up: UpOptions, run: RunOptions, out: Output) -> p.PlanReply:
+        load = self.portable_load()
+        if self._may_be_running() and self.socket.listening():
+            apply = p.Apply(load, up, run.pull, run.wait, run.wait_timeout)
+            reply = self._expect(p.PlanReply, self.socket.call(apply))
+            for line in reply.actions:
+                out.progress(line)
+            for warning in reply.warnings:
+                out.warning(warning)
+            if reply.failures:
+                raise ProjectUpError(list(reply.failures))
+            return reply
+        from compose.project.detached import launch
+
+        return launch(p.Launch(load, up, run), out)
+
+    def _may_be_running(self) -> bool:
+        """Some project's supervisor listens (one glob: no file is read when none does)."""
+        from compose.state.layout import listening_sockets
+
+        return bool(listening_sockets())
+
+    def down(self, options: DownOptions, timeout: float | None = None) -> p.DownReply:
+        """Stop and remove the project's replicas, networks (and volumes); a supervisor that
+        ran it has exited when this returns."""
+        reply = self._call(p.Down(options, timeout), p.DownReply)
+        if reply.pid and reply.pid != os.getpid():
+            _wait_gone(self.name, reply.pid)
+        if reply.failures:
+            raise ProjectUpError(list(reply.failures))
+        return reply
+
+    def stop(self, services: Sequence[str] = (), timeout: float | None = None) -> p.Changed:
+        return self._call(p.Stop(tuple(services), timeout), p.Changed)
+
+    def start(
+        self,
+        services: Sequence[str] = (),
+        out: Output | None = None,
+        wait: bool = False,
+        wait_timeout: float | None = None,
+    ) -> p.Changed | p.PlanReply:
+        """Start existing replicas: the running supervisor does, else one is started for them
+        (they need one: restart policies), as many as there are (`start` does not scale)."""
+        existing = [
+            r
+            for r in self.observe().replicas
+            if not r.record.oneoff and (not services or r.service in services)
+        ]
+        if not existing:
+            raise UserError(
+                f'project "{self.name}": no containers to start',
+                hint="create them with `pycompose up` (or `create`)",
+            )
+        reply = self.socket.call(p.Start(tuple(services)))
+        if reply is not None:
+            return self._expect(p.Changed, reply)
+        counts: dict[str, int] = {}
+        for rep in existing:
+            counts[rep.service] = counts.get(rep.service, 0) + 1
+        up = UpOptions(services=tuple(services), no_deps=True, no_recreate=True, scale=counts)
+        run = RunOptions(detach=True, wait=wait, wait_timeout=wait_timeout, pull="never")
+        return self._detached(up, run, out or _Silent())
+
+    def restart(
+        self, services: Sequence[str] = (), timeout: float | None = None, out: Output | None = None
+    ) -> list[p.Changed | p.PlanReply]:
+        """Stop then start (the file's changes are not applied, as docker compose)."""
+        reply = self.socket.call(p.Restart(tuple(services), timeout))
+        if reply is not None:
+            return [self._expect(p.Changed, reply)]
+        return [self.stop(services, timeout), self.start(services, out)]
+
+    def kill(self, services: Sequence[str] = (), signal: int = 9) -> p.Changed:
+        self.replicas(services)  # a service without containers is an error
+        return self._call(p.Kill(tuple(services), signal), p.Changed)
+
+    def pause(self, services: Sequence[str] = ()) -> p.Changed:
+        self.replicas(services, running=True)
+        return self._call(p.Pause(tuple(services)), p.Changed)
+
+    def unpause(self, services: Sequence[str] = ()) -> p.Changed:
+        self.replicas(services, running=True)
+        return self._call(p.Unpause(tuple(services)), p.Changed)
+
+    def rm(self, services: Sequence[str] = (), volumes: bool = False) -> p.Changed:
+        """Remove the stopped replicas (``volumes``: their anonymous volumes too)."""
+        self.replicas(services, running=False)
+        return self._call(p.Remove(tuple(services), volumes), p.Changed)
+
+    def scale(
+        self, counts: dict[str, int], no_deps: bool = False, timeout: float | None = None
+    ) -> p.Scaled:
+        reply = self._call(p.Scale(counts, no_deps, timeout), p.Scaled)
+        if reply.failures:
+            from compose.errors import OperationError
+
+            raise OperationError("; ".join(reply.failures))
+        return reply
+
+    def exec(
+        self,
+        service: str,
+        argv: Sequence[str],
+        *,
+        index: int | None = None,
+        env: Sequence[str] = (),
+        user: str | None = None,
+        workdir: str | None = None,
+        tty: bool = False,
+        detach: bool = False,
+    ) -> int:
+        """A command in a running replica; its exit code (0 at once with ``detach``)."""
+        from compose.runtime import LinuxRuntime
+        from compose.supervisor.machine.replicas import handle_of
+
+        rep = self.replica(service, index)
+        if rep.status == PAUSED:
+            raise ContainerError(f'container "{rep.name}" is paused', hint="unpause it first")
+        handle, runtime = handle_of(rep.record), LinuxRuntime()
+        if detach:
+            runtime.exec_process(handle, list(argv), env=list(env), user=user, workdir=workdir)
+            return 0
+        return runtime.exec(handle, list(argv), env=list(env), user=user, workdir=workdir, tty=tty)
+
+    def run(self, svc: Service, name: str | None = None) -> OneOff:
+        """A one-off container of ``svc`` (the service with `run`'s overrides), not yet
+        created; not supervised (see ``compose.supervisor.oneoff``)."""
+        import secrets
+
+        from compose.supervisor.oneoff import OneOff
+
+        return OneOff(self.stack, svc, name or f"{self.name}-{svc.name}-run-{secrets.token_hex(6)}")
+
+    def service_images(self, rmi: str) -> list[str]:
+        """The images `down --rmi` removes: from the file, else from the records. ``local``:
+        only images named after the project (services without ``image:``, i.e. built)."""
+        stack = self.try_stack()
+        if stack is not None:
+            pairs = [(s.image_name(self.name), s.image is None) for s in stack.services.values()]
+        else:
+            recs = [r.record for r in self.observe().replicas if r.record.image]
+            pairs = [(r.image, r.image == f"{self.name}-{r.service}") for r in recs]
+        return sorted({ref for ref, built in pairs if rmi == "all" or built})
+
+    # the transport choice -----------------------------------------------------------------------
+    def _call(self, request: p.Request, kind: type[R]) -> R:
+        """The running supervisor serves it, else this process does (under the lock)."""
+        reply = self.socket.call(request)
+        if reply is None:
+            reply = LocalTransport(self.name, self.try_stack, _Silent()).call(request)
+        return self._expect(kind, reply)
+
+    @staticmethod
+    def _expect(kind: type[R], reply: p.Reply | None) -> R:
+        if not isinstance(reply, kind):
+            from compose.errors import OperationError
+
+            raise OperationError(f"unexpected reply {reply!r}")
+        return reply
+
+    def portable_load(self) -> LoadOptions:
+        """The load options as another process needs them: absolute paths (the file read
+        from stdin is in them already)."""
+        cwd = Path(self.load.cwd).resolve()
+
+        def absolute(path: str) -> str:
+            return path if path == "-" else str((cwd / path).resolve())
+
+        return replace(
+            self.load,
+            files=tuple(absolute(f) for f in self.load.files),
+            project_directory=absolute(self.load.project_directory)
+            if self.load.project_directory
+            else None,
+            env_files=tuple(absolute(f) for f in self.load.env_files),
+            environ=dict(self.load.environ),
+            cwd=cwd,
+        )
+
+
+class _Silent:
+    """Progress of a request served here is its reply (the caller prints that)."""
+
+    def progress(self, line: str) -> None:
+        pass
+
+    def log(self, line: str) -> None:
+        pass
+
+    def warning(self, text: str) -> None:
+        pass
+
+
+def _wait_gone(project: str, pid: int, timeout: float = 30.0) -> None:
+    """Until the supervisor has exited (a pidfd says so at once) and its lock is free."""
+    import select
+    import time
+
+    from compose.procfs import is_alive
+    from compose.state import is_locked
+
+    deadline = time.monotonic() + timeout
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:  # gone already (or no pidfd): the polling loop decides
+        fd = None
+    if fd is not None:
+        try:
+            select.select([fd], [], [], timeout)
+        finally:
+            os.close(fd)
+    while (is_locked(project) or is_alive(pid, None)) and time.monotonic() < deadline:
+        time.sleep(0.005)

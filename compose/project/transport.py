@@ -1,0 +1,81 @@
+"""How a request reaches the project's supervisor: over its socket when one runs, else to a
+``SupervisorService`` made for it in this process. Both return the same typed replies, so a
+caller cannot tell (and no command decides) which one served it.
+
+    SocketTransport   api.call(request.to_json()) → decode(request.reply, reply)   (None: none runs)
+    LocalTransport    project lock → anyio.run(local_service(...).handle(request))
+
+The local one imports the supervisor (anyio, the machine) only when it is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from compose.supervisor import api, protocol as p
+
+if TYPE_CHECKING:
+    from compose.model import Stack
+    from compose.supervisor.service import Output
+
+T = TypeVar("T")
+LOCK_TIMEOUT = 30.0
+
+
+class SocketTransport:
+    def __init__(self, project: str) -> None:
+        self.project = project
+
+    def call(self, request: p.Request, timeout: float | None = None) -> p.Reply | None:
+        """The running supervisor's reply; None when none listens. Raises its errors."""
+        doc = api.call(self.project, request.to_json(), timeout or request.deadline())
+        return None if doc is None else p.decode(request.reply, doc)
+
+    def listening(self) -> bool:
+        """A supervisor answers (a hung one fails in 5 s, not in a request's long deadline)."""
+        return self.call(p.Status(), timeout=5) is not None
+
+
+class LocalTransport:
+    """One request served in this process, under the project lock (``stack``: the file, or
+    None to act from the records alone; loaded only for requests that need it)."""
+
+    def __init__(self, project: str, stack: Callable[[], Stack | None], out: Output) -> None:
+        self.project = project
+        self.stack = stack
+        self.out = out
+
+    def call(self, request: p.Request) -> p.Reply:
+        import anyio
+
+        from compose.state import ProjectLock
+
+        stack = self.stack() if request.needs_stack else None
+        with ProjectLock(self.project).acquire(timeout=LOCK_TIMEOUT):
+            return unwrap(lambda: anyio.run(self._serve, request, stack))
+
+    async def _serve(self, request: p.Request, stack: Stack | None) -> p.Reply:
+        from compose.supervisor.service import local_service
+
+        async with local_service(self.project, stack, self.out) as service:
+            return await service.handle(request)
+
+
+def unwrap(call: Callable[[], T]) -> T:
+    """anyio task groups wrap errors in ExceptionGroup; callers want ours, one level up."""
+    try:
+        return call()
+    except BaseExceptionGroup as group:
+        raise _first_leaf(group) from group
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    from compose.errors import PycomposeError
+
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [_first_leaf(e) for e in exc.exceptions]
+        return next(
+            (e for e in leaves if isinstance(e, PycomposeError | KeyboardInterrupt)), leaves[0]
+        )
+    return exc

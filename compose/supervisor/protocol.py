@@ -1,0 +1,284 @@
+"""What can be asked of a project's supervisor: one frozen request type per op, each naming its
+reply type, and their JSON form (the unix-socket API carries one JSON line each way).
+
+    request                         reply
+    Status()                        StatusReply(pid, ready, replicas)
+    Apply(load, up, pull, wait…)    PlanReply(actions, warnings, failures)      `up -d`, `create`
+    Down(options, timeout)          DownReply(pid, actions, warnings, failures)
+    Stop / Start / Restart / Kill   Changed(verb, names)                         replicas acted on
+    Pause / Unpause / Remove        Changed(verb, names)
+    Scale(counts, no_deps, timeout) Scaled(created, removed, failures)
+
+Both transports of ``compose.project`` carry these: to a running supervisor over the socket,
+or to a ``SupervisorService`` made for one request in the calling process.
+
+``encode``/``decode`` are the one JSON codec of the options that cross processes (tuples go
+as lists and come back as tuples, paths as strings). Light: stdlib only, so the CLI builds and
+reads them without importing the supervisor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from compose.planner.desired import DownOptions, UpOptions
+from compose.stackfile.types import LoadOptions
+from compose.supervisor.options import RunOptions
+
+T = TypeVar("T")
+Json = dict[str, Any]
+
+
+# replies ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReplicaStatus:
+    name: str
+    service: str
+    index: int
+    status: str
+    health: str | None = None
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class StatusReply:
+    pid: int
+    ready: bool  # `up`'s own plan has run (other requests wait until then)
+    replicas: tuple[ReplicaStatus, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanReply:
+    """What a converge did: the plan's lines (``--dry-run``'s text), warnings and failures."""
+
+    actions: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class DownReply(PlanReply):
+    pid: int = 0  # the process that did it: a supervisor then exits (wait for it)
+
+
+@dataclass(frozen=True)
+class Changed:
+    """The replicas a verb acted on, and its past tense (``Container web-1  Stopped``)."""
+
+    verb: str
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scaled:
+    created: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+Reply = StatusReply | PlanReply | DownReply | Changed | Scaled
+
+
+# requests ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Request:
+    op: ClassVar[str]
+    reply: ClassVar[type[Reply]]
+    needs_stack: ClassVar[bool] = False  # served without a supervisor, it loads the file
+
+    def to_json(self) -> Json:
+        return {"op": self.op, **encode(self)}
+
+    def deadline(self) -> float:
+        """How long a client waits for the reply (a converge may pull images)."""
+        return 120.0
+
+
+@dataclass(frozen=True)
+class Status(Request):
+    op: ClassVar[str] = "status"
+    reply: ClassVar[type[Reply]] = StatusReply
+
+
+@dataclass(frozen=True)
+class Apply(Request):
+    """Converge to the file ``load`` names (``up -d`` while a supervisor runs)."""
+
+    op: ClassVar[str] = "apply"
+    reply: ClassVar[type[Reply]] = PlanReply
+    load: LoadOptions = field(default_factory=LoadOptions)
+    up: UpOptions = field(default_factory=UpOptions)
+    pull: str = "missing"
+    wait: bool = False
+    wait_timeout: float | None = None
+
+    def deadline(self) -> float:
+        return 600.0
+
+
+@dataclass(frozen=True)
+class Down(Request):
+    op: ClassVar[str] = "down"
+    reply: ClassVar[type[Reply]] = DownReply
+    needs_stack: ClassVar[bool] = True
+    options: DownOptions = field(default_factory=DownOptions)
+    timeout: float | None = None
+
+    def deadline(self) -> float:
+        return 600.0
+
+
+@dataclass(frozen=True)
+class ReplicaVerb(Request):
+    """A verb on the replicas of ``services`` (all when empty)."""
+
+    reply: ClassVar[type[Reply]] = Changed
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stop(ReplicaVerb):
+    op: ClassVar[str] = "stop"
+    needs_stack: ClassVar[bool] = True  # dependents stop first: the file's order
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Start(ReplicaVerb):
+    op: ClassVar[str] = "start"
+
+
+@dataclass(frozen=True)
+class Restart(ReplicaVerb):
+    op: ClassVar[str] = "restart"
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Kill(ReplicaVerb):
+    op: ClassVar[str] = "kill"
+    signal: int = 9
+
+
+@dataclass(frozen=True)
+class Pause(ReplicaVerb):
+    op: ClassVar[str] = "pause"
+
+
+@dataclass(frozen=True)
+class Unpause(ReplicaVerb):
+    op: ClassVar[str] = "unpause"
+
+
+@dataclass(frozen=True)
+class Remove(ReplicaVerb):
+    """``rm``: the stopped replicas (``volumes``: and their anonymous volumes)."""
+
+    op: ClassVar[str] = "rm"
+    volumes: bool = False
+
+
+@dataclass(frozen=True)
+class Scale(Request):
+    op: ClassVar[str] = "scale"
+    reply: ClassVar[type[Reply]] = Scaled
+    needs_stack: ClassVar[bool] = True
+    counts: dict[str, int] = field(default_factory=dict)
+    no_deps: bool = False
+    timeout: float | None = None
+
+    def deadline(self) -> float:
+        return (self.timeout or 120.0) + 10.0
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What a client hands the detached supervisor it starts (``python -m compose.supervisor``
+    reads it on stdin): the file to load, ``up``'s options and how to run."""
+
+    load: LoadOptions
+    up: UpOptions
+    run: RunOptions
+
+
+REQUESTS: dict[str, type[Request]] = {
+    cls.op: cls
+    for cls in (Status, Apply, Down, Stop, Start, Restart, Kill, Pause, Unpause, Remove, Scale)
+}
+
+
+def request_from_json(doc: Mapping[str, Any]) -> Request:
+    from compose.errors import OperationError
+
+    cls = REQUESTS.get(str(doc.get("op")))
+    if cls is None:
+        raise OperationError(f"unknown request {doc.get('op')!r}")
+    return decode(cls, {k: v for k, v in doc.items() if k != "op"})
+
+
+# the codec ---------------------------------------------------------------------------------------
+def encode(value: Any) -> Any:
+    """A JSON value: dataclasses as objects of their fields, tuples as lists, paths as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [encode(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def decode(cls: type[T], doc: Mapping[str, Any]) -> T:
+    """The inverse of ``encode`` for the dataclass ``cls`` (unknown keys are ignored)."""
+    hints = _hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    fields = {k: _value(hints[k], v) for k, v in doc.items() if k in names}
+    return cls(**fields)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    for option in typing.get_args(hint) if _is_union(hint) else (hint,):
+        origin = typing.get_origin(option) or option
+        if (
+            isinstance(origin, type)
+            and dataclasses.is_dataclass(origin)
+            and isinstance(value, Mapping)
+        ):
+            return decode(origin, value)
+        if origin is tuple and isinstance(value, list):
+            item = typing.get_args(option)[0]
+            return tuple(_value(item, v) for v in value)
+        if origin is Path and isinstance(value, str):
+            return Path(value)
+        if origin in (dict, Mapping) and isinstance(value, Mapping):
+            return dict(value)
+    return value
+
+
+def _is_union(hint: Any) -> bool:
+    import types
+
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)

@@ -1,0 +1,496 @@
+"""SupervisorService: what a project's supervisor does for each request, one method per op.
+
+The same object serves a long-lived supervisor (detached, or a foreground `up`: the API socket
+hands it each request) and a single request made where none runs (``compose.project``'s local
+transport: a Supervisor that does not watch, over the adopted records, under the project lock).
+So every verb has one implementation.
+
+    handle(request) ─► OPS[request.op] ─► converge / down / stop … ─► Supervisor.apply(plan)
+                                                        or the tracker + Driver, per replica
+
+Requests other than ``status`` wait until ``up``'s own plan has run (``applied``): a `stop` or
+`scale` from another terminal waits for the start instead of failing on the project lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import signal as signals
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+
+from compose.errors import OperationError
+from compose.planner.actions import CreateReplica, Plan, RemoveReplica, RemoveVolume
+from compose.planner.desired import DesiredProject, UpOptions
+from compose.planner.planner import (
+    anonymous_volumes,
+    plan_down,
+    plan_stop,
+    plan_up,
+    selected_services,
+)
+from compose.planner.stack import check_scale, check_services, desired_from_stack
+from compose.state import CREATED, EXITED, PAUSED, RUNNING, observe_project
+from compose.state.events import Event, EventLog
+from compose.supervisor import protocol as p
+from compose.supervisor.blocking import run_sync
+from compose.supervisor.conditions import DependencyFailed, check_completed, check_healthy
+from compose.supervisor.core import Supervisor
+from compose.supervisor.executor import Outcome
+from compose.supervisor.machine.forget import forget_project
+from compose.supervisor.machine.linux import LinuxDriver
+
+if TYPE_CHECKING:
+    from compose.images import Image
+    from compose.model import Stack
+    from compose.stackfile import LoadOptions
+
+log = logging.getLogger(__name__)
+CONVERGE_TIMEOUT = 120.0  # a `scale` reply waits this long for the counts to hold
+
+
+class Output(Protocol):
+    """Where a supervisor's progress goes (the CLI's terminal, the detached one's pipe)."""
+
+    def progress(self, line: str) -> None: ...
+
+    def log(self, line: str) -> None: ...
+
+    def warning(self, text: str) -> None: ...
+
+
+class Events:
+    """The supervisor's event sink: the project's event log (`events`), then whoever listens
+    in this process (a foreground `up` reports exits from it, a `scale` its retries)."""
+
+    def __init__(self, project: str) -> None:
+        self._write = EventLog(project).append
+        self.listeners: list[Callable[[Event], None]] = []
+
+    def __call__(self, event: Event) -> None:
+        self._write(event)
+        for listener in list(self.listeners):
+            listener(event)
+
+
+@dataclass
+class Converged:
+    plan: Plan
+    outcome: Outcome
+    names: list[str]  # the services it selected (the named ones and their dependencies)
+    failures: list[str] = field(default_factory=list)  # the plan's, then `--wait`'s
+
+    def reply(self) -> p.PlanReply:
+        return p.PlanReply(
+            tuple(a.describe() for a in self.plan.actions()),
+            tuple(self.outcome.warnings),
+            tuple(self.failures),
+        )
+
+
+def load_stack(options: LoadOptions) -> Stack:
+    from compose.model import load_stack as load
+
+    return load(options)
+
+
+def ensure_images(stack: Stack, services: list[str], policy: str) -> dict[str, Image]:
+    """The services' images, pulled first where their ``pull_policy`` (or ``policy``) says."""
+    from compose.images import ensure_image
+
+    return {
+        name: ensure_image(
+            stack.services[name].image_name(stack.name),
+            policy=stack.services[name].pull_policy or policy,
+        )
+        for name in services
+    }
+
+
+class SupervisorService:
+    def __init__(
+        self,
+        driver: LinuxDriver,
+        sup: Supervisor,
+        out: Output,
+        *,
+        stop_timeout: float | None = None,
+        events: Events | None = None,
+        serving: bool = False,
+        load: Callable[[LoadOptions], Stack] = load_stack,
+    ) -> None:
+        self.driver = driver
+        self.sup = sup
+        self.out = out
+        self.stop_timeout = stop_timeout  # `up -t`: the default grace of stops
+        self.events = events
+        self.serving = serving  # a long-lived supervisor: `down` ends it
+        self.load = load
+        self.shutdown = anyio.Event()  # `down` ended this supervisor
+        self.applied = anyio.Event()  # `up`'s own plan has run
+        self.busy = 0  # requests in progress (a `restart` is not an exit of all)
+        self.started = time.time()
+        self._desired: tuple[Stack | None, DesiredProject | None] = (None, None)
+        if not serving:
+            self.applied.set()
+
+    @property
+    def project(self) -> str:
+        return self.driver.project
+
+    @property
+    def stack(self) -> Stack | None:
+        return self.driver.ctx.stack
+
+    def desired(self) -> DesiredProject | None:
+        """The stack's desired state (dependencies and names; no image digests): None when
+        acting from the records alone."""
+        stack = self.stack
+        if self._desired[0] is not stack:
+            self._desired = (stack, desired_from_stack(stack) if stack is not None else None)
+        return self._desired[1]
+
+    # dispatch -------------------------------------------------------------------------------
+    async def handle(self, request: p.Request) -> p.Reply:
+        if isinstance(request, p.Status):
+            return self.status()
+        await self.applied.wait()  # `up` is still starting the project: its plan goes first
+        self.busy += 1  # a foreground `up` does not end while a request has all briefly down
+        try:
+            return await self._ops()[request.op](request)
+        finally:
+            self.busy -= 1
+            self.sup.tracker.poke()
+
+    async def handle_json(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The socket's handler: a request line in, a reply line out (``api.serve``)."""
+        reply = await self.handle(p.request_from_json(doc))
+        return {"ok": True, **p.encode(reply)}
+
+    def _ops(self) -> dict[str, Callable[[Any], Awaitable[p.Reply]]]:
+        return {
+            "apply": self.apply,
+            "down": self.down,
+            "stop": self.stop,
+            "start": self.start,
+            "restart": self.restart,
+            "kill": self.kill,
+            "pause": self.pause,
+            "unpause": self.pause,
+            "rm": self.remove,
+            "scale": self.scale,
+        }
+
+    def status(self) -> p.StatusReply:
+        replicas = tuple(
+            p.ReplicaStatus(s.name, s.service, s.index, s.status, s.health, s.exit_code)
+            for s in sorted(self.sup.tracker.replicas.values(), key=lambda s: (s.service, s.index))
+        )
+        return p.StatusReply(os.getpid(), self.applied.is_set(), replicas)
+
+    # converge to a file -------------------------------------------------------------------------
+    async def converge(
+        self,
+        stack: Stack,
+        up: UpOptions,
+        pull: str,
+        wait: bool = False,
+        wait_timeout: float | None = None,
+        report: Callable[[Plan], None] | None = None,
+    ) -> Converged:
+        """Pull what ``up`` selects, plan against the records, apply, (``wait``) until ready.
+        The first `up`, an `up -d` against a running supervisor and a `create` all come here."""
+        check_services(stack, up.services)
+        names = selected_services(desired_from_stack(stack), up.services, up.no_deps)
+        images = await run_sync(ensure_images, stack, names, pull)
+        self.driver.ctx.use(stack, images)
+        desired = desired_from_stack(stack, self.driver.ctx.images)
+        plan = await run_sync(lambda: plan_up(desired, observe_project(self.project), up))
+        if report is not None:
+            report(plan)
+        outcome = await self.sup.apply(plan, self.stop_timeout)
+        done = Converged(plan, outcome, names, list(outcome.failures))
+        if not done.failures and wait:
+            done.failures += await self.wait_ready(names, wait_timeout)
+        return done
+
+    async def apply(self, request: p.Apply) -> p.PlanReply:
+        stack = await run_sync(self.load, request.load)
+        done = await self.converge(
+            stack, request.up, request.pull, request.wait, request.wait_timeout
+        )
+        return done.reply()
+
+    async def wait_ready(self, names: list[str], timeout: float | None) -> list[str]:
+        """``up --wait``: running (healthy when checked); one-shots that others need exited 0."""
+        one_shots = self.completion_targets()
+        failures: list[str] = []
+        with anyio.move_on_after(timeout) as scope:
+            for name in names:
+                try:
+                    ready = functools.partial(self._ready, name, name in one_shots)
+                    await self.sup.tracker.wait_for(ready)
+                except DependencyFailed as exc:
+                    failures.append(f'service "{name}": {exc}')
+        if scope.cancelled_caught:
+            failures.append(f"timeout after {timeout}s waiting for services to be running/healthy")
+        return failures
+
+    def completion_targets(self) -> set[str]:
+        """Services others wait on to complete (``service_completed_successfully``)."""
+        desired = self.desired()
+        services = desired.services if desired is not None else ()
+        return {
+            need.target
+            for svc in services
+            for need in svc.depends_on
+            if need.condition == "service_completed_successfully"
+        }
+
+    def _ready(self, service: str, one_shot: bool) -> bool:
+        reps = self.sup.tracker.of_service(service)
+        if one_shot:
+            return check_completed(service, reps)
+        if self.driver.healthcheck(service) is not None:
+            return check_healthy(service, reps, True)
+        for rep in reps:
+            if rep.status == EXITED and rep.exit_code not in (0, None):
+                raise DependencyFailed(f"container {rep.name} exited ({rep.exit_code})")
+        return all(r.status in (RUNNING, EXITED) for r in reps)  # exit 0: done
+
+    # down and stop -----------------------------------------------------------------------------
+    async def down(self, request: p.Down) -> p.DownReply:
+        """Remove everything, forget the project; a long-lived supervisor then exits."""
+        observed = await run_sync(observe_project, self.project)
+        plan = plan_down(self.desired(), observed, request.options)
+        outcome = await self.sup.apply(plan, request.timeout)
+        await run_sync(forget_project, self.project)
+        if self.serving:
+            self.sup.spawn(_set_later, self.shutdown)  # after the reply is sent
+        return p.DownReply(
+            tuple(a.describe() for a in plan.actions()),
+            tuple(outcome.warnings),
+            tuple(outcome.failures),
+            pid=os.getpid(),
+        )
+
+    async def stop(self, request: p.Stop) -> p.Changed:
+        """Dependents first; a stopped replica is not restarted by its policy."""
+        plan = await self._plan_stop(request.services)
+        outcome = await self.sup.apply(
+            plan, self.stop_timeout if request.timeout is None else request.timeout
+        )
+        outcome.raise_for_failures()
+        return p.Changed("Stopped", tuple(a.name for s in plan.services for a in s.actions))
+
+    async def stop_all(self, timeout: float | None = None) -> None:
+        """The supervisor's own end (Ctrl-C, a failed foreground `up`): every replica stops,
+        dependents first, each line shown as it starts."""
+        with anyio.CancelScope(shield=True):  # a Ctrl-C never leaves it half done
+            plan = await self._plan_stop(())
+            for action in plan.actions():
+                self.out.progress(action.describe())
+            await self.sup.apply(plan, self.stop_timeout if timeout is None else timeout)
+
+    async def _plan_stop(self, services: tuple[str, ...]) -> Plan:
+        return plan_stop(self.desired(), await run_sync(observe_project, self.project), services)
+
+    async def start(self, request: p.Start) -> p.Changed:
+        names = []
+        for state in self._states(request.services):
+            if not state.running:
+                await self.sup.executor.start(state.name)
+                names.append(state.name)
+        return p.Changed("Started", tuple(names))
+
+    async def restart(self, request: p.Restart) -> p.Changed:
+        """Stop and start again (the file's changes are not applied, as docker compose)."""
+        names = []
+        for state in self._states(request.services):
+            if state.running:
+                await self.sup.executor.stop(state.name, request.timeout)
+            await self.sup.executor.start(state.name)
+            names.append(state.name)
+        return p.Changed("Started", tuple(names))
+
+    async def kill(self, request: p.Kill) -> p.Changed:
+        names = []
+        for state in self._states(request.services):
+            if state.running:
+                self.sup.tracker.update(state.name, manually_stopped=True)
+                await self.driver.kill_replica(state.name, request.signal)
+                names.append(state.name)
+        return p.Changed("Killed", tuple(names))
+
+    async def kill_all(self) -> None:
+        """The second Ctrl-C of a foreground `up`: SIGKILL what is left."""
+        await self.kill(p.Kill((), int(signals.SIGKILL)))
+
+    async def pause(self, request: p.Pause | p.Unpause) -> p.Changed:
+        """Freeze / thaw running replicas; the tracker knows, so health probes skip them and the
+        records (``ps``) say ``paused`` without a later update overwriting it."""
+        pausing = isinstance(request, p.Pause)
+        want, new = (RUNNING, PAUSED) if pausing else (PAUSED, RUNNING)
+        act = self.driver.pause_replica if pausing else self.driver.unpause_replica
+        names = []
+        for state in self._states(request.services):
+            if state.status == want:
+                await act(state.name)
+                self.sup.tracker.update(state.name, status=new)
+                self.sup.event(request.op, state.name)
+                names.append(state.name)
+        return p.Changed("Paused" if pausing else "Unpaused", tuple(names))
+
+    async def remove(self, request: p.Remove) -> p.Changed:
+        """The stopped replicas go (with ``volumes``, their anonymous volumes); `rm` lowers the
+        count the loop keeps."""
+        victims = [s.name for s in self._states(request.services) if not s.running]
+        observed = await run_sync(observe_project, self.project)
+        removed = [r for r in observed.replicas if r.name in victims]
+        volumes = anonymous_volumes(removed) if request.volumes else []
+        for name in victims:
+            await self.sup.executor.remove(name)
+        for volume in volumes:
+            await self.driver.remove_volume(RemoveVolume(volume, volume))
+        for service in {s.service for s in self.sup.tracker.replicas.values()} | set(
+            request.services
+        ):
+            if service in self.sup.desired:
+                left = [s for s in self.sup.tracker.of_service(service) if not s.oneoff]
+                self.sup.set_desired({service: len(left)})
+        return p.Changed("Removed", tuple(victims))
+
+    def _states(self, services: tuple[str, ...]) -> list[Any]:
+        tracked = list(self.sup.tracker.replicas.values())
+        return [s for s in tracked if not services or s.service in services]
+
+    # scale --------------------------------------------------------------------------------------
+    async def scale(self, request: p.Scale) -> p.Scaled:
+        """A long-lived supervisor changes the counts its loop keeps and waits until they hold
+        (lowest free index up, highest first down); without one the change is planned and
+        applied here (the replicas then run unsupervised until the next `up` adopts them)."""
+        stack = self.stack
+        if stack is None:
+            raise OperationError("scale: the stack file is needed")
+        check_scale(stack, request.counts)
+        if not self.sup.watch:
+            return await self._scale_here(stack, request)
+        sup = self.sup
+        await self._prepare(stack, request.counts)
+        before = {s.name for s in sup.tracker.replicas.values()}
+        for service in request.counts:
+            sup.clear_failure(service)
+        sup.set_desired(request.counts)
+        listeners = self.events.listeners if self.events is not None else []
+        timeout = request.timeout or CONVERGE_TIMEOUT
+        await converge_counts(sup, listeners, request.counts, timeout)
+        after = {s.name for s in sup.tracker.replicas.values()}
+        failed = [f'service "{s}": {sup.failed[s]}' for s in request.counts if s in sup.failed]
+        return p.Scaled(tuple(sorted(after - before)), tuple(sorted(before - after)), tuple(failed))
+
+    async def _scale_here(self, stack: Stack, request: p.Scale) -> p.Scaled:
+        up = UpOptions(
+            tuple(request.counts), request.no_deps, no_recreate=True, scale=request.counts
+        )
+        images = await run_sync(self.driver.ctx.local_images, stack)
+        self.driver.ctx.use(stack, images)
+        desired = desired_from_stack(stack, images)
+        plan = plan_up(desired, await run_sync(observe_project, self.project), up)
+        outcome = await self.sup.apply(plan, self.stop_timeout)
+        outcome.raise_for_failures()
+        actions = plan.actions()
+        created = tuple(a.name for a in actions if isinstance(a, CreateReplica))
+        removed = tuple(a.name for a in actions if isinstance(a, RemoveReplica))
+        return p.Scaled(created, removed, warnings=tuple(outcome.warnings))
+
+    async def _prepare(self, stack: Stack, counts: dict[str, int]) -> None:
+        """What a scaled service needs before the loop creates replicas: its image (pulled if
+        missing, also when removed from the store since `up`) and its networks and volumes (a
+        service `up` never selected has none yet)."""
+        wanted = [s for s, n in counts.items() if n > 0]
+        if not wanted:
+            return
+        ctx = self.driver.ctx
+        missing = [s for s in wanted if not _unpacked(ctx.image_for(s))]
+        if missing:
+            ctx.use(stack, await run_sync(ensure_images, stack, missing, "missing"))
+        up = UpOptions(services=tuple(wanted), no_deps=True, scale=counts)
+        observed = await run_sync(observe_project, self.project)
+        setup = plan_up(desired_from_stack(stack), observed, up).setup
+        outcome = await self.sup.apply(Plan(setup=setup))
+        outcome.raise_for_failures()
+
+
+async def converge_counts(
+    sup: Supervisor,
+    listeners: list[Callable[[Event], None]],
+    counts: dict[str, int],
+    timeout: float,
+) -> None:
+    """Wait for the counts to hold; past ``timeout`` the error names the loop's last
+    (transient, retried) error for these services, if any."""
+    errors: list[str] = []
+
+    def retried(event: Event) -> None:
+        if event.get("action") == "reconcile-error" and event.get("service") in counts:
+            errors.append(f'service "{event["service"]}": {event.get("error")}')
+
+    listeners.append(retried)
+    try:
+        with anyio.move_on_after(timeout) as scope:
+            await sup.tracker.wait_for(lambda: converged(sup, counts))
+    finally:
+        listeners.remove(retried)
+    if scope.cancelled_caught:
+        last = f" (still retrying: {errors[-1]})" if errors else ""
+        raise OperationError(f"scale: not converged after {timeout:.0f}s{last}")
+
+
+def converged(sup: Supervisor, counts: dict[str, int]) -> bool:
+    """Every scaled service has its count, nothing in flight, new replicas running (or the
+    service failed terminally: the reply says so)."""
+    for service, want in counts.items():
+        if service in sup.failed:
+            continue
+        reps = [s for s in sup.tracker.of_service(service) if not s.oneoff]
+        if len(reps) != want or not sup.expect.satisfied(service):
+            return False
+        if any(s.status == CREATED for s in reps):
+            return False
+    return True
+
+
+def _unpacked(image: Image | None) -> bool:
+    """The image is still in the store (`image rm` since `up` makes it pulled again)."""
+    return image is not None and all(layer.is_dir() for layer in image.layers)
+
+
+async def _set_later(event: anyio.Event) -> None:
+    await anyio.sleep(0.005)  # the reply goes out first
+    event.set()
+
+
+@contextlib.asynccontextmanager
+async def local_service(
+    project: str, stack: Stack | None, out: Output
+) -> AsyncIterator[SupervisorService]:
+    """A SupervisorService for requests made where no supervisor runs (hold the project lock):
+    a Supervisor that does not watch, over the replicas the records hold. Afterwards a project
+    with no replica recorded any more is forgotten (no empty project left behind)."""
+    driver = LinuxDriver(project, stack)
+    try:
+        async with Supervisor(driver, on_change=driver.replicas.persist, watch=False) as sup:
+            for state in driver.replicas.adoptable():
+                sup.tracker.add(state)
+            yield SupervisorService(driver, sup, out)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_sync(driver.close)
+    await run_sync(forget_project, project)
