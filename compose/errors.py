@@ -12,6 +12,7 @@
     │   └── KubeConversionError     `kube convert`: collisions, --strict warnings, --check
     └── OperationError              exit 1: the input was fine, doing it failed
         ├── ImageError
+        ├── BuildError              an image build failed: Dockerfile:LINE or the step
         ├── ContainerError          service/replica/step
         ├── NetworkSetupError
         ├── ProjectLockedError      another pycompose process holds the project
@@ -86,6 +87,11 @@ class OperationError(PycomposeError):
 
 class ImageError(OperationError):
     pass
+
+
+class BuildError(OperationError):
+    """A build failed: a Dockerfile problem (``Dockerfile:12: COPY ...: cause``), a missing
+    source, a failing RUN (step, exit code, last output lines). Exit 1, as docker compose."""
 
 
 class ContainerError(OperationError):

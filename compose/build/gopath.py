@@ -9,6 +9,10 @@ these (``[!...]``, ``*`` crossing ``/``, no syntax errors), hence this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+MAX_LINKS = 255
+
 
 class BadPattern(ValueError):
     def __init__(self) -> None:
@@ -182,3 +186,37 @@ def _match_after_star(chunk: str, name: str, *, last: bool) -> str | None:
 def check_pattern(pattern: str) -> None:
     """Raise BadPattern if ``pattern`` is malformed (Go: ``filepath.Match(p, ".")``)."""
     match(pattern, ".")
+
+
+def follow_links(
+    path: str,
+    readlink: Callable[[str], str | None],
+    *,
+    follow_last: bool = True,
+    check: Callable[[str, str, int], None] | None = None,
+) -> str:
+    """``path`` with its symlinks followed, ``/`` being the root it lives in (BuildKit's
+    ``RootPath``: never above that root). ``readlink(rel)`` is the target of ``rel`` when it
+    is a symlink, else None; ``check(link, target, depth)`` may refuse a link. Returns the
+    resolved path relative to the root ("" for the root)."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    done: list[str] = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            done = done[:-1]
+            continue
+        candidate = "/".join([*done, part])
+        target = readlink(candidate) if (follow_last or parts) else None
+        if target is None:
+            done.append(part)
+            continue
+        links += 1
+        if links > MAX_LINKS:
+            raise OSError(f"{path}: too many levels of symbolic links")
+        if check is not None:
+            check(candidate, target, len(done))
+        done = [] if target.startswith("/") else done
+        parts = [p for p in target.split("/") if p and p != "."] + parts
+    return "/".join(done)

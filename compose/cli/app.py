@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("image", "Manage images: pull, ls, rm, prune, inspect, load"),
     "images": ("images", "List images used by the stack's services"),
     "pull": ("pull", "Pull service images"),
+    "build": ("build", "Build or rebuild services"),
     "schema": ("schema", "Print the JSON Schema of the stack model"),
     "kube": ("kube", "Convert the stack to Kubernetes manifests (kube convert)"),
     "version": ("version", "Show the pycompose version"),

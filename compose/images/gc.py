@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +14,9 @@ if TYPE_CHECKING:
 
 
 def reachable(store: ImageStore) -> tuple[set[str], set[str]]:
-    """(blob hexes, layer hexes) reachable from any tag."""
+    """(blob hexes, layer hexes) reachable from any tag or from a build cache record."""
     blobs: set[str] = set()
-    layers: set[str] = set()
+    layers: set[str] = _build_cache_layers(store)
     todo = list(store.tags().values())
     while todo:
         digest = todo.pop()
@@ -26,6 +27,17 @@ def reachable(store: ImageStore) -> tuple[set[str], set[str]]:
         with contextlib.suppress(ImageError, ValueError):
             todo.extend(_children(store.read_json(digest), layers))
     return blobs, layers
+
+
+def _build_cache_layers(store: ImageStore) -> set[str]:
+    """Layers the build cache (``buildcache/keys/*.json``, written by ``compose.build``) keeps:
+    a step's layer stays reusable after the image that used it is removed."""
+    found: set[str] = set()
+    keys = store.root / "buildcache" / "keys"
+    for path in keys.glob("*.json") if keys.is_dir() else ():
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            found.add(json.loads(path.read_text())["diff_id"].split(":", 1)[-1])
+    return found
 
 
 def _children(doc: dict[str, Any], layers: set[str]) -> list[str]:

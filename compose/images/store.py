@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -265,6 +266,40 @@ class ImageStore:
 
         with self.using(exclusive=True):
             return collect(self)
+
+    # -- built images ------------------------------------------------------------------
+    def commit_layer(self, root: Path) -> tuple[str, int]:
+        """Publish a layer directory in overlay format that sits on the store's filesystem
+        (a finished RUN's upper dir, a COPY's output): its diff id is the sha256 of its tar
+        stream (``layertar``, nothing stored); the directory is renamed into ``layers/``, or
+        dropped when that layer exists already. Returns (diff id, tar size)."""
+        from compose.images.layertar import diff_id
+        from compose.images.unpack import publish_dir
+
+        digest, size = diff_id(root)
+        publish_dir(root, self.layer_path(digest))
+        shutil.rmtree(root, ignore_errors=True)  # still there if the layer existed
+        return digest, size
+
+    def write_image(
+        self, config: dict[str, Any], layers: list[tuple[str, int]], tags: list[str]
+    ) -> str:
+        """Store an image made of local layers (uncompressed, ``OCI_LAYER`` with the diff id as
+        digest: the blob is made only when pushing) and tag it; returns the manifest digest."""
+        from compose.images.model import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST
+
+        raw = json.dumps(config, separators=(",", ":"), sort_keys=True).encode()
+        cfg_digest = self.put_blob(raw)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": cfg_digest, "size": len(raw)},
+            "layers": [{"mediaType": OCI_LAYER, "digest": d, "size": n} for d, n in layers],
+        }
+        digest = self.put_blob(json.dumps(manifest, separators=(",", ":")).encode())
+        for ref in tags:
+            self.tag(ref, digest)
+        return digest
 
     def size_of(self, image: Image) -> int:
         manifest = self.read_json(image.digest)

@@ -203,7 +203,7 @@ def unpack_layer(blob: Path, dest: Path, tmp_root: Path, diff_id: str | None = N
         root = work / "root"
         root.mkdir(mode=0o755)
         _extract(blob, root, diff_id)
-        _publish(root, dest)
+        publish_dir(root, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dest
@@ -247,7 +247,8 @@ def _scan_then_tar(fh: BinaryIO, blob: Path, root: Path) -> _Scan:
     return scan
 
 
-def _publish(root: Path, dest: Path) -> None:
+def publish_dir(root: Path, dest: Path) -> None:
+    """Rename ``root`` to ``dest``; one that exists already (made meanwhile) is kept."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.rename(root, dest)

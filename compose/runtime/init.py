@@ -153,7 +153,7 @@ def mount_overlay(ctx: InitContext) -> None:
     cwd = os.open(".", os.O_PATH | os.O_DIRECTORY)
     try:
         os.chdir("/proc/self/fd")
-        opts = rootfs.overlay_options(fds, spec.upper_dir, spec.work_dir)
+        opts = rootfs.overlay_options(fds, spec.upper_dir, spec.work_dir, spec.overlay_options)
         sc.mount("overlay", ctx.root, "overlay", 0, opts)
     finally:
         os.fchdir(cwd)

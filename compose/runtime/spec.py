@@ -104,6 +104,7 @@ class ContainerSpec:
     log_max_files: int = 1  # logging max-file: files kept (<log>, <log>.1, ...)
     cgroup_parent: str = "pycompose"  # e.g. "pycompose/<project>"
     labels: tuple[tuple[str, str], ...] = ()
+    overlay_options: str = ""  # extra overlayfs options, e.g. builds: "redirect_dir=off,..."
 
     @property
     def upper_dir(self) -> Path:

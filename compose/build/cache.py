@@ -1,0 +1,93 @@
+"""The build cache: content-addressed keys -> finished layers in the image store.
+
+A key is the sha256 of a canonical JSON document: the parent's key (the rootfs the step runs
+on: a base image's config digest, ``scratch`` or the previous step's key), the step's kind and
+definition, and the digests of its inputs (file contents of COPY sources and bind mounts, never
+mtimes; secret and cache-mount contents never). Keys depend on nothing local (no project name,
+no path), so clones and stacks share every layer. ``COPY --link`` layers are keyed without the
+parent (the layer does not depend on it); the step after them still chains on both.
+
+Records live in ``<store>/buildcache/keys/<key>.json`` (``diff_id``, ``size``, ``created``);
+a record whose layer is gone is a miss. ``<store>/buildcache/hash/`` holds the per-context file
+hash caches, ``<store>/buildcache/mounts/`` the ``RUN --mount=type=cache`` directories.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from compose.images.store import ImageStore
+
+KEY_VERSION = "pycompose.build.v1"
+
+
+def key_of(*parts: Any) -> str:
+    doc = json.dumps([KEY_VERSION, *parts], sort_keys=True, separators=(",", ":"), default=_plain)
+    return hashlib.sha256(doc.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    raise TypeError(f"not part of a cache key: {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    diff_id: str
+    size: int
+    created: str
+
+
+class BuildCache:
+    def __init__(self, store: ImageStore) -> None:
+        self.store = store
+        self.root = store.root / "buildcache"
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _path(self, key: str) -> Path:
+        return self.root / "keys" / f"{key}.json"
+
+    def get(self, key: str) -> Record | None:
+        try:
+            doc = json.loads(self._path(key).read_text())
+            record = Record(doc["diff_id"], int(doc["size"]), doc["created"])
+        except (OSError, ValueError, KeyError):
+            return None
+        if not self.store.layer_path(record.diff_id).is_dir():
+            return None
+        return record
+
+    def put(self, key: str, record: Record) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(json.dumps(asdict(record)))
+        os.replace(tmp, path)
+
+    @contextlib.contextmanager
+    def claim(self, key: str) -> Iterator[None]:
+        """One builder per key at a time in this process: two services sharing a step build
+        it once, the second finds the record the first wrote."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    def hash_file(self, context: Path) -> Path:
+        name = hashlib.sha256(str(context).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        return self.root / "hash" / f"{name}.json"
+
+    def mount_dir(self, ident: str) -> Path:
+        return self.root / "mounts" / hashlib.sha256(ident.encode()).hexdigest()[:32]

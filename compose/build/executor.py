@@ -1,0 +1,607 @@
+"""The executor: a ``BuildPlan`` -> layers in the image store -> a tagged image.
+
+    Builder(store, progress).build(BuildRequest(...)) -> BuildResult
+
+Per stage (a thread each; at most ``SLOTS`` steps execute at once, stages the target does not
+need were never planned): the base's layers and key, then for every step its cache key
+(``cache.key_of``: parent key + definition + input contents), a cache lookup, and on a miss the
+step itself: RUN in a container (``runstep``), COPY/ADD/WORKDIR into a new layer directory
+(``filesteps``); the result is committed to the store (``ImageStore.commit_layer``: diff id =
+sha256 of the layer's tar stream, the directory renamed into place, uncompressed) and recorded.
+The image is written last: config + history as BuildKit writes them, a manifest of local
+layers, the tags.
+
+Cancel (Ctrl-C): running containers are killed and removed, temporary directories deleted;
+finished steps are recorded, so the next build reuses them. Layers are published by rename,
+cache records after their layer: nothing is ever half there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compose.build import runstep
+from compose.build.cache import BuildCache, Record, key_of
+from compose.build.context import ContextView, FileHashes
+from compose.build.filesteps import (
+    Selection,
+    SourceFS,
+    copy_layer,
+    scratch_dir,
+    select_sources,
+    selection_digest,
+    workdir_layer,
+)
+from compose.build.frontend import (
+    DockerfileError,
+    FrontendOptions,
+    plan_build,
+    with_error_location,
+)
+from compose.build.ignore import IgnoreRules, PatternError
+from compose.build.plan import (
+    BuildPlan,
+    CopyStep,
+    RunMount,
+    RunStep,
+    Source,
+    StagePlan,
+    Step,
+    WorkdirStep,
+)
+from compose.build.progress import Progress, Vertex
+from compose.build.request import BuildRequest, BuildResult
+from compose.build.rootview import RootView
+from compose.errors import BuildError, ImageError, PycomposeError
+from compose.images.model import Image
+from compose.images.store import ImageStore
+
+SLOTS = 2  # steps executing at once (the project's machines have 2 cores)
+CACHE_FIELD = "pycompose.cache.v1"  # per-layer cache keys in built images (cache_from)
+
+
+@dataclass(frozen=True)
+class Layer:
+    diff_id: str
+    size: int
+    path: Path
+    created: str
+    key: str | None = None  # the cache key that made it (None: a base image layer)
+
+
+@dataclass
+class StageResult:
+    layers: list[Layer]
+    key: str  # the chain key of the stage's rootfs
+    config_doc: dict[str, Any] = field(default_factory=dict)  # the base image's (for history)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Builder:
+    def __init__(
+        self,
+        store: ImageStore | None = None,
+        progress: Progress | None = None,
+        runtime: Any = None,
+    ) -> None:
+        self.store = store or ImageStore()
+        self.cache = BuildCache(self.store)
+        self.progress = progress or Progress()
+        self._runtime = runtime
+        self._runtime_lock = threading.Lock()
+        self._warming = False
+        self.cancel = threading.Event()
+        self.slots = threading.Semaphore(SLOTS)
+        self.images: dict[str, Image] = {}
+        self._pull_lock = threading.Lock()
+        self.warnings: list[str] = []
+
+    @property
+    def runtime(self) -> Any:
+        with self._runtime_lock:
+            if self._runtime is None:
+                from compose.runtime.launcher import LinuxRuntime
+
+                self._runtime = LinuxRuntime()
+            return self._runtime
+
+    def warm(self) -> None:
+        """A step misses: start the runtime's zygote in the background (a RUN will need it)."""
+        with self._runtime_lock:
+            if self._warming:
+                return
+            self._warming = True
+        threading.Thread(
+            target=lambda: getattr(self.runtime, "warm", lambda: None)(), daemon=True
+        ).start()
+
+    def close(self) -> None:
+        if self._runtime is not None and hasattr(self._runtime, "close"):
+            self._runtime.close()
+        with contextlib.suppress(Exception):
+            from compose import paths
+            from compose.runtime import cgroups
+
+            cgroups.detect().remove_if_empty(f"{paths.cgroup_root()}/build")
+
+    # -- entry points -----------------------------------------------------------------------
+    def plan(self, request: BuildRequest, *, local_only: bool = False) -> BuildPlan:
+        return _Job(self, request, local_only=local_only).make_plan()
+
+    def build(self, request: BuildRequest) -> BuildResult:
+        with self.store.using():
+            return _Job(self, request).run()
+
+    # -- images -----------------------------------------------------------------------------
+    def image(self, ref: str, pull: bool, local_only: bool = False) -> Image:
+        """A base or ``--from`` image, pulled once per build when missing (or when asked)."""
+        from compose.images.ensure import ensure_image
+
+        with self._pull_lock:
+            if ref in self.images:
+                return self.images[ref]
+            policy = "always" if pull and not local_only else "missing"
+            if local_only:
+                image = self.store.resolve(ref)
+            else:
+                image = ensure_image(ref, policy=policy, store=self.store)
+            self.images[ref] = image
+            return image
+
+
+def _store_tmp(store: ImageStore) -> Path:
+    return store.tmp
+
+
+class _Job:
+    def __init__(self, builder: Builder, request: BuildRequest, local_only: bool = False):
+        self.b = builder
+        self.req = request
+        self.local_only = local_only
+        self.text = self._dockerfile_text()
+        self.display = request.dockerfile_display
+        try:
+            rules = IgnoreRules.for_context(request.context, request.dockerfile_path)
+        except PatternError as err:
+            raise BuildError(f".dockerignore: {err}") from None
+        self.context = ContextView(request.context, rules)
+        self.contexts: dict[str, ContextView] = {}
+        self.hashes = FileHashes(builder.cache.hash_file(self.context.root))
+        self.results: dict[int, StageResult] = {}
+        self.events: dict[int, threading.Event] = {}
+        self.failure: BaseException | None = None
+        self.steps = 0
+        self.cached = 0
+
+    def _dockerfile_text(self) -> str:
+        if self.req.dockerfile_inline is not None:
+            return self.req.dockerfile_inline
+        path = self.req.dockerfile_path
+        assert path is not None
+        try:
+            return path.read_text(encoding="utf-8", errors="surrogateescape")
+        except FileNotFoundError:
+            raise BuildError(
+                f"failed to read dockerfile: open {path}: no such file or directory"
+            ) from None
+        except OSError as err:
+            raise BuildError(f"failed to read dockerfile {path}: {err.strerror}") from None
+
+    # -- planning ---------------------------------------------------------------------------
+    def _named_contexts(self) -> dict[str, Source]:
+        from compose.images import reference
+
+        out: dict[str, Source] = {}
+        for name, value in self.req.contexts.items():
+            if value.startswith("docker-image://"):
+                out[name] = Source(
+                    "image", str(reference.parse(value.removeprefix("docker-image://")))
+                )
+            elif "://" in value or value.endswith(".git") or value.startswith("git@"):
+                raise BuildError(
+                    f'additional context "{name}": {value}: '
+                    "git and remote contexts are not supported"
+                )
+            else:
+                path = Path(value)
+                path = path if path.is_absolute() else self.req.context / path
+                self.contexts[name] = ContextView(
+                    path, IgnoreRules.for_context(path), f"context {name}"
+                )
+                out[name] = Source("context", name)
+        return out
+
+    def options(self) -> FrontendOptions:
+        from compose.images.platform import host_platform
+
+        return FrontendOptions(
+            name=self.display,
+            build_args=dict(self.req.args),
+            target=self.req.target,
+            platform=host_platform(),
+            named_contexts=self._named_contexts(),
+            labels=dict(self.req.labels),
+            network=self.req.network or "default",
+            privileged=self.req.privileged,
+            no_cache=self.req.no_cache,
+            no_cache_filter=self.req.no_cache_filter,
+        )
+
+    def _resolve(self, ref: str) -> dict[str, Any]:
+        vertex = self.b.progress.vertex(f"[internal] load metadata for {ref}").start()
+        try:
+            image = self.b.image(ref, self.req.pull, self.local_only)
+        except (ImageError, PycomposeError) as err:
+            vertex.fail(str(err))
+            raise LookupError(f"{ref}: {err}") from None
+        vertex.done()
+        return self.b.store.read_json(image.config_digest)
+
+    def make_plan(self) -> BuildPlan:
+        try:
+            return plan_build(self.text, self.options(), self._resolve)
+        except DockerfileError as err:
+            raise BuildError(with_error_location(err, self.display)) from None
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self) -> BuildResult:
+        self._import_cache_from()
+        plan = self.make_plan()
+        for stage in plan.stages:
+            self.events[stage.index] = threading.Event()
+        threads = [
+            threading.Thread(target=self._stage_thread, args=(plan, s), daemon=True)
+            for s in plan.stages
+        ]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                while t.is_alive():
+                    t.join(timeout=0.2)
+        except KeyboardInterrupt:
+            self.b.cancel.set()
+            for t in threads:
+                t.join()
+            raise
+        finally:
+            with contextlib.suppress(OSError):
+                self.hashes.save()
+        if self.failure is not None:
+            raise self.failure
+        if plan.target not in self.results:
+            raise runstep.Cancelled()
+        return self._write_image(plan)
+
+    def _stage_thread(self, plan: BuildPlan, stage: StagePlan) -> None:
+        try:
+            for need in stage.needs:
+                while not self.events[need].wait(0.2):
+                    if self.b.cancel.is_set():
+                        return
+                if need not in self.results:
+                    return  # that stage failed: its error is reported
+            self.results[stage.index] = self._stage(stage)
+        except runstep.Cancelled:
+            pass
+        except BaseException as err:
+            if self.failure is None:
+                self.failure = err
+            self.b.cancel.set()
+        finally:
+            self.events[stage.index].set()
+
+    def _base(self, stage: StagePlan) -> StageResult:
+        base = stage.base
+        if base is None:
+            return StageResult([], key_of("scratch", stage.platform))
+        if base.kind == "stage":
+            parent = self.results[base.stage]
+            return StageResult(list(parent.layers), parent.key, parent.config_doc)
+        image = self.b.image(base.name, self.req.pull, self.local_only)
+        doc = self.b.store.read_json(image.config_digest)
+        manifest = self.b.store.read_json(image.digest)
+        diff_ids = doc.get("rootfs", {}).get("diff_ids", [])
+        sizes = [int(layer.get("size", 0)) for layer in manifest.get("layers", [])]
+        layers = [
+            Layer(d, n, p, "") for d, n, p in zip(diff_ids, sizes, image.layers, strict=False)
+        ]
+        return StageResult(layers, key_of("image", image.config_digest), doc)
+
+    def _stage(self, stage: StagePlan) -> StageResult:
+        result = self._base(stage)
+        if stage.base is not None and stage.base.kind == "image":
+            ref = stage.base.name
+            image = self.b.images.get(ref)
+            shown = f"FROM {ref}" + (f"@{image.digest}" if image and "@" not in ref else "")
+            self.b.progress.vertex(f"{stage.prefix(1, self.req.name)} {shown}").start().done()
+        for step in stage.steps:
+            if self.b.cancel.is_set():
+                raise runstep.Cancelled()
+            name = f"{stage.prefix(step.number, self.req.name)} {step.display}"
+            layer = self._step(step, result, self.b.progress.vertex(name), name)
+            result.layers.append(layer)
+            result.key = _chain(result.key, layer, step)
+        return result
+
+    def _step(self, step: Step, base: StageResult, vertex: Vertex, name: str) -> Layer:
+        self.steps += 1
+        scratch: list[Path] = []
+        try:
+            return self._run_step(step, base, vertex, name, scratch)
+        finally:
+            for path in scratch:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _run_step(
+        self, step: Step, base: StageResult, vertex: Vertex, name: str, scratch: list[Path]
+    ) -> Layer:
+        try:
+            key, make = self._prepare(step, base, name, scratch)
+        except BuildError as err:
+            vertex.start().fail(str(err))
+            raise
+        record = None if step.no_cache else self.b.cache.get(key)
+        if record is not None:
+            self.cached += 1
+            vertex.cached()
+            return self._layer(record, key)
+        vertex.start()
+        self.b.warm()
+        try:
+            with self.b.cache.claim(key):
+                record = None if step.no_cache else self.b.cache.get(key)
+                if record is not None:  # another build made it meanwhile
+                    self.cached += 1
+                    vertex.cached()
+                    return self._layer(record, key)
+                with self.b.slots:
+                    record = self._commit(make(vertex), key)
+        except runstep.Cancelled:
+            vertex.fail("CANCELED")
+            raise
+        except BaseException as err:
+            vertex.fail(str(err).split("\n")[0])
+            raise
+        vertex.done()
+        return self._layer(record, key)
+
+    def _layer(self, record: Record, key: str) -> Layer:
+        path = self.b.store.layer_path(record.diff_id)
+        return Layer(record.diff_id, record.size, path, record.created, key)
+
+    def _commit(self, layer_dir: Path, key: str) -> Record:
+        try:
+            diff_id, size = self.b.store.commit_layer(layer_dir)
+        finally:
+            shutil.rmtree(layer_dir, ignore_errors=True)
+        record = Record(diff_id, size, now())
+        self.b.cache.put(key, record)
+        return record
+
+    # -- the three kinds of steps -----------------------------------------------------------
+    def _prepare(
+        self, step: Step, base: StageResult, name: str, scratch: list[Path]
+    ) -> tuple[str, Callable[[Vertex], Path]]:
+        """(cache key, the function that makes the layer directory on a miss)."""
+        if isinstance(step, RunStep):
+            return self._prepare_run(step, base, name)
+        if isinstance(step, CopyStep):
+            return self._prepare_copy(step, base, name, scratch)
+        assert isinstance(step, WorkdirStep)
+        key = key_of("workdir", base.key, step.path, step.user)
+
+        def make(vertex: Vertex) -> Path:
+            out = self._new_dir("workdir")
+            try:
+                workdir_layer(step, RootView([la.path for la in base.layers]), out)
+            except BaseException:
+                shutil.rmtree(out, ignore_errors=True)
+                raise
+            return out
+
+        return key, make
+
+    def _new_dir(self, kind: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=_store_tmp(self.b.store)))
+
+    def _source_fs(self, origin: Source, name: str) -> SourceFS:
+        if origin.kind == "context":
+            view = self.contexts.get(origin.name, self.context) if origin.name else self.context
+            return SourceFS(context=view)
+        if origin.kind == "stage":
+            result = self.results.get(origin.stage)
+            if result is None:
+                raise BuildError(f"{name}: stage {origin.stage} was not built")
+            return SourceFS(
+                root=RootView([la.path for la in result.layers]), ident=f"stage {origin.stage}"
+            )
+        if origin.kind == "image":
+            image = self.b.image(origin.name, self.req.pull, self.local_only)
+            return SourceFS(root=RootView(list(image.layers)), ident=f"image {origin.name}")
+        return SourceFS(root=RootView([]), ident="scratch")
+
+    def _origin_ident(self, origin: Source) -> str:
+        if origin.kind == "stage":
+            return self.results[origin.stage].key
+        if origin.kind == "image":
+            return self.b.image(origin.name, self.req.pull, self.local_only).config_digest
+        return origin.kind
+
+    def _prepare_copy(
+        self, step: CopyStep, base: StageResult, name: str, scratch: list[Path]
+    ) -> tuple[str, Callable[[Vertex], Path]]:
+        fs = self._source_fs(step.origin, name)
+        work = Path(tempfile.mkdtemp(prefix="copysrc-", dir=_store_tmp(self.b.store)))
+        scratch.append(work)
+        selections = select_sources(step, fs, work, name)
+        inputs = selection_digest(selections, fs, self.hashes)
+        if fs.context is None:
+            inputs = key_of(self._origin_ident(step.origin), inputs)
+        key = key_of("copy", None if step.link else base.key, _definition(step), inputs)
+
+        def make(vertex: Vertex) -> Path:
+            out = self._new_dir("copy")
+            try:
+                lower = None if step.link else RootView([la.path for la in base.layers])
+                copy_layer(step, selections, lower, out, name)
+            except BaseException:
+                shutil.rmtree(out, ignore_errors=True)
+                raise
+            return out
+
+        return key, make
+
+    def _prepare_run(
+        self, step: RunStep, base: StageResult, name: str
+    ) -> tuple[str, Callable[[Vertex], Path]]:
+        inputs = []
+        binds: list[tuple[RunMount, SourceFS, list[Any]]] = []
+        for mount in step.mounts:
+            if mount.type != "bind":
+                continue
+            fs = self._source_fs(mount.origin, name)
+            copy = CopyStep(0, "", 0, False, sources=(mount.source,), dest="/", origin=mount.origin)
+            selections = select_sources(copy, fs, _store_tmp(self.b.store), name)
+            digest = selection_digest(selections, fs, self.hashes)
+            ident = self._origin_ident(mount.origin) if fs.context is None else "context"
+            inputs.append(key_of(mount.target, ident, digest))
+            binds.append((mount, fs, selections))
+        key = key_of("run", base.key, _definition(step), inputs)
+
+        def make(vertex: Vertex) -> Path:
+            with contextlib.ExitStack() as stack:
+                sources = {}
+                for mount, _fs, selections in binds:
+                    sources[mount.target] = self._bind_source(stack, mount, selections, name)
+                env = self._run_env()
+                inputs_ = runstep.RunInputs(
+                    [la.path for la in base.layers], sources, name, vertex.log
+                )
+                layer: Path = runstep.run(step, env, inputs_)
+                return layer
+
+        return key, make
+
+    def _bind_source(
+        self, stack: contextlib.ExitStack, mount: RunMount, selections: list[Selection], name: str
+    ) -> Path:
+        """A private copy of what a bind mount shows (the RUN never sees the real files)."""
+        out: Path = stack.enter_context(scratch_dir(_store_tmp(self.b.store)))
+        copy = CopyStep(0, "", 0, False, sources=(mount.source,), dest="/", origin=mount.origin)
+        copy_layer(copy, selections, None, out, name)
+        if len(selections) == 1 and not selections[0].entries[0].is_dir:
+            return out / selections[0].name
+        return out
+
+    def _run_env(self) -> runstep.RunEnv:
+        return runstep.RunEnv(
+            runtime=self.b.runtime,
+            tmp=_store_tmp(self.b.store),
+            cache_mounts=self.b.cache.mount_dir,
+            secrets=self.req.secrets,
+            ssh=self.req.ssh,
+            extra_hosts=self.req.extra_hosts,
+            shm_size=self.req.shm_size,
+            ulimits=self.req.ulimits,
+            cancel=self.b.cancel,
+        )
+
+    # -- cache_from -------------------------------------------------------------------------
+    def _import_cache_from(self) -> None:
+        for ref in self.req.cache_from:
+            try:
+                image = self.b.image(ref, pull=False, local_only=self.local_only)
+            except (ImageError, PycomposeError) as err:
+                self.b.warnings.append(f"cache_from {ref}: {err}")
+                continue
+            doc = self.b.store.read_json(image.config_digest)
+            keys = doc.get(CACHE_FIELD) or []
+            diff_ids = doc.get("rootfs", {}).get("diff_ids", [])
+            for key, diff_id in zip(keys, diff_ids, strict=False):
+                if (
+                    key
+                    and self.b.cache.get(key) is None
+                    and self.b.store.layer_path(diff_id).is_dir()
+                ):
+                    self.b.cache.put(key, Record(diff_id, 0, doc.get("created", now())))
+
+    # -- the image --------------------------------------------------------------------------
+    def _write_image(self, plan: BuildPlan) -> BuildResult:
+        stage = plan.target_stage
+        result = self.results[stage.index]
+        vertex = self.b.progress.vertex("exporting to image").start()
+        doc = image_document(stage, result)
+        from compose.images import reference
+
+        tags = [str(reference.parse(t)) for t in self.req.tags]
+        digest = self.b.store.write_image(
+            doc, [(la.diff_id, la.size) for la in result.layers], tags
+        )
+        config_digest = self.b.store.read_json(digest)["config"]["digest"]
+        vertex.done()
+        return BuildResult(digest, config_digest, tuple(tags), self.steps, self.cached)
+
+
+def _chain(parent: str, layer: Layer, step: Step) -> str:
+    if isinstance(step, CopyStep) and step.link:
+        return key_of("chain", parent, layer.key)
+    return layer.key or parent
+
+
+def _definition(step: Step) -> dict[str, Any]:
+    """The step's fields that decide its result (progress names and line numbers do not)."""
+    out = {}
+    for name in step.__dataclass_fields__:
+        if name in ("line", "display", "number", "no_cache", "proxy_env"):
+            continue
+        out[name] = getattr(step, name)
+    return out
+
+
+def image_document(stage: StagePlan, result: StageResult) -> dict[str, Any]:
+    """The image config blob: BuildKit's fields, history with created times, cache keys."""
+    os_name, _, rest = stage.platform.partition("/")
+    arch, _, variant = rest.partition("/")
+    history = [dict(h) for h in stage.base_history]
+    new_layers = [la for la in result.layers if la.key is not None]
+    times = [la.created for la in new_layers]
+    fallback = times[0] if times else now()
+    created = fallback
+    layer_iter = iter(times)
+    for entry in stage.history:
+        if not entry.empty_layer:
+            created = next(layer_iter, created)
+        item: dict[str, Any] = {
+            "created": created,
+            "created_by": entry.created_by,
+            "comment": entry.comment,
+        }
+        if entry.empty_layer:
+            item["empty_layer"] = True
+        history.append(item)
+    doc: dict[str, Any] = {
+        "architecture": arch,
+        "os": os_name,
+        "config": stage.config,
+        "created": created,
+        "history": history,
+        "rootfs": {"type": "layers", "diff_ids": [la.diff_id for la in result.layers]},
+        CACHE_FIELD: [la.key for la in result.layers],
+    }
+    if variant:
+        doc["variant"] = variant
+    if stage.author:
+        doc["author"] = stage.author
+    return doc

@@ -1,0 +1,55 @@
+"""What to build: one image from a context and a Dockerfile (a service's ``build:``, resolved)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compose.runtime.spec import Ulimit
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    dockerfile: str = "Dockerfile"  # relative to the context (may lead outside it) or absolute
+    dockerfile_inline: str | None = None
+    name: str = ""  # the service: prefixes progress lines ("[web 2/5] RUN ...")
+    args: Mapping[str, str] = field(default_factory=dict)
+    target: str = ""
+    tags: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    network: str = "default"
+    extra_hosts: tuple[tuple[str, str], ...] = ()
+    shm_size: int | None = None
+    ulimits: tuple[Ulimit, ...] = ()
+    secrets: Mapping[str, bytes] = field(default_factory=dict)
+    ssh: Mapping[str, str] = field(default_factory=dict)  # id -> agent socket path
+    contexts: Mapping[str, str] = field(default_factory=dict)  # name -> dir | docker-image://
+    no_cache: bool = False
+    no_cache_filter: tuple[str, ...] = ()
+    pull: bool = False
+    privileged: bool = False
+    cache_from: tuple[str, ...] = ()  # image references whose build cache to import
+
+    @property
+    def dockerfile_path(self) -> Path | None:
+        if self.dockerfile_inline is not None:
+            return None
+        path = Path(self.dockerfile)
+        return path if path.is_absolute() else self.context / path
+
+    @property
+    def dockerfile_display(self) -> str:
+        if self.dockerfile_inline is not None:
+            return "Dockerfile (inline)"
+        return self.dockerfile
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    digest: str  # manifest digest
+    image_id: str  # config digest, what ``images`` shows
+    tags: tuple[str, ...]
+    steps: int
+    cached: int

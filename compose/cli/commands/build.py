@@ -1,0 +1,136 @@
+"""``pycompose build [SERVICE...]``: build the services' images from their Dockerfiles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from compose.cli.app import GlobalOptions
+
+
+def parse_build_args(values: tuple[str, ...]) -> dict[str, str | None]:
+    """``--build-arg K=V`` (``K`` alone: from the environment, if set)."""
+    out: dict[str, str | None] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        out[key] = value if sep else None
+    return out
+
+
+@click.command("build")
+@click.argument("services", nargs=-1)
+@click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
+@click.option("--pull", is_flag=True, help="Always pull newer versions of the base images.")
+@click.option("--build-arg", "build_args", multiple=True, help="Set a build-time variable.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "tty", "plain", "quiet"]),
+    default="auto",
+    help="Progress output (auto: tty on a terminal).",
+)
+@click.option("--with-dependencies", is_flag=True, help="Also build the services' dependencies.")
+@click.option("--push", is_flag=True, help="Push the images (services with image:) afterwards.")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Print the build plan; build nothing.")
+@click.pass_obj
+def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> None:
+    """Build or rebuild services."""
+    from compose.build import stack as stackbuild
+    from compose.cli.commands._project import load_project, needs_root
+
+    dry_run = obj.dry_run or opts["dry_run"]
+    project = load_project(obj, services)
+    stack = project.stack
+    names = list(services) or sorted(stack.services)
+    if opts["with_dependencies"]:
+        names = stackbuild.with_dependencies(stack, names)
+    names = [n for n in names if stack.services[n].build is not None]
+    flags = stackbuild.BuildFlags(
+        no_cache=opts["no_cache"],
+        pull=opts["pull"],
+        args=parse_build_args(opts["build_args"]),
+        environ=obj.environ,
+    )
+    if dry_run:
+        _print_plans(stack, names, flags)
+        return
+    needs_root(obj, "build")
+    results = run_builds(stack, names, flags, "quiet" if opts["quiet"] else opts["progress"])
+    if opts["push"]:
+        _push(stack, results, opts["quiet"])
+
+
+def run_builds(stack: Any, names: list[str], flags: Any, progress_mode: str) -> dict[str, Any]:
+    """Build ``names`` with BuildKit-like progress on stderr; ``Image <name> Built`` after each."""
+    from compose.build import stack as stackbuild
+    from compose.build.executor import Builder
+    from compose.build.progress import for_mode
+
+    if not names:
+        return {}
+    progress = for_mode(progress_mode)
+    builder = Builder(progress=progress)
+    done: list[str] = []
+
+    def built(name: str, result: Any) -> None:
+        done.append(f" Image {stack.services[name].image_name(stack.name)} Built")
+
+    try:
+        results = stackbuild.build_services(stack, names, flags, builder, built)
+    finally:
+        progress.close()
+        builder.close()
+    if progress_mode != "quiet":
+        for warning in builder.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        for line in done:
+            click.echo(line, err=True)
+    return results
+
+
+def _print_plans(stack: Any, names: list[str], flags: Any) -> None:
+    from compose.build import stack as stackbuild
+    from compose.build.executor import Builder
+
+    builder = Builder()
+    for wave in stackbuild.build_order(stack, names):
+        for name in wave:
+            svc = stack.services[name]
+            req = stackbuild.request_for(stack, svc, flags, builder.warnings, {})
+            plan = builder.plan(req, local_only=True) if _bases_local(builder, req) else None
+            tags = ", ".join(req.tags)
+            click.echo(f"build {name} ({tags}) from {req.context}/{req.dockerfile_display}")
+            if plan is None:
+                click.echo("  (base images are not pulled yet: the steps show once they are)")
+                continue
+            for stage in plan.stages:
+                click.echo(f"  {stage.prefix(1, name)} FROM {stage.base_ref}")
+                for step in stage.steps:
+                    click.echo(f"  {stage.prefix(step.number, name)} {step.display}")
+
+
+def _bases_local(builder: Any, req: Any) -> bool:
+    from compose.errors import BuildError
+
+    try:
+        builder.plan(req, local_only=True)
+    except BuildError as err:
+        if "No such image" in str(err):
+            return False
+        raise
+    return True
+
+
+def _push(stack: Any, results: dict[str, Any], quiet: bool) -> None:
+    from compose.images.pushimage import push_image
+
+    for name in sorted(results):
+        svc = stack.services[name]
+        if not svc.image:
+            click.echo(f'warning: service "{name}" has no image: to push to; skipped', err=True)
+            continue
+        push_image(svc.image)
+        if not quiet:
+            click.echo(f" Image {svc.image} Pushed", err=True)
