@@ -27,8 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from compose.build import gofmt
-from compose.build import instructions as ins
+from compose.build import gofmt, instructions as ins
 from compose.build.imagestate import ImageState
 from compose.build.lexer import Lexer, LexError
 from compose.build.parser import Dockerfile, ParseError, parse

@@ -135,8 +135,9 @@ def test_multi_stage_skips_unused_stages_and_copies_from_earlier_ones(build) -> 
 def test_run_mounts(build, tmp_path: Path) -> None:
     dockerfile = (
         "FROM BUSYBOX\n"
-        "RUN --mount=type=cache,target=/cache"
-        " sh -c 'echo $(( $(cat /cache/n 2>/dev/null || echo 0) + 1 )) > /cache/n; cp /cache/n /count'\n"
+        "RUN --mount=type=cache,target=/cache sh -c"
+        " 'echo $(( $(cat /cache/n 2>/dev/null || echo 0) + 1 )) > /cache/n"
+        "; cp /cache/n /count'\n"
         "RUN --mount=type=bind,source=data,target=/data"
         " cat /data/d > /copied && ! touch /data/d 2>/dev/null\n"
         "RUN --mount=type=secret,id=tok,required cat /run/secrets/tok > /leaked-on-purpose\n"
