@@ -4,9 +4,10 @@
 #   1. .ci/setup: apt packages + .venv with pycompose
 #   2. build small real images from Debian packages and serve them from a local registry
 #      on 127.0.0.1:5000 (there is no Docker Hub here)
-#   3. pycompose up -d --wait: redis (healthchecked, named volume) + a Python web app that
-#      finds redis through Docker link variables; curl it twice (greeting + visit counter)
-#   4. pycompose ps, and how to stop it
+#   3. pycompose up -d --wait: builds the web image from app/Dockerfile (no Docker: pycompose's
+#      own builder), then redis (healthchecked, named volume) + the Python web app that finds
+#      redis through Docker link variables; curl it twice (greeting + visit counter)
+#   4. pycompose build again: every step CACHED; pycompose ps, and how to stop it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/setup
@@ -25,7 +26,7 @@ else
 fi
 export WEB_IMAGE=$REGISTRY/python:3.11 REDIS_IMAGE=$REGISTRY/redis:7
 
-echo "== pycompose -f $STACK up -d --wait"
+echo "== pycompose -f $STACK up -d --wait   (builds the web image first)"
 pycompose -f "$STACK" up -d --wait --wait-timeout 120
 
 echo "== curl http://127.0.0.1:8000/ (twice)"
@@ -34,6 +35,9 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 curl -fsS -m 3 http://127.0.0.1:8000/
+
+echo "== pycompose -f $STACK build   (nothing changed: every step is CACHED)"
+pycompose -f "$STACK" build --progress plain
 
 echo "== pycompose ps"
 pycompose -f "$STACK" ps

@@ -239,6 +239,8 @@ class _Job:
         )
 
     def _resolve(self, ref: str) -> dict[str, Any]:
+        if ref in self.b.images:
+            return self.b.store.read_json(self.b.images[ref].config_digest)
         vertex = self.b.progress.vertex(f"[internal] load metadata for {ref}").start()
         try:
             image = self.b.image(ref, self.req.pull, self.local_only)

@@ -70,7 +70,7 @@ def ensure_image(
     except ImageError as exc:
         if policy == "build":
             raise ImageError(
-                f"{ref}: pull_policy build needs an image build, which pycompose does not do yet",
-                hint="build and load it: pycompose image load",
+                f"{ref}: the image is not built",
+                hint="build it: pycompose build (or up --build)",
             ) from exc
         raise

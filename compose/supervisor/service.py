@@ -102,16 +102,21 @@ def load_stack(options: LoadOptions) -> Stack:
 
 
 def ensure_images(stack: Stack, services: list[str], policy: str) -> dict[str, Image]:
-    """The services' images, pulled first where their ``pull_policy`` (or ``policy``) says."""
+    """The services' images, pulled first where their ``pull_policy`` (or ``policy``) says;
+    a service with ``build:`` was built (or pulled) by the CLI already (``compose.build``)."""
     from compose.images import ensure_image
 
     return {
         name: ensure_image(
             stack.services[name].image_name(stack.name),
-            policy=stack.services[name].pull_policy or policy,
+            policy=_policy(stack.services[name], policy),
         )
         for name in services
     }
+
+
+def _policy(svc: Any, policy: str) -> str:
+    return "build" if svc.build is not None else svc.pull_policy or policy
 
 
 class SupervisorService:

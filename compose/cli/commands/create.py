@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from compose.cli.commands._build import build_before, build_options
 from compose.cli.commands._project import CliOutput, client, needs_root
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 @click.option("--no-recreate", is_flag=True)
 @click.option("--remove-orphans", is_flag=True)
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
+@build_options
 @click.pass_obj
 def command(
     obj: GlobalOptions,
@@ -25,11 +27,14 @@ def command(
     no_recreate: bool,
     remove_orphans: bool,
     pull: str,
+    build: bool,
+    no_build: bool,
 ) -> None:
     """Create containers for services (a detached supervisor holds them until `start`)."""
     from compose.project import RunOptions, UpOptions
 
     needs_root(obj, "create")
+    build_before(obj, services, build=build, no_build=no_build)
     up = UpOptions(
         services=tuple(services),
         force_recreate=force_recreate,

@@ -28,12 +28,14 @@ def command(obj: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool
     store = ImageStore()
     rows = []
     for name, svc in sorted(stack.services.items()):
-        if not svc.image or (services and name not in services):
+        ref = svc.image or (svc.image_name(stack.name) if svc.build is not None else None)
+        if not ref or (services and name not in services):
             continue
         try:
-            row = image_row(store, svc.image, store.resolve(svc.image, svc.platform))
+            row = image_row(store, ref, store.resolve(ref, svc.platform))
         except ImageError:
-            row = {"Repository": svc.image, "Tag": "", "ID": "<not pulled>", "Size": 0}
+            missing = "<not built>" if svc.build is not None else "<not pulled>"
+            row = {"Repository": ref, "Tag": "", "ID": missing, "Size": 0}
         rows.append({"Service": name, **row})
     if quiet:
         for row in rows:

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from compose.cli.commands._build import build_before
 from compose.cli.commands._project import CliOutput, client, needs_root
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 @click.option("-p", "--publish", multiple=True, help="[IP:]HOST:CONTAINER[/PROTO] to publish.")
 @click.option("-u", "--user", default=None)
 @click.option("-w", "--workdir", default=None)
+@click.option("--build", is_flag=True, help="Build the image before starting the container.")
 @click.pass_obj
 def command(
     obj: GlobalOptions,
@@ -48,9 +50,11 @@ def command(
     publish: tuple[str, ...],
     user: str | None,
     workdir: str | None,
+    build: bool,
 ) -> None:
     """Run a one-off command on a service (stdin attached; a TTY when stdin is a terminal)."""
     needs_root(obj, "run")
+    build_before(obj, (service,), build=build, no_build=False, with_deps=not no_deps)
     project = client(obj, (service,))
     if not no_deps:
         _start_dependencies(project, service)

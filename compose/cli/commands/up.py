@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from compose.cli.commands._build import build_before, build_options
 from compose.cli.commands._project import CliOutput, client, needs_root
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--attach", multiple=True, help="Show logs of these services only.")
 @click.option("--no-attach", multiple=True, help="Don't show logs of these services.")
 @click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
+@build_options
 @click.pass_obj
 def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> None:
     """Create and start containers."""
@@ -66,6 +68,9 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
     if dry_run:
         click.echo(project.plan_up(up).render())
         return
+    build_before(
+        obj, services, build=opts["build"], no_build=opts["no_build"], with_deps=not opts["no_deps"]
+    )
     run = RunOptions(
         detach=opts["detach"] or opts["wait"], wait=opts["wait"], wait_timeout=opts["wait_timeout"],
         abort_on_container_exit=opts["abort_on_container_exit"],

@@ -1,0 +1,88 @@
+"""Building with the real CLI: the web-db stack's web image (up builds what is missing, an
+edit rebuilds from the first affected step and recreates only that service, an unchanged
+`build` is all CACHED, `down --rmi local` removes it) and the multi-stage example."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from e2e_helpers import STACKS, Cli, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(300)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port: int, path: str = "/") -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as resp:
+            return resp.read().decode()
+    except OSError:
+        return None
+
+
+def containers(cli: Cli) -> dict[str, tuple[str, str]]:
+    """service -> (its container, when it was created)."""
+    rows = [json.loads(line) for line in cli.run("ps", "--format", "json").stdout.splitlines()]
+    return {r["Service"]: (r["ID"], r["Created"]) for r in rows}
+
+
+def test_web_db_builds_rebuilds_what_changed_and_removes_its_image(project, tmp_path: Path):
+    stack = tmp_path / "web-db"
+    shutil.copytree(STACKS / "web-db", stack)
+    port = free_port()
+    cli = Cli(project, file=stack / "compose.yaml", env={"WEB_PORT": str(port)})
+    first = cli.run("up", "-d", "--wait", "--wait-timeout", "120")
+    assert "RUN python3 -m py_compile app.py" in first.stderr
+    assert f"Image {project}-web Built" in first.stderr
+    assert "I am " in wait_for(lambda: get(port), timeout=20)
+    before = containers(cli)
+
+    unchanged = cli.run("build", "--progress", "plain")
+    steps = [
+        line for line in unchanged.stderr.splitlines() if "[web " in line and "FROM" not in line
+    ]
+    assert len(steps) == 3
+    assert unchanged.stderr.count("CACHED") == 3
+
+    time.sleep(1.1)  # creation times have second resolution
+    app = stack / "app" / "app.py"
+    app.write_text(app.read_text().replace("Hello ", "Howdy "))
+    rebuilt = cli.run("up", "-d", "--build", "--wait", "--wait-timeout", "120")
+    assert "Howdy" in wait_for(lambda: get(port), timeout=20)
+    after = containers(cli)
+    assert after["redis"] == before["redis"] and after["web"] != before["web"]
+    lines = rebuilt.stderr.splitlines()
+    workdir = next(i for i, line in enumerate(lines) if "WORKDIR /app" in line)
+    assert "CACHED" in lines[workdir + 1] or "CACHED" in lines[workdir]
+    assert any("COPY app.py" in line for line in lines)
+    assert not any("CACHED" in line and "COPY app.py" in line for line in lines)
+
+    images = cli.run("images", "--format", "json").stdout
+    assert f"{project}-web" in images
+    cli.run("down", "--rmi", "local", "-t", "1")
+    assert "<not built>" in cli.run("images").stdout
+
+
+def test_multi_stage_example(project):
+    port = free_port()
+    cli = Cli(project, "multi-stage", env={"SITE_PORT": str(port)})
+    out = cli.run("up", "-d", "--wait", "--wait-timeout", "120")
+    assert "[site generate 4/4] RUN <<EOF" in out.stderr
+    index = wait_for(lambda: get(port, "/index.html"), timeout=20)
+    assert 'href="about.html"' in index and 'href="welcome.html"' in index
+    assert "Generated in the first stage" in (get(port, "/welcome.html") or "")
+    # the final image holds the generated pages only, not the sources of stage 1
+    probe = cli.run("exec", "-T", "site", "sh", "-c", "ls /www; ls /src 2>&1 || true")
+    assert "index.html" in probe.stdout and "No such file" in probe.stdout
+    cli.run("down", "--rmi", "local", "-t", "1")
