@@ -91,11 +91,8 @@ class FileHashes:
 
 
 def _sha256_file(path: str) -> str:
-    sha = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 class ContextView:

@@ -577,7 +577,7 @@ class _Dispatch:
             user = self.state.user
             base = self._step_base(c, self.display(c.code))
             self.steps.append(WorkdirStep(**base, path=wd, user=user))
-        self.state.commit(f"WORKDIR {wd}", wd != "/")
+        self.state.commit(f"WORKDIR {wd}", wd != "/", marked=False)
 
     def on_run(self, c: ins.Run) -> None:
         mounts = self._mounts(c)

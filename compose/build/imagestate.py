@@ -104,10 +104,11 @@ class ImageState:
     def with_shell(self, args: tuple[str, ...]) -> tuple[str, ...]:
         return (*self.shell, " ".join(args))
 
-    def commit(self, created_by: str, layer: bool) -> None:
-        self.history.append(
-            HistoryEntry(created_by + (" # buildkit" if layer else ""), empty_layer=not layer)
-        )
+    def commit(self, created_by: str, layer: bool, marked: bool | None = None) -> None:
+        """One history entry; RUN and COPY/ADD (``marked``) end with `` # buildkit``, as
+        BuildKit's commitToHistory writes them (WORKDIR's layer does not)."""
+        suffix = " # buildkit" if (layer if marked is None else marked) else ""
+        self.history.append(HistoryEntry(created_by + suffix, empty_layer=not layer))
 
     def meta(self, created_by: str) -> None:
         self.commit(created_by, False)

@@ -13,8 +13,8 @@ upper directory becomes the step's layer.
 - output: a pipe read line by line (progress, last lines for errors);
 - limits: a pids limit (a fork bomb is stopped with a clear error once it keeps the limit
   full), a disk watchdog (the RUN is stopped before the store's filesystem runs out);
-- afterwards mount stubs (targets that did not exist before: /etc/hosts, /proc, mount points)
-  are removed from the upper dir, like BuildKit's MountStubsCleaner.
+- afterwards mount stubs (targets that did not exist before: /etc/hosts, /etc/resolv.conf,
+  RUN mount points) are removed from the upper dir, like BuildKit's MountStubsCleaner.
 
 On any failure or cancel the container, its directories and its temporary files are removed.
 """
@@ -43,7 +43,9 @@ from compose.runtime.spec import ContainerSpec, Limits, Mount, Ulimit
 
 OVERLAY_OPTIONS = "redirect_dir=off,index=off,metacopy=off"
 HOSTNAME = "buildkitsandbox"
-STUBS = ("/etc/resolv.conf", "/etc/hosts", "/etc/hostname", "/proc", "/dev", "/sys")
+# mount targets the runtime may create and BuildKit's stub cleaner removes (runc's /proc,
+# /dev and /sys mount points stay in the layer, as they do with BuildKit)
+STUBS = ("/etc/resolv.conf", "/etc/hosts", "/etc/hostname")
 LAST_LINES = 10
 POLL = 0.2
 

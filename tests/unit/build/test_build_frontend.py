@@ -91,8 +91,8 @@ def test_workdir_relative_owned_by_user_and_root_makes_no_layer() -> None:
     ]
     assert history(p) == [
         "USER app",
-        "WORKDIR /srv # buildkit",
-        "WORKDIR /srv/data # buildkit",
+        "WORKDIR /srv",
+        "WORKDIR /srv/data",
         "WORKDIR /",
     ]
 
