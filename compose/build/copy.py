@@ -132,6 +132,7 @@ class LayerWriter:
     created: list[str] = field(default_factory=list)
     inodes: dict[tuple[int, int], str] = field(default_factory=dict)
     fresh: set[str] = field(default_factory=set)  # dirs made here that do not exist below
+    dir_times: dict[str, tuple[int, int]] = field(default_factory=dict)  # host -> (atime, mtime)
 
     def host(self, path: str) -> str:
         return os.path.join(self.out, path.lstrip("/"))
@@ -176,6 +177,7 @@ class LayerWriter:
         if below is not None:
             st = below[1]
             _copy_meta(host, st, st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+            self.dir_times[host] = (st.st_atime_ns, st.st_mtime_ns)
             return
         mode = created_mode if created_mode is not None else self.mode
         os.lchown(host, self.owner.uid or 0, self.owner.gid or 0)
@@ -251,6 +253,15 @@ class LayerWriter:
                 self.fresh.add(target)
         uid, gid = self.owner.of(entry.st)
         _copy_meta(host, entry.st, uid, gid, self.final_mode(entry.st))
+        self.dir_times[host] = (entry.st.st_atime_ns, entry.st.st_mtime_ns)
+
+    def finish(self) -> None:
+        """Directories get their times last (files added later moved them), deepest first:
+        a copied directory keeps its source's mtime, one repeated from below keeps its own,
+        so an unchanged source always gives the same layer."""
+        for host in sorted(self.dir_times, key=len, reverse=True):
+            atime, mtime = self.dir_times[host]
+            os.utime(host, ns=(atime, mtime), follow_symlinks=False)
 
     def _put_nondir(self, entry: Entry, host: str) -> bool:
         st = entry.st

@@ -9,21 +9,16 @@ members that would land outside the destination.
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import email.utils
-import gzip
 import hashlib
-import lzma
 import os
 import posixpath
 import stat
-import tarfile
 import tempfile
-import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from compose.build import gopath
 from compose.build.context import ContextError, ContextView, Entry, FileHashes, content_digest
@@ -32,6 +27,9 @@ from compose.build.ignore import PatternError, PatternMatcher
 from compose.build.plan import CopyStep, WorkdirStep
 from compose.build.rootview import RootView
 from compose.errors import BuildError
+
+if TYPE_CHECKING:
+    import tarfile
 
 DOWNLOAD_TIMEOUT = 60.0
 
@@ -160,6 +158,9 @@ def _inline(step: CopyStep, scratch: Path) -> list[Selection]:
 
 
 def _download(url: str, step: CopyStep, scratch: Path) -> Selection:
+    import email.utils
+    import urllib.parse
+
     import httpx
 
     name = posixpath.basename(urllib.parse.urlparse(url).path) or "__unnamed__"
@@ -202,28 +203,34 @@ def selection_digest(selections: list[Selection], fs: SourceFS, hashes: FileHash
 
 
 # -- archives ----------------------------------------------------------------------------------
-_MAGIC: list[tuple[bytes, Callable[..., object]]] = [
-    (b"\x1f\x8b", gzip.open),
-    (b"BZh", bz2.open),
-    (b"\xfd7zXZ\x00", lzma.open),
-]
-
-
-def _open_archive(path: str) -> object:
+def _open_archive(path: str) -> Any:
+    """The file, decompressed by its magic (gzip, bzip2, xz) when it is compressed."""
     with open(path, "rb") as fh:
         head = fh.read(6)
-    for magic, opener in _MAGIC:
-        if head.startswith(magic):
-            return opener(path, "rb")
+    if head.startswith(b"\x1f\x8b"):
+        import gzip
+
+        return gzip.open(path, "rb")
+    if head.startswith(b"BZh"):
+        import bz2
+
+        return bz2.open(path, "rb")
+    if head.startswith(b"\xfd7zXZ\x00"):
+        import lzma
+
+        return lzma.open(path, "rb")
     return open(path, "rb")
 
 
 def _is_archive(entry: Entry) -> bool:
     """A tar (maybe compressed) by content, like BuildKit's isArchivePath."""
+    import lzma
+    import tarfile
+
     if not stat.S_ISREG(entry.st.st_mode) or entry.st.st_size == 0:
         return False
     try:
-        with _open_archive(entry.path) as fh, tarfile.open(fileobj=fh, mode="r|") as tar:  # type: ignore[attr-defined]
+        with _open_archive(entry.path) as fh, tarfile.open(fileobj=fh, mode="r|") as tar:
             return tar.next() is not None
     except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, ValueError):
         return False
@@ -231,9 +238,11 @@ def _is_archive(entry: Entry) -> bool:
 
 def _extract(entry: Entry, writer: LayerWriter, dest: str) -> None:
     """Unpack an archive source into ``dest`` (a directory), refusing path escapes."""
+    import tarfile
+
     target = writer.resolve(dest)
     writer.ensure_dir(target)
-    with _open_archive(entry.path) as fh, tarfile.open(fileobj=fh, mode="r|") as tar:  # type: ignore[attr-defined]
+    with _open_archive(entry.path) as fh, tarfile.open(fileobj=fh, mode="r|") as tar:
         for member in tar:
             _extract_member(tar, member, writer, target)
 
@@ -302,6 +311,9 @@ def _write_member(
     if not member.issym():
         os.chmod(host, member.mode & 0o7777)
     os.utime(host, (member.mtime, member.mtime), follow_symlinks=False)
+    if member.isdir():
+        ns = int(member.mtime * 1e9)
+        writer.dir_times[host] = (ns, ns)
 
 
 # -- layers ------------------------------------------------------------------------------------
@@ -320,6 +332,7 @@ def copy_layer(
         mode, spec = _chmod(step.chmod)
         writer = LayerWriter(out, lower, owner, mode, spec)
         _copy_all(step, selections, writer, excludes)
+        writer.finish()
     except (CopyError, OSError) as err:
         raise BuildError(f"{subject}: {err}") from None
 
@@ -366,6 +379,7 @@ def workdir_layer(step: WorkdirStep, lower: RootView, out: Path) -> None:
         uid, gid = user.uid, user.gid
     writer = LayerWriter(out, lower, Ownership(uid, gid, context=False))
     writer.ensure_dir(lower.resolve(step.path), created_mode=0o755)
+    writer.finish()
 
 
 @contextlib.contextmanager

@@ -304,6 +304,7 @@ class _Planner:
     def _dispatch(self, stage: ins.Stage) -> StagePlan:
         state, base, base_ref = self._initial_state(stage)
         triggers = self._onbuild_triggers(stage, state)
+        self._check_layers(stage, state, triggers)
         label = "" if len(self.stages) == 1 else stage.display_name
         counter = _Counter(total=self._total(stage, base, triggers))
         if base is not None and base.kind == "image":
@@ -319,12 +320,6 @@ class _Planner:
         self.states[stage.index] = state
         steps = tuple(dispatcher.steps)
         state.layers += len(steps)
-        layers = state.layers
-        if layers > MAX_LAYERS:
-            raise self.fail(
-                f"the image would have {layers} layers; overlayfs stacks at most {MAX_LAYERS}",
-                stage,
-            )
         return StagePlan(
             index=stage.index,
             name=stage.name,
@@ -345,6 +340,18 @@ class _Planner:
             base_history=tuple(state.base_history),
             base_display=f"FROM {base_ref}",
         )
+
+    def _check_layers(
+        self, stage: ins.Stage, state: ImageState, triggers: list[ins.Instruction]
+    ) -> None:
+        """Refuse, before anything runs, an image deeper than overlayfs can stack."""
+        commands = [*triggers, *stage.commands]
+        layers = state.layers + sum(1 for c in commands if c.makes_layer)
+        if layers > MAX_LAYERS:
+            raise self.fail(
+                f"the image would have {layers} layers; overlayfs stacks at most {MAX_LAYERS}",
+                stage,
+            )
 
     def _total(self, stage: ins.Stage, base: Source | None, triggers: list[ins.Instruction]) -> int:
         total = 1 if base is not None and base.kind == "image" else 0

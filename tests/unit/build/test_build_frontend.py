@@ -249,3 +249,9 @@ def test_labels_of_the_build_go_on_the_target_only() -> None:
     p = plan("FROM busybox AS a\nFROM a\n", labels={"com.docker.compose.project": "p"})
     assert p.target_stage.config["Labels"] == {"com.docker.compose.project": "p"}
     assert "Labels" not in p.stage(0).config
+
+
+def test_a_100k_line_dockerfile_is_refused_before_any_step_is_planned() -> None:
+    text = "FROM busybox\n" + "RUN true\n" * 100_000
+    with pytest.raises(DockerfileError, match="100001 layers; overlayfs stacks at most 500"):
+        plan(text)
