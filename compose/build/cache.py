@@ -91,3 +91,26 @@ class BuildCache:
 
     def mount_dir(self, ident: str) -> Path:
         return self.root / "mounts" / hashlib.sha256(ident.encode()).hexdigest()[:32]
+
+    # -- earlier runs of a COPY (hard-link reuse) -------------------------------------------
+    def _copies(self, identity: str) -> Path:
+        return self.root / "copies" / f"{identity}.json"
+
+    def last_copy(self, identity: str) -> tuple[Path | None, dict[str, list[Any]]]:
+        """(layer dir, files) of the last run of a COPY with this identity (parent +
+        definition, any inputs); (None, {}) when there is none or its layer is gone."""
+        try:
+            doc = json.loads(self._copies(identity).read_text())
+        except (OSError, ValueError):
+            return None, {}
+        layer = self.store.layer_path(doc.get("diff_id", "sha256:" + "0" * 64))
+        if not layer.is_dir():
+            return None, {}
+        return layer, dict(doc.get("files") or {})
+
+    def save_copy(self, identity: str, diff_id: str, files: dict[str, list[Any]]) -> None:
+        path = self._copies(identity)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(json.dumps({"diff_id": diff_id, "files": files}, separators=(",", ":")))
+        os.replace(tmp, path)

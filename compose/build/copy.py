@@ -27,6 +27,7 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compose.build.context import Entry
 from compose.build.ignore import PatternMatcher
@@ -133,6 +134,7 @@ class LayerWriter:
     inodes: dict[tuple[int, int], str] = field(default_factory=dict)
     fresh: set[str] = field(default_factory=set)  # dirs made here that do not exist below
     dir_times: dict[str, tuple[int, int]] = field(default_factory=dict)  # host -> (atime, mtime)
+    reuse: Reuse | None = None  # files of an earlier run of this step, to hard-link
 
     def host(self, path: str) -> str:
         return os.path.join(self.out, path.lstrip("/"))
@@ -219,8 +221,15 @@ class LayerWriter:
 
     def _fast_file(self, entry: Entry, host: str) -> bool:
         """A regular file created with its final metadata through fds (few syscalls, the data
-        copied in the kernel); False when the target exists (then the general path runs)."""
+        copied in the kernel), or hard-linked from an earlier run of this step when that one
+        holds the same content with the same metadata (layers are immutable); False when the
+        target exists (then the general path runs)."""
         st = entry.st
+        if self.reuse is not None:
+            uid, gid = self.owner.of(st)
+            meta = (self.final_mode(st), uid, gid, st.st_mtime_ns, st.st_size)
+            if self.reuse.link(entry, host[len(str(self.out)) :], meta, host):
+                return True
         try:
             out = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except FileExistsError:
@@ -281,6 +290,32 @@ class LayerWriter:
             os.mknod(host, mode, st.st_rdev)
         else:
             return False  # sockets are not copied
+        return True
+
+
+@dataclass
+class Reuse:
+    """Hard links from the layer an earlier run of the same COPY made (one file changed: the
+    other 2,999 are linked, not copied). ``previous``: target -> [digest, mode, uid, gid,
+    mtime_ns, size]; ``written`` collects the same for this run (the next one's ``previous``)."""
+
+    layer: Path | None
+    previous: dict[str, list[Any]]
+    digest: Callable[[Entry], str | None]
+    written: dict[str, list[Any]] = field(default_factory=dict)
+
+    def link(self, entry: Entry, target: str, meta: tuple[int, ...], host: str) -> bool:
+        digest = self.digest(entry)
+        if digest is None:
+            return False
+        record = [digest, *meta]
+        self.written[target] = record
+        if self.layer is None or self.previous.get(target) != record:
+            return False
+        try:
+            os.link(os.path.join(self.layer, target.lstrip("/")), host)
+        except OSError:
+            return False
         return True
 
 

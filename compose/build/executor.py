@@ -31,6 +31,7 @@ from typing import Any
 from compose.build import runstep
 from compose.build.cache import BuildCache, Record, key_of
 from compose.build.context import ContextView, FileHashes
+from compose.build.copy import Reuse
 from compose.build.filesteps import (
     Selection,
     SourceFS,
@@ -183,6 +184,7 @@ class _Job:
         self.failure: BaseException | None = None
         self.steps = 0
         self.cached = 0
+        self.pending_copies: dict[Path, tuple[str, dict[str, Any]]] = {}
 
     def _dockerfile_text(self) -> str:
         if self.req.dockerfile_inline is not None:
@@ -384,12 +386,15 @@ class _Job:
         return Layer(record.diff_id, record.size, path, record.created, key)
 
     def _commit(self, layer_dir: Path, key: str) -> Record:
+        copied = self.pending_copies.pop(layer_dir, None)
         try:
             diff_id, size = self.b.store.commit_layer(layer_dir)
         finally:
             shutil.rmtree(layer_dir, ignore_errors=True)
         record = Record(diff_id, size, now())
         self.b.cache.put(key, record)
+        if copied is not None:
+            self.b.cache.save_copy(copied[0], diff_id, copied[1])
         return record
 
     # -- the three kinds of steps -----------------------------------------------------------
@@ -451,19 +456,38 @@ class _Job:
         inputs = selection_digest(selections, fs, self.hashes)
         if fs.context is None:
             inputs = key_of(self._origin_ident(step.origin), inputs)
-        key = key_of("copy", None if step.link else base.key, _definition(step), inputs)
+        definition = _definition(step)
+        parent = None if step.link else base.key
+        key = key_of("copy", parent, definition, inputs)
+        identity = key_of("copy-identity", parent, definition, step.origin.kind)
 
         def make(vertex: Vertex) -> Path:
             out = self._new_dir("copy")
+            reuse = self._reuse(identity, fs)
             try:
                 lower = None if step.link else RootView([la.path for la in base.layers])
-                copy_layer(step, selections, lower, out, name)
+                copy_layer(step, selections, lower, out, name, reuse)
             except BaseException:
                 shutil.rmtree(out, ignore_errors=True)
                 raise
+            if reuse is not None:
+                self.pending_copies[out] = (identity, reuse.written)
             return out
 
         return key, make
+
+    def _reuse(self, identity: str, fs: SourceFS) -> Reuse | None:
+        """Hard-link reuse of the last run of this COPY (context sources: their digests are
+        known from the cache key)."""
+        if fs.context is None:
+            return None
+        layer, files = self.b.cache.last_copy(identity)
+        hashes = self.hashes
+
+        def digest(entry: Any) -> str | None:
+            return hashes.digest(entry.path, entry.st)
+
+        return Reuse(layer, files, digest)
 
     def _prepare_run(
         self, step: RunStep, base: StageResult, name: str

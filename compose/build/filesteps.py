@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from compose.build import gopath
 from compose.build.context import ContextError, ContextView, Entry, FileHashes, content_digest
-from compose.build.copy import CopyError, LayerWriter, Ownership, copy_source, parse_chown
+from compose.build.copy import (
+    CopyError,
+    LayerWriter,
+    Ownership,
+    Reuse,
+    copy_source,
+    parse_chown,
+)
 from compose.build.ignore import PatternError, PatternMatcher
 from compose.build.plan import CopyStep, WorkdirStep
 from compose.build.rootview import RootView
@@ -318,7 +325,12 @@ def _write_member(
 
 # -- layers ------------------------------------------------------------------------------------
 def copy_layer(
-    step: CopyStep, selections: list[Selection], lower: RootView | None, out: Path, subject: str
+    step: CopyStep,
+    selections: list[Selection],
+    lower: RootView | None,
+    out: Path,
+    subject: str,
+    reuse: Reuse | None = None,
 ) -> None:
     """Write the step's layer into ``out`` (an empty directory)."""
     try:
@@ -330,7 +342,7 @@ def copy_layer(
         uid, gid = chown if chown else (None, None)
         owner = Ownership(uid, gid, context=step.origin.kind == "context")
         mode, spec = _chmod(step.chmod)
-        writer = LayerWriter(out, lower, owner, mode, spec)
+        writer = LayerWriter(out, lower, owner, mode, spec, reuse=reuse)
         _copy_all(step, selections, writer, excludes)
         writer.finish()
     except (CopyError, OSError) as err:
