@@ -26,9 +26,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from compose.build import runstep
 from compose.build.cache import BuildCache, Record, key_of
 from compose.build.context import ContextView, FileHashes
 from compose.build.copy import Reuse
@@ -59,11 +58,14 @@ from compose.build.plan import (
     WorkdirStep,
 )
 from compose.build.progress import Progress, Vertex
-from compose.build.request import BuildRequest, BuildResult
+from compose.build.request import BuildRequest, BuildResult, Cancelled
 from compose.build.rootview import RootView
 from compose.errors import BuildError, ImageError, PycomposeError
 from compose.images.model import Image
 from compose.images.store import ImageStore
+
+if TYPE_CHECKING:
+    from compose.build.runstep import RunEnv
 
 SLOTS = 2  # steps executing at once (the project's machines have 2 cores)
 CACHE_FIELD = "pycompose.cache.v1"  # per-layer cache keys in built images (cache_from)
@@ -285,7 +287,7 @@ class _Job:
         if self.failure is not None:
             raise self.failure
         if plan.target not in self.results:
-            raise runstep.Cancelled()
+            raise Cancelled()
         return self._write_image(plan)
 
     def _stage_thread(self, plan: BuildPlan, stage: StagePlan) -> None:
@@ -297,7 +299,7 @@ class _Job:
                 if need not in self.results:
                     return  # that stage failed: its error is reported
             self.results[stage.index] = self._stage(stage)
-        except runstep.Cancelled:
+        except Cancelled:
             pass
         except BaseException as err:
             if self.failure is None:
@@ -332,7 +334,7 @@ class _Job:
             self.b.progress.vertex(f"{stage.prefix(1, self.req.name)} {shown}").start().done()
         for step in stage.steps:
             if self.b.cancel.is_set():
-                raise runstep.Cancelled()
+                raise Cancelled()
             name = f"{stage.prefix(step.number, self.req.name)} {step.display}"
             layer = self._step(step, result, self.b.progress.vertex(name), name)
             result.layers.append(layer)
@@ -372,7 +374,7 @@ class _Job:
                     return self._layer(record, key)
                 with self.b.slots:
                     record = self._commit(make(vertex), key)
-        except runstep.Cancelled:
+        except Cancelled:
             vertex.fail("CANCELED")
             raise
         except BaseException as err:
@@ -512,6 +514,8 @@ class _Job:
                 for mount, _fs, selections in binds:
                     sources[mount.target] = self._bind_source(stack, mount, selections, name)
                 env = self._run_env()
+                from compose.build import runstep
+
                 inputs_ = runstep.RunInputs(
                     [la.path for la in base.layers], sources, name, vertex.log
                 )
@@ -531,8 +535,10 @@ class _Job:
             return out / selections[0].name
         return out
 
-    def _run_env(self) -> runstep.RunEnv:
-        return runstep.RunEnv(
+    def _run_env(self) -> RunEnv:
+        from compose.build.runstep import RunEnv
+
+        return RunEnv(
             runtime=self.b.runtime,
             tmp=_store_tmp(self.b.store),
             cache_mounts=self.b.cache.mount_dir,

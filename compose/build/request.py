@@ -46,6 +46,11 @@ class BuildRequest:
         return self.dockerfile
 
 
+class Cancelled(BaseException):
+    """The build was cancelled (Ctrl-C, or another service's build failed) while a step ran:
+    nothing of that step is kept; finished steps are."""
+
+
 @dataclass(frozen=True)
 class BuildResult:
     digest: str  # manifest digest

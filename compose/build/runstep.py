@@ -37,6 +37,7 @@ from typing import Any
 
 from compose import paths
 from compose.build.plan import RunMount, RunStep
+from compose.build.request import Cancelled
 from compose.build.rootview import RootView
 from compose.errors import BuildError
 from compose.runtime.spec import ContainerSpec, Limits, Mount, Ulimit
@@ -60,10 +61,6 @@ def disk_reserve() -> int:
 
 
 FORK_BOMB_SECONDS = float(os.environ.get("PYCOMPOSE_BUILD_PIDS_GRACE", "10"))
-
-
-class Cancelled(BaseException):
-    """The build was cancelled (Ctrl-C) while this step ran."""
 
 
 @dataclass

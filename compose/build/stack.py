@@ -306,6 +306,6 @@ def build_services(
 
 
 def _cancelled() -> type[BaseException]:
-    from compose.build.runstep import Cancelled
+    from compose.build.request import Cancelled
 
     return Cancelled

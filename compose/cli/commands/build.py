@@ -38,11 +38,14 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str | None]:
 def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> None:
     """Build or rebuild services."""
     from compose.build import stack as stackbuild
-    from compose.cli.commands._project import load_project, needs_root
+    from compose.cli.commands._project import load_stack, needs_root
+    from compose.errors import UnknownServiceError
 
     dry_run = obj.dry_run or opts["dry_run"]
-    project = load_project(obj, services)
-    stack = project.stack
+    stack = load_stack(obj, services)
+    for name in services:
+        if name not in stack.services:
+            raise UnknownServiceError(f'no such service: "{name}"')
     names = list(services) or sorted(stack.services)
     if opts["with_dependencies"]:
         names = stackbuild.with_dependencies(stack, names)
