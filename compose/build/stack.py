@@ -221,7 +221,7 @@ def service_contexts(svc: Any) -> list[str]:
 
 def build_order(stack: Any, names: Iterable[str]) -> list[list[str]]:
     """Waves of services to build: ``service:`` contexts before their users."""
-    from compose.graph import generations
+    from compose.order import generations
 
     wanted = {n for n in names if stack.services[n].build is not None}
     todo = list(wanted)
