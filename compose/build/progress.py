@@ -128,6 +128,16 @@ class TtyProgress(Progress):
         self.lines_drawn = 0
         self.last_draw = 0.0
         self.finished = False
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        """Redraw twice a second so running steps' timers move without output."""
+        while not self.finished:
+            time.sleep(0.5)
+            with self.lock:
+                if any(v.state == "running" for v in self.vertices) and not self.finished:
+                    self._draw(time.monotonic())
 
     def changed(self, v: Vertex, event: str, text: str = "") -> None:
         with self.lock:
@@ -171,7 +181,7 @@ def _vertex_lines(v: Vertex, width: int) -> list[str]:
     prefix = {"cached": " => CACHED ", "error": " => ERROR "}.get(v.state, " => ")
     timing = f"{v.seconds:.1f}s" if v.state in ("running", "done", "error") else ""
     name = v.name
-    room = width - len(prefix) - len(timing) - 1
+    room = width - len(prefix) - len(timing) - 2
     if len(name) > room > 3:
         name = name[: room - 3] + "..."
     line = f"{prefix}{name}".ljust(max(width - len(timing) - 1, 0)) + timing
