@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,43 +169,51 @@ REGTYPE, LNKTYPE, SYMTYPE, CHRTYPE, BLKTYPE, DIRTYPE, FIFOTYPE = (
 
 
 class _Writer:
-    def __init__(self, root: str) -> None:
+    """Walks the layer in name order and hands every piece of the tar to ``sink`` (a hash's
+    update, a gzip writer, a list): no generator chain per entry, it is the hot loop of a
+    build."""
+
+    def __init__(self, root: str, sink: Callable[[bytes], object]) -> None:
         self.root = root
+        self.sink = sink
+        self.size = 0
         self.inodes: dict[tuple[int, int], str] = {}
 
-    def entries(self, rel: str = "") -> Iterator[bytes]:
+    def put(self, data: bytes) -> None:
+        self.sink(data)
+        self.size += len(data)
+
+    def entries(self, rel: str = "") -> None:
         base = os.path.join(self.root, rel) if rel else self.root
         with os.scandir(base) as it:
-            names = sorted(e.name for e in it)
+            found = sorted((e.name, e.stat(follow_symlinks=False)) for e in it)
         if rel and is_opaque(base):
-            yield header(f"{rel}/{OPAQUE_MARKER}", REGTYPE)
-        for name in names:
-            child = f"{rel}/{name}" if rel else name
-            yield from self.entry(child)
+            self.put(header(f"{rel}/{OPAQUE_MARKER}", REGTYPE))
+        for name, st in found:
+            self.entry(f"{rel}/{name}" if rel else name, st)
 
-    def entry(self, rel: str) -> Iterator[bytes]:
+    def entry(self, rel: str, st: os.stat_result) -> None:
         path = os.path.join(self.root, rel)
-        st = os.lstat(path)
         mode = st.st_mode
         if stat.S_ISREG(mode):
-            yield from self._regular(rel, st, path)
+            self._regular(rel, st, path)
             return
         if is_whiteout(st):
             head, _, name = rel.rpartition("/")
-            yield header(f"{head}/{WHITEOUT_PREFIX}{name}".lstrip("/"), REGTYPE)
+            self.put(header(f"{head}/{WHITEOUT_PREFIX}{name}".lstrip("/"), REGTYPE))
             return
         meta = self._meta(st, path)
         if stat.S_ISDIR(mode):
-            yield header(rel + "/", DIRTYPE, **meta)
-            yield from self.entries(rel)
+            self.put(header(rel + "/", DIRTYPE, **meta))
+            self.entries(rel)
         elif stat.S_ISLNK(mode):
-            yield header(rel, SYMTYPE, linkname=os.readlink(path), **meta)
+            self.put(header(rel, SYMTYPE, linkname=os.readlink(path), **meta))
         elif stat.S_ISFIFO(mode):
-            yield header(rel, FIFOTYPE, **meta)
+            self.put(header(rel, FIFOTYPE, **meta))
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             kind = CHRTYPE if stat.S_ISCHR(mode) else BLKTYPE
             rdev = st.st_rdev
-            yield header(rel, kind, devmajor=os.major(rdev), devminor=os.minor(rdev), **meta)
+            self.put(header(rel, kind, devmajor=os.major(rdev), devminor=os.minor(rdev), **meta))
 
     @staticmethod
     def _meta(st: os.stat_result, path: str) -> dict[str, Any]:
@@ -220,40 +228,49 @@ class _Writer:
             meta["pax"] = xattrs
         return meta
 
-    def _regular(self, rel: str, st: os.stat_result, path: str) -> Iterator[bytes]:
+    def _regular(self, rel: str, st: os.stat_result, path: str) -> None:
         meta = self._meta(st, path)
         if st.st_nlink > 1:
             key = (st.st_dev, st.st_ino)
             first = self.inodes.get(key)
             if first is not None:
-                yield header(rel, LNKTYPE, linkname=first, **meta)
+                self.put(header(rel, LNKTYPE, linkname=first, **meta))
                 return
             self.inodes[key] = rel
-        yield header(rel, REGTYPE, size=st.st_size, **meta)
-        remaining = st.st_size
-        with open(path, "rb") as fh:
+        self.put(header(rel, REGTYPE, size=st.st_size, **meta))
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            remaining = st.st_size
             while remaining > 0:
-                chunk = fh.read(min(CHUNK, remaining))
+                chunk = os.read(fd, min(CHUNK, remaining))
                 if not chunk:
                     raise OSError(f"{path} shrank while it was being read")
                 remaining -= len(chunk)
-                yield chunk
+                self.put(chunk)
+        finally:
+            os.close(fd)
         pad = -st.st_size % _BLOCK
         if pad:
-            yield b"\0" * pad
+            self.put(b"\0" * pad)
+
+
+def write_layer(root: Path, sink: Callable[[bytes], object]) -> int:
+    """Write the layer's tar to ``sink`` (ends with the two zero blocks); returns its size."""
+    writer = _Writer(str(root), sink)
+    writer.entries()
+    writer.put(b"\0" * (2 * _BLOCK))
+    return writer.size
 
 
 def layer_stream(root: Path) -> Iterator[bytes]:
-    """The layer's tar, chunk by chunk (ends with the two zero blocks)."""
-    yield from _Writer(str(root)).entries()
-    yield b"\0" * (2 * _BLOCK)
+    """The layer's tar, chunk by chunk (collected in memory per call: small layers, tests)."""
+    chunks: list[bytes] = []
+    write_layer(root, chunks.append)
+    yield from chunks
 
 
 def diff_id(root: Path) -> tuple[str, int]:
     """(sha256 digest of the layer tar, its size in bytes), streamed: nothing is stored."""
     sha = hashlib.sha256()
-    size = 0
-    for chunk in layer_stream(root):
-        sha.update(chunk)
-        size += len(chunk)
+    size = write_layer(root, sha.update)
     return "sha256:" + sha.hexdigest(), size

@@ -31,7 +31,7 @@ def _known_blobs(store: ImageStore) -> dict[str, dict[str, Any]]:
 
 
 def _gzip_layer(store: ImageStore, diff_id: str, tmp: Path) -> tuple[Path, dict[str, Any]]:
-    from compose.images.layertar import layer_stream
+    from compose.images.layertar import write_layer
 
     fd, name = tempfile.mkstemp(prefix="push-", dir=tmp)
     path = Path(name)
@@ -48,9 +48,12 @@ def _gzip_layer(store: ImageStore, diff_id: str, tmp: Path) -> tuple[Path, dict[
 
     try:
         with gzip.GzipFile(fileobj=_Hashing(), mode="wb", mtime=0, compresslevel=6) as gz:
-            for chunk in layer_stream(store.layer_path(diff_id)):
+
+            def sink(chunk: bytes) -> None:
                 raw.update(chunk)
                 gz.write(chunk)
+
+            write_layer(store.layer_path(diff_id), sink)
     finally:
         os.close(fd)
     if "sha256:" + raw.hexdigest() != diff_id:
