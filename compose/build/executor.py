@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,7 @@ from compose.build.plan import (
 from compose.build.progress import Progress, Vertex
 from compose.build.request import BuildRequest, BuildResult, Cancelled
 from compose.build.rootview import RootView
+from compose.build.threads import run_all
 from compose.errors import BuildError, ImageError, PycomposeError
 from compose.images.model import Image
 from compose.images.store import ImageStore
@@ -266,21 +268,8 @@ class _Job:
         plan = self.make_plan()
         for stage in plan.stages:
             self.events[stage.index] = threading.Event()
-        threads = [
-            threading.Thread(target=self._stage_thread, args=(plan, s), daemon=True)
-            for s in plan.stages
-        ]
         try:
-            for t in threads:
-                t.start()
-            for t in threads:
-                while t.is_alive():
-                    t.join(timeout=0.2)
-        except KeyboardInterrupt:
-            self.b.cancel.set()
-            for t in threads:
-                t.join()
-            raise
+            run_all([partial(self._stage_thread, plan, s) for s in plan.stages], self.b.cancel)
         finally:
             with contextlib.suppress(OSError):
                 self.hashes.save()

@@ -266,7 +266,9 @@ def build_services(
 ) -> dict[str, Any]:
     """Build the services (waves in dependency order, each wave's services in parallel);
     returns service -> BuildResult. ``on_built(service, result)`` is called as each finishes."""
-    import threading
+    from functools import partial
+
+    from compose.build.threads import run_all
 
     results: dict[str, Any] = {}
     errors: list[BaseException] = []
@@ -287,18 +289,7 @@ def build_services(
                 errors.append(err)
                 builder.cancel.set()
 
-        threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in wave]
-        try:
-            for t in threads:
-                t.start()
-            for t in threads:
-                while t.is_alive():
-                    t.join(0.2)
-        except KeyboardInterrupt:
-            builder.cancel.set()
-            for t in threads:
-                t.join()
-            raise
+        run_all([partial(one, n) for n in wave], builder.cancel)
         if errors:
             first = next((e for e in errors if not isinstance(e, _cancelled())), errors[0])
             raise first

@@ -86,3 +86,41 @@ def test_multi_stage_example(project):
     probe = cli.run("exec", "-T", "site", "sh", "-c", "ls /www; ls /src 2>&1 || true")
     assert "index.html" in probe.stdout and "No such file" in probe.stdout
     cli.run("down", "--rmi", "local", "-t", "1")
+
+
+def test_a_terminated_build_leaves_nothing_and_the_next_reuses_its_steps(
+    project, tmp_path: Path, isolated_dirs: Path
+):
+    import os
+    import signal
+    import subprocess
+
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {os.environ['BUSYBOX_IMAGE']}\nRUN echo first > /f\nRUN sleep 60\n"
+    )
+    (tmp_path / "compose.yaml").write_text("services:\n  slow:\n    build: .\n")
+    cli = Cli(project, file=tmp_path / "compose.yaml")
+    proc = subprocess.Popen(
+        [*cli.argv("build", "--progress", "plain")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "RUN sleep 60" in line:
+            break
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)  # as Ctrl-C: the build is cancelled and cleaned up
+    assert proc.wait(timeout=60) == 130
+    tmp = isolated_dirs / "state" / "images" / "tmp"
+    assert [p.name for p in tmp.iterdir() if p.name != "empty-layer"] == []
+    assert not (isolated_dirs / "run" / "build").exists()
+    root = os.environ["PYCOMPOSE_CGROUP_ROOT"]
+    assert [p for p in Path("/sys/fs/cgroup").glob(f"*/{root}/build/build-*")] == []
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {os.environ['BUSYBOX_IMAGE']}\nRUN echo first > /f\nRUN true\n"
+    )
+    again = cli.run("build", "--progress", "plain").stderr
+    first = next(i for i, line in enumerate(again.splitlines()) if "RUN echo first" in line)
+    assert "CACHED" in again.splitlines()[first + 1]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -81,7 +85,8 @@ def run_builds(stack: Any, names: list[str], flags: Any, progress_mode: str) -> 
         done.append(f" Image {stack.services[name].image_name(stack.name)} Built")
 
     try:
-        results = stackbuild.build_services(stack, names, flags, builder, built)
+        with _terminate_as_interrupt():
+            results = stackbuild.build_services(stack, names, flags, builder, built)
     finally:
         progress.close()
         builder.close()
@@ -91,6 +96,25 @@ def run_builds(stack: Any, names: list[str], flags: Any, progress_mode: str) -> 
         for line in done:
             click.echo(line, err=True)
     return results
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal) cancel a build like Ctrl-C: its containers and
+    temporary files are removed before the process ends."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _print_plans(stack: Any, names: list[str], flags: Any) -> None:
