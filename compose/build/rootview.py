@@ -26,30 +26,15 @@ class RootView:
 
     def _find(self, parts: list[str]) -> tuple[str, os.stat_result] | None:
         """(host path, lstat) of the topmost entry at ``parts`` (symlinks not followed)."""
-        dirs = list(self.layers)
         if not parts:
-            return (dirs[0], os.lstat(dirs[0])) if dirs else None
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            below: list[str] = []
-            for base in dirs:
-                path = os.path.join(base, part)
-                try:
-                    st = os.lstat(path)
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
-                if is_whiteout(st):
-                    break
-                if last or not stat.S_ISDIR(st.st_mode):
-                    if below:
-                        break  # a lower non-directory under a directory is hidden
-                    return (path, st) if last else None
-                below.append(path)
-                if is_opaque(path):
-                    break
-            if not below:
-                return None
-            dirs = below
+            return (self.layers[0], os.lstat(self.layers[0])) if self.layers else None
+        for base in self._dirs(parts[:-1]):
+            path = os.path.join(base, parts[-1])
+            try:
+                st = os.lstat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            return None if is_whiteout(st) else (path, st)
         return None
 
     def lstat(self, path: str) -> tuple[str, os.stat_result] | None:
