@@ -25,6 +25,13 @@ def build_options(func: F) -> F:
     )
 
 
+def load_for_build(obj: GlobalOptions, services: tuple[str, ...] = ()) -> Any:
+    """The typed stack (the services named and what they need, or all of them)."""
+    from compose.cli.loading import load_from_cli
+
+    return load_from_cli(obj, services=services) if services else load_from_cli(obj)
+
+
 def _has_build(obj: GlobalOptions) -> bool:
     from compose.cli.loading import load_options
     from compose.stackfile import load_stack_tree
@@ -47,11 +54,10 @@ def build_before(
     if no_build or not _has_build(obj):
         return
     from compose.build import stack as stackbuild
-    from compose.cli.commands._project import load_stack
     from compose.cli.commands.build import run_builds
     from compose.images import ImageStore
 
-    stack = load_stack(obj)
+    stack = load_for_build(obj)
     names = list(services) or sorted(stack.services)
     if with_deps:
         names = stackbuild.with_dependencies(stack, names)

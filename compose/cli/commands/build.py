@@ -42,11 +42,12 @@ def parse_build_args(values: tuple[str, ...]) -> dict[str, str | None]:
 def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> None:
     """Build or rebuild services."""
     from compose.build import stack as stackbuild
-    from compose.cli.commands._project import load_stack, needs_root
+    from compose.cli.commands._build import load_for_build
+    from compose.cli.commands._project import needs_root
     from compose.errors import UnknownServiceError
 
     dry_run = obj.dry_run or opts["dry_run"]
-    stack = load_stack(obj, services)
+    stack = load_for_build(obj, services)
     for name in services:
         if name not in stack.services:
             raise UnknownServiceError(f'no such service: "{name}"')
