@@ -83,7 +83,7 @@ def command(
         **flags,  # type: ignore[arg-type]
     )
     if request.quiet and request.interpolate:
-        _load(obj, request)  # validate only
+        _validated(obj, request, text=False)  # validate only
         return
     if request.quiet:
         _raw_tree(obj, request)  # without interpolation: what the loader checks
@@ -114,15 +114,36 @@ def run_config(obj: GlobalOptions, request: ConfigRequest) -> str:
         from compose.model.render import render
 
         return render(data, request.fmt)  # type: ignore[arg-type]
+    if request.hash_services is None and not request.listing:
+        return _validated(obj, request, text=True)
     stack = _select(_load(obj, request), request.services)
     if request.hash_services is not None:
         return _hashes(stack, request.hash_services)
-    if request.listing:
-        return _listing(stack, request.listing)
-    from compose.model.render import render_stack
+    return _listing(stack, request.listing or "")
 
-    # docker compose escapes every "$" of the interpolated model, so its output loads again
-    return render_stack(stack, request.fmt).replace("$", "$$")  # type: ignore[arg-type]
+
+def _validated(obj: GlobalOptions, request: ConfigRequest, *, text: bool) -> str:
+    """The validated stack in canonical form ("" without ``text``), its warnings shown. A tree
+    validated before comes from ``compose.model.memo``: no pydantic import, no validation."""
+    from compose.model.memo import remember
+    from compose.stackfile import load_stack_tree
+
+    loaded = load_stack_tree(load_options(obj, **_loader_flags(request)))
+
+    def validate() -> dict[str, Any]:
+        from compose.model import stack_from_tree
+        from compose.model.render import render_stack
+
+        stack = stack_from_tree(loaded, consistency=request.consistency)
+        out = render_stack(_select(stack, request.services), request.fmt) if text else ""  # type: ignore[arg-type]
+        # docker compose escapes every "$" of the interpolated model, so its output loads again
+        own = stack.warnings[len(loaded.warnings) :]
+        return {"text": out.replace("$", "$$"), "warnings": list(own)}
+
+    params = ("config", request.fmt if text else None, request.services, request.consistency)
+    result = remember(loaded, params, validate, caller=__name__)
+    show_warnings([*loaded.warnings, *result["warnings"]])
+    return str(result["text"])
 
 
 def _load(obj: GlobalOptions, request: ConfigRequest, **overrides: object) -> Stack:
