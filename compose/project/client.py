@@ -302,14 +302,20 @@ class ProjectClient:
         tty: bool = False,
         detach: bool = False,
     ) -> int:
-        """A command in a running replica; its exit code (0 at once with ``detach``)."""
+        """A command in a running replica; its exit code (0 at once with ``detach``).
+
+        A caller without threads (the CLI) forks the exec helper itself rather than starting
+        the runtime's zygote for it (``LinuxRuntime(single_threaded=...)``)."""
+        import threading
+
         from compose.runtime import LinuxRuntime
         from compose.supervisor.machine.replicas import handle_of
 
         rep = self.replica(service, index)
         if rep.status == PAUSED:
             raise ContainerError(f'container "{rep.name}" is paused', hint="unpause it first")
-        handle, runtime = handle_of(rep.record), LinuxRuntime()
+        handle = handle_of(rep.record)
+        runtime = LinuxRuntime(single_threaded=threading.active_count() == 1)
         if detach:
             runtime.exec_process(handle, list(argv), env=list(env), user=user, workdir=workdir)
             return 0
