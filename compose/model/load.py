@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from compose.errors import StackValidationError
+from compose.gcpause import paused_gc
 from compose.model.deploy import SWARM_ONLY_DEPLOY_KEYS
 from compose.model.memo import model_input
 from compose.model.problems import describe_validation_error, located_lines
@@ -24,6 +25,11 @@ def load_stack(options: LoadOptions, *, consistency: bool = True) -> Stack:
 
 
 def stack_from_tree(loaded: LoadedStack, *, consistency: bool = True) -> Stack:
+    with paused_gc():
+        return _stack_from_tree(loaded, consistency)
+
+
+def _stack_from_tree(loaded: LoadedStack, consistency: bool) -> Stack:
     stack = _validate(Stack, loaded)
     if consistency:
         _check_consistency(stack, loaded.source_map)

@@ -46,6 +46,8 @@ def __getattr__(name: str) -> Any:
 
 def load_stack_tree(options: LoadOptions) -> LoadedStack:
     """Load, interpolate, merge, filter by profile and normalize the stack files."""
+    from compose.gcpause import paused_gc
     from compose.stackfile.loader import load
 
-    return load(options)
+    with paused_gc():
+        return load(options)
