@@ -28,6 +28,7 @@ _CONSTANTS: dict[str, Any] = {
     **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
     **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
 }
+_NUMBER_START = frozenset("+-.0123456789")  # what _INT_RE and _FLOAT_RE can start with
 _STD = "tag:yaml.org,2002:"
 RESET, OVERRIDE, MERGE = "!reset", "!override", "!merge"
 
@@ -48,6 +49,8 @@ def resolve_plain(text: str) -> Any:
     """Value of an untagged plain scalar, as yaml.v3 decodes it into interface{}."""
     if text in _CONSTANTS:
         return _CONSTANTS[text]
+    if text[:1] not in _NUMBER_START:  # most values: neither regex could match
+        return text
     plain = text.replace("_", "") if text[:1] in "+-0123456789" else text
     if _INT_RE.fullmatch(plain):
         return _parse_int(plain)
