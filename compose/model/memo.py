@@ -18,7 +18,6 @@ the one thing validation asks of them.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import json
 import os
@@ -29,6 +28,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from compose.stackfile import LoadedStack
+
+try:  # the builtin module: hashlib's import (its OpenSSL binding) costs ~5 ms of a ~100 ms run
+    from _blake2 import blake2b
+except ImportError:  # an interpreter built without it
+    from hashlib import blake2b
 
 T = TypeVar("T")
 KEEP = 64  # entries; the oldest go first
@@ -72,7 +76,7 @@ def _key(loaded: LoadedStack, params: Any, caller: str) -> str:
     data = model_input(loaded)
     del data["__environment__"]
     data["__disabled__"] = sorted(data["__disabled__"])  # a set's order changes per process
-    digest = hashlib.sha256(_code_fingerprint(caller).encode())
+    digest = blake2b(_code_fingerprint(caller).encode(), digest_size=32)
     digest.update(repr((params, data)).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
@@ -86,7 +90,7 @@ def _code_fingerprint(caller: str) -> str:
     if found is None:
         module = sys.modules[caller].__file__ or ""
         sources = [*sorted(_MODEL_DIR.glob("*.py")), _UNITS, Path(module), _pydantic_version()]
-        digest = hashlib.sha256(caller.encode())
+        digest = blake2b(caller.encode(), digest_size=32)
         for source in sources:
             digest.update(source.read_bytes())
         found = _FINGERPRINTS[caller] = digest.hexdigest()
