@@ -13,6 +13,7 @@ from compose.cli.loading import load_from_cli, load_options, show_warnings
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
     from compose.model import Service, Stack
+    from compose.stackfile import LoadOptions
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,29 @@ def run_config(obj: GlobalOptions, request: ConfigRequest) -> str:
 
 
 def _validated(obj: GlobalOptions, request: ConfigRequest, *, text: bool) -> str:
-    """The validated stack in canonical form ("" without ``text``), its warnings shown. A tree
-    validated before comes from ``compose.model.memo``: no pydantic import, no validation."""
-    from compose.model.memo import remember
-    from compose.stackfile import load_stack_tree
+    """The validated stack in canonical form ("" without ``text``), its warnings shown.
 
-    loaded = load_stack_tree(load_options(obj, **_loader_flags(request)))
+    From ``compose.model.memo`` when it can: unchanged files and options skip the loader and
+    the YAML parser, an unchanged tree skips pydantic; what the model finds is never skipped."""
+    from compose.model import memo
+
+    options = load_options(obj, **_loader_flags(request))
+    params = ("config", request.fmt if text else None, request.services, request.consistency)
+    result = memo.recall(options, params, caller=__name__)
+    if result is None:
+        result = _load_and_validate(options, request, params, text=text)
+    show_warnings([*result["loader_warnings"], *result["warnings"]])
+    return str(result["text"])
+
+
+def _load_and_validate(
+    options: LoadOptions, request: ConfigRequest, params: Any, *, text: bool
+) -> dict[str, Any]:
+    from compose.model import memo
+    from compose.stackfile import fs, load_stack_tree
+
+    with fs.recording() as notes:
+        loaded = load_stack_tree(options)
 
     def validate() -> dict[str, Any]:
         from compose.model import stack_from_tree
@@ -140,10 +158,12 @@ def _validated(obj: GlobalOptions, request: ConfigRequest, *, text: bool) -> str
         own = stack.warnings[len(loaded.warnings) :]
         return {"text": out.replace("$", "$$"), "warnings": list(own)}
 
-    params = ("config", request.fmt if text else None, request.services, request.consistency)
-    result = remember(loaded, params, validate, caller=__name__)
-    show_warnings([*loaded.warnings, *result["warnings"]])
-    return str(result["text"])
+    result = {
+        "loader_warnings": list(loaded.warnings),
+        **memo.remember(loaded, params, validate, caller=__name__),
+    }
+    memo.keep(options, params, notes, result, caller=__name__)
+    return result
 
 
 def _load(obj: GlobalOptions, request: ConfigRequest, **overrides: object) -> Stack:

@@ -4,9 +4,11 @@ prints the same text and warnings; any change to what the model reads is a fresh
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ PROBE = """
 import sys
 from compose.cli import run
 code = run(sys.argv[1:])
+print("LOADER", "compose.stackfile.loader" in sys.modules, file=sys.stderr)
 print("PYDANTIC", "pydantic" in sys.modules, "CODE", code, file=sys.stderr)
 """
 STACK = """\
@@ -46,8 +49,8 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> tuple[str, str]:
         text=True,
         env={**os.environ, **(env or {})},
     )
-    *err, probe = done.stderr.strip().splitlines()
-    return done.stdout, "\n".join(err) + "\n" + probe
+    *err, loader, probe = done.stderr.strip().splitlines()
+    return done.stdout, "\n".join(err) + "\n" + loader + "\n" + probe
 
 
 def test_memo_second_config_skips_pydantic_and_prints_the_same(stack: Path) -> None:
@@ -120,3 +123,62 @@ def test_model_package_names_resolve_lazily() -> None:
 
     assert sorted(model._HOME) == model.__all__
     assert all(getattr(model, name) is not None for name in model.__all__)
+
+
+def test_memo_unchanged_files_skip_the_loader_too(stack: Path) -> None:
+    first_out, _ = _cli("config")
+    out, err = _cli("config")
+    assert out == first_out and err.endswith("LOADER False\nPYDANTIC False CODE 0")
+
+
+@pytest.mark.parametrize(
+    ("change", "seen"),
+    [
+        (lambda d: (d / ".env").write_text("TAG=7\n"), "busybox:7"),
+        (lambda d: (d / "compose.override.yaml").write_text("services: {web: {image: x}}\n"), "x"),
+        (lambda d: (d / "web.env").write_text("B=2\n"), 'B: "2"'),
+    ],
+)
+def test_memo_a_new_or_changed_file_the_loader_reads_is_seen(
+    stack: Path, change: Any, seen: str
+) -> None:
+    stack.write_text(STACK + "    env_file: [{path: web.env, required: false}]\n")
+    (stack.parent / "web.env").write_text("B=1\n")
+    _cli("config")
+    change(stack.parent)
+    out, err = _cli("config")
+    assert seen in out and "LOADER True" in err
+
+
+def test_memo_stdin_is_never_replayed(stack: Path) -> None:
+    text = STACK.replace("8080:80", "7070:80")
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "compose", "-f", "-", "config"],
+            input=text,
+            capture_output=True,
+            text=True,
+        )
+        assert "7070" in done.stdout
+    assert not list((stack.parent / "cache" / "model").glob("load-*.json"))
+
+
+FS_CALLS = re.compile(
+    r"(?<!fs)\.(is_file|is_dir|exists|read_text|read_bytes|expanduser|glob)\(|\.(iterdir|stat|resolve)\(\)"
+    r"|os\.path\.(isfile|isdir|exists|realpath)|\bopen\(|Path\.home|sys\.stdin|os\.(listdir|scandir)"
+)
+
+
+def test_the_loader_asks_the_filesystem_only_through_fs() -> None:
+    """What ``memo.recall`` replays must be every question the loader asks."""
+    import compose.stackfile as package
+
+    folder = Path(package.__file__).parent
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(folder.glob("*.py"))
+        if path.name != "fs.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if FS_CALLS.search(line.split("#")[0]) and not line.lstrip().startswith(('"', "'"))
+    ]
+    assert found == []
