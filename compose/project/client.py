@@ -309,7 +309,7 @@ class ProjectClient:
         import threading
 
         from compose.runtime import LinuxRuntime
-        from compose.supervisor.machine.replicas import handle_of
+        from compose.runtime.spec import handle_of
 
         rep = self.replica(service, index)
         if rep.status == PAUSED:
