@@ -5,11 +5,20 @@ the CLI's start-up path reaches ``compose.planner.UpOptions`` without the planne
 
 A module name without dots is relative to the package. The names are imported under
 ``TYPE_CHECKING`` as well, for the type checker.
+
+``module(name)`` stands for a module that a caller uses as ``p.Name`` on a path that is not the
+start-up one (the module is imported at the first attribute read)::
+
+    if TYPE_CHECKING:
+        from compose.supervisor import protocol as p
+    else:
+        p = lazy.module("compose.supervisor.protocol")
 """
 
 from __future__ import annotations
 
 import importlib
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,3 +32,12 @@ def attributes(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
         return getattr(importlib.import_module(full), name)
 
     return __getattr__
+
+
+class _Module(types.ModuleType):
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def module(name: str) -> types.ModuleType:
+    return _Module(name)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from compose.errors import StackValidationError
+from compose.gcpause import paused_gc
 from compose.model.deploy import SWARM_ONLY_DEPLOY_KEYS
+from compose.model.memo import model_input
 from compose.model.problems import describe_validation_error, located_lines
 from compose.model.stack import Stack
 from compose.stackfile import LoadedStack, LoadOptions, SourceMap, load_stack_tree
@@ -23,6 +25,11 @@ def load_stack(options: LoadOptions, *, consistency: bool = True) -> Stack:
 
 
 def stack_from_tree(loaded: LoadedStack, *, consistency: bool = True) -> Stack:
+    with paused_gc():
+        return _stack_from_tree(loaded, consistency)
+
+
+def _stack_from_tree(loaded: LoadedStack, consistency: bool) -> Stack:
     stack = _validate(Stack, loaded)
     if consistency:
         _check_consistency(stack, loaded.source_map)
@@ -31,18 +38,8 @@ def stack_from_tree(loaded: LoadedStack, *, consistency: bool = True) -> Stack:
 
 
 def _validate(model: type[Stack], loaded: LoadedStack) -> Stack:
-    data = {
-        "name": loaded.name,
-        **loaded.tree,
-        "__working_dir__": loaded.working_dir,
-        "__files__": tuple(loaded.files),
-        "__environment__": dict(loaded.environment),
-        "__disabled__": frozenset(loaded.disabled_services),
-    }
-    data.pop("version", None)
-    data.pop("include", None)
     try:
-        return model.model_validate(data)
+        return model.model_validate(model_input(loaded))
     except ValidationError as exc:
         raise StackValidationError(
             describe_validation_error(exc, model, loaded.source_map)

@@ -40,7 +40,10 @@ def render(data: Any, fmt: Format = "yaml") -> str:
 
 
 def render_stack(stack: Stack, fmt: Format = "yaml") -> str:
-    return render(stack_to_data(stack, fmt), fmt)
+    from compose.gcpause import paused_gc
+
+    with paused_gc():
+        return render(stack_to_data(stack, fmt), fmt)
 
 
 def render_yaml(data: Any) -> str:

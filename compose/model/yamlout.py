@@ -9,6 +9,7 @@ for any string a YAML 1.1 reader would not read back as that same string.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -32,7 +33,7 @@ def dump(data: Any) -> str:
 def _node(value: Any, indent: int, lines: list[str]) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            _entry(" " * indent + _scalar(str(key)) + ":", item, indent, lines)
+            _entry(" " * indent + _key(str(key)) + ":", item, indent, lines)
     else:
         for item in value:
             _entry(" " * indent + "-", item, indent, lines, in_list=True)
@@ -53,6 +54,12 @@ def _entry(head: str, value: Any, indent: int, lines: list[str], *, in_list: boo
         lines.extend(" " * child + line if line else "" for line in value.rstrip("\n").split("\n"))
     else:
         lines.append(head + " " + _scalar(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _key(key: str) -> str:
+    """Keys repeat (every service has its ``image:``): formatted once each."""
+    return _scalar(key)
 
 
 def _scalar(value: Any) -> str:

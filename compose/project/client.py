@@ -18,21 +18,24 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from compose import lazy
 from compose.errors import ContainerError, ProjectUpError, UnknownServiceError, UserError
-from compose.planner.desired import DownOptions, UpOptions
-from compose.project.transport import LocalTransport, SocketTransport, unwrap
 from compose.stackfile.types import LoadOptions
 from compose.state.records import PAUSED
-from compose.supervisor import protocol as p
-from compose.supervisor.options import RunOptions
 
 if TYPE_CHECKING:
     from compose.model import Service, Stack
     from compose.planner.actions import Plan
+    from compose.planner.desired import DownOptions, UpOptions
+    from compose.project.transport import SocketTransport
     from compose.state import ObservedProject, ObservedReplica
+    from compose.supervisor import protocol as p
     from compose.supervisor.oneoff import OneOff
+    from compose.supervisor.options import RunOptions
+else:  # what only the verbs need loads with the first verb (`ps` reads records only)
+    p = lazy.module("compose.supervisor.protocol")
 
-R = TypeVar("R", bound=p.Reply)
+R = TypeVar("R", bound="p.Reply")
 
 
 class Output(Protocol):
@@ -104,6 +107,8 @@ class ProjectClient:
     @property
     def socket(self) -> SocketTransport:
         if self._socket is None:
+            from compose.project.transport import SocketTransport
+
             self._socket = SocketTransport(self.name)
         return self._socket
 
@@ -185,6 +190,7 @@ class ProjectClient:
             )
         import anyio
 
+        from compose.project.transport import unwrap
         from compose.supervisor.run import run_up
 
         code: int = unwrap(lambda: anyio.run(run_up, stack, up, run, out))
@@ -247,6 +253,9 @@ class ProjectClient:
         reply = self.socket.call(p.Start(tuple(services)))
         if reply is not None:
             return self._expect(p.Changed, reply)
+        from compose.planner.desired import UpOptions
+        from compose.supervisor.options import RunOptions
+
         counts: dict[str, int] = {}
         for rep in existing:
             counts[rep.service] = counts.get(rep.service, 0) + 1
@@ -302,14 +311,20 @@ class ProjectClient:
         tty: bool = False,
         detach: bool = False,
     ) -> int:
-        """A command in a running replica; its exit code (0 at once with ``detach``)."""
+        """A command in a running replica; its exit code (0 at once with ``detach``).
+
+        A caller without threads (the CLI) forks the exec helper itself rather than starting
+        the runtime's zygote for it (``LinuxRuntime(single_threaded=...)``)."""
+        import threading
+
         from compose.runtime import LinuxRuntime
-        from compose.supervisor.machine.replicas import handle_of
+        from compose.runtime.spec import handle_of
 
         rep = self.replica(service, index)
         if rep.status == PAUSED:
             raise ContainerError(f'container "{rep.name}" is paused', hint="unpause it first")
-        handle, runtime = handle_of(rep.record), LinuxRuntime()
+        handle = handle_of(rep.record)
+        runtime = LinuxRuntime(single_threaded=threading.active_count() == 1)
         if detach:
             runtime.exec_process(handle, list(argv), env=list(env), user=user, workdir=workdir)
             return 0
@@ -340,6 +355,8 @@ class ProjectClient:
         """The running supervisor serves it, else this process does (under the lock)."""
         reply = self.socket.call(request)
         if reply is None:
+            from compose.project.transport import LocalTransport
+
             reply = LocalTransport(self.name, self.try_stack, _Silent()).call(request)
         return self._expect(kind, reply)
 

@@ -52,12 +52,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from compose import lazy
-from compose.runtime.service import spec_from_service
 from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus, Limits, Mount, Ulimit
 
 if TYPE_CHECKING:
     from compose.runtime.launcher import ContainerStepError, LinuxRuntime
     from compose.runtime.protocol import Runtime
+    from compose.runtime.service import spec_from_service
 
 __all__ = [
     "ContainerHandle",
@@ -72,7 +72,8 @@ __all__ = [
     "spec_from_service",
 ]
 
-_LAZY = {
+_LAZY = {  # imported on first use: `exec` needs the launcher, not Docker's spec rules
+    "spec_from_service": "compose.runtime.service",
     "LinuxRuntime": "compose.runtime.launcher",
     "ContainerStepError": "compose.runtime.launcher",
     "Runtime": "compose.runtime.protocol",

@@ -5,6 +5,10 @@ few seconds per replica. When the caller does not ask for pipes, the helper is i
 of the warm zygote (``nsexec.serve_exec``): ``{op:"exec", ...}`` + [sync, stdin, stdout, stderr]
 (SCM_RIGHTS) go to the zygote; the helper reports ``{t:"pid"}`` and finally ``{t:"exit", code}``.
 
+``ForkHere`` does the zygote's part in the calling process: for a single-threaded caller that
+runs one exec and exits (the CLI's ``exec``), it saves starting the zygote's interpreter (~100 ms
+of its ~150 ms). A process with threads (the supervisor) must not fork a helper itself.
+
 ``ExecProcess`` offers the part of ``subprocess.Popen`` callers use: ``pid``, ``returncode``,
 ``poll``, ``wait(timeout)`` (raises ``subprocess.TimeoutExpired``), ``send_signal``,
 ``terminate`` and ``kill`` (the helper forwards catchable signals; its command dies with it).
@@ -98,6 +102,20 @@ class ExecProcess:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self._close()
+
+
+class ForkHere:
+    """A stand-in for the zygote's ``send``: forks the exec helper from this process."""
+
+    def send(self, req: dict[str, Any], fds: list[int]) -> None:
+        from compose.runtime import nsexec
+
+        pid = os.fork()
+        if pid == 0:  # the helper: its own session, reports on fds[0] (see nsexec.serve_exec)
+            try:
+                nsexec.serve_exec(req, fds)
+            finally:
+                os._exit(126)
 
 
 def spawn(zygote: Any, req: dict[str, Any], popen: dict[str, Any]) -> ExecProcess:

@@ -134,10 +134,17 @@ class LinuxRuntime:
     """Creates real containers. ``close()`` stops the zygote (containers keep running)."""
 
     def __init__(
-        self, cgroup_driver: cgroups.CgroupDriver | None = None, python: str = sys.executable
+        self,
+        cgroup_driver: cgroups.CgroupDriver | None = None,
+        python: str = sys.executable,
+        *,
+        single_threaded: bool = False,
     ) -> None:
+        """``single_threaded``: the caller has no threads and runs one exec (the CLI), so exec
+        helpers are forked from it (``execfast.ForkHere``) rather than by the zygote."""
         self.cgroups = cgroup_driver or cgroups.detect()
         self._zygote = _Zygote(python)
+        self._single_threaded = single_threaded
         self._pending: dict[str, socket.socket] = {}
         self._lock = threading.Lock()
 
@@ -373,7 +380,8 @@ class LinuxRuntime:
                 self, handle, argv, env=env, user=user, workdir=workdir, tty=tty, **popen
             )
         req = nsexec.exec_request(self, handle, argv, env=env, user=user, workdir=workdir, tty=tty)
-        return execfast.spawn(self._zygote, req, popen)
+        forker = execfast.ForkHere() if self._single_threaded else self._zygote
+        return execfast.spawn(forker, req, popen)
 
     def exec(
         self,

@@ -22,7 +22,9 @@ import dataclasses
 import signal as _signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from compose.errors import ContainerError
 
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 
@@ -198,6 +200,25 @@ class ContainerHandle:
         doc["replica_dir"] = Path(doc["replica_dir"])
         doc["log_path"] = Path(doc["log_path"])
         return cls(**doc)
+
+
+class Recorded(Protocol):
+    """What a state record (``compose.state.ReplicaRecord``) gives back: the container's name
+    and the ``to_dict`` of its handle (empty before ``create``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def runtime(self) -> dict[str, Any]: ...
+
+
+def handle_of(record: Recorded) -> ContainerHandle:
+    """The handle a replica's record holds (here, not in the supervisor's machine: ``exec``
+    reaches it without importing anyio and netplug)."""
+    if not record.runtime:
+        raise ContainerError(f'container "{record.name}": not created')
+    return ContainerHandle.from_dict(record.runtime)
 
 
 def _to_plain(obj: Any) -> Any:

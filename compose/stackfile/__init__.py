@@ -24,13 +24,30 @@ Tree conventions (the shape ``docker compose config`` prints; compose-go Marshal
 
 from __future__ import annotations
 
-from compose.stackfile.types import KeyPath, LoadedStack, LoadOptions, Mark, SourceMap
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compose.stackfile.types import KeyPath, LoadedStack, LoadOptions, Mark, SourceMap
 
 __all__ = ["KeyPath", "LoadOptions", "LoadedStack", "Mark", "SourceMap", "load_stack_tree"]
+_TYPES = frozenset(__all__) - {"load_stack_tree"}
+
+
+def __getattr__(name: str) -> Any:
+    """The value types on first use: ``-p name`` commands import only ``discovery``."""
+    if name not in _TYPES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from compose.stackfile import types
+
+    value = getattr(types, name)
+    globals()[name] = value
+    return value
 
 
 def load_stack_tree(options: LoadOptions) -> LoadedStack:
     """Load, interpolate, merge, filter by profile and normalize the stack files."""
+    from compose.gcpause import paused_gc
     from compose.stackfile.loader import load
 
-    return load(options)
+    with paused_gc():
+        return load(options)

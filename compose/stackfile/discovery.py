@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from compose.errors import StackFileNotFound, UserError
+from compose.stackfile import fs
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILES = (
@@ -34,7 +35,7 @@ def find_default_files(cwd: Path, warnings: list[str] | None = None) -> list[Pat
 
 def _existing(folder: Path, names: tuple[str, ...], warnings: list[str], kind: str) -> list[Path]:
     """The first existing file of ``names`` (as a 0/1-item list); warns when several exist."""
-    found = [folder / n for n in names if (folder / n).is_file()]
+    found = [folder / n for n in names if fs.is_file(folder / n)]
     if len(found) > 1:
         listed = ", ".join(str(p) for p in found)
         warnings.append(f"Found multiple {kind} files with supported names: {listed}")

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from compose.errors import UserError
+from compose.stackfile import fs
 from compose.stackfile.dotenv import Lookup, read_env_file
 
 _TRUE = frozenset({"1", "t", "true", "yes", "y", "on"})
@@ -22,9 +23,9 @@ def dotenv_values(
     if env_files:
         paths = tuple(_absolute(cwd, f) for f in env_files)
         for path in paths:
-            if not path.is_file():
+            if not fs.is_file(path):
                 raise UserError(f"couldn't find env file: {path}")
-    elif env_disabled(environ) or not (folder / ".env").is_file():
+    elif env_disabled(environ) or not fs.is_file(folder / ".env"):
         return {}, ()
     else:
         paths = (folder / ".env",)
@@ -43,7 +44,7 @@ def _chained(environ: Mapping[str, str], values: Mapping[str, str]) -> Lookup:
 
 
 def _absolute(cwd: Path, path: str) -> Path:
-    p = Path(path).expanduser()
+    p = fs.expanduser(path)
     return p if p.is_absolute() else cwd / p
 
 

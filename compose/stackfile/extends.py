@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compose.errors import UserError
+from compose.stackfile import fs
 from compose.stackfile.merge import delete_paths, merge_values
 from compose.stackfile.paths import abs_path, resolve_service_paths, short_path
 from compose.stackfile.types import KeyPath, SourceMap, did_you_mean
@@ -100,7 +101,7 @@ class ExtendsResolver:
         base_ctx = ctx
         if isinstance(ext.get("file"), str):
             path = abs_path(ctx.base_dir, ext["file"], self.home)
-            if not os.path.isfile(path):
+            if not fs.is_file(path):
                 missing = short_path(path)
                 raise UserError(f"{where}services.{name}.extends: file not found: {missing}")
             base_ctx = self.load_file(path)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from compose.errors import UserError
+from compose.stackfile import fs
 from compose.stackfile.dotenv import read_env_file
 from compose.stackfile.paths import abs_path, short_path
 from compose.stackfile.types import SourceMap
@@ -46,10 +47,10 @@ def parse_include_entry(entry: Any, base_dir: str, home: str, where: str) -> Inc
 
 
 def include_environment(spec: IncludeSpec, parent_env: dict[str, str]) -> dict[str, str]:
-    files = spec.env_files or tuple(p for p in (spec.project_directory / ".env",) if p.is_file())
+    files = spec.env_files or tuple(p for p in (spec.project_directory / ".env",) if fs.is_file(p))
     values: dict[str, str] = {}
     for path in files:
-        if not path.is_file():
+        if not fs.is_file(path):
             raise UserError(f"include env_file {path} not found")
         values.update(read_env_file(path, parent_env.get))
     return {**values, **parent_env}

@@ -8,13 +8,12 @@ defaults, path resolution, normalization.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compose.errors import InterpolationError, StackFileNotFound, StackSyntaxError, UserError
-from compose.stackfile import discovery, environment, include, normalize, profiles
+from compose.stackfile import discovery, environment, fs, include, normalize, profiles
 from compose.stackfile.canonical import Canonicalizer
 from compose.stackfile.extends import ExtendsResolver, LoadedFile
 from compose.stackfile.interpolate import TemplateError, interpolate_tree, substitute
@@ -49,7 +48,7 @@ def load(options: LoadOptions) -> LoadedStack:
 def _load(options: LoadOptions) -> LoadedStack:
     cwd = Path(os.path.abspath(options.cwd))
     environ = dict(options.environ)
-    run = _Run(options, cwd, {}, environ.get("HOME") or str(Path.home()))
+    run = _Run(options, cwd, {}, environ.get("HOME") or fs.home())
     hint_dir = _hint_dir(options, cwd)
     dotenv, _ = environment.dotenv_values(options.env_files, cwd, hint_dir, environ)
     environ["PWD"] = str(cwd)  # docker compose sets PWD for interpolation
@@ -98,12 +97,12 @@ def _stack_files(run: _Run, hint_dir: Path) -> list[str]:
         if name == "-":
             out.append("-")
             continue
-        path = Path(os.path.abspath(run.cwd / Path(name).expanduser()))
-        if path.is_dir():
+        path = Path(os.path.abspath(run.cwd / fs.expanduser(name)))
+        if fs.is_dir(path):
             raise StackFileNotFound(
                 f"{name}: is a directory, not a stack file", hint=f"use -f {name}/compose.yaml"
             )
-        if not path.is_file():
+        if not fs.is_file(path):
             raise StackFileNotFound(f"stack file not found: {name}")
         out.append(str(path))
     return out
@@ -125,7 +124,7 @@ def display_name(path: str, cwd: Path) -> str:
 
 def _read(run: _Run, path: str) -> str:
     if path == "-":
-        return run.options.stdin if run.options.stdin is not None else sys.stdin.read()
+        return run.options.stdin if run.options.stdin is not None else fs.read_stdin()
     try:
         return read_utf8(Path(path), display_name(path, run.cwd))
     except OSError as exc:
@@ -223,7 +222,7 @@ def _process_includes(
         spec = include.parse_include_entry(entry, base_dir, run.home, where)
         for f in spec.files:
             include.check_cycle(f, chain, where)
-            if not f.is_file():
+            if not fs.is_file(f):
                 raise UserError(f"{where}included file not found: {f}")
         sub = _load_included(run, spec, base_dir, chain)
         include.import_resources(imported, sub.tree, str(spec.files[0]), where)
@@ -253,7 +252,7 @@ def _load_included(
 
 def _load_extends_file(run: _Run, path: str) -> LoadedFile:
     if path not in run.file_cache:
-        if not Path(path).is_file():
+        if not fs.is_file(path):
             raise UserError(f"extends: file not found: {display_name(path, run.cwd)}")
         p = _parse(run, path)
         tree = (

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from compose.errors import UserError
+from compose.stackfile import fs
 from compose.stackfile.dotenv import read_env_file
 from compose.stackfile.interpolate import format_path
 from compose.stackfile.paths import abs_path
@@ -59,11 +60,11 @@ class _FileReader:
     strict: bool
 
     def read(self, item: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
-        home = self.env.get("HOME", str(Path.home()))
+        home = self.env["HOME"] if "HOME" in self.env else fs.home()
         file = Path(abs_path(self.base, item["path"], home))
         mark = self.marks.locate(path)
         where = f"{mark}: {format_path(path)}: " if mark else f"{format_path(path)}: "
-        if not file.exists():
+        if not fs.exists(file):
             if item.get("required", True) is False or not self.strict:
                 return {}
             kind = "label file" if path[-2] == "label_file" else "env file"
@@ -98,7 +99,7 @@ def _service_environment(
 def _read_raw(file: Path) -> dict[str, Any]:
     out: dict[str, str] = {}
     try:
-        text = file.read_text(encoding="utf-8")
+        text = fs.read_bytes(file).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{file}: cannot read env file: {exc}") from None
     for line in text.splitlines():

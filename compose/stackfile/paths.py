@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from compose.errors import UserError
+from compose.stackfile import fs
 
 _REMOTE_PREFIXES = ("http://", "https://", "git://", "git@", "ssh://", "github.com/")
 _CONTEXT_SCHEMES = ("docker-image://", "service:", "target:")
@@ -14,7 +15,7 @@ _CONTEXT_SCHEMES = ("docker-image://", "service:", "target:")
 
 def read_utf8(path: Path, name: str) -> str:
     """The file's text; a byte that is not UTF-8 is a located user error (binary files)."""
-    data = path.read_bytes()
+    data = fs.read_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

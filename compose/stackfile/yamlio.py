@@ -28,6 +28,7 @@ _CONSTANTS: dict[str, Any] = {
     **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
     **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
 }
+_NUMBER_START = frozenset("+-.0123456789")  # what _INT_RE and _FLOAT_RE can start with
 _STD = "tag:yaml.org,2002:"
 RESET, OVERRIDE, MERGE = "!reset", "!override", "!merge"
 
@@ -48,6 +49,8 @@ def resolve_plain(text: str) -> Any:
     """Value of an untagged plain scalar, as yaml.v3 decodes it into interface{}."""
     if text in _CONSTANTS:
         return _CONSTANTS[text]
+    if text[:1] not in _NUMBER_START:  # most values: neither regex could match
+        return text
     plain = text.replace("_", "") if text[:1] in "+-0123456789" else text
     if _INT_RE.fullmatch(plain):
         return _parse_int(plain)
@@ -67,7 +70,13 @@ def _parse_int(plain: str) -> int | float:
     return sign * int(body, 0)
 
 
+class _PureDecides(Exception):
+    """libyaml and ruamel's pure composer might disagree here: parse the text again, pure."""
+
+
 class _Builder:
+    """Nodes (from ruamel's pure composer) -> tree + marks."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.marks = SourceMap()
@@ -81,6 +90,13 @@ class _Builder:
         m = node.start_mark
         return Mark(self.name, m.line + 1, m.column + 1)
 
+    def tag(self, node: Any) -> str:
+        return str(node.tag)
+
+    def explicit(self, node: Any, tag: str) -> bool:
+        """Whether the file wrote a tag on this plain scalar (``!!str 12``)."""
+        return _explicit_tag(node)
+
     def fail(self, node: Any, msg: str) -> StackSyntaxError:
         return StackSyntaxError(f"{self.mark(node)}: {msg}")
 
@@ -88,7 +104,7 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise self.fail(node, "document too large (alias expansion limit reached)")
-        tag = str(node.tag)
+        tag = self.tag(node)
         if tag == RESET:
             self.resets.add(path)
         elif tag == OVERRIDE:
@@ -113,10 +129,9 @@ class _Builder:
 
     def scalar(self, node: Any, tag: str) -> Any:
         text = node.value
-        if node.style is not None:
+        if node.style:  # quoted or block (plain: None, or "" from libyaml)
             return text
-        explicit = _explicit_tag(node)
-        if explicit and tag == _STD + "str":
+        if tag == _STD + "str" and self.explicit(node, tag):
             return text
         value = resolve_plain(text)
         if tag in (RESET, OVERRIDE, MERGE) and value is None:
@@ -128,14 +143,15 @@ class _Builder:
         merged: dict[str, Any] = {}
         lines: dict[str, int] = {}
         for knode, vnode in node.value:
-            if str(knode.tag) == _STD + "merge" or (knode.value == "<<" and knode.style is None):
+            if (knode.value == "<<" and not knode.style) or self.tag(knode) == _STD + "merge":
                 self.merge_into(merged, vnode, path)
                 continue
             key = self.key(knode)
             if key in out:
                 raise self.fail(knode, f'duplicate key "{key}" (first at line {lines[key]})')
-            lines[key] = self.mark(knode).line
-            self.marks.add((*path, key), self.mark(knode), override=True)
+            mark = self.mark(knode)
+            lines[key] = mark.line
+            self.marks.add((*path, key), mark, override=True)
             out[key] = self.build(vnode, (*path, key))
         for key, value in merged.items():
             out.setdefault(key, value)
@@ -152,7 +168,7 @@ class _Builder:
     def key(self, knode: Any) -> str:
         if knode.id != "scalar":
             raise self.fail(knode, "mapping keys must be scalars")
-        value = knode.value if knode.style is not None else resolve_plain(knode.value)
+        value = knode.value if knode.style else resolve_plain(knode.value)
         if value is None:
             return "null" if knode.value else ""
         if isinstance(value, bool):
@@ -160,23 +176,76 @@ class _Builder:
         return knode.value if isinstance(value, float) else str(value)
 
 
+class _FastBuilder(_Builder):
+    """Nodes from ``_c_composer()``: tags are plain strings, ``IMPLICIT`` on untagged plain
+    scalars. Where libyaml places a node differently from ruamel (an empty plain scalar
+    starts where the indicator ends there, at the next token here), types it differently (a
+    lone ``!``) or is more lenient (leading empty lines of a block scalar),
+    ``_PureDecides`` is raised."""
+
+    def mark(self, node: Any) -> Mark:
+        if not node.value and node.id == "scalar" and not node.style:
+            raise _PureDecides
+        m = node.start_mark
+        return Mark(self.name, m.line + 1, m.column + 1)
+
+    def tag(self, node: Any) -> str:
+        tag: str = node.ctag.suffix  # what the composer passed (Node.tag re-renders a Tag)
+        if tag == NON_SPECIFIC:
+            raise _PureDecides
+        return tag
+
+    def explicit(self, node: Any, tag: str) -> bool:
+        return tag != IMPLICIT
+
+    def scalar(self, node: Any, tag: str) -> Any:
+        if node.style in ("|", ">") and node.value[:1] in ("", "\n"):
+            raise _PureDecides  # ruamel checks the indentation of leading empty lines
+        if not node.value and not node.style and tag == _STD + "str":
+            raise _PureDecides  # "!!str" on nothing: ruamel's mark misses the tag
+        return super().scalar(node, tag)
+
+
 def _dotted(path: KeyPath) -> str:
     return ".".join(str(p) for p in path)
 
 
 def _explicit_tag(node: Any) -> bool:
+    """A tag at the node's start, after its anchor if any (``&a !!str 5``)."""
     m = node.start_mark
     buf = getattr(m, "buffer", None)
-    return buf is not None and 0 <= m.pointer < len(buf) and buf[m.pointer] == "!"
+    if not buf or not 0 <= m.pointer < len(buf):
+        return False
+    at = m.pointer
+    if buf[at] == "&":
+        anchor = _ANCHOR.match(buf, at)
+        at = anchor.end() if anchor else at
+    return bool(buf.startswith("!", at))
+
+
+_ANCHOR = re.compile(r"&\S*\s*")
 
 
 def parse_yaml(text: str, name: str) -> ParsedFile:
-    """Parse one compose file; the top level must be a mapping."""
-    nodes = _compose(text, name)
+    """Parse one compose file; the top level must be a mapping.
+
+    libyaml's C composer when ``ruamel.yaml.clib`` is installed (~10x faster), ruamel's pure
+    one otherwise; both give the same tree and marks. Wherever the two could differ (the text
+    has an error, a tab or a YAML 1.1-only line break, a doubtful node), the pure one decides,
+    so errors read the same either way."""
+    nodes = _compose_fast(text)
+    if nodes is not None:
+        try:
+            return _build(_FastBuilder(name), nodes)
+        except (_PureDecides, StackSyntaxError):
+            pass
+    return _build(_Builder(name), _compose(text, name))
+
+
+def _build(builder: _Builder, nodes: list[Any]) -> ParsedFile:
     nodes = [n for n in nodes if n is not None]
     if not nodes:
-        raise StackSyntaxError(f"{name}:1:1: empty compose file")
-    builder = _Builder(name)
+        raise StackSyntaxError(f"{builder.name}:1:1: empty compose file")
     tree: dict[str, Any] = {}
     for node in nodes:
         if node.id != "mapping":
@@ -186,9 +255,76 @@ def parse_yaml(text: str, name: str) -> ParsedFile:
         except RecursionError:
             raise builder.fail(node, "document nested too deeply") from None
         tree = merge_values(tree, doc, (), frozenset(builder.overrides)) if tree else doc
-    parsed = ParsedFile(name, tree, builder.marks, builder.resets, builder.overrides)
+    parsed = ParsedFile(builder.name, tree, builder.marks, builder.resets, builder.overrides)
     parsed.positional = builder.positional
     return parsed
+
+
+IMPLICIT = "?plain"  # the C composer's tag for a plain scalar the file wrote no tag on
+NON_SPECIFIC = "!"  # ... and for one tagged with a lone "!" (ruamel types those differently)
+MAX_FAST_DEPTH = 100  # deeper documents go to the pure composer (C recursion has no guard)
+# libyaml takes these where ruamel's scanner refuses (tabs, YAML 1.1 line breaks, "|#")
+_PURE_ONLY = re.compile(r"[\t\x85\u2028\u2029]|[|>][-+0-9]{0,2}#")
+
+
+def _compose_fast(text: str) -> list[Any] | None:
+    """The document nodes from libyaml, or None (no ``ruamel.yaml.clib``, or a text the pure
+    composer has to judge: any error, ``_PURE_ONLY``, nesting beyond ``MAX_FAST_DEPTH``)."""
+    composer = _c_composer()
+    if composer is None or _PURE_ONLY.search(text):
+        return None
+    try:
+        parser = composer(text)
+        nodes = []
+        while parser.check_node():
+            nodes.append(parser.get_node())
+        return nodes
+    except Exception:  # any complaint at all: the pure composer decides and words it
+        return None
+
+
+_C_COMPOSER: list[Any] = []
+
+
+def _c_composer() -> Any:
+    """ruamel's ``CParser`` with a resolver that only marks untagged plain scalars
+    (``IMPLICIT``): values are typed by ``resolve_plain`` (yaml.v3's rules) as on the pure path.
+    None when ``ruamel.yaml.clib`` is not installed."""
+    if not _C_COMPOSER:
+        _C_COMPOSER.append(_make_c_composer())
+    return _C_COMPOSER[0]
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _make_c_composer() -> Any:
+    try:
+        from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+    class CComposer(CParser):  # type: ignore[misc]
+        depth = 0
+
+        def descend_resolver(self, parent: Any, index: Any) -> None:
+            self.depth += 1
+            if self.depth > MAX_FAST_DEPTH:
+                raise _TooDeep
+
+        def ascend_resolver(self) -> None:
+            self.depth -= 1
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is ScalarNode:
+                if implicit[0]:
+                    return IMPLICIT
+                return _STD + "str" if implicit[1] else NON_SPECIFIC
+            return _STD + ("map" if kind is MappingNode else "seq")
+
+    return CComposer
 
 
 def _compose(text: str, name: str) -> list[Any]:

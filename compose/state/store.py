@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,8 @@ def atomic_write_json(path: Path, data: dict[str, Any], durable: bool = True) ->
     ``durable`` adds the fsyncs that also survive a power loss (project records use them;
     replica records describe processes that a power loss kills anyway).
     """
+    import tempfile  # here: tempfile (+ random, shutil) costs ps/logs ~10 ms to import
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -147,4 +147,6 @@ class StateStore:
 
     def delete_project(self) -> None:
         """Forget the project entirely (after `down`): records only, never volumes."""
+        import shutil
+
         shutil.rmtree(self.root, ignore_errors=True)

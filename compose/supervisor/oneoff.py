@@ -12,9 +12,9 @@ from compose.planner.actions import EnsureNetwork
 from compose.planner.desired import UpOptions
 from compose.planner.planner import plan_up
 from compose.planner.stack import desired_from_stack
+from compose.runtime.spec import handle_of
 from compose.state import EXITED, observe_project
 from compose.supervisor.machine.linux import LinuxDriver
-from compose.supervisor.machine.replicas import handle_of
 from compose.supervisor.service import ensure_images
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from compose.cli.loading import load_from_cli, load_options, show_warnings
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
     from compose.model import Service, Stack
+    from compose.stackfile import LoadOptions
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def command(
         **flags,  # type: ignore[arg-type]
     )
     if request.quiet and request.interpolate:
-        _load(obj, request)  # validate only
+        _validated(obj, request, text=False)  # validate only
         return
     if request.quiet:
         _raw_tree(obj, request)  # without interpolation: what the loader checks
@@ -114,15 +115,55 @@ def run_config(obj: GlobalOptions, request: ConfigRequest) -> str:
         from compose.model.render import render
 
         return render(data, request.fmt)  # type: ignore[arg-type]
+    if request.hash_services is None and not request.listing:
+        return _validated(obj, request, text=True)
     stack = _select(_load(obj, request), request.services)
     if request.hash_services is not None:
         return _hashes(stack, request.hash_services)
-    if request.listing:
-        return _listing(stack, request.listing)
-    from compose.model.render import render_stack
+    return _listing(stack, request.listing or "")
 
-    # docker compose escapes every "$" of the interpolated model, so its output loads again
-    return render_stack(stack, request.fmt).replace("$", "$$")  # type: ignore[arg-type]
+
+def _validated(obj: GlobalOptions, request: ConfigRequest, *, text: bool) -> str:
+    """The validated stack in canonical form ("" without ``text``), its warnings shown.
+
+    From ``compose.model.memo`` when it can: unchanged files and options skip the loader and
+    the YAML parser, an unchanged tree skips pydantic; what the model finds is never skipped."""
+    from compose.model import memo
+
+    options = load_options(obj, **_loader_flags(request))
+    params = ("config", request.fmt if text else None, request.services, request.consistency)
+    result = memo.recall(options, params, caller=__name__)
+    if result is None:
+        result = _load_and_validate(options, request, params, text=text)
+    show_warnings([*result["loader_warnings"], *result["warnings"]])
+    return str(result["text"])
+
+
+def _load_and_validate(
+    options: LoadOptions, request: ConfigRequest, params: Any, *, text: bool
+) -> dict[str, Any]:
+    from compose.model import memo
+    from compose.stackfile import fs, load_stack_tree
+
+    with fs.recording() as notes:
+        loaded = load_stack_tree(options)
+
+    def validate() -> dict[str, Any]:
+        from compose.model import stack_from_tree
+        from compose.model.render import render_stack
+
+        stack = stack_from_tree(loaded, consistency=request.consistency)
+        out = render_stack(_select(stack, request.services), request.fmt) if text else ""  # type: ignore[arg-type]
+        # docker compose escapes every "$" of the interpolated model, so its output loads again
+        own = stack.warnings[len(loaded.warnings) :]
+        return {"text": out.replace("$", "$$"), "warnings": list(own)}
+
+    result = {
+        "loader_warnings": list(loaded.warnings),
+        **memo.remember(loaded, params, validate, caller=__name__),
+    }
+    memo.keep(options, params, notes, result, caller=__name__)
+    return result
 
 
 def _load(obj: GlobalOptions, request: ConfigRequest, **overrides: object) -> Stack:

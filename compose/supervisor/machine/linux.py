@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 import anyio
 
 from compose.planner.actions import EnsureNetwork, EnsureVolume, RemoveNetwork, RemoveVolume
+from compose.runtime.spec import handle_of
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.health import HealthSpec
 from compose.supervisor.healthspec import effective_healthcheck
 from compose.supervisor.machine.context import Context
 from compose.supervisor.machine.networks import Networks
-from compose.supervisor.machine.replicas import Replicas, handle_of
+from compose.supervisor.machine.replicas import Replicas
 from compose.supervisor.machine.traffic import SERVE_TIMEOUT, Traffic
 from compose.supervisor.restart import RestartPolicy
 

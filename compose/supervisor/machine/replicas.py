@@ -26,7 +26,7 @@ from compose import paths, volumes
 from compose.errors import ContainerError, PycomposeError
 from compose.logs import remove_log
 from compose.planner.stack import service_networks
-from compose.runtime.spec import ContainerHandle, Mount
+from compose.runtime.spec import ContainerHandle, Mount, handle_of
 from compose.state import CREATED, EXITED, RUNNING, PortRecord, ReplicaRecord, staged_for
 from compose.supervisor.machine import etcfiles
 from compose.supervisor.machine.context import Context
@@ -42,12 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Undo = list[Callable[[], object]]
-
-
-def handle_of(record: ReplicaRecord) -> ContainerHandle:
-    if not record.runtime:
-        raise ContainerError(f'container "{record.name}": not created')
-    return ContainerHandle.from_dict(record.runtime)
 
 
 def _step(step: str, func: Callable[[], T]) -> T:

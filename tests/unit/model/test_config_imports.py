@@ -29,9 +29,9 @@ print("HEAVY", heavy, "CODE", code, file=sys.stderr)
 """
 
 
-def _probe(*args: str) -> str:
+def _probe(*args: str, heavy: tuple[str, ...] = HEAVY) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        [sys.executable, "-c", PROBE.format(heavy=heavy), *args],
         capture_output=True,
         text=True,
         check=True,
@@ -49,3 +49,9 @@ def test_help_imports_nothing_heavy() -> None:
 
 def test_config_of_named_services_imports_nothing_heavy() -> None:
     assert _probe("-f", str(STACK), "config", "web") == "HEAVY [] CODE 0"
+
+
+def test_everyday_commands_import_nothing_heavy_nor_pydantic() -> None:
+    """ps, ls, logs and version read state records, never the typed model (issue 17)."""
+    for args in (["version"], ["ls"], ["-f", str(STACK), "ps"], ["-p", "nothing", "logs"]):
+        assert _probe(*args, heavy=(*HEAVY, "pydantic")) == "HEAVY [] CODE 0", args
