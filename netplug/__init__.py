@@ -34,7 +34,8 @@ them in a worker thread):
         async with PortProxy(...) as p: await p.publish(key, "127.0.0.1", port, "tcp", backends)
         p.set_backends(key, backends); await p.unpublish(key)
     host_ports(published, replicas) / bindings_for(published, target, replica_ips, proto, host_ip)
-    check_ports_free(bindings, *, host_netns=None)  raises PortInUseError (bound or published)
+    check_ports_free(bindings, *, host_netns=None, own_networks=())
+        raises PortInUseError (docker's "port is already allocated": bound, or another's DNAT)
     publish_ports(cfg, key, bindings, *, host_netns=None) / unpublish_ports(cfg, key, ...)
 
 ``host_netns`` is the path of a netns file in which bridges, routes, nft rules and the DNS/proxy

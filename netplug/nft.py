@@ -132,20 +132,23 @@ def delete_table(netns: NetnsRef, name: str) -> None:
     _delete(netns, f"table ip {name} {{}}\ndelete table ip {name}\n")
 
 
-def table_ports(netns: NetnsRef, prefix: str, exclude: str | None = None) -> set[tuple[int, str]]:
-    """(port, proto) pairs DNAT'ed by our port tables: used to refuse double publishing."""
-    data = json.loads(_nft(netns, "list ruleset ip", True) or '{"nftables": []}')
+def table_ports(
+    netns: NetnsRef, prefix: str, exclude: str | None = None, ignore: tuple[str, ...] = ()
+) -> set[tuple[int, str]]:
+    """(port, proto) pairs DNAT'ed by our port tables, but ``exclude`` and those of the network
+    tables named in ``ignore``: used to refuse double publishing."""
+    data = json.loads(_nft(netns, "list ruleset", True) or '{"nftables": []}')
     found: set[tuple[int, str]] = set()
     for item in data["nftables"]:
         rule = item.get("rule")
-        if (
-            rule
-            and rule["table"].startswith(prefix)
-            and "-p-" in rule["table"]
-            and rule["table"] != exclude
-        ):
+        if rule and _counted(rule["table"], prefix, exclude, ignore):
             found |= _rule_ports(rule)
     return found
+
+
+def _counted(table: str, prefix: str, exclude: str | None, ignore: tuple[str, ...]) -> bool:
+    network, sep, _ = table.partition("-p-")
+    return table.startswith(prefix) and bool(sep) and table != exclude and network not in ignore
 
 
 def _rule_ports(rule: dict[str, Any]) -> set[tuple[int, str]]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import socket
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from netplug import nft
 from netplug.errors import NetworkConfigError, PortInUseError
-from netplug.naming import BRIDGE_PREFIX, ports_table
+from netplug.naming import BRIDGE_PREFIX, network_table, ports_table
 from netplug.netns import NetnsRef, call_in
 from netplug.types import NetworkConfig, PortBinding
 
@@ -48,36 +50,89 @@ def bindings_for(
 
 
 def check_ports_free(
-    bindings: Iterable[PortBinding], *, host_netns: NetnsRef = None, ignore_table: str | None = None
+    bindings: Iterable[PortBinding],
+    *,
+    host_netns: NetnsRef = None,
+    ignore_table: str | None = None,
+    own_networks: Iterable[NetworkConfig] = (),
 ) -> None:
-    """Raise PortInUseError if a host port is bound by a process or DNAT'ed by another table."""
-    wanted = {(b.host_ip, b.host_port, b.protocol) for b in bindings}
-    taken = nft.table_ports(host_netns, BRIDGE_PREFIX, exclude=ignore_table)
-    for host_ip, port, proto in sorted(wanted):
+    """Raise PortInUseError (docker's wording) if a host port is bound by a process or DNAT'ed
+    by a table of another network; ``own_networks``: the caller's own tables don't count."""
+    wanted = sorted({(b.host_ip, b.host_port, b.protocol) for b in bindings})
+    if not wanted:
+        return
+    own = tuple(network_table(n.project, n.name) for n in own_networks)
+    taken = nft.table_ports(host_netns, BRIDGE_PREFIX, exclude=ignore_table, ignore=own)
+    for host_ip, port, proto in wanted:
         if (port, proto) in taken:
             raise PortInUseError(
-                f"port {port}/{proto}: already published by another pycompose network",
-                hint="change the published port or stop the project",
+                _allocated(host_ip, port), hint="another pycompose project publishes it"
             )
-        call_in(host_netns, functools.partial(_probe, host_ip, port, proto))
+        for address in _probe_addresses(host_ip):
+            call_in(host_netns, functools.partial(_probe, address, port, proto))
 
 
-def _probe(host_ip: str, port: int, proto: str) -> None:
+def _allocated(host_ip: str, port: int) -> str:
+    shown = f"[{host_ip}]" if ":" in host_ip else host_ip or "0.0.0.0"
+    return f"Bind for {shown}:{port} failed: port is already allocated"
+
+
+def _probe_addresses(host_ip: str) -> list[str]:
+    """Every address a binding takes: "" is 0.0.0.0 and, where the host has IPv6, ::."""
+    if host_ip in ("", "*"):
+        return (
+            ["0.0.0.0", "::"]
+            if socket.has_ipv6 and Path("/proc/net/if_inet6").exists()
+            else ["0.0.0.0"]
+        )
+    return [host_ip]
+
+
+def _probe(address: str, port: int, proto: str) -> None:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(socket.AF_INET, kind) as sock:
+    with socket.socket(family, kind) as sock:
         if kind == socket.SOCK_STREAM:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         try:
-            sock.bind((host_ip or "0.0.0.0", port))
+            sock.bind((address, port))
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
-                raise PortInUseError(
-                    f"port {host_ip or '0.0.0.0'}:{port}/{proto}: {exc.strerror}"
-                ) from exc
+                raise PortInUseError(f"port {address}:{port}/{proto}: {exc.strerror}") from exc
             raise PortInUseError(
-                f"port {host_ip or '0.0.0.0'}:{port}/{proto} is already in use",
-                hint="another process listens there; pick another host port",
+                _allocated("" if address in ("0.0.0.0", "::") else address, port),
+                hint=f"{_holder(port, proto)} holds {proto} port {port}: stop it or pick another",
             ) from exc
+
+
+def _holder(port: int, proto: str) -> str:
+    """``pid 1234 (nginx)`` of a socket bound to ``port`` in this thread's netns, else
+    "another program" (only on the error path: it scans every process's fds)."""
+    inodes = _socket_inodes(port, proto)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
+                comm = Path(f"/proc/{pid}/comm").read_text().strip()
+                return f"pid {pid} ({comm})"
+        except OSError:
+            continue
+    return "another program"
+
+
+def _socket_inodes(port: int, proto: str) -> set[str]:
+    found = set()
+    for table in (proto, f"{proto}6"):
+        try:
+            lines = Path(f"/proc/thread-self/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for cols in (line.split() for line in lines):
+            if len(cols) > 9 and int(cols[1].rsplit(":", 1)[1], 16) == port and cols[9] != "0":
+                found.add(f"socket:[{cols[9]}]")
+    return found
 
 
 def publish_ports(

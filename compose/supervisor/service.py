@@ -46,6 +46,7 @@ from compose.supervisor.core import Supervisor
 from compose.supervisor.executor import Outcome
 from compose.supervisor.machine.forget import forget_project
 from compose.supervisor.machine.linux import LinuxDriver
+from compose.supervisor.machine.portcheck import check_plan_ports
 
 if TYPE_CHECKING:
     from compose.images import Image
@@ -218,6 +219,7 @@ class SupervisorService:
         self.driver.ctx.use(stack, images)
         desired = desired_from_stack(stack, self.driver.ctx.images)
         plan = await run_sync(lambda: plan_up(desired, observe_project(self.project), up))
+        await run_sync(check_plan_ports, self.driver.ctx, plan)  # before anything is created
         if report is not None:
             report(plan)
         outcome = await self.sup.apply(plan, self.stop_timeout)

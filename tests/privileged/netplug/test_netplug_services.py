@@ -182,12 +182,16 @@ def test_netplug_published_range_and_port_in_use(env: Env) -> None:
     assert fetch(env.host, "192.0.2.1", 9000) == b"web-1"
     assert fetch(env.host, "192.0.2.1", 9001) == b"web-2"
     env.closers.append(Responder(env.host, 9999, b"busy", ip="127.0.0.1"))
-    with pytest.raises(netplug.PortInUseError, match="already in use"):
+    with pytest.raises(netplug.PortInUseError, match="already allocated"):
         netplug.check_ports_free(
             [netplug.PortBinding(9999, a1.ip, 80, host_ip="127.0.0.1")], host_netns=env.host
         )
-    with pytest.raises(netplug.PortInUseError, match="already published"):
+    with pytest.raises(netplug.PortInUseError, match="already allocated") as taken:
         netplug.check_ports_free([netplug.PortBinding(9000, a1.ip, 80)], host_netns=env.host)
+    assert taken.value.hint == "another pycompose project publishes it"
+    netplug.check_ports_free(  # the network's own tables are no conflict for its owner
+        [netplug.PortBinding(9000, a1.ip, 80)], host_netns=env.host, own_networks=[net]
+    )
 
 
 def test_netplug_udp_dnat_and_proxy(env: Env) -> None:
