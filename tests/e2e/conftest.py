@@ -21,6 +21,7 @@ def images_env(registry, monkeypatch):  # noqa: F811
     monkeypatch.setenv("WEB_IMAGE", registry.ref("python:3.11"))
     monkeypatch.setenv("REDIS_IMAGE", registry.ref("redis:7"))
     monkeypatch.setenv("BUSYBOX_IMAGE", registry.ref("busybox:latest"))
+    monkeypatch.setenv("NGINX_IMAGE", registry.ref("nginx:1"))
     return registry
 
 

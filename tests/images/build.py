@@ -1,9 +1,10 @@
-"""Build the test images (busybox:latest, python:3.11, redis:7) from Debian packages.
+"""Build the test images (busybox:latest, python:3.11, redis:7, nginx:1) from Debian packages.
 
 Layers: ``base`` (merged-/usr symlinks, /etc/passwd, /etc/group, /tmp) and ``busybox``
 (busybox-static + applet links: every image has /bin/sh and the usual tools, as Debian-based
 official images do) shared by all three, ``libc`` shared by python and redis, then one layer
-for the application. Everything lands in
+for the application (nginx: set up like Docker's official image, see ``_nginx_extra``).
+Everything lands in
 one OCI image layout ``<out>/oci`` whose index names ``busybox:latest``, ``python:3.11``,
 ``redis:7`` and ``busybox:index`` (an OCI index with linux/amd64 and linux/arm64 entries); plus
 ``<out>/busybox-save.tar``, a ``docker save`` archive of busybox:latest. Cached: a second build
@@ -28,9 +29,9 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LIBC_ROOTS = ["libc6", "libssl3", "zlib1g"]
 PY_PRUNE = ("test", "idlelib", "ensurepip", "tkinter", "lib2to3", "pydoc_data", "turtledemo")
 SHARE_PRUNE = ("doc", "man", "locale", "lintian", "info", "bug", "doc-base")
-TAGS = ("busybox:latest", "python:3.11", "redis:7")
+TAGS = ("busybox:latest", "python:3.11", "redis:7", "nginx:1")
 RECIPE_KEY = "_recipe"
-RECIPE = "2"  # bump when the image contents change: cached builds are redone
+RECIPE = "3"  # bump when the image contents change: cached builds are redone
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 GROUP = "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n"
@@ -80,6 +81,61 @@ def _python_extra(root: Path) -> None:
     (root / "usr/bin/python").symlink_to("python3.11")
 
 
+NGINX_CONF = """user www-data;
+worker_processes auto;
+error_log /var/log/nginx/error.log notice;
+pid /run/nginx.pid;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    log_format main '$remote_addr - $remote_user [$time_local] "$request" '
+                    '$status $body_bytes_sent "$http_referer" "$http_user_agent"';
+    access_log /var/log/nginx/access.log main;
+    sendfile on;
+    keepalive_timeout 65;
+    include /etc/nginx/conf.d/*.conf;
+}
+"""
+NGINX_DEFAULT = """server {
+    listen 80;
+    listen [::]:80;
+    server_name localhost;
+    location / {
+        root /usr/share/nginx/html;
+        index index.html;
+    }
+}
+"""
+
+
+def _nginx_extra(root: Path) -> None:
+    """As Docker's official nginx image: the stack's own ``conf.d/*.conf`` is the whole site
+    (``default.conf`` serves /usr/share/nginx/html), logs go to the container's stdout/stderr,
+    the workers run as www-data. Debian's sites-*, modules-* and postinst steps are left out."""
+    etc = root / "etc/nginx"
+    for name in ("sites-available", "sites-enabled", "modules-available", "modules-enabled"):
+        shutil.rmtree(etc / name, ignore_errors=True)
+    (etc / "nginx.conf").write_text(NGINX_CONF)
+    (etc / "conf.d").mkdir(exist_ok=True)
+    (etc / "conf.d/default.conf").write_text(NGINX_DEFAULT)
+    html = root / "usr/share/nginx/html"
+    html.mkdir(parents=True, exist_ok=True)
+    (html / "index.html").write_text("<h1>Welcome to nginx!</h1>\n")
+    logs = root / "var/log/nginx"
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "access.log").symlink_to("/dev/stdout")
+    (logs / "error.log").symlink_to("/dev/stderr")
+    for name in ("var/lib/nginx", "run", "var/www"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    (root / "etc/passwd").write_text(PASSWD + "www-data:x:33:33:www-data:/var/www:/bin/false\n")
+    (root / "etc/group").write_text(GROUP + "www-data:x:33:\n")
+
+
 def _redis_extra(root: Path) -> None:
     (root / "data").mkdir()
     shutil.rmtree(root / "etc/redis", ignore_errors=True)
@@ -126,10 +182,13 @@ class Builder:
         py = self.layer_from_packages("python", py_pkgs, _python_extra)
         rd_pkgs = debs.closure(["redis-server", "redis-tools"], libc_pkgs)
         rd = self.layer_from_packages("redis", rd_pkgs, _redis_extra)
+        ngx_pkgs = debs.closure(["nginx"], [*libc_pkgs, "iproute2"])  # ip(8): not needed
+        ngx = self.layer_from_packages("nginx", ngx_pkgs, _nginx_extra)
         specs = [
             oci.ImageSpec("busybox", "latest", [base, bb], {"Env": [PATH_ENV], "Cmd": ["sh"]}),
             oci.ImageSpec("python", "3.11", [base, bb, libc, py], _python_config()),
             oci.ImageSpec("redis", "7", [base, bb, libc, rd], _redis_config()),
+            oci.ImageSpec("nginx", "1", [base, bb, libc, ngx], _nginx_config()),
         ]
         entries = [(f"{s.name}:{s.tag}", oci.write_manifest(self.blobs, s)) for s in specs]
         entries.append(("busybox:index", self.index_of(specs[0])))
@@ -166,6 +225,15 @@ def _redis_config() -> dict[str, object]:
         "WorkingDir": "/data",
         "ExposedPorts": {"6379/tcp": {}},
         "Volumes": {"/data": {}},
+    }
+
+
+def _nginx_config() -> dict[str, object]:
+    return {
+        "Env": [PATH_ENV],
+        "Cmd": ["nginx", "-g", "daemon off;"],
+        "ExposedPorts": {"80/tcp": {}},
+        "StopSignal": "SIGQUIT",
     }
 
 

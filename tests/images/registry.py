@@ -4,7 +4,8 @@ test images.
 ``serve`` starts it in the background (its own session, so it outlives the caller), writes
 ``registry.pid`` into its directory and pushes:
 
-    busybox:latest, python:3.11, redis:7      Docker v2 schema 2 manifests
+    busybox:latest, python:3.11, redis:7,     Docker v2 schema 2 manifests
+    nginx:1
     python:3.11-slim                          the same as python:3.11
     library/<each of the above>               the same again, so that with daemon.json
                                               {"registry-mirrors": ["http://127.0.0.1:PORT"]}
