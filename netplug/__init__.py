@@ -17,19 +17,21 @@ them in a worker thread):
     create_replica_netns(name, *, run_dir=None) -> Path          named netns file (bind mount)
     remove_replica_netns(name, *, run_dir=None) -> None
     attach(project, replica_id, [AttachRequest(network, ipv4_address, aliases, ifname)],
-           netns_path, *, host_netns=None, ipam_root=None, owner_alive=None)
+           netns_path, *, host_netns=None, ipam_root=None, owner_alive=None, dns_redirect=True)
         -> tuple[Attachment(network, ifname, ip, prefixlen, mac, gateway, host_ifname), ...]
+        dns_redirect: 127.0.0.11:53 in the netns reaches the DNS server on the first gateway
     detach(project, replica_id, networks, netns_path=None, *, host_netns=None, ipam_root=None)
-    check(project, replica_id, networks, netns_path, *, host_netns=None, ipam_root=None)
-        raises CheckFailed
+    check(project, replica_id, networks, netns_path, *, host_netns=None, ipam_root=None,
+          dns_redirect=True)                                     raises CheckFailed
     reclaim_addresses(cfg, owner_alive, *, ipam_root=None) -> int   drop entries of dead owners
-    render_hosts(own, peers, extra_hosts) / render_resolv_conf(nameservers, search, options)
-        -> str (pure);  write_in_place(path, text)   keeps the inode (bind-mounted files)
+    render_hosts(own, peers, extra_hosts) -> str (pure)
+    write_in_place(path, text)   keeps the inode (bind-mounted files)
     link_env(alias, parent_name, target_ip, exposed_ports, target_env) -> dict   moby rules
     replica_link_env(parent_name, [(alias, [LinkTarget...])], own_env) -> dict  all links
     ReplicaNames(ip, service, index, container_name, aliases); build_records([...]) -> records
     DnsServer(upstreams=None, host_netns=None, ttl=5)  anyio:
-        async with DnsServer(...) as dns: await dns.listen(cfg.key, gateway); dns.update(key, rec)
+        async with DnsServer(...) as dns: await dns.listen(cfg.key, gateway)
+        dns.update(key, records, reverse, {replica_ip: records.Client(network_keys, upstreams)})
     PortProxy(host_netns=None)  anyio:
         async with PortProxy(...) as p: await p.publish(key, "127.0.0.1", port, "tcp", backends)
         p.set_backends(key, backends); await p.unpublish(key)
@@ -45,7 +47,8 @@ privileged tests always pass a netns they created, so the host is never touched)
 <PYCOMPOSE_STATE_DIR>/ipam explicitly from the orchestrator.
 
 Kernel names: bridge "pcb-<10 hex>" per (project, network), host veth "pcv-<10 hex>" per
-(project, replica, network), nft tables "pcb-<10 hex>" and "pcb-<10 hex>-p-<8 hex>" (family ip).
+(project, replica, network), nft tables "pcb-<10 hex>" and "pcb-<10 hex>-p-<8 hex>" (family ip)
+in the host netns, "netplug-dns" in each replica netns.
 """
 
 from __future__ import annotations
@@ -124,7 +127,6 @@ _LAZY = {
     "create_replica_netns": "netplug.netns",
     "remove_replica_netns": "netplug.netns",
     "render_hosts": "netplug.hosts",
-    "render_resolv_conf": "netplug.hosts",
     "write_in_place": "netplug.hosts",
     "reclaim_addresses": "netplug.bridge",
     "link_env": "netplug.links",

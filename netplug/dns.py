@@ -1,9 +1,11 @@
-"""Embedded DNS responder (dnslib wire format, anyio): one UDP listener per network on its gateway
-address; answers the network's names with every live replica IP (shuffled, short TTL), forwards
-everything else to the host's resolvers (/etc/resolv.conf)."""
+"""Embedded DNS responder (dnslib wire format, anyio): one UDP+TCP listener per network on its
+gateway address (replicas reach it as 127.0.0.11, see resolver.py); answers our names with every
+live replica address (A and AAAA, shuffled, short TTL) from the networks of the replica that
+asks, forwards everything else to that replica's ``dns:`` servers or the host's resolvers."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from collections.abc import Mapping, Sequence
@@ -15,11 +17,10 @@ import anyio.abc
 
 from netplug.errors import PortInUseError
 from netplug.netns import NetnsRef, call_in
-from netplug.records import NetworkRecords
+from netplug.records import Client, NetworkRecords, Upstream
 from netplug.tasks import TaskGroupService
 
 log = logging.getLogger(__name__)
-Upstream = tuple[str, int]
 
 
 def host_resolvers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[Upstream]:
@@ -38,18 +39,24 @@ UDP_LIMIT = 512  # RFC 1035, unless the query's EDNS0 OPT record offers more
 
 
 def answer(
-    query: bytes, records: NetworkRecords, network_key: str, ttl: int, udp: bool = False
+    query: bytes,
+    records: NetworkRecords,
+    network_key: str,
+    ttl: int,
+    udp: bool = False,
+    client: str | None = None,
 ) -> bytes | None:
-    """The reply for a query about our names; None when it must be forwarded. Over UDP, a
-    reply too large for the client keeps the answers that fit and sets TC (it retries on
-    TCP), as Docker's resolver does: 50 replicas' A records don't fit in 512 bytes."""
+    """The reply for a query about our names (as ``client`` sees them); None when it must be
+    forwarded. Over UDP, a reply too large for the client keeps the answers that fit and sets
+    TC (it retries on TCP), as Docker's resolver does: 50 replicas' A records don't fit in
+    512 bytes."""
     from dnslib import QTYPE, DNSRecord
 
     try:
         request = DNSRecord.parse(query)
     except Exception:  # dnslib raises DNSError and struct errors on junk
         return None
-    reply = _reply(request, records, network_key, ttl)
+    reply = _reply(request, records, network_key, ttl, client)
     if reply is None:
         return None
     data: bytes = reply.pack()
@@ -61,34 +68,47 @@ def answer(
     return data
 
 
-def _reply(request: Any, records: NetworkRecords, network_key: str, ttl: int) -> Any:
-    from dnslib import PTR, QTYPE, RR, A
+def _reply(
+    request: Any, records: NetworkRecords, network_key: str, ttl: int, client: str | None
+) -> Any:
+    """A records answer A queries, AAAA records AAAA queries (a name of ours without an
+    address of that family gets an empty NOERROR reply, never a forwarded one)."""
+    from dnslib import AAAA, PTR, QTYPE, RR, A
 
     question = request.q
     name = str(question.qname)
     if question.qtype == QTYPE.PTR:
-        target = records.pointer(network_key, _reverse_ip(name))
+        target = records.pointer(network_key, _reverse_ip(name), client)
         if target is None:
             return None
         reply = request.reply()
         reply.add_answer(RR(question.qname, QTYPE.PTR, rdata=PTR(target + "."), ttl=ttl))
         return reply
-    ips = records.lookup(network_key, name)
+    ips = records.lookup(network_key, name, client)
     if ips is None:
         return None
     reply = request.reply()
-    if question.qtype in (QTYPE.A, QTYPE.ANY):
-        for ip in ips:
-            reply.add_answer(RR(question.qname, QTYPE.A, rdata=A(ip), ttl=ttl))
+    for ip in ips:
+        v6 = ":" in ip
+        if question.qtype == QTYPE.ANY or question.qtype == (QTYPE.AAAA if v6 else QTYPE.A):
+            rtype, rdata = (QTYPE.AAAA, AAAA(ip)) if v6 else (QTYPE.A, A(ip))
+            reply.add_answer(RR(question.qname, rtype, rdata=rdata, ttl=ttl))
     return reply
 
 
 def _reverse_ip(name: str) -> str:
-    """``4.3.2.1.in-addr.arpa.`` → ``1.2.3.4`` ("" for any other name)."""
+    """``4.3.2.1.in-addr.arpa.`` → ``1.2.3.4``, a 32-nibble ``ip6.arpa.`` name → the IPv6
+    address ("" for any other name)."""
     labels = name.rstrip(".").lower().split(".")
-    if labels[-2:] != ["in-addr", "arpa"] or len(labels) != 6:
-        return ""
-    return ".".join(reversed(labels[:4]))
+    if labels[-2:] == ["in-addr", "arpa"] and len(labels) == 6:
+        return ".".join(reversed(labels[:4]))
+    if labels[-2:] == ["ip6", "arpa"] and len(labels) == 34:
+        digits = "".join(reversed(labels[:32]))
+        try:
+            return str(ipaddress.IPv6Address(int(digits, 16)))
+        except ValueError:
+            return ""
+    return ""
 
 
 def servfail(query: bytes) -> bytes | None:
@@ -130,9 +150,11 @@ class DnsServer(TaskGroupService):
         network_key: str,
         records: Mapping[str, Sequence[str]],
         reverse: Mapping[str, str] | None = None,
+        clients: Mapping[str, Client] | None = None,
     ) -> None:
-        """``reverse``: ip → name for PTR queries (Docker: ``<container>.<network>``)."""
-        self.records.replace(network_key, records, reverse)
+        """``reverse``: ip → name for PTR queries (Docker: ``<container>.<network>``);
+        ``clients``: ip → what a replica on this network sees (records.Client)."""
+        self.records.replace(network_key, records, reverse, clients)
 
     async def listen(self, network_key: str, ip: str, port: int = 53) -> int:
         """Serve ``network_key`` on ip:port (UDP and TCP) in the host netns; returns the port."""
@@ -164,11 +186,11 @@ class DnsServer(TaskGroupService):
             async with udp, listener, anyio.create_task_group() as tg:
                 tg.start_soon(listener.serve, lambda stream: self._serve_tcp(stream, key))
                 async for data, client in udp:
-                    reply = answer(data, self.records, key, self.ttl, udp=True)
+                    reply = answer(data, self.records, key, self.ttl, udp=True, client=client[0])
                     if reply is not None:
                         await udp.sendto(reply, *client[:2])
                     else:
-                        tg.start_soon(self._forward, udp, data, client)
+                        tg.start_soon(self._forward, udp, data, client, key)
 
     async def _serve_tcp(self, stream: anyio.abc.SocketStream, key: str) -> None:
         """DNS over TCP: 2-byte length prefix, several queries per connection (glibc sends its
@@ -176,6 +198,8 @@ class DnsServer(TaskGroupService):
         UDP. The connection closes when the client does, or after an idle timeout."""
         from anyio.streams.buffered import BufferedByteReceiveStream
 
+        peer = stream.extra(anyio.abc.SocketAttribute.remote_address, None)
+        client = peer[0] if isinstance(peer, tuple) else None
         async with stream:
             reader = BufferedByteReceiveStream(stream)
             while True:
@@ -185,7 +209,8 @@ class DnsServer(TaskGroupService):
                         query = await reader.receive_exactly(size)
                 except (TimeoutError, anyio.EndOfStream, anyio.IncompleteRead, OSError):
                     return
-                reply = answer(query, self.records, key, self.ttl) or await self._resolve(query)
+                reply = answer(query, self.records, key, self.ttl, client=client)
+                reply = reply or await self._resolve(query, self._upstreams(key, client))
                 if reply is None:
                     return
                 try:
@@ -193,15 +218,19 @@ class DnsServer(TaskGroupService):
                 except (anyio.BrokenResourceError, OSError):
                     return
 
-    async def _resolve(self, data: bytes) -> bytes | None:
-        for host, port in self.upstreams:
+    def _upstreams(self, key: str, client: str | None) -> Sequence[Upstream]:
+        """The client's own ``dns:`` servers, else the server's."""
+        return self.records.client(key, client).upstreams or self.upstreams
+
+    async def _resolve(self, data: bytes, upstreams: Sequence[Upstream]) -> bytes | None:
+        for host, port in upstreams:
             reply = await self._ask(host, port, data)
             if reply is not None:
                 return reply
         return servfail(data)
 
-    async def _forward(self, udp: anyio.abc.UDPSocket, data: bytes, client: Any) -> None:
-        reply = await self._resolve(data)
+    async def _forward(self, udp: anyio.abc.UDPSocket, data: bytes, client: Any, key: str) -> None:
+        reply = await self._resolve(data, self._upstreams(key, client[0]))
         if reply is not None:
             await udp.sendto(reply, *client[:2])
 

@@ -1,4 +1,8 @@
-"""/etc/hosts and /etc/resolv.conf for a replica (pure renderers) and in-place rewriting."""
+"""/etc/hosts for a replica (a pure renderer) and in-place rewriting of bind-mounted files.
+
+(/etc/resolv.conf follows Docker's rules in compose.runtime.etcfiles; its nameserver on the
+project's networks is resolver.ADDRESS.)
+"""
 
 from __future__ import annotations
 
@@ -48,20 +52,6 @@ def _extra(extra: Mapping[str, str] | Sequence[str]) -> list[tuple[str, str]]:
         host, _, ip = item.partition(sep)
         pairs.append((host.strip(), ip.strip().strip("[]")))
     return pairs
-
-
-def render_resolv_conf(
-    nameservers: Sequence[str],
-    search: Sequence[str] = (),
-    options: Sequence[str] = (),
-) -> str:
-    """``nameservers`` = the service's ``dns:`` or else the gateway of its first network."""
-    lines = [f"nameserver {ns}" for ns in nameservers]
-    if search:
-        lines.append("search " + " ".join(search))
-    if options:
-        lines.append("options " + " ".join(options))
-    return "\n".join(lines) + "\n"
 
 
 def write_in_place(path: Path, text: str) -> None:

@@ -32,7 +32,8 @@ IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD 
     18,
     28,
 )
-IFLA_OPERSTATE, IF_OPER_UP = 16, 6
+IFLA_OPERSTATE, IF_OPER_UP, IFLA_AF_SPEC, IFLA_INET_CONF = 16, 6, 26, 1
+IPV4_DEVCONF_ROUTE_LOCALNET = 26
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 RTA_DST, RTA_GATEWAY = 1, 5
@@ -220,8 +221,13 @@ class Netlink:
             f"veth {host}/{peer}: create",
         )
 
-    def set_up(self, index: int, what: str) -> None:
-        self._do(RTM_NEWLINK, 0, ifinfo(index, up=True), f"{what}: set up")
+    def set_up(self, index: int, what: str, *, route_localnet: bool = False) -> None:
+        """Raise the link; ``route_localnet``: also let it route 127/8 (the same message)."""
+        body = ifinfo(index, up=True)
+        if route_localnet:
+            conf = attr(IPV4_DEVCONF_ROUTE_LOCALNET, struct.pack("=I", 1))
+            body += attr(IFLA_AF_SPEC, attr(socket.AF_INET, attr(IFLA_INET_CONF, conf)))
+        self._do(RTM_NEWLINK, 0, body, f"{what}: set up")
 
     def add_address(self, index: int, ip: str, prefixlen: int, what: str) -> None:
         packed = ipaddress.IPv4Address(ip).packed

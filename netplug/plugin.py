@@ -4,7 +4,9 @@ attach, per network in order: reserve an IP (same owner+ifname gets the same IP 
 stale veth of the same deterministic name (left by a crash), create the veth pair with the peer
 placed straight into the replica netns under its final name (eth0, eth1, …), enslave and raise
 the host end, then address, raise and route the container end over a netlink socket opened inside
-the replica netns. Any failure undoes every step already done, in reverse order.
+the replica netns. Last, Docker's resolver address 127.0.0.11 is made to reach the embedded DNS
+on the first network's gateway (resolver.py). Any failure undoes every step already done, in
+reverse order.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netplug import rtnl
+from netplug import resolver, rtnl
 from netplug.bridge import default_ipam_root
 from netplug.errors import CheckFailed, KernelError, NetworkConfigError
 from netplug.ipam import DiskStore, allocate, make_range, release
@@ -82,14 +84,19 @@ def attach(
     host_netns: NetnsRef = None,
     ipam_root: Path | None = None,
     owner_alive: OwnerAlive | None = None,
+    dns_redirect: bool = True,
 ) -> tuple[Attachment, ...]:
-    """Connect a replica's netns to each network; all or nothing."""
+    """Connect a replica's netns to each network; all or nothing. ``dns_redirect``: queries to
+    127.0.0.11:53 in the netns go to the embedded DNS on the first network's gateway."""
     plans = _plans(project, replica_id, networks, ipam_root or default_ipam_root())
     owner = owner_id(project, replica_id)
     undo: Undo = []
     with Netlink(host_netns) as host, Netlink(netns_path) as inner:
         try:
-            return _attach_all(plans, owner, netns_path, host, inner, undo, owner_alive)
+            done = _attach_all(plans, owner, netns_path, host, inner, undo, owner_alive)
+            if dns_redirect and plans:
+                resolver.install(netns_path, plans[0].gateway)
+            return done
         except BaseException:
             _rollback(undo)  # while the sockets are still open
             raise
@@ -107,7 +114,10 @@ def _attach_all(
     inner.set_up(1, "lo")  # lo is ifindex 1 in every netns
     fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        done = [_attach_one(p, owner, fd, host, inner, undo, owner_alive) for p in plans]
+        done = [
+            _attach_one(p, owner, fd, host, inner, undo, owner_alive, localnet=p is plans[0])
+            for p in plans
+        ]
     finally:
         os.close(fd)
     routable = [p for p in plans if not p.req.network.internal]
@@ -128,7 +138,9 @@ def _attach_one(
     inner: Netlink,
     undo: Undo,
     owner_alive: OwnerAlive | None,
+    localnet: bool = False,
 ) -> Attachment:
+    """``localnet``: the interface carries the 127.0.0.11 redirect (route_localnet)."""
     rng = make_range(str(plan.subnet), plan.gateway, plan.ip_range)
     ip = str(allocate(plan.store, rng, owner, plan.ifname, plan.req.ipv4_address, owner_alive))
     undo.append(lambda: release(plan.store, owner, plan.ifname))
@@ -141,7 +153,7 @@ def _attach_one(
     if index is None:
         raise KernelError(f"{plan.ifname}: missing in the replica netns after creation")
     inner.add_address(index, ip, plan.subnet.prefixlen, plan.ifname)
-    inner.set_up(index, plan.ifname)
+    inner.set_up(index, plan.ifname, route_localnet=localnet)
     return Attachment(
         plan.req.network.name,
         plan.ifname,
@@ -212,6 +224,7 @@ def check(
     *,
     host_netns: NetnsRef = None,
     ipam_root: Path | None = None,
+    dns_redirect: bool = True,
 ) -> None:
     """Verify what attach promised; raises CheckFailed listing every difference."""
     plans = _plans(project, replica_id, networks, ipam_root or default_ipam_root())
@@ -219,6 +232,8 @@ def check(
     with Netlink(host_netns) as host, Netlink(netns_path) as inner:
         problems = [msg for p in plans for msg in _check_one(p, owner, host, inner)]
         problems += _check_route(inner, plans)
+    if dns_redirect and plans and resolver.target(netns_path) != plans[0].gateway:
+        problems.append(f"{resolver.ADDRESS}:53 is not redirected to {plans[0].gateway}")
     if problems:
         raise CheckFailed(f"replica {replica_id}: " + "; ".join(problems))
 

@@ -7,6 +7,7 @@ here into ``<replica_dir>/etc/`` like Docker does for ``network_mode: none`` / `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from compose.runtime.spec import ContainerSpec
@@ -22,15 +23,55 @@ def default_hosts(hostname: str) -> str:
     return LOCALHOST + (f"127.0.1.1\t{hostname}\n" if hostname else "")
 
 
-def container_resolv_conf(host_text: str) -> str:
-    """The host's resolv.conf minus loopback nameservers (unreachable from a netns)."""
-    keep = []
-    for line in host_text.splitlines():
-        words = line.split()
-        if words[:1] == ["nameserver"] and len(words) > 1 and words[1].startswith(("127.", "::1")):
+def resolv_conf(
+    host_text: str,
+    *,
+    nameserver: str | None = None,
+    dns: Sequence[str] = (),
+    search: Sequence[str] = (),
+    options: Sequence[str] = (),
+    host_network: bool = False,
+) -> str:
+    """A container's /etc/resolv.conf by Docker's rules (libnetwork ``setupDNS``).
+
+    ``nameserver``: the embedded resolver (127.0.0.11 on user-defined networks); it is then
+    the only nameserver (``dns`` servers become its upstreams) and ``ndots:0`` is added unless
+    the options set ndots. Otherwise the nameservers are ``dns``, else the host's (loopback
+    ones only with the host's network: a netns can't reach them). ``search`` and ``options``
+    replace the host's when given. The host network with nothing given: the host's file as is.
+    """
+    if host_network and not (dns or search or options):
+        return host_text
+    host = _parse(host_text)
+    if nameserver is not None:
+        servers = [nameserver]
+    else:
+        servers = list(dns) or [
+            s for s in host["nameserver"] if host_network or not s.startswith(("127.", "::1"))
+        ]
+    opts = list(options) or host["options"]
+    if nameserver is not None and not any(o.startswith("ndots:") for o in opts):
+        opts.append("ndots:0")
+    lines = [f"search {' '.join(search or host['search'])}"] if search or host["search"] else []
+    lines += [f"nameserver {server}" for server in servers]
+    lines += [f"options {' '.join(opts)}"] if opts else []
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _parse(text: str) -> dict[str, list[str]]:
+    """nameservers in order, the last search/domain line, every option (resolv.conf(5))."""
+    found: dict[str, list[str]] = {"nameserver": [], "search": [], "options": []}
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split(";", 1)[0].split()
+        if len(words) < 2:
             continue
-        keep.append(line)
-    return "\n".join(keep) + "\n"
+        if words[0] == "nameserver":
+            found["nameserver"].append(words[1])
+        elif words[0] in ("search", "domain"):
+            found["search"] = words[1:]
+        elif words[0] == "options":
+            found["options"] += words[1:]
+    return found
 
 
 def _read(path: str) -> str:
@@ -45,12 +86,12 @@ def generated_contents(spec: ContainerSpec) -> dict[str, str]:
         return {
             "/etc/hostname": _read("/etc/hostname"),
             "/etc/hosts": _read("/etc/hosts"),
-            "/etc/resolv.conf": _read("/etc/resolv.conf"),
+            "/etc/resolv.conf": resolv_conf(_read("/etc/resolv.conf"), host_network=True),
         }
     return {
         "/etc/hostname": f"{spec.hostname}\n" if spec.hostname else "",
         "/etc/hosts": default_hosts(spec.hostname),
-        "/etc/resolv.conf": container_resolv_conf(_read("/etc/resolv.conf")),
+        "/etc/resolv.conf": resolv_conf(_read("/etc/resolv.conf")),
     }
 
 

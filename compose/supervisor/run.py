@@ -27,7 +27,7 @@ from compose.supervisor.core import Supervisor
 from compose.supervisor.foreground import Foreground
 from compose.supervisor.machine.forget import forget_project
 from compose.supervisor.machine.linux import LinuxDriver
-from compose.supervisor.machine.netservices import NetServices
+from compose.supervisor.machine.netservices import NetServices, dns_servers
 from compose.supervisor.options import RunOptions
 from compose.supervisor.service import Converged, Events, Output, SupervisorService
 
@@ -58,7 +58,7 @@ async def _run_locked(
     driver = LinuxDriver(stack.name, stack)
     driver.warm()  # the zygote boots (~80 ms) while the images are checked and the plan made
     try:
-        async with NetServices(_aliases(stack)) as net:
+        async with NetServices(_aliases(stack), dns_servers(stack)) as net:
             driver.traffic.serve(net)
             events = Events(stack.name)
             async with Supervisor(

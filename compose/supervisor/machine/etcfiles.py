@@ -15,10 +15,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from compose.runtime.etcfiles import resolv_conf as runtime_resolv_conf
 from compose.runtime.service import default_hostname
 from compose.state import EXITED, ReplicaRecord, container_name
-from netplug import HostEntry, render_hosts, render_resolv_conf, replica_link_env
+from netplug import HostEntry, render_hosts, replica_link_env
 from netplug.links import LinkTarget
+from netplug.resolver import ADDRESS as RESOLVER
 
 if TYPE_CHECKING:
     from compose.model import Service, Stack
@@ -80,10 +82,19 @@ def _link_entries(svc: Service, live: Sequence[ReplicaRecord]) -> list[HostEntry
     return entries
 
 
-def resolv_conf(svc: Service, gateways: Sequence[str]) -> str:
-    """``dns:`` servers, else the first network's gateway (the embedded DNS listens there)."""
-    servers = list(svc.dns) or list(gateways[:1]) or ["127.0.0.1"]
-    return render_resolv_conf(servers, svc.dns_search, ["ndots:0", *svc.dns_opt])
+def resolv_conf(svc: Service, attached: bool, host_text: str) -> str:
+    """Docker's: its resolver 127.0.0.11 on the project's networks (``attached``; a
+    ``service:<x>`` netns has it too; the service's ``dns:`` servers are where it forwards),
+    the host's file (``host_text``) with ``network_mode: host``."""
+    mode = svc.network_mode or ""
+    return runtime_resolv_conf(
+        host_text,
+        nameserver=RESOLVER if attached or mode.startswith("service:") else None,
+        dns=svc.dns,
+        search=svc.dns_search,
+        options=svc.dns_opt,
+        host_network=mode == "host",
+    )
 
 
 def link_env(

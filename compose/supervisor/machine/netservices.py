@@ -1,6 +1,7 @@
-"""The supervisor's network services: embedded DNS on each network's gateway and the loopback
-port proxy. Both follow the running replicas: ``refresh()`` recomputes their records/backends
-from the replica records (level-triggered, cheap), after every start, stop and removal.
+"""The supervisor's network services: embedded DNS on each network's gateway (replicas ask it
+at 127.0.0.11, see netplug.resolver) and the loopback port proxy. Both follow the running
+replicas: ``refresh()`` recomputes their records/backends from the replica records
+(level-triggered, cheap), after every start, stop and removal.
 """
 
 from __future__ import annotations
@@ -42,6 +43,29 @@ def ptr_records(records: Iterable[ReplicaRecord], project: str) -> dict[str, dic
     return out
 
 
+def dns_clients(
+    records: Iterable[ReplicaRecord], project: str, servers: dict[str, list[str]]
+) -> dict[str, dict[str, Any]]:
+    """network key → {replica ip: what its queries see}: the names of all its networks (first
+    attached first) and its service's ``dns:`` servers for the rest (Docker's resolver)."""
+    from netplug.records import Client
+
+    out: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if rec.status != "running":
+            continue
+        keys = tuple(f"{project}_{net}" for net in rec.ips)
+        client = Client(keys, tuple((s, 53) for s in servers.get(rec.service, ())))
+        for net, ip in rec.ips.items():
+            out.setdefault(f"{project}_{net}", {})[ip] = client
+    return out
+
+
+def dns_servers(stack: Any) -> dict[str, list[str]]:
+    """service → its ``dns:`` servers (the embedded resolver's upstreams for its replicas)."""
+    return {name: list(svc.dns) for name, svc in stack.services.items() if svc.dns}
+
+
 def proxy_backends(
     records: Iterable[ReplicaRecord],
 ) -> dict[tuple[str, int, str], list[tuple[str, int]]]:
@@ -62,8 +86,13 @@ def proxy_backends(
 class NetServices:
     """DnsServer + PortProxy, entered for the supervisor's lifetime."""
 
-    def __init__(self, aliases: dict[str, dict[str, list[str]]] | None = None) -> None:
+    def __init__(
+        self,
+        aliases: dict[str, dict[str, list[str]]] | None = None,
+        servers: dict[str, list[str]] | None = None,
+    ) -> None:
         self.aliases = aliases or {}
+        self.servers = servers or {}  # service -> its dns: servers
         self._stack = contextlib.AsyncExitStack()
         self.dns: Any = None
         self.proxy: Any = None
@@ -98,12 +127,13 @@ class NetServices:
             return
         tables = dns_records(records, self.aliases)
         pointers = ptr_records(records, project)
+        clients = dns_clients(records, project, self.servers)
         keys = {f"{project}_{net}" for net in tables} | {
             k for k in self._listening if k.startswith(f"{project}_")
         }
         for key in keys:  # a network whose last replica went is emptied too
             net = key[len(project) + 1 :]
-            self.dns.update(key, tables.get(net, {}), pointers.get(net, {}))
+            self.dns.update(key, tables.get(net, {}), pointers.get(net, {}), clients.get(key))
         await self._refresh_proxy(proxy_backends(records))
 
     async def _refresh_proxy(

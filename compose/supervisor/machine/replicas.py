@@ -193,8 +193,7 @@ class Replicas:
         own_ip = atts[0].ip if atts else None
         records = self.ctx.store.replicas()
         (etc / "hosts").write_text(etcfiles.hosts_text(project, svc, name, index, own_ip, records))
-        gateways = [a.gateway for a in atts if a.gateway]
-        (etc / "resolv.conf").write_text(etcfiles.resolv_conf(svc, gateways))
+        (etc / "resolv.conf").write_text(etcfiles.resolv_conf(svc, bool(atts), _host_resolv()))
         (etc / "hostname").write_text(etcfiles.hostname(project, svc, index) + "\n")
 
     def _mounts(self, svc: Service, owner: str, image: Image) -> list[Mount]:
@@ -399,6 +398,13 @@ class Replicas:
         from compose.supervisor.tracker import ReplicaState
 
         return [ReplicaState.observed(rep) for rep in observe_project(self.ctx.project).replicas]
+
+
+def _host_resolv() -> str:
+    try:
+        return Path("/etc/resolv.conf").read_text()
+    except OSError:
+        return ""
 
 
 def port_records(svc: Service, index: int) -> tuple[PortRecord, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from netplug import naming, nft
 from netplug.dns import answer
 from netplug.errors import NetworkConfigError
-from netplug.hosts import render_hosts, render_resolv_conf, write_in_place
+from netplug.hosts import render_hosts, write_in_place
 from netplug.ports import bindings_for, host_ports
 from netplug.records import NetworkRecords, ReplicaNames, build_records
 from netplug.types import HostEntry, NetworkConfig, PortBinding
@@ -44,9 +45,7 @@ def test_netplug_hosts_file() -> None:
     assert lines[-2:] == ["10.0.0.254\tgw.example", "1.2.3.4\tother"]
 
 
-def test_netplug_resolv_conf_and_in_place(tmp_path: Path) -> None:
-    text = render_resolv_conf(["172.28.0.1"], ["example.com"], ["ndots:2"])
-    assert text == "nameserver 172.28.0.1\nsearch example.com\noptions ndots:2\n"
+def test_netplug_write_in_place_keeps_the_inode(tmp_path: Path) -> None:
     path = tmp_path / "hosts"
     path.write_text("x" * 100)
     inode = path.stat().st_ino
@@ -138,3 +137,43 @@ def test_dns_answers_ptr_for_its_replicas_and_forwards_the_rest():
     other = DNSRecord.question("9.0.0.10.in-addr.arpa", "PTR").pack()
     assert answer(other, records, "p_default", 5) is None  # not ours: forwarded
     assert answer(query, records, "q_default", 5) is None  # other network
+
+
+def test_dns_answers_from_every_network_of_the_asking_replica():
+    """A replica on two networks resolves names of both, whichever it asks on (Docker's
+    resolver); an unknown asker sees the network the query came in on only."""
+    from dnslib import DNSRecord
+
+    from netplug.records import Client
+
+    records = NetworkRecords()
+    both = Client(("p_front", "p_back"))
+    records.replace("p_front", {"web": ["10.1.0.2"]}, clients={"10.1.0.9": both})
+    records.replace("p_back", {"db": ["10.2.0.2"], "web": ["10.2.0.7"]}, clients={"10.2.0.9": both})
+    db = DNSRecord.parse(answer(_query("db"), records, "p_front", 5, client="10.1.0.9") or b"")
+    assert [str(r.rdata) for r in db.rr] == ["10.2.0.2"]
+    web = DNSRecord.parse(answer(_query("web"), records, "p_front", 5, client="10.1.0.9") or b"")
+    assert [str(r.rdata) for r in web.rr] == ["10.1.0.2"]  # its first network wins
+    assert answer(_query("db"), records, "p_front", 5, client="10.1.0.5") is None
+    assert answer(_query("db"), records, "p_front", 5) is None
+
+
+def test_dns_answers_aaaa_with_ipv6_addresses_and_reverse_ipv6():
+    from dnslib import DNSRecord
+
+    records = NetworkRecords()
+    records.replace(
+        "p_default", {"web": ["10.0.0.2", "fd00:1::2"]}, {"fd00:1::2": "p-web-1.p_default"}
+    )
+    v4 = DNSRecord.parse(answer(_query("web"), records, "p_default", 5) or b"")
+    assert [str(r.rdata) for r in v4.rr] == ["10.0.0.2"]
+    aaaa = DNSRecord.question("web", "AAAA").pack()
+    v6 = DNSRecord.parse(answer(aaaa, records, "p_default", 5) or b"")
+    assert [str(r.rdata) for r in v6.rr] == ["fd00:1::2"]
+    records.replace("p_default", {"web": ["10.0.0.2"]})
+    empty = DNSRecord.parse(answer(aaaa, records, "p_default", 5) or b"")
+    assert empty.header.rcode == 0 and empty.rr == []  # ours, no v6 address: NODATA
+    ptr = DNSRecord.question(ipaddress.IPv6Address("fd00:1::2").reverse_pointer, "PTR")
+    records.replace("p_default", {}, {"fd00:1::2": "p-web-1.p_default"})
+    reply = DNSRecord.parse(answer(ptr.pack(), records, "p_default", 5) or b"")
+    assert [str(r.rdata) for r in reply.rr] == ["p-web-1.p_default."]

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from compose.runtime import ContainerSpec
-from compose.runtime.etcfiles import container_resolv_conf, ensure_etc_files
+from compose.runtime.etcfiles import ensure_etc_files, resolv_conf
 from compose.runtime.monitor import MAX_LINE, LogWriter, exit_status, oom_kills, timestamp
 
 
@@ -48,9 +48,31 @@ def test_exit_status_codes(tmp_path: Path):
     assert oom_kills(str(tmp_path / "missing")) == 0
 
 
+HOST_RESOLV = "nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch example\noptions edns0\n"
+
+
 def test_resolv_conf_drops_loopback_nameservers():
-    text = "nameserver 127.0.0.53\nnameserver 10.0.0.1\nsearch example\n"
-    assert container_resolv_conf(text) == "nameserver 10.0.0.1\nsearch example\n"
+    assert resolv_conf(HOST_RESOLV) == "search example\nnameserver 10.0.0.1\noptions edns0\n"
+    assert resolv_conf(HOST_RESOLV, host_network=True) == HOST_RESOLV  # the host's, as is
+
+
+def test_resolv_conf_on_user_networks_names_docker_resolver():
+    """What docker writes (checked against dockerd 20.10): 127.0.0.11 only, the host's search
+    and options unless the service sets its own, ndots:0 added unless ndots is set."""
+    embedded = resolv_conf(HOST_RESOLV, nameserver="127.0.0.11")
+    assert embedded == "search example\nnameserver 127.0.0.11\noptions edns0 ndots:0\n"
+    own = resolv_conf(
+        HOST_RESOLV,
+        nameserver="127.0.0.11",
+        dns=["192.0.2.53"],
+        search=["example.org"],
+        options=["timeout:2"],
+    )
+    assert own == "search example.org\nnameserver 127.0.0.11\noptions timeout:2 ndots:0\n"
+    bare = resolv_conf("nameserver 10.255.255.53\n", nameserver="127.0.0.11")
+    assert bare == "nameserver 127.0.0.11\noptions ndots:0\n"
+    assert "ndots:0" not in resolv_conf("", nameserver="127.0.0.11", options=["ndots:2"])
+    assert resolv_conf(HOST_RESOLV, dns=["192.0.2.53"]).splitlines()[1] == "nameserver 192.0.2.53"
 
 
 def test_etc_files_are_generated_only_where_missing(tmp_path: Path):
