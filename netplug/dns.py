@@ -18,7 +18,7 @@ import anyio.abc
 from netplug.errors import PortInUseError
 from netplug.netns import NetnsRef, call_in
 from netplug.records import Client, NetworkRecords, Upstream
-from netplug.tasks import TaskGroupService
+from netplug.tasks import TaskGroupService, UdpReplies
 
 log = logging.getLogger(__name__)
 
@@ -185,12 +185,13 @@ class DnsServer(TaskGroupService):
         with scope:
             async with udp, listener, anyio.create_task_group() as tg:
                 tg.start_soon(listener.serve, lambda stream: self._serve_tcp(stream, key))
+                send = UdpReplies(udp)
                 async for data, client in udp:
                     reply = answer(data, self.records, key, self.ttl, udp=True, client=client[0])
                     if reply is not None:
-                        await udp.sendto(reply, *client[:2])
+                        await send(reply, client)
                     else:
-                        tg.start_soon(self._forward, udp, data, client, key)
+                        tg.start_soon(self._forward, send, data, client, key)
 
     async def _serve_tcp(self, stream: anyio.abc.SocketStream, key: str) -> None:
         """DNS over TCP: 2-byte length prefix, several queries per connection (glibc sends its
@@ -229,10 +230,10 @@ class DnsServer(TaskGroupService):
                 return reply
         return servfail(data)
 
-    async def _forward(self, udp: anyio.abc.UDPSocket, data: bytes, client: Any, key: str) -> None:
+    async def _forward(self, send: UdpReplies, data: bytes, client: Any, key: str) -> None:
         reply = await self._resolve(data, self._upstreams(key, client[0]))
         if reply is not None:
-            await udp.sendto(reply, *client[:2])
+            await send(reply, client)
 
     async def _ask(self, host: str, port: int, data: bytes) -> bytes | None:
         try:

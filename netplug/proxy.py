@@ -18,7 +18,7 @@ import anyio.abc
 
 from netplug.errors import PortInUseError
 from netplug.netns import NetnsRef, call_in
-from netplug.tasks import TaskGroupService
+from netplug.tasks import TaskGroupService, UdpReplies
 
 log = logging.getLogger(__name__)
 Backend = tuple[str, int]
@@ -126,17 +126,18 @@ class PortProxy(TaskGroupService):
         flows: dict[Any, anyio.abc.ConnectedUDPSocket] = {}
         with entry.scope:
             udp = await anyio.abc.UDPSocket.from_socket(sock)
+            replies = UdpReplies(udp)
             async with udp, anyio.create_task_group() as tg:
                 async for data, client in udp:
                     flow = flows.get(client)
                     if flow is None:
-                        flow = await self._udp_flow(udp, client, entry, flows, tg)
+                        flow = await self._udp_flow(replies, client, entry, flows, tg)
                     if flow is not None:
                         await flow.send(data)
 
     async def _udp_flow(
         self,
-        udp: anyio.abc.UDPSocket,
+        replies: UdpReplies,
         client: Any,
         entry: _Entry,
         flows: dict[Any, anyio.abc.ConnectedUDPSocket],
@@ -149,12 +150,12 @@ class PortProxy(TaskGroupService):
         raw.connect(backend)
         flow = await anyio.abc.ConnectedUDPSocket.from_socket(raw)
         flows[client] = flow
-        tg.start_soon(_udp_replies, udp, flow, client, flows)
+        tg.start_soon(_udp_replies, replies, flow, client, flows)
         return flow
 
 
 async def _udp_replies(
-    udp: anyio.abc.UDPSocket,
+    replies: UdpReplies,
     flow: anyio.abc.ConnectedUDPSocket,
     client: Any,
     flows: dict[Any, anyio.abc.ConnectedUDPSocket],
@@ -165,7 +166,7 @@ async def _udp_replies(
                 data = await flow.receive()
             if idle.cancelled_caught:
                 break
-            await udp.sendto(data, *client[:2])
+            await replies(data, client)
     flows.pop(client, None)
 
 

@@ -11,8 +11,9 @@ import threading
 import urllib.request
 
 import pytest
-from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 from e2e_helpers import Cli, wait_for
+
+from tests.fakedns import FakeUpstream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(180)]
 
@@ -52,31 +53,6 @@ networks:
 """
 
 
-class FakeUpstream:
-    """A resolver of this test on a loopback address, port 53 (what `dns:` can name):
-    outside.test → 192.0.2.99, anything else NXDOMAIN."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.address = f"127.{os.getpid() % 200 + 20}.{threading.get_native_id() % 250 + 1}.53"
-        self.sock.bind((self.address, 53))
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                data, client = self.sock.recvfrom(4096)
-            except OSError:
-                return
-            request = DNSRecord.parse(data)
-            reply = request.reply()
-            if str(request.q.qname).rstrip(".") == "outside.test":
-                reply.add_answer(RR("outside.test", QTYPE.A, rdata=A("192.0.2.99"), ttl=60))
-            else:
-                reply.header.rcode = RCODE.NXDOMAIN
-            self.sock.sendto(reply.pack(), client)
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -97,7 +73,10 @@ def lookup(cli: Cli, service: str, name: str) -> str:
 
 
 def test_nginx_resolver_127_0_0_11_and_resolv_conf(project, tmp_path):
-    upstream = FakeUpstream()
+    # `dns:` takes addresses only (port 53): a loopback address of this test's own
+    upstream = FakeUpstream(
+        f"127.{os.getpid() % 200 + 20}.{threading.get_native_id() % 250}.53", 53
+    )
     port = free_port()
     (tmp_path / "site.conf").write_text(SITE)
     body = STACK.format(

@@ -8,14 +8,15 @@ import socket
 
 import anyio
 import pytest
-from dnslib import RCODE
+from dnslib import RCODE, DNSRecord
 from netplug_env import Env, Responder, env_fixture, reachable  # noqa: F401
-from test_netplug_services import FakeUpstream, resolve, resolve_tcp
+from test_netplug_services import resolve, resolve_tcp
 
 import netplug
 from netplug import resolver
 from netplug.netns import call_in
 from netplug.records import Client
+from tests.fakedns import FakeUpstream
 
 pytestmark = pytest.mark.privileged
 
@@ -82,3 +83,32 @@ def test_check_reports_a_missing_redirect(env: Env) -> None:
     env.sh(ns, "nft", "delete", "table", "ip", resolver.TABLE)
     with pytest.raises(netplug.CheckFailed, match=r"127\.0\.0\.11:53 is not redirected"):
         netplug.check(env.project, "web-1", [net], ns, host_netns=env.host, ipam_root=env.ipam)
+
+
+def test_forwarded_answers_arriving_together_all_go_out(env: Env) -> None:
+    """glibc and busybox send A and AAAA at once: two forwarded answers come back together
+    and are sent on one socket (a second concurrent send used to end the whole server)."""
+    net, info = env.network("default")
+    client, _ = env.attach("client-1", net)
+    upstream = FakeUpstream()
+    env.closers.append(upstream)
+
+    def burst() -> list[int]:
+        sock = call_in(client, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        with sock:
+            sock.settimeout(3)
+            sock.connect((resolver.ADDRESS, 53))
+            for qtype in ("A", "AAAA") * 10:
+                sock.send(DNSRecord.question("example.test", qtype).pack())
+            return [DNSRecord.parse(sock.recv(4096)).header.rcode for _ in range(20)]
+
+    async def main() -> None:
+        async with netplug.DnsServer(
+            upstreams=[("127.0.0.1", upstream.port)], host_netns=env.host
+        ) as dns:
+            await dns.listen(net.key, info.gateway)
+            dns.update(net.key, {})
+            for _ in range(5):
+                assert await anyio.to_thread.run_sync(burst) == [RCODE.NOERROR] * 20
+
+    anyio.run(main)

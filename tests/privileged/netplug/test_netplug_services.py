@@ -9,44 +9,16 @@ from pathlib import Path
 
 import anyio
 import pytest
-from dnslib import QTYPE, RCODE, RR, A, DNSRecord
+from dnslib import RCODE, DNSRecord
 from netplug_env import Env, Responder, env_fixture, fetch, reachable  # noqa: F401
 
 import netplug
 from netplug.netns import call_in, iproute
 from netplug.ports import bindings_for
 from netplug.records import ReplicaNames, build_records
+from tests.fakedns import FakeUpstream
 
 pytestmark = pytest.mark.privileged
-
-
-class FakeUpstream:
-    """A resolver on 127.0.0.1 (real netns): example.test → 192.0.2.99, anything else NXDOMAIN."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                data, client = self.sock.recvfrom(4096)
-            except OSError:
-                return
-            request = DNSRecord.parse(data)
-            reply = request.reply()
-            if str(request.q.qname) == "example.test.":
-                reply.add_answer(RR("example.test", QTYPE.A, rdata=A("192.0.2.99"), ttl=60))
-            else:
-                reply.header.rcode = RCODE.NXDOMAIN
-            self.sock.sendto(reply.pack(), client)
-
-    def close(self) -> None:
-        self.sock.close()
-        self.thread.join(2)
 
 
 def resolve(ns: Path, server: str, name: str) -> tuple[int, list[str]]:
