@@ -85,7 +85,6 @@ if TYPE_CHECKING:  # the lazy names below, re-exported for the type checker
     )
     from netplug.hosts import (
         render_hosts as render_hosts,
-        render_resolv_conf as render_resolv_conf,
         write_in_place as write_in_place,
     )
     from netplug.links import (
