@@ -1,10 +1,12 @@
-"""ensure_network / remove_network: bridge, gateway, ip_forward, nft table, subnet record."""
+"""ensure_network / remove_network: bridge, gateways (IPv4, and IPv6 with enable_ipv6),
+forwarding, nft tables, subnet record."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from netplug import nft, sysctl
@@ -14,7 +16,7 @@ from netplug.naming import bridge_name, network_table
 from netplug.netns import NetnsRef, call_in
 from netplug.nl import Netlink
 from netplug.rtnl import ensure_address, ensure_bridge
-from netplug.types import NetworkConfig, NetworkInfo
+from netplug.types import AddressPool, NetworkConfig, NetworkInfo
 
 NetworkRef = NetworkConfig | tuple[str, str]
 
@@ -31,20 +33,34 @@ def ensure_network(
     *,
     host_netns: NetnsRef = None,
     ipam_root: Path | None = None,
-    address_pool: str = pool.DEFAULT_POOL,
+    address_pools: Sequence[AddressPool] = (),
+    ip_forward: bool = True,
 ) -> NetworkInfo:
-    """Create or verify the network's bridge, address, forwarding and nft table. Idempotent."""
+    """Create or verify the network's bridge, addresses, forwarding and nft tables. Idempotent.
+
+    ``address_pools``: where a network without a subnet gets one (pool.py has the defaults);
+    ``ip_forward`` False (Docker's ``"ip-forward": false``) leaves the host's forwarding
+    sysctls as they are: replicas then reach only their networks and the host."""
     root = ipam_root or default_ipam_root()
     routes = call_in(host_netns, pool.host_routes)
-    assigned = pool.assign(
-        root, cfg.key, cfg.subnet, cfg.gateway, cfg.ip_range, routes, address_pool
+    assigned = pool.assign(root, cfg, routes, address_pools)
+    info = NetworkInfo(
+        bridge_name(cfg.project, cfg.name),
+        assigned.subnet,
+        assigned.gateway,
+        assigned.subnet6,
+        assigned.gateway6,
     )
-    info = NetworkInfo(bridge_name(cfg.project, cfg.name), assigned.subnet, assigned.gateway)
     _ensure_bridge(cfg, info, host_netns)
-    if not cfg.internal:
+    if ip_forward and not cfg.internal:
         sysctl.write(host_netns, "net.ipv4.ip_forward", "1")
+        if info.subnet6 is not None:
+            sysctl.write(host_netns, "net.ipv6.conf.all.forwarding", "1")
     table = network_table(cfg.project, cfg.name)
     nft.apply(host_netns, nft.network_ruleset(table, info.bridge, info.subnet, cfg.internal))
+    if info.subnet6 is not None:
+        rules6 = nft.network_ruleset(table, info.bridge, info.subnet6, cfg.internal, "ip6")
+        nft.apply(host_netns, rules6)
     nft.open_foreign_forward(host_netns, info.bridge)
     return info
 
@@ -54,6 +70,10 @@ def _ensure_bridge(cfg: NetworkConfig, info: NetworkInfo, host_netns: NetnsRef) 
     with Netlink(host_netns) as nl:
         index = ensure_bridge(nl, info.bridge, cfg.link_mtu)
         ensure_address(nl, index, info.bridge, info.gateway, prefix)
+        if info.subnet6 is not None and info.gateway6 is not None:
+            sysctl.write(host_netns, f"net.ipv6.conf.{info.bridge}.disable_ipv6", "0")
+            prefix6 = ipaddress.IPv6Network(info.subnet6).prefixlen
+            ensure_address(nl, index, info.bridge, info.gateway6, prefix6)
         nl.set_up(index, f"bridge {info.bridge}")
 
 
@@ -62,7 +82,13 @@ def network_info(cfg: NetworkConfig, ipam_root: Path | None = None) -> NetworkIn
     record = pool.read_record(ipam_root or default_ipam_root(), cfg.key)
     if record is None:
         return None
-    return NetworkInfo(bridge_name(cfg.project, cfg.name), record.subnet, record.gateway)
+    return NetworkInfo(
+        bridge_name(cfg.project, cfg.name),
+        record.subnet,
+        record.gateway,
+        record.subnet6,
+        record.gateway6,
+    )
 
 
 def remove_network(

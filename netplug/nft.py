@@ -1,8 +1,9 @@
-"""nftables rules in pycompose-owned tables (family ip), applied atomically with ``nft -f -``.
+"""nftables rules in pycompose-owned tables, applied atomically with ``nft -f -``.
 
 One table per network (masquerade, isolation, internal) named like the bridge, and one table per
 publish key (DNAT of published ports) named ``<bridge>-p-<hash>``; removing the network removes
-every table with its prefix. Rule text is built by pure functions (unit tested)."""
+every table with its prefix. Family ``ip``, plus a twin of family ``ip6`` (same name) for an
+IPv6-enabled network. Rule text is built by pure functions (unit tested)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,14 @@ from netplug.netns import NetnsRef
 from netplug.types import PortBinding
 
 STAMP = "netplug:"
+FAMILIES = ("ip", "ip6")
+LOOPBACK = {"ip": "127.0.0.0/8", "ip6": "::1"}
 
 
-def network_ruleset(table: str, bridge: str, subnet: str, internal: bool) -> str:
-    post = [f'oifname "{bridge}" ip saddr {subnet} ct status dnat masquerade']
+def network_ruleset(
+    table: str, bridge: str, subnet: str, internal: bool, family: str = "ip"
+) -> str:
+    post = [f'oifname "{bridge}" {family} saddr {subnet} ct status dnat masquerade']
     forward = [f'iifname "{bridge}" oifname "{BRIDGE_PREFIX}*" oifname != "{bridge}" drop']
     if internal:
         forward += [
@@ -31,63 +36,80 @@ def network_ruleset(table: str, bridge: str, subnet: str, internal: bool) -> str
             f'oifname "{bridge}" iifname != "{bridge}" drop',
         ]
     else:
-        post.insert(0, f'ip saddr {subnet} oifname != "{bridge}" masquerade')
+        post.insert(0, f'{family} saddr {subnet} oifname != "{bridge}" masquerade')
     return _table(
         table,
         {
             "postrouting": ("type nat hook postrouting priority srcnat", post),
             "forward": ("type filter hook forward priority filter", forward),
         },
+        family,
     )
 
 
-def ports_ruleset(table: str, bindings: Sequence[PortBinding]) -> str:
-    """DNAT for every (host_ip, host_port, proto) group; several targets → numgen load balance."""
+def family_of(address: str) -> str:
+    return "ip6" if ":" in address else "ip"
+
+
+def ports_ruleset(table: str, bindings: Sequence[PortBinding], family: str = "ip") -> str:
+    """DNAT of one family for every (host_ip, host_port, proto) group; several targets →
+    numgen load balance. Only targets of ``family`` count; host addresses of the other family
+    and loopback (served by the userland proxy) are left out."""
     pre: list[str] = []
     out: list[str] = []
-    for (host_ip, port, proto), targets in _group(bindings).items():
-        if host_ip.startswith("127."):
-            continue  # loopback is served by the userland proxy
-        match = f"ip daddr {host_ip} " if host_ip else "fib daddr type local "
-        action = f"{proto} dport {port} {_dnat(targets)}"
+    mine = [b for b in bindings if family_of(b.target_ip) == family]
+    for (host_ip, port, proto), targets in _group(mine).items():
+        if _loopback(host_ip) or (host_ip and family_of(host_ip) != family):
+            continue
+        match = f"{family} daddr {host_ip} " if host_ip not in ("", "0.0.0.0", "::") else ""
+        match = match or "fib daddr type local "
+        action = f"{proto} dport {port} {_dnat(targets, family)}"
         pre.append(f"{match}{action}")
-        out.append(f"ip daddr != 127.0.0.0/8 {match}{action}")
+        out.append(f"{family} daddr != {LOOPBACK[family]} {match}{action}")
     return _table(
         table,
         {
             "prerouting": ("type nat hook prerouting priority dstnat", pre),
             "output": ("type nat hook output priority -100", out),
         },
+        family,
     )
 
 
+def _loopback(host_ip: str) -> bool:
+    return host_ip.startswith("127.") or host_ip == "::1"
+
+
 def _group(bindings: Sequence[PortBinding]) -> dict[tuple[str, int, str], list[PortBinding]]:
+    """By (host_ip, port, proto); "" and "*" both mean every address of both families."""
     groups: dict[tuple[str, int, str], list[PortBinding]] = defaultdict(list)
     for b in bindings:
-        groups[
-            (b.host_ip if b.host_ip not in ("0.0.0.0", "*") else "", b.host_port, b.protocol)
-        ].append(b)
+        groups[(b.host_ip if b.host_ip != "*" else "", b.host_port, b.protocol)].append(b)
     return groups
 
 
-def _dnat(targets: Sequence[PortBinding]) -> str:
+def _dnat(targets: Sequence[PortBinding], family: str) -> str:
+    def addr(ip: str) -> str:
+        return f"[{ip}]" if family == "ip6" else ip
+
     if len(targets) == 1:
-        return f"dnat ip to {targets[0].target_ip}:{targets[0].target_port}"
+        return f"dnat {family} to {addr(targets[0].target_ip)}:{targets[0].target_port}"
     entries = ", ".join(f"{i} : {t.target_ip} . {t.target_port}" for i, t in enumerate(targets))
-    return f"dnat ip addr . port to numgen random mod {len(targets)} map {{ {entries} }}"
+    return f"dnat {family} addr . port to numgen random mod {len(targets)} map {{ {entries} }}"
 
 
-def _table(name: str, chains: dict[str, tuple[str, list[str]]]) -> str:
-    """Create-or-refill ``table ip <name>`` in one transaction, stamped with a digest comment of
-    its content so ``apply`` can skip a no-op (any transaction that deletes rules costs a ~12 ms
-    RCU grace period in the kernel; a no-op check costs ~0.3 ms)."""
+def _table(name: str, chains: dict[str, tuple[str, list[str]]], family: str = "ip") -> str:
+    """Create-or-refill ``table <family> <name>`` in one transaction, stamped with a digest
+    comment of its content so ``apply`` can skip a no-op (any transaction that deletes rules
+    costs a ~12 ms RCU grace period in the kernel; a no-op check costs ~0.3 ms)."""
     body = []
     for chain, (hook, rules) in chains.items():
         body.append(f"  chain {chain} {{ {hook}; policy accept;")
         body += [f"    {rule}" for rule in rules]
         body.append("  }")
     digest = hashlib.sha256("\n".join(body).encode()).hexdigest()[:16]
-    head = [f"table ip {name} {{}}", f"flush table ip {name}", f"table ip {name} {{"]
+    kind = f"{family} {name}"
+    head = [f"table {kind} {{}}", f"flush table {kind}", f"table {kind} {{"]
     stamp = ["  chain stamp {", f'    counter comment "{STAMP}{digest}"', "  }"]  # never jumped to
     return "\n".join([*head, *body, *stamp, "}"]) + "\n"
 
@@ -99,15 +121,15 @@ def _nft(netns: NetnsRef, command: str, json_output: bool = False) -> str:
 def apply(netns: NetnsRef, ruleset: str) -> None:
     """Apply a ruleset from ``_table``; skipped when the live table already carries its stamp."""
     stamp = re.search(rf'comment "{STAMP}\w+"', ruleset)
-    name = re.match(r"table ip (\S+) ", ruleset)
-    if stamp and name and stamp.group(0) in _current(netns, name.group(1)):
+    name = re.match(r"table (ip6?) (\S+) ", ruleset)
+    if stamp and name and stamp.group(0) in _current(netns, name.group(1), name.group(2)):
         return
     _nft(netns, ruleset)
 
 
-def _current(netns: NetnsRef, name: str) -> str:
+def _current(netns: NetnsRef, family: str, name: str) -> str:
     try:
-        return _nft(netns, f"list table ip {name}")
+        return _nft(netns, f"list table {family} {name}")
     except KernelError:
         return ""
 
@@ -116,20 +138,25 @@ def _delete(netns: NetnsRef, command: str) -> None:
     _nft(netns, command)
 
 
-def list_tables(netns: NetnsRef, prefix: str) -> list[str]:
-    data = json.loads(_nft(netns, "list tables ip", True) or '{"nftables": []}')
-    names = [item["table"]["name"] for item in data["nftables"] if "table" in item]
-    return [n for n in names if n.startswith(prefix)]
+def list_tables(netns: NetnsRef, prefix: str) -> list[tuple[str, str]]:
+    """(family, name) of our tables (families ip and ip6) whose name starts with ``prefix``."""
+    data = json.loads(_nft(netns, "list tables", True) or '{"nftables": []}')
+    tables = [item["table"] for item in data["nftables"] if "table" in item]
+    return [
+        (t["family"], t["name"])
+        for t in tables
+        if t["family"] in FAMILIES and t["name"].startswith(prefix)
+    ]
 
 
 def delete_tables(netns: NetnsRef, prefix: str) -> None:
     names = list_tables(netns, prefix)
     if names:
-        _delete(netns, "".join(f"delete table ip {n}\n" for n in names))
+        _delete(netns, "".join(f"delete table {family} {n}\n" for family, n in names))
 
 
-def delete_table(netns: NetnsRef, name: str) -> None:
-    _delete(netns, f"table ip {name} {{}}\ndelete table ip {name}\n")
+def delete_table(netns: NetnsRef, name: str, families: Sequence[str] = ("ip",)) -> None:
+    _delete(netns, "".join(f"table {f} {name} {{}}\ndelete table {f} {name}\n" for f in families))
 
 
 def table_ports(

@@ -35,7 +35,7 @@ IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD 
 IFLA_OPERSTATE, IF_OPER_UP, IFLA_AF_SPEC, IFLA_INET_CONF = 16, 6, 26, 1
 IPV4_DEVCONF_ROUTE_LOCALNET = 26
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
-IFA_ADDRESS, IFA_LOCAL = 1, 2
+IFA_ADDRESS, IFA_LOCAL, IFA_F_NODAD = 1, 2, 0x02
 RTA_DST, RTA_GATEWAY = 1, 5
 IFF_UP = 0x1
 _HDR = struct.Struct("=IHHII")
@@ -230,14 +230,20 @@ class Netlink:
         self._do(RTM_NEWLINK, 0, body, f"{what}: set up")
 
     def add_address(self, index: int, ip: str, prefixlen: int, what: str) -> None:
-        packed = ipaddress.IPv4Address(ip).packed
-        body = struct.pack("=BBBBI", socket.AF_INET, prefixlen, 0, 0, index)
-        body += attr(IFA_LOCAL, packed) + attr(IFA_ADDRESS, packed)
+        """An IPv4 or IPv6 address; IPv6 ones skip duplicate address detection (usable at once,
+        as Docker's: the subnet's addresses are ours to give, no neighbour can hold one)."""
+        address = ipaddress.ip_address(ip)
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        flags = IFA_F_NODAD if address.version == 6 else 0
+        body = struct.pack("=BBBBI", family, prefixlen, flags, 0, index)
+        body += attr(IFA_LOCAL, address.packed) + attr(IFA_ADDRESS, address.packed)
         self._do(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body, f"{what}: address {ip}/{prefixlen}")
 
     def add_default_route(self, gateway: str) -> None:
-        body = struct.pack("=BBBBBBBBI", socket.AF_INET, 0, 0, 0, 254, 3, 0, 1, 0)
-        body += attr(RTA_GATEWAY, ipaddress.IPv4Address(gateway).packed)
+        address = ipaddress.ip_address(gateway)
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        body = struct.pack("=BBBBBBBBI", family, 0, 0, 0, 254, 3, 0, 1, 0)
+        body += attr(RTA_GATEWAY, address.packed)
         self._do(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, body, f"default route via {gateway}")
 
     def _do(self, kind: int, flags: int, body: bytes, what: str) -> None:

@@ -21,9 +21,9 @@ from pathlib import Path
 from netplug import resolver, rtnl
 from netplug.bridge import default_ipam_root
 from netplug.errors import CheckFailed, KernelError, NetworkConfigError
-from netplug.ipam import DiskStore, allocate, make_range, release
+from netplug.ipam import DiskStore, Range, allocate, make_range, release
 from netplug.ipam.allocator import OwnerAlive
-from netplug.ipam.pool import read_record
+from netplug.ipam.pool import Assigned, read_record
 from netplug.naming import bridge_name, owner_id, veth_name
 from netplug.netns import NetnsRef
 from netplug.nl import Netlink
@@ -42,6 +42,7 @@ class _Plan:
     gateway: str
     store: DiskStore
     ip_range: str | None
+    range6: Range | None = None  # the network's IPv6 range, with enable_ipv6
 
 
 def _as_request(item: AttachRequest | NetworkConfig) -> AttachRequest:
@@ -70,9 +71,16 @@ def _plans(
                 record.gateway,
                 DiskStore(root / net.key),
                 record.ip_range,
+                _range6(record),
             )
         )
     return plans
+
+
+def _range6(record: Assigned) -> Range | None:
+    if record.subnet6 is None:
+        return None
+    return make_range(record.subnet6, record.gateway6, record.ip_range6)
 
 
 def attach(
@@ -123,6 +131,9 @@ def _attach_all(
     routable = [p for p in plans if not p.req.network.internal]
     if routable:
         inner.add_default_route(routable[0].gateway)
+    routable6 = [p for p in routable if p.range6 is not None]
+    if routable6 and routable6[0].range6 is not None:
+        inner.add_default_route(str(routable6[0].range6.gateway))
     for att in done:
         index = host.link_index(att.host_ifname)
         if index is not None:
@@ -154,6 +165,7 @@ def _attach_one(
         raise KernelError(f"{plan.ifname}: missing in the replica netns after creation")
     inner.add_address(index, ip, plan.subnet.prefixlen, plan.ifname)
     inner.set_up(index, plan.ifname, route_localnet=localnet)
+    ip6 = _address6(plan, owner, inner, index, owner_alive)
     return Attachment(
         plan.req.network.name,
         plan.ifname,
@@ -162,7 +174,28 @@ def _attach_one(
         mac,
         plan.gateway,
         plan.host_ifname,
+        ip6,
+        plan.range6.subnet.prefixlen if plan.range6 else 0,
+        str(plan.range6.gateway) if plan.range6 else None,
     )
+
+
+def _address6(
+    plan: _Plan, owner: str, inner: Netlink, index: int, owner_alive: OwnerAlive | None
+) -> str | None:
+    """The interface's IPv6 address on a network with one (released with the IPv4 one)."""
+    if plan.range6 is None:
+        if plan.req.ipv6_address is not None:
+            raise NetworkConfigError(
+                f"ipv6_address {plan.req.ipv6_address}: network {plan.req.network.key} has no "
+                "IPv6 subnet",
+                hint="set enable_ipv6: true on the network",
+            )
+        return None
+    requested = plan.req.ipv6_address
+    ip6 = str(allocate(plan.store, plan.range6, owner, plan.ifname, requested, owner_alive))
+    inner.add_address(index, ip6, plan.range6.subnet.prefixlen, plan.ifname)
+    return ip6
 
 
 def mac_for(ip: str) -> str:
@@ -255,6 +288,11 @@ def _check_one(plan: _Plan, owner: str, host: Netlink, inner: Netlink) -> list[s
         problems.append(f"{plan.ifname} lacks {ip}/{plan.subnet.prefixlen}")
     if not rtnl.link_is_up(inner, inner_index):
         problems.append(f"{plan.ifname} is not up")
+    if plan.range6 is not None:
+        ip6 = plan.store.get_by_owner(owner, plan.ifname, 6)
+        want6 = (str(ip6), plan.range6.subnet.prefixlen)
+        if ip6 is None or want6 not in rtnl.addresses(inner, inner_index, 6):
+            problems.append(f"{plan.ifname} lacks its IPv6 address {ip6}")
     return problems
 
 
@@ -265,4 +303,8 @@ def _check_route(inner: Netlink, plans: list[_Plan]) -> list[str]:
         return [f"default route is {gateway}, expected via {routable[0].gateway}"]
     if not routable and gateway is not None:
         return [f"internal-only replica has a default route via {gateway}"]
+    routable6 = [p.range6 for p in routable if p.range6 is not None]
+    gateway6 = rtnl.default_gateway(inner, 6) if routable6 else None
+    if routable6 and gateway6 != str(routable6[0].gateway):
+        return [f"IPv6 default route is {gateway6}, expected via {routable6[0].gateway}"]
     return []

@@ -153,12 +153,37 @@ def publish_ports(
             raise PortInUseError(
                 f"port {clash[0][0]}/{clash[0][1]}: already published by another pycompose network"
             )
-    if not bindings:
-        nft.delete_table(host_netns, table)
-        return table
-    nft.apply(host_netns, nft.ports_ruleset(table, bindings))
+    for family in _families(cfg):
+        mine = [b for b in bindings if nft.family_of(b.target_ip) == family]
+        if mine:
+            nft.apply(host_netns, nft.ports_ruleset(table, mine, family))
+        else:
+            nft.delete_table(host_netns, table, (family,))
     return table
 
 
 def unpublish_ports(cfg: NetworkConfig, key: str, *, host_netns: NetnsRef = None) -> None:
-    nft.delete_table(host_netns, ports_table(cfg.project, cfg.name, key))
+    nft.delete_table(host_netns, ports_table(cfg.project, cfg.name, key), _families(cfg))
+
+
+def _families(cfg: NetworkConfig) -> tuple[str, ...]:
+    """Port tables of an IPv6 network come in both families (IPv6 targets: family ip6)."""
+    return ("ip", "ip6") if cfg.enable_ipv6 else ("ip",)
+
+
+def proxy_addresses(host_ip: str, ipv6_targets: bool) -> list[str]:
+    """Where the userland proxy listens for a binding of ``host_ip`` (DNAT covers the rest):
+    loopback, which DNAT can't reach; and for "" (every address, Docker's default) also ``::``
+    (IPv6 only), which relays IPv6 clients to replicas without an IPv6 address as docker-proxy
+    does (with IPv6 targets DNAT answers first and the proxy sees ::1 only)."""
+    if host_ip in ("", "*"):
+        return ["127.0.0.1", "::"] if _host_has_ipv6() else ["127.0.0.1"]
+    if host_ip == "0.0.0.0":
+        return ["127.0.0.1"]
+    if host_ip.startswith("127.") or host_ip in ("::", "::1"):
+        return [host_ip]
+    return [host_ip] if ":" in host_ip and not ipv6_targets else []
+
+
+def _host_has_ipv6() -> bool:
+    return socket.has_ipv6 and Path("/proc/net/if_inet6").exists()

@@ -1,6 +1,8 @@
 """Userland TCP/UDP proxy (anyio) for published ports on loopback: DNAT does not apply to locally
-generated traffic to 127.0.0.0/8. Several backends are served round-robin. Sockets are opened in
-the host netns (``host_netns``) so the proxy reaches the bridge networks from there."""
+generated traffic to 127.0.0.0/8 or ::1 (nor does it bring IPv6 clients to IPv4-only replicas:
+the proxy listens on :: for those, as docker-proxy does). Several backends are served
+round-robin; listeners and backends may be of either family. Sockets are opened in the host
+netns (``host_netns``) so the proxy reaches the bridge networks from there."""
 
 from __future__ import annotations
 
@@ -106,7 +108,8 @@ class PortProxy(TaskGroupService):
             await _pump(upstream, client)
 
     async def _connect(self, backend: Backend) -> anyio.abc.SocketStream:
-        sock = call_in(self.host_netns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        family = _family(backend[0])
+        sock = call_in(self.host_netns, lambda: socket.socket(family, socket.SOCK_STREAM))
         sock.setblocking(False)
         try:
             err = sock.connect_ex(backend)
@@ -146,7 +149,8 @@ class PortProxy(TaskGroupService):
         backend = entry.pick()
         if backend is None:
             return None
-        raw = call_in(self.host_netns, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        family = _family(backend[0])
+        raw = call_in(self.host_netns, lambda: socket.socket(family, socket.SOCK_DGRAM))
         raw.connect(backend)
         flow = await anyio.abc.ConnectedUDPSocket.from_socket(raw)
         flows[client] = flow
@@ -179,17 +183,24 @@ async def _pump(src: anyio.abc.SocketStream, dst: anyio.abc.SocketStream) -> Non
         pass
 
 
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def _listen(host_ip: str, port: int, protocol: str) -> socket.socket:
+    """A listener on an IPv4 or IPv6 address; on ``::`` IPv6 only (IPv4 has its own)."""
+    address = host_ip or "127.0.0.1"
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
-    sock = socket.socket(socket.AF_INET, kind)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = socket.socket(_family(address), kind)
     try:
-        sock.bind((host_ip or "127.0.0.1", port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if sock.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((address, port))
         if kind == socket.SOCK_STREAM:
             sock.listen(512)
     except OSError as exc:
         sock.close()
-        raise PortInUseError(
-            f"proxy {host_ip or '127.0.0.1'}:{port}/{protocol}: {exc.strerror}"
-        ) from exc
+        shown = f"[{address}]" if ":" in address else address
+        raise PortInUseError(f"proxy {shown}:{port}/{protocol}: {exc.strerror}") from exc
     return sock

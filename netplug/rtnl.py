@@ -27,6 +27,7 @@ from netplug.nl import (
 _IFADDR = struct.Struct("=BBBBI")
 _RTMSG = struct.Struct("=BBBBBBBBI")
 RTA_TABLE = 15
+RT_SCOPE_UNIVERSE = 0
 
 
 def link_kind(nl: Netlink, index: int) -> str | None:
@@ -59,17 +60,24 @@ def ensure_bridge(nl: Netlink, name: str, mtu: int) -> int:
 
 
 def ipv4_addresses(nl: Netlink, index: int) -> list[tuple[str, int]]:
+    return addresses(nl, index, 4)
+
+
+def addresses(nl: Netlink, index: int, version: int) -> list[tuple[str, int]]:
+    """(address, prefix length) of a link; for IPv6 the global ones (not its link-local)."""
+    family = socket.AF_INET6 if version == 6 else socket.AF_INET
+    size = 16 if version == 6 else 4
     found = []
-    for payload in nl.dump(RTM_GETADDR, _IFADDR.pack(socket.AF_INET, 0, 0, 0, 0), "addresses"):
-        family, prefixlen, _, _, owner = _IFADDR.unpack_from(payload)
+    for payload in nl.dump(RTM_GETADDR, _IFADDR.pack(family, 0, 0, 0, 0), "addresses"):
+        kind, prefixlen, _, scope, owner = _IFADDR.unpack_from(payload)
         address = dict(attrs(payload[_IFADDR.size :])).get(IFA_ADDRESS)
-        if family == socket.AF_INET and owner == index and address:
-            found.append((str(ipaddress.IPv4Address(address[:4])), prefixlen))
+        if kind == family and owner == index and address and scope == RT_SCOPE_UNIVERSE:
+            found.append((str(ipaddress.ip_address(address[:size])), prefixlen))
     return found
 
 
 def ensure_address(nl: Netlink, index: int, ifname: str, ip: str, prefixlen: int) -> None:
-    present = ipv4_addresses(nl, index)
+    present = addresses(nl, index, ipaddress.ip_address(ip).version)
     if (ip, prefixlen) in present:
         return
     if present:
@@ -81,13 +89,14 @@ def ensure_address(nl: Netlink, index: int, ifname: str, ip: str, prefixlen: int
     nl.add_address(index, ip, prefixlen, f"link {ifname}")
 
 
-def default_gateway(nl: Netlink) -> str | None:
-    """Gateway of the main table's IPv4 default route, if any."""
-    body = _RTMSG.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)
+def default_gateway(nl: Netlink, version: int = 4) -> str | None:
+    """Gateway of the main table's default route of that family, if any."""
+    family = socket.AF_INET6 if version == 6 else socket.AF_INET
+    body = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
     for payload in nl.dump(RTM_GETROUTE, body, "routes"):
         fields = _RTMSG.unpack_from(payload)
         found = dict(attrs(payload[_RTMSG.size :]))
         table = struct.unpack("=I", found[RTA_TABLE][:4])[0] if RTA_TABLE in found else fields[4]
-        if fields[1] == 0 and table == 254 and RTA_GATEWAY in found:
-            return str(ipaddress.IPv4Address(found[RTA_GATEWAY][:4]))
+        if fields[0] == family and fields[1] == 0 and table == 254 and RTA_GATEWAY in found:
+            return str(ipaddress.ip_address(found[RTA_GATEWAY][: 16 if version == 6 else 4]))
     return None

@@ -1,6 +1,7 @@
 """IPAM stores. ``DiskStore`` follows CNI host-local: a directory per network, one file per IP
-(named by the IP, content ``<owner>\\r\\n<ifname>``, created O_EXCL), ``last_reserved_ip.0`` and a
-``lock`` file taken with flock around every change."""
+(named by the IP, content ``<owner>\\r\\n<ifname>``, created O_EXCL), ``last_reserved_ip.0``
+(IPv4) and ``last_reserved_ip.1`` (IPv6, host-local's second range set) and a ``lock`` file
+taken with flock around every change. An owner's interface holds one address per family."""
 
 from __future__ import annotations
 
@@ -13,28 +14,34 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
-IPv4 = ipaddress.IPv4Address
-LAST = "last_reserved_ip.0"
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+LAST = {4: "last_reserved_ip.0", 6: "last_reserved_ip.1"}
 LOCK = "lock"
 
 
 class Store(Protocol):
     def locked(self) -> AbstractContextManager[None]: ...
-    def reserve(self, ip: IPv4, owner: str, ifname: str) -> bool: ...
-    def last_reserved(self) -> IPv4 | None: ...
-    def get_by_owner(self, owner: str, ifname: str) -> IPv4 | None: ...
-    def owner_of(self, ip: IPv4) -> tuple[str, str] | None: ...
+    def reserve(self, ip: Address, owner: str, ifname: str) -> bool: ...
+    def last_reserved(self, version: int = 4) -> Address | None: ...
+    def get_by_owner(self, owner: str, ifname: str, version: int = 4) -> Address | None: ...
+    def owner_of(self, ip: Address) -> tuple[str, str] | None: ...
     def owners(self) -> list[tuple[str, str]]: ...
-    def release(self, owner: str, ifname: str | None) -> None: ...
-    def entries(self) -> dict[IPv4, tuple[str, str]]: ...
+    def release(self, owner: str, ifname: str | None, version: int | None = None) -> None: ...
+    def entries(self) -> dict[Address, tuple[str, str]]: ...
+
+
+def _matches(
+    ip: Address, held: tuple[str, str], owner: str, ifname: str | None, version: int | None
+) -> bool:
+    return held[0] == owner and ifname in (None, held[1]) and version in (None, ip.version)
 
 
 class MemoryStore:
     """In-memory fake with the same behaviour, for unit tests."""
 
     def __init__(self) -> None:
-        self.table: dict[IPv4, tuple[str, str]] = {}
-        self.last: IPv4 | None = None
+        self.table: dict[Address, tuple[str, str]] = {}
+        self.last: dict[int, Address] = {}
         self._lock = threading.RLock()
 
     @contextmanager
@@ -42,31 +49,34 @@ class MemoryStore:
         with self._lock:
             yield
 
-    def reserve(self, ip: IPv4, owner: str, ifname: str) -> bool:
+    def reserve(self, ip: Address, owner: str, ifname: str) -> bool:
         if ip in self.table:
             return False
         self.table[ip] = (owner, ifname)
-        self.last = ip
+        self.last[ip.version] = ip
         return True
 
-    def last_reserved(self) -> IPv4 | None:
-        return self.last
+    def last_reserved(self, version: int = 4) -> Address | None:
+        return self.last.get(version)
 
-    def get_by_owner(self, owner: str, ifname: str) -> IPv4 | None:
-        return next((ip for ip, held in self.table.items() if held == (owner, ifname)), None)
+    def get_by_owner(self, owner: str, ifname: str, version: int = 4) -> Address | None:
+        return next(
+            (ip for ip, held in self.table.items() if _matches(ip, held, owner, ifname, version)),
+            None,
+        )
 
-    def owner_of(self, ip: IPv4) -> tuple[str, str] | None:
+    def owner_of(self, ip: Address) -> tuple[str, str] | None:
         return self.table.get(ip)
 
     def owners(self) -> list[tuple[str, str]]:
         return list(self.table.values())
 
-    def release(self, owner: str, ifname: str | None) -> None:
+    def release(self, owner: str, ifname: str | None, version: int | None = None) -> None:
         for ip, held in list(self.table.items()):
-            if held[0] == owner and ifname in (None, held[1]):
+            if _matches(ip, held, owner, ifname, version):
                 del self.table[ip]
 
-    def entries(self) -> dict[IPv4, tuple[str, str]]:
+    def entries(self) -> dict[Address, tuple[str, str]]:
         return dict(self.table)
 
 
@@ -84,7 +94,7 @@ class DiskStore:
         finally:
             os.close(fd)
 
-    def reserve(self, ip: IPv4, owner: str, ifname: str) -> bool:
+    def reserve(self, ip: Address, owner: str, ifname: str) -> bool:
         """Create the IP's file with its content in one step (link of a written temp file), so a
         crash never leaves an empty reservation; an empty one from older code is reclaimed (the
         caller holds the lock, so nobody is writing it)."""
@@ -100,45 +110,63 @@ class DiskStore:
             return False
         finally:
             tmp.unlink(missing_ok=True)
-        _write_atomic(self.dir / LAST, str(ip))
+        _write_atomic(self.dir / LAST[ip.version], str(ip))
         return True
 
-    def last_reserved(self) -> IPv4 | None:
+    def last_reserved(self, version: int = 4) -> Address | None:
         try:
-            return IPv4((self.dir / LAST).read_text().strip())
+            return ipaddress.ip_address((self.dir / LAST[version]).read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
 
-    def entries(self) -> dict[IPv4, tuple[str, str]]:
-        found: dict[IPv4, tuple[str, str]] = {}
+    def entries(self) -> dict[Address, tuple[str, str]]:
+        found: dict[Address, tuple[str, str]] = {}
         try:
             listing = os.scandir(self.dir)
         except FileNotFoundError:
             return found
         with listing:
             for item in listing:
-                holder = _read_entry(item.path) if _looks_like_ip(item.name) else None
-                if holder is not None:
-                    found[IPv4(item.name)] = holder
+                ip = _as_ip(item.name)
+                holder = _read_entry(item.path) if ip is not None else None
+                if ip is not None and holder is not None:
+                    found[ip] = holder
         return found
 
-    def get_by_owner(self, owner: str, ifname: str) -> IPv4 | None:
-        return next((ip for ip, held in self.entries().items() if held == (owner, ifname)), None)
+    def get_by_owner(self, owner: str, ifname: str, version: int = 4) -> Address | None:
+        return next(
+            (
+                ip
+                for ip, held in self.entries().items()
+                if _matches(ip, held, owner, ifname, version)
+            ),
+            None,
+        )
 
-    def owner_of(self, ip: IPv4) -> tuple[str, str] | None:
+    def owner_of(self, ip: Address) -> tuple[str, str] | None:
         return _read_entry(self.dir / str(ip))
 
     def owners(self) -> list[tuple[str, str]]:
         return list(self.entries().values())
 
-    def release(self, owner: str, ifname: str | None) -> None:
+    def release(self, owner: str, ifname: str | None, version: int | None = None) -> None:
         for ip, held in self.entries().items():
-            if held[0] == owner and ifname in (None, held[1]):
+            if _matches(ip, held, owner, ifname, version):
                 (self.dir / str(ip)).unlink(missing_ok=True)
 
 
+def _as_ip(name: str) -> Address | None:
+    """The address a file of the store is named after (None: lock, last_*, temp files)."""
+    if not name[:1].isalnum() or name.startswith(("last", "lock", "tmp")):
+        return None
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
 def _looks_like_ip(name: str) -> bool:
-    return name.count(".") == 3 and name.replace(".", "").isdigit()
+    return _as_ip(name) is not None
 
 
 def _read_entry(path: Path | str) -> tuple[str, str] | None:

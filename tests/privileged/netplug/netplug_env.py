@@ -74,7 +74,8 @@ class Responder:
     """Accepts TCP connections inside a netns and answers each with ``reply``."""
 
     def __init__(self, ns: Path | None, port: int, reply: bytes, ip: str = "0.0.0.0") -> None:
-        self.sock = call_in(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        self.sock = call_in(ns, lambda: socket.socket(family, socket.SOCK_STREAM))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((ip, port))
         self.sock.listen(64)
@@ -98,8 +99,9 @@ class Responder:
 
 
 def fetch(ns: Path | None, ip: str, port: int, timeout: float = 3.0) -> bytes:
-    """Connect from inside ``ns`` and read until EOF."""
-    sock = call_in(ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    """Connect from inside ``ns`` (IPv4 or IPv6) and read until EOF."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    sock = call_in(ns, lambda: socket.socket(family, socket.SOCK_STREAM))
     with sock:
         sock.settimeout(timeout)
         sock.connect((ip, port))

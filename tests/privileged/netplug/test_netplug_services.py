@@ -95,8 +95,9 @@ def test_netplug_dns_answers_every_replica_and_follows_removal(env: Env) -> None
     anyio.run(main)
 
 
-def _outside(env: Env) -> Path:
-    """A netns wired to the host netns by a veth: host side 192.0.2.1/24, outside 192.0.2.2."""
+def outside_netns(env: Env) -> Path:
+    """A netns wired to the host netns by a veth: host side 192.0.2.1/24 and 2001:db8::1/64,
+    outside 192.0.2.2 and 2001:db8::2."""
     outside = env.replica("outside")
     fd = os.open(outside, os.O_RDONLY)
     with iproute(env.host) as ipr:
@@ -107,6 +108,8 @@ def _outside(env: Env) -> Path:
     env.sh(env.host, "ip", "addr", "add", "192.0.2.1/24", "dev", f"pcx-{env.salt}")
     env.sh(env.host, "ip", "link", "set", f"pcx-{env.salt}", "up")
     env.sh(outside, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
+    env.sh(env.host, "ip", "addr", "add", "2001:db8::1/64", "dev", f"pcx-{env.salt}", "nodad")
+    env.sh(outside, "ip", "addr", "add", "2001:db8::2/64", "dev", "eth0", "nodad")
     env.sh(outside, "ip", "link", "set", "eth0", "up")
     return outside
 
@@ -116,7 +119,7 @@ def test_netplug_published_port_dnat_proxy_and_balance(env: Env) -> None:
     ns1, (a1,) = env.attach("web-1", net)
     ns2, (a2,) = env.attach("web-2", net)
     env.closers += [Responder(ns1, 80, b"web-1"), Responder(ns2, 80, b"web-2")]
-    outside = _outside(env)
+    outside = outside_netns(env)
     bindings = bindings_for(8080, 80, [a1.ip, a2.ip])
     netplug.check_ports_free(bindings, host_netns=env.host)
     netplug.publish_ports(net, "web", bindings, host_netns=env.host)
@@ -149,7 +152,7 @@ def test_netplug_published_range_and_port_in_use(env: Env) -> None:
     ns2, (a2,) = env.attach("web-2", net)
     env.closers += [Responder(ns1, 80, b"web-1"), Responder(ns2, 80, b"web-2")]
     bindings = bindings_for("9000-9001", 80, [a1.ip, a2.ip], host_ip="192.0.2.1")
-    _outside(env)
+    outside_netns(env)
     netplug.publish_ports(net, "web", bindings, host_netns=env.host)
     assert fetch(env.host, "192.0.2.1", 9000) == b"web-1"
     assert fetch(env.host, "192.0.2.1", 9001) == b"web-2"
@@ -182,7 +185,7 @@ def test_netplug_udp_dnat_and_proxy(env: Env) -> None:
             echo.sendto(b"echo:" + data, client)
 
     threading.Thread(target=serve, daemon=True).start()
-    outside = _outside(env)
+    outside = outside_netns(env)
     netplug.publish_ports(
         net, "dns", [netplug.PortBinding(5300, a1.ip, 5353, "udp")], host_netns=env.host
     )
@@ -209,7 +212,7 @@ def test_netplug_egress_is_masqueraded(env: Env) -> None:
     route back to the bridge subnet) only because its source is masqueraded to the host's."""
     net, _ = env.network("default")
     ns1, _ = env.attach("web-1", net)
-    outside = _outside(env)
+    outside = outside_netns(env)
     seen: list[str] = []
     server = call_in(outside, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     server.bind(("192.0.2.2", 7000))
@@ -241,7 +244,7 @@ def test_netplug_works_behind_a_docker_style_forward_drop_policy(env: Env) -> No
     net, info = env.network("default")
     ns1, (a1,) = env.attach("web-1", net)
     env.closers.append(Responder(ns1, 80, b"web-1"))
-    outside = _outside(env)
+    outside = outside_netns(env)
     env.closers.append(Responder(outside, 7000, b"outside", ip="192.0.2.2"))
     assert fetch(ns1, "192.0.2.2", 7000) == b"outside"  # egress through the drop policy
     netplug.publish_ports(net, "web", bindings_for(8080, 80, [a1.ip]), host_netns=env.host)

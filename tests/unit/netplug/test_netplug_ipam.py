@@ -9,7 +9,8 @@ import pytest
 
 from netplug.errors import AddressExhausted, NetworkConfigError
 from netplug.ipam import DiskStore, MemoryStore, allocate, make_range, release
-from netplug.ipam.pool import assign, parse_route_table, pick_subnet
+from netplug.ipam.pool import assign, parse_ipv6_route_table, parse_route_table, pick_subnet
+from netplug.types import AddressPool, NetworkConfig
 
 IP = ipaddress.IPv4Address
 
@@ -85,14 +86,76 @@ def test_netplug_route_table_parse_and_pool_skips_routed() -> None:
     assert str(pick_subnet(pool, 24, nets)) == "172.28.1.0/24"
 
 
+def _cfg(project: str, **kw: object) -> NetworkConfig:
+    return NetworkConfig(project, "default", **kw)  # type: ignore[arg-type]
+
+
 def test_netplug_assign_records_and_avoids_other_networks(tmp_path: Path) -> None:
-    first = assign(tmp_path, "p_default", None, None, None, [])
-    second = assign(tmp_path, "q_default", None, None, None, [])
+    first = assign(tmp_path, _cfg("p"), [])
+    second = assign(tmp_path, _cfg("q"), [])
     assert (first.subnet, first.gateway) == ("172.28.0.0/24", "172.28.0.1")
     assert second.subnet == "172.28.1.0/24"
-    assert assign(tmp_path, "p_default", None, None, None, []) == first
+    assert assign(tmp_path, _cfg("p"), []) == first
     with pytest.raises(NetworkConfigError, match="overlaps"):
-        assign(tmp_path, "r_default", "172.28.1.128/25", None, None, [])
+        assign(tmp_path, _cfg("r", subnet="172.28.1.128/25"), [])
+
+
+def test_netplug_ipv6_subnets_from_a_unique_local_pool(tmp_path: Path) -> None:
+    """enable_ipv6 without a subnet: /64s of this root's ULA /48 (fd + 40 random bits), kept
+    across calls, never overlapping a host route or another network; the IPv4 one as ever."""
+    first = assign(tmp_path, _cfg("p", enable_ipv6=True), [])
+    ula = ipaddress.IPv6Network((tmp_path / "ula-prefix").read_text().strip())
+    assert ula.prefixlen == 48 and ula.subnet_of(ipaddress.IPv6Network("fd00::/8"))
+    net6 = ipaddress.IPv6Network(first.subnet6)
+    assert net6.prefixlen == 64 and net6.subnet_of(ula)
+    assert first.gateway6 == str(net6.network_address + 1)
+    assert first.subnet == "172.28.0.0/24"
+    routed = [ipaddress.IPv6Network(f"{ula.network_address}/63")]  # the first two /64s
+    second = assign(tmp_path, _cfg("q", enable_ipv6=True), routed)
+    assert ipaddress.IPv6Network(second.subnet6) == list(ula.subnets(new_prefix=64))[2]
+    assert assign(tmp_path, _cfg("p", enable_ipv6=True), []) == first
+    assert assign(tmp_path, _cfg("v4only"), []).subnet6 is None
+
+
+def test_netplug_ipv6_explicit_subnets_and_configured_pools(tmp_path: Path) -> None:
+    pools = [AddressPool("10.50.0.0/16", 26), AddressPool("fd42:1::/56", 80)]
+    got = assign(tmp_path, _cfg("p", enable_ipv6=True), [], pools)
+    assert (got.subnet, got.subnet6) == ("10.50.0.0/26", "fd42:1::/80")
+    own = assign(
+        tmp_path, _cfg("q", enable_ipv6=True, subnet6="fd99::/64", gateway6="fd99::fe"), []
+    )
+    assert (own.subnet6, own.gateway6) == ("fd99::/64", "fd99::fe")
+    with pytest.raises(NetworkConfigError, match="overlaps"):
+        assign(tmp_path, _cfg("r", enable_ipv6=True, subnet6="fd99::8000/113"), [])
+    with pytest.raises(NetworkConfigError, match="not an IPv6 subnet"):
+        assign(tmp_path, _cfg("s", enable_ipv6=True, subnet6="10.9.0.0/24"), [])
+
+
+def test_netplug_ipv6_route_table_parse() -> None:
+    text = (
+        "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 "
+        "00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
+        "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+        "fd000000000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n"
+    )
+    assert parse_ipv6_route_table(text) == [ipaddress.IPv6Network("fd00::/64")]
+
+
+def test_netplug_allocates_ipv6_next_to_ipv4_for_one_interface(tmp_path: Path) -> None:
+    store = DiskStore(tmp_path / "n")
+    v4, v6 = make_range("10.9.0.0/24"), make_range("fd00:9::/64")
+    assert allocate(store, v4, "p/web-1", "eth0") == IP("10.9.0.2")
+    assert allocate(store, v6, "p/web-1", "eth0") == ipaddress.IPv6Address("fd00:9::2")
+    assert allocate(store, v6, "p/web-2", "eth0", "fd00:9::42") == ipaddress.IPv6Address(
+        "fd00:9::42"
+    )
+    assert allocate(store, v6, "p/web-1", "eth0") == ipaddress.IPv6Address("fd00:9::2")
+    assert (tmp_path / "n" / "last_reserved_ip.1").read_text() == "fd00:9::42"
+    assert (tmp_path / "n" / "last_reserved_ip.0").read_text() == "10.9.0.2"
+    with pytest.raises(NetworkConfigError, match="is not an IPv6 address"):
+        allocate(store, v6, "p/web-3", "eth0", "10.9.0.9")
+    release(store, "p/web-1", "eth0")
+    assert sorted(map(str, store.entries())) == ["fd00:9::42"]
 
 
 def test_netplug_reclaim_addresses_of_dead_owners(tmp_path: Path) -> None:

@@ -72,6 +72,26 @@ def test_netplug_nft_rules_text() -> None:
     assert "udp dport 53" not in ports  # loopback-only: served by the proxy
 
 
+def test_netplug_nft_ipv6_rules_text() -> None:
+    """IPv6 targets go to the family ip6 twin; "0.0.0.0" is IPv4 only, "" both, "::" IPv6."""
+    net6 = nft.network_ruleset("pcb-1", "pcb-1", "fd00:1::/64", internal=False, family="ip6")
+    assert net6.startswith("table ip6 pcb-1 {}")
+    assert 'ip6 saddr fd00:1::/64 oifname != "pcb-1" masquerade' in net6
+    bindings = [
+        PortBinding(8080, "10.0.0.2", 80),
+        PortBinding(8080, "fd00:1::2", 80),
+        PortBinding(8081, "fd00:1::2", 81, host_ip="0.0.0.0"),
+        PortBinding(8082, "fd00:1::2", 82, host_ip="::"),
+        PortBinding(8083, "fd00:1::2", 83, host_ip="::1"),
+    ]
+    v6 = nft.ports_ruleset("t", bindings, "ip6")
+    assert "fib daddr type local tcp dport 8080 dnat ip6 to [fd00:1::2]:80" in v6
+    assert "ip6 daddr != ::1 fib daddr type local tcp dport 8082" in v6
+    assert "dport 8081" not in v6 and "dport 8083" not in v6 and "10.0.0.2" not in v6
+    v4 = nft.ports_ruleset("t", bindings, "ip")
+    assert "dnat ip to 10.0.0.2:80" in v4 and "fd00" not in v4
+
+
 def test_netplug_host_ports() -> None:
     assert host_ports("8000-8002", 2) == [8000, 8001]
     assert host_ports(8080, 3) == [8080, 8080, 8080]
