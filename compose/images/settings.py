@@ -8,12 +8,10 @@ only, as in Docker. Loopback registries (127.0.0.0/8, ::1, localhost) are always
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from compose import paths
-from compose.errors import UserError
+from compose import daemonjson
 
 DOCKER_HUB = "docker.io"
 HUB_ENDPOINT = "https://registry-1.docker.io"
@@ -26,13 +24,7 @@ class RegistrySettings:
 
     @classmethod
     def load(cls, path: Path | None = None) -> RegistrySettings:
-        path = path or paths.config_dir() / "daemon.json"
-        try:
-            doc = json.loads(path.read_text())
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{path}: cannot read registry settings: {exc}") from exc
+        doc = daemonjson.load(path)
         mirrors = tuple(str(m).rstrip("/") for m in doc.get("registry-mirrors") or ())
         return cls(mirrors, tuple(str(i) for i in doc.get("insecure-registries") or ()))
 

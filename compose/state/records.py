@@ -62,6 +62,8 @@ class NetworkRecord:
     gateway: str | None = None
     bridge: str | None = None
     external: bool = False
+    subnet6: str | None = None  # with enable_ipv6
+    gateway6: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class ReplicaRecord:
     restart_count: int = 0
     netns: str | None = None
     ips: dict[str, str] = field(default_factory=dict)  # network key -> address
+    ips6: dict[str, str] = field(default_factory=dict)  # network key -> IPv6 address
     ports: tuple[PortRecord, ...] = ()
     mounts: tuple[str, ...] = ()
     created: float = 0.0

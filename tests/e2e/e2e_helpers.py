@@ -62,6 +62,17 @@ def write_stack(tmp_path: Path, body: str) -> Path:
     return path
 
 
+def http_text(url: str, timeout: float = 3.0) -> str | None:
+    """The stripped body of a GET, None when it fails (refused, reset, timed out, HTTP error)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return reply.read().decode().strip()
+    except OSError:
+        return None
+
+
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

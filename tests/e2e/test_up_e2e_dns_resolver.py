@@ -8,10 +8,9 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import urllib.request
 
 import pytest
-from e2e_helpers import Cli, wait_for
+from e2e_helpers import Cli, http_text, wait_for
 
 from tests.fakedns import FakeUpstream
 
@@ -59,14 +58,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fetch(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as reply:
-            return reply.read().decode().strip()
-    except OSError:
-        return None
-
-
 def lookup(cli: Cli, service: str, name: str) -> str:
     """busybox nslookup inside the container: it reads /etc/resolv.conf."""
     return cli.run("exec", "-T", service, "nslookup", name, check=False).stdout
@@ -89,7 +80,7 @@ def test_nginx_resolver_127_0_0_11_and_resolv_conf(project, tmp_path):
     cli = Cli(project, file=tmp_path / "compose.yaml")
     cli.run("up", "-d", "--wait", "--wait-timeout", "60")
     # nginx resolves `app` through 127.0.0.11 for each request (valid=1s)
-    assert wait_for(lambda: fetch(f"http://127.0.0.1:{port}/"), timeout=15) == "hello from app"
+    assert wait_for(lambda: http_text(f"http://127.0.0.1:{port}/"), timeout=15) == "hello from app"
 
     resolv = cli.run("exec", "-T", "proxy", "cat", "/etc/resolv.conf").stdout.splitlines()
     assert "nameserver 127.0.0.11" in resolv

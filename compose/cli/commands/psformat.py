@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -64,7 +65,7 @@ def summary(project: str, rep: ObservedReplica) -> dict[str, Any]:
         "Status": status_text(rep),
         "Health": (rec.health or "") if rep.running else "",
         "ExitCode": rec.exit_code or 0,
-        "Publishers": [publisher(p) for p in rec.ports],
+        "Publishers": [publisher(p, host) for p in rec.ports for host in _hosts(p)],
         "Labels": {
             "com.docker.compose.project": project,
             "com.docker.compose.service": rec.service,
@@ -80,23 +81,32 @@ def summary(project: str, rep: ObservedReplica) -> dict[str, Any]:
     }
 
 
-def publisher(port: PortRecord) -> dict[str, Any]:
+def publisher(port: PortRecord, host: str) -> dict[str, Any]:
     return {
-        "URL": port.host_ip or "0.0.0.0",
+        "URL": host,
         "TargetPort": port.target,
         "PublishedPort": port.published or 0,
         "Protocol": port.protocol,
     }
 
 
+def _hosts(port: PortRecord) -> list[str]:
+    """The addresses a published port listens on, as docker shows them: every address ("")
+    is 0.0.0.0 and, on a host with IPv6, :: as well."""
+    if port.host_ip:
+        return [port.host_ip]
+    return ["0.0.0.0", "::"] if os.path.exists("/proc/net/if_inet6") else ["0.0.0.0"]
+
+
 def ports_text(ports: Iterable[PortRecord]) -> str:
     parts = []
     for p in ports:
-        if p.published:
-            host = p.host_ip or "0.0.0.0"
-            parts.append(f"{host}:{p.published}->{p.target}/{p.protocol}")
-        else:
+        if not p.published:
             parts.append(f"{p.target}/{p.protocol}")
+            continue
+        for host in _hosts(p):
+            shown = f"[{host}]" if ":" in host else host
+            parts.append(f"{shown}:{p.published}->{p.target}/{p.protocol}")
     return ", ".join(parts)
 
 

@@ -77,17 +77,11 @@ class Context:
         return record
 
     def network_config(self, key: str) -> NetworkConfig:
-        """netplug's view of one compose network (its IPAM pool, internal or not)."""
+        """netplug's view of one compose network (its IPAM pools, IPv6, internal or not)."""
+        from compose.supervisor.machine.netconfig import network_config
+
         spec = self.stack.networks.get(key) if self.stack is not None else None
-        pool = spec.ipam.config[0] if spec is not None and spec.ipam.config else None
-        return NetworkConfig(
-            self.project,
-            key,
-            subnet=pool.subnet if pool else None,
-            gateway=pool.gateway if pool else None,
-            ip_range=pool.ip_range if pool else None,
-            internal=bool(spec and spec.internal),
-        )
+        return network_config(self.project, key, spec)
 
     def log_path(self, name: str) -> Path:
         return layout.log_path(self.project, name)

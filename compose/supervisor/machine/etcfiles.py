@@ -48,9 +48,11 @@ def hosts_text(
     svc: Service,
     name: str,
     index: int,
-    own_ip: str | None,
+    own_ips: Sequence[str | None],
     records: Sequence[ReplicaRecord],
 ) -> str:
+    """``own_ips``: the replica's IPv4 and IPv6 address on its first network (Docker writes a
+    line for each)."""
     live = [r for r in records if r.name != name and r.status != EXITED and not r.oneoff]
     counts = Counter(r.service for r in live if r.service != svc.name)
     alone = not any(r.service == svc.name for r in live)
@@ -60,25 +62,28 @@ def hosts_text(
         *((svc.name,) if alone else ()),
         f"{svc.name}-{index}",
     )
-    own = [HostEntry(own_ip, mine)] if own_ip else []
+    own = [HostEntry(ip, mine) for ip in own_ips if ip]
     peers = [
         HostEntry(ip, (rec.service, rec.name) if counts[rec.service] == 1 else (rec.name,))
         for rec in live
-        for ip in rec.ips.values()
+        for ip in (*rec.ips.values(), *rec.ips6.values())
     ]
     return render_hosts(own, _link_entries(svc, live) + peers, svc.extra_hosts)
 
 
 def _link_entries(svc: Service, live: Sequence[ReplicaRecord]) -> list[HostEntry]:
     """Docker's legacy link lines: ``<ip> <alias> <container>`` for each ``links: [target:alias]``,
-    pointing at the target's lowest live replica (as the link variables do)."""
+    pointing at the target's lowest live replica (as the link variables do); a second line for
+    its IPv6 address on that network, as Docker's."""
     entries = []
     for link in svc.links:
         target, _, alias = link.partition(":")
         replicas = sorted((r for r in live if r.service == target and r.ips), key=lambda r: r.index)
         if replicas:
             first = replicas[0]
-            entries.append(HostEntry(next(iter(first.ips.values())), (alias or target, first.name)))
+            net, ip = next(iter(first.ips.items()))
+            names = (alias or target, first.name)
+            entries += [HostEntry(a, names) for a in (ip, first.ips6.get(net)) if a]
     return entries
 
 

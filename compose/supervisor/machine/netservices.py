@@ -27,10 +27,15 @@ def dns_records(
     for rec in records:
         if rec.status != RUNNING:
             continue
-        for net, ip in rec.ips.items():
+        for net, ip in _addresses(rec):
             extra = tuple(aliases.get(rec.service, {}).get(net, ()))
             on.setdefault(net, []).append(ReplicaNames(ip, rec.service, rec.index, rec.name, extra))
     return {net: build_records(replicas) for net, replicas in on.items()}
+
+
+def _addresses(rec: ReplicaRecord) -> list[tuple[str, str]]:
+    """(network, address) of both families: A and AAAA answers come from one table."""
+    return [*rec.ips.items(), *rec.ips6.items()]
 
 
 def ptr_records(records: Iterable[ReplicaRecord], project: str) -> dict[str, dict[str, str]]:
@@ -38,7 +43,7 @@ def ptr_records(records: Iterable[ReplicaRecord], project: str) -> dict[str, dic
     out: dict[str, dict[str, str]] = {}
     for rec in records:
         if rec.status == RUNNING:
-            for net, ip in rec.ips.items():
+            for net, ip in _addresses(rec):
                 out.setdefault(net, {})[ip] = f"{rec.name}.{project}_{net}"
     return out
 
@@ -66,20 +71,32 @@ def dns_servers(stack: Any) -> dict[str, list[str]]:
     return {name: list(svc.dns) for name, svc in stack.services.items() if svc.dns}
 
 
+def port_targets(record: ReplicaRecord) -> list[str]:
+    """Where a replica's published ports lead: its address on its first network, and its IPv6
+    address there when the network has IPv6 (IPv6 clients then reach it by IPv6 DNAT)."""
+    net = next(iter(record.ips), "")
+    return [a for a in (record.ips.get(net), record.ips6.get(net)) if a]
+
+
 def proxy_backends(
     records: Iterable[ReplicaRecord],
 ) -> dict[tuple[str, int, str], list[tuple[str, int]]]:
-    """(host_ip, host_port, proto) → [(replica ip, target port)] for running replicas."""
+    """(listen address, host port, proto) → [(replica address, target port)] of the running
+    replicas, for the loopback (and IPv6) listeners ``netplug.ports.proxy_addresses`` names;
+    IPv6 listeners lead to IPv6 addresses where the replicas have them."""
+    from netplug.ports import proxy_addresses
+
     out: dict[tuple[str, int, str], list[tuple[str, int]]] = {}
     for rec in records:
-        if rec.status != RUNNING:
-            continue
-        ip = next(iter(rec.ips.values()), None)
-        for port in rec.ports:
-            if ip is None or not port.published:
+        targets = port_targets(rec) if rec.status == RUNNING else []
+        for port in rec.ports if targets else ():
+            if not port.published:
                 continue
-            key = ("127.0.0.1", port.published, port.protocol)
-            out.setdefault(key, []).append((ip, port.target))
+            v4, v6 = targets[0], targets[-1]
+            for address in proxy_addresses(port.host_ip, ":" in v6):
+                key = (address, port.published, port.protocol)
+                backend = v6 if ":" in address else v4
+                out.setdefault(key, []).append((backend, port.target))
     return out
 
 

@@ -1,6 +1,7 @@
 """The project's networks and volumes, and the project record that lists them (``down``
-without the file removes what the record names). Synchronous: the driver runs it in a worker
-thread."""
+without the file removes what the record names). Networks get their subnets from daemon.json's
+``default-address-pools`` and follow its ``ip-forward``. Synchronous: the driver runs it in a
+worker thread."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from compose.errors import NetworkSetupError
 from compose.planner.actions import EnsureNetwork, EnsureVolume, RemoveNetwork, RemoveVolume
 from compose.state import NetworkRecord, ProjectRecord
 from compose.supervisor.machine.context import Context
+from compose.supervisor.machine.netconfig import load_network_settings
 
 
 class Networks:
@@ -33,11 +35,27 @@ class Networks:
             # recorded before the kernel objects exist: a crash in ensure_network leaves a
             # record that `down` removes by name (remove_network tolerates absence)
             self._record(NetworkRecord(action.network, cfg.key))
+        settings = load_network_settings()
         try:
-            info = netplug.ensure_network(cfg, ipam_root=self.ctx.ipam_root)
+            info = netplug.ensure_network(
+                cfg,
+                ipam_root=self.ctx.ipam_root,
+                address_pools=settings.pools,
+                ip_forward=settings.ip_forward,
+            )
         except netplug.NetplugError as exc:
             raise NetworkSetupError(f'network "{cfg.key}": {exc}') from exc
-        self._record(NetworkRecord(action.network, cfg.key, info.subnet, info.gateway, info.bridge))
+        self._record(
+            NetworkRecord(
+                action.network,
+                cfg.key,
+                info.subnet,
+                info.gateway,
+                info.bridge,
+                subnet6=info.subnet6,
+                gateway6=info.gateway6,
+            )
+        )
         return info
 
     def remove(self, action: RemoveNetwork) -> None:

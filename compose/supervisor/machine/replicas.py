@@ -109,6 +109,7 @@ class Replicas:
         undo.append(lambda: ctx.store.delete_replica(name))
         netns, atts = self._network(svc, name, undo)
         ips = {att.network: att.ip for att in atts}
+        ips6 = {att.network: att.ip6 for att in atts if att.ip6}
         self._write_etc_files(svc, name, index, rdir, atts)
         owner = name if oneoff else ctx.name_of(svc.name, index)  # a successor finds its data
         mounts = _step("volumes", lambda: self._mounts(svc, owner, image))
@@ -132,6 +133,7 @@ class Replicas:
             status=CREATED,
             netns=str(netns) if netns else None,
             ips=ips,
+            ips6=ips6,
             ports=port_records(svc, index),
             mounts=tuple(f"{m.source}:{m.target}" for m in mounts),
             created=time.time(),
@@ -176,7 +178,9 @@ class Replicas:
             opts = svc.networks.get(key)
             aliases = tuple(opts.aliases) if opts else ()
             ipv4 = opts.ipv4_address if opts else None
-            reqs.append(netplug.AttachRequest(self.ctx.network_config(key), ipv4, aliases))
+            ipv6 = opts.ipv6_address if opts else None
+            cfg = self.ctx.network_config(key)
+            reqs.append(netplug.AttachRequest(cfg, ipv4, aliases, ipv6_address=ipv6))
         return reqs
 
     def _write_etc_files(
@@ -190,9 +194,9 @@ class Replicas:
         project = self.ctx.project
         etc = etcfiles.etc_dir(rdir)
         etc.mkdir(exist_ok=True)
-        own_ip = atts[0].ip if atts else None
+        own = (atts[0].ip, atts[0].ip6) if atts else ()
         records = self.ctx.store.replicas()
-        (etc / "hosts").write_text(etcfiles.hosts_text(project, svc, name, index, own_ip, records))
+        (etc / "hosts").write_text(etcfiles.hosts_text(project, svc, name, index, own, records))
         (etc / "resolv.conf").write_text(etcfiles.resolv_conf(svc, bool(atts), _host_resolv()))
         (etc / "hostname").write_text(etcfiles.hostname(project, svc, index) + "\n")
 

@@ -22,6 +22,7 @@ from compose.supervisor.blocking import run_sync
 from compose.supervisor.machine import etcfiles
 from compose.supervisor.machine.coalesce import Coalesced
 from compose.supervisor.machine.context import Context
+from compose.supervisor.machine.netservices import port_targets
 
 if TYPE_CHECKING:
     from compose.supervisor.machine.netservices import NetServices
@@ -126,10 +127,9 @@ class Traffic:
                 svc = stack.services.get(rec.service)
                 if rec.status != RUNNING or svc is None or not path.exists():
                     continue
-                own_ip = next(iter(rec.ips.values()), None)
-                text = etcfiles.hosts_text(
-                    self.ctx.project, svc, rec.name, rec.index, own_ip, records
-                )
+                net = next(iter(rec.ips), "")
+                own = (rec.ips.get(net), rec.ips6.get(net))
+                text = etcfiles.hosts_text(self.ctx.project, svc, rec.name, rec.index, own, records)
                 if path.read_text() != text:
                     netplug.write_in_place(path, text)
 
@@ -154,11 +154,10 @@ class Traffic:
         if not nets or not any(p.published for r in records for p in r.ports):
             return
         bindings = [
-            netplug.PortBinding(
-                p.published, next(iter(r.ips.values())), p.target, p.protocol, p.host_ip
-            )
+            netplug.PortBinding(p.published, ip, p.target, p.protocol, p.host_ip)
             for r in records
             if r.status == RUNNING and r.ips
+            for ip in port_targets(r)
             for p in r.ports
             if p.published
         ]

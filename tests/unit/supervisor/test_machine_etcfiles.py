@@ -28,7 +28,7 @@ def test_hosts_names_a_scaled_service_only_by_container_name():
         _rec("cache", 2, "10.0.0.5"),
         _rec("cache", 3, "10.0.0.6", status="exited"),
     ]
-    text = etcfiles.hosts_text("p", stack.services["web"], "p-web-1", 1, "10.0.0.2", records)
+    text = etcfiles.hosts_text("p", stack.services["web"], "p-web-1", 1, ("10.0.0.2",), records)
     lines = [line.split() for line in text.splitlines() if line.startswith("10.")]
     own = etcfiles.hostname("p", stack.services["web"], 1)
     assert lines[0] == ["10.0.0.2", own, "p-web-1", "web", "web-1"]
@@ -43,3 +43,17 @@ def test_link_variables_point_at_the_lowest_replica():
     records = [_rec("db", 2, "10.0.0.4"), _rec("db", 1, "10.0.0.3")]
     env = etcfiles.link_env("p", stack.services["web"], stack, records, {"db": ["5432/tcp"]})
     assert "DB_PORT=tcp://10.0.0.3:5432" in env and "DB_ENV_PW=x" in env
+
+
+def test_hosts_lists_ipv6_addresses_as_docker_writes_them():
+    """The replica's own IPv6 address gets a line with its names (docker's), so do its peers
+    and the link to a target with one."""
+    stack = _stack({"web": {"links": ["db"]}, "db": {}})
+    db = ReplicaRecord("p", "db", 1, status="running", ips={"default": "10.0.0.3"})
+    db = db.replace(ips6={"default": "fd00::3"})
+    own = ("10.0.0.2", "fd00::2")
+    text = etcfiles.hosts_text("p", stack.services["web"], "p-web-1", 1, own, [db])
+    lines = [line.split() for line in text.splitlines()]
+    name = etcfiles.hostname("p", stack.services["web"], 1)
+    assert ["fd00::2", name, "p-web-1", "web", "web-1"] in lines
+    assert ["fd00::3", "db", "p-db-1"] in lines and ["10.0.0.3", "db", "p-db-1"] in lines

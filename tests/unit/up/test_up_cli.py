@@ -100,9 +100,8 @@ def test_ps_table_and_json(capsys):
         ("demo-job-1", "exited", 3),
         ("demo-web-1", "running", 0),
     ]
-    assert rows[1]["Publishers"] == [
-        {"URL": "0.0.0.0", "TargetPort": 8000, "PublishedPort": 8080, "Protocol": "tcp"}
-    ]
+    ipv4 = {"URL": "0.0.0.0", "TargetPort": 8000, "PublishedPort": 8080, "Protocol": "tcp"}
+    assert rows[1]["Publishers"] in ([ipv4], [ipv4, {**ipv4, "URL": "::"}])  # :: with IPv6
     assert {"ID", "Project", "Service", "Health", "Labels", "Networks"} <= set(rows[1])
 
 
