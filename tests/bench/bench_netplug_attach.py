@@ -1,6 +1,7 @@
-"""Benchmark: per-replica network attach (netns + veth + address + routes + up) with netplug vs
-the same with `ip` commands, and connection throughput through a published port (nft DNAT path,
-userland proxy path) vs direct to the container IP. Everything runs inside test-made netns.
+"""Benchmark: per-replica network attach (netns + veth + address + routes + up) with netplug (also
+without its 127.0.0.11 redirect, and on an IPv6 network) vs the same with `ip` commands, and
+connection throughput through a published port (nft DNAT path, userland proxy path) vs direct
+to the container IP. Everything runs inside test-made netns.
 
 Run: python tests/bench/bench_netplug_attach.py   or
      python -m pytest tests/bench/bench_netplug_attach.py -s -p no:cacheprovider
@@ -41,13 +42,21 @@ def _ms(samples: list[float]) -> str:
     )
 
 
-def bench_attach_netplug(root: Path, host: Path, cfg: netplug.NetworkConfig) -> list[float]:
+def bench_attach_netplug(
+    root: Path, host: Path, cfg: netplug.NetworkConfig, dns_redirect: bool = True
+) -> list[float]:
     samples = []
     for i in range(N_ATTACH):
         start = time.perf_counter()
         path = netns.create_netns(root / f"np{i}")
         netplug.attach(
-            cfg.project, f"web-{i}", [cfg], path, host_netns=host, ipam_root=root / "ipam"
+            cfg.project,
+            f"web-{i}",
+            [cfg],
+            path,
+            host_netns=host,
+            ipam_root=root / "ipam",
+            dns_redirect=dns_redirect,
         )
         samples.append(time.perf_counter() - start)
     for i in range(N_ATTACH):
@@ -238,13 +247,19 @@ def main() -> None:
             netplug.ensure_network(cfg, host_netns=host, ipam_root=root / "ipam")
             again.append(time.perf_counter() - start)
         print(f"\nensure_network: create {first * 1000:.1f} ms, verify again {_ms(again)}")
-        ours, theirs, pyr = [], [], []
-        for rnd in range(ROUNDS):  # interleaved, so machine load hits all three alike
+        cfg6 = netplug.NetworkConfig(cfg.project, "v6", enable_ipv6=True)
+        netplug.ensure_network(cfg6, host_netns=host, ipam_root=root / "ipam")
+        ours, bare, dual, theirs, pyr = [], [], [], [], []
+        for rnd in range(ROUNDS):  # interleaved, so machine load hits all alike
             ours += bench_attach_netplug(root, host, cfg)
+            bare += bench_attach_netplug(root, host, cfg, dns_redirect=False)
+            dual += bench_attach_netplug(root, host, cfg6)
             theirs += bench_attach_ip(host, info, f"{salt}{rnd}")
             pyr += bench_attach_pyroute2_netns(host, info, f"{salt}{rnd}")
         print(f"\nattach per replica, {len(ours)} replicas (netns + veth + addr + lo + route + up)")
         print(f"  netplug (raw rtnetlink, setns per thread): {_ms(ours)}")
+        print(f"    without the 127.0.0.11 redirect:         {_ms(bare)}")
+        print(f"    on an IPv6 network (+ address, route):   {_ms(dual)}")
         print(f"  ip commands (7 invocations):               {_ms(theirs)}")
         print(f"  pyroute2 IPRoute(netns=...) helper mode:   {_ms(pyr)}")
         print(
@@ -255,7 +270,8 @@ def main() -> None:
         for label, (rate, mbps) in bench_ports(root, host, cfg).items():
             print(f"  {label:42s} {rate:8.0f} conn/s  {mbps:8.0f} MB/s")
     finally:
-        netplug.remove_network(cfg, host_netns=host, ipam_root=root / "ipam")
+        for net in (cfg, netplug.NetworkConfig(cfg.project, "v6")):
+            netplug.remove_network(net, host_netns=host, ipam_root=root / "ipam")
         netns.remove_netns(host)
         shutil.rmtree(root, ignore_errors=True)
 
