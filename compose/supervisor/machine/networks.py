@@ -6,6 +6,7 @@ worker thread."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 import netplug
@@ -20,6 +21,9 @@ from compose.supervisor.machine.netconfig import load_network_settings
 class Networks:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # the setup ensures networks and volumes in parallel worker threads, and each one
+        # reads, changes and writes the one project record: without this, one's entry is lost
+        self._record_lock = threading.Lock()
 
     def ensure(self, action: EnsureNetwork) -> netplug.NetworkInfo | None:
         """The bridge and IPAM of one network (None for an external one: it must exist)."""
@@ -60,18 +64,20 @@ class Networks:
 
     def remove(self, action: RemoveNetwork) -> None:
         netplug.remove_network((self.ctx.project, action.network), ipam_root=self.ctx.ipam_root)
-        record = self.ctx.store.load_project()
-        if record is not None:
-            kept = tuple(n for n in record.networks if n.name != action.network)
-            self.ctx.store.save_project(dataclasses.replace(record, networks=kept))
+        with self._record_lock:
+            record = self.ctx.store.load_project()
+            if record is not None:
+                kept = tuple(n for n in record.networks if n.name != action.network)
+                self.ctx.store.save_project(dataclasses.replace(record, networks=kept))
 
     def ensure_volume(self, action: EnsureVolume) -> None:
         volumes.ensure_volume(action.full_name, action.external)
         if not action.external:
-            record = self.project_record()
-            if action.full_name not in record.volumes:
-                changed = dataclasses.replace(record, volumes=(*record.volumes, action.full_name))
-                self.ctx.store.save_project(changed)
+            with self._record_lock:
+                record = self.project_record()
+                if action.full_name not in record.volumes:
+                    volumes_now = (*record.volumes, action.full_name)
+                    self.ctx.store.save_project(dataclasses.replace(record, volumes=volumes_now))
 
     def remove_volume(self, action: RemoveVolume) -> None:
         volumes.remove_volume(action.full_name)
@@ -95,9 +101,11 @@ class Networks:
         )
 
     def save_project_record(self) -> None:
-        self.ctx.store.save_project(self.project_record())
+        with self._record_lock:
+            self.ctx.store.save_project(self.project_record())
 
     def _record(self, net: NetworkRecord) -> None:
-        record = self.project_record()
-        others = tuple(n for n in record.networks if n.name != net.name)
-        self.ctx.store.save_project(dataclasses.replace(record, networks=(*others, net)))
+        with self._record_lock:
+            record = self.project_record()
+            others = tuple(n for n in record.networks if n.name != net.name)
+            self.ctx.store.save_project(dataclasses.replace(record, networks=(*others, net)))
