@@ -79,3 +79,21 @@ def test_a_port_of_the_project_itself_is_not_a_conflict(project, tmp_path):
         json.loads(line)["Name"] for line in cli.run("ps", "--format", "json").stdout.splitlines()
     ]
     assert sorted(names) == [f"{project}-other-1", f"{project}-web-1"]
+
+
+def test_a_running_project_refuses_a_taken_port_and_keeps_its_replica(project, tmp_path):
+    """`up -d` forwarded to the project's supervisor: the edit that publishes a held port is
+    refused (exit 1) and the replica it would have recreated keeps running."""
+    sock = holder("127.0.0.1")
+    port = sock.getsockname()[1]
+    path = write_stack(tmp_path, STACK.format(port=port).replace(f'ports: ["{port}:80"]', ""))
+    cli = Cli(project, file=path)
+    cli.run("up", "-d")
+    before = json.loads(cli.run("ps", "--format", "json", "web").stdout)["ID"]
+    path.write_text(write_stack(tmp_path, STACK.format(port=port)).read_text())
+    with sock:
+        up = cli.run("up", "-d", check=False)
+        assert up.returncode == 1, up.stdout + up.stderr
+        assert f"Bind for 0.0.0.0:{port} failed: port is already allocated" in up.stderr
+    after = json.loads(cli.run("ps", "--format", "json", "web").stdout)
+    assert (after["ID"], after["State"]) == (before, "running")
