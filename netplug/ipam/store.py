@@ -1,7 +1,8 @@
 """IPAM stores. ``DiskStore`` follows CNI host-local: a directory per network, one file per IP
 (named by the IP, content ``<owner>\\r\\n<ifname>``, created O_EXCL), ``last_reserved_ip.0``
-(IPv4) and ``last_reserved_ip.1`` (IPv6, host-local's second range set) and a ``lock`` file
-taken with flock around every change. An owner's interface holds one address per family."""
+(IPv4) and ``last_reserved_ip.1`` (IPv6, host-local's second range set; both padded with
+spaces, see ``_write_hint``) and a ``lock`` file taken with flock around every change. An
+owner's interface holds one address per family."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Protocol
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 LAST = {4: "last_reserved_ip.0", 6: "last_reserved_ip.1"}
 LOCK = "lock"
+HINT_WIDTH = 40
 
 
 class Store(Protocol):
@@ -110,7 +112,7 @@ class DiskStore:
             return False
         finally:
             tmp.unlink(missing_ok=True)
-        _write_atomic(self.dir / LAST[ip.version], str(ip))
+        _write_hint(self.dir / LAST[ip.version], str(ip))
         return True
 
     def last_reserved(self, version: int = 4) -> Address | None:
@@ -182,9 +184,14 @@ def _read_entry(path: Path | str) -> tuple[str, str] | None:
     return owner.strip(), ifname.strip()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(
-        f"tmp-{path.name.replace('.', '-')}-{os.getpid()}-{threading.get_native_id()}"
-    )
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _write_hint(path: Path, text: str) -> None:
+    """Overwrite the last-reserved hint in place, padded to a fixed width (IPv6's longest is
+    39 characters): no rename over it and no truncation, each of which makes ext4 flush the
+    file (auto_da_alloc: 0.3 ms an allocation on a quiet disk, several ms on a busy one).
+    The caller holds the store's lock; a torn write after a crash only reads as no hint, and
+    the round robin starts from the range's first address."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.pwrite(fd, text.ljust(HINT_WIDTH).encode(), 0)
+    finally:
+        os.close(fd)

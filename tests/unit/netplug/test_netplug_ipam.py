@@ -68,7 +68,7 @@ def test_netplug_disk_layout_is_host_local(tmp_path: Path) -> None:
     store = DiskStore(tmp_path / "n")
     allocate(store, make_range("10.9.0.0/24"), "proj/web-1", "eth0")
     assert (tmp_path / "n" / "10.9.0.2").read_bytes() == b"proj/web-1\r\neth0"
-    assert (tmp_path / "n" / "last_reserved_ip.0").read_text() == "10.9.0.2"
+    assert (tmp_path / "n" / "last_reserved_ip.0").read_text().strip() == "10.9.0.2"
     assert (tmp_path / "n" / "lock").exists()
 
 
@@ -150,8 +150,8 @@ def test_netplug_allocates_ipv6_next_to_ipv4_for_one_interface(tmp_path: Path) -
         "fd00:9::42"
     )
     assert allocate(store, v6, "p/web-1", "eth0") == ipaddress.IPv6Address("fd00:9::2")
-    assert (tmp_path / "n" / "last_reserved_ip.1").read_text() == "fd00:9::42"
-    assert (tmp_path / "n" / "last_reserved_ip.0").read_text() == "10.9.0.2"
+    assert (tmp_path / "n" / "last_reserved_ip.1").read_text().strip() == "fd00:9::42"
+    assert (tmp_path / "n" / "last_reserved_ip.0").read_text().strip() == "10.9.0.2"
     with pytest.raises(NetworkConfigError, match="is not an IPv6 address"):
         allocate(store, v6, "p/web-3", "eth0", "10.9.0.9")
     release(store, "p/web-1", "eth0")
