@@ -7,12 +7,56 @@
   results that are only kept to be faster (``compose.model.memo``).
 - ``PYCOMPOSE_CGROUP_ROOT`` (default ``pycompose``): the cgroup under which every project's
   replicas live (``<root>/<project>/<container>``), in each hierarchy.
+
+Modes (README, "Files and their modes"): the state and run dirs are 0700, so no other user
+reaches anything below them (a setuid binary in an upper dir or a volume, a container's
+environment in ``spec.json``, the supervisor socket). ``private_umask()`` (the CLI and the
+supervisor call it first) makes everything else pycompose creates 0700/0600 whatever the
+caller's umask; files a container must read (its /etc files, a volume's ``_data``, a created
+bind source) get their mode explicitly, and the container's processes get Docker's umask 0022.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from compose.errors import UserError
+from compose.names import is_component
+
+PRIVATE_DIR = 0o700
+PRIVATE_UMASK = 0o077
+_user_umask: int | None = None
+
+
+def private_umask() -> None:
+    """Make what this process creates private (0700 dirs, 0600 files) and tighten the state and
+    run dirs that already exist; files the user asks for keep the user's umask (``user_umask``).
+    Idempotent."""
+    global _user_umask
+    previous = os.umask(PRIVATE_UMASK)
+    if _user_umask is None:
+        _user_umask = previous
+    for root in (state_dir(), run_dir()):
+        _tighten(root)
+
+
+def user_umask() -> int:
+    """The umask this process was started with (before ``private_umask``)."""
+    if _user_umask is not None:
+        return _user_umask
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def _tighten(root: Path) -> None:
+    try:
+        st = root.stat()
+    except OSError:
+        return
+    if st.st_uid == os.geteuid() and st.st_mode & 0o7777 != PRIVATE_DIR:
+        root.chmod(PRIVATE_DIR)
 
 
 def state_dir() -> Path:
@@ -48,12 +92,24 @@ def ipam_dir() -> Path:
     return state_dir() / "ipam"
 
 
+def child(base: Path, name: str, suffix: str = "") -> Path:
+    """``base / (name + suffix)``, refusing a name that is not one safe path component: every
+    path derived from a name in a stack file goes through here, so none can leave its base."""
+    if not is_component(name) or not is_component(name + suffix):
+        raise UserError(f"refusing {name!r} as a name: it must be one path component under {base}")
+    return base / f"{name}{suffix}"
+
+
 def project_state_dir(project: str) -> Path:
-    return state_dir() / "projects" / project
+    return child(state_dir() / "projects", project)
 
 
 def project_run_dir(project: str) -> Path:
-    return run_dir() / "projects" / project
+    return child(run_dir() / "projects", project)
+
+
+def volume_root(name: str) -> Path:
+    return child(volumes_dir(), name)
 
 
 def cgroup_root() -> str:
@@ -61,4 +117,4 @@ def cgroup_root() -> str:
 
 
 def project_cgroup(project: str) -> str:
-    return f"{cgroup_root()}/{project}"
+    return f"{cgroup_root()}/{child(Path(cgroup_root()), project).name}"

@@ -36,7 +36,7 @@ INITIALIZED = "initialized"
 
 
 def volume_root(full_name: str) -> Path:
-    return paths.volumes_dir() / full_name
+    return paths.volume_root(full_name)
 
 
 def volume_data(full_name: str) -> Path:

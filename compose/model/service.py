@@ -28,6 +28,7 @@ from compose.model.parts import (
     ServiceVolume,
     Ulimit,
 )
+from compose.names import container_name_problem
 
 _RESTART = re.compile(r"^(|no|always|unless-stopped|on-failure(:\d+)?)$")
 _NAME_ALIAS: Final = "__name__"
@@ -160,6 +161,15 @@ class Service(ComposeModel):
     working_dir: str | None = None
     post_start: list[dict[str, Any]] = Field(default_factory=list)
     pre_stop: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("container_name")
+    @classmethod
+    def _container_name(cls, value: str | None) -> str | None:
+        """Docker's rule: the name becomes host paths (replica dir, logs, netns, cgroup)."""
+        problem = None if value is None else container_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("restart")
     @classmethod

@@ -31,11 +31,11 @@ def projects_dir() -> Path:
 
 def log_path(project: str, name: str) -> Path:
     """Outside the replica dir: the log survives the replica's restarts and recreations."""
-    return project_dir(project) / "logs" / f"{name}.log"
+    return paths.child(project_dir(project) / "logs", name, ".log")
 
 
 def replica_dir(project: str, name: str) -> Path:
-    return project_dir(project) / "containers" / name
+    return paths.child(project_dir(project) / "containers", name)
 
 
 def failures_path(project: str) -> Path:

@@ -92,7 +92,7 @@ class StateStore:
         atomic_write_json(self.project_file, to_dict(record))
 
     def replica_file(self, name: str) -> Path:
-        return self.replicas_dir / f"{name}.json"
+        return paths.child(self.replicas_dir, name, ".json")
 
     def load_replica(self, name: str) -> ReplicaRecord | None:
         return self._read_replica(self.replica_file(name))
