@@ -4,7 +4,7 @@
 as ``{t:"error", step, errno, message}`` and the process exits. After the last step it reports
 ``ready``, waits for ``go`` and execs the workload (see ``syncproto`` for the exchange).
 
-Order (DESIGN.md, Containers): netns → unshare mnt/uts/ipc → overlay → mounts → devices →
+Order (DESIGN.md, Containers): umask 0022 → netns → unshare mnt/uts/ipc → overlay → mounts → devices →
 pivot_root → console → cgroup (the monitor attaches us meanwhile) + cgroup ns → sysctls →
 masked/ro paths → ro root → hostname → rlimits → user lookup → capability bounding set →
 seccomp (before the uid change unless no_new_privs) → groups/uid/gid → capabilities →
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from compose.runtime import caps as capmod, rootfs, seccomp, syncproto, syscalls as sc
+from compose.runtime import caps as capmod, rootfs, safepath, seccomp, syncproto, syscalls as sc
 from compose.runtime.execlookup import find_executable, reset_process_state
 from compose.runtime.spec import ContainerSpec
 from compose.runtime.users import ExecUser, resolve_user
@@ -122,6 +122,13 @@ def _loopback_up() -> None:
         fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sh22x", b"lo", flags))  # SIOCSIFFLAGS
 
 
+CONTAINER_UMASK = 0o022  # runc's default; pycompose's own processes run with 0077
+
+
+def set_umask(ctx: InitContext) -> None:
+    os.umask(CONTAINER_UMASK)
+
+
 def join_netns(ctx: InitContext) -> None:
     spec = ctx.spec
     if spec.netns_path is not None:
@@ -192,7 +199,8 @@ def setup_console(ctx: InitContext) -> None:
         return
     master, slave_path = open_pty("/dev/pts/ptmx")
     slave = os.open(slave_path, os.O_RDWR)
-    rootfs.create_target("/dev/console", "file")
+    with safepath.closing(safepath.open_root("/")) as root:
+        os.close(rootfs.target_fd(root, "/dev/console", "file"))
     sc.mount(slave_path, "/dev/console", None, sc.MS_BIND)
     socket.send_fds(ctx.console, [b"m"], [master])
     os.close(master)
@@ -311,6 +319,7 @@ def change_dir(ctx: InitContext) -> None:
 
 
 STEPS: list[tuple[str, Callable[[InitContext], None]]] = [
+    ("umask", set_umask),
     ("join network namespace", join_netns),
     ("unshare namespaces", unshare_namespaces),
     ("mount rootfs", mount_overlay),

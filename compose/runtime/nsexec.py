@@ -52,6 +52,7 @@ FORWARDED = (
     signal.SIGUSR2,
 )
 TAIL_STEPS = (
+    "umask",
     "rlimits",
     "resolve user",
     "capabilities",
