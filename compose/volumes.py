@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from compose.runtime.spec import Mount
 from compose.stackfile.units import parse_bytes
 
 INITIALIZED = "initialized"
+DATA_MODE = 0o755  # a new volume's _data and a created bind source, whatever the umask
 
 
 def volume_root(full_name: str) -> Path:
@@ -50,7 +50,9 @@ def ensure_volume(full_name: str, external: bool = False) -> Path:
             f'external volume "{full_name}" not found',
             hint=f"create it first (mkdir -p {data}) or drop `external: true`",
         )
-    data.mkdir(parents=True, exist_ok=True)
+    if not data.is_dir():
+        data.mkdir(parents=True, exist_ok=True)
+        data.chmod(DATA_MODE)  # Docker's; copy-up then gives it the image directory's
     return data
 
 
@@ -65,69 +67,20 @@ def list_volumes() -> list[str]:
 
 # copy-up ------------------------------------------------------------------------------------
 def copy_up(volume: Path, layers: Sequence[Path], target: str) -> bool:
-    """Fill an empty, never-initialized volume from the image layers at ``target``."""
+    """Fill an empty, never-initialized volume from the image at ``target``, as the container
+    sees it (``compose.runtime.copyup``: the layers mounted as one overlay, the target resolved
+    inside it, the copy made through fds, so an image's symlinks never reach the host)."""
     marker = volume.parent / INITIALIZED
     if marker.exists():
         return False
     if any(volume.iterdir()):
         marker.touch()
         return False
-    rel = target.strip("/")
-    for layer in layers:  # lowest first: upper layers overwrite and white out
-        _merge_layer(layer / rel if rel else layer, volume)
-    _copy_owner_mode(
-        next((lay / rel for lay in reversed(layers) if (lay / rel).is_dir()), None), volume
-    )
+    from compose.runtime import copyup
+
+    copied = bool(layers) and copyup.copy_up(layers, target, volume)
     marker.touch()
-    return True
-
-
-def _merge_layer(src: Path, dst: Path) -> None:
-    if not src.is_dir() or src.is_symlink():
-        return
-    for entry in os.scandir(src):
-        _merge_entry(Path(entry.path), dst / entry.name)
-
-
-def _merge_entry(src: Path, dst: Path) -> None:
-    info = src.lstat()
-    if _is_whiteout(info):
-        _remove_path(dst)
-        return
-    if stat.S_ISDIR(info.st_mode):
-        if dst.exists() and not dst.is_dir():
-            _remove_path(dst)
-        dst.mkdir(exist_ok=True)
-        _merge_layer(src, dst)
-        _copy_owner_mode(src, dst)
-        return
-    _remove_path(dst)
-    if stat.S_ISLNK(info.st_mode):
-        os.symlink(os.readlink(src), dst)
-    elif stat.S_ISREG(info.st_mode):
-        shutil.copy2(src, dst, follow_symlinks=False)
-    else:
-        return  # devices, fifos, sockets are not copied into volumes
-    os.chown(dst, info.st_uid, info.st_gid, follow_symlinks=False)
-
-
-def _is_whiteout(info: os.stat_result) -> bool:
-    return stat.S_ISCHR(info.st_mode) and info.st_rdev == 0
-
-
-def _remove_path(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
-def _copy_owner_mode(src: Path | None, dst: Path) -> None:
-    if src is None or not src.exists():
-        return
-    info = src.stat()
-    os.chown(dst, info.st_uid, info.st_gid)
-    os.chmod(dst, stat.S_IMODE(info.st_mode))
+    return copied
 
 
 # service mounts -----------------------------------------------------------------------------
@@ -213,8 +166,16 @@ def _bind_source(stack: Any, vol: Any) -> Path:
     if not source.exists():
         if not create:
             raise UserError(f"bind source path does not exist: {source}")
-        source.mkdir(parents=True, exist_ok=True)
+        _make_dirs(source)
     return source
+
+
+def _make_dirs(path: Path) -> None:
+    """mkdir -p with Docker's 0755 for each created level (the process umask is private)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        directory.chmod(DATA_MODE)
 
 
 def _tmpfs_mounts(entries: Iterable[str]) -> list[Mount]:

@@ -176,10 +176,15 @@ def apply_op(sys: Syscalls, root: str, op: MountOp) -> None:
                 sys.mount(None, target, None, op.propagation, None)
 
 
+def lower_option(layer_fds: Sequence[int]) -> str:
+    """Relative lowerdirs (to /proc/self/fd) of the layers (lowest first), topmost first as
+    overlayfs wants."""
+    return "lowerdir=" + ":".join(str(fd) for fd in reversed(layer_fds))
+
+
 def overlay_options(layer_fds: Sequence[int], upper: Path, work: Path, extra: str = "") -> str:
-    """Relative lowerdirs (to /proc/self/fd), topmost first as overlayfs wants."""
-    lower = ":".join(str(fd) for fd in reversed(layer_fds))
-    return f"lowerdir={lower},upperdir={upper},workdir={work}" + (f",{extra}" if extra else "")
+    options = f"{lower_option(layer_fds)},upperdir={upper},workdir={work}"
+    return options + (f",{extra}" if extra else "")
 
 
 def make_devices(root: str) -> None:

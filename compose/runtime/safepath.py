@@ -144,6 +144,70 @@ def _create(parent: int, name: str, kind: str, mode: int) -> None:
         pass  # made meanwhile: the walk looks at it again
 
 
+# copying trees through fds -----------------------------------------------------------------
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def copy_tree(src: int, dst: int, *, keep_owner: bool = True, merge: bool = False) -> None:
+    """Copy directory ``src`` (an fd) into directory ``dst`` (an fd), then give ``dst`` the
+    mode and times (and owner) of ``src``. Nothing on either side is followed: symlinks are
+    copied as symlinks; devices, fifos and sockets are skipped. ``merge=False``: ``dst`` is
+    empty and every entry is new (O_EXCL); ``merge=True``: existing dirs are reused, files
+    overwritten, links replaced, and a symlink where a dir or file goes is an error (ELOOP)."""
+    for entry in os.scandir(src):
+        _copy_entry(src, dst, entry.name, keep_owner, merge)
+    copy_attrs(os.fstat(src), dst, keep_owner)
+
+
+def _copy_entry(src: int, dst: int, name: str, keep_owner: bool, merge: bool) -> None:
+    info = os.stat(name, dir_fd=src, follow_symlinks=False)
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            os.mkdir(name, 0o700, dir_fd=dst)
+        except FileExistsError:
+            if not merge:
+                raise
+        with closing(os.open(name, DIR_FLAGS, dir_fd=src)) as sub_src:
+            with closing(os.open(name, DIR_FLAGS, dir_fd=dst)) as sub_dst:
+                copy_tree(sub_src, sub_dst, keep_owner=keep_owner, merge=merge)
+    elif stat.S_ISREG(info.st_mode):
+        with closing(os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src)) as r:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            flags |= os.O_TRUNC if merge else os.O_EXCL
+            with closing(os.open(name, flags, 0o600, dir_fd=dst)) as w:
+                copy_data(r, w, info.st_size)
+                copy_attrs(info, w, keep_owner)
+    elif stat.S_ISLNK(info.st_mode):
+        if merge:
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISLNK(os.stat(name, dir_fd=dst, follow_symlinks=False).st_mode):
+                    os.unlink(name, dir_fd=dst)
+        os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
+        if keep_owner:
+            os.chown(name, info.st_uid, info.st_gid, dir_fd=dst, follow_symlinks=False)
+        os.utime(name, ns=_times(info), dir_fd=dst, follow_symlinks=False)
+
+
+def copy_data(src: int, dst: int, size: int) -> None:
+    offset = 0
+    while offset < size:  # sendfile: copy_file_range refuses overlay -> ext4
+        sent = os.sendfile(dst, src, offset, size - offset)
+        if sent == 0:
+            break
+        offset += sent
+
+
+def copy_attrs(info: os.stat_result, fd: int, keep_owner: bool = True) -> None:
+    if keep_owner:
+        os.fchown(fd, info.st_uid, info.st_gid)
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))  # after chown, which clears setuid bits
+    os.utime(fd, ns=_times(info))
+
+
+def _times(info: os.stat_result) -> tuple[int, int]:
+    return info.st_atime_ns, info.st_mtime_ns
+
+
 @contextlib.contextmanager
 def closing(fd: int) -> Iterator[int]:
     try:
