@@ -26,6 +26,7 @@ from compose import paths, volumes
 from compose.errors import ContainerError, PycomposeError
 from compose.logs import remove_log
 from compose.planner.stack import service_networks
+from compose.runtime.etcfiles import write_public
 from compose.runtime.spec import ContainerHandle, Mount, handle_of
 from compose.state import CREATED, EXITED, RUNNING, PortRecord, ReplicaRecord, staged_for
 from compose.supervisor.machine import etcfiles
@@ -192,10 +193,11 @@ class Replicas:
         etc.mkdir(exist_ok=True)
         own_ip = atts[0].ip if atts else None
         records = self.ctx.store.replicas()
-        (etc / "hosts").write_text(etcfiles.hosts_text(project, svc, name, index, own_ip, records))
+        hosts = etcfiles.hosts_text(project, svc, name, index, own_ip, records)
+        write_public(etc / "hosts", hosts)  # 0644: read by any user of the container
         gateways = [a.gateway for a in atts if a.gateway]
-        (etc / "resolv.conf").write_text(etcfiles.resolv_conf(svc, gateways))
-        (etc / "hostname").write_text(etcfiles.hostname(project, svc, index) + "\n")
+        write_public(etc / "resolv.conf", etcfiles.resolv_conf(svc, gateways))
+        write_public(etc / "hostname", etcfiles.hostname(project, svc, index) + "\n")
 
     def _mounts(self, svc: Service, owner: str, image: Image) -> list[Mount]:
         """The replica's mounts; ``owner`` (its canonical name) keys its anonymous volumes."""
