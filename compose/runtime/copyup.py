@@ -28,8 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from compose.errors import OperationError
-from compose.runtime import rootfs, safepath
-from compose.runtime import syscalls as sc
+from compose.runtime import rootfs, safepath, syscalls as sc
 
 NOTHING = 3
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC

@@ -4,8 +4,8 @@
 as ``{t:"error", step, errno, message}`` and the process exits. After the last step it reports
 ``ready``, waits for ``go`` and execs the workload (see ``syncproto`` for the exchange).
 
-Order (DESIGN.md, Containers): umask 0022 → netns → unshare mnt/uts/ipc → overlay → mounts → devices →
-pivot_root → console → cgroup (the monitor attaches us meanwhile) + cgroup ns → sysctls →
+Order (DESIGN.md, Containers): umask 0022 → netns → unshare mnt/uts/ipc → overlay → mounts →
+devices → pivot_root → console → cgroup (the monitor attaches us meanwhile) + cgroup ns → sysctls →
 masked/ro paths → ro root → hostname → rlimits → user lookup → capability bounding set →
 seccomp (before the uid change unless no_new_privs) → groups/uid/gid → capabilities →
 no_new_privs → chdir → ready → wait go → execve.
@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
 import resource
 import socket
 import struct
@@ -52,6 +53,7 @@ class InitContext:
     attached: socket.socket | None = None  # the monitor says "attached" here
     user: ExecUser = field(default_factory=ExecUser)
     env: dict[str, str] = field(default_factory=dict)
+    seccomp_filter: bytes = b""  # built before any namespace change (the profile is a host file)
 
     @property
     def root(self) -> str:
@@ -278,13 +280,17 @@ def drop_bounding(ctx: InitContext) -> None:
     sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
 
 
-def _wants_seccomp(ctx: InitContext) -> bool:
-    return ctx.spec.seccomp and not ctx.spec.privileged
+def seccomp_filter(spec: ContainerSpec, caps: frozenset[str]) -> bytes:
+    """The filter's program for this container (b"": none), built while host files are still
+    reachable: the zygote's forks inherit the common ones already built."""
+    if not spec.seccomp or spec.privileged or not seccomp.supported():
+        return b""
+    return seccomp.program_bytes(spec.seccomp_profile, platform.machine(), caps)
 
 
 def seccomp_early(ctx: InitContext) -> None:
-    if _wants_seccomp(ctx) and not ctx.spec.no_new_privileges:
-        seccomp.install("SYS_ADMIN" in ctx.caps)
+    if ctx.seccomp_filter and not ctx.spec.no_new_privileges:
+        seccomp.install(ctx.seccomp_filter)
 
 
 def set_user(ctx: InitContext) -> None:
@@ -310,8 +316,8 @@ def _permitted() -> int:
 def no_new_privs(ctx: InitContext) -> None:
     if ctx.spec.no_new_privileges:
         sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
-        if _wants_seccomp(ctx):
-            seccomp.install("SYS_ADMIN" in ctx.caps)
+        if ctx.seccomp_filter:
+            seccomp.install(ctx.seccomp_filter)
 
 
 def change_dir(ctx: InitContext) -> None:
@@ -394,6 +400,7 @@ def run_init(ctx: InitContext) -> None:
 def context_from_request(req: dict[str, Any], sock: socket.socket) -> InitContext:
     with open(req["spec_file"]) as f:
         spec = ContainerSpec.from_dict(json.load(f))
+    caps = capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged)
     return InitContext(
         spec=spec,
         sock=sock,
@@ -401,5 +408,6 @@ def context_from_request(req: dict[str, Any], sock: socket.socket) -> InitContex
         etc_files=[tuple(x) for x in req.get("etc_files", ())],
         init_binary=req.get("init_binary", ""),
         argv=((rootfs.INIT_PATH, "--") if spec.init else ()) + spec.argv,
-        caps=capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged),
+        caps=caps,
+        seccomp_filter=seccomp_filter(spec, caps),
     )

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from compose.runtime import safepath
-from compose.runtime import syscalls as sc
+from compose.runtime import safepath, syscalls as sc
 from compose.runtime.spec import ContainerSpec, Mount
 
 MASKED_PATHS = (

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from compose import paths
 from compose.errors import StateError
 from compose.state.layout import failures_path, project_dir
 from compose.state.records import ProjectRecord, ReplicaRecord, from_dict, to_dict

@@ -115,7 +115,13 @@ class Replicas:
         mounts = _step("volumes", lambda: self._mounts(svc, owner, image))
         made = self._made(svc, index, rdir, mounts, netns, name)
         spec = container_spec(
-            svc, name=name, project=ctx.project, index=index, image=image, made=made
+            svc,
+            name=name,
+            project=ctx.project,
+            index=index,
+            image=image,
+            made=made,
+            project_dir=ctx.stack.working_dir,
         )
         handle = _step("create", lambda: ctx.runtime.create(spec, stdio))
         undo.append(lambda: ctx.runtime.remove(handle))
@@ -263,7 +269,13 @@ class Replicas:
         mounts = self._mounts(svc, owner, image)
         made = self._made(svc, record.index, rdir, mounts, netns, record.ident)
         spec = container_spec(
-            svc, name=record.ident, project=ctx.project, index=record.index, image=image, made=made
+            svc,
+            name=record.ident,
+            project=ctx.project,
+            index=record.index,
+            image=image,
+            made=made,
+            project_dir=ctx.stack.working_dir,
         )
         handle = _step("create", lambda: ctx.runtime.create(spec))
         fresh = record.replace(
