@@ -31,7 +31,7 @@ def peer_uid(sock: socket.socket) -> int:
     _pid, uid, _gid = _UCRED.unpack(
         sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
     )
-    return uid
+    return int(uid)
 
 
 def peer_allowed(sock: socket.socket) -> bool:

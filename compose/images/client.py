@@ -125,9 +125,8 @@ class RegistryClient:
         if "realm" not in params:
             raise ImageError(f"{self.domain}/{repo}: bearer challenge without realm")
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
-        basic = (
-            httpx.BasicAuth(*self.creds) if self._may_send_creds(params["realm"], repo) else None
-        )
+        creds = self.creds if self._may_send_creds(params["realm"], repo) else None
+        basic = httpx.BasicAuth(*creds) if creds else None
         try:
             resp = self.http.get(params["realm"], params=query, auth=basic)
         except httpx.HTTPError as exc:

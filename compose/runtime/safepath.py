@@ -93,7 +93,7 @@ def _make(root: int, path: str, kind: str, mode: int) -> int:
     as "/": a symlink (dangling ones too) is followed inside the root, ".." stops at it, and a
     missing component is created (a dir; the last one a ``kind``). Each step is reopened with
     RESOLVE_IN_ROOT, so a component swapped meanwhile cannot lead out either."""
-    todo, done, links = _parts(path), [], 0
+    todo, done, links = _parts(path), list[str](), 0
     current = os.dup(root)
     try:
         while todo:

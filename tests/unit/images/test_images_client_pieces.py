@@ -187,7 +187,7 @@ def test_credentials_never_go_to_a_plain_http_token_realm() -> None:
         creds=("u", "p"),
         transport=_http_realm_registry(seen),
     )
-    with pytest.raises(ImageError, match="http://evil.test:31081/token, which is not https"):
+    with pytest.raises(ImageError, match=r"http://evil\.test:31081/token, which is not https"):
         client.get_manifest("ns/app", "1", "reg.test/ns/app:1")
     assert [r.url.host for r in seen] == ["reg.test"]  # evil.test was never asked
     assert all("authorization" not in r.headers for r in seen)

@@ -9,8 +9,7 @@ import functools
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from compose.runtime import seccomp
 from compose.runtime.caps import effective_set
