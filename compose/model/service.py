@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from compose import limits
 from compose.model.base import ByteSize, ComposeModel, Duration, NullableStrMap, ScalarStr, StrMap
 from compose.model.deploy import Cpus, Deploy
 from compose.model.parts import (
@@ -170,6 +171,16 @@ class Service(ComposeModel):
         if problem:
             raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Service:
+        """``compose.limits``: replicas and ports a host can hold (each has a way past it)."""
+        problem = limits.replicas_problem(self.name, self.replicas) or limits.ports_problem(
+            self.name, len(self.ports)
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @field_validator("restart")
     @classmethod
