@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -114,8 +115,8 @@ def service_mounts(
     mounts += _tmpfs_mounts(service.tmpfs)
     mounts += _image_volumes(replica, image_volumes, {m.target for m in mounts}, layers)
     mounts += _volumes_from(stack, service, replica, [*seen, service.name])
-    mounts += _file_mounts(stack, service.secrets, stack.secrets, "/run/secrets/")
-    mounts += _file_mounts(stack, service.configs, stack.configs, "/")
+    mounts += _file_mounts(stack, replica, service.secrets, stack.secrets, "/run/secrets/")
+    mounts += _file_mounts(stack, replica, service.configs, stack.configs, "/")
     return mounts
 
 
@@ -144,7 +145,26 @@ def _volume_mount(
         data = ensure_volume(anonymous_volume(replica, vol.target))
     if not (vol.volume and vol.volume.nocopy):
         copy_up(data, layers, vol.target)
-    return [Mount(vol.target, "bind", str(data), vol.read_only)]
+    subpath = _subpath(service, vol, data)
+    return [Mount(vol.target, "bind", str(data), vol.read_only, subpath=subpath)]
+
+
+def _subpath(service: Any, vol: Any, data: Path) -> str:
+    """``volume.subpath``: a relative path that exists in the volume (Docker's rules); it is
+    resolved inside the volume again when mounted."""
+    subpath = (vol.volume.subpath if vol.volume else None) or ""
+    if not subpath:
+        return ""
+    where = f'service "{service.name}": volume {vol.source or vol.target} subpath "{subpath}"'
+    if subpath.startswith("/") or ".." in subpath.split("/"):
+        raise UserError(f"{where}: must be a relative path inside the volume")
+    from compose.runtime.rootfs import source_is_dir
+
+    try:
+        source_is_dir(str(data), subpath)
+    except OSError as exc:
+        raise UserError(f"{where}: {exc.strerror or exc} in the volume") from None
+    return subpath
 
 
 def _image_volumes(
@@ -205,11 +225,13 @@ def _volumes_from(stack: Any, service: Any, replica: str, seen: list[str]) -> li
         source_replica = replica.rsplit("-", 2)[0] + f"-{name}-1"
         for m in service_mounts(stack, source, source_replica, (), seen):
             if m.type != "tmpfs" and not m.target.startswith("/run/secrets/"):
-                mounts.append(Mount(m.target, m.type, m.source, m.read_only or mode == "ro"))
+                mounts.append(dataclasses.replace(m, read_only=m.read_only or mode == "ro"))
     return mounts
 
 
-def _file_mounts(stack: Any, refs: Iterable[Any], defs: dict[str, Any], prefix: str) -> list[Mount]:
+def _file_mounts(
+    stack: Any, replica: str, refs: Iterable[Any], defs: dict[str, Any], prefix: str
+) -> list[Mount]:
     mounts = []
     for ref in refs:
         spec = defs.get(ref.source)
@@ -221,7 +243,36 @@ def _file_mounts(stack: Any, refs: Iterable[Any], defs: dict[str, Any], prefix: 
         if not path.is_absolute():
             path = Path(stack.working_dir) / path
         target = ref.target or ref.source
-        mounts.append(
-            Mount(target if target.startswith("/") else prefix + target, "bind", str(path), True)
-        )
+        target = target if target.startswith("/") else prefix + target
+        if any(v is not None for v in (ref.uid, ref.gid, ref.mode)):
+            path = _owned_copy(stack.name, replica, target, path, ref)
+        mounts.append(Mount(target, "bind", str(path), True))
     return mounts
+
+
+FILE_MODE = 0o444  # the spec's default mode of a secret or config given uid/gid/mode
+
+
+def _owned_copy(project: str, replica: str, target: str, source: Path, ref: Any) -> Path:
+    """``uid``/``gid``/``mode`` of a secret or config: a copy with that owner and mode (the
+    host file's own are left alone), under the project's private state; bound read-only."""
+    try:
+        uid, gid = int(ref.uid or 0), int(ref.gid or 0)
+    except ValueError:
+        raise UserError(f'"{ref.source}": uid and gid must be numbers') from None
+    mode = FILE_MODE if ref.mode is None else ref.mode
+    directory = paths.child(paths.project_state_dir(project) / "files", replica)
+    directory.mkdir(parents=True, exist_ok=True)
+    copy = directory / hashlib.sha256(target.encode()).hexdigest()[:16]
+    tmp = copy.with_suffix(".tmp")
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise UserError(f'"{ref.source}": {source}: {exc.strerror or exc}') from None
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    os.replace(tmp, copy)  # a running container keeps the old inode
+    return copy

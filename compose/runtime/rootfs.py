@@ -13,9 +13,10 @@ chdirs to /proc/self/fd and passes ``lowerdir=12:11:10`` (relative, 2-4 bytes pe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -81,6 +82,7 @@ class MountOp:
     create: str = "dir"  # "dir" | "file" | "" (the target must exist)
     remount_ro: bool = False
     propagation: int = 0
+    subpath: str = ""  # bind ``source``/subpath, resolved inside ``source`` (volume subpath)
 
 
 def _shm_op(spec: ContainerSpec) -> MountOp:
@@ -118,7 +120,7 @@ def _user_op(m: Mount) -> MountOp:
         opts = ",".join(o for o in (size, f"mode={m.mode:o}" if m.mode else "") if o)
         flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if m.read_only else 0)
         return MountOp(f"mount tmpfs {m.target}", "tmpfs", m.target, "tmpfs", flags, opts or None)
-    kind = "dir" if os.path.isdir(m.source) else "file"
+    kind = "dir" if source_is_dir(m.source, m.subpath) else "file"
     prop = sc.PROPAGATION.get(m.propagation, sc.MS_PRIVATE | sc.MS_REC)
     return MountOp(
         f"mount volume {m.target}",
@@ -129,7 +131,18 @@ def _user_op(m: Mount) -> MountOp:
         create=kind,
         remount_ro=m.read_only,
         propagation=prop,
+        subpath=m.subpath,
     )
+
+
+def source_is_dir(source: str, subpath: str = "") -> bool:
+    """Is the bind source (``subpath`` resolved inside ``source``) a directory? Raises
+    FileNotFoundError when a ``subpath`` is missing."""
+    if not subpath:
+        return os.path.isdir(source)
+    with safepath.closing(safepath.open_root(source)) as root:
+        with safepath.closing(safepath.open_in_root(root, subpath)) as fd:
+            return stat.S_ISDIR(os.fstat(fd).st_mode)
 
 
 def _bind(step: str, source: str, target: str, read_only: bool) -> MountOp:
@@ -158,12 +171,27 @@ def target_fd(root_fd: int, path: str, kind: str) -> int:
     return safepath.open_in_root(root_fd, path)
 
 
+@contextlib.contextmanager
+def _source(op: MountOp) -> Iterator[str | None]:
+    """The mount's source; with a ``subpath`` its fd, resolved inside the source (a volume the
+    containers write to: a symlink planted there cannot point the bind at the host)."""
+    if not op.subpath or op.source is None:
+        yield op.source
+        return
+    with safepath.closing(safepath.open_root(op.source)) as root:
+        with safepath.closing(safepath.open_in_root(root, op.subpath)) as fd:
+            yield safepath.fd_path(fd)
+
+
 def apply_op(sys: Syscalls, root: str, op: MountOp) -> None:
     """Mount ``op`` at its target inside ``root``. The remount and the propagation change open
     the target again: it is then the new mount's root."""
     with safepath.closing(safepath.open_root(root)) as root_fd:
-        with safepath.closing(target_fd(root_fd, op.target, op.create)) as fd:
-            sys.mount(op.source, safepath.fd_path(fd), op.fstype, op.flags, op.data)
+        with (
+            _source(op) as source,
+            safepath.closing(target_fd(root_fd, op.target, op.create)) as fd,
+        ):
+            sys.mount(source, safepath.fd_path(fd), op.fstype, op.flags, op.data)
         if not (op.remount_ro or op.propagation):
             return
         with safepath.closing(target_fd(root_fd, op.target, "")) as fd:

@@ -40,6 +40,7 @@ class Mount:
     propagation: str = "rprivate"
     size: int | None = None  # tmpfs bytes
     mode: int | None = None  # tmpfs mode, e.g. 0o1777
+    subpath: str = ""  # bind only this path inside ``source`` (resolved inside it)
 
 
 @dataclass(frozen=True, slots=True)

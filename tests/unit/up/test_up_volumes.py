@@ -115,7 +115,7 @@ def test_service_mounts(tmp_path):
             vol("volume", None, "/cache"),
         ],
         tmpfs=["/tmp:size=64m,mode=1777"],
-        secrets=[NS(source="token", target=None)],
+        secrets=[NS(source="token", target=None, uid=None, gid=None, mode=None)],
     )
     mounts = {m.target: m for m in service_mounts(stack, svc, "p-web-1")}
     assert mounts["/app"].source == str(tmp_path / "app") and mounts["/app"].read_only
