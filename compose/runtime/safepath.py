@@ -72,6 +72,7 @@ def fd_path(fd: int) -> str:
 
 
 MAX_LINKS = 40  # the kernel's own limit (ELOOP beyond it)
+DIR_MODE = 0o755  # the parents made on the way (runc's)
 
 
 def _parts(path: str) -> list[str]:
@@ -105,7 +106,8 @@ def _make(root: int, path: str, kind: str, mode: int) -> int:
             try:
                 st = os.stat(part, dir_fd=current, follow_symlinks=False)
             except FileNotFoundError:
-                _create(current, part, "dir" if todo else kind, mode)
+                last = not todo
+                _create(current, part, kind if last else "dir", mode if last else DIR_MODE)
                 st = os.stat(part, dir_fd=current, follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
                 links += 1
