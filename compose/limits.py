@@ -47,20 +47,18 @@ def check_size(size: int, most: int, name: str) -> None:
 
 
 def replicas_problem(service: str, replicas: int) -> str | None:
-    most = limit(REPLICAS)
-    if replicas > most:
-        return (
-            f'service "{service}": {replicas} replicas is more than the limit of {most} '
-            f"({REPLICAS[0]} raises it)"
-        )
-    return None
+    return _over(REPLICAS, service, replicas, "replicas")
 
 
 def ports_problem(service: str, ports: int) -> str | None:
-    most = limit(PORTS)
-    if ports > most:
-        return (
-            f'service "{service}": {ports} published ports is more than the limit of {most} '
-            f"({PORTS[0]} raises it)"
-        )
-    return None
+    return _over(PORTS, service, ports, "published ports")
+
+
+def _over(bound: tuple[str, int], service: str, count: int, what: str) -> str | None:
+    most = limit(bound)
+    if count <= most:
+        return None
+    return (
+        f'service "{service}": {count} {what} is more than the limit of {most} '
+        f"({bound[0]} raises it)"
+    )
