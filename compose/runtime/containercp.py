@@ -18,8 +18,8 @@ import stat
 from pathlib import Path
 
 from compose.errors import UserError
+from compose.procfs import process_start_time
 from compose.runtime import safepath
-from compose.runtime.procfs import proc_start_time
 
 _WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 
@@ -49,7 +49,7 @@ def open_root(pid: int, start_time: int | None, subject: str) -> int:
         root = safepath.open_root(f"/proc/{pid}/root")
     except OSError as err:
         raise UserError(f"{subject}: cp: the container is not running") from err
-    if start_time is not None and proc_start_time(pid) != start_time:
+    if start_time is not None and process_start_time(pid) != start_time:
         os.close(root)
         raise UserError(f"{subject}: cp: the container is not running")
     return root

@@ -121,7 +121,7 @@ class Replicas:
             index=index,
             image=image,
             made=made,
-            project_dir=ctx.stack.working_dir,
+            project_dir=ctx.stack.working_dir if ctx.stack else None,
         )
         handle = _step("create", lambda: ctx.runtime.create(spec, stdio))
         undo.append(lambda: ctx.runtime.remove(handle))
@@ -275,7 +275,7 @@ class Replicas:
             index=record.index,
             image=image,
             made=made,
-            project_dir=ctx.stack.working_dir,
+            project_dir=ctx.stack.working_dir if ctx.stack else None,
         )
         handle = _step("create", lambda: ctx.runtime.create(spec))
         fresh = record.replace(

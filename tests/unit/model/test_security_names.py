@@ -14,7 +14,8 @@ from compose import paths
 from compose.errors import UserError
 from compose.model import load_stack
 from compose.stackfile import LoadOptions
-from compose.state.records import replica_name, staging_name
+from compose.state import layout
+from compose.state.records import container_name, staging_name
 from compose.state.store import StateStore
 from compose.volumes import volume_full_name
 from netplug.netns import netns_path
@@ -76,19 +77,13 @@ def _derived_paths_stay_under_their_bases(stack) -> None:
     project = stack.name
     state = paths.project_state_dir(project)
     _under(state, paths.state_dir() / "projects")
-    _under(paths.project_run_dir(project), paths.run_dir() / "projects")
+    _under(layout.run_dir(project), paths.run_dir() / "projects")
     for svc in stack.services.values():
-        for name in (svc.container_name or replica_name(project, svc.name, 1),):
+        for name in (container_name(project, svc.name, 1, svc.container_name),):
             for each in (name, staging_name(name, "0123456789ab")):
-                _under(
-                    paths.replica_dir(project, each),
-                    paths.project_state_dir(project) / "containers",
-                )
-                _under(paths.replica_log(project, each), paths.project_state_dir(project) / "logs")
-                _under(
-                    StateStore(project).replica_file(each),
-                    paths.project_state_dir(project) / "replicas",
-                )
+                _under(layout.replica_dir(project, each), state / "containers")
+                _under(layout.log_path(project, each), state / "logs")
+                _under(StateStore(project).replica_file(each), state / "replicas")
                 _under(netns_path(each, Path("/run/x")), Path("/run/x"))
         for mount in svc.volumes:
             if mount.type == "volume" and mount.source:

@@ -46,7 +46,9 @@ def test_targets_are_made_inside_the_root(tmp_path: Path):
     assert not (tmp_path / "host").exists()
     assert (root / "etc").stat().st_mode & 0o777 != 0o644  # parents are dirs, not file modes
     _made(root, "/run/secrets/token", "file")
-    assert (root / "run/secrets").stat().st_mode & 0o777 == 0o755 & ~os.umask(os.umask(0))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (root / "run/secrets").stat().st_mode & 0o777 == 0o755 & ~umask
     with pytest.raises(OSError) as err:
         _made(root, "/loop/x", "dir")
     assert err.value.errno == errno.ELOOP
