@@ -18,7 +18,9 @@ bind source) get their mode explicitly, and the container's processes get Docker
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from compose.errors import UserError
@@ -48,6 +50,17 @@ def user_umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
     return current
+
+
+@contextlib.contextmanager
+def users_umask() -> Iterator[None]:
+    """Files the user asked for (``config -o``, ``kube convert -o``) get the user's umask, not
+    the private one (single-threaded callers: the umask is the process's)."""
+    previous = os.umask(user_umask())
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def _tighten(root: Path) -> None:

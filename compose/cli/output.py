@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from compose.errors import UserError
@@ -14,8 +13,7 @@ def write_output(path: str | Path, text: str) -> None:
     from compose import paths
 
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666 & ~paths.user_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with paths.users_umask():
+            Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot write the output: {exc.strerror or exc}") from None
