@@ -11,7 +11,7 @@ file, a cgroup dir), so each is checked at load, where the error can say the fil
 - every name at most ``MAX_NAME`` characters: it must fit one file name (255 bytes) after the
   longest prefix and suffix pycompose adds (a staging ``<12 hex>_``, a ``.log.N``).
 
-``is_component`` is the last line of defence where a path is derived (``compose.paths``).
+``is_component`` is the last line of defence where a path is derived (``state.layout.child``).
 """
 
 from __future__ import annotations

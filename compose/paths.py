@@ -23,9 +23,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from compose.errors import UserError
-from compose.names import is_component
-
 PRIVATE_DIR = 0o700
 PRIVATE_UMASK = 0o077
 _user_umask: int | None = None
@@ -105,24 +102,13 @@ def ipam_dir() -> Path:
     return state_dir() / "ipam"
 
 
-def child(base: Path, name: str, suffix: str = "") -> Path:
-    """``base / (name + suffix)``, refusing a name that is not one safe path component: every
-    path derived from a name in a stack file goes through here, so none can leave its base."""
-    if not is_component(name) or not is_component(name + suffix):
-        raise UserError(f"refusing {name!r} as a name: it must be one path component under {base}")
-    return base / f"{name}{suffix}"
-
-
 def project_state_dir(project: str) -> Path:
-    return child(state_dir() / "projects", project)
+    """Unchecked: ``compose.state.layout.project_dir`` checks the name."""
+    return state_dir() / "projects" / project
 
 
 def project_run_dir(project: str) -> Path:
-    return child(run_dir() / "projects", project)
-
-
-def volume_root(name: str) -> Path:
-    return child(volumes_dir(), name)
+    return run_dir() / "projects" / project
 
 
 def cgroup_root() -> str:
@@ -130,4 +116,4 @@ def cgroup_root() -> str:
 
 
 def project_cgroup(project: str) -> str:
-    return f"{cgroup_root()}/{child(Path(cgroup_root()), project).name}"
+    return f"{cgroup_root()}/{project}"

@@ -31,13 +31,14 @@ from compose.errors import OperationError, UserError
 from compose.planner.stack import uncovered_image_volumes
 from compose.runtime.spec import Mount
 from compose.stackfile.units import parse_bytes
+from compose.state import layout
 
 INITIALIZED = "initialized"
 DATA_MODE = 0o755  # a new volume's _data and a created bind source, whatever the umask
 
 
 def volume_root(full_name: str) -> Path:
-    return paths.volume_root(full_name)
+    return layout.volume_root(full_name)
 
 
 def volume_data(full_name: str) -> Path:
@@ -261,7 +262,7 @@ def _owned_copy(project: str, replica: str, target: str, source: Path, ref: Any)
     except ValueError:
         raise UserError(f'"{ref.source}": uid and gid must be numbers') from None
     mode = FILE_MODE if ref.mode is None else ref.mode
-    directory = paths.child(paths.project_state_dir(project) / "files", replica)
+    directory = layout.files_dir(project, replica)
     directory.mkdir(parents=True, exist_ok=True)
     copy = directory / hashlib.sha256(target.encode()).hexdigest()[:16]
     tmp = copy.with_suffix(".tmp")

@@ -40,14 +40,10 @@ def command(
     service = src_svc or dst_svc
     if service is None or (src_svc is None) == (dst_svc is None):
         raise click.UsageError("exactly one of SOURCE and DEST must be SERVICE:PATH")
-    record = client(obj).replica(service, index).record
-    from compose.runtime import containercp
-
-    containercp.copy(
-        record.pid,
-        record.start_time,
-        f'service "{record.service}" replica {record.index}',
+    client(obj).copy(
+        service,
         (src, dst),
+        index=index,
         into_container=dst_svc is not None,
         follow=follow_link,
         archive=archive,

@@ -75,7 +75,7 @@ def _under(path: Path, base: Path) -> None:
 
 def _derived_paths_stay_under_their_bases(stack) -> None:
     project = stack.name
-    state = paths.project_state_dir(project)
+    state = layout.project_dir(project)
     _under(state, paths.state_dir() / "projects")
     _under(layout.run_dir(project), paths.run_dir() / "projects")
     for svc in stack.services.values():
@@ -88,7 +88,7 @@ def _derived_paths_stay_under_their_bases(stack) -> None:
         for mount in svc.volumes:
             if mount.type == "volume" and mount.source:
                 full = volume_full_name(stack, mount.source)
-                _under(paths.volume_root(full), paths.volumes_dir())
+                _under(layout.volume_root(full), paths.volumes_dir())
         for net in svc.networks:
             _under(paths.ipam_dir() / f"{project}_{net}", paths.ipam_dir())
 
@@ -148,6 +148,6 @@ def test_a_derived_path_is_checked_where_it_is_made():
     """The last line of defence: '-p ..' normalizes to '' (down would remove every project)."""
     for bad in ("", ".", "..", "a/b", "a\0b", "x" * 256):
         with pytest.raises(UserError, match="one path component"):
-            paths.project_state_dir(bad)
+            layout.project_dir(bad)
         with pytest.raises(UserError):
-            paths.volume_root(bad)
+            layout.volume_root(bad)
