@@ -7,12 +7,66 @@
   results that are only kept to be faster (``compose.model.memo``).
 - ``PYCOMPOSE_CGROUP_ROOT`` (default ``pycompose``): the cgroup under which every project's
   replicas live (``<root>/<project>/<container>``), in each hierarchy.
+
+Modes (README, "Files and their modes"): the state and run dirs are 0700, so no other user
+reaches anything below them (a setuid binary in an upper dir or a volume, a container's
+environment in ``spec.json``, the supervisor socket). ``private_umask()`` (the CLI and the
+supervisor call it first) makes everything else pycompose creates 0700/0600 whatever the
+caller's umask; files a container must read (its /etc files, a volume's ``_data``, a created
+bind source) get their mode explicitly, and the container's processes get Docker's umask 0022.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+PRIVATE_DIR = 0o700
+PRIVATE_UMASK = 0o077
+_user_umask: int | None = None
+
+
+def private_umask() -> None:
+    """Make what this process creates private (0700 dirs, 0600 files) and tighten the state and
+    run dirs that already exist; files the user asks for keep the user's umask (``user_umask``).
+    Idempotent."""
+    global _user_umask
+    previous = os.umask(PRIVATE_UMASK)
+    if _user_umask is None:
+        _user_umask = previous
+    for root in (state_dir(), run_dir()):
+        _tighten(root)
+
+
+def user_umask() -> int:
+    """The umask this process was started with (before ``private_umask``)."""
+    if _user_umask is not None:
+        return _user_umask
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+@contextlib.contextmanager
+def users_umask() -> Iterator[None]:
+    """Files the user asked for (``config -o``, ``kube convert -o``) get the user's umask, not
+    the private one (single-threaded callers: the umask is the process's)."""
+    previous = os.umask(user_umask())
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _tighten(root: Path) -> None:
+    try:
+        st = root.stat()
+    except OSError:
+        return
+    if st.st_uid == os.geteuid() and st.st_mode & 0o7777 != PRIVATE_DIR:
+        root.chmod(PRIVATE_DIR)
 
 
 def state_dir() -> Path:
@@ -49,6 +103,7 @@ def ipam_dir() -> Path:
 
 
 def project_state_dir(project: str) -> Path:
+    """Unchecked: ``compose.state.layout.project_dir`` checks the name."""
     return state_dir() / "projects" / project
 
 

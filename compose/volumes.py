@@ -18,10 +18,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
-import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,14 @@ from compose.errors import OperationError, UserError
 from compose.planner.stack import uncovered_image_volumes
 from compose.runtime.spec import Mount
 from compose.stackfile.units import parse_bytes
+from compose.state import layout
 
 INITIALIZED = "initialized"
+DATA_MODE = 0o755  # a new volume's _data and a created bind source, whatever the umask
 
 
 def volume_root(full_name: str) -> Path:
-    return paths.volumes_dir() / full_name
+    return layout.volume_root(full_name)
 
 
 def volume_data(full_name: str) -> Path:
@@ -50,7 +52,9 @@ def ensure_volume(full_name: str, external: bool = False) -> Path:
             f'external volume "{full_name}" not found',
             hint=f"create it first (mkdir -p {data}) or drop `external: true`",
         )
-    data.mkdir(parents=True, exist_ok=True)
+    if not data.is_dir():
+        data.mkdir(parents=True, exist_ok=True)
+        data.chmod(DATA_MODE)  # Docker's; copy-up then gives it the image directory's
     return data
 
 
@@ -65,69 +69,20 @@ def list_volumes() -> list[str]:
 
 # copy-up ------------------------------------------------------------------------------------
 def copy_up(volume: Path, layers: Sequence[Path], target: str) -> bool:
-    """Fill an empty, never-initialized volume from the image layers at ``target``."""
+    """Fill an empty, never-initialized volume from the image at ``target``, as the container
+    sees it (``compose.runtime.copyup``: the layers mounted as one overlay, the target resolved
+    inside it, the copy made through fds, so an image's symlinks never reach the host)."""
     marker = volume.parent / INITIALIZED
     if marker.exists():
         return False
     if any(volume.iterdir()):
         marker.touch()
         return False
-    rel = target.strip("/")
-    for layer in layers:  # lowest first: upper layers overwrite and white out
-        _merge_layer(layer / rel if rel else layer, volume)
-    _copy_owner_mode(
-        next((lay / rel for lay in reversed(layers) if (lay / rel).is_dir()), None), volume
-    )
+    from compose.runtime import copyup
+
+    copied = bool(layers) and copyup.copy_up(layers, target, volume)
     marker.touch()
-    return True
-
-
-def _merge_layer(src: Path, dst: Path) -> None:
-    if not src.is_dir() or src.is_symlink():
-        return
-    for entry in os.scandir(src):
-        _merge_entry(Path(entry.path), dst / entry.name)
-
-
-def _merge_entry(src: Path, dst: Path) -> None:
-    info = src.lstat()
-    if _is_whiteout(info):
-        _remove_path(dst)
-        return
-    if stat.S_ISDIR(info.st_mode):
-        if dst.exists() and not dst.is_dir():
-            _remove_path(dst)
-        dst.mkdir(exist_ok=True)
-        _merge_layer(src, dst)
-        _copy_owner_mode(src, dst)
-        return
-    _remove_path(dst)
-    if stat.S_ISLNK(info.st_mode):
-        os.symlink(os.readlink(src), dst)
-    elif stat.S_ISREG(info.st_mode):
-        shutil.copy2(src, dst, follow_symlinks=False)
-    else:
-        return  # devices, fifos, sockets are not copied into volumes
-    os.chown(dst, info.st_uid, info.st_gid, follow_symlinks=False)
-
-
-def _is_whiteout(info: os.stat_result) -> bool:
-    return stat.S_ISCHR(info.st_mode) and info.st_rdev == 0
-
-
-def _remove_path(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
-def _copy_owner_mode(src: Path | None, dst: Path) -> None:
-    if src is None or not src.exists():
-        return
-    info = src.stat()
-    os.chown(dst, info.st_uid, info.st_gid)
-    os.chmod(dst, stat.S_IMODE(info.st_mode))
+    return copied
 
 
 # service mounts -----------------------------------------------------------------------------
@@ -161,8 +116,8 @@ def service_mounts(
     mounts += _tmpfs_mounts(service.tmpfs)
     mounts += _image_volumes(replica, image_volumes, {m.target for m in mounts}, layers)
     mounts += _volumes_from(stack, service, replica, [*seen, service.name])
-    mounts += _file_mounts(stack, service.secrets, stack.secrets, "/run/secrets/")
-    mounts += _file_mounts(stack, service.configs, stack.configs, "/")
+    mounts += _file_mounts(stack, replica, service.secrets, stack.secrets, "/run/secrets/")
+    mounts += _file_mounts(stack, replica, service.configs, stack.configs, "/")
     return mounts
 
 
@@ -191,7 +146,26 @@ def _volume_mount(
         data = ensure_volume(anonymous_volume(replica, vol.target))
     if not (vol.volume and vol.volume.nocopy):
         copy_up(data, layers, vol.target)
-    return [Mount(vol.target, "bind", str(data), vol.read_only)]
+    subpath = _subpath(service, vol, data)
+    return [Mount(vol.target, "bind", str(data), vol.read_only, subpath=subpath)]
+
+
+def _subpath(service: Any, vol: Any, data: Path) -> str:
+    """``volume.subpath``: a relative path that exists in the volume (Docker's rules); it is
+    resolved inside the volume again when mounted."""
+    subpath = (vol.volume.subpath if vol.volume else None) or ""
+    if not subpath:
+        return ""
+    where = f'service "{service.name}": volume {vol.source or vol.target} subpath "{subpath}"'
+    if subpath.startswith("/") or ".." in subpath.split("/"):
+        raise UserError(f"{where}: must be a relative path inside the volume")
+    from compose.runtime.rootfs import source_is_dir
+
+    try:
+        source_is_dir(str(data), subpath)
+    except OSError as exc:
+        raise UserError(f"{where}: {exc.strerror or exc} in the volume") from None
+    return subpath
 
 
 def _image_volumes(
@@ -213,8 +187,16 @@ def _bind_source(stack: Any, vol: Any) -> Path:
     if not source.exists():
         if not create:
             raise UserError(f"bind source path does not exist: {source}")
-        source.mkdir(parents=True, exist_ok=True)
+        _make_dirs(source)
     return source
+
+
+def _make_dirs(path: Path) -> None:
+    """mkdir -p with Docker's 0755 for each created level (the process umask is private)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        directory.chmod(DATA_MODE)
 
 
 def _tmpfs_mounts(entries: Iterable[str]) -> list[Mount]:
@@ -244,11 +226,13 @@ def _volumes_from(stack: Any, service: Any, replica: str, seen: list[str]) -> li
         source_replica = replica.rsplit("-", 2)[0] + f"-{name}-1"
         for m in service_mounts(stack, source, source_replica, (), seen):
             if m.type != "tmpfs" and not m.target.startswith("/run/secrets/"):
-                mounts.append(Mount(m.target, m.type, m.source, m.read_only or mode == "ro"))
+                mounts.append(dataclasses.replace(m, read_only=m.read_only or mode == "ro"))
     return mounts
 
 
-def _file_mounts(stack: Any, refs: Iterable[Any], defs: dict[str, Any], prefix: str) -> list[Mount]:
+def _file_mounts(
+    stack: Any, replica: str, refs: Iterable[Any], defs: dict[str, Any], prefix: str
+) -> list[Mount]:
     mounts = []
     for ref in refs:
         spec = defs.get(ref.source)
@@ -260,7 +244,36 @@ def _file_mounts(stack: Any, refs: Iterable[Any], defs: dict[str, Any], prefix: 
         if not path.is_absolute():
             path = Path(stack.working_dir) / path
         target = ref.target or ref.source
-        mounts.append(
-            Mount(target if target.startswith("/") else prefix + target, "bind", str(path), True)
-        )
+        target = target if target.startswith("/") else prefix + target
+        if any(v is not None for v in (ref.uid, ref.gid, ref.mode)):
+            path = _owned_copy(stack.name, replica, target, path, ref)
+        mounts.append(Mount(target, "bind", str(path), True))
     return mounts
+
+
+FILE_MODE = 0o444  # the spec's default mode of a secret or config given uid/gid/mode
+
+
+def _owned_copy(project: str, replica: str, target: str, source: Path, ref: Any) -> Path:
+    """``uid``/``gid``/``mode`` of a secret or config: a copy with that owner and mode (the
+    host file's own are left alone), under the project's private state; bound read-only."""
+    try:
+        uid, gid = int(ref.uid or 0), int(ref.gid or 0)
+    except ValueError:
+        raise UserError(f'"{ref.source}": uid and gid must be numbers') from None
+    mode = FILE_MODE if ref.mode is None else ref.mode
+    directory = layout.files_dir(project, replica)
+    directory.mkdir(parents=True, exist_ok=True)
+    copy = directory / hashlib.sha256(target.encode()).hexdigest()[:16]
+    tmp = copy.with_suffix(".tmp")
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise UserError(f'"{ref.source}": {source}: {exc.strerror or exc}') from None
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    os.replace(tmp, copy)  # a running container keeps the old inode
+    return copy

@@ -85,6 +85,9 @@ def default_run_dir() -> Path:
 
 
 def netns_path(name: str, run_dir: Path | None = None) -> Path:
+    """The file pinning netns ``name``; a name that is not one path component is refused."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name or len(name) > 255:
+        raise KernelError(f"netns {name!r}: not a valid netns name (one path component)")
     return (run_dir or default_run_dir()) / name
 
 

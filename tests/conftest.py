@@ -33,7 +33,10 @@ def isolated_dirs(
         monkeypatch.setenv(f"PYCOMPOSE_{name}_DIR", str(path))
     cgroup_root = f"pycompose-t{secrets.token_hex(4)}"
     monkeypatch.setenv("PYCOMPOSE_CGROUP_ROOT", cgroup_root)
+    umask = os.umask(0o022)  # the CLI run in-process makes its own private (0077): undone here
+    os.umask(umask)
     yield base
+    os.umask(umask)
     _remove_cgroup_root(cgroup_root)
 
 

@@ -95,6 +95,9 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, /, **opts: object) -> None:
     """Run Compose stacks on this Linux host, no container engine needed."""
     ctx.obj = GlobalOptions(**opts)  # type: ignore[arg-type]
+    from compose import paths
+
+    paths.private_umask()  # state, sockets and logs are private whatever the caller's umask
     if opts.get("debug"):
         import logging
 

@@ -8,8 +8,12 @@ from compose.errors import UserError
 
 
 def write_output(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path``, as docker compose does: no parent directories are made."""
+    """Write ``text`` to ``path``, as docker compose does: no parent directories are made; a
+    new file gets the user's umask (the CLI's own is private, ``paths.private_umask``)."""
+    from compose import paths
+
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        with paths.users_umask():
+            Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot write the output: {exc.strerror or exc}") from None

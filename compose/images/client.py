@@ -125,7 +125,8 @@ class RegistryClient:
         if "realm" not in params:
             raise ImageError(f"{self.domain}/{repo}: bearer challenge without realm")
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
-        basic = httpx.BasicAuth(*self.creds) if self.creds else None
+        creds = self.creds if self._may_send_creds(params["realm"], repo) else None
+        basic = httpx.BasicAuth(*creds) if creds else None
         try:
             resp = self.http.get(params["realm"], params=query, auth=basic)
         except httpx.HTTPError as exc:
@@ -139,6 +140,20 @@ class RegistryClient:
             raise ImageError(f"{self.domain}/{repo}: token server answered {resp.status_code}")
         doc = resp.json()
         return doc.get("token") or doc.get("access_token") or ""
+
+    def _may_send_creds(self, realm: str, repo: str) -> bool:
+        """Credentials go to an https token server only, unless the registry itself is
+        configured insecure (loopback, ``insecure-registries``): whoever writes the 401's
+        ``realm`` must not get the password in clear text."""
+        if not self.creds:
+            return False
+        if httpx.URL(realm).scheme == "https" or self.settings.is_insecure(self.domain):
+            return True
+        raise ImageError(
+            f"{self.domain}/{repo}: the registry sends the credentials to {realm}, "
+            "which is not https: refused",
+            hint=f"list {self.domain} in insecure-registries (daemon.json) if that is meant",
+        )
 
     def _unauthorized(self, repo: str, why: str) -> ImageError:
         hint = (

@@ -122,9 +122,9 @@ def _finish(store: ImageStore, ref: str, digest: str, *, tag: bool) -> Image:
 def _load_docker_save(root: Path, store: ImageStore) -> list[Image]:
     images = []
     for entry in json.loads((root / "manifest.json").read_text()):
-        with open(root / entry["Config"], "rb") as fh:
+        with open(_member(root, entry["Config"]), "rb") as fh:
             cfg_digest = store.ingest(fh)
-        layers = [_ingest_layer(root / name, store) for name in entry["Layers"]]
+        layers = [_ingest_layer(_member(root, name), store) for name in entry["Layers"]]
         manifest = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
@@ -142,6 +142,14 @@ def _load_docker_save(root: Path, store: ImageStore) -> list[Image]:
         ref = str(reference.parse(tags[0])) if tags else f"<none>@{digest}"
         images.append(_finish(store, ref, digest, tag=bool(tags)))
     return images
+
+
+def _member(root: Path, name: str) -> Path:
+    """A file the archive's manifest.json names: inside the archive, never a host path."""
+    path = (root / name).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise ImageError(f"image archive: manifest.json names {name!r}, outside the archive")
+    return path
 
 
 def _ingest_layer(path: Path, store: ImageStore) -> dict[str, Any]:

@@ -34,6 +34,9 @@ WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
 CHUNK = 1 << 20
+# dirs a layer implies without an entry get 0755, as Docker's extraction makes them (the
+# process's own umask is 0077: the store is private, its layers must still look normal)
+TAR_UMASK = 0o022
 F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux), missing from older Pythons
 TAR_FLAGS = [
     "--numeric-owner",
@@ -144,7 +147,9 @@ def _run_tar(chunks: Iterator[bytes], target: Path, sha: Any) -> _Scan:
     scan = _Scan()
     scanner = TarScanner(scan.check)
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors, bufsize=0)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stderr=errors, bufsize=0, umask=TAR_UMASK
+        )
         assert proc.stdin is not None
         with contextlib.suppress(OSError):
             fcntl.fcntl(proc.stdin.fileno(), F_SETPIPE_SZ, CHUNK)
@@ -240,7 +245,7 @@ def _scan_then_tar(fh: BinaryIO, blob: Path, root: Path) -> _Scan:
     scan = _Scan()
     TarScanner(scan.check).scan_file(fh)
     cmd = ["tar", "-x", "-f", str(blob), "-C", str(root), *TAR_FLAGS]
-    proc = subprocess.run(cmd, capture_output=True)
+    proc = subprocess.run(cmd, capture_output=True, umask=TAR_UMASK)
     if proc.returncode != 0:
         lines = proc.stderr.decode(errors="replace").strip().splitlines()
         raise ImageError(f"tar: {lines[-1] if lines else f'exit {proc.returncode}'}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from compose import paths
 from compose.errors import UserError
 from compose.kube.objects import Manifest
 from compose.model.yamlout import dump
@@ -41,11 +42,12 @@ def write_directory(
     files[KUSTOMIZATION] = dump(kustomization(objects, namespace))
     written = []
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            path = directory / name
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
+        with paths.users_umask():  # the user's files: the user's umask, not the private one
+            directory.mkdir(parents=True, exist_ok=True)
+            for name, text in files.items():
+                path = directory / name
+                path.write_text(text, encoding="utf-8")
+                written.append(path)
     except OSError as exc:
         raise UserError(f"{directory}: cannot write the manifests: {exc.strerror or exc}") from None
     return written

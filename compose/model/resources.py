@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from compose.model.base import ComposeModel, ScalarStr, StrMap
+from compose.names import volume_name_problem
 
 
 class IpamPool(ComposeModel):
@@ -41,6 +42,15 @@ class Volume(ComposeModel):
     driver_opts: StrMap = Field(default_factory=dict)
     external: bool = False
     labels: StrMap = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _local_name(cls, value: str | None) -> str | None:
+        """Docker's rule for local volume names: the name is a directory under the state dir."""
+        problem = None if value is None else volume_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _external_alone(self) -> Volume:

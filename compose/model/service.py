@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from compose import limits
 from compose.model.base import ByteSize, ComposeModel, Duration, NullableStrMap, ScalarStr, StrMap
 from compose.model.deploy import Cpus, Deploy
 from compose.model.parts import (
@@ -28,6 +29,7 @@ from compose.model.parts import (
     ServiceVolume,
     Ulimit,
 )
+from compose.names import container_name_problem
 
 _RESTART = re.compile(r"^(|no|always|unless-stopped|on-failure(:\d+)?)$")
 _NAME_ALIAS: Final = "__name__"
@@ -160,6 +162,25 @@ class Service(ComposeModel):
     working_dir: str | None = None
     post_start: list[dict[str, Any]] = Field(default_factory=list)
     pre_stop: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("container_name")
+    @classmethod
+    def _container_name(cls, value: str | None) -> str | None:
+        """Docker's rule: the name becomes host paths (replica dir, logs, netns, cgroup)."""
+        problem = None if value is None else container_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Service:
+        """``compose.limits``: replicas and ports a host can hold (each has a way past it)."""
+        problem = limits.replicas_problem(self.name, self.replicas) or limits.ports_problem(
+            self.name, len(self.ports)
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @field_validator("restart")
     @classmethod

@@ -8,19 +8,17 @@ that ``load_stack(..., consistency=True)`` runs (compose-go's ``checkConsistency
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from compose.model.base import ComposeModel, Nullable
 from compose.model.consistency import Problem, consistency_problems
 from compose.model.resources import Config, Network, Secret, Volume
 from compose.model.service import SERVICE_NAME_ALIAS, Service
-
-_SERVICE_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
+from compose.names import MAX_NAME, key_problem, volume_name_problem
 
 
 def _internal(default: Any, alias: str) -> Any:
@@ -52,11 +50,31 @@ class Stack(ComposeModel):
 
     @field_validator("services")
     @classmethod
-    def _service_names(cls, services: dict[str, Service]) -> dict[str, Service]:
-        bad = [name for name in services if not _SERVICE_NAME.match(name)]
-        if bad:
-            raise ValueError(f'invalid service name "{bad[0]}" (letters, digits, ".", "_", "-")')
+    def _service_names(
+        cls, services: dict[str, Service], info: ValidationInfo
+    ) -> dict[str, Service]:
+        project = str(info.data.get("name", ""))
+        for name, service in services.items():
+            problem = key_problem("service", name) or _generated_name_problem(project, service)
+            if problem:
+                raise ValueError(problem)
         return services
+
+    @field_validator("networks", "volumes", "secrets", "configs")
+    @classmethod
+    def _resource_keys(cls, resources: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """The keys name host objects (``<project>_<key>`` volumes, IPAM dirs): the spec's
+        pattern; a volume's full name (its ``name:``, the key of an external one, or
+        ``<project>_<key>``) follows Docker's rule for local volume names."""
+        kind = str(info.field_name)[:-1]
+        for key, spec in resources.items():
+            problem = key_problem(kind, key)
+            if not problem and kind == "volume" and spec is not None and not spec.name:
+                full = key if spec.external else f"{info.data.get('name', '')}_{key}"
+                problem = volume_name_problem(full)
+            if problem:
+                raise ValueError(problem)
+        return resources
 
     def service(self, name: str) -> Service:
         return self.services[name]
@@ -67,6 +85,17 @@ class Stack(ComposeModel):
     def consistency_problems(self) -> list[Problem]:
         """Every dangling reference or contradiction, with the key path it is written at."""
         return consistency_problems(self)
+
+
+def _generated_name_problem(project: str, service: Service) -> str | None:
+    """Each replica is named ``<project>-<service>-<N>`` (unless ``container_name``)."""
+    longest = f"{project}-{service.name}-{max(service.replicas, 1)}"
+    if service.container_name or len(longest) <= MAX_NAME:
+        return None
+    return (
+        f'service "{service.name[:40]}": its container names ({longest[:40]}…) would be '
+        f"{len(longest)} characters long, at most {MAX_NAME} are allowed"
+    )
 
 
 def _with_name(name: str, spec: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from compose import limits
 from compose.errors import UserError
 from compose.order import flat
 from compose.planner.actions import (
@@ -66,6 +67,9 @@ def plan_up(desired: DesiredProject, observed: ObservedProject, options: UpOptio
 
 def _want(svc: DesiredService, options: UpOptions) -> int:
     want = options.scale.get(svc.name, svc.replicas)
+    too_many = limits.replicas_problem(svc.name, want)
+    if too_many:
+        raise UserError(too_many, hint=limits.hint(limits.REPLICAS))
     if svc.container_name and want > 1:
         raise UserError(
             f'service "{svc.name}": container_name "{svc.container_name}" is set; '

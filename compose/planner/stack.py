@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from compose import limits
 from compose.errors import UnknownServiceError, UserError
 from compose.planner.desired import DesiredProject, DesiredService, Need
 
@@ -75,6 +76,9 @@ def check_scale(stack: Stack, counts: Mapping[str, int]) -> None:
             raise UserError(f'no such service: "{service}"')
         if count < 0:
             raise UserError(f'service "{service}": cannot scale to {count}')
+        too_many = limits.replicas_problem(service, count)
+        if too_many:
+            raise UserError(too_many, hint=limits.hint(limits.REPLICAS))
         unique = _unique_setting(svc)
         if unique and count > 1:
             raise UserError(

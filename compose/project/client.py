@@ -330,6 +330,34 @@ class ProjectClient:
             return 0
         return runtime.exec(handle, list(argv), env=list(env), user=user, workdir=workdir, tty=tty)
 
+    def copy(
+        self,
+        service: str,
+        paths: tuple[str, str],
+        *,
+        index: int | None = None,
+        into_container: bool,
+        follow: bool = False,
+        archive: bool = False,
+    ) -> None:
+        """``cp``: (source, destination), the container's path resolved inside its root
+        (``compose.runtime.containercp``: a container's symlinks never lead to the host)."""
+        from compose.runtime import containercp
+
+        record = self.replica(service, index).record
+        if record.pid is None:
+            raise ContainerError(f'service "{service}" replica {record.index} is not running')
+        subject = f'service "{service}" replica {record.index}'
+        containercp.copy(
+            record.pid,
+            record.start_time,
+            subject,
+            paths,
+            into_container=into_container,
+            follow=follow,
+            archive=archive,
+        )
+
     def run(self, svc: Service, name: str | None = None) -> OneOff:
         """A one-off container of ``svc`` (the service with `run`'s overrides), not yet
         created; not supervised (see ``compose.supervisor.oneoff``)."""

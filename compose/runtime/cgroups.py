@@ -31,7 +31,6 @@ from compose.errors import ContainerError
 from compose.runtime.spec import Limits
 
 CPU_PERIOD = 100_000
-V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices")
 # runc's default device rules (what Docker allows a non-privileged container to open)
 DEVICE_RULES = (
     "c *:* m",
@@ -150,37 +149,68 @@ def _pids_of(files: list[Path]) -> list[int]:
     return sorted(found)
 
 
+def v1_hierarchies(root: Path) -> dict[str, Path]:
+    """Every hierarchy mounted under ``root``: controller (or ``name=``, or ``unified`` for a
+    hybrid host's cgroup2) -> its directory; co-mounted controllers share one."""
+    found: dict[str, Path] = {}
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return found
+    for entry in entries:
+        if (
+            entry.is_symlink()
+            or not entry.is_dir()
+            or not os.path.exists(os.path.join(entry.path, "cgroup.procs"))
+        ):
+            continue
+        for name in entry.name.split(","):
+            found.setdefault(name, Path(entry.path))
+    return found
+
+
 class CgroupV1:
+    """v1 (and hybrid): a container joins EVERY mounted hierarchy, as runc does (cpuset,
+    blkio, hugetlb, name=systemd, the hybrid cgroup2 ...), so its cgroup namespace hides the
+    host's tree in all of them, even from a container that mounts one afresh (CAP_SYS_ADMIN:
+    the host root's ``release_agent`` is then out of its reach)."""
+
     version = 1
 
     def __init__(self, root: Path = Path("/sys/fs/cgroup"), controllers: tuple[str, ...] = ()):
         self.root = root
-        wanted = controllers or V1_CONTROLLERS
-        self.controllers = tuple(c for c in wanted if (root / c / "cgroup.procs").exists())
+        found = v1_hierarchies(root)
+        if controllers:
+            found = {c: d for c, d in found.items() if c in controllers}
+        self._by_name = found
+        self.controllers = tuple(found)
+        self.hierarchies = tuple(dict.fromkeys(found.values()))
 
     def dirs(self, path: str) -> list[Path]:
-        return [self.root / c / path for c in self.controllers]
+        return [h / path for h in self.hierarchies]
 
     def _dir(self, controller: str, path: str) -> Path:
-        return self.root / controller / path
+        return self._by_name.get(controller, self.root / controller) / path
 
     def exists(self, path: str) -> bool:
         return any(d.is_dir() for d in self._all_dirs(path))
 
     def create(self, path: str, limits: Limits, privileged: bool = False) -> None:
+        if "cpuset" in self._by_name:
+            self._cpuset_levels(path)  # first: an empty cpuset cannot take tasks
         for d in self.dirs(path):
             d.mkdir(parents=True, exist_ok=True)
         self._limits(path, limits)
         if limits.cpuset:
-            self._cpuset(path, limits.cpuset)
+            if "cpuset" not in self._by_name:
+                raise CgroupError("cgroup: cpuset: the cpuset controller is not mounted")
+            _write(self._dir("cpuset", path) / "cpuset.cpus", limits.cpuset)
         if "devices" in self.controllers and not privileged:
             self._device_rules(self._dir("devices", path))
 
-    def _cpuset(self, path: str, cpus: str) -> None:
+    def _cpuset_levels(self, path: str) -> None:
         """v1 cpusets start empty: every new level copies cpus/mems from its parent first."""
-        base = self.root / "cpuset"
-        if not (base / "cgroup.procs").exists():
-            raise CgroupError("cgroup: cpuset: the cpuset controller is not mounted")
+        base = self._by_name["cpuset"]
         parts = Path(path).parts
         for depth in range(1, len(parts) + 1):
             d, parent = base.joinpath(*parts[:depth]), base.joinpath(*parts[: depth - 1])
@@ -188,11 +218,9 @@ class CgroupV1:
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not _read(d / name).strip():
                     _write(d / name, _read(parent / name).strip())
-        _write(base / path / "cpuset.cpus", cpus)
 
     def _all_dirs(self, path: str) -> list[Path]:
-        cpuset = self.root / "cpuset" / path
-        return self.dirs(path) + ([cpuset] if cpuset.is_dir() else [])
+        return self.dirs(path)
 
     @staticmethod
     def _device_rules(d: Path) -> None:

@@ -7,6 +7,7 @@ here into ``<replica_dir>/etc/`` like Docker does for ``network_mode: none`` / `
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -95,6 +96,25 @@ def generated_contents(spec: ContainerSpec) -> dict[str, str]:
     }
 
 
+def write_public(path: Path, text: str) -> None:
+    """A file bound into a container (0644 whatever the umask: any container user reads it)."""
+    _write(path, text, 0o644)
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file only root may read (0600): the spec holds the container's environment."""
+    _write(path, text, 0o600)
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
 def ensure_etc_files(spec: ContainerSpec) -> list[tuple[str, Path]]:
     given = dict(spec.etc_files)
     out = list(spec.etc_files)
@@ -104,6 +124,6 @@ def ensure_etc_files(spec: ContainerSpec) -> list[tuple[str, Path]]:
             continue
         etc_dir.mkdir(parents=True, exist_ok=True)
         path = etc_dir / target.rsplit("/", 1)[1]
-        path.write_text(text)
+        write_public(path, text)
         out.append((target, path))
     return out

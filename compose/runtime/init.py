@@ -4,8 +4,8 @@
 as ``{t:"error", step, errno, message}`` and the process exits. After the last step it reports
 ``ready``, waits for ``go`` and execs the workload (see ``syncproto`` for the exchange).
 
-Order (DESIGN.md, Containers): netns → unshare mnt/uts/ipc → overlay → mounts → devices →
-pivot_root → console → cgroup (the monitor attaches us meanwhile) + cgroup ns → sysctls →
+Order (DESIGN.md, Containers): umask 0022 → netns → unshare mnt/uts/ipc → overlay → mounts →
+devices → pivot_root → console → cgroup (the monitor attaches us meanwhile) + cgroup ns → sysctls →
 masked/ro paths → ro root → hostname → rlimits → user lookup → capability bounding set →
 seccomp (before the uid change unless no_new_privs) → groups/uid/gid → capabilities →
 no_new_privs → chdir → ready → wait go → execve.
@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
 import resource
 import socket
 import struct
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from compose.runtime import caps as capmod, rootfs, seccomp, syncproto, syscalls as sc
+from compose.runtime import caps as capmod, rootfs, safepath, seccomp, syncproto, syscalls as sc
 from compose.runtime.execlookup import find_executable, reset_process_state
 from compose.runtime.spec import ContainerSpec
 from compose.runtime.users import ExecUser, resolve_user
@@ -52,6 +53,7 @@ class InitContext:
     attached: socket.socket | None = None  # the monitor says "attached" here
     user: ExecUser = field(default_factory=ExecUser)
     env: dict[str, str] = field(default_factory=dict)
+    seccomp_filter: bytes = b""  # built before any namespace change (the profile is a host file)
 
     @property
     def root(self) -> str:
@@ -120,6 +122,13 @@ def _loopback_up() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         flags = 0x1 | 0x8 | 0x40  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
         fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sh22x", b"lo", flags))  # SIOCSIFFLAGS
+
+
+CONTAINER_UMASK = 0o022  # runc's default; pycompose's own processes run with 0077
+
+
+def set_umask(ctx: InitContext) -> None:
+    os.umask(CONTAINER_UMASK)
 
 
 def join_netns(ctx: InitContext) -> None:
@@ -192,7 +201,8 @@ def setup_console(ctx: InitContext) -> None:
         return
     master, slave_path = open_pty("/dev/pts/ptmx")
     slave = os.open(slave_path, os.O_RDWR)
-    rootfs.create_target("/dev/console", "file")
+    with safepath.closing(safepath.open_root("/")) as root:
+        os.close(rootfs.target_fd(root, "/dev/console", "file"))
     sc.mount(slave_path, "/dev/console", None, sc.MS_BIND)
     socket.send_fds(ctx.console, [b"m"], [master])
     os.close(master)
@@ -270,13 +280,17 @@ def drop_bounding(ctx: InitContext) -> None:
     sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
 
 
-def _wants_seccomp(ctx: InitContext) -> bool:
-    return ctx.spec.seccomp and not ctx.spec.privileged
+def seccomp_filter(spec: ContainerSpec, caps: frozenset[str]) -> bytes:
+    """The filter's program for this container (b"": none), built while host files are still
+    reachable: the zygote's forks inherit the common ones already built."""
+    if not spec.seccomp or spec.privileged or not seccomp.supported():
+        return b""
+    return seccomp.program_bytes(spec.seccomp_profile, platform.machine(), caps)
 
 
 def seccomp_early(ctx: InitContext) -> None:
-    if _wants_seccomp(ctx) and not ctx.spec.no_new_privileges:
-        seccomp.install("SYS_ADMIN" in ctx.caps)
+    if ctx.seccomp_filter and not ctx.spec.no_new_privileges:
+        seccomp.install(ctx.seccomp_filter)
 
 
 def set_user(ctx: InitContext) -> None:
@@ -302,8 +316,8 @@ def _permitted() -> int:
 def no_new_privs(ctx: InitContext) -> None:
     if ctx.spec.no_new_privileges:
         sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
-        if _wants_seccomp(ctx):
-            seccomp.install("SYS_ADMIN" in ctx.caps)
+        if ctx.seccomp_filter:
+            seccomp.install(ctx.seccomp_filter)
 
 
 def change_dir(ctx: InitContext) -> None:
@@ -311,6 +325,7 @@ def change_dir(ctx: InitContext) -> None:
 
 
 STEPS: list[tuple[str, Callable[[InitContext], None]]] = [
+    ("umask", set_umask),
     ("join network namespace", join_netns),
     ("unshare namespaces", unshare_namespaces),
     ("mount rootfs", mount_overlay),
@@ -385,6 +400,7 @@ def run_init(ctx: InitContext) -> None:
 def context_from_request(req: dict[str, Any], sock: socket.socket) -> InitContext:
     with open(req["spec_file"]) as f:
         spec = ContainerSpec.from_dict(json.load(f))
+    caps = capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged)
     return InitContext(
         spec=spec,
         sock=sock,
@@ -392,5 +408,6 @@ def context_from_request(req: dict[str, Any], sock: socket.socket) -> InitContex
         etc_files=[tuple(x) for x in req.get("etc_files", ())],
         init_binary=req.get("init_binary", ""),
         argv=((rootfs.INIT_PATH, "--") if spec.init else ()) + spec.argv,
-        caps=capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged),
+        caps=caps,
+        seccomp_filter=seccomp_filter(spec, caps),
     )

@@ -26,6 +26,7 @@ from typing import Any
 from compose.errors import ContainerError
 from compose.procfs import is_alive
 from compose.runtime import cgroups, etcfiles, syncproto
+from compose.runtime.etcfiles import write_private
 from compose.runtime.spec import ContainerHandle, ContainerSpec, ExitStatus
 from compose.runtime.validate import validate_spec
 
@@ -180,12 +181,16 @@ class LinuxRuntime:
         }
 
     def _prepare(self, spec: ContainerSpec) -> None:
-        for d in (spec.upper_dir, spec.work_dir, spec.rootfs_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        spec.replica_dir.mkdir(parents=True, exist_ok=True)
+        spec.replica_dir.chmod(0o700)  # the spec holds the environment; upper/ setuid files
+        # the overlay's root takes the upper dir's mode: Docker's 0755, whatever the umask
+        for d, mode in ((spec.upper_dir, 0o755), (spec.work_dir, 0o700), (spec.rootfs_dir, 0o755)):
+            d.mkdir(exist_ok=True)
+            d.chmod(mode)
         with contextlib.suppress(FileNotFoundError):
             (spec.replica_dir / "exit.json").unlink()
         spec.log_file.parent.mkdir(parents=True, exist_ok=True)
-        (spec.replica_dir / "spec.json").write_text(json.dumps(spec.to_dict()))
+        write_private(spec.replica_dir / "spec.json", json.dumps(spec.to_dict()))
         try:
             self.cgroups.create(spec.cgroup_path, spec.limits, spec.privileged)
         except cgroups.CgroupError as err:

@@ -52,6 +52,7 @@ FORWARDED = (
     signal.SIGUSR2,
 )
 TAIL_STEPS = (
+    "umask",
     "rlimits",
     "resolve user",
     "capabilities",
@@ -143,7 +144,7 @@ def _join(req: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def _child(spec: ContainerSpec, pty_number: int | None) -> None:
+def _child(spec: ContainerSpec, pty_number: int | None, seccomp_filter: bytes) -> None:
     sc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # killing the helper (a timeout) kills the command
     if pty_number is not None:
         os.setsid()
@@ -158,6 +159,7 @@ def _child(spec: ContainerSpec, pty_number: int | None) -> None:
         etc_files=[],
         argv=spec.argv,
         caps=capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged),
+        seccomp_filter=seccomp_filter,
     )
     try:
         for name, fn in initmod.STEPS:
@@ -236,6 +238,8 @@ def main(argv: list[str]) -> int:
 
 def run(req: dict[str, Any]) -> int:
     spec = _exec_spec(req)
+    caps = capmod.effective_set(spec.cap_add, spec.cap_drop, spec.privileged)
+    seccomp_filter = initmod.seccomp_filter(spec, caps)  # before the mount ns changes
     master, number = _open_pty(req["pid"]) if req["tty"] else (None, None)
     try:
         _join(req)
@@ -244,7 +248,7 @@ def run(req: dict[str, Any]) -> int:
         return 126
     pid = os.fork()
     if pid == 0:
-        _child(spec, number)
+        _child(spec, number, seccomp_filter)
     for sig in FORWARDED:
         signal.signal(sig, lambda s, _f: os.kill(pid, s))
     status = _relay(master, pid) if master is not None else os.waitpid(pid, 0)[1]

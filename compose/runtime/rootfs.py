@@ -2,8 +2,10 @@
 
 ``plan_mounts`` returns the ordered ``MountOp`` list for everything mounted before pivot_root;
 ``apply_op`` executes one with any object that has the ``Syscalls`` methods, so the plan is
-unit-tested with a recording fake and no root. Targets are resolved with ``secure_join`` so a
-symlink inside the image can never point a mount at the host.
+unit-tested with a recording fake and no root. Targets are resolved and created inside the
+rootfs (``safepath``, openat2 RESOLVE_IN_ROOT) and mounted through their fd
+(``/proc/self/fd/N``): a symlink in the image, or one a container planted in its own upper dir
+for its next start, can never point a mount, a mkdir or a mknod at the host.
 
 Many layers: overlay's options must fit in one page. The init opens every layer dir as an fd,
 chdirs to /proc/self/fd and passes ``lowerdir=12:11:10`` (relative, 2-4 bytes per layer).
@@ -11,14 +13,15 @@ chdirs to /proc/self/fd and passes ``lowerdir=12:11:10`` (relative, 2-4 bytes pe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from compose.runtime import syscalls as sc
+from compose.runtime import safepath, syscalls as sc
 from compose.runtime.spec import ContainerSpec, Mount
 
 MASKED_PATHS = (
@@ -79,27 +82,7 @@ class MountOp:
     create: str = "dir"  # "dir" | "file" | "" (the target must exist)
     remount_ro: bool = False
     propagation: int = 0
-
-
-def secure_join(root: str, path: str, max_links: int = 255) -> str:
-    """``root/path`` with every symlink resolved as if ``root`` were ``/`` (never escapes)."""
-    parts = [p for p in path.split("/") if p and p != "."]
-    done: list[str] = []
-    links = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            done = done[:-1]
-            continue
-        candidate = os.path.join(root, *done, part)
-        if os.path.islink(candidate) and links < max_links:
-            links += 1
-            target = os.readlink(candidate)
-            done = [] if target.startswith("/") else done
-            parts = [p for p in target.split("/") if p and p != "."] + parts
-            continue
-        done.append(part)
-    return os.path.join(root, *done)
+    subpath: str = ""  # bind ``source``/subpath, resolved inside ``source`` (volume subpath)
 
 
 def _shm_op(spec: ContainerSpec) -> MountOp:
@@ -137,7 +120,7 @@ def _user_op(m: Mount) -> MountOp:
         opts = ",".join(o for o in (size, f"mode={m.mode:o}" if m.mode else "") if o)
         flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if m.read_only else 0)
         return MountOp(f"mount tmpfs {m.target}", "tmpfs", m.target, "tmpfs", flags, opts or None)
-    kind = "dir" if os.path.isdir(m.source) else "file"
+    kind = "dir" if source_is_dir(m.source, m.subpath) else "file"
     prop = sc.PROPAGATION.get(m.propagation, sc.MS_PRIVATE | sc.MS_REC)
     return MountOp(
         f"mount volume {m.target}",
@@ -148,7 +131,18 @@ def _user_op(m: Mount) -> MountOp:
         create=kind,
         remount_ro=m.read_only,
         propagation=prop,
+        subpath=m.subpath,
     )
+
+
+def source_is_dir(source: str, subpath: str = "") -> bool:
+    """Is the bind source (``subpath`` resolved inside ``source``) a directory? Raises
+    FileNotFoundError when a ``subpath`` is missing."""
+    if not subpath:
+        return os.path.isdir(source)
+    with safepath.closing(safepath.open_root(source)) as root:
+        with safepath.closing(safepath.open_in_root(root, subpath)) as fd:
+            return stat.S_ISDIR(os.fstat(fd).st_mode)
 
 
 def _bind(step: str, source: str, target: str, read_only: bool) -> MountOp:
@@ -167,38 +161,69 @@ def plan_mounts(
     return ops
 
 
-def create_target(path: str, kind: str) -> None:
+def target_fd(root_fd: int, path: str, kind: str) -> int:
+    """O_PATH fd of ``path`` inside the root: created as ``kind`` ("dir", "file") if missing;
+    ``kind`` "" wants it to exist."""
     if kind == "dir":
-        os.makedirs(path, exist_ok=True)
-    elif kind == "file" and not os.path.lexists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+        return safepath.makedirs_in_root(root_fd, path, 0o755)
+    if kind == "file":
+        return safepath.create_file_in_root(root_fd, path, 0o644)
+    return safepath.open_in_root(root_fd, path)
+
+
+@contextlib.contextmanager
+def _source(op: MountOp) -> Iterator[str | None]:
+    """The mount's source; with a ``subpath`` its fd, resolved inside the source (a volume the
+    containers write to: a symlink planted there cannot point the bind at the host)."""
+    if not op.subpath or op.source is None:
+        yield op.source
+        return
+    with safepath.closing(safepath.open_root(op.source)) as root:
+        with safepath.closing(safepath.open_in_root(root, op.subpath)) as fd:
+            yield safepath.fd_path(fd)
 
 
 def apply_op(sys: Syscalls, root: str, op: MountOp) -> None:
-    target = secure_join(root, op.target)
-    create_target(target, op.create)
-    sys.mount(op.source, target, op.fstype, op.flags, op.data)
-    if op.remount_ro:
-        sys.mount(None, target, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | op.flags, None)
-    if op.propagation:
-        sys.mount(None, target, None, op.propagation, None)
+    """Mount ``op`` at its target inside ``root``. The remount and the propagation change open
+    the target again: it is then the new mount's root."""
+    with safepath.closing(safepath.open_root(root)) as root_fd:
+        with (
+            _source(op) as source,
+            safepath.closing(target_fd(root_fd, op.target, op.create)) as fd,
+        ):
+            sys.mount(source, safepath.fd_path(fd), op.fstype, op.flags, op.data)
+        if not (op.remount_ro or op.propagation):
+            return
+        with safepath.closing(target_fd(root_fd, op.target, "")) as fd:
+            target = safepath.fd_path(fd)
+            if op.remount_ro:
+                ro = sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | op.flags
+                sys.mount(None, target, None, ro, None)
+            if op.propagation:
+                sys.mount(None, target, None, op.propagation, None)
+
+
+def lower_option(layer_fds: Sequence[int]) -> str:
+    """Relative lowerdirs (to /proc/self/fd) of the layers (lowest first), topmost first as
+    overlayfs wants."""
+    return "lowerdir=" + ":".join(str(fd) for fd in reversed(layer_fds))
 
 
 def overlay_options(layer_fds: Sequence[int], upper: Path, work: Path, extra: str = "") -> str:
-    """Relative lowerdirs (to /proc/self/fd), topmost first as overlayfs wants."""
-    lower = ":".join(str(fd) for fd in reversed(layer_fds))
-    return f"lowerdir={lower},upperdir={upper},workdir={work}" + (f",{extra}" if extra else "")
+    options = f"{lower_option(layer_fds)},upperdir={upper},workdir={work}"
+    return options + (f",{extra}" if extra else "")
 
 
 def make_devices(root: str) -> None:
-    dev = os.path.join(root, "dev")
-    for name, kind, major, minor in DEVICES:
-        path = os.path.join(dev, name)
-        os.mknod(path, kind | 0o666, os.makedev(major, minor))
-        os.chmod(path, 0o666)
-    for target, name in DEV_SYMLINKS:
-        os.symlink(target, os.path.join(dev, name))
+    """The device nodes and links in the container's /dev (the tmpfs mounted there, found
+    inside the rootfs: an image's ``/dev`` symlink cannot send them to the host)."""
+    with safepath.closing(safepath.open_root(root)) as root_fd:
+        with safepath.closing(safepath.open_in_root(root_fd, "/dev", os.O_PATH)) as dev:
+            for name, kind, major, minor in DEVICES:
+                os.mknod(name, kind | 0o666, os.makedev(major, minor), dir_fd=dev)
+                os.chmod(name, 0o666, dir_fd=dev)
+            for target, name in DEV_SYMLINKS:
+                os.symlink(target, name, dir_fd=dev)
 
 
 def mask_paths(sys: Syscalls) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from compose.errors import UserError
 from compose.runtime import dockerrules as rules
 from compose.runtime.spec import ContainerSpec
 
@@ -92,3 +93,30 @@ def spec_from_service(
         stop_grace_period=10.0 if stop_grace_period is None else stop_grace_period,
         **rest,
     )
+
+
+def security_options(service: str, opts: Sequence[str], project_dir: Path | None) -> dict[str, Any]:
+    """``security_opt`` -> spec fields: ``no-new-privileges[:true]``, ``seccomp=unconfined``,
+    ``seccomp=builtin`` (Docker's default) and ``seccomp=<file>`` (a Docker-format profile,
+    relative to the project dir as docker compose reads it, checked here)."""
+    from compose.runtime import seccomp
+
+    out: dict[str, Any] = {"no_new_privileges": False, "seccomp": True, "seccomp_profile": ""}
+    for opt in opts:
+        key, _, value = opt.replace("=", ":", 1).partition(":")
+        if key == "no-new-privileges":
+            out["no_new_privileges"] = value in ("", "true")
+        elif key == "seccomp" and value == "unconfined":
+            out["seccomp"] = False
+        elif key == "seccomp" and value not in ("", "builtin"):
+            path = Path(value) if project_dir is None else Path(project_dir) / value
+            try:
+                text = path.read_text()
+                seccomp.parse_profile(text)
+            except (OSError, seccomp.SeccompProfileError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) else exc
+                raise UserError(
+                    f'service "{service}": security_opt seccomp={value}: {why}'
+                ) from exc
+            out["seccomp_profile"] = text
+    return out

@@ -40,6 +40,7 @@ class Mount:
     propagation: str = "rprivate"
     size: int | None = None  # tmpfs bytes
     mode: int | None = None  # tmpfs mode, e.g. 0o1777
+    subpath: str = ""  # bind only this path inside ``source`` (resolved inside it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class ContainerSpec:
     no_new_privileges: bool = False
     oom_score_adj: int | None = None
     seccomp: bool = True  # security_opt seccomp=unconfined turns it off
+    seccomp_profile: str = ""  # a Docker-format profile (JSON text); "": Docker's default
     tty: bool = False
     stdin_open: bool = False  # stdin is the fifo <replica_dir>/stdin (never EOF)
     stop_signal: int = int(_signal.SIGTERM)

@@ -58,14 +58,32 @@ def check_mounts(spec: ContainerSpec) -> list[str]:
 
 
 def check_sysctls(spec: ContainerSpec) -> list[str]:
+    """runc's rule: a namespaced sysctl only in a namespace of the container's own, never in one
+    it shares with the host (the value would change the host's): compared by inode with the
+    runtime's own namespaces, as runc does."""
     problems = []
     for key, _ in spec.sysctls:
         namespaced = key in NAMESPACED_SYSCTLS or key.startswith(NAMESPACED_PREFIXES)
         if not namespaced:
             problems.append(f"sysctl {key!r} is not namespaced")
-        elif key.startswith("net.") and spec.host_network:
-            problems.append(f"sysctl {key!r} is not allowed with the host network")
+        elif key.startswith("net.") and _host_ns("net", spec.host_network, spec.netns_path):
+            problems.append(f"sysctl {key!r} is not allowed in the host's network namespace")
+        elif not key.startswith("net.") and _host_ns("ipc", spec.ipc_mode == "host", spec.ipc_mode):
+            problems.append(f"sysctl {key!r} is not allowed in the host's ipc namespace")
     return problems
+
+
+def _host_ns(kind: str, is_host: bool, joined: object) -> bool:
+    """Is the namespace the container joins the host's (this process's) own?"""
+    if is_host:
+        return True
+    if not joined or not str(joined).startswith("/"):
+        return False  # a fresh namespace of its own
+    try:
+        theirs, ours = os.stat(str(joined)), os.stat(f"/proc/self/ns/{kind}")
+    except OSError:
+        return False  # check_namespace_modes reports a missing one
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
 
 
 def check_caps(spec: ContainerSpec) -> list[str]:

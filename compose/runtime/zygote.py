@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 
-from compose.runtime import nsexec, seccomp, syncproto, syscalls as sc
+from compose.runtime import caps, nsexec, seccomp, syncproto, syscalls as sc
 from compose.runtime.spare import MAX_REQUEST, fork_spare
 
 
@@ -94,9 +94,10 @@ def serve(ctl: socket.socket) -> None:
 def warm_up() -> None:
     """Build what every container needs once, so the forks inherit it (copy-on-write)."""
     machine = platform.machine()
-    if machine in seccomp.TABLES:
-        for has_sys_admin in (False, True):
-            seccomp.program_bytes(machine, has_sys_admin)
+    if seccomp.supported(machine):
+        default = caps.effective_set()
+        for extra in (frozenset(), frozenset({"SYS_ADMIN"})):
+            seccomp.program_bytes("", machine, default | extra)
     gc.collect()
     gc.freeze()  # keep the collector from touching (and copying) the inherited heap
     gc.disable()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from compose.errors import StackFileNotFound, UserError
+from compose.names import MAX_NAME
 from compose.stackfile import fs
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
@@ -65,6 +66,11 @@ def check_project_name(name: str, source: str) -> str:
             "alphanumeric characters, hyphens, and underscores as well as start with a letter "
             "or number"
         )
+    if len(name) > MAX_NAME:  # it names host dirs and is the prefix of every container name
+        raise UserError(
+            f'invalid project name "{name[:40]}…" ({source}): {len(name)} characters long, '
+            f"at most {MAX_NAME} are allowed"
+        )
     return name
 
 
@@ -84,4 +90,4 @@ def pick_project_name(
             f'project name derived from "{working_dir}" is empty after normalization',
             hint="set one with -p or a top-level name:",
         )
-    return name
+    return check_project_name(name, f'the directory name of "{working_dir}"')

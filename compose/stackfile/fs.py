@@ -72,9 +72,12 @@ def exists(path: str | Path) -> bool:
     return answer
 
 
-def read_bytes(path: str | Path) -> bytes:
+def read_bytes(path: str | Path, most: int | None = None) -> bytes:
+    """The file's bytes; with ``most``, at most ``most + 1`` of them (the caller refuses a file
+    over its bound without reading it all: ``/dev/zero`` never ends)."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read() if most is None else fh.read(most + 1)
     except OSError as exc:
         _note("read", str(path), f"error {exc.errno}")
         raise
@@ -95,11 +98,11 @@ def home() -> str:
     return answer
 
 
-def read_stdin() -> str:
+def read_stdin(most: int | None = None) -> str:
     notes = _ACTIVE.get(None)
     if notes is not None:
         notes.replayable = False
-    return sys.stdin.read()
+    return sys.stdin.read() if most is None else sys.stdin.read(most + 1)
 
 
 def unchanged(probes: list[Probe]) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compose import limits
 from compose.errors import InterpolationError, StackFileNotFound, StackSyntaxError, UserError
 from compose.stackfile import discovery, environment, fs, include, normalize, profiles
 from compose.stackfile.canonical import Canonicalizer
@@ -124,7 +125,10 @@ def display_name(path: str, cwd: Path) -> str:
 
 def _read(run: _Run, path: str) -> str:
     if path == "-":
-        return run.options.stdin if run.options.stdin is not None else fs.read_stdin()
+        most = limits.limit(limits.FILE_SIZE)
+        text = run.options.stdin if run.options.stdin is not None else fs.read_stdin(most)
+        limits.check_size(len(text), most, "<stdin>")
+        return text
     try:
         return read_utf8(Path(path), display_name(path, run.cwd))
     except OSError as exc:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from compose import limits
 from compose.errors import UserError
 from compose.stackfile import fs
 
@@ -14,8 +15,11 @@ _CONTEXT_SCHEMES = ("docker-image://", "service:", "target:")
 
 
 def read_utf8(path: Path, name: str) -> str:
-    """The file's text; a byte that is not UTF-8 is a located user error (binary files)."""
-    data = fs.read_bytes(path)
+    """The file's text; a byte that is not UTF-8 is a located user error (binary files), a
+    file larger than ``limits.FILE_SIZE`` a user error too (``-f /dev/zero`` ends)."""
+    most = limits.limit(limits.FILE_SIZE)
+    data = fs.read_bytes(path, most)
+    limits.check_size(len(data), most, name)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

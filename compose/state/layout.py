@@ -19,10 +19,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from compose import paths
+from compose.errors import UserError
+from compose.names import is_component
+
+
+def child(base: Path, name: str, suffix: str = "") -> Path:
+    """``base / (name + suffix)``, refusing a name that is not one safe path component: every
+    path derived from a name in a stack file goes through here, so none can leave its base."""
+    if not is_component(name) or not is_component(name + suffix):
+        raise UserError(f"refusing {name!r} as a name: it must be one path component under {base}")
+    return base / f"{name}{suffix}"
 
 
 def project_dir(project: str) -> Path:
-    return paths.project_state_dir(project)
+    return child(projects_dir(), project)
 
 
 def projects_dir() -> Path:
@@ -31,11 +41,21 @@ def projects_dir() -> Path:
 
 def log_path(project: str, name: str) -> Path:
     """Outside the replica dir: the log survives the replica's restarts and recreations."""
-    return project_dir(project) / "logs" / f"{name}.log"
+    return child(project_dir(project) / "logs", name, ".log")
 
 
 def replica_dir(project: str, name: str) -> Path:
-    return project_dir(project) / "containers" / name
+    return child(project_dir(project) / "containers", name)
+
+
+def volume_root(name: str) -> Path:
+    """``<state>/volumes/<name>`` (a volume's ``_data`` and its ``initialized`` marker)."""
+    return child(paths.volumes_dir(), name)
+
+
+def files_dir(project: str, replica: str) -> Path:
+    """Copies of a replica's secrets and configs that have their own uid/gid/mode."""
+    return child(project_dir(project) / "files", replica)
 
 
 def failures_path(project: str) -> Path:
@@ -47,7 +67,7 @@ def events_path(project: str) -> Path:
 
 
 def run_dir(project: str) -> Path:
-    return paths.project_run_dir(project)
+    return child(paths.run_dir() / "projects", project)
 
 
 def lock_path(project: str) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from compose.errors import StateError
-from compose.state.layout import failures_path, project_dir
+from compose.state.layout import child, failures_path, project_dir
 from compose.state.records import ProjectRecord, ReplicaRecord, from_dict, to_dict
 
 
@@ -92,7 +92,7 @@ class StateStore:
         atomic_write_json(self.project_file, to_dict(record))
 
     def replica_file(self, name: str) -> Path:
-        return self.replicas_dir / f"{name}.json"
+        return child(self.replicas_dir, name, ".json")
 
     def load_replica(self, name: str) -> ReplicaRecord | None:
         return self._read_replica(self.replica_file(name))

@@ -52,11 +52,13 @@ class PipeOutput:
 def main() -> int:
     import anyio
 
+    from compose import paths
     from compose.errors import PycomposeError
     from compose.supervisor import protocol as p
     from compose.supervisor.run import run_up
     from compose.supervisor.service import load_stack
 
+    paths.private_umask()
     out = PipeOutput()
     try:
         launch = p.decode(p.Launch, json.loads(sys.stdin.read()))

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from compose import localsock
 from compose.errors import OperationError, UserError
 from compose.state.layout import socket_path
 
@@ -27,11 +28,12 @@ MAX_LINE = 1 << 20
 
 async def serve(path: Path, handler: Handler) -> None:
     """Serve until cancelled. Each connection carries exactly one request."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    localsock.prepare_dir(path.parent)
     path.unlink(missing_ok=True)
     import anyio  # here: clients (`call`) stay free of it
 
     listener = await anyio.create_unix_listener(path)
+    localsock.make_private(path)
     try:
         async with listener:
             await listener.serve(lambda stream: _one(stream, handler))
@@ -41,8 +43,11 @@ async def serve(path: Path, handler: Handler) -> None:
 
 async def _one(stream: Any, handler: Handler) -> None:
     import anyio
+    from anyio.abc import SocketAttribute
 
     async with stream:
+        if not localsock.peer_allowed(stream.extra(SocketAttribute.raw_socket)):
+            return  # another local user: no answer at all
         data = b""
         while not data.endswith(b"\n") and len(data) < MAX_LINE:
             try:

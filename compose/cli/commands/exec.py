@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @click.option("-u", "--user", default=None)
 @click.option("-w", "--workdir", default=None)
 @click.option("--index", type=int, default=None, help="Replica index (default 1).")
-@click.option("--privileged", is_flag=True, help="(accepted)")
+@click.option("--privileged", is_flag=True, help="(not supported: warns, runs unprivileged)")
 @click.pass_obj
 def command(
     obj: GlobalOptions,
@@ -37,6 +37,12 @@ def command(
 ) -> None:
     """Execute a command in a running container."""
     needs_root(obj, "exec")
+    if privileged:
+        from compose.cli.loading import show_warnings
+
+        show_warnings(
+            ["exec --privileged is not supported: the command gets the container's own privileges"]
+        )
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty() and not detach
     code = client(obj).exec(
         service, argv, index=index, env=env, user=user, workdir=workdir, tty=tty, detach=detach

@@ -26,6 +26,7 @@ from compose import paths, volumes
 from compose.errors import ContainerError, PycomposeError
 from compose.logs import remove_log
 from compose.planner.stack import service_networks
+from compose.runtime.etcfiles import write_public
 from compose.runtime.spec import ContainerHandle, Mount, handle_of
 from compose.state import CREATED, EXITED, RUNNING, PortRecord, ReplicaRecord, staged_for
 from compose.supervisor.machine import etcfiles
@@ -115,7 +116,13 @@ class Replicas:
         mounts = _step("volumes", lambda: self._mounts(svc, owner, image))
         made = self._made(svc, index, rdir, mounts, netns, name)
         spec = container_spec(
-            svc, name=name, project=ctx.project, index=index, image=image, made=made
+            svc,
+            name=name,
+            project=ctx.project,
+            index=index,
+            image=image,
+            made=made,
+            project_dir=ctx.stack.working_dir if ctx.stack else None,
         )
         handle = _step("create", lambda: ctx.runtime.create(spec, stdio))
         undo.append(lambda: ctx.runtime.remove(handle))
@@ -196,9 +203,10 @@ class Replicas:
         etc.mkdir(exist_ok=True)
         own = (atts[0].ip, atts[0].ip6) if atts else ()
         records = self.ctx.store.replicas()
-        (etc / "hosts").write_text(etcfiles.hosts_text(project, svc, name, index, own, records))
-        (etc / "resolv.conf").write_text(etcfiles.resolv_conf(svc, bool(atts), _host_resolv()))
-        (etc / "hostname").write_text(etcfiles.hostname(project, svc, index) + "\n")
+        hosts = etcfiles.hosts_text(project, svc, name, index, own, records)
+        write_public(etc / "hosts", hosts)  # 0644: read by any user of the container
+        write_public(etc / "resolv.conf", etcfiles.resolv_conf(svc, bool(atts), _host_resolv()))
+        write_public(etc / "hostname", etcfiles.hostname(project, svc, index) + "\n")
 
     def _mounts(self, svc: Service, owner: str, image: Image) -> list[Mount]:
         """The replica's mounts; ``owner`` (its canonical name) keys its anonymous volumes."""
@@ -264,7 +272,13 @@ class Replicas:
         mounts = self._mounts(svc, owner, image)
         made = self._made(svc, record.index, rdir, mounts, netns, record.ident)
         spec = container_spec(
-            svc, name=record.ident, project=ctx.project, index=record.index, image=image, made=made
+            svc,
+            name=record.ident,
+            project=ctx.project,
+            index=record.index,
+            image=image,
+            made=made,
+            project_dir=ctx.stack.working_dir if ctx.stack else None,
         )
         handle = _step("create", lambda: ctx.runtime.create(spec))
         fresh = record.replace(

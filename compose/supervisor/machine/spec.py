@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compose import paths
-from compose.runtime.service import spec_from_service
+from compose.runtime.service import security_options, spec_from_service
 from compose.runtime.spec import ContainerSpec, Limits, Mount, Ulimit
 from compose.stackfile.units import parse_bytes
 
@@ -49,10 +49,17 @@ class LogOptions:
 
 
 def container_spec(
-    svc: Service, *, name: str, project: str, index: int, image: Image, made: Made
+    svc: Service,
+    *,
+    name: str,
+    project: str,
+    index: int,
+    image: Image,
+    made: Made,
+    project_dir: Path | None = None,
 ) -> ContainerSpec:
-    """The spec of replica ``index`` of ``svc``, named ``name`` (its own or a staging name)."""
-    opts = svc.security_opt
+    """The spec of replica ``index`` of ``svc``, named ``name`` (its own or a staging name);
+    ``project_dir``: where a relative ``security_opt: seccomp=<file>`` is read."""
     logs = log_options(svc.logging)
     return spec_from_service(
         container_id=name,
@@ -81,9 +88,7 @@ def container_spec(
         privileged=svc.privileged,
         read_only=svc.read_only,
         init=bool(svc.init),
-        no_new_privileges=any(_option(o) == "no-new-privileges:true" for o in opts)
-        or "no-new-privileges" in opts,
-        seccomp=not any(_option(o) == "seccomp:unconfined" for o in opts),
+        **security_options(svc.name, svc.security_opt, project_dir),
         sysctls=tuple(sorted(svc.sysctls.items())),
         group_add=tuple(str(g) for g in svc.group_add),
         oom_score_adj=svc.oom_score_adj,
@@ -96,10 +101,6 @@ def container_spec(
         log_max_size=logs.max_size,
         log_max_files=logs.max_files,
     )
-
-
-def _option(text: str) -> str:
-    return text.replace("=", ":")
 
 
 def log_options(logging: Logging | None) -> LogOptions:

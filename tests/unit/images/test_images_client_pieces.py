@@ -165,6 +165,46 @@ def test_bearer_wrong_credentials() -> None:
         client.get_manifest("ns/app", "1", "reg.test/ns/app:1")
 
 
+def _http_realm_registry(seen: list[httpx.Request]) -> httpx.MockTransport:
+    """An https registry whose 401 names a plain-http token server on another host."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "evil.test":
+            return httpx.Response(200, json={"token": "T0K"})
+        challenge = 'Bearer realm="http://evil.test:31081/token",service="reg.test"'
+        return httpx.Response(401, headers={"www-authenticate": challenge})
+
+    return httpx.MockTransport(handler)
+
+
+def test_credentials_never_go_to_a_plain_http_token_realm() -> None:
+    """Review gap 12: the Basic header went in clear text to whatever realm the 401 named."""
+    seen: list[httpx.Request] = []
+    client = RegistryClient(
+        "reg.test",
+        settings=RegistrySettings(),
+        creds=("u", "p"),
+        transport=_http_realm_registry(seen),
+    )
+    with pytest.raises(ImageError, match=r"http://evil\.test:31081/token, which is not https"):
+        client.get_manifest("ns/app", "1", "reg.test/ns/app:1")
+    assert [r.url.host for r in seen] == ["reg.test"]  # evil.test was never asked
+    assert all("authorization" not in r.headers for r in seen)
+
+
+def test_an_insecure_registry_may_use_a_plain_http_realm() -> None:
+    seen: list[httpx.Request] = []
+    settings = RegistrySettings(insecure=("reg.test",))
+    client = RegistryClient(
+        "reg.test", settings=settings, creds=("u", "p"), transport=_http_realm_registry(seen)
+    )
+    with pytest.raises(ImageError):  # the fake answers 401 forever; the realm was asked, though
+        client.get_manifest("ns/app", "1", "reg.test/ns/app:1")
+    token = [r for r in seen if r.url.host == "evil.test"]
+    assert token and token[0].headers["authorization"].startswith("Basic ")
+
+
 def test_line_progress() -> None:
     out = io.StringIO()
     progress = LineProgress(out)

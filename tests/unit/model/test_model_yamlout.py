@@ -10,7 +10,8 @@ from compose.model.yamlout import dump
 TRICKY = ["yes", "no", "on", "Off", "~", "null", "", " lead", "trail ", "a: b", "a #b", "#c",
           "-", "- x", "-p", "3000", "0440", "1e3", "0x1F", "1:30", ".inf", "2024-01-02", "*.foo",
           "&a", "!t", "%x", "@x", "`x", "{a}", "[a]", "a,b", "'q'", '"q"', "x:", "<<", "=",
-          "_", "-_", "+__", "tab\there", "multi\nline\n", "no newline\nat end", "ünï", "a\\b", "\x00"]  # fmt: skip
+          "_", "-_", "+__",
+          "tab\there", "multi\nline\n", "no newline\nat end", "ünï", "a\\b", "\x00"]  # fmt: skip
 
 
 def _load(text: str) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def test_v1_writes_limits_per_controller(tmp_path: Path):
     assert read(f"cpu/{path}/cpu.cfs_period_us") == "100000"
     assert read(f"cpu/{path}/cpu.shares") == "512"
     assert read(f"pids/{path}/pids.max") == "32"
-    assert cg.procs_files(path)[0] == str(tmp_path / "memory" / path / "cgroup.procs")
+    assert str(tmp_path / "memory" / path / "cgroup.procs") in cg.procs_files(path)
     assert cg.oom_file(path).endswith("memory.oom_control")
 
 
@@ -48,17 +49,35 @@ def test_docker_default_swap_is_twice_the_memory(tmp_path: Path):
 
 
 def test_v1_cpuset_levels_copy_their_parent_first(tmp_path: Path):
-    cg = CgroupV1(_v1_tree(tmp_path))
     base = tmp_path / "cpuset"
     base.mkdir()
     (base / "cgroup.procs").write_text("")
     (base / "cpuset.cpus").write_text("0-3\n")
     (base / "cpuset.mems").write_text("0\n")
+    cg = CgroupV1(_v1_tree(tmp_path))
     cg.create("p/c", Limits(cpuset="1"))
     assert (base / "p/cpuset.cpus").read_text() == "0-3"
     assert (base / "p/c/cpuset.mems").read_text() == "0"
     assert (base / "p/c/cpuset.cpus").read_text() == "1"
     assert str(base / "p/c/cgroup.procs") in cg.procs_files("p/c")
+    cg.create("p/d", Limits())  # joined without a cpuset limit too: cpus/mems of its parent
+    assert (base / "p/d/cpuset.cpus").read_text() == "0-3"
+
+
+def test_v1_joins_every_mounted_hierarchy_co_mounted_and_named_ones_once(tmp_path: Path):
+    """Review gap 10: blkio, cpuset, hugetlb and name=systemd were left at the host's root."""
+    for d in ("blkio", "cpu,cpuacct", "hugetlb", "systemd", "unified", "memory"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "cgroup.procs").write_text("")
+    os.symlink("cpu,cpuacct", tmp_path / "cpu")
+    os.symlink("cpu,cpuacct", tmp_path / "cpuacct")
+    (tmp_path / "not-a-hierarchy").mkdir()
+    cg = CgroupV1(tmp_path)
+    files = cg.procs_files("p/c")
+    names = sorted(Path(f).relative_to(tmp_path).parts[0] for f in files)
+    assert names == ["blkio", "cpu,cpuacct", "hugetlb", "memory", "systemd", "unified"]
+    cg.create("p/c", Limits(cpus=0.5))
+    assert (tmp_path / "cpu,cpuacct/p/c/cpu.cfs_quota_us").read_text() == "50000"
 
 
 def test_v1_stats_and_removal(tmp_path: Path):

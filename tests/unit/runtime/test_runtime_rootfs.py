@@ -1,11 +1,15 @@
-"""Mount planning without root: secure_join, the planned mounts, applying them to a recorder."""
+"""Mount planning without root: paths resolved in the root, the planned mounts, applying them
+to a recorder."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
-from compose.runtime import rootfs, syscalls as sc
+import pytest
+
+from compose.runtime import rootfs, safepath, syscalls as sc
 from compose.runtime.spec import ContainerSpec, Limits, Mount
 
 
@@ -14,20 +18,54 @@ class RecordingSyscalls:
         self.calls: list[tuple] = []
 
     def mount(self, source, target, fstype, flags=0, data=None) -> None:
-        self.calls.append((source, target, fstype, flags, data))
+        # the runtime mounts through /proc/self/fd/N: record the path the fd names
+        self.calls.append((source, os.readlink(target), fstype, flags, data))
 
 
-def test_secure_join_never_escapes(tmp_path: Path):
+def _made(root: Path, path: str, kind: str) -> str:
+    with safepath.closing(safepath.open_root(str(root))) as root_fd:
+        fd = rootfs.target_fd(root_fd, path, kind)
+        try:
+            return os.readlink(safepath.fd_path(fd))
+        finally:
+            os.close(fd)
+
+
+def test_targets_are_made_inside_the_root(tmp_path: Path):
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
     os.symlink("/etc", root / "abs")
     os.symlink("../../../../outside", root / "etc/rel")
     os.symlink("loop", root / "loop")
+    os.symlink(str(tmp_path / "host"), root / "dangling")  # a host path, dangling in the root
     r = str(root)
-    assert rootfs.secure_join(r, "/abs/passwd") == f"{r}/etc/passwd"
-    assert rootfs.secure_join(r, "/etc/rel/x") == f"{r}/outside/x"
-    assert rootfs.secure_join(r, "/../../x") == f"{r}/x"
-    assert rootfs.secure_join(r, "/loop/x").startswith(r)
+    assert _made(root, "/abs/passwd", "file") == f"{r}/etc/passwd"
+    assert _made(root, "/etc/rel/x", "dir") == f"{r}/outside/x"
+    assert _made(root, "/../../x", "dir") == f"{r}/x"
+    assert _made(root, "/dangling/y", "file") == f"{r}{tmp_path}/host/y"
+    assert not (tmp_path / "host").exists()
+    assert (root / "etc").stat().st_mode & 0o777 != 0o644  # parents are dirs, not file modes
+    _made(root, "/run/secrets/token", "file")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (root / "run/secrets").stat().st_mode & 0o777 == 0o755 & ~umask
+    with pytest.raises(OSError) as err:
+        _made(root, "/loop/x", "dir")
+    assert err.value.errno == errno.ELOOP
+
+
+def test_a_long_symlink_chain_is_refused_not_followed_raw(tmp_path: Path):
+    """Review gap 7: after 255 links the old resolver used the raw path on the host."""
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink("/l1", root / "a")
+    for i in range(1, 255):
+        os.symlink(f"/l{i + 1}", root / f"l{i}")
+    os.symlink(str(tmp_path / "escape"), root / "l255")
+    with pytest.raises(OSError) as err:
+        _made(root, "/a/created-on-host", "dir")
+    assert err.value.errno == errno.ELOOP
+    assert not (tmp_path / "escape").exists()
 
 
 def _spec(tmp_path: Path, **fields) -> ContainerSpec:

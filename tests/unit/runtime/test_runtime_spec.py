@@ -92,7 +92,7 @@ def test_validate_lists_every_problem_on_one_line(tmp_path):
 
 
 def test_net_sysctls_are_refused_on_the_host_network(tmp_path):
-    with pytest.raises(ContainerError, match="not allowed with the host network"):
+    with pytest.raises(ContainerError, match=r"not allowed in the host's network namespace"):
         validate_spec(_spec(tmp_path, host_network=True, sysctls=(("net.ipv4.ip_forward", "1"),)))
 
 

@@ -9,6 +9,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from compose.errors import UserError
+from compose.runtime import safepath
 from compose.volumes import (
     anonymous_volume,
     copy_up,
@@ -28,18 +29,30 @@ def layer(root: Path, files: dict[str, str], mode: int = 0o644) -> Path:
     return root
 
 
-def test_copy_up_merges_layers_keeps_modes_and_symlinks_then_never_again(tmp_path):
-    low = layer(tmp_path / "l1", {"data/a.txt": "old", "data/keep": "k"})
-    up = layer(tmp_path / "l2", {"data/a.txt": "new"}, mode=0o600)
-    os.symlink("a.txt", up / "data" / "link")
+def test_copy_tree_keeps_modes_and_symlinks_and_follows_nothing(tmp_path):
+    """The copy itself (the layers' merge needs root: tests/privileged/security)."""
+    src = layer(tmp_path / "src", {"a.txt": "new", "sub/b": "b"}, mode=0o600)
+    os.symlink("a.txt", src / "link")
+    os.symlink(str(tmp_path / "host"), src / "sub" / "out")  # copied as a link, never followed
+    (tmp_path / "host").mkdir()
+    (src / "sub").chmod(0o750)
     vol = ensure_volume("p_data")
-    assert copy_up(vol, [low, up], "/data")
+    with safepath.closing(os.open(src, os.O_RDONLY | os.O_DIRECTORY)) as s:
+        with safepath.closing(os.open(vol, os.O_RDONLY | os.O_DIRECTORY)) as d:
+            safepath.copy_tree(s, d)
     assert (vol / "a.txt").read_text() == "new"
     assert (vol / "a.txt").stat().st_mode & 0o777 == 0o600
+    assert (vol / "sub").stat().st_mode & 0o777 == 0o750
     assert os.readlink(vol / "link") == "a.txt"
-    (vol / "a.txt").unlink()
-    assert not copy_up(vol, [low, up], "/data")  # initialized: an emptied volume stays empty
-    assert not (vol / "a.txt").exists()
+    assert os.readlink(vol / "sub" / "out") == str(tmp_path / "host")
+    assert list((tmp_path / "host").iterdir()) == []
+
+
+def test_an_initialized_volume_is_never_filled_again(tmp_path):
+    vol = ensure_volume("p_empty")
+    assert not copy_up(vol, [], "/data")  # nothing to copy, but it is initialized now
+    assert not copy_up(vol, [layer(tmp_path / "l", {"data/a": "image"})], "/data")
+    assert not (vol / "a").exists()
 
 
 def test_non_empty_volume_is_not_overwritten(tmp_path):
@@ -102,7 +115,7 @@ def test_service_mounts(tmp_path):
             vol("volume", None, "/cache"),
         ],
         tmpfs=["/tmp:size=64m,mode=1777"],
-        secrets=[NS(source="token", target=None)],
+        secrets=[NS(source="token", target=None, uid=None, gid=None, mode=None)],
     )
     mounts = {m.target: m for m in service_mounts(stack, svc, "p-web-1")}
     assert mounts["/app"].source == str(tmp_path / "app") and mounts["/app"].read_only
