@@ -263,8 +263,9 @@ def _build(builder: _Builder, nodes: list[Any]) -> ParsedFile:
 IMPLICIT = "?plain"  # the C composer's tag for a plain scalar the file wrote no tag on
 NON_SPECIFIC = "!"  # ... and for one tagged with a lone "!" (ruamel types those differently)
 MAX_FAST_DEPTH = 100  # deeper documents go to the pure composer (C recursion has no guard)
-# libyaml takes these where ruamel's scanner refuses (tabs, YAML 1.1 line breaks, "|#")
-_PURE_ONLY = re.compile(r"[\t\x85\u2028\u2029]|[|>][-+0-9]{0,2}#")
+# libyaml takes these where ruamel's scanner refuses (tabs, YAML 1.1 line breaks, "|#", a
+# repeated "..." document end)
+_PURE_ONLY = re.compile(r"[\t\x85\u2028\u2029]|[|>][-+0-9]{0,2}#|^\.\.\.", re.MULTILINE)
 
 
 def _compose_fast(text: str) -> list[Any] | None:
