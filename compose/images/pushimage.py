@@ -95,7 +95,8 @@ def push_image(ref: str, store: ImageStore | None = None) -> str:
             separators=(",", ":"),
         ).encode()
         client.put_manifest(parsed.path, parsed.tag or "latest", body, OCI_MANIFEST)
-    return "sha256:" + hashlib.sha256(body).hexdigest()
+    # kept, so that the pushed name by digest (``name@sha256:...``) resolves here without a pull
+    return store.put_blob(body, expected="sha256:" + hashlib.sha256(body).hexdigest())
 
 
 def _push_layer(

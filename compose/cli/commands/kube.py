@@ -12,10 +12,6 @@ if TYPE_CHECKING:
     from compose.images import ImageStore
     from compose.model import Stack
 
-BUILDER_GAP = (
-    "--push needs the image builder (issue 12, compose/build/), which is not in this pycompose yet"
-)
-
 
 @click.group("kube")
 def command() -> None:
@@ -47,7 +43,11 @@ def command() -> None:
 )
 @click.option("--network-policies", is_flag=True, help="Turn networks into NetworkPolicies.")
 @click.option("--volume-size", default="1Gi", show_default=True, help="Storage each PVC asks for.")
-@click.option("--push", metavar="REGISTRY", help="Build and push built images to REGISTRY.")
+@click.option(
+    "--push",
+    metavar="REGISTRY",
+    help="Build the services that have build:, push them to REGISTRY, reference them by digest.",
+)
 @click.option("--strict", is_flag=True, help="Make every warning an error.")
 @click.option(
     "--check",
@@ -72,14 +72,13 @@ def convert(
     **flags: object,
 ) -> None:
     """Convert the stack (or SERVICES and their dependencies) to Kubernetes manifests."""
-    from compose.errors import UserError
     from compose.kube import KubeOptions, convert, gather
     from compose.kube.output import render_stream, write_directory
 
-    if push:
-        raise UserError(BUILDER_GAP, hint="build and push the images yourself, then set image:")
     options = KubeOptions(**flags)  # type: ignore[arg-type]
     stack = _load(obj, services)
+    if push:
+        stack = _pushed(obj, stack, push)
     conversion = convert(stack, options, gather(stack, _image_store()), services)
     for warning in conversion.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -105,6 +104,36 @@ def _load(obj: GlobalOptions, services: tuple[str, ...]) -> Stack:
     runtime_only = set(unsupported_warnings(stack))
     show_warnings([w for w in stack.warnings if w not in runtime_only])
     return stack
+
+
+def _pushed(obj: GlobalOptions, stack: Stack, registry: str) -> Stack:
+    """Build every service that has ``build:``, push it as ``REGISTRY/<name>:<tag>`` and
+    return the stack with ``image: REGISTRY/<name>@<digest>`` for those services, so the
+    manifests name exactly what was pushed."""
+    from compose.build.stack import BuildFlags
+    from compose.cli.commands._project import needs_root
+    from compose.cli.commands.build import run_builds
+    from compose.images import reference
+    from compose.images.pushimage import push_image
+
+    names = sorted(n for n, svc in stack.services.items() if svc.build is not None)
+    if not names:
+        return stack
+    needs_root(obj, "kube convert --push")
+    run_builds(stack, names, BuildFlags(environ=obj.environ), "plain")
+    store = _image_store()
+    services = dict(stack.services)
+    for name in names:
+        local = stack.services[name].image_name(stack.name)
+        parsed = reference.parse(local)
+        repo = parsed.familiar_name if parsed.domain == reference.DEFAULT_DOMAIN else parsed.path
+        target = f"{registry.rstrip('/')}/{repo}:{parsed.tag or 'latest'}"
+        store.tag(target, store.resolve(local).digest)
+        digest = push_image(target, store)
+        click.echo(f" Image {target} Pushed ({digest})", err=True)
+        pinned = f"{registry.rstrip('/')}/{repo}@{digest}"
+        services[name] = services[name].model_copy(update={"image": pinned})
+    return stack.model_copy(update={"services": services})
 
 
 def _image_store() -> ImageStore:
