@@ -13,17 +13,26 @@ cd "$(dirname "$0")/.."
 bash .ci/setup
 export PATH="$PWD/.venv/bin:$PATH"
 PY="$PWD/.venv/bin/python"
-REGISTRY=127.0.0.1:5000
+PORT=${REGISTRY_PORT:-5000}
 STACK=examples/stacks/web-db/compose.yaml
 
-echo "== test images from Debian packages, served on $REGISTRY"
-if curl -fsS -o /dev/null "http://$REGISTRY/v2/redis/manifests/7" \
-    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' 2>/dev/null; then
-  echo "a registry already serves them on $REGISTRY"
+serves_ours() {
+  curl -fsS -o /dev/null "http://127.0.0.1:$1/v2/redis/manifests/7" \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' 2>/dev/null
+}
+if serves_ours "$PORT"; then
+  echo "== test images: a registry already serves them on 127.0.0.1:$PORT"
 else
+  if "$PY" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$PORT))!=0)"; then
+    taken=$PORT
+    PORT=$("$PY" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+    echo "(127.0.0.1:$taken is taken by another program: the registry uses $PORT)"
+  fi
+  echo "== test images from Debian packages, served on 127.0.0.1:$PORT"
   "$PY" -m tests.images build >/dev/null
-  "$PY" -m tests.images serve --port 5000 >/dev/null
+  "$PY" -m tests.images serve --port "$PORT" >/dev/null
 fi
+REGISTRY=127.0.0.1:$PORT
 export WEB_IMAGE=$REGISTRY/python:3.11 REDIS_IMAGE=$REGISTRY/redis:7
 
 echo "== pycompose -f $STACK up -d --wait   (builds the web image first)"
