@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from compose.state import RUNNING, ReplicaRecord
+
+if TYPE_CHECKING:
+    from netplug import DnsServer, PortProxy
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +114,8 @@ class NetServices:
         self.aliases = aliases or {}
         self.servers = servers or {}  # service -> its dns: servers
         self._stack = contextlib.AsyncExitStack()
-        self.dns: Any = None
-        self.proxy: Any = None
+        self.dns: DnsServer | None = None
+        self.proxy: PortProxy | None = None
         self._listening: set[str] = set()
         self._published: set[tuple[str, int, str]] = set()
 
@@ -123,7 +126,7 @@ class NetServices:
         self.proxy = await self._stack.enter_async_context(PortProxy())
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
 
     async def listen(self, network_key: str, gateway: str) -> None:
@@ -151,21 +154,22 @@ class NetServices:
         for key in keys:  # a network whose last replica went is emptied too
             net = key[len(project) + 1 :]
             self.dns.update(key, tables.get(net, {}), pointers.get(net, {}), clients.get(key))
-        await self._refresh_proxy(proxy_backends(records))
+        if self.proxy is not None:
+            await self._refresh_proxy(self.proxy, proxy_backends(records))
 
     async def _refresh_proxy(
-        self, wanted: dict[tuple[str, int, str], list[tuple[str, int]]]
+        self, proxy: PortProxy, wanted: dict[tuple[str, int, str], list[tuple[str, int]]]
     ) -> None:
         for key, backends in wanted.items():
             name = f"{key[0]}:{key[1]}/{key[2]}"
             if key in self._published:
-                self.proxy.set_backends(name, backends)
+                proxy.set_backends(name, backends)
                 continue
             try:
-                await self.proxy.publish(name, key[0], key[1], key[2], backends)
+                await proxy.publish(name, key[0], key[1], key[2], backends)
                 self._published.add(key)
             except OSError as exc:
                 log.warning("loopback proxy %s: %s", name, exc)
         for key in self._published - set(wanted):
-            await self.proxy.unpublish(f"{key[0]}:{key[1]}/{key[2]}")
+            await proxy.unpublish(f"{key[0]}:{key[1]}/{key[2]}")
             self._published.discard(key)
