@@ -22,7 +22,7 @@ import signal as signals
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -47,6 +47,7 @@ from compose.supervisor.executor import Outcome
 from compose.supervisor.machine.forget import forget_project
 from compose.supervisor.machine.linux import LinuxDriver
 from compose.supervisor.machine.portcheck import check_plan_ports
+from compose.supervisor.options import Output
 from compose.supervisor.tracker import ReplicaState
 
 if TYPE_CHECKING:
@@ -56,16 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CONVERGE_TIMEOUT = 120.0  # a `scale` reply waits this long for the counts to hold
-
-
-class Output(Protocol):
-    """Where a supervisor's progress goes (the CLI's terminal, the detached one's pipe)."""
-
-    def progress(self, line: str) -> None: ...
-
-    def log(self, line: str) -> None: ...
-
-    def warning(self, text: str) -> None: ...
 
 
 class Events:
