@@ -52,7 +52,7 @@ from compose.supervisor.tracker import ReplicaState
 
 if TYPE_CHECKING:
     from compose.images import Image
-    from compose.model import Stack
+    from compose.model import Service, Stack
     from compose.stackfile import LoadOptions
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def ensure_images(stack: Stack, services: list[str], policy: str) -> dict[str, I
     }
 
 
-def _policy(svc: Any, policy: str) -> str:
+def _policy(svc: Service, policy: str) -> str:
     return "build" if svc.build is not None else svc.pull_policy or policy
 
 
