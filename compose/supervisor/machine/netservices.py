@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from compose.state import RUNNING, ReplicaRecord
 
 if TYPE_CHECKING:
+    from compose.model import Stack
     from netplug import DnsServer, PortProxy
+    from netplug.records import Client
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,12 @@ def ptr_records(records: Iterable[ReplicaRecord], project: str) -> dict[str, dic
 
 def dns_clients(
     records: Iterable[ReplicaRecord], project: str, servers: dict[str, list[str]]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, dict[str, Client]]:
     """network key → {replica ip: what its queries see}: the names of all its networks (first
     attached first) and its service's ``dns:`` servers for the rest (Docker's resolver)."""
     from netplug.records import Client
 
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, Client]] = {}
     for rec in records:
         if rec.status != "running":
             continue
@@ -69,7 +71,7 @@ def dns_clients(
     return out
 
 
-def dns_servers(stack: Any) -> dict[str, list[str]]:
+def dns_servers(stack: Stack) -> dict[str, list[str]]:
     """service → its ``dns:`` servers (the embedded resolver's upstreams for its replicas)."""
     return {name: list(svc.dns) for name, svc in stack.services.items() if svc.dns}
 
