@@ -11,8 +11,10 @@ from typing import Any
 from compose import paths
 from compose.errors import UserError
 
+Settings = dict[str, Any]  # the file's JSON object, as parsed: each reader types its own keys
 
-def load(path: Path | None = None) -> dict[str, Any]:
+
+def load(path: Path | None = None) -> Settings:
     """The settings ({} without a file); a file that can't be read or parsed is an error."""
     path = path or paths.config_dir() / "daemon.json"
     try:

@@ -3,7 +3,7 @@
 Independent of ``compose`` (never imports it); usable on its own. ``import netplug`` is cheap:
 the data types load eagerly, everything else (anyio, dnslib users) loads on first use. Netlink
 is spoken directly (nl.py, ~30 µs a request) and nftables through libnftables in-process
-(libnft.py, CLI fallback); pyroute2 is not needed at run time (netns.iproute() is a convenience).
+(libnft.py, CLI fallback); pyroute2 is not used (tests look at the kernel with it).
 
 Interface used by the orchestrator (all verbs are synchronous and blocking; from async code call
 them in a worker thread):

@@ -70,13 +70,6 @@ def call_in(netns: NetnsRef, fn: Callable[[], T]) -> T:
         return fn()
 
 
-def iproute(netns: NetnsRef = None):  # type: ignore[no-untyped-def]
-    """A pyroute2 IPRoute whose netlink socket lives in ``netns`` (no helper process)."""
-    from pyroute2 import IPRoute
-
-    return call_in(netns, IPRoute)
-
-
 def default_run_dir() -> Path:
     env = os.environ.get("NETPLUG_RUN_DIR")
     if env:

@@ -6,9 +6,7 @@ never imports the model and its tests need nothing but these dataclasses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from compose.planner.actions import SERVICE_STARTED
 
@@ -71,12 +69,6 @@ class UpOptions:
     remove_orphans: bool = False
     no_start: bool = False
     scale: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> UpOptions:
-        """The options back from their JSON form (``dataclasses.asdict``, lists for tuples)."""
-        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.items()}
-        return cls(**fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from compose.model import Service
 
-EXCLUDED: dict[str, Any] = {
+EXCLUDED: dict[str, bool | set[str]] = {
     "build": True,
     "pull_policy": True,
     "pull_refresh_after": True,

@@ -20,10 +20,10 @@ from compose import lazy
 
 if TYPE_CHECKING:
     from compose.planner.desired import DownOptions, UpOptions
-    from compose.project.client import Output, ProjectClient
+    from compose.project.client import ProjectClient
     from compose.stackfile.types import LoadOptions
     from compose.supervisor.oneoff import OneOff
-    from compose.supervisor.options import RunOptions
+    from compose.supervisor.options import Output, RunOptions
     from compose.supervisor.protocol import (
         Changed,
         DownReply,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "ProjectClient": "compose.project.client",
-    "Output": "compose.project.client",
+    "Output": "compose.supervisor.options",
     "UpOptions": "compose.planner.desired",
     "DownOptions": "compose.planner.desired",
     "RunOptions": "compose.supervisor.options",

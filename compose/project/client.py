@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from compose import lazy
 from compose.errors import ContainerError, ProjectUpError, UnknownServiceError, UserError
@@ -31,21 +31,11 @@ if TYPE_CHECKING:
     from compose.state import ObservedProject, ObservedReplica
     from compose.supervisor import protocol as p
     from compose.supervisor.oneoff import OneOff
-    from compose.supervisor.options import RunOptions
+    from compose.supervisor.options import Output, RunOptions
 else:  # what only the verbs need loads with the first verb (`ps` reads records only)
     p = lazy.module("compose.supervisor.protocol")
 
 R = TypeVar("R", bound="p.Reply")
-
-
-class Output(Protocol):
-    """Where progress goes (``up`` streams the plan as it runs; the CLI prints to stderr)."""
-
-    def progress(self, line: str) -> None: ...
-
-    def log(self, line: str) -> None: ...
-
-    def warning(self, text: str) -> None: ...
 
 
 class ProjectClient:

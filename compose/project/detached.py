@@ -9,20 +9,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from compose.errors import ProjectUpError, PycomposeError, UserError
 from compose.state.layout import start_log
 from compose.supervisor import protocol as p
+from compose.supervisor.options import Output
 
 
-class Progress(Protocol):
-    def progress(self, line: str) -> None: ...
-
-    def warning(self, text: str) -> None: ...
-
-
-def launch(request: p.Launch, out: Progress) -> p.PlanReply:
+def launch(request: p.Launch, out: Output) -> p.PlanReply:
     """Start the supervisor and relay its lines until its result; raise when it failed."""
     start_log().parent.mkdir(parents=True, exist_ok=True)
     with open(start_log(), "ab") as log_file:
@@ -56,7 +51,7 @@ def result(doc: dict[str, Any]) -> p.PlanReply:
     raise error
 
 
-def _relay(stream: IO[bytes], out: Progress) -> dict[str, Any]:
+def _relay(stream: IO[bytes], out: Output) -> dict[str, Any]:
     for raw in stream:
         doc = json.loads(raw)
         if "progress" in doc:

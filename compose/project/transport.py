@@ -17,7 +17,7 @@ from compose.supervisor import api, protocol as p
 
 if TYPE_CHECKING:
     from compose.model import Stack
-    from compose.supervisor.service import Output
+    from compose.supervisor.options import Output
 
 T = TypeVar("T")
 LOCK_TIMEOUT = 30.0

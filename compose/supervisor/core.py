@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from types import TracebackType
+from typing import TypeVar, TypeVarTuple, Unpack
 
 import anyio
 from anyio.abc import TaskGroup
@@ -29,9 +30,10 @@ from anyio.abc import TaskGroup
 from compose.errors import ImageError, UserError
 from compose.planner.actions import Plan
 from compose.state import EXITED
+from compose.state.events import Event
 from compose.supervisor.driver import Driver
 from compose.supervisor.executor import Executor, Hooks, Outcome
-from compose.supervisor.health import monitor
+from compose.supervisor.health import HealthSpec, monitor
 from compose.supervisor.replicaset import Expectations, batches, diff
 from compose.supervisor.restart import RestartPolicy, attempts, next_delay, should_restart
 from compose.supervisor.tracker import ReplicaState, Tracker
@@ -39,8 +41,9 @@ from compose.supervisor.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
-EventSink = Callable[[dict[str, Any]], None]
+EventSink = Callable[[Event], None]
 WORKERS = 4  # a key is never reconciled twice at once; different services are
 RESYNC_INTERVAL = 30.0  # a periodic resync wakes every kept service (level-triggered safety net)
 TERMINAL = (UserError, ImageError)
@@ -83,12 +86,20 @@ class Supervisor(Hooks):
             self._tg.start_soon(self._resync)
         return self
 
-    async def __aexit__(self, *exc: Any) -> bool | None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
         assert self._tg is not None
         self._tg.cancel_scope.cancel()
-        return await self._tg.__aexit__(*exc)
+        return await self._tg.__aexit__(exc_type, exc, tb)
 
-    def spawn(self, func: Callable[..., Any], *args: Any) -> None:
+    def spawn(
+        self, func: Callable[[Unpack[Ts]], Coroutine[object, object, object]], *args: *Ts
+    ) -> None:
+        """Run ``func(*args)`` in the supervisor's task group (it ends with the supervisor)."""
         assert self._tg is not None
         self._tg.start_soon(func, *args)
 
@@ -186,7 +197,7 @@ class Supervisor(Hooks):
         self._health_seen[new] = self._health_seen.pop(old, None)
         self.event("rename", new, old_name=old)
 
-    def event(self, action: str, name: str, **attrs: Any) -> None:
+    def event(self, action: str, name: str, **attrs: object) -> None:
         if self._on_event is None:
             return
         state = self.tracker.get(name)
@@ -221,7 +232,7 @@ class Supervisor(Hooks):
         except Exception:
             log.warning("network services after %s died", name, exc_info=True)
 
-    def _start_health(self, name: str, spec: Any) -> None:
+    def _start_health(self, name: str, spec: HealthSpec) -> None:
         assert self._tg is not None
         scope = anyio.CancelScope()
         self._health[name] = scope

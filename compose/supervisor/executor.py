@@ -100,7 +100,9 @@ class Executor:
     async def _setup(self, plan: Plan, outcome: Outcome) -> None:
         async with anyio.create_task_group() as tg:
             for action in plan.setup:
-                tg.start_soon(self._guard, outcome, action.describe(), self._ensure, action)
+                tg.start_soon(
+                    self._guard, outcome, action.describe(), partial(self._ensure, action)
+                )
 
     async def _ensure(self, action: EnsureNetwork | EnsureVolume) -> None:
         if isinstance(action, EnsureNetwork):
@@ -112,10 +114,11 @@ class Executor:
         replica_actions = [a for a in plan.teardown if isinstance(a, ReplicaAction)]
         async with anyio.create_task_group() as tg:
             for name, actions in _by_replica(replica_actions).items():
-                tg.start_soon(self._guard, outcome, f'container "{name}"', self._replica, actions)
+                label = f'container "{name}"'
+                tg.start_soon(self._guard, outcome, label, partial(self._replica, actions))
         for action in plan.teardown:
             if isinstance(action, RemoveNetwork | RemoveVolume):
-                await self._guard(outcome, action.describe(), self._remove, action)
+                await self._guard(outcome, action.describe(), partial(self._remove, action))
 
     async def _remove(self, action: RemoveNetwork | RemoveVolume) -> None:
         if isinstance(action, RemoveNetwork):
@@ -181,13 +184,13 @@ class Executor:
                     continue
                 label = f'service "{state.step.service}" replica {actions[0].index}'
                 tg.start_soon(
-                    partial(self._guard, outcome, label, self._replica, actions, failed=failed)
+                    partial(self._guard, outcome, label, partial(self._replica, actions), failed)
                 )
             for actions in sorted(rolling, key=lambda g: g[0].index):
                 if failed:
                     break
                 label = f'service "{state.step.service}" replica {actions[0].index}'
-                await self._guard(outcome, label, self._replica, actions, failed=failed)
+                await self._guard(outcome, label, partial(self._replica, actions), failed)
         if failed:
             state.failed = failed[-1]
             outcome.failed_services.add(state.step.service)
@@ -196,12 +199,11 @@ class Executor:
         self,
         outcome: Outcome,
         label: str,
-        func: Callable[..., Awaitable[None]],
-        *args: object,
+        work: Callable[[], Awaitable[None]],
         failed: list[str] | None = None,
     ) -> None:
         try:
-            await func(*args)
+            await work()
         except Exception as exc:  # every failure is reported, none stops the others
             log.debug("%s failed", label, exc_info=True)
             text = str(exc)

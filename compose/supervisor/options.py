@@ -1,9 +1,21 @@
-"""What `up` asks of a supervisor beside the plan: a light module, so the CLI builds it without
-importing the supervisor (anyio, the loop, the runtime)."""
+"""What `up` asks of a supervisor beside the plan, and where its progress goes: a light module,
+so the CLI builds them without importing the supervisor (anyio, the loop, the runtime)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Output(Protocol):
+    """Where a supervisor's progress goes: the CLI's terminal (``up``, ``up -d`` relaying the
+    detached one), the detached supervisor's pipe, nothing for a request served in-process."""
+
+    def progress(self, line: str) -> None: ...
+
+    def log(self, line: str) -> None: ...
+
+    def warning(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True)

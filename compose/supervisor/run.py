@@ -28,8 +28,8 @@ from compose.supervisor.foreground import Foreground
 from compose.supervisor.machine.forget import forget_project
 from compose.supervisor.machine.linux import LinuxDriver
 from compose.supervisor.machine.netservices import NetServices, dns_servers
-from compose.supervisor.options import RunOptions
-from compose.supervisor.service import Converged, Events, Output, SupervisorService
+from compose.supervisor.options import Output, RunOptions
+from compose.supervisor.service import Converged, Events, SupervisorService
 
 if TYPE_CHECKING:
     from compose.model import Stack

@@ -20,9 +20,9 @@ import logging
 import os
 import signal as signals
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -47,24 +47,16 @@ from compose.supervisor.executor import Outcome
 from compose.supervisor.machine.forget import forget_project
 from compose.supervisor.machine.linux import LinuxDriver
 from compose.supervisor.machine.portcheck import check_plan_ports
+from compose.supervisor.options import Output
+from compose.supervisor.tracker import ReplicaState
 
 if TYPE_CHECKING:
     from compose.images import Image
-    from compose.model import Stack
+    from compose.model import Service, Stack
     from compose.stackfile import LoadOptions
 
 log = logging.getLogger(__name__)
 CONVERGE_TIMEOUT = 120.0  # a `scale` reply waits this long for the counts to hold
-
-
-class Output(Protocol):
-    """Where a supervisor's progress goes (the CLI's terminal, the detached one's pipe)."""
-
-    def progress(self, line: str) -> None: ...
-
-    def log(self, line: str) -> None: ...
-
-    def warning(self, text: str) -> None: ...
 
 
 class Events:
@@ -116,7 +108,7 @@ def ensure_images(stack: Stack, services: list[str], policy: str) -> dict[str, I
     }
 
 
-def _policy(svc: Any, policy: str) -> str:
+def _policy(svc: Service, policy: str) -> str:
     return "build" if svc.build is not None else svc.pull_policy or policy
 
 
@@ -170,29 +162,37 @@ class SupervisorService:
         await self.applied.wait()  # `up` is still starting the project: its plan goes first
         self.busy += 1  # a foreground `up` does not end while a request has all briefly down
         try:
-            return await self._ops()[request.op](request)
+            return await self._act(request)
         finally:
             self.busy -= 1
             self.sup.tracker.poke()
 
-    async def handle_json(self, doc: dict[str, Any]) -> dict[str, Any]:
+    async def _act(self, request: p.Request) -> p.Reply:
+        match request:
+            case p.Apply():
+                return await self.apply(request)
+            case p.Down():
+                return await self.down(request)
+            case p.Stop():
+                return await self.stop(request)
+            case p.Start():
+                return await self.start(request)
+            case p.Restart():
+                return await self.restart(request)
+            case p.Kill():
+                return await self.kill(request)
+            case p.Pause() | p.Unpause():
+                return await self.pause(request)
+            case p.Remove():
+                return await self.remove(request)
+            case p.Scale():
+                return await self.scale(request)
+        raise OperationError(f"unknown request {request.op!r}")
+
+    async def handle_json(self, doc: p.Json) -> p.Json:
         """The socket's handler: a request line in, a reply line out (``api.serve``)."""
         reply = await self.handle(p.request_from_json(doc))
         return {"ok": True, **p.encode(reply)}
-
-    def _ops(self) -> dict[str, Callable[[Any], Awaitable[p.Reply]]]:
-        return {
-            "apply": self.apply,
-            "down": self.down,
-            "stop": self.stop,
-            "start": self.start,
-            "restart": self.restart,
-            "kill": self.kill,
-            "pause": self.pause,
-            "unpause": self.pause,
-            "rm": self.remove,
-            "scale": self.scale,
-        }
 
     def status(self) -> p.StatusReply:
         replicas = tuple(
@@ -374,7 +374,7 @@ class SupervisorService:
                 self.sup.set_desired({service: len(left)})
         return p.Changed("Removed", tuple(victims))
 
-    def _states(self, services: tuple[str, ...]) -> list[Any]:
+    def _states(self, services: tuple[str, ...]) -> list[ReplicaState]:
         tracked = list(self.sup.tracker.replicas.values())
         return [s for s in tracked if not services or s.service in services]
 

@@ -26,7 +26,8 @@ import pytest
 
 import netplug
 from netplug import netns
-from netplug.netns import call_in, entered, iproute
+from netplug.netns import call_in, entered
+from tests.netns_iproute import iproute
 
 N_ATTACH = 10
 ROUNDS = 4

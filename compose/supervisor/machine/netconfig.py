@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from compose.errors import UserError
 from netplug.types import AddressPool, NetworkConfig
+
+if TYPE_CHECKING:
+    from compose.daemonjson import Settings
+    from compose.model import Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +29,7 @@ class NetworkSettings:
     ip_forward: bool = True
 
 
-def network_settings(doc: dict[str, Any]) -> NetworkSettings:
+def network_settings(doc: Settings) -> NetworkSettings:
     pools = []
     for entry in doc.get("default-address-pools") or ():
         try:
@@ -48,7 +52,7 @@ def load_network_settings() -> NetworkSettings:
     return network_settings(daemonjson.load())
 
 
-def network_config(project: str, key: str, spec: Any) -> NetworkConfig:
+def network_config(project: str, key: str, spec: Network | None) -> NetworkConfig:
     """``spec``: the model's Network (None: not in the file, e.g. acting from the records)."""
     pools = list(spec.ipam.config) if spec is not None else []
     v4 = next((p for p in pools if not _is_v6(p.subnet)), None)

@@ -9,9 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from compose.state import RUNNING, ReplicaRecord
+
+if TYPE_CHECKING:
+    from compose.model import Stack
+    from netplug import DnsServer, PortProxy
+    from netplug.records import Client
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +55,12 @@ def ptr_records(records: Iterable[ReplicaRecord], project: str) -> dict[str, dic
 
 def dns_clients(
     records: Iterable[ReplicaRecord], project: str, servers: dict[str, list[str]]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, dict[str, Client]]:
     """network key → {replica ip: what its queries see}: the names of all its networks (first
     attached first) and its service's ``dns:`` servers for the rest (Docker's resolver)."""
     from netplug.records import Client
 
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, Client]] = {}
     for rec in records:
         if rec.status != "running":
             continue
@@ -66,7 +71,7 @@ def dns_clients(
     return out
 
 
-def dns_servers(stack: Any) -> dict[str, list[str]]:
+def dns_servers(stack: Stack) -> dict[str, list[str]]:
     """service → its ``dns:`` servers (the embedded resolver's upstreams for its replicas)."""
     return {name: list(svc.dns) for name, svc in stack.services.items() if svc.dns}
 
@@ -111,8 +116,8 @@ class NetServices:
         self.aliases = aliases or {}
         self.servers = servers or {}  # service -> its dns: servers
         self._stack = contextlib.AsyncExitStack()
-        self.dns: Any = None
-        self.proxy: Any = None
+        self.dns: DnsServer | None = None
+        self.proxy: PortProxy | None = None
         self._listening: set[str] = set()
         self._published: set[tuple[str, int, str]] = set()
 
@@ -123,7 +128,7 @@ class NetServices:
         self.proxy = await self._stack.enter_async_context(PortProxy())
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
 
     async def listen(self, network_key: str, gateway: str) -> None:
@@ -151,21 +156,22 @@ class NetServices:
         for key in keys:  # a network whose last replica went is emptied too
             net = key[len(project) + 1 :]
             self.dns.update(key, tables.get(net, {}), pointers.get(net, {}), clients.get(key))
-        await self._refresh_proxy(proxy_backends(records))
+        if self.proxy is not None:
+            await self._refresh_proxy(self.proxy, proxy_backends(records))
 
     async def _refresh_proxy(
-        self, wanted: dict[tuple[str, int, str], list[tuple[str, int]]]
+        self, proxy: PortProxy, wanted: dict[tuple[str, int, str], list[tuple[str, int]]]
     ) -> None:
         for key, backends in wanted.items():
             name = f"{key[0]}:{key[1]}/{key[2]}"
             if key in self._published:
-                self.proxy.set_backends(name, backends)
+                proxy.set_backends(name, backends)
                 continue
             try:
-                await self.proxy.publish(name, key[0], key[1], key[2], backends)
+                await proxy.publish(name, key[0], key[1], key[2], backends)
                 self._published.add(key)
             except OSError as exc:
                 log.warning("loopback proxy %s: %s", name, exc)
         for key in self._published - set(wanted):
-            await self.proxy.unpublish(f"{key[0]}:{key[1]}/{key[2]}")
+            await proxy.unpublish(f"{key[0]}:{key[1]}/{key[2]}")
             self._published.discard(key)

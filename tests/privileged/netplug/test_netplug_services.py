@@ -13,10 +13,11 @@ from dnslib import RCODE, DNSRecord
 from netplug_env import Env, Responder, env_fixture, fetch, reachable  # noqa: F401
 
 import netplug
-from netplug.netns import call_in, iproute
+from netplug.netns import call_in
 from netplug.ports import bindings_for
 from netplug.records import ReplicaNames, build_records
 from tests.fakedns import FakeUpstream
+from tests.netns_iproute import iproute
 
 pytestmark = pytest.mark.privileged
 
