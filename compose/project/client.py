@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from compose.state import ObservedProject, ObservedReplica
     from compose.supervisor import protocol as p
     from compose.supervisor.oneoff import OneOff
-    from compose.supervisor.options import RunOptions
+    from compose.supervisor.options import Owner, RunOptions
 else:  # what only the verbs need loads with the first verb (`ps` reads records only)
     p = lazy.module("compose.supervisor.protocol")
 
@@ -254,7 +254,7 @@ class ProjectClient:
         if reply is not None:
             return self._expect(p.Changed, reply)
         from compose.planner.desired import UpOptions
-        from compose.supervisor.options import RunOptions
+        from compose.supervisor.options import Owner, RunOptions
 
         counts: dict[str, int] = {}
         for rep in existing:
@@ -357,6 +357,80 @@ class ProjectClient:
             follow=follow,
             archive=archive,
         )
+    def exec_output(
+        self,
+        service: str,
+        argv: Sequence[str],
+        *,
+        index: int | None = None,
+        env: Sequence[str] = (),
+        user: str | None = None,
+        workdir: str | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, bytes]:
+        """A command in a running replica, its output captured: (exit code, stdout+stderr).
+        The output goes to a memfd, so the exec is the zygote's fork (no interpreter start)."""
+        import subprocess
+
+        from compose.runtime import LinuxRuntime
+        from compose.supervisor.machine.replicas import handle_of
+
+        rep = self.replica(service, index)
+        out = os.memfd_create("exec")
+        inp = os.memfd_create("stdin") if stdin is not None else None
+        try:
+            if inp is not None:
+                os.write(inp, stdin or b"")
+                os.lseek(inp, 0, os.SEEK_SET)
+            proc = LinuxRuntime().exec_process(
+                handle_of(rep.record), list(argv), env=list(env), user=user, workdir=workdir,
+                stdin=inp if inp is not None else subprocess.DEVNULL, stdout=out, stderr=out,
+            )  # fmt: skip
+            try:
+                code: int = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise ContainerError(
+                    f"exec in {rep.name}: {' '.join(argv)} did not end in {timeout:g}s"
+                ) from None
+            size = os.fstat(out).st_size
+            return code, os.pread(out, size, 0)
+        finally:
+            os.close(out)
+            if inp is not None:
+                os.close(inp)
+
+    # test environments (compose.testing): verbs only a running supervisor serves -----------
+    def ready(self, services: Sequence[str] = (), timeout: float | None = None) -> p.PlanReply:
+        """Until ``services`` (all) are ready, as the supervisor's `--wait` decides."""
+        return self._served(p.Ready(tuple(services), timeout), p.PlanReply)
+
+    def own(self, owner: Owner | None, kept: str = "") -> p.Changed:
+        """The project belongs to ``owner`` from now on: its supervisor brings it down when
+        that process dies (None: nobody; it stays up until `down`)."""
+        return self._served(p.Own(owner, kept), p.Changed)
+
+    def snapshot(self, name: str = "default", services: Sequence[str] = ()) -> p.Snapshotted:
+        return self._served(p.Snapshot(name, tuple(services)), p.Snapshotted)
+
+    def restore(
+        self, name: str = "default", services: Sequence[str] = (), timeout: float | None = None
+    ) -> p.Snapshotted:
+        reply = self._served(p.Restore(name, tuple(services), timeout), p.Snapshotted)
+        if reply.failures:
+            raise ProjectUpError(list(reply.failures))
+        return reply
+
+    def _served(self, request: p.Request, kind: type[R]) -> R:
+        reply = self.socket.call(request)
+        if reply is None:
+            raise UserError(
+                f'project "{self.name}": no supervisor runs it ({request.op} needs one)',
+                hint="start it detached: `pycompose up -d`",
+            )
+        return self._expect(kind, reply)
 
     def run(self, svc: Service, name: str | None = None) -> OneOff:
         """A one-off container of ``svc`` (the service with `run`'s overrides), not yet

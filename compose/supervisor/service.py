@@ -39,7 +39,7 @@ from compose.planner.planner import (
 from compose.planner.stack import check_scale, check_services, desired_from_stack
 from compose.state import CREATED, EXITED, PAUSED, RUNNING, observe_project
 from compose.state.events import Event, EventLog
-from compose.supervisor import protocol as p
+from compose.supervisor import protocol as p, readiness, volumesnap
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.conditions import DependencyFailed, check_completed, check_healthy
 from compose.supervisor.core import Supervisor
@@ -47,6 +47,8 @@ from compose.supervisor.executor import Outcome
 from compose.supervisor.machine.forget import forget_project
 from compose.supervisor.machine.linux import LinuxDriver
 from compose.supervisor.machine.portcheck import check_plan_ports
+from compose.supervisor.options import COMPOSE, TEST
+from compose.supervisor.owner import OwnerWatch
 
 if TYPE_CHECKING:
     from compose.images import Image
@@ -131,6 +133,7 @@ class SupervisorService:
         events: Events | None = None,
         serving: bool = False,
         load: Callable[[LoadOptions], Stack] = load_stack,
+        readiness: str = COMPOSE,
     ) -> None:
         self.driver = driver
         self.sup = sup
@@ -139,6 +142,8 @@ class SupervisorService:
         self.events = events
         self.serving = serving  # a long-lived supervisor: `down` ends it
         self.load = load
+        self.readiness = readiness  # what `--wait` waits for (test mode: ``readiness``)
+        self.owner = OwnerWatch(self)  # the reaper: down when the owner process dies
         self.shutdown = anyio.Event()  # `down` ended this supervisor
         self.applied = anyio.Event()  # `up`'s own plan has run
         self.busy = 0  # requests in progress (a `restart` is not an exit of all)
@@ -192,6 +197,10 @@ class SupervisorService:
             "unpause": self.pause,
             "rm": self.remove,
             "scale": self.scale,
+            "ready": self.ready,
+            "own": self.own,
+            "snapshot": self.snapshot,
+            "restore": self.restore,
         }
 
     def status(self) -> p.StatusReply:
@@ -236,7 +245,10 @@ class SupervisorService:
         return done.reply()
 
     async def wait_ready(self, names: list[str], timeout: float | None) -> list[str]:
-        """``up --wait``: running (healthy when checked); one-shots that others need exited 0."""
+        """``up --wait``: running (healthy when checked); one-shots that others need exited 0.
+        Test mode waits for more, and explains (``readiness``)."""
+        if self.readiness == TEST:
+            return await readiness.wait_ready(self, names, timeout)
         one_shots = self.completion_targets()
         failures: list[str] = []
         with anyio.move_on_after(timeout) as scope:
@@ -271,6 +283,24 @@ class SupervisorService:
             if rep.status == EXITED and rep.exit_code not in (0, None):
                 raise DependencyFailed(f"container {rep.name} exited ({rep.exit_code})")
         return all(r.status in (RUNNING, EXITED) for r in reps)  # exit 0: done
+
+    async def ready(self, request: p.Ready) -> p.PlanReply:
+        """Until the services (all the stack's when none is named) are ready."""
+        desired = self.desired()
+        names = list(request.services) or (
+            [s.name for s in desired.services] if desired is not None else []
+        )
+        return p.PlanReply(failures=tuple(await self.wait_ready(names, request.timeout)))
+
+    async def own(self, request: p.Own) -> p.Changed:
+        self.owner.watch(request.owner, request.kept)
+        return p.Changed("Owned" if request.owner is not None else "Kept", (self.project,))
+
+    async def snapshot(self, request: p.Snapshot) -> p.Snapshotted:
+        return await volumesnap.snapshot(self, request)
+
+    async def restore(self, request: p.Restore) -> p.Snapshotted:
+        return await volumesnap.restore(self, request)
 
     # down and stop -----------------------------------------------------------------------------
     async def down(self, request: p.Down) -> p.DownReply:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Undo = list[Callable[[], object]]
+PROBE_OUTPUT = 2000  # characters of a probe's output kept (Docker keeps 4 KiB)
 
 
 def _step(step: str, func: Callable[[], T]) -> T:
@@ -61,6 +63,7 @@ class Replicas:
         self.ctx = ctx
         self.traffic = traffic
         self.created_here: set[str] = set()  # created by this runtime instance, awaiting GO
+        self.last_probe: dict[str, str] = {}  # replica -> its last healthcheck's exit and output
 
     # create -----------------------------------------------------------------------------------
     def create(self, service: str, index: int, name: str | None = None) -> ReplicaRecord:
@@ -324,20 +327,26 @@ class Replicas:
         return status.code
 
     def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
-        """A healthcheck command in the replica; its exit code (1 when it timed out)."""
-        proc = self.ctx.runtime.exec_process(
-            handle_of(self.ctx.record(name)),
-            list(argv),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        """A healthcheck command in the replica; its exit code (1 when it timed out). Its
+        output is kept (``last_probe``: what a readiness error shows, as Docker's health log);
+        it goes to a memfd, not a pipe, so the exec stays the zygote's fast fork."""
+        out = os.memfd_create("probe")
         try:
-            code: int = proc.wait(timeout)
-            return code
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            return 1
+            proc = self.ctx.runtime.exec_process(
+                handle_of(self.ctx.record(name)), list(argv), stdout=out, stderr=out
+            )
+            try:
+                code: int = proc.wait(timeout)
+                note = ""
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                code, note = 1, f" (timed out after {timeout:g}s)"
+            text = os.pread(out, PROBE_OUTPUT, 0).decode(errors="replace").strip()
+        finally:
+            os.close(out)
+        self.last_probe[name] = f"exit {code}{note}" + (f": {text}" if text else "")
+        return code
 
     # remove / rename ----------------------------------------------------------------------------
     def remove(self, name: str) -> None:
