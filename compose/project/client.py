@@ -370,37 +370,16 @@ class ProjectClient:
         timeout: float | None = None,
     ) -> tuple[int, bytes]:
         """A command in a running replica, its output captured: (exit code, stdout+stderr).
-        The output goes to a memfd, so the exec is the zygote's fork (no interpreter start)."""
-        import subprocess
+        The project's supervisor runs it (its runtime is warm: a few ms, where a runtime made
+        here starts a zygote first, ~300 ms)."""
+        import base64
 
-        from compose.runtime import LinuxRuntime
-        from compose.supervisor.machine.replicas import handle_of
-
-        rep = self.replica(service, index)
-        out = os.memfd_create("exec")
-        inp = os.memfd_create("stdin") if stdin is not None else None
-        try:
-            if inp is not None:
-                os.write(inp, stdin or b"")
-                os.lseek(inp, 0, os.SEEK_SET)
-            proc = LinuxRuntime().exec_process(
-                handle_of(rep.record), list(argv), env=list(env), user=user, workdir=workdir,
-                stdin=inp if inp is not None else subprocess.DEVNULL, stdout=out, stderr=out,
-            )  # fmt: skip
-            try:
-                code: int = proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise ContainerError(
-                    f"exec in {rep.name}: {' '.join(argv)} did not end in {timeout:g}s"
-                ) from None
-            size = os.fstat(out).st_size
-            return code, os.pread(out, size, 0)
-        finally:
-            os.close(out)
-            if inp is not None:
-                os.close(inp)
+        request = p.Exec(
+            service, index or 1, tuple(argv), tuple(env), user, workdir,
+            base64.b64encode(stdin).decode() if stdin is not None else None, timeout,
+        )  # fmt: skip
+        reply = self._served(request, p.ExecReply)
+        return reply.exit_code, base64.b64decode(reply.output)
 
     # test environments (compose.testing): verbs only a running supervisor serves -----------
     def ready(self, services: Sequence[str] = (), timeout: float | None = None) -> p.PlanReply:

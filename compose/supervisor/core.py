@@ -236,9 +236,12 @@ class Supervisor(Hooks):
         async def probe(argv: tuple[str, ...], timeout: float) -> int:
             return await self.driver.probe(state.name, argv, timeout)
 
+        async def gate() -> str:
+            return await self.driver.accepting(state.name)
+
         async def run() -> None:
             with scope:
-                await monitor(state, spec, probe, self.tracker, self.eager_health)
+                await monitor(state, spec, probe, self.tracker, gate if self.eager_health else None)
 
         self._tg.start_soon(run)
 

@@ -12,6 +12,7 @@ reply type, and their JSON form (the unix-socket API carries one JSON line each 
     Own(owner, kept)                Changed("Owned" | "Kept")                    the reaper's owner
     Snapshot(name, services)        Snapshotted(name, volumes, replicas, ...)    volumes copied
     Restore(name, services)         Snapshotted(...)                             volumes put back
+    Exec(service, index, argv, ...) ExecReply(exit_code, output)                 output captured
 
 Both transports of ``compose.project`` carry these: to a running supervisor over the socket,
 or to a ``SupervisorService`` made for one request in the calling process.
@@ -102,9 +103,16 @@ class Snapshotted:
     copied_bytes: int = 0
     copied_files: int = 0
     failures: tuple[str, ...] = ()  # a restored service that did not get ready
+    phases: dict[str, float] = field(default_factory=dict)  # restore: seconds per step
 
 
-Reply = StatusReply | PlanReply | DownReply | Changed | Scaled | Snapshotted
+@dataclass(frozen=True)
+class ExecReply:
+    exit_code: int
+    output: str = ""  # base64 of stdout+stderr (bytes, whatever the command wrote)
+
+
+Reply = StatusReply | PlanReply | DownReply | Changed | Scaled | Snapshotted | ExecReply
 
 
 # requests ---------------------------------------------------------------------------------------
@@ -271,6 +279,26 @@ class Restore(Request):
 
 
 @dataclass(frozen=True)
+class Exec(Request):
+    """A command in a running replica, run by the supervisor (its runtime is warm: no zygote
+    to start per call), the output captured; ``stdin``: base64."""
+
+    op: ClassVar[str] = "exec"
+    reply: ClassVar[type[Reply]] = ExecReply
+    service: str = ""
+    index: int = 1
+    argv: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    user: str | None = None
+    workdir: str | None = None
+    stdin: str | None = None
+    timeout: float | None = None
+
+    def deadline(self) -> float:
+        return (self.timeout or 600.0) + 10.0
+
+
+@dataclass(frozen=True)
 class Launch:
     """What a client hands the detached supervisor it starts (``python -m compose.supervisor``
     reads it on stdin): the file to load, ``up``'s options and how to run."""
@@ -284,7 +312,7 @@ REQUESTS: dict[str, type[Request]] = {
     cls.op: cls
     for cls in (
         *(Status, Apply, Down, Stop, Start, Restart, Kill, Pause, Unpause, Remove, Scale),
-        *(Ready, Own, Snapshot, Restore),
+        *(Ready, Own, Snapshot, Restore, Exec),
     )
 }
 

@@ -16,7 +16,6 @@ service that is not ready, its state, the last probe's output and its last log l
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -80,10 +79,9 @@ async def _until_ready(service: SupervisorService, entry: Waiting) -> None:
         await tracker.wait_for(lambda: _done(tracker.of_service(name)) or _healthy(service, name))
         return
     await tracker.wait_for(lambda: _settled(tracker.of_service(name)))
-    ports = tcp_ports(service, name)
     delay = PROBE_FIRST
-    while ports and not _done(tracker.of_service(name)):
-        if await _accepting(service, entry, ports):
+    while not _done(tracker.of_service(name)):
+        if await _accepting(service, entry):
             return
         await anyio.sleep(delay)
         delay = min(delay * 2, PROBE_MAX)
@@ -108,57 +106,15 @@ def _done(reps: list[ReplicaState]) -> bool:
     return bool(reps) and all(r.status == EXITED and r.exit_code == 0 for r in reps)
 
 
-async def _accepting(service: SupervisorService, entry: Waiting, ports: list[int]) -> bool:
+async def _accepting(service: SupervisorService, entry: Waiting) -> bool:
     """Each running replica accepts on every port (the last refusal is kept for the error)."""
-    store = service.driver.ctx.store
     for rep in service.sup.tracker.of_service(entry.service):
-        if rep.status != RUNNING:
-            continue
-        record = store.load_replica(rep.name)
-        ip = next(iter(record.ips.values()), None) if record is not None else None
-        if ip is None:
-            return True  # no address of its own (network_mode: host/none): running is all
-        for port in ports:
-            error = await _connect(ip, port)
+        if rep.status == RUNNING:
+            error = await service.driver.accepting(rep.name)
             if error:
-                entry.last_probe = f"TCP {ip}:{port}: {error}"
+                entry.last_probe = error
                 return False
     return True
-
-
-async def _connect(ip: str, port: int) -> str:
-    """ "" when ``ip:port`` accepts a connection, else why not."""
-    try:
-        with anyio.fail_after(0.5):
-            stream = await anyio.connect_tcp(ip, port)
-    except TimeoutError:
-        return "timed out"
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    await stream.aclose()
-    return ""
-
-
-def tcp_ports(service: SupervisorService, name: str) -> list[int]:
-    """The service's TCP ports: its image's EXPOSE, ``expose:`` and ``ports:`` targets."""
-    stack = service.stack
-    svc = stack.services.get(name) if stack is not None else None
-    image = service.driver.ctx.image_for(name) if svc is not None else None
-    texts: list[str] = list(image.config.exposed_ports) if image is not None else []
-    if svc is not None:
-        texts += [str(e) for e in svc.expose]
-        texts += [f"{p.target}/{p.protocol}" for p in svc.ports]
-    return sorted(set(_tcp(texts)))
-
-
-def _tcp(texts: Iterable[str]) -> Iterable[int]:
-    for text in texts:
-        port, _, proto = text.partition("/")
-        if proto not in ("", "tcp"):
-            continue
-        first, _, last = port.partition("-")
-        if first.isdigit():
-            yield from range(int(first), int(last or first) + 1)
 
 
 def explain(service: SupervisorService, entry: Waiting, head: str) -> str:

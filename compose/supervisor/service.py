@@ -201,6 +201,7 @@ class SupervisorService:
             "own": self.own,
             "snapshot": self.snapshot,
             "restore": self.restore,
+            "exec": self.exec,
         }
 
     def status(self) -> p.StatusReply:
@@ -301,6 +302,37 @@ class SupervisorService:
 
     async def restore(self, request: p.Restore) -> p.Snapshotted:
         return await volumesnap.restore(self, request)
+
+    async def exec(self, request: p.Exec) -> p.ExecReply:
+        """A command in a running replica, its output captured (``Stack.exec``)."""
+        import base64
+
+        from compose.errors import ContainerError
+
+        name = self.driver.name_of(request.service, request.index)
+        state = self.sup.tracker.get(name)
+        if state is None or state.status != RUNNING:
+            raise ContainerError(
+                f'service "{request.service}" replica {request.index} is not running'
+            )
+        stdin = base64.b64decode(request.stdin) if request.stdin is not None else None
+        code, output, timed_out = await run_sync(
+            functools.partial(
+                self.driver.replicas.run_captured,
+                name,
+                request.argv,
+                env=request.env,
+                user=request.user,
+                workdir=request.workdir,
+                stdin=stdin,
+                timeout=request.timeout,
+            )
+        )
+        if timed_out:
+            raise ContainerError(
+                f"exec in {name}: {' '.join(request.argv)} did not end in {request.timeout:g}s"
+            )
+        return p.ExecReply(code, base64.b64encode(output).decode())
 
     # down and stop -----------------------------------------------------------------------------
     async def down(self, request: p.Down) -> p.DownReply:

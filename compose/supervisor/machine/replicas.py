@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -328,25 +328,54 @@ class Replicas:
 
     def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
         """A healthcheck command in the replica; its exit code (1 when it timed out). Its
-        output is kept (``last_probe``: what a readiness error shows, as Docker's health log);
-        it goes to a memfd, not a pipe, so the exec stays the zygote's fast fork."""
-        out = os.memfd_create("probe")
+        output is kept (``last_probe``: what a readiness error shows, as Docker's health log)."""
+        code, output, timed_out = self.run_captured(name, argv, timeout=timeout)
+        note = f" (timed out after {timeout:g}s)" if timed_out else ""
+        text = output[:PROBE_OUTPUT].decode(errors="replace").strip()
+        self.last_probe[name] = f"exit {code}{note}" + (f": {text}" if text else "")
+        return code
+
+    def run_captured(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Sequence[str] = (),
+        user: str | None = None,
+        workdir: str | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, bytes, bool]:
+        """A command in the replica: (exit code, stdout+stderr, timed out: killed, code 1).
+        Its stdio are memfds, not pipes, so the exec is the zygote's fast fork."""
+        out = os.memfd_create("exec")
+        inp = os.memfd_create("stdin") if stdin is not None else None
         try:
+            if inp is not None:
+                os.write(inp, stdin or b"")
+                os.lseek(inp, 0, os.SEEK_SET)
             proc = self.ctx.runtime.exec_process(
-                handle_of(self.ctx.record(name)), list(argv), stdout=out, stderr=out
+                handle_of(self.ctx.record(name)),
+                list(argv),
+                env=list(env),
+                user=user,
+                workdir=workdir,
+                stdin=inp if inp is not None else subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
             )
+            timed_out = False
             try:
                 code: int = proc.wait(timeout)
-                note = ""
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-                code, note = 1, f" (timed out after {timeout:g}s)"
-            text = os.pread(out, PROBE_OUTPUT, 0).decode(errors="replace").strip()
+                code, timed_out = 1, True
+            return code, os.pread(out, os.fstat(out).st_size, 0), timed_out
         finally:
             os.close(out)
-        self.last_probe[name] = f"exit {code}{note}" + (f": {text}" if text else "")
-        return code
+            if inp is not None:
+                os.close(inp)
 
     # remove / rename ----------------------------------------------------------------------------
     def remove(self, name: str) -> None:

@@ -169,10 +169,17 @@ class Traffic:
 
 
 async def _accepts(ip: str, port: int) -> bool:
+    return not await connect_error(ip, port)
+
+
+async def connect_error(ip: str, port: int, timeout: float = 0.5) -> str:
+    """ "" when ``ip:port`` accepts a TCP connection, else why not."""
     try:
-        with anyio.fail_after(0.5):
+        with anyio.fail_after(timeout):
             stream = await anyio.connect_tcp(ip, port)
-    except (OSError, TimeoutError):
-        return False
+    except TimeoutError:
+        return "timed out"
+    except OSError as exc:
+        return exc.strerror or str(exc)
     await stream.aclose()
-    return True
+    return ""
