@@ -124,7 +124,13 @@ async def _start_and_keep(
     if run.owner is not None:  # watched from the start: a failed `up` is reaped too
         service.owner.watch(run.owner)
     done = await service.converge(
-        stack, up, run.pull, run.wait, run.wait_timeout, report=_progress(service.out)
+        stack,
+        up,
+        run.pull,
+        run.wait,
+        run.wait_timeout,
+        report=_progress(service.out),
+        unwaited=(run.exit_code_from,) if run.exit_code_from else (),
     )
     for warning in done.outcome.warnings:
         service.out.warning(warning)
@@ -155,7 +161,7 @@ async def _after_apply(
     if done.failures and not run.detach:
         await service.stop_all()  # a foreground up owns its containers: none outlive a failure
         raise ProjectUpError(done.failures)
-    if run.wait and not run.detach:
+    if run.wait and not run.detach and run.exit_code_from is None:
         return 0
     return None
 

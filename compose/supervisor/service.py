@@ -220,6 +220,7 @@ class SupervisorService:
         wait: bool = False,
         wait_timeout: float | None = None,
         report: Callable[[Plan], None] | None = None,
+        unwaited: tuple[str, ...] = (),
     ) -> Converged:
         """Pull what ``up`` selects, plan against the records, apply, (``wait``) until ready.
         The first `up`, an `up -d` against a running supervisor and a `create` all come here."""
@@ -235,7 +236,8 @@ class SupervisorService:
         outcome = await self.sup.apply(plan, self.stop_timeout)
         done = Converged(plan, outcome, names, list(outcome.failures))
         if not done.failures and wait:
-            done.failures += await self.wait_ready(names, wait_timeout)
+            waited = [n for n in names if n not in unwaited]  # `--exit-code-from`'s runs on
+            done.failures += await self.wait_ready(waited, wait_timeout)
         return done
 
     async def apply(self, request: p.Apply) -> p.PlanReply:

@@ -166,9 +166,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     since = item.stash.get(_STARTED, None)
     for stack in stacks_of(item, session):
         session.failed.setdefault(stack.project, []).append(item.nodeid)
-        report.sections.append(
-            (f"Captured stdout pycompose {stack.project}", window(stack, since, session))
-        )
+        text = window(stack, since, session)
+        report.sections.append((f"Captured stdout pycompose {stack.project}", text))
+        # and in the item's sections: the test's later (teardown) report, which JUnit writes
+        # as <system-out>, carries them too
+        item.add_report_section(report.when, f"stdout pycompose {stack.project}", text)
 
 
 def stacks_of(item: pytest.Item, session: _Session) -> list[Stack]:
