@@ -47,28 +47,34 @@ class Waiting:
 async def wait_ready(
     service: SupervisorService, names: list[str], timeout: float | None
 ) -> list[str]:
-    """The failures (empty: every service in ``names`` is ready)."""
+    """The failures (empty: every service in ``names`` is ready). The first service that can
+    never be ready (unhealthy, exited) ends the wait at once; each one not ready then is named
+    too."""
     waiting = {name: Waiting(name) for name in names}
     with anyio.move_on_after(timeout) as scope:
         async with anyio.create_task_group() as tg:
             for entry in waiting.values():
-                tg.start_soon(_wait_one, service, entry)
-    failures = []
+                tg.start_soon(_wait_one, service, entry, tg.cancel_scope)
+    failed = [e for e in waiting.values() if e.failure is not None]
+    failures = [explain(service, e, f'service "{e.service}": {e.failure}') for e in failed]
     for entry in waiting.values():
-        if entry.failure is not None:
-            failures.append(explain(service, entry, f'service "{entry.service}": {entry.failure}'))
-        elif not entry.ready and scope.cancelled_caught:
+        if entry.ready or entry.failure is not None:
+            continue
+        if scope.cancelled_caught:
             head = f'service "{entry.service}" is not ready after {timeout:g}s'
-            failures.append(explain(service, entry, head))
+        else:
+            head = f'service "{entry.service}" is not ready either'
+        failures.append(explain(service, entry, head))
     return failures
 
 
-async def _wait_one(service: SupervisorService, entry: Waiting) -> None:
+async def _wait_one(service: SupervisorService, entry: Waiting, group: anyio.CancelScope) -> None:
     try:
         await _until_ready(service, entry)
         entry.ready = True
     except DependencyFailed as exc:
         entry.failure = str(exc)
+        group.cancel()  # it never will be: the others need not be waited for
 
 
 async def _until_ready(service: SupervisorService, entry: Waiting) -> None:

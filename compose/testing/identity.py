@@ -28,6 +28,7 @@ from compose.state import owner as owner_labels
 RUN = "io.pycompose.test.run"
 WORKER = "io.pycompose.test.worker"
 CONFIG = "io.pycompose.test.config"
+BASE_MAX = 20  # characters of the stack's own name kept in the project name
 RUN_ENV = "PYCOMPOSE_TEST_RUN"  # a run id handed down (set by the pytest plugin)
 _PROCESS_RUN = secrets.token_hex(6)
 
@@ -44,7 +45,9 @@ class StackIdentity:
 
     @property
     def project(self) -> str:
-        name = f"{self.base}-{self.config_hash[:6]}-{self.run_id[:6]}-{self.worker}"
+        """Short enough for the paths named after it (a unix socket's is 107 bytes at most)."""
+        base = self.base[:BASE_MAX].rstrip("_-")
+        name = f"{base}-{self.config_hash[:6]}-{self.run_id[:6]}-{self.worker}"
         return normalize_project_name(name) or f"stack-{self.config_hash[:6]}"
 
     @property

@@ -16,13 +16,14 @@ containers itself); importing it does not.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from compose.errors import PycomposeError, StackError
 from compose.testing.identity import StackIdentity, identity
@@ -34,6 +35,24 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 60.0  # the readiness deadline (docker compose's `--wait` has none)
 STOP_TIMEOUT = 2.0  # grace of stops: a test stack's teardown takes seconds, not 10 s each
 Files = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stack_errors(method: F) -> F:
+    """One error type for the API's users: pycompose's errors come out as ``StackError``."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except StackError:
+            raise
+        except PycomposeError as exc:
+            raise StackError(str(exc), hint=exc.hint) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,7 @@ class Stack:
             raise
         self.up_at = time.time()
 
+    @_stack_errors
     def down(self) -> None:
         """``down -v``: every container, network and volume (snapshots too) goes."""
         from compose.project import DownOptions
@@ -146,6 +166,7 @@ class Stack:
         )
         self.up_at = None
 
+    @_stack_errors
     def keep(self, reason: str = "kept") -> None:
         """Leave the stack up after this process ends (the reaper lets go of it); bring it
         down later with ``pycompose -p <project> down -v``."""
@@ -194,6 +215,7 @@ class Stack:
         return load_stack_tree(self._load(None)).name
 
     # queries (in-process) ------------------------------------------------------------------------
+    @_stack_errors
     def address(
         self, service: str, port: int, index: int = 1, network: str | None = None
     ) -> tuple[str, int]:
@@ -219,6 +241,7 @@ class Stack:
         host = f"[{host}]" if ":" in host else host
         return f"{scheme}://{host}:{port}{path if path.startswith('/') else '/' + path}"
 
+    @_stack_errors
     def env(self, service: str, index: int = 1) -> dict[str, str]:
         """The environment replica ``index``'s main process was started with."""
         record = self.client.replica(service, index).record
@@ -229,6 +252,7 @@ class Stack:
         pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
         return {k.decode(errors="replace"): v.decode(errors="replace") for k, _, v in pairs}
 
+    @_stack_errors
     def logs(
         self, service: str | None = None, tail: int | None = None, since: float | None = None
     ) -> str:
@@ -248,11 +272,13 @@ class Stack:
             return "".join(f"{ln.text}\n" for ln in lines)
         return "".join(f"{ln.source} | {ln.text}\n" for ln in lines)
 
+    @_stack_errors
     def services(self) -> list[str]:
         """The stack's services that have containers."""
         return sorted({r.service for r in self.client.replicas() if not r.record.oneoff})
 
     # actions -------------------------------------------------------------------------------------
+    @_stack_errors
     def exec(
         self,
         service: str,
@@ -278,32 +304,39 @@ class Stack:
         )
         return Result(code, output.decode(errors="replace"))
 
+    @_stack_errors
     def scale(self, service: str, replicas: int) -> None:
         """``replicas`` of ``service``, the new ones ready."""
         self.client.scale({service: replicas}, timeout=self.timeout)
         self._ready([service])
 
+    @_stack_errors
     def stop(self, service: str) -> None:
         self.client.stop([service], timeout=self.stop_timeout)
 
+    @_stack_errors
     def start(self, service: str) -> None:
         self.client.start([service])
         self._ready([service])
 
+    @_stack_errors
     def restart(self, service: str) -> None:
         self.client.restart([service], timeout=self.stop_timeout)
         self._ready([service])
 
+    @_stack_errors
     def snapshot(self, name: str = "default", services: Sequence[str] | None = None) -> Snapshotted:
         """Copy the volumes the services (all) mount as snapshot ``name``; their replicas are
         frozen meanwhile, so the copy is crash-consistent (what a power cut would leave)."""
         return self.client.snapshot(name, tuple(services or ()))
 
+    @_stack_errors
     def restore(self, name: str = "default", services: Sequence[str] | None = None) -> Snapshotted:
         """The volumes as snapshot ``name`` holds them: every replica mounting one is killed,
         what changed since is copied back, the replicas are started and waited for."""
         return self.client.restore(name, tuple(services or ()), self.timeout)
 
+    @_stack_errors
     def _ready(self, services: Sequence[str]) -> None:
         reply = self.client.ready(services, self.timeout)
         if reply.failures:
