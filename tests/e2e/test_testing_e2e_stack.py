@@ -135,3 +135,54 @@ def test_a_failed_up_is_torn_down_and_names_the_service(images_env, isolated_dir
     assert ":9999: Connection refused" in text
     assert no_leaks(stack.project) == []
     assert not stack.client.observe().replicas
+
+
+SLEEPER = """
+services:
+  idle:
+    image: {busybox}
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+"""
+
+OWNER = """
+import sys, time
+from compose.testing import Stack
+stack = Stack(sys.argv[1], project="orphan")
+stack.up()
+print(stack.project, flush=True)
+time.sleep(600)
+"""
+
+
+def test_orphans_of_dead_owners_are_swept(images_env, isolated_dirs, tmp_path):
+    """Owner and supervisor both killed -9 (a CI runner killing everything): the containers
+    live on; the next session's sweep brings the project down."""
+    import signal
+    import subprocess
+    import sys
+
+    from e2e_helpers import supervisors
+
+    from compose.testing.sweep import orphans, sweep
+
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(SLEEPER.format(busybox=os.environ["BUSYBOX_IMAGE"]))
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(compose)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None
+        project = owner.stdout.readline().strip()
+        assert project.startswith("orphan-")
+        for pid in supervisors():
+            os.kill(pid, signal.SIGKILL)
+        owner.kill()
+        owner.wait()
+        assert [name for name, _ in orphans()] == [project]
+        assert sweep() == [project]
+        assert orphans() == []
+        assert no_leaks(project) == []
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
