@@ -208,10 +208,15 @@ class Stack:
         )
 
     def _file_name(self) -> str:
+        """The stack's own name: a literal top-level ``name:`` read off the text (loading the
+        files costs ~0.2 s), else what the loader says (interpolated), else the directory."""
+        name = _top_name(self.files)
+        if name is None:
+            return self.files[0].parent.name
+        if "$" not in name:
+            return name
         from compose.stackfile import load_stack_tree
 
-        if not _has_top_name(self.files):
-            return self.files[0].parent.name
         return load_stack_tree(self._load(None)).name
 
     # queries (in-process) ------------------------------------------------------------------------
@@ -343,17 +348,18 @@ class Stack:
             raise StackError("\n".join(reply.failures))
 
 
-def _has_top_name(files: Sequence[Path]) -> bool:
-    """Some file sets ``name:`` (else the project is named after the first file's directory,
-    found without loading anything)."""
+def _top_name(files: Sequence[Path]) -> str | None:
+    """The last file's top-level ``name:`` value as written (None: no file sets one)."""
+    found = None
     for path in files:
         try:
             text = path.read_text()
         except OSError:
-            return True  # let the loader say what is wrong with it
-        if any(line.startswith("name:") for line in text.splitlines()):
-            return True
-    return False
+            return "$"  # let the loader say what is wrong with it
+        for line in text.splitlines():
+            if line.startswith("name:"):
+                found = line.partition(":")[2].split("#")[0].strip().strip("'\"") or found
+    return found
 
 
 class _Collected:
