@@ -63,15 +63,14 @@ def take(volume: str, name: str) -> Copied:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     source = volume_data(volume)
-    copied = Copied()
-    manifest: dict[str, Signature] = {}
-    _sync(source, tmp / "data", {}, manifest, copied, "")
+    sync = _Sync({})
+    sync.directory(source, tmp / "data", "")
     # the manifest describes the *volume's* entries (equal to the copy right now)
-    manifest = {rel: _signature(os.lstat(source / rel)) for rel in manifest if rel}
+    manifest = {rel: _signature(os.lstat(source / rel)) for rel in sync.seen if rel}
     (tmp / "manifest.json").write_text(json.dumps(manifest))
     shutil.rmtree(final, ignore_errors=True)
     os.rename(tmp, final)
-    return copied
+    return sync.copied
 
 
 def restore(volume: str, name: str) -> Copied:
@@ -81,79 +80,70 @@ def restore(volume: str, name: str) -> Copied:
         raise UserError(
             f'volume "{volume}" has no snapshot "{name}"', hint="take it first: snapshot()"
         )
-    old: dict[str, Signature] = json.loads((snap / "manifest.json").read_text())
-    new: dict[str, Signature] = {}
-    copied = Copied()
-    _sync(snap / "data", volume_data(volume), old, new, copied, "")
-    new.pop("", None)
-    (snap / "manifest.json").write_text(json.dumps(new))
-    return copied
+    sync = _Sync(json.loads((snap / "manifest.json").read_text()))
+    sync.directory(snap / "data", volume_data(volume), "")
+    sync.seen.pop("", None)
+    (snap / "manifest.json").write_text(json.dumps(sync.seen))
+    return sync.copied
 
 
 def _signature(st: os.stat_result) -> Signature:
     return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_uid, st.st_gid]
 
 
-def _sync(
-    src: Path,
-    dst: Path,
-    known: dict[str, Signature],
-    seen: dict[str, Signature],
-    copied: Copied,
-    rel: str,
-) -> None:
-    """Make ``dst`` equal to ``src`` (a directory); ``known``: signatures of ``dst``'s entries
-    that were equal to ``src``'s; ``seen`` gets the signatures after the sync."""
-    info = os.lstat(src)
-    if not _is_dir(dst):
-        _remove(dst)
-        dst.mkdir()
-    names = set()
-    for entry in os.scandir(src):
-        names.add(entry.name)
-        child = f"{rel}/{entry.name}" if rel else entry.name
-        _sync_entry(Path(entry.path), dst / entry.name, known, seen, copied, child)
-    for extra in os.listdir(dst):
-        if extra not in names:
-            _remove(dst / extra)
-    _copy_meta(dst, info)
-    seen[rel] = _signature(os.lstat(dst))
+class _Sync:
+    """One tree made equal to another. ``known``: signatures of the destination's entries
+    that were equal to the source's (keyed by relative path); ``seen``: the same after it."""
 
+    def __init__(self, known: dict[str, Signature]) -> None:
+        self.known = known
+        self.seen: dict[str, Signature] = {}
+        self.copied = Copied()
 
-def _sync_entry(
-    src: Path,
-    dst: Path,
-    known: dict[str, Signature],
-    seen: dict[str, Signature],
-    copied: Copied,
-    rel: str,
-) -> None:
-    info = os.lstat(src)
-    if stat.S_ISDIR(info.st_mode):
-        _sync(src, dst, known, seen, copied, rel)
-        return
-    try:
-        current: os.stat_result | None = os.lstat(dst)
-    except FileNotFoundError:
-        current = None
-    if current is not None and known.get(rel) == _signature(current):
-        seen[rel] = known[rel]  # untouched since it was equal
-        return
-    if stat.S_ISLNK(info.st_mode):
-        target = os.readlink(src)
-        if current is not None and stat.S_ISLNK(current.st_mode) and os.readlink(dst) == target:
-            seen[rel] = _signature(current)
+    def directory(self, src: Path, dst: Path, rel: str) -> None:
+        info = os.lstat(src)
+        if not _is_dir(dst):
+            _remove(dst)
+            dst.mkdir()
+        names = set()
+        for entry in os.scandir(src):
+            names.add(entry.name)
+            self.entry(
+                Path(entry.path), dst / entry.name, f"{rel}/{entry.name}" if rel else entry.name
+            )
+        for extra in os.listdir(dst):
+            if extra not in names:
+                _remove(dst / extra)
+        _copy_meta(dst, info)
+        self.seen[rel] = _signature(os.lstat(dst))
+
+    def entry(self, src: Path, dst: Path, rel: str) -> None:
+        info = os.lstat(src)
+        if stat.S_ISDIR(info.st_mode):
+            self.directory(src, dst, rel)
             return
-        _remove(dst)
-        os.symlink(target, dst)
-        os.lchown(dst, info.st_uid, info.st_gid)
-    elif stat.S_ISREG(info.st_mode):
-        _remove(dst)
-        _copy_file(src, dst, info)
-        copied.add(Copied(1, info.st_size))
-    else:
-        return  # sockets, fifos, devices: not copied
-    seen[rel] = _signature(os.lstat(dst))
+        try:
+            current: os.stat_result | None = os.lstat(dst)
+        except FileNotFoundError:
+            current = None
+        if current is not None and self.known.get(rel) == _signature(current):
+            self.seen[rel] = self.known[rel]  # untouched since it was equal
+            return
+        if stat.S_ISLNK(info.st_mode):
+            target = os.readlink(src)
+            if current is not None and stat.S_ISLNK(current.st_mode) and os.readlink(dst) == target:
+                self.seen[rel] = _signature(current)
+                return
+            _remove(dst)
+            os.symlink(target, dst)
+            os.lchown(dst, info.st_uid, info.st_gid)
+        elif stat.S_ISREG(info.st_mode):
+            _remove(dst)
+            _copy_file(src, dst, info)
+            self.copied.add(Copied(1, info.st_size))
+        else:
+            return  # sockets, fifos, devices: not copied
+        self.seen[rel] = _signature(os.lstat(dst))
 
 
 def _is_dir(path: Path) -> bool:

@@ -42,7 +42,7 @@ def sweep() -> list[str]:
         client = ProjectClient(LoadOptions(files=files, project_name=name), name=name)
         try:
             client.down(DownOptions(remove_volumes=True, remove_orphans=True), timeout=1.0)
-        except PycomposeError as exc:
+        except (PycomposeError, OSError) as exc:  # OSError: its supervisor died mid-request
             log.warning('sweeping the orphaned project "%s" failed: %s', name, exc)
             continue
         swept.append(name)

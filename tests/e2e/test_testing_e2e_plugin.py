@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from e2e_helpers import leaks, wait_for
+from e2e_helpers import UNHEALTHY, leaks, wait_for, write_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(300)]
 
@@ -162,27 +162,10 @@ def test_keep_leaves_the_failed_tests_stack_up(images_env, isolated_dirs, tmp_pa
     assert no_leaks(name) == []
 
 
-UNHEALTHY = """
-name: sick
-services:
-  ok:
-    image: {busybox}
-    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
-  bad:
-    image: {busybox}
-    command: ["sh", "-c", "echo bad is starting; trap 'exit 0' TERM; sleep 1000 & wait"]
-    healthcheck:
-      test: ["CMD-SHELL", "echo not today; exit 1"]
-      interval: 1s
-      retries: 2
-"""
-
-
 def test_a_stack_that_does_not_come_up_is_torn_down_and_explained(
     images_env, isolated_dirs, tmp_path
 ):
-    compose = tmp_path / "compose.yaml"
-    compose.write_text(UNHEALTHY.format(busybox=os.environ["BUSYBOX_IMAGE"]))
+    compose = write_stack(tmp_path, UNHEALTHY)
     conftest = (
         f"from compose.testing import stack_fixture\nstack = stack_fixture({str(compose)!r})\n"
     )

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import leaks
+from e2e_helpers import UNHEALTHY, leaks, wait_for, write_stack
 
 from compose.errors import StackError
 from compose.testing import Stack
@@ -103,25 +103,8 @@ def test_restore_of_a_100_mb_volume_is_measured(images_env, isolated_dirs):
         )
 
 
-UNHEALTHY = """
-services:
-  bad:
-    image: {busybox}
-    command: ["sh", "-c", "echo bad is starting; trap 'exit 0' TERM; sleep 1000 & wait"]
-    healthcheck:
-      test: ["CMD-SHELL", "echo not today; exit 1"]
-      interval: 1s
-      retries: 2
-  quiet:
-    image: {busybox}
-    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
-    expose: ["9999"]
-"""
-
-
 def test_a_failed_up_is_torn_down_and_names_the_service(images_env, isolated_dirs, tmp_path):
-    compose = tmp_path / "compose.yaml"
-    compose.write_text(UNHEALTHY.format(busybox=os.environ["BUSYBOX_IMAGE"]))
+    compose = write_stack(tmp_path, UNHEALTHY)
     stack = Stack(compose, project="sick", timeout=8)
     started = time.monotonic()
     with pytest.raises(StackError) as failed:
@@ -140,8 +123,8 @@ def test_a_failed_up_is_torn_down_and_names_the_service(images_env, isolated_dir
 SLEEPER = """
 services:
   idle:
-    image: {busybox}
-    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+    image: IMAGE
+    command: SLEEP
 """
 
 OWNER = """
@@ -165,8 +148,7 @@ def test_orphans_of_dead_owners_are_swept(images_env, isolated_dirs, tmp_path):
 
     from compose.testing.sweep import orphans, sweep
 
-    compose = tmp_path / "compose.yaml"
-    compose.write_text(SLEEPER.format(busybox=os.environ["BUSYBOX_IMAGE"]))
+    compose = write_stack(tmp_path, SLEEPER)
     owner = subprocess.Popen(
         [sys.executable, "-c", OWNER, str(compose)], stdout=subprocess.PIPE, text=True
     )
@@ -178,6 +160,7 @@ def test_orphans_of_dead_owners_are_swept(images_env, isolated_dirs, tmp_path):
             os.kill(pid, signal.SIGKILL)
         owner.kill()
         owner.wait()
+        wait_for(lambda: not supervisors(), timeout=10)
         assert [name for name, _ in orphans()] == [project]
         assert sweep() == [project]
         assert orphans() == []
