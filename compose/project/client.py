@@ -254,7 +254,7 @@ class ProjectClient:
         if reply is not None:
             return self._expect(p.Changed, reply)
         from compose.planner.desired import UpOptions
-        from compose.supervisor.options import Owner, RunOptions
+        from compose.supervisor.options import RunOptions
 
         counts: dict[str, int] = {}
         for rep in existing:
