@@ -357,6 +357,7 @@ class ProjectClient:
             follow=follow,
             archive=archive,
         )
+
     def exec_output(
         self,
         service: str,
