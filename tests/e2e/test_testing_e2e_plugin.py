@@ -92,19 +92,19 @@ def _record(stack):
 
 def test_a(stack): _record(stack)
 def test_b(stack): _record(stack)
-def test_c(stack): _record(stack)
-def test_d(stack): _record(stack)
 """
 
 
 def test_each_xdist_worker_gets_its_own_stack(images_env, isolated_dirs, tmp_path, monkeypatch):
     seen = tmp_path / "seen.txt"
     monkeypatch.setenv("SEEN", str(seen))
-    proc = pytest_session(suite(tmp_path, WORKERS), "-n", "2")
+    # `--dist each`: every worker runs the tests (with `load`, a worker slow to bring its stack
+    # up may get none of four)
+    proc = pytest_session(suite(tmp_path, WORKERS), "-n", "2", "--dist", "each")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = {tuple(line.split()) for line in seen.read_text().splitlines()}
     by_worker = {worker: (project, ip) for worker, project, ip in rows}
-    assert len(by_worker) == 2, rows  # both workers ran tests
+    assert len(by_worker) == 2, (rows, proc.stdout)  # both workers ran tests
     assert len({project for project, _ in by_worker.values()}) == 2  # no shared stack
     assert len({ip for _, ip in by_worker.values()}) == 2
     for worker, (project, _) in by_worker.items():
