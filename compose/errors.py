@@ -17,7 +17,8 @@
         ├── NetworkSetupError
         ├── ProjectLockedError      another pycompose process holds the project
         ├── StateError              unreadable or incompatible state records
-        └── ProjectUpError          several failures from parallel work
+        ├── ProjectUpError          several failures from parallel work
+        └── StackError              compose.testing: a test stack did not come up / act
 
 Each message is one line: subject, step, cause. An optional ``hint`` goes on its own line.
 """
@@ -116,3 +117,8 @@ class ProjectUpError(OperationError):
     def __init__(self, failures: list[str], *, hint: str | None = None) -> None:
         self.failures = list(failures)
         super().__init__("\n".join(self.failures), hint=hint)
+
+
+class StackError(OperationError):
+    """A test stack (``compose.testing.Stack``) failed: its message says which service, its
+    state, the last probe output and log lines."""

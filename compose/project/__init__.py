@@ -23,13 +23,14 @@ if TYPE_CHECKING:
     from compose.project.client import ProjectClient
     from compose.stackfile.types import LoadOptions
     from compose.supervisor.oneoff import OneOff
-    from compose.supervisor.options import Output, RunOptions
+    from compose.supervisor.options import Output, Owner, RunOptions
     from compose.supervisor.protocol import (
         Changed,
         DownReply,
         PlanReply,
         Reply,
         Scaled,
+        Snapshotted,
         StatusReply,
     )
 
@@ -39,6 +40,7 @@ _LAZY = {
     "UpOptions": "compose.planner.desired",
     "DownOptions": "compose.planner.desired",
     "RunOptions": "compose.supervisor.options",
+    "Owner": "compose.supervisor.options",
     "LoadOptions": "compose.stackfile.types",
     "OneOff": "compose.supervisor.oneoff",
     "Changed": "compose.supervisor.protocol",
@@ -47,6 +49,7 @@ _LAZY = {
     "Reply": "compose.supervisor.protocol",
     "Scaled": "compose.supervisor.protocol",
     "StatusReply": "compose.supervisor.protocol",
+    "Snapshotted": "compose.supervisor.protocol",
 }
 
 
@@ -60,11 +63,13 @@ __all__ = [
     "LoadOptions",
     "OneOff",
     "Output",
+    "Owner",
     "PlanReply",
     "ProjectClient",
     "Reply",
     "RunOptions",
     "Scaled",
+    "Snapshotted",
     "StatusReply",
     "UpOptions",
 ]

@@ -78,6 +78,9 @@ class ProjectRecord:
     # service -> the services it depends on (at the last `up`): `down` without the file
     # still stops dependents first
     dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # who the project belongs to (a test session's identity: owner pid, run, worker), as
+    # ``io.pycompose.*`` labels; `ls` shows the owner, a sweep downs projects of dead owners
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +161,7 @@ def _coerce(cls: type[T], values: dict[str, Any]) -> T:
         values["services"] = tuple(values.get("services", ()))
         deps = values.get("dependencies", {})
         values["dependencies"] = {k: tuple(v) for k, v in deps.items()}
+        values["labels"] = {str(k): str(v) for k, v in values.get("labels", {}).items()}
     if cls is ReplicaRecord:
         values["ports"] = tuple(
             PortRecord(**{k: v for k, v in p.items() if k in _PORT_FIELDS})

@@ -57,8 +57,11 @@ class Supervisor(Hooks):
         on_change: Callable[[ReplicaState], None] | None = None,
         on_event: EventSink | None = None,
         watch: bool = True,
+        eager_health: bool = False,
     ) -> None:
+        """``eager_health``: the first health probes run at once (test mode, ``health``)."""
         self.driver = driver
+        self.eager_health = eager_health
         self._on_change = on_change
         self._health_seen: dict[str, str | None] = {}
         self.tracker = Tracker(self._changed)
@@ -244,9 +247,12 @@ class Supervisor(Hooks):
         async def probe(argv: tuple[str, ...], timeout: float) -> int:
             return await self.driver.probe(state.name, argv, timeout)
 
+        async def gate() -> str:
+            return await self.driver.accepting(state.name)
+
         async def run() -> None:
             with scope:
-                await monitor(state, spec, probe, self.tracker)
+                await monitor(state, spec, probe, self.tracker, gate if self.eager_health else None)
 
         self._tg.start_soon(run)
 

@@ -55,6 +55,12 @@ class Driver(Protocol):
         """A healthcheck command in the replica; its exit code."""
         ...
 
+    async def accepting(self, name: str) -> str:
+        """ "" when the replica accepts TCP connections on each of its service's ports (or has
+        none, or no address of its own); else why not (``TCP 10.0.0.2:6379: Connection
+        refused``). Cheap: test mode's readiness and eager health probes poll it."""
+        ...
+
     # who gets traffic (DNS, /etc/hosts, the loopback proxy, DNAT)
     def withhold_replica(self, name: str) -> None:
         """A replica about to be created gets no traffic until ``admit_replica``."""

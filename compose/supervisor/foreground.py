@@ -39,14 +39,14 @@ class Foreground:
         self.view: Attached | None = None
 
     async def run(self, names: list[str]) -> int:
-        interrupted = False
+        interrupted = 0  # the signal that ended it: the exit code is 128 + it, never 0
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._stream_logs)
             tg.start_soon(self._watch_exits, names, tg.cancel_scope)
             tg.start_soon(self._end_on_shutdown, tg.cancel_scope)
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
-                    interrupted = True
+                async for signum in signals:
+                    interrupted = int(signum)
                     self.service.out.progress(
                         "Gracefully stopping... (press Ctrl+C again to force)"
                     )
@@ -54,7 +54,7 @@ class Foreground:
                     break
         if self.view is not None:  # the exits that ended it, before the graceful stop begins
             self.view.show(self, settle=0.0)
-        return 130 if interrupted else self._exit_code()
+        return 128 + interrupted if interrupted else self._exit_code()
 
     async def stop(self) -> None:
         """The graceful stop after the first Ctrl-C; a second Ctrl-C SIGKILLs what is left.
@@ -95,6 +95,8 @@ class Foreground:
         def aborting(rep: ReplicaState) -> bool:
             if rep.status != EXITED or rep.manually_stopped:
                 return False
+            if run.wait and rep.exit_code == 0 and rep.service != run.exit_code_from:
+                return False  # `--wait`: a one-shot that did its job is no reason to stop
             if run.abort_on_container_failure and rep.exit_code not in (0, None):
                 return True
             return abort and rep.service not in exempt

@@ -3,8 +3,10 @@ so the CLI builds them without importing the supervisor (anyio, the loop, the ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+COMPOSE, TEST = "compose", "test"  # readiness: docker compose's `--wait`, or test mode's
 
 
 class Output(Protocol):
@@ -16,6 +18,20 @@ class Output(Protocol):
     def log(self, line: str) -> None: ...
 
     def warning(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process a project belongs to (a test session): when it dies, its supervisor brings
+    the project down (``remove_volumes``: ``down -v``), within ``grace`` seconds of stops.
+    ``start_time`` (clock ticks, /proc) tells a reused pid from the owner; ``labels`` land in
+    the project record (``ls`` shows them, a later run sweeps by them)."""
+
+    pid: int
+    start_time: int | None = None
+    remove_volumes: bool = True
+    grace: float = 1.0
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -33,3 +49,8 @@ class RunOptions:
     attach: tuple[str, ...] = ()
     no_attach: tuple[str, ...] = ()
     abort_on_container_failure: bool = False
+    # test mode (compose.testing): reaped when ``owner`` dies; ``readiness`` TEST makes
+    # `--wait` probe TCP ports of services without a healthcheck, take any exit 0 as done
+    # and run the first health probes at once instead of after ``interval``
+    owner: Owner | None = None
+    readiness: str = COMPOSE

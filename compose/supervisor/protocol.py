@@ -8,6 +8,11 @@ reply type, and their JSON form (the unix-socket API carries one JSON line each 
     Stop / Start / Restart / Kill   Changed(verb, names)                         replicas acted on
     Pause / Unpause / Remove        Changed(verb, names)
     Scale(counts, no_deps, timeout) Scaled(created, removed, failures)
+    Ready(services, timeout)        PlanReply(failures)                          wait until ready
+    Own(owner, kept)                Changed("Owned" | "Kept")                    the reaper's owner
+    Snapshot(name, services)        Snapshotted(name, volumes, replicas, ...)    volumes copied
+    Restore(name, services)         Snapshotted(...)                             volumes put back
+    Exec(service, index, argv, ...) ExecReply(exit_code, output)                 output captured
 
 Both transports of ``compose.project`` carry these: to a running supervisor over the socket,
 or to a ``SupervisorService`` made for one request in the calling process.
@@ -28,7 +33,7 @@ from typing import Any, ClassVar, TypeVar
 
 from compose.planner.desired import DownOptions, UpOptions
 from compose.stackfile.types import LoadOptions
-from compose.supervisor.options import RunOptions
+from compose.supervisor.options import Owner, RunOptions
 
 T = TypeVar("T")
 Json = dict[str, Any]
@@ -86,7 +91,28 @@ class Scaled:
     warnings: tuple[str, ...] = ()
 
 
-Reply = StatusReply | PlanReply | DownReply | Changed | Scaled
+@dataclass(frozen=True)
+class Snapshotted:
+    """A snapshot taken or restored: of which volumes, the replicas paused (snapshot) or
+    restarted (restore), how long it took and how much it copied."""
+
+    name: str
+    volumes: tuple[str, ...] = ()
+    replicas: tuple[str, ...] = ()
+    seconds: float = 0.0
+    copied_bytes: int = 0
+    copied_files: int = 0
+    failures: tuple[str, ...] = ()  # a restored service that did not get ready
+    phases: dict[str, float] = field(default_factory=dict)  # restore: seconds per step
+
+
+@dataclass(frozen=True)
+class ExecReply:
+    exit_code: int
+    output: str = ""  # base64 of stdout+stderr (bytes, whatever the command wrote)
+
+
+Reply = StatusReply | PlanReply | DownReply | Changed | Scaled | Snapshotted | ExecReply
 
 
 # requests ---------------------------------------------------------------------------------------
@@ -202,6 +228,77 @@ class Scale(Request):
 
 
 @dataclass(frozen=True)
+class Ready(Request):
+    """Until ``services`` (all when empty) are ready, as the supervisor's `--wait` decides
+    (test mode's readiness when it was launched with it); the reply's failures say why not."""
+
+    op: ClassVar[str] = "ready"
+    reply: ClassVar[type[Reply]] = PlanReply
+    services: tuple[str, ...] = ()
+    timeout: float | None = None
+
+    def deadline(self) -> float:
+        return (self.timeout or 600.0) + 10.0
+
+
+@dataclass(frozen=True)
+class Own(Request):
+    """The project belongs to ``owner`` from now on (None: to nobody, ``kept`` says why)."""
+
+    op: ClassVar[str] = "own"
+    reply: ClassVar[type[Reply]] = Changed
+    owner: Owner | None = None
+    kept: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot(Request):
+    """Copy the volumes the replicas of ``services`` (all when empty) mount, as snapshot
+    ``name``; the replicas are frozen meanwhile (a crash-consistent copy)."""
+
+    op: ClassVar[str] = "snapshot"
+    reply: ClassVar[type[Reply]] = Snapshotted
+    name: str = "default"
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Restore(Request):
+    """Put snapshot ``name`` back into the volumes ``services`` (all when empty) mount: every
+    replica mounting one is killed, the volume made equal to the snapshot, the replicas
+    started again and waited for (``timeout``)."""
+
+    op: ClassVar[str] = "restore"
+    reply: ClassVar[type[Reply]] = Snapshotted
+    name: str = "default"
+    services: tuple[str, ...] = ()
+    timeout: float | None = None
+
+    def deadline(self) -> float:
+        return (self.timeout or 600.0) + 10.0
+
+
+@dataclass(frozen=True)
+class Exec(Request):
+    """A command in a running replica, run by the supervisor (its runtime is warm: no zygote
+    to start per call), the output captured; ``stdin``: base64."""
+
+    op: ClassVar[str] = "exec"
+    reply: ClassVar[type[Reply]] = ExecReply
+    service: str = ""
+    index: int = 1
+    argv: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    user: str | None = None
+    workdir: str | None = None
+    stdin: str | None = None
+    timeout: float | None = None
+
+    def deadline(self) -> float:
+        return (self.timeout or 600.0) + 10.0
+
+
+@dataclass(frozen=True)
 class Launch:
     """What a client hands the detached supervisor it starts (``python -m compose.supervisor``
     reads it on stdin): the file to load, ``up``'s options and how to run."""
@@ -213,7 +310,10 @@ class Launch:
 
 REQUESTS: dict[str, type[Request]] = {
     cls.op: cls
-    for cls in (Status, Apply, Down, Stop, Start, Restart, Kill, Pause, Unpause, Remove, Scale)
+    for cls in (
+        *(Status, Apply, Down, Stop, Start, Restart, Kill, Pause, Unpause, Remove, Scale),
+        *(Ready, Own, Snapshot, Restore, Exec),
+    )
 }
 
 

@@ -28,7 +28,7 @@ from compose.supervisor.foreground import Foreground
 from compose.supervisor.machine.forget import forget_project
 from compose.supervisor.machine.linux import LinuxDriver
 from compose.supervisor.machine.netservices import NetServices, dns_servers
-from compose.supervisor.options import Output, RunOptions
+from compose.supervisor.options import TEST, Output, RunOptions
 from compose.supervisor.service import Converged, Events, SupervisorService
 
 if TYPE_CHECKING:
@@ -61,11 +61,18 @@ async def _run_locked(
         async with NetServices(_aliases(stack), dns_servers(stack)) as net:
             driver.traffic.serve(net)
             events = Events(stack.name)
+            test_mode = run.readiness == TEST
             async with Supervisor(
-                driver, on_change=driver.replicas.persist, on_event=events
+                driver, on_change=driver.replicas.persist, on_event=events, eager_health=test_mode
             ) as sup:
                 service = SupervisorService(
-                    driver, sup, out, stop_timeout=run.stop_timeout, events=events, serving=True
+                    driver,
+                    sup,
+                    out,
+                    stop_timeout=run.stop_timeout,
+                    events=events,
+                    serving=True,
+                    readiness=run.readiness,
                 )
                 return await _supervise(service, stack, up, run, ready)
     finally:
@@ -114,8 +121,16 @@ async def _start_and_keep(
         service.sup.adopt(state)
     driver.record_failures({})  # an earlier supervisor's verdicts (`ps`) are not ours
     driver.networks.save_project_record()
+    if run.owner is not None:  # watched from the start: a failed `up` is reaped too
+        service.owner.watch(run.owner)
     done = await service.converge(
-        stack, up, run.pull, run.wait, run.wait_timeout, report=_progress(service.out)
+        stack,
+        up,
+        run.pull,
+        run.wait,
+        run.wait_timeout,
+        report=_progress(service.out),
+        unwaited=(run.exit_code_from,) if run.exit_code_from else (),
     )
     for warning in done.outcome.warnings:
         service.out.warning(warning)
@@ -146,7 +161,7 @@ async def _after_apply(
     if done.failures and not run.detach:
         await service.stop_all()  # a foreground up owns its containers: none outlive a failure
         raise ProjectUpError(done.failures)
-    if run.wait and not run.detach:
+    if run.wait and not run.detach and run.exit_code_from is None:
         return 0
     return None
 

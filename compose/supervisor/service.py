@@ -39,7 +39,7 @@ from compose.planner.planner import (
 from compose.planner.stack import check_scale, check_services, desired_from_stack
 from compose.state import CREATED, EXITED, PAUSED, RUNNING, observe_project
 from compose.state.events import Event, EventLog
-from compose.supervisor import protocol as p
+from compose.supervisor import protocol as p, readiness, volumesnap
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.conditions import DependencyFailed, check_completed, check_healthy
 from compose.supervisor.core import Supervisor
@@ -47,7 +47,8 @@ from compose.supervisor.executor import Outcome
 from compose.supervisor.machine.forget import forget_project
 from compose.supervisor.machine.linux import LinuxDriver
 from compose.supervisor.machine.portcheck import check_plan_ports
-from compose.supervisor.options import Output
+from compose.supervisor.options import COMPOSE, TEST, Output
+from compose.supervisor.owner import OwnerWatch
 from compose.supervisor.tracker import ReplicaState
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ class SupervisorService:
         events: Events | None = None,
         serving: bool = False,
         load: Callable[[LoadOptions], Stack] = load_stack,
+        readiness: str = COMPOSE,
     ) -> None:
         self.driver = driver
         self.sup = sup
@@ -131,6 +133,8 @@ class SupervisorService:
         self.events = events
         self.serving = serving  # a long-lived supervisor: `down` ends it
         self.load = load
+        self.readiness = readiness  # what `--wait` waits for (test mode: ``readiness``)
+        self.owner = OwnerWatch(self)  # the reaper: down when the owner process dies
         self.shutdown = anyio.Event()  # `down` ended this supervisor
         self.applied = anyio.Event()  # `up`'s own plan has run
         self.busy = 0  # requests in progress (a `restart` is not an exit of all)
@@ -187,6 +191,21 @@ class SupervisorService:
                 return await self.remove(request)
             case p.Scale():
                 return await self.scale(request)
+        return await self._act_for_tests(request)
+
+    async def _act_for_tests(self, request: p.Request) -> p.Reply:
+        """The verbs of test environments (``compose.testing``)."""
+        match request:
+            case p.Ready():
+                return await self.ready(request)
+            case p.Own():
+                return await self.own(request)
+            case p.Snapshot():
+                return await self.snapshot(request)
+            case p.Restore():
+                return await self.restore(request)
+            case p.Exec():
+                return await self.exec(request)
         raise OperationError(f"unknown request {request.op!r}")
 
     async def handle_json(self, doc: p.Json) -> p.Json:
@@ -210,6 +229,7 @@ class SupervisorService:
         wait: bool = False,
         wait_timeout: float | None = None,
         report: Callable[[Plan], None] | None = None,
+        unwaited: tuple[str, ...] = (),
     ) -> Converged:
         """Pull what ``up`` selects, plan against the records, apply, (``wait``) until ready.
         The first `up`, an `up -d` against a running supervisor and a `create` all come here."""
@@ -225,7 +245,8 @@ class SupervisorService:
         outcome = await self.sup.apply(plan, self.stop_timeout)
         done = Converged(plan, outcome, names, list(outcome.failures))
         if not done.failures and wait:
-            done.failures += await self.wait_ready(names, wait_timeout)
+            waited = [n for n in names if n not in unwaited]  # `--exit-code-from`'s runs on
+            done.failures += await self.wait_ready(waited, wait_timeout)
         return done
 
     async def apply(self, request: p.Apply) -> p.PlanReply:
@@ -236,7 +257,10 @@ class SupervisorService:
         return done.reply()
 
     async def wait_ready(self, names: list[str], timeout: float | None) -> list[str]:
-        """``up --wait``: running (healthy when checked); one-shots that others need exited 0."""
+        """``up --wait``: running (healthy when checked); one-shots that others need exited 0.
+        Test mode waits for more, and explains (``readiness``)."""
+        if self.readiness == TEST:
+            return await readiness.wait_ready(self, names, timeout)
         one_shots = self.completion_targets()
         failures: list[str] = []
         with anyio.move_on_after(timeout) as scope:
@@ -271,6 +295,55 @@ class SupervisorService:
             if rep.status == EXITED and rep.exit_code not in (0, None):
                 raise DependencyFailed(f"container {rep.name} exited ({rep.exit_code})")
         return all(r.status in (RUNNING, EXITED) for r in reps)  # exit 0: done
+
+    async def ready(self, request: p.Ready) -> p.PlanReply:
+        """Until the services (all the stack's when none is named) are ready."""
+        desired = self.desired()
+        names = list(request.services) or (
+            [s.name for s in desired.services] if desired is not None else []
+        )
+        return p.PlanReply(failures=tuple(await self.wait_ready(names, request.timeout)))
+
+    async def own(self, request: p.Own) -> p.Changed:
+        self.owner.watch(request.owner, request.kept)
+        return p.Changed("Owned" if request.owner is not None else "Kept", (self.project,))
+
+    async def snapshot(self, request: p.Snapshot) -> p.Snapshotted:
+        return await volumesnap.snapshot(self, request)
+
+    async def restore(self, request: p.Restore) -> p.Snapshotted:
+        return await volumesnap.restore(self, request)
+
+    async def exec(self, request: p.Exec) -> p.ExecReply:
+        """A command in a running replica, its output captured (``Stack.exec``)."""
+        import base64
+
+        from compose.errors import ContainerError
+
+        name = self.driver.name_of(request.service, request.index)
+        state = self.sup.tracker.get(name)
+        if state is None or state.status != RUNNING:
+            raise ContainerError(
+                f'service "{request.service}" replica {request.index} is not running'
+            )
+        stdin = base64.b64decode(request.stdin) if request.stdin is not None else None
+        code, output, timed_out = await run_sync(
+            functools.partial(
+                self.driver.replicas.run_captured,
+                name,
+                request.argv,
+                env=request.env,
+                user=request.user,
+                workdir=request.workdir,
+                stdin=stdin,
+                timeout=request.timeout,
+            )
+        )
+        if timed_out:
+            raise ContainerError(
+                f"exec in {name}: {' '.join(request.argv)} did not end in {request.timeout:g}s"
+            )
+        return p.ExecReply(code, base64.b64encode(output).decode())
 
     # down and stop -----------------------------------------------------------------------------
     async def down(self, request: p.Down) -> p.DownReply:

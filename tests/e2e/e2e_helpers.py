@@ -73,6 +73,25 @@ def http_text(url: str, timeout: float = 3.0) -> str | None:
         return None
 
 
+# a stack whose `up --wait` fails: "bad" never gets healthy (its probe says why, its log says
+# it started), "quiet" never accepts on the port it exposes
+UNHEALTHY = """
+name: sick
+services:
+  bad:
+    image: IMAGE
+    command: ["sh", "-c", "echo bad is starting; trap 'exit 0' TERM; sleep 1000 & wait"]
+    healthcheck:
+      test: ["CMD-SHELL", "echo not today; exit 1"]
+      interval: 1s
+      retries: 2
+  quiet:
+    image: IMAGE
+    command: SLEEP
+    expose: ["9999"]
+"""
+
+
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -29,3 +29,40 @@ def test_failing_migration_stops_everything_and_is_reported(project):
     rows = cli.run("ps", "-a", "--format", "json").stdout
     assert '"Service": "tests"' not in rows
     assert cli.run("ps", "-q").stdout == ""  # the foreground up stopped the database too
+
+
+def test_wait_and_exit_code_from_work_together(project):
+    """`up --wait --exit-code-from tests` (docker compose refuses the pair): the database's
+    health is waited for, the migration's exit 0 stops nothing, the tests' code is returned."""
+    cli = Cli(project, "test-env")
+    ok = cli.run("up", "--wait", "--exit-code-from", "tests", "--no-color")
+    assert "tests passed" in ok.stdout
+    failed = cli.run(
+        "up", "--wait", "--exit-code-from", "tests", "--no-color", check=False,
+        env={"EXPECT_SCHEMA": "9"},
+    )  # fmt: skip
+    assert failed.returncode == 1, failed.stderr
+
+
+def test_an_interrupted_up_returns_128_plus_the_signal(project):
+    """Once the foreground follows the logs (before that a SIGTERM ends the process by its
+    default action: the shell's $? is 143 too)."""
+    import signal
+    import subprocess
+
+    cli = Cli(project, "test-env")
+    proc = subprocess.Popen(
+        cli.argv("up", "--no-color"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the foreground streams the replicas' logs now
+            if "tests passed" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM  # never 0 (docker compose: 0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -13,6 +13,7 @@ import click
 def command(show_all: bool, quiet: bool, fmt: str, filters: tuple[str, ...]) -> None:
     """List running projects."""
     from compose.state import list_projects, observe_project
+    from compose.state.owner import describe
 
     wanted = {f.split("=", 1)[1] for f in filters if f.startswith("name=")}
     rows = []
@@ -23,7 +24,11 @@ def command(show_all: bool, quiet: bool, fmt: str, filters: tuple[str, ...]) -> 
             continue
         files = ",".join(observed.project.config_files) if observed.project else ""
         status = f"running({running})" if running else f"exited({len(observed.replicas)})"
-        rows.append({"Name": name, "Status": status, "ConfigFiles": files})
+        row = {"Name": name, "Status": status, "ConfigFiles": files}
+        owner = describe(observed.project.labels) if observed.project else ""
+        if owner:  # a test stack's owner (compose.testing): only then a column
+            row["Owner"] = owner
+        rows.append(row)
     if quiet:
         for row in rows:
             click.echo(row["Name"])
@@ -38,9 +43,12 @@ def command(show_all: bool, quiet: bool, fmt: str, filters: tuple[str, ...]) -> 
 
 
 def _table(rows: list[dict[str, str]]) -> None:
-    data = [("NAME", "STATUS", "CONFIG FILES")] + [
-        (r["Name"], r["Status"], r["ConfigFiles"]) for r in rows
+    owners = any("Owner" in r for r in rows)
+    head = ("NAME", "STATUS", "CONFIG FILES", *(("OWNER",) if owners else ()))
+    data = [head] + [
+        (r["Name"], r["Status"], r["ConfigFiles"], *((r.get("Owner", ""),) if owners else ()))
+        for r in rows
     ]
-    widths = [max(len(row[i]) for row in data) for i in range(3)]
+    widths = [max(len(row[i]) for row in data) for i in range(len(head))]
     for row in data:
         click.echo("   ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

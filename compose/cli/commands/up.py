@@ -71,8 +71,12 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
     build_before(
         obj, services, build=opts["build"], no_build=opts["no_build"], with_deps=not opts["no_deps"]
     )
+    # `--wait --exit-code-from tests` (docker compose refuses it): in the foreground, the others
+    # waited for first, then the run follows `tests` and returns its exit code
+    follow = bool(opts["exit_code_from"]) and not opts["detach"]
     run = RunOptions(
-        detach=opts["detach"] or opts["wait"], wait=opts["wait"], wait_timeout=opts["wait_timeout"],
+        detach=opts["detach"] or (opts["wait"] and not follow), wait=opts["wait"],
+        wait_timeout=opts["wait_timeout"],
         abort_on_container_exit=opts["abort_on_container_exit"],
         exit_code_from=opts["exit_code_from"], stop_timeout=opts["timeout"], pull=opts["pull"],
         no_log_prefix=opts["no_log_prefix"], timestamps=opts["timestamps"],

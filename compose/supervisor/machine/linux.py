@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import signal as signals
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import anyio
@@ -26,7 +26,7 @@ from compose.supervisor.healthspec import effective_healthcheck
 from compose.supervisor.machine.context import Context
 from compose.supervisor.machine.networks import Networks
 from compose.supervisor.machine.replicas import Replicas
-from compose.supervisor.machine.traffic import SERVE_TIMEOUT, Traffic
+from compose.supervisor.machine.traffic import SERVE_TIMEOUT, Traffic, connect_error
 from compose.supervisor.restart import RestartPolicy
 
 if TYPE_CHECKING:
@@ -122,6 +122,29 @@ class LinuxDriver:
     async def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
         return await run_sync(self.replicas.probe, name, argv, timeout)
 
+    async def accepting(self, name: str) -> str:
+        record = self.ctx.store.load_replica(name)
+        ip = next(iter(record.ips.values()), None) if record is not None else None
+        if record is None or ip is None:
+            return ""  # no address of its own (network_mode host/none): nothing to probe
+        for port in self.tcp_ports(record.service):
+            error = await connect_error(ip, port)
+            if error:
+                return f"TCP {ip}:{port}: {error}"
+        return ""
+
+    def tcp_ports(self, service: str) -> list[int]:
+        """The service's TCP ports: its image's EXPOSE, ``expose:`` and ``ports:`` targets."""
+        stack = self.ctx.stack
+        svc = stack.services.get(service) if stack is not None else None
+        if svc is None:
+            return []
+        image = self.ctx.image_for(service)
+        texts = list(image.config.exposed_ports) if image is not None else []
+        texts += [str(e) for e in svc.expose]
+        texts += [f"{p.target}/{p.protocol}" for p in svc.ports]
+        return sorted(set(_tcp_ports(texts)))
+
     # traffic --------------------------------------------------------------------------------
     def withhold_replica(self, name: str) -> None:
         self.traffic.withhold(name)
@@ -170,6 +193,17 @@ class LinuxDriver:
     def close(self) -> None:
         """Stop the runtime's zygote (containers keep running: they belong to their monitors)."""
         self.ctx.runtime.close()
+
+
+def _tcp_ports(texts: list[str]) -> Iterator[int]:
+    """``"6379/tcp"``, ``"8000"``, ``"8000-8002"`` → their TCP ports (UDP ones are skipped)."""
+    for text in texts:
+        port, _, proto = text.partition("/")
+        if proto not in ("", "tcp"):
+            continue
+        first, _, last = port.partition("-")
+        if first.isdigit():
+            yield from range(int(first), int(last or first) + 1)
 
 
 def _default_runtime() -> Runtime:

@@ -104,6 +104,13 @@ class Networks:
         with self._record_lock:
             self.ctx.store.save_project(self.project_record())
 
+    def label(self, changes: dict[str, str]) -> None:
+        """Set the project's labels (an empty value removes one): its owner, for `ls`."""
+        record = self.project_record()
+        merged = {**record.labels, **changes}
+        kept = {k: v for k, v in merged.items() if v}
+        self.ctx.store.save_project(dataclasses.replace(record, labels=kept))
+
     def _record(self, net: NetworkRecord) -> None:
         with self._record_lock:
             record = self.project_record()

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Undo = list[Callable[[], object]]
+PROBE_OUTPUT = 2000  # characters of a probe's output kept (Docker keeps 4 KiB)
 
 
 def _step(step: str, func: Callable[[], T]) -> T:
@@ -61,6 +63,7 @@ class Replicas:
         self.ctx = ctx
         self.traffic = traffic
         self.created_here: set[str] = set()  # created by this runtime instance, awaiting GO
+        self.last_probe: dict[str, str] = {}  # replica -> its last healthcheck's exit and output
 
     # create -----------------------------------------------------------------------------------
     def create(self, service: str, index: int, name: str | None = None) -> ReplicaRecord:
@@ -324,20 +327,55 @@ class Replicas:
         return status.code
 
     def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
-        """A healthcheck command in the replica; its exit code (1 when it timed out)."""
-        proc = self.ctx.runtime.exec_process(
-            handle_of(self.ctx.record(name)),
-            list(argv),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        """A healthcheck command in the replica; its exit code (1 when it timed out). Its
+        output is kept (``last_probe``: what a readiness error shows, as Docker's health log)."""
+        code, output, timed_out = self.run_captured(name, argv, timeout=timeout)
+        note = f" (timed out after {timeout:g}s)" if timed_out else ""
+        text = output[:PROBE_OUTPUT].decode(errors="replace").strip()
+        self.last_probe[name] = f"exit {code}{note}" + (f": {text}" if text else "")
+        return code
+
+    def run_captured(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Sequence[str] = (),
+        user: str | None = None,
+        workdir: str | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, bytes, bool]:
+        """A command in the replica: (exit code, stdout+stderr, timed out: killed, code 1).
+        Its stdio are memfds, not pipes, so the exec is the zygote's fast fork."""
+        out = os.memfd_create("exec")
+        inp = os.memfd_create("stdin") if stdin is not None else None
         try:
-            code: int = proc.wait(timeout)
-            return code
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            return 1
+            if inp is not None:
+                os.write(inp, stdin or b"")
+                os.lseek(inp, 0, os.SEEK_SET)
+            proc = self.ctx.runtime.exec_process(
+                handle_of(self.ctx.record(name)),
+                list(argv),
+                env=list(env),
+                user=user,
+                workdir=workdir,
+                stdin=inp if inp is not None else subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+            )
+            timed_out = False
+            try:
+                code: int = proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                code, timed_out = 1, True
+            return code, os.pread(out, os.fstat(out).st_size, 0), timed_out
+        finally:
+            os.close(out)
+            if inp is not None:
+                os.close(inp)
 
     # remove / rename ----------------------------------------------------------------------------
     def remove(self, name: str) -> None:

@@ -10,7 +10,10 @@ Both are coalesced: a burst of 30 starts costs a few refreshes and nft transacti
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import socket
 import threading
 from typing import TYPE_CHECKING
 
@@ -169,10 +172,20 @@ class Traffic:
 
 
 async def _accepts(ip: str, port: int) -> bool:
-    try:
-        with anyio.fail_after(0.5):
-            stream = await anyio.connect_tcp(ip, port)
-    except (OSError, TimeoutError):
-        return False
-    await stream.aclose()
-    return True
+    return not await connect_error(ip, port)
+
+
+async def connect_error(ip: str, port: int, timeout: float = 0.5) -> str:
+    """ "" when ``ip:port`` accepts a TCP connection, else why not (``Connection refused``).
+    A non-blocking connect on the loop: no thread, no process."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setblocking(False)
+        code = sock.connect_ex((ip, port))
+        if code == errno.EINPROGRESS:
+            with anyio.move_on_after(timeout):
+                await anyio.wait_writable(sock)
+                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code == errno.EINPROGRESS:
+                return "timed out"
+    return os.strerror(code) if code else ""

@@ -116,6 +116,9 @@ class FakeDriver:
             return 143
         return svc.exit_code
 
+    async def accepting(self, name: str) -> str:
+        return ""
+
     async def probe(self, name: str, argv: tuple[str, ...], timeout: float) -> int:
         count = self._probes.get(name, 0)
         self._probes[name] = count + 1
