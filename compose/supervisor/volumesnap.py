@@ -133,7 +133,9 @@ class _Phases:
         return time.perf_counter() - self.started
 
 
-async def _each(names: Sequence[str], act: Callable[[str], Coroutine[object, object, None]]) -> None:
+async def _each(
+    names: Sequence[str], act: Callable[[str], Coroutine[object, object, None]]
+) -> None:
     """``act`` on every replica at once."""
     async with anyio.create_task_group() as tg:
         for name in names:
