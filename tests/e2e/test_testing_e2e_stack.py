@@ -105,14 +105,15 @@ def test_restore_of_a_100_mb_volume_is_measured(images_env, isolated_dirs):
 
 def test_a_failed_up_is_torn_down_and_names_the_service(images_env, isolated_dirs, tmp_path):
     compose = write_stack(tmp_path, UNHEALTHY)
-    stack = Stack(compose, project="sick", timeout=8)
+    stack = Stack(compose, project="sick", timeout=120)
     started = time.monotonic()
     with pytest.raises(StackError) as failed:
         stack.up()
     text = str(failed.value)
     assert 'service "bad": container' in text and "is unhealthy" in text
     assert "last probe: exit 1: not today" in text and "| bad is starting" in text
-    assert time.monotonic() - started < 8  # at once: not at the deadline
+    # at once, not at the deadline (a wide margin: the up itself is slow on a loaded machine)
+    assert time.monotonic() - started < 60
     # the other one never accepted on its port: named too, with the refusal
     assert 'service "quiet" is not ready either' in text
     assert ":9999: Connection refused" in text
