@@ -83,6 +83,24 @@ def test_host_network_and_the_image_defaults(tmp_path: Path) -> None:
     assert (spec.user, spec.workdir) == ("redis", "/data") and len(spec.hostname) == 12
 
 
+def test_the_stop_signal_is_the_services_else_the_images_else_sigterm(tmp_path: Path) -> None:
+    """docker: ``stop_signal:`` wins, else the image's STOPSIGNAL (nginx SIGQUIT, postgres
+    SIGINT), else SIGTERM."""
+    from dataclasses import replace
+
+    quits = replace(IMAGE, config=replace(IMAGE.config, stop_signal="SIGQUIT"))
+
+    def signal_of(svc: Service, image: Image) -> int:
+        made = Made(tmp_path)
+        return container_spec(
+            svc, name="p-web-1", project="p", index=1, image=image, made=made
+        ).stop_signal
+
+    assert signal_of(_service(), quits) == 3
+    assert signal_of(_service(stop_signal="SIGINT"), quits) == 2
+    assert signal_of(_service(), IMAGE) == 15
+
+
 def test_a_successor_under_a_staging_name_keeps_the_replicas_hostname(tmp_path: Path) -> None:
     from compose.supervisor.machine import etcfiles
 
