@@ -200,17 +200,26 @@ def _make_dirs(path: Path) -> None:
 
 
 def _tmpfs_mounts(entries: Iterable[str]) -> list[Mount]:
+    """``tmpfs: [/run, "/x:size=64m,mode=1777,exec,uid=1000"]``: Docker's option words."""
+    from compose.runtime.rootfs import tmpfs_options
+
     mounts = []
     for entry in entries:
         target, _, opts = entry.partition(":")
-        size, mode = None, None
+        size, mode, more = None, None, []
         for opt in filter(None, opts.split(",")):
             key, _, value = opt.partition("=")
             if key == "size":
                 size = parse_bytes(value)
             elif key == "mode":
                 mode = int(value, 8)
-        mounts.append(Mount(target, "tmpfs", size=size, mode=mode))
+            else:
+                more.append(opt)
+        try:
+            tmpfs_options(more)
+        except ValueError as exc:
+            raise UserError(f"tmpfs {entry}: {exc}") from None
+        mounts.append(Mount(target, "tmpfs", size=size, mode=mode, options=tuple(more)))
     return mounts
 
 
