@@ -77,6 +77,12 @@ class Traffic:
         if self.net is not None:  # requests in flight through the proxy finish first
             await self.net.drained(list(record.ips.values()), DRAIN_TIMEOUT)
 
+    def renamed(self, old: str, new: str) -> None:
+        """A successor withheld under its staging name stays withheld under its own."""
+        if old in self.withheld:
+            self.withheld.discard(old)
+            self.withheld.add(new)
+
     def forget(self, name: str) -> None:
         """A removed replica is no longer withheld (its name may come back)."""
         self.withheld.discard(name)
@@ -132,7 +138,7 @@ class Traffic:
                     continue
                 net = next(iter(rec.ips), "")
                 own = (rec.ips.get(net), rec.ips6.get(net))
-                text = etcfiles.hosts_text(self.ctx.project, svc, rec.name, rec.index, own, records)
+                text = etcfiles.hosts_text(svc, rec, own, records)
                 if path.read_text() != text:
                     netplug.write_in_place(path, text)
 

@@ -101,17 +101,21 @@ def test_the_stop_signal_is_the_services_else_the_images_else_sigterm(tmp_path: 
     assert signal_of(_service(), IMAGE) == 15
 
 
-def test_a_successor_under_a_staging_name_keeps_the_replicas_hostname(tmp_path: Path) -> None:
+def test_each_container_has_its_own_hostname(tmp_path: Path) -> None:
+    """docker: the hostname is the container's short id, so a recreated replica's successor
+    (a new container) gets a new one; ``hostname:`` wins."""
+    from compose.state import ReplicaRecord, new_container_id
     from compose.supervisor.machine import etcfiles
 
     svc = _service()
-    own = etcfiles.hostname("p", svc, 1)  # what /etc/hostname says
-    made = Made(tmp_path, hostname=own)
-    spec = container_spec(
-        svc, name="0a1b2c3d4e5f_p-web-1", project="p", index=1, image=IMAGE, made=made
-    )
-    assert spec.id == "0a1b2c3d4e5f_p-web-1" and spec.hostname == own
-    assert f"HOSTNAME={own}" in spec.env
+    old = ReplicaRecord("p", "web", 1, container_id=new_container_id())
+    new = ReplicaRecord("p", "web", 1, "0a1b2c3d4e5f_p-web-1", container_id=new_container_id())
+    assert etcfiles.hostname(svc, old) == old.container_id[:12] != etcfiles.hostname(svc, new)
+    made = Made(tmp_path, hostname=etcfiles.hostname(svc, new))
+    spec = container_spec(svc, name=new.name, project="p", index=1, image=IMAGE, made=made)
+    assert spec.id == new.name and spec.hostname == new.short_id
+    assert f"HOSTNAME={new.short_id}" in spec.env
+    assert etcfiles.hostname(_service(hostname="web"), old) == "web"
 
 
 def test_log_options() -> None:
