@@ -80,7 +80,8 @@ class Driver(Protocol):
         ...
 
     async def wait_serving(self, name: str, timeout: float = ...) -> bool:
-        """Until the replica accepts connections on its published TCP ports (False: timed out)."""
+        """Until the replica accepts connections on its published TCP ports, and where its
+        predecessor listens (a staging successor); False: timed out."""
         ...
 
     async def replica_exited(self, name: str, service: str) -> None:

@@ -303,7 +303,8 @@ class Executor:
 
     async def _ready(self, service: str, name: str) -> None:
         """The successor runs and, with a healthcheck that runs, is healthy; without one, it
-        accepts connections on its published TCP ports (bounded wait: ``wait_serving``)."""
+        accepts connections on its published TCP ports and where its predecessor listens
+        (bounded wait: ``wait_serving``)."""
         watch_health = self.hooks.monitors_health() and self.driver.healthcheck(service)
         if not watch_health:
             await self.driver.wait_serving(name)
