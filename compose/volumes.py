@@ -6,10 +6,12 @@
   the mount point is copied in with owners, modes and symlinks kept (``volume.nocopy`` skips it);
   a marker next to ``_data`` records that it happened, so an emptied volume stays empty;
 - bind sources are relative to the project directory; missing sources are created as dirs;
-- an anonymous volume is a volume like the named ones, named as Docker names them (64 hex
-  digits), here derived from (replica, target) so a recreated replica finds its data again;
-  `down` and `rm` keep them, `down -v`, `rm -v` and `run --rm` remove them (planner:
-  ``anonymous_volumes``, which recognizes them by that name);
+- an anonymous volume is a volume like the named ones, named as Docker names them (64 random
+  hex digits), drawn when its container is created: a new container (after `down`, `rm`, a
+  scale-up, a one-off) starts on fresh ones, a recreated replica's successor inherits its
+  predecessor's (``anonymous``: target -> volume, from the records; `up -V` renews them);
+  `down` and `rm` keep them, `down -v`, `rm -v` and `run --rm` remove them (the planner's
+  ``anonymous_mounts`` recognizes them in a record's mounts by that name);
 - an image's ``VOLUME`` paths that no service mount covers get anonymous volumes too (Docker);
 - ``tmpfs`` (service key and long form) with size/mode; ``read_only`` is the runtime's;
 - ``volumes_from: [svc[:ro]]`` repeats that service's bind/volume mounts;
@@ -21,8 +23,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import secrets
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +96,13 @@ def volume_full_name(stack: Any, key: str) -> str:
     return key if spec is not None and spec.external else f"{stack.name}_{key}"
 
 
-def anonymous_volume(replica: str, target: str) -> str:
-    return hashlib.sha256(f"{replica}\0{target}".encode()).hexdigest()
+Anonymous = dict[str, str]  # target -> anonymous volume name
+
+
+def _anonymous(anonymous: Anonymous, target: str) -> str:
+    """The container's anonymous volume at ``target``: the one it has (or inherits), else a
+    new one, named as Docker names them (and entered into ``anonymous``)."""
+    return anonymous.setdefault(target, secrets.token_hex(32))
 
 
 def service_mounts(
@@ -104,25 +112,29 @@ def service_mounts(
     layers: Sequence[Path] = (),
     seen: Iterable[str] = (),
     image_volumes: Sequence[str] = (),
+    anonymous: Anonymous | None = None,
+    shared: Callable[[str], Mapping[str, str]] | None = None,
 ) -> list[Mount]:
-    """Every mount of one replica, in the order Docker applies them; ``image_volumes``: the
-    image's ``VOLUME`` paths, each an anonymous volume unless the service mounts something
-    there."""
+    """Every mount of the container ``replica``, in the order Docker applies them.
+    ``anonymous``: the anonymous volumes it has or inherits (target -> name; a target without
+    one gets a new volume, entered there); ``image_volumes``: the image's ``VOLUME`` paths,
+    each an anonymous volume unless the service mounts something there; ``shared(service)``:
+    the anonymous volumes of that service's container, for ``volumes_from``."""
+    own = {} if anonymous is None else anonymous
+    share = shared or (lambda _service: {})
     mounts = [
-        m
-        for entry in service.volumes
-        for m in _volume_mount(stack, service, replica, entry, layers)
+        m for entry in service.volumes for m in _volume_mount(stack, service, own, entry, layers)
     ]
     mounts += _tmpfs_mounts(service.tmpfs)
-    mounts += _image_volumes(replica, image_volumes, {m.target for m in mounts}, layers)
-    mounts += _volumes_from(stack, service, replica, [*seen, service.name])
+    mounts += _image_volumes(own, image_volumes, {m.target for m in mounts}, layers)
+    mounts += _volumes_from(stack, service, replica, share, [*seen, service.name])
     mounts += _file_mounts(stack, replica, service.secrets, stack.secrets, "/run/secrets/")
     mounts += _file_mounts(stack, replica, service.configs, stack.configs, "/")
     return mounts
 
 
 def _volume_mount(
-    stack: Any, service: Any, replica: str, vol: Any, layers: Sequence[Path]
+    stack: Any, service: Any, anonymous: Anonymous, vol: Any, layers: Sequence[Path]
 ) -> list[Mount]:
     if vol.type == "bind":
         return [Mount(vol.target, "bind", str(_bind_source(stack, vol)), vol.read_only)]
@@ -143,7 +155,7 @@ def _volume_mount(
         spec = stack.volumes.get(vol.source)
         data = ensure_volume(volume_full_name(stack, vol.source), bool(spec and spec.external))
     else:
-        data = ensure_volume(anonymous_volume(replica, vol.target))
+        data = ensure_volume(_anonymous(anonymous, vol.target))
     if not (vol.volume and vol.volume.nocopy):
         copy_up(data, layers, vol.target)
     subpath = _subpath(service, vol, data)
@@ -169,11 +181,11 @@ def _subpath(service: Any, vol: Any, data: Path) -> str:
 
 
 def _image_volumes(
-    replica: str, image_volumes: Sequence[str], targets: set[str], layers: Sequence[Path]
+    anonymous: Anonymous, image_volumes: Sequence[str], targets: set[str], layers: Sequence[Path]
 ) -> list[Mount]:
     mounts = []
     for target in uncovered_image_volumes(image_volumes, targets):
-        data = ensure_volume(anonymous_volume(replica, os.path.normpath(target)))
+        data = ensure_volume(_anonymous(anonymous, os.path.normpath(target)))
         copy_up(data, layers, target)
         mounts.append(Mount(os.path.normpath(target), "bind", str(data)))
     return mounts
@@ -200,21 +212,36 @@ def _make_dirs(path: Path) -> None:
 
 
 def _tmpfs_mounts(entries: Iterable[str]) -> list[Mount]:
+    """``tmpfs: [/run, "/x:size=64m,mode=1777,exec,uid=1000"]``: Docker's option words."""
+    from compose.runtime.rootfs import tmpfs_options
+
     mounts = []
     for entry in entries:
         target, _, opts = entry.partition(":")
-        size, mode = None, None
+        size, mode, more = None, None, []
         for opt in filter(None, opts.split(",")):
             key, _, value = opt.partition("=")
             if key == "size":
                 size = parse_bytes(value)
             elif key == "mode":
                 mode = int(value, 8)
-        mounts.append(Mount(target, "tmpfs", size=size, mode=mode))
+            else:
+                more.append(opt)
+        try:
+            tmpfs_options(more)
+        except ValueError as exc:
+            raise UserError(f"tmpfs {entry}: {exc}") from None
+        mounts.append(Mount(target, "tmpfs", size=size, mode=mode, options=tuple(more)))
     return mounts
 
 
-def _volumes_from(stack: Any, service: Any, replica: str, seen: list[str]) -> list[Mount]:
+def _volumes_from(
+    stack: Any,
+    service: Any,
+    replica: str,
+    shared: Callable[[str], Mapping[str, str]],
+    seen: list[str],
+) -> list[Mount]:
     mounts: list[Mount] = []
     for entry in service.volumes_from:
         name, _, mode = entry.partition(":")
@@ -224,7 +251,8 @@ def _volumes_from(stack: Any, service: Any, replica: str, seen: list[str]) -> li
             continue
         source = stack.services[name]
         source_replica = replica.rsplit("-", 2)[0] + f"-{name}-1"
-        for m in service_mounts(stack, source, source_replica, (), seen):
+        own = dict(shared(name))
+        for m in service_mounts(stack, source, source_replica, (), seen, (), own, shared):
             if m.type != "tmpfs" and not m.target.startswith("/run/secrets/"):
                 mounts.append(dataclasses.replace(m, read_only=m.read_only or mode == "ro"))
     return mounts

@@ -21,6 +21,9 @@ them in a worker thread):
         -> tuple[Attachment(network, ifname, ip, prefixlen, mac, gateway, host_ifname), ...]
         dns_redirect: 127.0.0.11:53 in the netns reaches the DNS server on the first gateway
     detach(project, replica_id, networks, netns_path=None, *, host_netns=None, ipam_root=None)
+    hand_over(project, from_id, to_id, [(NetworkConfig, address)], to_netns, *, keep_own=True,
+              host_netns=None, ipam_root=None) -> {network: address}   a successor takes over
+        its stopped predecessor's IPv4 addresses (veth gone, IPAM re-owned, address + ARP)
     check(project, replica_id, networks, netns_path, *, host_netns=None, ipam_root=None,
           dns_redirect=True)                                     raises CheckFailed
     reclaim_addresses(cfg, owner_alive, *, ipam_root=None) -> int   drop entries of dead owners
@@ -83,6 +86,9 @@ if TYPE_CHECKING:  # the lazy names below, re-exported for the type checker
     from netplug.dns import (
         DnsServer as DnsServer,
     )
+    from netplug.handover import (
+        hand_over as hand_over,
+    )
     from netplug.hosts import (
         render_hosts as render_hosts,
         write_in_place as write_in_place,
@@ -123,6 +129,7 @@ _LAZY = {
     "attach": "netplug.plugin",
     "detach": "netplug.plugin",
     "check": "netplug.plugin",
+    "hand_over": "netplug.handover",
     "create_replica_netns": "netplug.netns",
     "remove_replica_netns": "netplug.netns",
     "render_hosts": "netplug.hosts",

@@ -20,7 +20,8 @@ from netplug.errors import KernelError
 from netplug.netns import NetnsRef, call_in
 
 NETLINK_ROUTE = 0
-RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 17, 18, 20, 24
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_NEWADDR, RTM_DELADDR = 16, 17, 18, 20, 21
+RTM_NEWROUTE = 24
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x100, 0x200, 0x400
 NLMSG_ERROR, NLMSG_DONE, NLM_F_DUMP = 2, 3, 0x300
 RTM_GETADDR, RTM_GETROUTE = 22, 26
@@ -68,6 +69,15 @@ def _name(text: str) -> bytes:
 
 def ifinfo(index: int = 0, up: bool = False) -> bytes:
     return _IFINFO.pack(socket.AF_UNSPEC, 0, index, IFF_UP if up else 0, IFF_UP if up else 0)
+
+
+def _ifaddr(index: int, ip: str, prefixlen: int) -> bytes:
+    """An ifaddrmsg naming one address (IPv4 or IPv6: without duplicate address detection)."""
+    address = ipaddress.ip_address(ip)
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    flags = IFA_F_NODAD if address.version == 6 else 0
+    body = struct.pack("=BBBBI", family, prefixlen, flags, 0, index)
+    return body + attr(IFA_LOCAL, address.packed) + attr(IFA_ADDRESS, address.packed)
 
 
 class Netlink:
@@ -232,12 +242,18 @@ class Netlink:
     def add_address(self, index: int, ip: str, prefixlen: int, what: str) -> None:
         """An IPv4 or IPv6 address; IPv6 ones skip duplicate address detection (usable at once,
         as Docker's: the subnet's addresses are ours to give, no neighbour can hold one)."""
-        address = ipaddress.ip_address(ip)
-        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-        flags = IFA_F_NODAD if address.version == 6 else 0
-        body = struct.pack("=BBBBI", family, prefixlen, flags, 0, index)
-        body += attr(IFA_LOCAL, address.packed) + attr(IFA_ADDRESS, address.packed)
+        body = _ifaddr(index, ip, prefixlen)
         self._do(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body, f"{what}: address {ip}/{prefixlen}")
+
+    def delete_address(self, index: int, ip: str, prefixlen: int, what: str) -> bool:
+        """False when the interface has no such address."""
+        try:
+            self.request(RTM_DELADDR, NLM_F_ACK, _ifaddr(index, ip, prefixlen), what)
+        except OSError as exc:
+            if exc.errno in (errno.EADDRNOTAVAIL, errno.ENODEV):
+                return False
+            raise KernelError(f"{what}: address {ip}/{prefixlen}: {exc.strerror}") from exc
+        return True
 
     def add_default_route(self, gateway: str) -> None:
         address = ipaddress.ip_address(gateway)

@@ -146,7 +146,7 @@ class Service(ComposeModel):
     shm_size: ByteSize | None = None
     stdin_open: bool = False
     stop_grace_period: Duration = 10.0
-    stop_signal: str = "SIGTERM"
+    stop_signal: str | None = None  # unset: the image's STOPSIGNAL, else SIGTERM (docker)
     storage_opt: StrMap = Field(default_factory=dict)
     sysctls: StrMap = Field(default_factory=dict)
     tmpfs: list[str] = Field(default_factory=list)

@@ -89,11 +89,13 @@ class RemoveReplica(ReplicaAction):
 
 @dataclass(frozen=True, slots=True)
 class RecreateReplica(ReplicaAction):
-    """Replace the container by a new one under the same name: stop-first (stop + remove the
-    old, then create + start the new) or start-first (the new one runs, and is healthy when it
-    has a healthcheck, before the old one stops)."""
+    """Replace the container by a new one under the same name: stop-first (the new one is
+    created, the old one stops and goes, then the new one starts) or start-first (the new one
+    runs, and is healthy when it has a healthcheck, before the old one stops). The new one
+    keeps the old one's anonymous volumes unless ``renew`` (`up -V`)."""
 
     start_first: bool = False
+    renew: bool = False
     verb = "Recreate"
 
     def describe(self) -> str:

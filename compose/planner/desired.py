@@ -66,6 +66,7 @@ class UpOptions:
     no_deps: bool = False
     force_recreate: bool = False
     no_recreate: bool = False
+    renew_anon_volumes: bool = False  # `up -V`: recreate, on new anonymous volumes
     remove_orphans: bool = False
     no_start: bool = False
     scale: dict[str, int] = field(default_factory=dict)

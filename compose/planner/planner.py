@@ -140,7 +140,8 @@ def _converge(
 ) -> list[ReplicaAction]:
     args = (rep.service, rep.index, rep.name)
     if _must_recreate(svc, rep, options):
-        return [RecreateReplica(*args, start_first=svc.start_first)]
+        renew = options.renew_anon_volumes
+        return [RecreateReplica(*args, start_first=svc.start_first, renew=renew)]
     if options.no_start:
         return []
     if not rep.running:
@@ -151,7 +152,7 @@ def _converge(
 
 
 def _must_recreate(svc: DesiredService, rep: ObservedReplica, options: UpOptions) -> bool:
-    if options.force_recreate:
+    if options.force_recreate or options.renew_anon_volumes:
         return True
     if options.no_recreate:
         return False
@@ -250,15 +251,21 @@ def _down_teardown(
 
 
 def anonymous_volumes(replicas: Iterable[ObservedReplica]) -> list[str]:
-    """The anonymous volumes these replicas mount: ``<volumes>/<64 hex>/_data`` (see
-    ``compose.volumes``); `down -v` and `rm -v` remove them, plain `down`/`rm` keep them."""
-    found = set()
-    for rep in replicas:
-        for mount in rep.record.mounts:
-            parts = mount.split(":", 1)[0].rsplit("/", 2)
-            if len(parts) == 3 and parts[2] == "_data" and _ANON.fullmatch(parts[1]):
-                found.add(parts[1])
-    return sorted(found)
+    """The anonymous volumes these replicas mount; `down -v` and `rm -v` remove them, plain
+    `down`/`rm` keep them."""
+    return sorted({v for rep in replicas for v in anonymous_mounts(rep.record.mounts).values()})
+
+
+def anonymous_mounts(mounts: Iterable[str]) -> dict[str, str]:
+    """target -> volume of the anonymous volumes among a record's ``source:target`` mounts:
+    ``<volumes>/<64 hex>/_data`` (``compose.volumes`` names them so)."""
+    found = {}
+    for mount in mounts:
+        source, _, target = mount.partition(":")
+        parts = source.rsplit("/", 2)
+        if len(parts) == 3 and parts[2] == "_data" and _ANON.fullmatch(parts[1]):
+            found[target] = parts[1]
+    return found
 
 
 def _project_volumes(desired: DesiredProject | None, observed: ObservedProject) -> list[str]:

@@ -114,12 +114,62 @@ def _base_ops(spec: ContainerSpec) -> list[MountOp]:
     ]
 
 
+# Docker's tmpfs options (moby/sys/mount flags.go): word -> (flag, set it); the last word of
+# a flag wins over Docker's defaults noexec,nosuid,nodev (``tmpfs: /x:exec`` makes it exec)
+_TMPFS_FLAGS = {
+    "ro": (sc.MS_RDONLY, True),
+    "rw": (sc.MS_RDONLY, False),
+    "nosuid": (sc.MS_NOSUID, True),
+    "suid": (sc.MS_NOSUID, False),
+    "nodev": (sc.MS_NODEV, True),
+    "dev": (sc.MS_NODEV, False),
+    "noexec": (sc.MS_NOEXEC, True),
+    "exec": (sc.MS_NOEXEC, False),
+    "sync": (16, True),
+    "async": (16, False),
+    "dirsync": (128, True),
+    "mand": (64, True),
+    "nomand": (64, False),
+    "noatime": (1024, True),
+    "atime": (1024, False),
+    "nodiratime": (2048, True),
+    "diratime": (2048, False),
+    "relatime": (1 << 21, True),
+    "norelatime": (1 << 21, False),
+    "strictatime": (1 << 24, True),
+    "nostrictatime": (1 << 24, False),
+}
+_TMPFS_DATA = ("size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol")
+TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
+
+
+def tmpfs_options(words: Sequence[str]) -> tuple[int, str]:
+    """(mount flags, data) of a tmpfs with options ``words`` after Docker's defaults, merged
+    as Docker's MergeTmpfsOptions does: the last word of each flag and of each data key wins.
+    ValueError names a word Docker rejects."""
+    flags = 0
+    data: dict[str, str] = {}
+    for word in (*TMPFS_DEFAULTS, *words):
+        if word in ("", "defaults"):
+            continue
+        if word in _TMPFS_FLAGS:
+            bit, on = _TMPFS_FLAGS[word]
+            flags = flags | bit if on else flags & ~bit
+            continue
+        key, eq, _ = word.partition("=")
+        if not eq or key not in _TMPFS_DATA:
+            raise ValueError(f"invalid tmpfs option {word!r}")
+        data.pop(key, None)
+        data[key] = word
+    return flags, ",".join(data.values())
+
+
 def _user_op(m: Mount) -> MountOp:
     if m.type == "tmpfs":
-        size = f"size={m.size}" if m.size else ""
-        opts = ",".join(o for o in (size, f"mode={m.mode:o}" if m.mode else "") if o)
-        flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if m.read_only else 0)
-        return MountOp(f"mount tmpfs {m.target}", "tmpfs", m.target, "tmpfs", flags, opts or None)
+        size = [f"size={m.size}"] if m.size else []
+        mode = [f"mode={m.mode:o}"] if m.mode else []
+        flags, data = tmpfs_options([*size, *mode, *(["ro"] if m.read_only else []), *m.options])
+        return MountOp(f"mount tmpfs {m.target}", "tmpfs", m.target, "tmpfs", flags, data or None)
     kind = "dir" if source_is_dir(m.source, m.subpath) else "file"
     prop = sc.PROPAGATION.get(m.propagation, sc.MS_PRIVATE | sc.MS_REC)
     return MountOp(

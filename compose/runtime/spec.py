@@ -41,6 +41,7 @@ class Mount:
     size: int | None = None  # tmpfs bytes
     mode: int | None = None  # tmpfs mode, e.g. 0o1777
     subpath: str = ""  # bind only this path inside ``source`` (resolved inside it)
+    options: tuple[str, ...] = ()  # more tmpfs options, Docker's words: "exec", "uid=1000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,10 @@ class ContainerSpec:
             **{k: _tupled(v) for k, v in doc.items() if k not in _PATHS and k != "mounts"},
             layers=tuple(Path(p) for p in doc["layers"]),
             replica_dir=Path(doc["replica_dir"]),
-            mounts=tuple(Mount(**m) for m in doc.get("mounts", ())),
+            mounts=tuple(
+                Mount(**{**m, "options": tuple(m.get("options", ()))})
+                for m in doc.get("mounts", ())
+            ),
             etc_files=tuple((t, Path(s)) for t, s in doc.get("etc_files", ())),
             netns_path=_opt_path(doc.get("netns_path")),
             log_path=_opt_path(doc.get("log_path")),

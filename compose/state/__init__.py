@@ -37,6 +37,7 @@ from compose.state.records import (
     ProjectRecord,
     ReplicaRecord,
     container_name,
+    new_container_id,
     staged_for,
     staging_name,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "is_alive",
     "is_locked",
     "list_projects",
+    "new_container_id",
     "observe_project",
     "process_start_time",
     "staged_for",

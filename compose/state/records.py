@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,6 +25,11 @@ def container_name(project: str, service: str, index: int, custom: str | None = 
     if custom and index == 1:
         return custom
     return f"{project}-{service}-{index}"
+
+
+def new_container_id() -> str:
+    """A new container's id: 64 random hex digits, as Docker draws them."""
+    return secrets.token_hex(32)
 
 
 def staging_name(name: str, token: str) -> str:
@@ -115,12 +122,24 @@ class ReplicaRecord:
     # name itself, except for a replica created under a staging name by a start-first
     # recreation and renamed afterwards (kernel objects are never renamed)
     ident: str = ""
+    # the container's own id, 64 hex digits drawn at its creation (Docker's container ID): a
+    # recreated replica or a one-off is a new container with a new id, hence a new hostname;
+    # a restart keeps it. Records of older versions get the hash of their name.
+    container_id: str = ""
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", container_name(self.project, self.service, self.index))
         if not self.ident:
             object.__setattr__(self, "ident", self.name)
+        if not self.container_id:
+            digest = hashlib.sha256(self.name.encode()).hexdigest()
+            object.__setattr__(self, "container_id", digest)
+
+    @property
+    def short_id(self) -> str:
+        """The 12-hex short id (Docker's default hostname)."""
+        return self.container_id[:12]
 
     def replace(self, **changes: Any) -> ReplicaRecord:
         return dataclasses.replace(self, **changes)

@@ -27,8 +27,15 @@ class Driver(Protocol):
     async def remove_volume(self, action: RemoveVolume) -> None: ...
 
     # one replica's lifecycle
-    async def create_replica(self, service: str, index: int, name: str | None = None) -> None:
-        """``name``: a staging name (start-first recreation); default the replica's own."""
+    async def create_replica(
+        self, service: str, index: int, name: str | None = None, inherit: bool = True
+    ) -> None:
+        """``name``: a staging name (a recreation's successor); default the replica's own.
+        ``inherit``: a successor mounts its predecessor's anonymous volumes (not: `up -V`)."""
+        ...
+
+    async def take_over_replica(self, old: str, new: str) -> None:
+        """A successor takes over its stopped predecessor's addresses (before its removal)."""
         ...
 
     async def rename_replica(self, old: str, new: str) -> None:
@@ -73,7 +80,8 @@ class Driver(Protocol):
         ...
 
     async def wait_serving(self, name: str, timeout: float = ...) -> bool:
-        """Until the replica accepts connections on its published TCP ports (False: timed out)."""
+        """Until the replica accepts connections on its published TCP ports, and where its
+        predecessor listens (a staging successor); False: timed out."""
         ...
 
     async def replica_exited(self, name: str, service: str) -> None:

@@ -233,8 +233,8 @@ class Executor:
             await self.stop(action.name)
             await self.start(action.name)
 
-    async def create(self, service: str, index: int, name: str) -> None:
-        await self.driver.create_replica(service, index, name)
+    async def create(self, service: str, index: int, name: str, inherit: bool = True) -> None:
+        await self.driver.create_replica(service, index, name, inherit)
         self.tracker.add(ReplicaState(service, index, name))
 
     async def start(self, name: str) -> None:
@@ -254,32 +254,45 @@ class Executor:
         self.tracker.remove(name)
 
     async def recreate(self, action: RecreateReplica) -> None:
-        """Stop-first: the old container stops and goes, then the new one is created and
-        started. Start-first: the new one starts under a staging name and must be ready
-        (healthy, when it has a healthcheck) before the old one stops; then it takes the old
-        one's name. A successor that fails is removed and the old one keeps running."""
+        """The new container is created under a staging name first (with the old one's
+        anonymous volumes, unless ``renew``), as docker compose does. Stop-first: the old one
+        stops, the new one takes over its addresses and name, then starts. Start-first: the
+        new one starts and must be ready (healthy, when it has a healthcheck) before the old
+        one is drained and stopped; then it takes over its addresses and name. A successor
+        that fails is removed and the old one keeps running."""
         service, index, name = action.service, action.index, action.name
-        if not action.start_first:
-            await self.stop(name)
-            await self.remove(name)
-            await self.create(service, index, name)
-            await self.start(name)
-            return
         staging = staging_name(name, secrets.token_hex(6))
-        await self._start_successor(service, index, staging)
-        await self.driver.drain_replica(name)  # new connections go to the successor only
+        inherit = not action.renew
+        if action.start_first:
+            await self._start_successor(service, index, staging, inherit)
+            await self.driver.drain_replica(name)  # new connections go to the successor only
+        else:
+            await self._successor(service, index, staging, inherit)
         await self.stop(name)
+        await self.driver.take_over_replica(name, staging)  # clients that cached its address
         await self.remove(name)
         await self.driver.rename_replica(staging, name)
         self.tracker.rename(staging, name)
         self.hooks.renamed(staging, name)
+        if not action.start_first:
+            await self.driver.admit_replica(name)
+            await self.start(name)
 
-    async def _start_successor(self, service: str, index: int, staging: str) -> None:
-        """Created withheld from traffic; admitted once ready (the old one still serves)."""
+    async def _successor(self, service: str, index: int, staging: str, inherit: bool) -> None:
+        """Created withheld from traffic (admitted by the caller); removed if it fails."""
         try:
             self.hooks.event("create", staging, service=service)
             self.driver.withhold_replica(staging)
-            await self.create(service, index, staging)
+            await self.create(service, index, staging, inherit)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._discard(staging)
+            raise
+
+    async def _start_successor(self, service: str, index: int, staging: str, inherit: bool) -> None:
+        """Created withheld; admitted once ready (the old one still serves)."""
+        await self._successor(service, index, staging, inherit)
+        try:
             await self.start(staging)
             await self._ready(service, staging)
             await self.driver.admit_replica(staging)
@@ -290,7 +303,8 @@ class Executor:
 
     async def _ready(self, service: str, name: str) -> None:
         """The successor runs and, with a healthcheck that runs, is healthy; without one, it
-        accepts connections on its published TCP ports (bounded wait: ``wait_serving``)."""
+        accepts connections on its published TCP ports and where its predecessor listens
+        (bounded wait: ``wait_serving``)."""
         watch_health = self.hooks.monitors_health() and self.driver.healthcheck(service)
         if not watch_health:
             await self.driver.wait_serving(name)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from compose.logs import Formatter, LogTail, parse_time
+from compose.logs import Formatter, LogLine, LogTail, parse_time
 from compose.state import EXITED
 from compose.state.events import Event
 from compose.supervisor.options import RunOptions
@@ -150,18 +150,33 @@ class Attached:
     tail: LogTail = field(default_factory=LogTail)
     files: dict[str, str] = field(default_factory=dict)  # source -> log path followed
     exits: list[tuple[float, str, int | None]] = field(default_factory=list)  # time, source, code
+    held: list[tuple[float, LogLine]] = field(default_factory=list)  # lines after a due exit
 
     def show(self, fg: Foreground, settle: float = EXIT_SETTLE) -> None:
-        """New log lines and due exits, in time order (a burst of restarts reads as it ran)."""
+        """New log lines and due exits, in time order (a burst of restarts reads as it ran).
+        A line written after an exit of its replica that is not due yet (a restart within
+        the settle time) waits for it: the exit line comes between the two runs' lines."""
         self.follow(fg)
-        shown = [(parse_time(ln.time) or 0.0, self.fmt.format(ln)) for ln in self.tail.poll()]
-        due = [e for e in self.exits if e[0] <= time.time() - settle]
+        lines = self.held + [(parse_time(ln.time) or 0.0, ln) for ln in self.tail.poll()]
+        now = time.time()
+        due = [e for e in self.exits if e[0] <= now - settle]
+        waiting: dict[str, float] = {}
+        for when, source, _ in self.exits:
+            if (when, source, _) not in due:
+                waiting[source] = min(when, waiting.get(source, when))
+        shown: list[tuple[float, str]] = []
+        self.held = []
+        for stamp, line in lines:
+            if stamp > waiting.get(line.source, stamp):
+                self.held.append((stamp, line))
+            else:
+                shown.append((stamp, self.fmt.format(line)))
         for when, source, code in due:
             self.exits.remove((when, source, code))
-            text = "exited" if code is None else f"exited with code {code}"
-            shown.append((when, self.fmt.status(source, text)))
-        for _, line in sorted(shown, key=lambda item: item[0]):
-            fg.service.out.log(line)
+            said = "exited" if code is None else f"exited with code {code}"
+            shown.append((when, self.fmt.status(source, said)))
+        for _, text in sorted(shown, key=lambda item: item[0]):
+            fg.service.out.log(text)
 
     def follow(self, fg: Foreground) -> None:
         """Every shown replica's log; a replica made anew under its name (another log file,

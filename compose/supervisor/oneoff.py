@@ -63,12 +63,13 @@ class OneOff:
 
     def remove(self) -> None:
         """``--rm``: the container and its anonymous volumes go (as docker's)."""
-        from compose.volumes import anonymous_volume, remove_volume
+        from compose.planner.planner import anonymous_mounts
+        from compose.volumes import remove_volume
 
+        record = self.driver.ctx.store.load_replica(self.name)
         self.driver.replicas.remove(self.name)
-        for vol in self.svc.volumes:
-            if vol.type == "volume" and not vol.source:
-                remove_volume(anonymous_volume(self.name, vol.target))
+        for volume in anonymous_mounts(record.mounts if record else ()).values():
+            remove_volume(volume)
 
     def close(self) -> None:
         self.driver.close()

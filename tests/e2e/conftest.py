@@ -22,6 +22,7 @@ def images_env(registry, monkeypatch):  # noqa: F811
     monkeypatch.setenv("REDIS_IMAGE", registry.ref("redis:7"))
     monkeypatch.setenv("BUSYBOX_IMAGE", registry.ref("busybox:latest"))
     monkeypatch.setenv("NGINX_IMAGE", registry.ref("nginx:1"))
+    monkeypatch.setenv("POSTGRES_IMAGE", registry.ref("postgres:15"))
     return registry
 
 

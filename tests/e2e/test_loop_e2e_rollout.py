@@ -115,8 +115,15 @@ def test_a_service_with_a_writable_volume_is_replaced_stop_first(project, tmp_pa
     out = cli.run("up", "-d").stderr
     assert "start-first" not in out
     seen = events(cli, since)
-    assert [a for a, _ in seen if a in ("die", "start")] == ["die", "start"]
-    assert all("_" not in c for _, c in seen)  # no staging name: same name throughout
+    staging = next(c for a, c in seen if a == "create")
+    assert staging.endswith(f"_{project}-web-1")  # docker compose: <id>_<name>, not started
+    order = [(a, c) for a, c in seen if a in ("create", "start", "die", "rename")]
+    assert order == [  # created first, started only once the old one is gone
+        ("create", staging),
+        ("die", f"{project}-web-1"),
+        ("rename", f"{project}-web-1"),
+        ("start", f"{project}-web-1"),
+    ]
 
 
 SLOW_READY = """

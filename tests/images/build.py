@@ -22,16 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.images import debs, oci
+from tests.images import debs, oci, postgres
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "_cache"
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LIBC_ROOTS = ["libc6", "libssl3", "zlib1g"]
 PY_PRUNE = ("test", "idlelib", "ensurepip", "tkinter", "lib2to3", "pydoc_data", "turtledemo")
 SHARE_PRUNE = ("doc", "man", "locale", "lintian", "info", "bug", "doc-base")
-TAGS = ("busybox:latest", "python:3.11", "redis:7", "nginx:1")
+TAGS = ("busybox:latest", "python:3.11", "redis:7", "nginx:1", "postgres:15")
 RECIPE_KEY = "_recipe"
-RECIPE = "3"  # bump when the image contents change: cached builds are redone
+RECIPE = "4"  # bump when the image contents change: cached builds are redone
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 GROUP = "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n"
@@ -184,11 +184,17 @@ class Builder:
         rd = self.layer_from_packages("redis", rd_pkgs, _redis_extra)
         ngx_pkgs = debs.closure(["nginx"], [*libc_pkgs, "iproute2"])  # ip(8): not needed
         ngx = self.layer_from_packages("nginx", ngx_pkgs, _nginx_extra)
+        pg_pkgs = debs.closure(postgres.PACKAGES, [*libc_pkgs, *postgres.EXCLUDE]) + postgres.ALSO
+        pg = self.layer_from_packages("postgres", pg_pkgs, postgres.prune)
+        pg_setup = postgres.setup_layer(self.blobs, PASSWD, GROUP)
         specs = [
             oci.ImageSpec("busybox", "latest", [base, bb], {"Env": [PATH_ENV], "Cmd": ["sh"]}),
             oci.ImageSpec("python", "3.11", [base, bb, libc, py], _python_config()),
             oci.ImageSpec("redis", "7", [base, bb, libc, rd], _redis_config()),
             oci.ImageSpec("nginx", "1", [base, bb, libc, ngx], _nginx_config()),
+            oci.ImageSpec(
+                "postgres", "15", [base, bb, libc, pg, pg_setup], postgres.config(PATH_ENV)
+            ),
         ]
         entries = [(f"{s.name}:{s.tag}", oci.write_manifest(self.blobs, s)) for s in specs]
         entries.append(("busybox:index", self.index_of(specs[0])))

@@ -32,6 +32,12 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--no-recreate", is_flag=True, help="Don't recreate existing containers.")
 @click.option("--no-start", is_flag=True, help="Create but don't start.")
 @click.option(
+    "-V",
+    "--renew-anon-volumes",
+    is_flag=True,
+    help="Recreate anonymous volumes instead of retrieving data from the previous containers.",
+)
+@click.option(
     "--remove-orphans", is_flag=True, help="Remove containers of services not in the file."
 )
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
@@ -63,6 +69,7 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
         services=tuple(services), no_deps=opts["no_deps"], force_recreate=opts["force_recreate"],
         no_recreate=opts["no_recreate"], remove_orphans=opts["remove_orphans"],
         no_start=opts["no_start"], scale=_scale(opts["scale"]),
+        renew_anon_volumes=opts["renew_anon_volumes"],
     )  # fmt: skip
     project = client(obj, services)
     if dry_run:

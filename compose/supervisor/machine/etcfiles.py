@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compose.runtime.etcfiles import resolv_conf as runtime_resolv_conf
-from compose.runtime.service import default_hostname
-from compose.state import EXITED, ReplicaRecord, container_name
+from compose.state import EXITED, ReplicaRecord
 from netplug import HostEntry, render_hosts, replica_link_env
 from netplug.links import LinkTarget
 from netplug.resolver import ADDRESS as RESOLVER
@@ -37,38 +36,37 @@ def etc_binds(replica_dir: Path) -> tuple[tuple[str, Path], ...]:
     return tuple((f"/etc/{name}", etc_dir(replica_dir) / name) for name in ETC_FILES)
 
 
-def hostname(project: str, svc: Service, index: int) -> str:
-    """``hostname:``, else Docker's short-id form of the replica's canonical name (so a
-    start-first successor under a staging name keeps its predecessor's hostname)."""
-    return svc.hostname or default_hostname(container_name(project, svc.name, index))
+def hostname(svc: Service, container: ReplicaRecord) -> str:
+    """``hostname:``, else the container's short id, as Docker's: each container its own (a
+    recreated replica and a one-off are new containers; a restart keeps it)."""
+    return svc.hostname or container.short_id
 
 
 def hosts_text(
-    project: str,
     svc: Service,
-    name: str,
-    index: int,
+    own: ReplicaRecord,
     own_ips: Sequence[str | None],
     records: Sequence[ReplicaRecord],
 ) -> str:
-    """``own_ips``: the replica's IPv4 and IPv6 address on its first network (Docker writes a
-    line for each)."""
+    """The /etc/hosts of the container ``own`` (its record: name, index, id); ``own_ips``: its
+    IPv4 and IPv6 address on its first network (Docker writes a line for each)."""
+    name, index = own.name, own.index
     live = [r for r in records if r.name != name and r.status != EXITED and not r.oneoff]
     counts = Counter(r.service for r in live if r.service != svc.name)
     alone = not any(r.service == svc.name for r in live)
     mine = (
-        hostname(project, svc, index),
+        hostname(svc, own),
         name,
         *((svc.name,) if alone else ()),
         f"{svc.name}-{index}",
     )
-    own = [HostEntry(ip, mine) for ip in own_ips if ip]
+    entries = [HostEntry(ip, mine) for ip in own_ips if ip]
     peers = [
         HostEntry(ip, (rec.service, rec.name) if counts[rec.service] == 1 else (rec.name,))
         for rec in live
         for ip in (*rec.ips.values(), *rec.ips6.values())
     ]
-    return render_hosts(own, _link_entries(svc, live) + peers, svc.extra_hosts)
+    return render_hosts(entries, _link_entries(svc, live) + peers, svc.extra_hosts)
 
 
 def _link_entries(svc: Service, live: Sequence[ReplicaRecord]) -> list[HostEntry]:
@@ -103,14 +101,15 @@ def resolv_conf(svc: Service, attached: bool, host_text: str) -> str:
 
 
 def link_env(
-    project: str,
+    parent: str,
     svc: Service,
     stack: Stack,
     records: Sequence[ReplicaRecord],
     image_ports: Mapping[str, Sequence[str]],
 ) -> list[str]:
-    """Docker's legacy link variables for ``links:`` (``image_ports``: each target service's
-    image EXPOSE list)."""
+    """Docker's legacy link variables for ``links:`` of the container named ``parent`` (the
+    linking one: ``DB_NAME=/<parent>/db``); ``image_ports``: each target service's image EXPOSE
+    list."""
     links = []
     for entry in svc.links:
         target, _, alias = entry.partition(":")
@@ -123,5 +122,5 @@ def link_env(
             if r.service == target and r.ips
         ]
         links.append((alias or target, reps))
-    variables = replica_link_env(f"{project}-{svc.name}", links)
+    variables = replica_link_env(parent, links)
     return [f"{k}={v}" for k, v in variables.items()]

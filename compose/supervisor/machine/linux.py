@@ -11,6 +11,7 @@ process see the truth.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal as signals
 from collections.abc import Iterator, Mapping
@@ -28,6 +29,8 @@ from compose.supervisor.machine.networks import Networks
 from compose.supervisor.machine.replicas import Replicas
 from compose.supervisor.machine.traffic import SERVE_TIMEOUT, Traffic, connect_error
 from compose.supervisor.restart import RestartPolicy
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from compose.images import Image
@@ -68,11 +71,25 @@ class LinuxDriver:
         await run_sync(self.networks.remove_volume, action)
 
     # replicas -----------------------------------------------------------------------------
-    async def create_replica(self, service: str, index: int, name: str | None = None) -> None:
-        await run_sync(self.replicas.create, service, index, name)
+    async def create_replica(
+        self, service: str, index: int, name: str | None = None, inherit: bool = True
+    ) -> None:
+        await run_sync(self.replicas.create, service, index, name, inherit)
+
+    async def take_over_replica(self, old: str, new: str) -> None:
+        """The successor takes over its stopped predecessor's addresses (clients that cached
+        them reach it); one that cannot move leaves the successor on its own address."""
+        try:
+            await run_sync(self.replicas.hand_over, old, new)
+        except Exception as exc:
+            log.warning("%s: addresses of %s not handed over: %s", new, old, exc)
+            return
+        await self.traffic.refresh()
+        await run_sync(self.traffic.publish, self.ctx.record(new).service)
 
     async def rename_replica(self, old: str, new: str) -> None:
         await run_sync(self.replicas.rename, old, new)
+        self.traffic.renamed(old, new)
         await self.traffic.refresh()  # DNS and /etc/hosts: the new name
 
     async def start_replica(self, name: str) -> None:

@@ -18,7 +18,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -26,10 +27,19 @@ import netplug
 from compose import paths, volumes
 from compose.errors import ContainerError, PycomposeError
 from compose.logs import remove_log
+from compose.planner.planner import anonymous_mounts
 from compose.planner.stack import service_networks
 from compose.runtime.etcfiles import write_public
 from compose.runtime.spec import ContainerHandle, Mount, handle_of
-from compose.state import CREATED, EXITED, RUNNING, PortRecord, ReplicaRecord, staged_for
+from compose.state import (
+    CREATED,
+    EXITED,
+    RUNNING,
+    PortRecord,
+    ReplicaRecord,
+    new_container_id,
+    staged_for,
+)
 from compose.supervisor.machine import etcfiles
 from compose.supervisor.machine.context import Context
 from compose.supervisor.machine.forget import kill_and_remove_cgroup
@@ -45,6 +55,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Undo = list[Callable[[], object]]
 PROBE_OUTPUT = 2000  # characters of a probe's output kept (Docker keeps 4 KiB)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """What a container being created takes from an earlier one."""
+
+    container_id: str = ""  # "": a new container (a new id); else the same one made again
+    anonymous: Mapping[str, str] = field(default_factory=dict)  # target -> anonymous volume
+    addresses: Mapping[str, str] = field(default_factory=dict)  # network -> a predecessor's
 
 
 def _step(step: str, func: Callable[[], T]) -> T:
@@ -66,10 +85,24 @@ class Replicas:
         self.last_probe: dict[str, str] = {}  # replica -> its last healthcheck's exit and output
 
     # create -----------------------------------------------------------------------------------
-    def create(self, service: str, index: int, name: str | None = None) -> ReplicaRecord:
-        """``name``: a staging name (start-first recreation) instead of the replica's own."""
-        name = name or self.ctx.name_of(service, index)
-        return self.create_named(self.ctx.service(service), index, name)
+    def create(
+        self, service: str, index: int, name: str | None = None, inherit: bool = True
+    ) -> ReplicaRecord:
+        """``name``: a staging name (a recreation's successor) instead of the replica's own;
+        ``inherit``: the successor takes its predecessor's anonymous volumes (not: ``up -V``)."""
+        canonical = self.ctx.name_of(service, index)
+        name = name or canonical
+        origin = self._succeeding(canonical, inherit) if name != canonical else Origin()
+        return self.create_named(self.ctx.service(service), index, name, origin=origin)
+
+    def _succeeding(self, canonical: str, inherit: bool) -> Origin:
+        """What a successor takes from the replica it replaces (the record that still has
+        the name): its anonymous volumes, and (later, ``hand_over``) its addresses."""
+        predecessor = self.ctx.store.load_replica(canonical)
+        if predecessor is None:
+            return Origin()
+        anonymous = anonymous_mounts(predecessor.mounts) if inherit else {}
+        return Origin(anonymous=anonymous, addresses=dict(predecessor.ips))
 
     def create_named(
         self,
@@ -78,12 +111,14 @@ class Replicas:
         name: str,
         oneoff: bool = False,
         stdio: tuple[int, int, int] | None = None,
+        origin: Origin | None = None,
     ) -> ReplicaRecord:
         """Create one container of ``svc`` (a model Service, maybe with run's overrides);
-        ``stdio``: the caller's fds attached to it (``run`` in the foreground)."""
+        ``stdio``: the caller's fds attached to it (``run`` in the foreground); ``origin``:
+        what it takes from an earlier container (default: nothing, a new container)."""
         undo: Undo = []
         try:
-            return self._create(svc, index, name, undo, oneoff, stdio)
+            return self._create(svc, index, name, undo, oneoff, stdio, origin or Origin())
         except BaseException:
             for action in reversed(undo):
                 with contextlib.suppress(Exception):
@@ -98,6 +133,7 @@ class Replicas:
         undo: Undo,
         oneoff: bool,
         stdio: tuple[int, int, int] | None,
+        origin: Origin,
     ) -> ReplicaRecord:
         ctx = self.ctx
         image = ctx.image_for(svc.name)
@@ -108,16 +144,25 @@ class Replicas:
         rdir.mkdir(parents=True, exist_ok=True)
         # recorded before any kernel object exists: a crash from here on leaves a record that
         # `down` (or the next `up`) cleans up by name, never an orphan netns/veth/cgroup
-        placeholder = ReplicaRecord(ctx.project, svc.name, index, name, oneoff=oneoff)
+        placeholder = ReplicaRecord(
+            ctx.project,
+            svc.name,
+            index,
+            name,
+            oneoff=oneoff,
+            container_id=origin.container_id or new_container_id(),
+        )
         ctx.store.save_replica(placeholder.replace(created=time.time()))
         undo.append(lambda: ctx.store.delete_replica(name))
-        netns, atts = self._network(svc, name, undo)
+        netns, atts = self._network(svc, name, undo, origin.addresses)
         ips = {att.network: att.ip for att in atts}
         ips6 = {att.network: att.ip6 for att in atts if att.ip6}
-        self._write_etc_files(svc, name, index, rdir, atts)
-        owner = name if oneoff else ctx.name_of(svc.name, index)  # a successor finds its data
-        mounts = _step("volumes", lambda: self._mounts(svc, owner, image))
-        made = self._made(svc, index, rdir, mounts, netns, name)
+        self._write_etc_files(svc, placeholder, rdir, atts)
+        parent = name if oneoff else ctx.name_of(svc.name, index)  # the name it will have
+        anonymous = dict(origin.anonymous)  # filled with the volumes made for it
+        undo.append(lambda: _remove_new_volumes(anonymous, origin.anonymous))
+        mounts = _step("volumes", lambda: self._mounts(svc, parent, anonymous, image))
+        made = self._made(svc, placeholder, parent, rdir, mounts, netns)
         spec = container_spec(
             svc,
             name=name,
@@ -129,11 +174,7 @@ class Replicas:
         )
         handle = _step("create", lambda: ctx.runtime.create(spec, stdio))
         undo.append(lambda: ctx.runtime.remove(handle))
-        record = ReplicaRecord(
-            ctx.project,
-            svc.name,
-            index,
-            name,
+        record = placeholder.replace(
             image=svc.image_name(ctx.project),
             image_digest=image.digest,
             config_hash=_hash(svc, image.digest),
@@ -149,16 +190,17 @@ class Replicas:
             created=time.time(),
             log_path=str(handle.log_path),
             runtime=handle.to_dict(),
-            oneoff=oneoff,
         )
         ctx.store.save_replica(record)
         self.created_here.add(name)
         return record
 
     def _network(
-        self, svc: Service, name: str, undo: Undo
+        self, svc: Service, name: str, undo: Undo, taken: Mapping[str, str]
     ) -> tuple[Path | None, tuple[netplug.Attachment, ...]]:
-        """(netns path, attachments) by network_mode: host, none, service:<x>, or networks."""
+        """(netns path, attachments) by network_mode: host, none, service:<x>, or networks.
+        ``taken``: network -> the predecessor's address: a fixed ``ipv4_address`` it still
+        holds comes to the successor by ``hand_over``, a temporary one serves until then."""
         mode = svc.network_mode or ""
         if mode == "host":
             return None, ()
@@ -167,7 +209,10 @@ class Replicas:
         if mode.startswith("container:"):
             raise ContainerError(f"network_mode {mode} is not supported")
         project, ipam = self.ctx.project, self.ctx.ipam_root
-        requests = self.attach_requests(svc)
+        requests = [
+            replace(r, ipv4_address=None) if r.ipv4_address == taken.get(r.network.name) else r
+            for r in self.attach_requests(svc)
+        ]
         netns = _step("netns", lambda: netplug.create_replica_netns(name))
         undo.append(lambda: netplug.remove_replica_netns(name))
         undo.append(lambda: netplug.detach(project, name, requests, netns, ipam_root=ipam))
@@ -196,38 +241,50 @@ class Replicas:
     def _write_etc_files(
         self,
         svc: Service,
-        name: str,
-        index: int,
+        own: ReplicaRecord,
         rdir: Path,
         atts: tuple[netplug.Attachment, ...],
     ) -> None:
-        project = self.ctx.project
         etc = etcfiles.etc_dir(rdir)
         etc.mkdir(exist_ok=True)
-        own = (atts[0].ip, atts[0].ip6) if atts else ()
+        ips = (atts[0].ip, atts[0].ip6) if atts else ()
         records = self.ctx.store.replicas()
-        hosts = etcfiles.hosts_text(project, svc, name, index, own, records)
+        hosts = etcfiles.hosts_text(svc, own, ips, records)
         write_public(etc / "hosts", hosts)  # 0644: read by any user of the container
         write_public(etc / "resolv.conf", etcfiles.resolv_conf(svc, bool(atts), _host_resolv()))
-        write_public(etc / "hostname", etcfiles.hostname(project, svc, index) + "\n")
+        write_public(etc / "hostname", etcfiles.hostname(svc, own) + "\n")
 
-    def _mounts(self, svc: Service, owner: str, image: Image) -> list[Mount]:
-        """The replica's mounts; ``owner`` (its canonical name) keys its anonymous volumes."""
+    def _mounts(
+        self, svc: Service, owner: str, anonymous: dict[str, str], image: Image
+    ) -> list[Mount]:
+        """The mounts of the container named ``owner`` (its canonical name); ``anonymous``:
+        its anonymous volumes (target -> name), completed with the ones made for it."""
         return volumes.service_mounts(
-            self.ctx.stack, svc, owner, image.layers, image_volumes=image.config.volumes
+            self.ctx.stack,
+            svc,
+            owner,
+            image.layers,
+            image_volumes=image.config.volumes,
+            anonymous=anonymous,
+            shared=self._anonymous_of_service,
         )
+
+    def _anonymous_of_service(self, service: str) -> dict[str, str]:
+        """The anonymous volumes of a service's first replica (``volumes_from`` shares them)."""
+        record = self.ctx.store.load_replica(self.ctx.name_of(service, 1))
+        return anonymous_mounts(record.mounts) if record is not None else {}
 
     def _made(
         self,
         svc: Service,
-        index: int,
+        own: ReplicaRecord,
+        parent: str,
         rdir: Path,
         mounts: list[Mount],
         netns: Path | None,
-        name: str,
     ) -> Made:
-        """What was made for the replica; its hostname is the one /etc/hostname holds (from
-        the canonical name, so a start-first successor keeps its predecessor's)."""
+        """What was made for the container ``own`` (its record: name, index, id), which
+        carries the name ``parent`` in link variables (the name it has once it runs)."""
         ctx = self.ctx
         assert ctx.stack is not None  # a service comes from the stack
         targets = {link.partition(":")[0] for link in svc.links}
@@ -235,15 +292,15 @@ class Replicas:
         for target in targets:
             image = ctx.image_for(target)
             ports[target] = image.config.exposed_ports if image else ()
-        env = etcfiles.link_env(ctx.project, svc, ctx.stack, ctx.store.replicas(), ports)
+        env = etcfiles.link_env(parent, svc, ctx.stack, ctx.store.replicas(), ports)
         return Made(
             rdir,
-            etcfiles.hostname(ctx.project, svc, index),
+            etcfiles.hostname(svc, own),
             mounts,
             netns,
             etcfiles.etc_binds(rdir),
             env,
-            ctx.log_path(name),
+            ctx.log_path(own.ident),
         )
 
     # start / stop / kill / pause ------------------------------------------------------------
@@ -254,7 +311,9 @@ class Replicas:
         elif record.status != CREATED or name not in self.created_here:
             # created by another process: its init waits on a socket we don't hold
             self.remove_process(record)
-            record = self.create(record.service, record.index, record.name)
+            same = Origin(record.container_id, anonymous_mounts(record.mounts))
+            svc = self.ctx.service(record.service)
+            record = self.create_named(svc, record.index, record.name, record.oneoff, origin=same)
         self.created_here.discard(name)
         _step("start", lambda: self.ctx.runtime.start(handle_of(record)))
         running = record.replace(status=RUNNING, started_at=time.time(), exit_code=None)
@@ -271,9 +330,8 @@ class Replicas:
             raise ContainerError(f"image {svc.image_name(ctx.project)} is not pulled")
         rdir = ctx.replica_dir(record.ident)
         netns = Path(record.netns) if record.netns else None
-        owner = ctx.name_of(record.service, record.index)
-        mounts = self._mounts(svc, owner, image)
-        made = self._made(svc, record.index, rdir, mounts, netns, record.ident)
+        mounts = self._mounts(svc, record.name, anonymous_mounts(record.mounts), image)
+        made = self._made(svc, record, record.name, rdir, mounts, netns)
         spec = container_spec(
             svc,
             name=record.ident,
@@ -397,6 +455,42 @@ class Replicas:
         others = self.ctx.store.replicas()
         return any(r.ident == record.ident and r.name != record.name for r in others)
 
+    def hand_over(self, old: str, new: str) -> None:
+        """The successor ``new`` takes over the addresses of its stopped predecessor ``old``
+        on each network both are on, except where the successor's config fixes another
+        ``ipv4_address``; it keeps its own beside them when it has served on it."""
+        ctx = self.ctx
+        predecessor, successor = ctx.store.load_replica(old), ctx.record(new)
+        if predecessor is None or not successor.netns:
+            return
+        fixed = {
+            r.network.name: r.ipv4_address
+            for r in self.attach_requests(ctx.service(successor.service))
+        }
+        moves = [
+            (ctx.network_config(key), ip)
+            for key, ip in predecessor.ips.items()
+            if successor.ips.get(key) not in (None, ip) and fixed.get(key) in (None, ip)
+        ]
+        if not moves:
+            return
+        moved = _step(
+            "hand over addresses",
+            lambda: netplug.hand_over(
+                ctx.project,
+                predecessor.ident,
+                successor.ident,
+                moves,
+                successor.netns or "",
+                keep_own=successor.status == RUNNING,
+                ipam_root=ctx.ipam_root,
+            ),
+        )
+        with ctx.records_lock:
+            current = ctx.store.load_replica(new)
+            if current is not None:
+                ctx.store.save_replica(current.replace(ips={**current.ips, **moved}))
+
     def rename(self, old: str, new: str) -> None:
         """A start-first successor takes its predecessor's name once that one is removed; its
         kernel objects keep the names they were made under (``ident``). The new record is written
@@ -461,6 +555,12 @@ def _host_resolv() -> str:
         return Path("/etc/resolv.conf").read_text()
     except OSError:
         return ""
+
+
+def _remove_new_volumes(anonymous: Mapping[str, str], had: Mapping[str, str]) -> None:
+    """A failed create takes the anonymous volumes it made with it (not inherited ones)."""
+    for name in set(anonymous.values()) - set(had.values()):
+        volumes.remove_volume(name)
 
 
 def port_records(svc: Service, index: int) -> tuple[PortRecord, ...]:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 import anyio
 
 import netplug
-from compose.state import RUNNING, ReplicaRecord
+from compose.procfs import listening_ports
+from compose.state import RUNNING, ReplicaRecord, staged_for
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.machine import etcfiles
 from compose.supervisor.machine.coalesce import Coalesced
@@ -77,17 +78,26 @@ class Traffic:
         if self.net is not None:  # requests in flight through the proxy finish first
             await self.net.drained(list(record.ips.values()), DRAIN_TIMEOUT)
 
+    def renamed(self, old: str, new: str) -> None:
+        """A successor withheld under its staging name stays withheld under its own."""
+        if old in self.withheld:
+            self.withheld.discard(old)
+            self.withheld.add(new)
+
     def forget(self, name: str) -> None:
         """A removed replica is no longer withheld (its name may come back)."""
         self.withheld.discard(name)
 
     async def wait_serving(self, name: str, timeout: float = SERVE_TIMEOUT) -> bool:
-        """Until the replica accepts TCP connections on each published port's target (a
-        start-first successor without a healthcheck is "running" before its server has bound:
-        draining the old one then would leave a gap). False when ``timeout`` came first."""
+        """Until the replica accepts TCP connections on each published port's target, and on
+        each port its predecessor listens on (a start-first successor without a healthcheck
+        is "running" before its server has bound: draining the old one then would leave a
+        gap, for clients of its published ports as for its peers). False when ``timeout``
+        came first."""
         record = self.ctx.record(name)
         ip = next(iter(record.ips.values()), None)
         ports = {p.target for p in record.ports if p.published and p.protocol == "tcp"}
+        ports |= self._predecessor_listens(name)
         with anyio.move_on_after(timeout):
             while ip and ports:
                 ports = {port for port in ports if not await _accepts(ip, port)}
@@ -96,6 +106,15 @@ class Traffic:
             return True
         log.info("%s: ports %s not accepting after %.0fs; replacing anyway", name, ports, timeout)
         return False
+
+    def _predecessor_listens(self, name: str) -> set[int]:
+        """The TCP ports the replica a staging ``name`` stands in for listens on (none when
+        ``name`` is not a staging name, or the predecessor does not run)."""
+        canonical = staged_for(name)
+        predecessor = self.ctx.store.load_replica(canonical) if canonical else None
+        if predecessor is None or predecessor.pid is None or predecessor.status != RUNNING:
+            return set()
+        return listening_ports(predecessor.pid)
 
     # followers of the serving set ------------------------------------------------------------
     async def refresh(self) -> None:
@@ -132,7 +151,7 @@ class Traffic:
                     continue
                 net = next(iter(rec.ips), "")
                 own = (rec.ips.get(net), rec.ips6.get(net))
-                text = etcfiles.hosts_text(self.ctx.project, svc, rec.name, rec.index, own, records)
+                text = etcfiles.hosts_text(svc, rec, own, records)
                 if path.read_text() != text:
                     netplug.write_in_place(path, text)
 

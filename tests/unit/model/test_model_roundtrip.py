@@ -94,7 +94,7 @@ def test_defaults_follow_docker() -> None:
         5,
     )
     assert web.replicas == 1 and web.restart_policy.name == "no"
-    assert web.stop_grace_period == 10.0 and web.stop_signal == "SIGTERM"
+    assert web.stop_grace_period == 10.0 and web.stop_signal is None  # the image decides
 
 
 def test_restart_string_policy() -> None:

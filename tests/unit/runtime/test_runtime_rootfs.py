@@ -104,7 +104,24 @@ def test_plan_order_and_flags(tmp_path: Path):
     data = ops[6]
     assert data.remount_ro and data.create == "dir" and data.flags == sc.MS_BIND | sc.MS_REC
     assert ops[7].data == "size=4096,mode=755"
+    assert ops[7].flags == sc.MS_NOEXEC | sc.MS_NOSUID | sc.MS_NODEV  # docker's default
     assert ops[9].remount_ro and ops[9].create == "file"
+
+
+def test_tmpfs_options_merge_as_dockers():
+    """noexec,nosuid,nodev unless the words say otherwise; the last word of each wins."""
+    nosuid_nodev = sc.MS_NOSUID | sc.MS_NODEV
+    assert rootfs.tmpfs_options([]) == (sc.MS_NOEXEC | nosuid_nodev, "")
+    assert rootfs.tmpfs_options(["size=1m", "exec", "uid=1000", "size=2m"]) == (
+        nosuid_nodev,
+        "uid=1000,size=2m",
+    )
+    assert (
+        rootfs.tmpfs_options(["exec", "noexec", "ro"])[0]
+        == sc.MS_RDONLY | sc.MS_NOEXEC | nosuid_nodev
+    )
+    with pytest.raises(ValueError, match="invalid tmpfs option 'bogus=1'"):
+        rootfs.tmpfs_options(["bogus=1"])
 
 
 def test_apply_creates_targets_inside_the_root_and_remounts_ro(tmp_path: Path):

@@ -49,15 +49,21 @@ class FakeDriver:
     async def remove_volume(self, action) -> None:
         self.calls.append(("remove_volume", action.full_name))
 
-    async def create_replica(self, service: str, index: int, name: str | None = None) -> None:
+    async def create_replica(
+        self, service: str, index: int, name: str | None = None, inherit: bool = True
+    ) -> None:
         name = name or f"{self.project}-{service}-{index}"
         if self.services[service].fail_create:
             raise RuntimeError(self.services[service].fail_create)
         self.calls.append(("create", name))
 
+    async def take_over_replica(self, old: str, new: str) -> None:
+        self.calls.append(("take_over", f"{old}->{new}"))
+
     async def rename_replica(self, old: str, new: str) -> None:
         self.calls.append(("rename", f"{old}->{new}"))
-        self._stopped[new] = self._stopped.pop(old)
+        if old in self._stopped:  # a stop-first successor starts after the rename
+            self._stopped[new] = self._stopped.pop(old)
 
     async def start_replica(self, name: str) -> None:
         self._stopped[name] = anyio.Event()

@@ -29,11 +29,13 @@ class FlakyDriver(FakeDriver):
         self.errors = list(errors or [])
         self.delay = delay
 
-    async def create_replica(self, service: str, index: int, name: str | None = None) -> None:
+    async def create_replica(
+        self, service: str, index: int, name: str | None = None, inherit: bool = True
+    ) -> None:
         await anyio.sleep(self.delay)
         if self.errors:
             raise self.errors.pop(0)
-        await super().create_replica(service, index, name)
+        await super().create_replica(service, index, name, inherit)
 
 
 def names(sup: Supervisor, service: str = "web") -> list[int]:

@@ -28,9 +28,10 @@ def test_hosts_names_a_scaled_service_only_by_container_name():
         _rec("cache", 2, "10.0.0.5"),
         _rec("cache", 3, "10.0.0.6", status="exited"),
     ]
-    text = etcfiles.hosts_text("p", stack.services["web"], "p-web-1", 1, ("10.0.0.2",), records)
+    web = stack.services["web"]
+    text = etcfiles.hosts_text(web, records[0], ("10.0.0.2",), records)
     lines = [line.split() for line in text.splitlines() if line.startswith("10.")]
-    own = etcfiles.hostname("p", stack.services["web"], 1)
+    own = etcfiles.hostname(web, records[0])
     assert lines[0] == ["10.0.0.2", own, "p-web-1", "web", "web-1"]
     assert ["10.0.0.3", "database", "p-db-1"] in lines  # the link, then the peer
     assert ["10.0.0.3", "db", "p-db-1"] in lines  # one replica: also by service name
@@ -41,8 +42,9 @@ def test_hosts_names_a_scaled_service_only_by_container_name():
 def test_link_variables_point_at_the_lowest_replica():
     stack = _stack({"web": {"links": ["db"]}, "db": {"environment": {"PW": "x"}}})
     records = [_rec("db", 2, "10.0.0.4"), _rec("db", 1, "10.0.0.3")]
-    env = etcfiles.link_env("p", stack.services["web"], stack, records, {"db": ["5432/tcp"]})
+    env = etcfiles.link_env("p-web-2", stack.services["web"], stack, records, {"db": ["5432/tcp"]})
     assert "DB_PORT=tcp://10.0.0.3:5432" in env and "DB_ENV_PW=x" in env
+    assert "DB_NAME=/p-web-2/db" in env  # docker: /<linking container>/<alias>
 
 
 def test_hosts_lists_ipv6_addresses_as_docker_writes_them():
@@ -51,9 +53,10 @@ def test_hosts_lists_ipv6_addresses_as_docker_writes_them():
     stack = _stack({"web": {"links": ["db"]}, "db": {}})
     db = ReplicaRecord("p", "db", 1, status="running", ips={"default": "10.0.0.3"})
     db = db.replace(ips6={"default": "fd00::3"})
+    web = ReplicaRecord("p", "web", 1, status="running")
     own = ("10.0.0.2", "fd00::2")
-    text = etcfiles.hosts_text("p", stack.services["web"], "p-web-1", 1, own, [db])
+    text = etcfiles.hosts_text(stack.services["web"], web, own, [db])
     lines = [line.split() for line in text.splitlines()]
-    name = etcfiles.hostname("p", stack.services["web"], 1)
+    name = etcfiles.hostname(stack.services["web"], web)
     assert ["fd00::2", name, "p-web-1", "web", "web-1"] in lines
     assert ["fd00::3", "db", "p-db-1"] in lines and ["10.0.0.3", "db", "p-db-1"] in lines

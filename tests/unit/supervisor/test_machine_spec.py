@@ -83,17 +83,39 @@ def test_host_network_and_the_image_defaults(tmp_path: Path) -> None:
     assert (spec.user, spec.workdir) == ("redis", "/data") and len(spec.hostname) == 12
 
 
-def test_a_successor_under_a_staging_name_keeps_the_replicas_hostname(tmp_path: Path) -> None:
+def test_the_stop_signal_is_the_services_else_the_images_else_sigterm(tmp_path: Path) -> None:
+    """docker: ``stop_signal:`` wins, else the image's STOPSIGNAL (nginx SIGQUIT, postgres
+    SIGINT), else SIGTERM."""
+    from dataclasses import replace
+
+    quits = replace(IMAGE, config=replace(IMAGE.config, stop_signal="SIGQUIT"))
+
+    def signal_of(svc: Service, image: Image) -> int:
+        made = Made(tmp_path)
+        return container_spec(
+            svc, name="p-web-1", project="p", index=1, image=image, made=made
+        ).stop_signal
+
+    assert signal_of(_service(), quits) == 3
+    assert signal_of(_service(stop_signal="SIGINT"), quits) == 2
+    assert signal_of(_service(), IMAGE) == 15
+
+
+def test_each_container_has_its_own_hostname(tmp_path: Path) -> None:
+    """docker: the hostname is the container's short id, so a recreated replica's successor
+    (a new container) gets a new one; ``hostname:`` wins."""
+    from compose.state import ReplicaRecord, new_container_id
     from compose.supervisor.machine import etcfiles
 
     svc = _service()
-    own = etcfiles.hostname("p", svc, 1)  # what /etc/hostname says
-    made = Made(tmp_path, hostname=own)
-    spec = container_spec(
-        svc, name="0a1b2c3d4e5f_p-web-1", project="p", index=1, image=IMAGE, made=made
-    )
-    assert spec.id == "0a1b2c3d4e5f_p-web-1" and spec.hostname == own
-    assert f"HOSTNAME={own}" in spec.env
+    old = ReplicaRecord("p", "web", 1, container_id=new_container_id())
+    new = ReplicaRecord("p", "web", 1, "0a1b2c3d4e5f_p-web-1", container_id=new_container_id())
+    assert etcfiles.hostname(svc, old) == old.container_id[:12] != etcfiles.hostname(svc, new)
+    made = Made(tmp_path, hostname=etcfiles.hostname(svc, new))
+    spec = container_spec(svc, name=new.name, project="p", index=1, image=IMAGE, made=made)
+    assert spec.id == new.name and spec.hostname == new.short_id
+    assert f"HOSTNAME={new.short_id}" in spec.env
+    assert etcfiles.hostname(_service(hostname="web"), old) == "web"
 
 
 def test_log_options() -> None:

@@ -53,6 +53,7 @@ def test_start_first_starts_the_successor_before_the_old_one_stops():
         ("create", new),
         ("start", new),
         ("stop", "p-web-1"),
+        ("take_over", f"p-web-1->{new}"),  # its addresses, for clients that cached them
         ("remove", "p-web-1"),
         ("rename", f"{new}->p-web-1"),
     ]
@@ -63,15 +64,21 @@ def test_start_first_starts_the_successor_before_the_old_one_stops():
 
 
 def test_stop_first_keeps_docker_composes_order():
+    """docker compose creates the new container (``<id>_<name>``) before it stops the old
+    one, removes that, renames the new one and starts it."""
     driver = FakeDriver(web=FakeService())
     outcome, _ = anyio.run(recreate, driver, False)
     assert outcome.failures == []
+    new = staging_of(driver)
     assert driver.calls[2:] == [
+        ("create", new),
         ("stop", "p-web-1"),
+        ("take_over", f"p-web-1->{new}"),
         ("remove", "p-web-1"),
-        ("create", "p-web-1"),
+        ("rename", f"{new}->p-web-1"),
         ("start", "p-web-1"),
     ]
+    assert driver.gate == [("withhold", new), ("admit", "p-web-1")]
 
 
 def test_the_successor_must_be_healthy_before_the_old_one_stops():

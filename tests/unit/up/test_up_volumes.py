@@ -9,9 +9,9 @@ from types import SimpleNamespace as NS
 import pytest
 
 from compose.errors import UserError
+from compose.planner.planner import anonymous_mounts
 from compose.runtime import safepath
 from compose.volumes import (
-    anonymous_volume,
     copy_up,
     ensure_volume,
     remove_volume,
@@ -117,11 +117,13 @@ def test_service_mounts(tmp_path):
         tmpfs=["/tmp:size=64m,mode=1777"],
         secrets=[NS(source="token", target=None, uid=None, gid=None, mode=None)],
     )
-    mounts = {m.target: m for m in service_mounts(stack, svc, "p-web-1")}
+    anonymous: dict[str, str] = {}
+    mounts = {m.target: m for m in service_mounts(stack, svc, "p-web-1", anonymous=anonymous)}
     assert mounts["/app"].source == str(tmp_path / "app") and mounts["/app"].read_only
     assert (tmp_path / "app").is_dir()  # missing bind source created
     assert mounts["/data"].source == str(volume_data("p_data"))
-    assert mounts["/cache"].source == str(volume_data(anonymous_volume("p-web-1", "/cache")))
+    assert len(anonymous["/cache"]) == 64  # a new one, named as docker names them
+    assert mounts["/cache"].source == str(volume_data(anonymous["/cache"]))
     assert (mounts["/tmp"].type, mounts["/tmp"].size, mounts["/tmp"].mode) == (
         "tmpfs",
         64 * 1024**2,
@@ -141,20 +143,33 @@ def test_volumes_from_repeats_the_other_service_mounts_read_only_when_asked(tmp_
     ]
 
 
+def test_volumes_from_shares_the_other_containers_anonymous_volumes(tmp_path):
+    stack, _ = stack_with(tmp_path, volumes=[vol("volume", None, "/cache")])
+    side = NS(name="side", volumes=[], tmpfs=[], volumes_from=["web"], secrets=[], configs=[])
+    stack.services["side"] = side
+    web = {"/cache": "a" * 64}
+    mounts = service_mounts(stack, side, "p-side-1", shared=lambda s: web if s == "web" else {})
+    assert [(m.target, m.source) for m in mounts] == [("/cache", str(volume_data("a" * 64)))]
+
+
 def test_image_volumes_get_anonymous_volumes_with_the_image_content(tmp_path):
     """Docker: an image's VOLUME path is an anonymous volume, seeded from the image, unless
-    the service mounts something there; a recreated replica (same name) finds it again."""
+    the service mounts something there; a successor given its predecessor's anonymous
+    volumes (from the record's mounts) finds the data again, a new container starts afresh."""
     stack, svc = stack_with(tmp_path, volumes=[vol("volume", "data", "/data")], tmpfs=["/tmp"])
     root = layer(tmp_path / "l1", {"var/lib/db/seed": "from image"})
     image_volumes = ("/var/lib/db/", "/data", "/tmp")
     mounts = service_mounts(stack, svc, "p-web-1", [root], image_volumes=image_volumes)
     by_target = {m.target: m for m in mounts}
-    anon = volume_data(anonymous_volume("p-web-1", "/var/lib/db"))
-    assert by_target["/var/lib/db"].source == str(anon)
+    inherited = anonymous_mounts(f"{m.source}:{m.target}" for m in mounts)
+    anon = volume_data(inherited["/var/lib/db"])
+    assert by_target["/var/lib/db"].source == str(anon) and list(inherited) == ["/var/lib/db"]
     assert (anon / "seed").read_text() == "from image"
     assert by_target["/data"].source == str(volume_data("p_data"))  # the service's wins
     assert [m.target for m in mounts].count("/tmp") == 1
     (anon / "seed").write_text("written by the container")
-    again = service_mounts(stack, svc, "p-web-1", [root], image_volumes=image_volumes)
+    again = service_mounts(stack, svc, "p-web-1", [root], (), image_volumes, dict(inherited))
     assert {m.target: m for m in again}["/var/lib/db"].source == str(anon)
     assert (anon / "seed").read_text() == "written by the container"
+    fresh = service_mounts(stack, svc, "p-web-1", [root], image_volumes=image_volumes)
+    assert {m.target: m for m in fresh}["/var/lib/db"].source != str(anon)

@@ -1,0 +1,91 @@
+"""hand_over: a successor takes over its stopped predecessor's address, so a client that cached
+the address (its neighbour entry included) reaches the successor at once."""
+
+from __future__ import annotations
+
+import pytest
+from netplug_env import Env, Responder, env_fixture, fetch, reachable  # noqa: F401
+
+import netplug
+from netplug.ipam import DiskStore
+
+pytestmark = pytest.mark.privileged
+
+
+def _entries(env: Env, cfg: netplug.NetworkConfig) -> dict[str, tuple[str, str]]:
+    return {str(ip): held for ip, held in DiskStore(env.ipam / cfg.key).entries().items()}
+
+
+def _addresses(env: Env, ns: object) -> list[str]:
+    out = env.sh(ns, "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout  # type: ignore[arg-type]
+    return [line.split()[3].split("/")[0] for line in out.splitlines()]
+
+
+def test_netplug_the_successor_answers_on_the_cached_address_at_once(env: Env) -> None:
+    front, _ = env.network("front")
+    client, _ = env.attach("client-1", front)
+    old_ns, (old,) = env.attach("web-1", front)
+    new_ns, (new,) = env.attach("abc_web-1", front)
+    env.closers += [Responder(old_ns, 7000, b"old"), Responder(new_ns, 7000, b"new")]
+    assert fetch(client, old.ip, 7000) == b"old"  # the client's neighbour entry: old's MAC
+
+    moved = netplug.hand_over(
+        env.project,
+        "web-1",
+        "abc_web-1",
+        [(front, old.ip)],
+        new_ns,
+        keep_own=True,
+        host_netns=env.host,
+        ipam_root=env.ipam,
+    )
+    assert moved == {"front": old.ip}
+    assert fetch(client, old.ip, 7000, timeout=1.0) == b"new"  # no wait for a stale ARP entry
+    assert fetch(client, new.ip, 7000) == b"new"  # its own address still answers
+    neigh = env.sh(client, "ip", "neigh", "show", old.ip).stdout
+    assert new.mac in neigh, neigh
+    owner = f"{env.project}/abc_web-1"
+    assert _entries(env, front)[old.ip] == (owner, "eth0")
+    assert _entries(env, front)[new.ip] == (owner, "eth0:1")
+    assert sorted(_addresses(env, new_ns)) == sorted([new.ip, old.ip])
+    assert "pcv-" not in env.sh(old_ns, "ip", "-o", "link").stdout  # its veth went
+    again = netplug.hand_over(  # a second call (after a crash) finds it done
+        env.project, "web-1", "abc_web-1", [(front, old.ip)], new_ns,
+        host_netns=env.host, ipam_root=env.ipam,
+    )  # fmt: skip
+    assert again == {"front": old.ip} and _entries(env, front)[old.ip] == (owner, "eth0")
+
+
+def test_netplug_a_successor_that_never_served_gives_its_own_address_back(env: Env) -> None:
+    front, _ = env.network("front")
+    client, _ = env.attach("client-1", front)
+    _old_ns, (old,) = env.attach("db-1", front)
+    new_ns, (new,) = env.attach("abc_db-1", front)
+    netplug.hand_over(
+        env.project,
+        "db-1",
+        "abc_db-1",
+        [(front, old.ip)],
+        new_ns,
+        keep_own=False,
+        host_netns=env.host,
+        ipam_root=env.ipam,
+    )
+    assert _addresses(env, new_ns) == [old.ip]
+    assert new.ip not in _entries(env, front)
+    env.closers.append(Responder(new_ns, 7000, b"db"))
+    assert fetch(client, old.ip, 7000) == b"db"
+    assert not reachable(client, new.ip, 7000)
+
+
+def test_netplug_an_address_another_replica_holds_stays_there(env: Env) -> None:
+    front, _ = env.network("front")
+    _a_ns, (a,) = env.attach("web-1", front)
+    b_ns, (b,) = env.attach("abc_web-2", front)
+    _c_ns, (c,) = env.attach("web-3", front)
+    moved = netplug.hand_over(
+        env.project, "web-2", "abc_web-2", [(front, c.ip)], b_ns,
+        host_netns=env.host, ipam_root=env.ipam,
+    )  # fmt: skip
+    assert moved == {} and _entries(env, front)[c.ip] == (f"{env.project}/web-3", "eth0")
+    assert _addresses(env, b_ns) == [b.ip] and a.ip != b.ip
