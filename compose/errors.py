@@ -1,7 +1,7 @@
 """The pycompose error tree. Library code raises these; only ``compose.cli`` prints and exits.
 
-    PycomposeError                  exit 1 unless a subclass says otherwise
-    ├── UserError                   exit 2: the input is wrong (file, flag, reference)
+    PycomposeError                  exit 1 (every error: docker compose returns 1 for all of them)
+    ├── UserError                   the input is wrong (file, flag, reference)
     │   ├── StackFileNotFound
     │   ├── StackSyntaxError        file:line:col of the bad YAML
     │   ├── InterpolationError
@@ -10,7 +10,7 @@
     │   ├── UnknownServiceError
     │   ├── NeedsRootError
     │   └── KubeConversionError     `kube convert`: collisions, --strict warnings, --check
-    └── OperationError              exit 1: the input was fine, doing it failed
+    └── OperationError              the input was fine, doing it failed
         ├── ImageError
         ├── BuildError              an image build failed: Dockerfile:LINE or the step
         ├── ContainerError          service/replica/step
@@ -21,6 +21,16 @@
         └── StackError              compose.testing: a test stack did not come up / act
 
 Each message is one line: subject, step, cause. An optional ``hint`` goes on its own line.
+
+Exit codes (what CI scripts, and ``compose.testing``, can rely on; docker compose's own):
+
+    0          success
+    1          any error: a usage error (unknown flag, bad value, missing argument), a wrong
+               file, an unknown service, a failed operation
+    N          a container's own exit code: ``up --exit-code-from`` / ``--abort-on-container-
+               exit`` / ``--abort-on-container-failure`` (the container that ended it), ``wait``
+               (the last one to exit), ``run``, ``exec``
+    130        interrupted (Ctrl-C; a foreground ``up`` after its graceful stop)
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ class PycomposeError(Exception):
 
 
 class UserError(PycomposeError):
-    exit_code = 2
+    pass
 
 
 class StackFileNotFound(UserError):

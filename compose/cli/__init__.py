@@ -1,12 +1,15 @@
 """Entry point. The only place that exits the process or prints an error.
 
-Exit codes: 0 ok, 1 operation failed, 2 user error, 130 interrupted.
+Exit codes are docker compose's (the table is in ``compose.errors``): 0 ok, 1 any error
+(usage errors included), a container's code where a command returns one, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+USAGE_ERROR = 1  # docker compose's code for an unknown flag, a bad value, a missing argument
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,9 +33,9 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except KeyboardInterrupt:
         return 130
-    except click.ClickException as exc:
+    except click.ClickException as exc:  # a usage error: docker compose exits 1 for those too
         exc.show()
-        return 2
+        return USAGE_ERROR
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except BrokenPipeError:

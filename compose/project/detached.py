@@ -41,13 +41,12 @@ def result(doc: dict[str, Any]) -> p.PlanReply:
     if doc.get("ok"):
         return reply
     failures = list(reply.failures) or ["the supervisor failed (see supervisor.log)"]
-    code = int(doc.get("exit_code") or 1)
     error: PycomposeError = (
         UserError("\n".join(failures), hint=doc.get("hint"))
-        if code == UserError.exit_code
+        if doc.get("user_error")
         else ProjectUpError(failures, hint=doc.get("hint"))
     )
-    error.exit_code = code
+    error.exit_code = int(doc.get("exit_code") or 1)
     raise error
 
 

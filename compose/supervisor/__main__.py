@@ -53,7 +53,7 @@ def main() -> int:
     import anyio
 
     from compose import paths
-    from compose.errors import PycomposeError
+    from compose.errors import PycomposeError, UserError
     from compose.supervisor import protocol as p
     from compose.supervisor.run import run_up
     from compose.supervisor.service import load_stack
@@ -69,7 +69,7 @@ def main() -> int:
         code: int = anyio.run(run_up, stack, launch.up, launch.run, out, _ready(out))
         return code
     except PycomposeError as exc:
-        out.ready(_failed(exc, exc.exit_code, exc.hint))
+        out.ready(_failed(exc, exc.exit_code, exc.hint, isinstance(exc, UserError)))
         return exc.exit_code
     except BaseException as exc:  # the client must always get a result line
         out.ready(_failed(exc, 1, None))
@@ -85,8 +85,17 @@ def _ready(out: PipeOutput) -> Any:
     return ready
 
 
-def _failed(exc: BaseException, code: int, hint: str | None) -> dict[str, Any]:
-    return {"ok": False, "failures": _messages(exc), "exit_code": code, "hint": hint}
+def _failed(
+    exc: BaseException, code: int, hint: str | None, user_error: bool = False
+) -> dict[str, Any]:
+    failures = _messages(exc)
+    return {
+        "ok": False,
+        "failures": failures,
+        "exit_code": code,
+        "hint": hint,
+        "user_error": user_error,
+    }
 
 
 def _forward(project: str, launch: Any, out: PipeOutput) -> bool:

@@ -50,7 +50,7 @@ def test_replicas_zero_scale_and_no_supervisor(project, tmp_path):
     cli.run("up", "-d", "--scale", "web=3")
     assert indexes(cli, "web") == [1, 2, 3]
     bad = cli.run("scale", "solo=2", check=False)  # the supervisor refuses: a user error
-    assert bad.returncode == 2 and "container_name" in bad.stderr
+    assert bad.returncode == 1 and "container_name" in bad.stderr
 
     cli.run("stop", "web")  # stopped replicas still count …
     cli.run("rm", "-f", "web")  # … removed ones do not: the loop keeps what is left (0)

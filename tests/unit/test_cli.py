@@ -14,7 +14,7 @@ def test_version_exits_zero(capsys):
 
 
 def test_unknown_command_is_a_user_error(capsys):
-    assert run(["no-such-command"]) == 2
+    assert run(["no-such-command"]) == 1
     assert "No such command" in capsys.readouterr().err
 
 

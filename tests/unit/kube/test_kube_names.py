@@ -93,7 +93,7 @@ def test_a_collision_is_an_error_naming_both(tmp_path) -> None:
     assert 'service "web.demo" and service "web_demo" both become Service "web-demo"' in str(
         caught.value
     ) or 'service "web_demo" and service "web.demo"' in str(caught.value)
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 1
 
 
 def test_a_volume_and_a_bind_mount_on_one_claim_name_collide(tmp_path) -> None:

@@ -124,7 +124,7 @@ def test_strict_turns_warnings_into_a_user_error(tmp_path) -> None:
     assert (
         'service "web": key "devices" has no Kubernetes mapping, skipped' in caught.value.problems
     )
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 1
 
 
 def test_a_clean_stack_converts_under_strict(tmp_path) -> None:

@@ -55,7 +55,7 @@ def test_full_example_fails_consistency_with_located_lines(
     clean_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = _config(capsys, "-f", str(FULL / "full-example.yml"), "config")
-    assert code == 2
+    assert code == 1
     assert (
         'full-example.yml:218:8: services.foo.links[0]: links refers to undefined service "db"'
         in err
@@ -142,7 +142,7 @@ def test_hash_is_stable_and_tracks_changes(
 def test_unknown_hash_service(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(clean_env, STACK)
     code, _, err = _config(capsys, "-f", str(path), "config", "--hash", "nope")
-    assert code == 2 and 'no such service: "nope"' in err
+    assert code == 1 and 'no such service: "nope"' in err
 
 
 def test_output_file(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,7 +198,7 @@ def test_every_problem_is_located_with_a_hint(
 ) -> None:
     path = _write(clean_env, BAD)
     code, out, err = _config(capsys, "-f", str(path), "config")
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""
     assert (
         'compose.yaml:4:5: services.web.enviroment: unknown key (did you mean "environment"?)'
         in err
@@ -219,7 +219,7 @@ def test_dangling_references_are_listed(
         "    secrets: [token]\n    links: [db]\n"
     )
     code, _, err = _config(capsys, "-f", str(_write(clean_env, text)), "config")
-    assert code == 2
+    assert code == 1
     assert 'services.web.networks.front: network "front" is not declared' in err
     assert 'named volume "data" is not declared' in err
     assert 'secret "token" is not declared' in err
@@ -233,4 +233,4 @@ def test_dangling_references_are_listed(
 def test_v1_file_is_rejected_saying_so(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = CORPUS / "compose-v1-fixtures/simple-composefile/docker-compose.yml"
     code, _, err = _config(capsys, "-f", str(path), "config")
-    assert code == 2 and "v1" in err
+    assert code == 1 and "v1" in err

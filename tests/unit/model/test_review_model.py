@@ -23,7 +23,7 @@ def _config(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *flag
     (tmp_path / "compose.yaml").write_text(text)
     code = run(["-f", str(tmp_path / "compose.yaml"), "config", *flags])
     out, err = capsys.readouterr()
-    assert (code, out) == (2, ""), err
+    assert (code, out) == (1, ""), err
     assert "Traceback" not in err and "pydantic" not in err
     return err
 
@@ -179,7 +179,7 @@ def test_review_config_of_named_services_keeps_their_dependencies(
     )
     assert run(["config", "--services", "web"]) == 0
     assert capsys.readouterr().out == "db\nlog\nweb\n"
-    assert run(["config", "--services", "nope"]) == 2
+    assert run(["config", "--services", "nope"]) == 1
     assert capsys.readouterr().err == 'error: no such service: "nope"\n'
 
 
@@ -246,7 +246,7 @@ def test_review_output_to_a_missing_directory_is_a_user_error(
 ) -> None:
     (tmp_path / "compose.yaml").write_text(SVC + "    image: x\n")
     target = tmp_path / "missing" / "out"
-    assert run([*command, "-o", str(target)]) == 2
+    assert run([*command, "-o", str(target)]) == 1
     assert capsys.readouterr().err == (
         f"error: {target}: cannot write the output: No such file or directory\n"
     )
@@ -276,7 +276,7 @@ def test_review_no_interpolate_honours_the_service_selection(
     assert run(["config", "--no-interpolate", "--format", "json", "web"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert list(out["services"]) == ["db", "web"] and out["services"]["web"]["image"] == "${IMG}"
-    assert run(["config", "--no-interpolate", "nope"]) == 2
+    assert run(["config", "--no-interpolate", "nope"]) == 1
     assert capsys.readouterr().err == 'error: no such service: "nope"\n'
 
 
@@ -323,5 +323,5 @@ def test_review_quiet_no_interpolate_does_not_interpolate(
 ) -> None:
     (tmp_path / "compose.yaml").write_text(SVC + "    image: ${IMG:?set it}\n")
     assert run(["config", "-q", "--no-interpolate"]) == 0
-    assert run(["config", "-q"]) == 2
+    assert run(["config", "-q"]) == 1
     assert 'required variable "IMG" is missing a value: set it' in capsys.readouterr().err

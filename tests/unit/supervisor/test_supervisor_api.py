@@ -31,7 +31,7 @@ def test_request_reply_and_errors():
                 await anyio.to_thread.run_sync(api.call, "p", {"op": "boom"})
             with pytest.raises(UserError, match=r'^no such service: "wbe"$') as user:
                 await anyio.to_thread.run_sync(api.call, "p", {"op": "typo"})
-            assert user.value.hint == "check the name" and user.value.exit_code == 2
+            assert user.value.hint == "check the name" and user.value.exit_code == 1
             tg.cancel_scope.cancel()
         return reply
 

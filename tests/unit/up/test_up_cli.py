@@ -40,7 +40,7 @@ def test_global_dry_run_and_scale(capsys):
 
 
 def test_unknown_service_is_a_user_error(capsys):
-    assert run(["-f", WEB_DB, "up", "--dry-run", "nosuch"]) == 2
+    assert run(["-f", WEB_DB, "up", "--dry-run", "nosuch"]) == 1
     assert 'no such service: "nosuch"' in capsys.readouterr().err
 
 
@@ -58,7 +58,7 @@ def test_down_dry_run_from_records(capsys):
 )
 def test_mutating_commands_need_root(monkeypatch, capsys, argv):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    assert run(["-f", WEB_DB, *argv]) == 2
+    assert run(["-f", WEB_DB, *argv]) == 1
     err = capsys.readouterr().err
     assert "needs root" in err and "hint:" in err
 

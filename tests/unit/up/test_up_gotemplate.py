@@ -69,7 +69,7 @@ def test_ps_format_template(capsys):
         "CONTAINER ID   IMAGE",
         "p-web-1        busybox",
     ]
-    assert run(["-p", "p", "ps", "-a", "--format", "{{.Bad}}"]) == 2
+    assert run(["-p", "p", "ps", "-a", "--format", "{{.Bad}}"]) == 1
     assert "can't evaluate field Bad" in capsys.readouterr().err
 
 
