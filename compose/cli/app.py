@@ -57,11 +57,19 @@ class GlobalOptions:
     profiles: tuple[str, ...] = ()
     debug: bool = False
     dry_run: bool = False
+    progress: str = "auto"  # auto tty plain json quiet (compose.cli.progress)
+    ansi: str = "auto"  # never always auto
+    parallel: int = -1  # max actions at once (-1: unlimited)
+    compatibility: bool = False
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @property
     def cwd(self) -> Path:
         return Path.cwd()
+
+    def color(self, tty: bool) -> bool:
+        """ANSI colors on a stream (``tty``: it is a terminal): ``--ansi`` decides."""
+        return self.ansi == "always" or (self.ansi == "auto" and tty)
 
 
 class LazyGroup(click.Group):
@@ -89,12 +97,40 @@ class LazyGroup(click.Group):
 @click.option("--env-file", "env_files", multiple=True, help="Alternate environment file(s).")
 @click.option("--profile", "profiles", multiple=True, help="Profile(s) to enable.")
 @click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
+    default="auto",
+    envvar="COMPOSE_PROGRESS",
+    help="Progress output: a live view (tty), lines (plain), JSON lines or nothing.",
+)
+@click.option(
+    "--ansi",
+    type=click.Choice(["never", "always", "auto"]),
+    default="auto",
+    envvar="COMPOSE_ANSI",
+    help="When to print ANSI control characters.",
+)
+@click.option(
+    "--parallel",
+    type=int,
+    default=-1,
+    envvar="COMPOSE_PARALLEL_LIMIT",
+    help="Max containers acted on at once (-1: unlimited).",
+)
+@click.option("--compatibility", is_flag=True, help="Accepted; container names keep the v2 form.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="pycompose", message="pycompose version %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, /, **opts: object) -> None:
     """Run Compose stacks on this Linux host, no container engine needed."""
-    ctx.obj = GlobalOptions(**opts)  # type: ignore[arg-type]
+    ctx.obj = options = GlobalOptions(**opts)  # type: ignore[arg-type]
+    if options.parallel == 0 or options.parallel < -1:
+        raise click.BadParameter(
+            "must be -1 (unlimited) or a positive number", param_hint="--parallel"
+        )
+    if options.parallel > 0:  # the executor of this process and of a supervisor it starts
+        os.environ["COMPOSE_PARALLEL_LIMIT"] = str(options.parallel)
     from compose import paths
 
     paths.private_umask()  # state, sockets and logs are private whatever the caller's umask

@@ -27,9 +27,17 @@ class EnsureNetwork:
     network: str  # compose key
     full_name: str
     external: bool = False
+    exists: bool = False  # the project made it already: ensured (idempotent), not shown
+
+    kind = "Network"
 
     def describe(self) -> str:
-        return f"Network {self.full_name}  {'Check' if self.external else 'Create'}"
+        return f"{self.kind} {self.full_name}  {'Check' if self.external else 'Create'}"
+
+    @property
+    def shown(self) -> bool:
+        """Creates something (docker compose prints nothing for what exists)."""
+        return not (self.external or self.exists)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +45,16 @@ class EnsureVolume:
     volume: str
     full_name: str
     external: bool = False
+    exists: bool = False
+
+    kind = "Volume"
 
     def describe(self) -> str:
-        return f"Volume {self.full_name}  {'Check' if self.external else 'Create'}"
+        return f"{self.kind} {self.full_name}  {'Check' if self.external else 'Create'}"
+
+    @property
+    def shown(self) -> bool:
+        return not (self.external or self.exists)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +122,13 @@ class RestartReplica(ReplicaAction):
     verb = "Restart"
 
 
+class KeepReplica(ReplicaAction):
+    """A selected replica that already runs as wanted: nothing is done, docker compose's
+    ``Running`` line is shown."""
+
+    verb = "Running"
+
+
 Action = EnsureNetwork | EnsureVolume | RemoveNetwork | RemoveVolume | ReplicaAction
 
 
@@ -137,11 +159,21 @@ class Plan:
         steps = [a for s in self.services for a in s.actions]
         return [*self.setup, *steps, *self.teardown]
 
+    def changes(self) -> list[Action]:
+        """The actions that change something (what ``--dry-run`` lists)."""
+        return [a for a in self.actions() if _changes(a)]
+
     def render(self) -> str:
-        lines = [a.describe() for a in self.actions()]
+        lines = [a.describe() for a in self.changes()]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines) if lines else "Nothing to do"
 
     @property
     def empty(self) -> bool:
-        return not self.actions()
+        return not self.changes()
+
+
+def _changes(action: Action) -> bool:
+    if isinstance(action, EnsureNetwork | EnsureVolume):
+        return action.shown
+    return not isinstance(action, KeepReplica)

@@ -70,6 +70,7 @@ class UpOptions:
     remove_orphans: bool = False
     no_start: bool = False
     scale: dict[str, int] = field(default_factory=dict)
+    always_recreate_deps: bool = False  # --force-recreate reaches the dependencies too
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from compose.planner.actions import (
     CreateReplica,
     EnsureNetwork,
     EnsureVolume,
+    KeepReplica,
     Plan,
     RecreateReplica,
     RemoveNetwork,
@@ -62,7 +63,7 @@ def plan_up(desired: DesiredProject, observed: ObservedProject, options: UpOptio
         steps[svc.name] = ServiceStep(svc.name, tuple(actions), _up_waits(svc, names))
     teardown, warnings = _orphans(desired, observed, options.remove_orphans)
     counts = {} if options.no_start else {n: _want(desired.service(n), options) for n in names}
-    return Plan(_setup(desired, names), tuple(steps.values()), teardown, warnings, counts)
+    return Plan(_setup(desired, observed, names), tuple(steps.values()), teardown, warnings, counts)
 
 
 def _want(svc: DesiredService, options: UpOptions) -> int:
@@ -84,13 +85,28 @@ def _up_waits(svc: DesiredService, names: list[str]) -> tuple[Wait, ...]:
     return tuple(Wait(d.target, d.condition, d.required) for d in deps)
 
 
-def _setup(desired: DesiredProject, names: list[str]) -> tuple[EnsureNetwork | EnsureVolume, ...]:
+def _setup(
+    desired: DesiredProject, observed: ObservedProject, names: list[str]
+) -> tuple[EnsureNetwork | EnsureVolume, ...]:
+    """The networks and volumes the services use; those the project made already are ensured
+    again (cheap, idempotent) but marked ``exists``: nothing to show."""
     used = [desired.service(n) for n in names]
     nets = sorted({k for s in used for k in s.networks})
     vols = sorted({k for s in used for k in s.volumes})
+    record = observed.project
+    made_nets = {n.full_name for n in record.networks} if record else set()
+    made_vols = set(record.volumes) if record else set()
     return (
-        *(EnsureNetwork(k, desired.network_name(k), desired.networks.get(k, False)) for k in nets),
-        *(EnsureVolume(k, desired.volume_name(k), desired.volumes.get(k, False)) for k in vols),
+        *(
+            EnsureNetwork(k, name, desired.networks.get(k, False), name in made_nets)
+            for k in nets
+            for name in [desired.network_name(k)]
+        ),
+        *(
+            EnsureVolume(k, name, desired.volumes.get(k, False), name in made_vols)
+            for k in vols
+            for name in [desired.volume_name(k)]
+        ),
     )
 
 
@@ -148,11 +164,17 @@ def _converge(
         return [StartReplica(*args)]
     if restart_upstream:
         return [RestartReplica(*args)]
-    return []
+    return [KeepReplica(*args)]
 
 
 def _must_recreate(svc: DesiredService, rep: ObservedReplica, options: UpOptions) -> bool:
-    if options.force_recreate or options.renew_anon_volumes:
+    """``--force-recreate`` recreates the named services (all when none is named), and
+    ``--always-recreate-deps`` their dependencies (docker compose's two strategies); ``-V``
+    recreates with fresh anonymous volumes."""
+    named = not options.services or svc.name in options.services
+    if options.renew_anon_volumes or (
+        options.force_recreate if named else options.always_recreate_deps
+    ):
         return True
     if options.no_recreate:
         return False

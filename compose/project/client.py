@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from compose.model import Service, Stack
     from compose.planner.actions import Plan
     from compose.planner.desired import DownOptions, UpOptions
+    from compose.progress import Step
     from compose.project.transport import SocketTransport
     from compose.state import ObservedProject, ObservedReplica
     from compose.supervisor import protocol as p
@@ -190,9 +191,7 @@ class ProjectClient:
         load = self.portable_load()
         if self._may_be_running() and self.socket.listening():
             apply = p.Apply(load, up, run.pull, run.wait, run.wait_timeout)
-            reply = self._expect(p.PlanReply, self.socket.call(apply))
-            for line in reply.actions:
-                out.progress(line)
+            reply = self._expect(p.PlanReply, self.socket.call(apply, report=out.step))
             for warning in reply.warnings:
                 out.warning(warning)
             if reply.failures:
@@ -208,18 +207,23 @@ class ProjectClient:
 
         return bool(listening_sockets())
 
-    def down(self, options: DownOptions, timeout: float | None = None) -> p.DownReply:
+    def down(
+        self, options: DownOptions, timeout: float | None = None, out: Output | None = None
+    ) -> p.DownReply:
         """Stop and remove the project's replicas, networks (and volumes); a supervisor that
-        ran it has exited when this returns."""
-        reply = self._call(p.Down(options, timeout), p.DownReply)
+        ran it has exited when this returns. ``out`` sees the steps as they happen."""
+        reply = self._call(p.Down(options, timeout), p.DownReply, out)
         if reply.pid and reply.pid != os.getpid():
             _wait_gone(self.name, reply.pid)
         if reply.failures:
             raise ProjectUpError(list(reply.failures))
         return reply
 
-    def stop(self, services: Sequence[str] = (), timeout: float | None = None) -> p.Changed:
-        return self._call(p.Stop(tuple(services), timeout), p.Changed)
+    def stop(
+        self, services: Sequence[str] = (), timeout: float | None = None, out: Output | None = None
+    ) -> p.Changed:
+        """``out`` sees the steps (``Stopping``, ``Stopped``) as they happen."""
+        return self._call(p.Stop(tuple(services), timeout), p.Changed, out)
 
     def start(
         self,
@@ -423,13 +427,15 @@ class ProjectClient:
         return sorted({ref for ref, built in pairs if rmi == "all" or built})
 
     # the transport choice -----------------------------------------------------------------------
-    def _call(self, request: p.Request, kind: type[R]) -> R:
-        """The running supervisor serves it, else this process does (under the lock)."""
-        reply = self.socket.call(request)
+    def _call(self, request: p.Request, kind: type[R], out: Output | None = None) -> R:
+        """The running supervisor serves it, else this process does (under the lock); ``out``
+        sees its steps as they happen either way."""
+        out = out or _Silent()
+        reply = self.socket.call(request, report=out.step)
         if reply is None:
             from compose.project.transport import LocalTransport
 
-            reply = LocalTransport(self.name, self.try_stack, _Silent()).call(request)
+            reply = LocalTransport(self.name, self.try_stack, out).call(request)
         return self._expect(kind, reply)
 
     @staticmethod
@@ -462,6 +468,9 @@ class ProjectClient:
 
 class _Silent:
     """Progress of a request served here is its reply (the caller prints that)."""
+
+    def step(self, step: Step) -> None:
+        pass
 
     def progress(self, line: str) -> None:
         pass

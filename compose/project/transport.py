@@ -5,6 +5,8 @@ caller cannot tell (and no command decides) which one served it.
     SocketTransport   api.call(request.to_json()) → decode(request.reply, reply)   (None: none runs)
     LocalTransport    project lock → anyio.run(local_service(...).handle(request))
 
+Both report the request's steps as they happen (``report``: the caller's progress).
+
 The local one imports the supervisor (anyio, the machine) only when it is used.
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from compose import progress
+from compose.progress import Report, Step
 from compose.supervisor import api, protocol as p
 
 if TYPE_CHECKING:
@@ -27,9 +31,15 @@ class SocketTransport:
     def __init__(self, project: str) -> None:
         self.project = project
 
-    def call(self, request: p.Request, timeout: float | None = None) -> p.Reply | None:
+    def call(
+        self, request: p.Request, timeout: float | None = None, report: Report = progress.ignore
+    ) -> p.Reply | None:
         """The running supervisor's reply; None when none listens. Raises its errors."""
-        doc = api.call(self.project, request.to_json(), timeout or request.deadline())
+
+        def on_step(doc: p.Json) -> None:
+            report(p.decode(Step, doc))
+
+        doc = api.call(self.project, request.to_json(), timeout or request.deadline(), on_step)
         return None if doc is None else p.decode(request.reply, doc)
 
     def listening(self) -> bool:
@@ -59,7 +69,7 @@ class LocalTransport:
         from compose.supervisor.service import local_service
 
         async with local_service(self.project, stack, self.out) as service:
-            return await service.handle(request)
+            return await service.handle(request, self.out.step)
 
 
 def unwrap(call: Callable[[], T]) -> T:

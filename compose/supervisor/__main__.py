@@ -32,6 +32,14 @@ class PipeOutput:
         except (BrokenPipeError, OSError):
             self.open = False
 
+    def step(self, step: Any) -> None:
+        from compose.supervisor import protocol as p
+
+        self.step_doc(p.encode(step))
+
+    def step_doc(self, doc: dict[str, Any]) -> None:
+        self._send({"step": doc})
+
     def progress(self, line: str) -> None:
         self._send({"progress": line})
 
@@ -108,10 +116,8 @@ def _forward(project: str, launch: Any, out: PipeOutput) -> bool:
     apply = p.Apply(
         launch.load, launch.up, launch.run.pull, launch.run.wait, launch.run.wait_timeout
     )
-    doc = api.call(project, apply.to_json(), timeout=apply.deadline()) or {}
+    doc = api.call(project, apply.to_json(), apply.deadline(), out.step_doc) or {}
     reply = p.decode(p.PlanReply, doc)
-    for line in reply.actions:
-        out.progress(line)
     for warning in reply.warnings:
         out.warning(warning)
     out.ready({"ok": reply.ok, "failures": list(reply.failures)})

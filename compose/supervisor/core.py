@@ -27,8 +27,10 @@ from typing import TypeVar, TypeVarTuple, Unpack
 import anyio
 from anyio.abc import TaskGroup
 
+from compose import progress
 from compose.errors import ImageError, UserError
 from compose.planner.actions import Plan
+from compose.progress import Report
 from compose.state import EXITED
 from compose.state.events import Event
 from compose.supervisor.driver import Driver
@@ -106,13 +108,15 @@ class Supervisor(Hooks):
         assert self._tg is not None
         self._tg.start_soon(func, *args)
 
-    async def apply(self, plan: Plan, stop_timeout: float | None = None) -> Outcome:
+    async def apply(
+        self, plan: Plan, stop_timeout: float | None = None, report: Report = progress.ignore
+    ) -> Outcome:
         owned = {step.service for step in plan.services if step.actions}
         self.set_desired(plan.replicas)
         self.applying |= owned
         outcome = None
         try:
-            outcome = await self.executor.run(plan, stop_timeout)
+            outcome = await self.executor.run(plan, stop_timeout, report)
             await self._refresh_network_services()  # adopted replicas included
             return outcome
         finally:

@@ -13,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,12 +21,16 @@ from functools import partial
 
 import anyio
 
+from compose import progress
 from compose.errors import ContainerError, ProjectUpError
 from compose.planner.actions import (
+    SERVICE_COMPLETED,
+    SERVICE_HEALTHY,
     STOPPED,
     CreateReplica,
     EnsureNetwork,
     EnsureVolume,
+    KeepReplica,
     Plan,
     RecreateReplica,
     RemoveNetwork,
@@ -38,6 +43,7 @@ from compose.planner.actions import (
     StopReplica,
     Wait,
 )
+from compose.progress import Report, Step
 from compose.state import EXITED
 from compose.state.records import staging_name
 from compose.supervisor.conditions import DependencyFailed, wait_condition
@@ -56,6 +62,17 @@ class Outcome:
     def raise_for_failures(self) -> None:
         if self.failures:
             raise ProjectUpError(self.failures)
+
+
+def parallel_limit() -> float:
+    """docker compose's ``--parallel`` / ``COMPOSE_PARALLEL_LIMIT`` (-1 or unset: unlimited)."""
+    import os
+
+    try:
+        limit = int(os.environ.get("COMPOSE_PARALLEL_LIMIT", "-1"))
+    except ValueError:
+        limit = -1
+    return float(limit) if limit > 0 else math.inf
 
 
 class Hooks:
@@ -87,68 +104,86 @@ class Executor:
         self.tracker = tracker
         self.hooks = hooks or Hooks()
         self._stop_timeout: float | None = None  # the replicas' own grace periods
+        self._limiter: anyio.CapacityLimiter | None = None
 
-    async def run(self, plan: Plan, stop_timeout: float | None = None) -> Outcome:
+    async def run(
+        self, plan: Plan, stop_timeout: float | None = None, report: Report = progress.ignore
+    ) -> Outcome:
+        """``report``: each action's steps as they begin and end (the command's progress)."""
         outcome = Outcome(warnings=list(plan.warnings))
         self._stop_timeout = stop_timeout
-        await self._setup(plan, outcome)
+        await self._setup(plan, outcome, report)
         if not outcome.failures:
-            await self._steps(plan.services, outcome)
-        await self._teardown(plan, outcome)
+            await self._steps(plan.services, outcome, report)
+        await self._teardown(plan, outcome, report)
         return outcome
 
-    async def _setup(self, plan: Plan, outcome: Outcome) -> None:
+    async def _setup(self, plan: Plan, outcome: Outcome, report: Report) -> None:
         async with anyio.create_task_group() as tg:
             for action in plan.setup:
                 tg.start_soon(
-                    self._guard, outcome, action.describe(), partial(self._ensure, action)
+                    self._guard, outcome, action.describe(), partial(self._ensure, action, report)
                 )
 
-    async def _ensure(self, action: EnsureNetwork | EnsureVolume) -> None:
-        if isinstance(action, EnsureNetwork):
-            await self.driver.ensure_network(action)
-        else:
-            await self.driver.ensure_volume(action)
+    async def _ensure(self, action: EnsureNetwork | EnsureVolume, report: Report) -> None:
+        """Networks and volumes the project has are ensured again, silently."""
+        shown = report if action.shown else progress.ignore
+        ensure = (
+            partial(self.driver.ensure_network, action)
+            if isinstance(action, EnsureNetwork)
+            else partial(self.driver.ensure_volume, action)
+        )
+        await _reported(shown, action.kind, action.full_name, progress.CREATE, ensure)
 
-    async def _teardown(self, plan: Plan, outcome: Outcome) -> None:
+    async def _teardown(self, plan: Plan, outcome: Outcome, report: Report) -> None:
         replica_actions = [a for a in plan.teardown if isinstance(a, ReplicaAction)]
         async with anyio.create_task_group() as tg:
             for name, actions in _by_replica(replica_actions).items():
                 label = f'container "{name}"'
-                tg.start_soon(self._guard, outcome, label, partial(self._replica, actions))
+                tg.start_soon(self._guard, outcome, label, partial(self._replica, actions, report))
         for action in plan.teardown:
             if isinstance(action, RemoveNetwork | RemoveVolume):
-                await self._guard(outcome, action.describe(), partial(self._remove, action))
+                work = partial(self._remove, action, report)
+                await self._guard(outcome, action.describe(), work)
 
-    async def _remove(self, action: RemoveNetwork | RemoveVolume) -> None:
+    async def _remove(self, action: RemoveNetwork | RemoveVolume, report: Report) -> None:
         if isinstance(action, RemoveNetwork):
-            await self.driver.remove_network(action)
+            remove = partial(self.driver.remove_network, action)
+            await _reported(report, "Network", action.full_name, progress.REMOVE, remove)
         else:
-            await self.driver.remove_volume(action)
+            drop = partial(self.driver.remove_volume, action)
+            await _reported(report, "Volume", action.full_name, progress.REMOVE, drop)
 
-    async def _steps(self, steps: tuple[ServiceStep, ...], outcome: Outcome) -> None:
+    async def _steps(
+        self, steps: tuple[ServiceStep, ...], outcome: Outcome, report: Report
+    ) -> None:
         states = {s.service: _Step(s) for s in steps}
         async with anyio.create_task_group() as tg:
             for state in states.values():
-                tg.start_soon(self._run_step, state, states, outcome)
+                tg.start_soon(self._run_step, state, states, outcome, report)
 
-    async def _run_step(self, state: _Step, states: dict[str, _Step], outcome: Outcome) -> None:
+    async def _run_step(
+        self, state: _Step, states: dict[str, _Step], outcome: Outcome, report: Report
+    ) -> None:
+        for action in state.step.actions:  # what runs already is said first, as docker does
+            if isinstance(action, KeepReplica):
+                report(Step("Container", action.name, action.verb))
         try:
-            blocked = await self._wait_all(state.step, states, outcome)
+            blocked = await self._wait_all(state.step, states, outcome, report)
             if blocked:
                 state.failed = blocked
                 outcome.failures.append(f'service "{state.step.service}" not started: {blocked}')
                 outcome.failed_services.add(state.step.service)
                 return
-            await self._run_actions(state, outcome)
+            await self._run_actions(state, outcome, report)
         finally:
             state.done.set()
 
     async def _wait_all(
-        self, step: ServiceStep, states: dict[str, _Step], outcome: Outcome
+        self, step: ServiceStep, states: dict[str, _Step], outcome: Outcome, report: Report
     ) -> str | None:
         for wait in step.waits:
-            reason = await self._wait_one(wait, states)
+            reason = await self._wait_one(wait, states, report)
             if reason and wait.required:
                 return reason
             if reason:
@@ -157,22 +192,31 @@ class Executor:
                 )
         return None
 
-    async def _wait_one(self, wait: Wait, states: dict[str, _Step]) -> str | None:
+    async def _wait_one(self, wait: Wait, states: dict[str, _Step], report: Report) -> str | None:
         dep = states.get(wait.service)
         if dep is not None:
             await dep.done.wait()
             if dep.failed and wait.condition != STOPPED:
                 return f'dependency "{wait.service}" failed to start'
+        shown = wait.condition in (SERVICE_HEALTHY, SERVICE_COMPLETED)  # as docker: not started
+        waited = [s.name for s in self.tracker.of_service(wait.service)] if shown else []
+        for name in waited:
+            report(Step("Container", name, "Waiting", done=False))
         try:
             await wait_condition(wait, self.tracker, self._has_healthcheck)
         except DependencyFailed as exc:
+            for name in waited:
+                report(Step("Container", name, "Error", error=True, text=str(exc)))
             return f"dependency failed to start: {exc}"
+        verdict = "Healthy" if wait.condition == SERVICE_HEALTHY else "Exited"
+        for name in waited:
+            report(Step("Container", name, verdict))
         return None
 
     def _has_healthcheck(self, service: str) -> bool:
         return self.driver.healthcheck(service) is not None
 
-    async def _run_actions(self, state: _Step, outcome: Outcome) -> None:
+    async def _run_actions(self, state: _Step, outcome: Outcome, report: Report) -> None:
         """Replicas in parallel, except recreations: one replica at a time (a rolling update,
         the others keep serving), stopping at the first that fails."""
         failed: list[str] = []  # this step's own failures (other steps run concurrently)
@@ -184,13 +228,16 @@ class Executor:
                     continue
                 label = f'service "{state.step.service}" replica {actions[0].index}'
                 tg.start_soon(
-                    partial(self._guard, outcome, label, partial(self._replica, actions), failed)
+                    partial(
+                        self._guard, outcome, label, partial(self._replica, actions, report), failed
+                    )
                 )
             for actions in sorted(rolling, key=lambda g: g[0].index):
                 if failed:
                     break
                 label = f'service "{state.step.service}" replica {actions[0].index}'
-                await self._guard(outcome, label, partial(self._replica, actions), failed)
+                work = partial(self._replica, actions, report)
+                await self._guard(outcome, label, work, failed)
         if failed:
             state.failed = failed[-1]
             outcome.failed_services.add(state.step.service)
@@ -212,26 +259,42 @@ class Executor:
             if failed is not None:
                 failed.append(line)
 
-    async def _replica(self, actions: list[ReplicaAction]) -> None:
-        for action in actions:
-            await self.apply(action)
+    async def _replica(self, actions: list[ReplicaAction], report: Report) -> None:
+        async with self._limit():
+            for action in actions:
+                await self.apply(action, report)
 
-    async def apply(self, action: ReplicaAction) -> None:
+    def _limit(self) -> anyio.CapacityLimiter:
+        """At most ``COMPOSE_PARALLEL_LIMIT`` replicas acted on at once (``--parallel``)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(parallel_limit())
+        return self._limiter
+
+    async def apply(self, action: ReplicaAction, report: Report = progress.ignore) -> None:
         """One replica action; public so the reconciler and the API reuse it."""
-        self.hooks.event(action.verb.lower(), action.name, service=action.service)
-        if isinstance(action, CreateReplica):
-            await self.create(action.service, action.index, action.name)
-        elif isinstance(action, StartReplica):
-            await self.start(action.name)
-        elif isinstance(action, StopReplica):
-            await self.stop(action.name)
-        elif isinstance(action, RemoveReplica):
-            await self.remove(action.name)
-        elif isinstance(action, RecreateReplica):
-            await self.recreate(action)
-        elif isinstance(action, RestartReplica):
-            await self.stop(action.name)
-            await self.start(action.name)
+        name = action.name
+        if isinstance(action, KeepReplica):  # nothing to do (its step reported it)
+            return
+        self.hooks.event(action.verb.lower(), name, service=action.service)
+        if isinstance(action, RecreateReplica):
+            await self.recreate(action, report)
+            return
+        verbs: dict[type, tuple[tuple[str, str], Callable[[], Awaitable[None]]]] = {
+            CreateReplica: (
+                progress.CREATE,
+                partial(self.create, action.service, action.index, name),
+            ),
+            StartReplica: (progress.START, partial(self.start, name)),
+            StopReplica: (progress.STOP, partial(self.stop, name)),
+            RemoveReplica: (progress.REMOVE, partial(self.remove, name)),
+            RestartReplica: (progress.RESTART, partial(self.restart, name)),
+        }
+        pair, run = verbs[type(action)]
+        await _reported(report, "Container", name, pair, run)
+
+    async def restart(self, name: str) -> None:
+        await self.stop(name)
+        await self.start(name)
 
     async def create(self, service: str, index: int, name: str, inherit: bool = True) -> None:
         await self.driver.create_replica(service, index, name, inherit)
@@ -253,13 +316,29 @@ class Executor:
         await self.driver.remove_replica(name)
         self.tracker.remove(name)
 
-    async def recreate(self, action: RecreateReplica) -> None:
+    async def recreate(self, action: RecreateReplica, report: Report = progress.ignore) -> None:
         """The new container is created under a staging name first (with the old one's
         anonymous volumes, unless ``renew``), as docker compose does. Stop-first: the old one
         stops, the new one takes over its addresses and name, then starts. Start-first: the
         new one starts and must be ready (healthy, when it has a healthcheck) before the old
         one is drained and stopped; then it takes over its addresses and name. A successor
-        that fails is removed and the old one keeps running."""
+        that fails is removed and the old one keeps running. Reported as docker compose does:
+        ``Recreate``, ``Recreated``, ``Starting``, ``Started``."""
+        name = action.name
+        replace = partial(self._replace, action)
+        await _reported(report, "Container", name, progress.RECREATE, replace)
+        if action.start_first:  # it started before the old one stopped
+            report(Step("Container", name, progress.START[1]))
+            return
+        await _reported(
+            report, "Container", name, progress.START, partial(self._start_replaced, name)
+        )
+
+    async def _start_replaced(self, name: str) -> None:
+        await self.driver.admit_replica(name)
+        await self.start(name)
+
+    async def _replace(self, action: RecreateReplica) -> None:
         service, index, name = action.service, action.index, action.name
         staging = staging_name(name, secrets.token_hex(6))
         inherit = not action.renew
@@ -274,9 +353,6 @@ class Executor:
         await self.driver.rename_replica(staging, name)
         self.tracker.rename(staging, name)
         self.hooks.renamed(staging, name)
-        if not action.start_first:
-            await self.driver.admit_replica(name)
-            await self.start(name)
 
     async def _successor(self, service: str, index: int, staging: str, inherit: bool) -> None:
         """Created withheld from traffic (admitted by the caller); removed if it fails."""
@@ -337,3 +413,21 @@ def _by_replica(
     for action in actions:
         grouped.setdefault(action.name, []).append(action)
     return grouped
+
+
+async def _reported(
+    report: Report,
+    kind: str,
+    name: str,
+    pair: tuple[str, str],
+    work: Callable[[], Awaitable[None]],
+) -> None:
+    """``work()`` between its two steps (``Creating`` … ``Created``); a failure is an
+    ``Error`` step with its cause, then raised."""
+    report(Step(kind, name, pair[0], done=False))
+    try:
+        await work()
+    except Exception as exc:
+        report(Step(kind, name, "Error", error=True, text=str(exc)))
+        raise
+    report(Step(kind, name, pair[1]))

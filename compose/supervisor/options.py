@@ -4,14 +4,21 @@ so the CLI builds them without importing the supervisor (anyio, the loop, the ru
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from compose.progress import Step
 
 COMPOSE, TEST = "compose", "test"  # readiness: docker compose's `--wait`, or test mode's
 
 
 class Output(Protocol):
     """Where a supervisor's progress goes: the CLI's terminal (``up``, ``up -d`` relaying the
-    detached one), the detached supervisor's pipe, nothing for a request served in-process."""
+    detached one), the detached supervisor's pipe, nothing for a request served in-process:
+    ``step`` what it does to each object (``Container p-web-1  Started``), ``progress`` a message
+    (``Gracefully Stopping...``), ``log`` a replica's output line."""
+
+    def step(self, step: Step) -> None: ...
 
     def progress(self, line: str) -> None: ...
 

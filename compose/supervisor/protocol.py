@@ -1,5 +1,6 @@
 """What can be asked of a project's supervisor: one frozen request type per op, each naming its
-reply type, and their JSON form (the unix-socket API carries one JSON line each way).
+reply type, and their JSON form (the unix-socket API carries one JSON request line, then the
+steps of its progress as ``{"step": ...}`` lines, then one reply line).
 
     request                         reply
     Status()                        StatusReply(pid, ready, replicas)
@@ -59,7 +60,8 @@ class StatusReply:
 
 @dataclass(frozen=True)
 class PlanReply:
-    """What a converge did: the plan's lines (``--dry-run``'s text), warnings and failures."""
+    """What a converge did: the plan's lines (``--dry-run``'s text), warnings and failures
+    (its steps were streamed to the caller as they happened)."""
 
     actions: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -81,6 +83,7 @@ class Changed:
 
     verb: str
     names: tuple[str, ...] = ()
+    doing: str = ""  # the working status when it is not the verb's own (``Restarting``)
 
 
 @dataclass(frozen=True)

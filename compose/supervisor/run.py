@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import anyio
 
 from compose.errors import ProjectUpError
-from compose.planner.actions import Plan
 from compose.planner.desired import UpOptions
 from compose.planner.stack import check_services
 from compose.state import ProjectLock, layout
@@ -129,7 +128,7 @@ async def _start_and_keep(
         run.pull,
         run.wait,
         run.wait_timeout,
-        report=_progress(service.out),
+        report=service.out.step,
         unwaited=(run.exit_code_from,) if run.exit_code_from else (),
     )
     for warning in done.outcome.warnings:
@@ -142,14 +141,6 @@ async def _start_and_keep(
         await service.shutdown.wait()  # `down` through the API
         return 0
     return await foreground.run(done.names)
-
-
-def _progress(out: Output) -> Callable[[Plan], None]:
-    def report(plan: Plan) -> None:
-        for action in plan.actions():
-            out.progress(action.describe())
-
-    return report
 
 
 async def _after_apply(

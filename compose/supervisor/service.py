@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from compose import progress
 from compose.errors import OperationError
 from compose.planner.actions import CreateReplica, Plan, RemoveReplica, RemoveVolume
 from compose.planner.desired import DesiredProject, UpOptions
@@ -37,6 +38,7 @@ from compose.planner.planner import (
     selected_services,
 )
 from compose.planner.stack import check_scale, check_services, desired_from_stack
+from compose.progress import Report, Step
 from compose.state import CREATED, EXITED, PAUSED, RUNNING, observe_project
 from compose.state.events import Event, EventLog
 from compose.supervisor import protocol as p, readiness, volumesnap
@@ -83,7 +85,7 @@ class Converged:
 
     def reply(self) -> p.PlanReply:
         return p.PlanReply(
-            tuple(a.describe() for a in self.plan.actions()),
+            tuple(a.describe() for a in self.plan.changes()),
             tuple(self.outcome.warnings),
             tuple(self.failures),
         )
@@ -160,37 +162,39 @@ class SupervisorService:
         return self._desired[1]
 
     # dispatch -------------------------------------------------------------------------------
-    async def handle(self, request: p.Request) -> p.Reply:
+    async def handle(self, request: p.Request, report: Report = progress.ignore) -> p.Reply:
+        """``report``: the steps of a plan-driven request (``apply``, ``down``, ``stop``) as
+        they happen: the caller's terminal, through the socket or in this process."""
         if isinstance(request, p.Status):
             return self.status()
         await self.applied.wait()  # `up` is still starting the project: its plan goes first
         self.busy += 1  # a foreground `up` does not end while a request has all briefly down
         try:
-            return await self._act(request)
+            return await self._act(request, report)
         finally:
             self.busy -= 1
             self.sup.tracker.poke()
 
-    async def _act(self, request: p.Request) -> p.Reply:
+    async def _act(self, request: p.Request, report: Report) -> p.Reply:
         match request:
             case p.Apply():
-                return await self.apply(request)
+                return await self.apply(request, report)
             case p.Down():
-                return await self.down(request)
+                return await self.down(request, report)
             case p.Stop():
-                return await self.stop(request)
+                return await self.stop(request, report)
             case p.Start():
-                return await self.start(request)
+                return await self.start(request, report)
             case p.Restart():
-                return await self.restart(request)
+                return await self.restart(request, report)
             case p.Kill():
-                return await self.kill(request)
+                return await self.kill(request, report)
             case p.Pause() | p.Unpause():
-                return await self.pause(request)
+                return await self.pause(request, report)
             case p.Remove():
-                return await self.remove(request)
+                return await self.remove(request, report)
             case p.Scale():
-                return await self.scale(request)
+                return await self.scale(request, report)
         return await self._act_for_tests(request)
 
     async def _act_for_tests(self, request: p.Request) -> p.Reply:
@@ -208,9 +212,13 @@ class SupervisorService:
                 return await self.exec(request)
         raise OperationError(f"unknown request {request.op!r}")
 
-    async def handle_json(self, doc: p.Json) -> p.Json:
-        """The socket's handler: a request line in, a reply line out (``api.serve``)."""
-        reply = await self.handle(p.request_from_json(doc))
+    async def handle_json(self, doc: p.Json, emit: Callable[[p.Json], None]) -> p.Json:
+        """The socket's handler: a request line in, step lines and a reply line out."""
+
+        def report(step: Step) -> None:
+            emit({"step": p.encode(step)})
+
+        reply = await self.handle(p.request_from_json(doc), report)
         return {"ok": True, **p.encode(reply)}
 
     def status(self) -> p.StatusReply:
@@ -228,11 +236,12 @@ class SupervisorService:
         pull: str,
         wait: bool = False,
         wait_timeout: float | None = None,
-        report: Callable[[Plan], None] | None = None,
+        report: Report = progress.ignore,
         unwaited: tuple[str, ...] = (),
     ) -> Converged:
         """Pull what ``up`` selects, plan against the records, apply, (``wait``) until ready.
-        The first `up`, an `up -d` against a running supervisor and a `create` all come here."""
+        The first `up`, an `up -d` against a running supervisor and a `create` all come here;
+        ``report`` sees each step as it happens."""
         check_services(stack, up.services)
         names = selected_services(desired_from_stack(stack), up.services, up.no_deps)
         images = await run_sync(ensure_images, stack, names, pull)
@@ -240,24 +249,25 @@ class SupervisorService:
         desired = desired_from_stack(stack, self.driver.ctx.images)
         plan = await run_sync(lambda: plan_up(desired, observe_project(self.project), up))
         await run_sync(check_plan_ports, self.driver.ctx, plan)  # before anything is created
-        if report is not None:
-            report(plan)
-        outcome = await self.sup.apply(plan, self.stop_timeout)
+        outcome = await self.sup.apply(plan, self.stop_timeout, report)
         done = Converged(plan, outcome, names, list(outcome.failures))
         if not done.failures and wait:
             waited = [n for n in names if n not in unwaited]  # `--exit-code-from`'s runs on
-            done.failures += await self.wait_ready(waited, wait_timeout)
+            done.failures += await self.wait_ready(waited, wait_timeout, report)
         return done
 
-    async def apply(self, request: p.Apply) -> p.PlanReply:
+    async def apply(self, request: p.Apply, report: Report = progress.ignore) -> p.PlanReply:
         stack = await run_sync(self.load, request.load)
         done = await self.converge(
-            stack, request.up, request.pull, request.wait, request.wait_timeout
+            stack, request.up, request.pull, request.wait, request.wait_timeout, report
         )
         return done.reply()
 
-    async def wait_ready(self, names: list[str], timeout: float | None) -> list[str]:
+    async def wait_ready(
+        self, names: list[str], timeout: float | None, report: Report = progress.ignore
+    ) -> list[str]:
         """``up --wait``: running (healthy when checked); one-shots that others need exited 0.
+        Reported as docker compose: ``Waiting``, then ``Healthy`` (``Exited`` for one-shots).
         Test mode waits for more, and explains (``readiness``)."""
         if self.readiness == TEST:
             return await readiness.wait_ready(self, names, timeout)
@@ -265,11 +275,20 @@ class SupervisorService:
         failures: list[str] = []
         with anyio.move_on_after(timeout) as scope:
             for name in names:
+                waited = [s.name for s in self.sup.tracker.of_service(name)]
+                for replica in waited:
+                    report(Step("Container", replica, "Waiting", done=False))
                 try:
                     ready = functools.partial(self._ready, name, name in one_shots)
                     await self.sup.tracker.wait_for(ready)
                 except DependencyFailed as exc:
                     failures.append(f'service "{name}": {exc}')
+                    for replica in waited:
+                        report(Step("Container", replica, "Error", error=True, text=str(exc)))
+                    continue
+                verdict = "Exited" if name in one_shots else "Healthy"
+                for replica in waited:
+                    report(Step("Container", replica, verdict))
         if scope.cancelled_caught:
             failures.append(f"timeout after {timeout}s waiting for services to be running/healthy")
         return failures
@@ -346,26 +365,28 @@ class SupervisorService:
         return p.ExecReply(code, base64.b64encode(output).decode())
 
     # down and stop -----------------------------------------------------------------------------
-    async def down(self, request: p.Down) -> p.DownReply:
-        """Remove everything, forget the project; a long-lived supervisor then exits."""
+    async def down(self, request: p.Down, report: Report = progress.ignore) -> p.DownReply:
+        """Remove everything, forget the project; a long-lived supervisor then exits. With
+        services named, only their replicas go (networks stay; the supervisor keeps running)."""
         observed = await run_sync(observe_project, self.project)
         plan = plan_down(self.desired(), observed, request.options)
-        outcome = await self.sup.apply(plan, request.timeout)
-        await run_sync(forget_project, self.project)
-        if self.serving:
-            self.sup.spawn(_set_later, self.shutdown)  # after the reply is sent
+        outcome = await self.sup.apply(plan, request.timeout, report)
+        if not request.options.services:
+            await run_sync(forget_project, self.project)
+            if self.serving:
+                self.sup.spawn(_set_later, self.shutdown)  # after the reply is sent
         return p.DownReply(
-            tuple(a.describe() for a in plan.actions()),
+            tuple(a.describe() for a in plan.changes()),
             tuple(outcome.warnings),
             tuple(outcome.failures),
-            pid=os.getpid(),
+            pid=os.getpid() if not request.options.services else 0,
         )
 
-    async def stop(self, request: p.Stop) -> p.Changed:
+    async def stop(self, request: p.Stop, report: Report = progress.ignore) -> p.Changed:
         """Dependents first; a stopped replica is not restarted by its policy."""
         plan = await self._plan_stop(request.services)
         outcome = await self.sup.apply(
-            plan, self.stop_timeout if request.timeout is None else request.timeout
+            plan, self.stop_timeout if request.timeout is None else request.timeout, report
         )
         outcome.raise_for_failures()
         return p.Changed("Stopped", tuple(a.name for s in plan.services for a in s.actions))
@@ -375,14 +396,13 @@ class SupervisorService:
         dependents first, each line shown as it starts."""
         with anyio.CancelScope(shield=True):  # a Ctrl-C never leaves it half done
             plan = await self._plan_stop(())
-            for action in plan.actions():
-                self.out.progress(action.describe())
-            await self.sup.apply(plan, self.stop_timeout if timeout is None else timeout)
+            grace = self.stop_timeout if timeout is None else timeout
+            await self.sup.apply(plan, grace, self.out.step)
 
     async def _plan_stop(self, services: tuple[str, ...]) -> Plan:
         return plan_stop(self.desired(), await run_sync(observe_project, self.project), services)
 
-    async def start(self, request: p.Start) -> p.Changed:
+    async def start(self, request: p.Start, report: Report = progress.ignore) -> p.Changed:
         names = []
         for state in self._states(request.services):
             if not state.running:
@@ -390,7 +410,7 @@ class SupervisorService:
                 names.append(state.name)
         return p.Changed("Started", tuple(names))
 
-    async def restart(self, request: p.Restart) -> p.Changed:
+    async def restart(self, request: p.Restart, report: Report = progress.ignore) -> p.Changed:
         """Stop and start again (the file's changes are not applied, as docker compose)."""
         names = []
         for state in self._states(request.services):
@@ -398,9 +418,9 @@ class SupervisorService:
                 await self.sup.executor.stop(state.name, request.timeout)
             await self.sup.executor.start(state.name)
             names.append(state.name)
-        return p.Changed("Started", tuple(names))
+        return p.Changed("Started", tuple(names), doing="Restarting")
 
-    async def kill(self, request: p.Kill) -> p.Changed:
+    async def kill(self, request: p.Kill, report: Report = progress.ignore) -> p.Changed:
         names = []
         for state in self._states(request.services):
             if state.running:
@@ -413,7 +433,9 @@ class SupervisorService:
         """The second Ctrl-C of a foreground `up`: SIGKILL what is left."""
         await self.kill(p.Kill((), int(signals.SIGKILL)))
 
-    async def pause(self, request: p.Pause | p.Unpause) -> p.Changed:
+    async def pause(
+        self, request: p.Pause | p.Unpause, report: Report = progress.ignore
+    ) -> p.Changed:
         """Freeze / thaw running replicas; the tracker knows, so health probes skip them and the
         records (``ps``) say ``paused`` without a later update overwriting it."""
         pausing = isinstance(request, p.Pause)
@@ -428,7 +450,7 @@ class SupervisorService:
                 names.append(state.name)
         return p.Changed("Paused" if pausing else "Unpaused", tuple(names))
 
-    async def remove(self, request: p.Remove) -> p.Changed:
+    async def remove(self, request: p.Remove, report: Report = progress.ignore) -> p.Changed:
         """The stopped replicas go (with ``volumes``, their anonymous volumes); `rm` lowers the
         count the loop keeps."""
         victims = [s.name for s in self._states(request.services) if not s.running]
@@ -452,7 +474,7 @@ class SupervisorService:
         return [s for s in tracked if not services or s.service in services]
 
     # scale --------------------------------------------------------------------------------------
-    async def scale(self, request: p.Scale) -> p.Scaled:
+    async def scale(self, request: p.Scale, report: Report = progress.ignore) -> p.Scaled:
         """A long-lived supervisor changes the counts its loop keeps and waits until they hold
         (lowest free index up, highest first down); without one the change is planned and
         applied here (the replicas then run unsupervised until the next `up` adopts them)."""

@@ -29,6 +29,7 @@ from compose.errors import PycomposeError, StackError
 from compose.testing.identity import StackIdentity, identity
 
 if TYPE_CHECKING:
+    from compose.progress import Step
     from compose.project import LoadOptions, ProjectClient
     from compose.supervisor.protocol import Snapshotted
 
@@ -367,6 +368,10 @@ class _Collected:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+
+    def step(self, step: Step) -> None:
+        if step.done:
+            self.lines.append(step.line())
 
     def progress(self, line: str) -> None:
         self.lines.append(line)

@@ -14,23 +14,36 @@ import click
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
+    from compose.progress import Step
     from compose.project import Reply
     from compose.project.client import ProjectClient
 
-PAST = {"Stop": "Stopped", "Remove": "Removed"}
-
 
 class CliOutput:
-    """Progress and warnings on stderr, replica logs on stdout (docker compose's split)."""
+    """Steps, messages and warnings on stderr (rendered as ``--progress`` says), replica logs
+    on stdout: docker compose's split. Every output of one run shares its renderer."""
+
+    def __init__(self, options: GlobalOptions | None = None) -> None:
+        from compose.cli.app import GlobalOptions
+        from compose.cli.progress import for_run
+
+        if options is None:
+            ctx = click.get_current_context(silent=True)
+            options = (ctx.find_object(GlobalOptions) if ctx else None) or GlobalOptions()
+        self.renderer = for_run(options.progress, options.ansi)
+
+    def step(self, step: Step) -> None:
+        self.renderer.step(step)
 
     def progress(self, line: str) -> None:
-        click.echo(f" {line}", err=True)
+        self.renderer.message(line)
 
     def log(self, line: str) -> None:
+        self.renderer.pause()
         click.echo(line)
 
     def warning(self, text: str) -> None:
-        click.echo(f"warning: {text}", err=True)
+        self.renderer.message(f"warning: {text}")
 
 
 def client(options: GlobalOptions, services: Sequence[str] = ()) -> ProjectClient:
@@ -46,31 +59,25 @@ def client(options: GlobalOptions, services: Sequence[str] = ()) -> ProjectClien
 
 
 def report(reply: Reply, out: CliOutput | None = None) -> None:
-    """A reply as docker compose prints what it did: `` Container web-1  Stopped``."""
-    from compose import project as p
-
+    """A reply as docker compose prints what it did: `` Container web-1  Stopping``, then
+    `` Container web-1  Stopped`` (the verbs whose steps are not streamed as they happen)."""
     out = out or CliOutput()
+    for warning in getattr(reply, "warnings", ()):
+        out.warning(warning)
+    for step in _steps(reply):
+        out.step(step)
+
+
+def _steps(reply: Reply) -> list[Step]:
+    from compose import project as p
+    from compose.progress import pair
+
     if isinstance(reply, p.Changed):
-        for name in reply.names:
-            out.progress(f"Container {name}  {reply.verb}")
-    elif isinstance(reply, p.Scaled):
-        for warning in reply.warnings:
-            out.warning(warning)
-        for name in reply.removed:
-            out.progress(f"Container {name}  Removed")
-        for name in reply.created:
-            out.progress(f"Container {name}  Started")
-    elif isinstance(reply, p.DownReply):
-        for warning in reply.warnings:
-            out.warning(warning)
-        for line in reply.actions:
-            out.progress(past(line))
-
-
-def past(line: str) -> str:
-    """A plan line in the past tense (``Container web-1  Stop`` → ``... Stopped``)."""
-    head, sep, verb = line.rpartition("  ")
-    return f"{head}{sep}{PAST[verb]}" if sep and verb in PAST else line
+        return [s for name in reply.names for s in pair("Container", name, reply.verb, reply.doing)]
+    if isinstance(reply, p.Scaled):
+        removed = [s for name in reply.removed for s in pair("Container", name, "Removed")]
+        return removed + [s for n in reply.created for s in pair("Container", n, "Started")]
+    return []
 
 
 def needs_root(options: GlobalOptions, action: str) -> None:

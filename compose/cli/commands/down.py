@@ -47,13 +47,15 @@ def command(
         plan = project.plan_down(options)
         click.echo("\n".join([plan.render(), *(f"Image {i}  Remove" for i in images)]))
         return
-    report(project.down(options, timeout))
+    out = CliOutput()
+    report(project.down(options, timeout, out), out)
     remove_images(images)
 
 
 def remove_images(refs: list[str]) -> None:
     from compose.cli.commands._imagerm import remove_unused
     from compose.images import ImageStore
+    from compose.progress import pair
 
     store, out = ImageStore(), CliOutput()
     for ref in refs:
@@ -63,4 +65,5 @@ def remove_images(refs: list[str]) -> None:
         if user is not None:
             out.warning(f"image {ref} is used by container {user}: not removed")
         else:
-            out.progress(f"Image {ref}  Removed")
+            for step in pair("Image", ref, "Removed"):
+                out.step(step)

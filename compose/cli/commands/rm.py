@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import client, needs_root, report
+from compose.cli.commands._project import CliOutput, client, needs_root, report
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -23,7 +23,7 @@ def command(
     needs_root(obj, "rm")
     project = client(obj)
     if force or stop:
-        report(project.stop(services))
+        project.stop(services, out=CliOutput())
     removed = project.rm(services, volumes)
     if not removed.names:
         click.echo("No stopped containers", err=True)

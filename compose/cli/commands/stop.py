@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import client, needs_root, report
+from compose.cli.commands._project import CliOutput, client, needs_root
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -17,4 +17,4 @@ if TYPE_CHECKING:
 def command(obj: GlobalOptions, /, services: tuple[str, ...], timeout: float | None) -> None:
     """Stop running containers without removing them."""
     needs_root(obj, "stop")
-    report(client(obj).stop(services, timeout))
+    client(obj).stop(services, timeout, CliOutput())

@@ -66,12 +66,14 @@ def test_up_to_date_project_has_nothing_to_do():
     plan = plan_up(
         stack(), observed(running("db", 1, "h-db"), running("web", 1, "h-web")), UpOptions()
     )
-    assert plan.services[0].actions == () and plan.services[1].actions == ()
+    assert plan.empty and lines(plan) == ["Nothing to do"]
+    kept = [(a.name, a.verb) for s in plan.services for a in s.actions]
+    assert kept == [("p-db-1", "Running"), ("p-web-1", "Running")]  # docker's `Running` lines
 
 
 def test_changed_hash_recreates_it_and_restarts_dependents_that_ask():
     obs = observed(running("db", 1, "old"), running("web", 1, "h-web"))
-    assert lines(plan_up(stack(), obs, UpOptions()))[2:] == [
+    assert lines(plan_up(stack(), obs, UpOptions())) == [
         "Container p-db-1  Recreate",
         "Container p-web-1  Restart",
     ]
@@ -79,9 +81,25 @@ def test_changed_hash_recreates_it_and_restarts_dependents_that_ask():
 
 def test_no_recreate_and_force_recreate():
     obs = observed(running("db", 1, "old"), running("web", 1, "h-web"))
-    assert plan_up(stack(), obs, UpOptions(no_recreate=True)).services[0].actions == ()
+    assert plan_up(stack(), obs, UpOptions(no_recreate=True)).empty
     forced = plan_up(stack(), obs, UpOptions(force_recreate=True))
     assert [a.verb for s in forced.services for a in s.actions] == ["Recreate", "Recreate"]
+
+
+def test_force_recreate_of_named_services_keeps_their_dependencies_unless_asked():
+    obs = observed(running("db", 1, "h-db"), running("web", 1, "h-web"))
+    named = plan_up(stack(), obs, UpOptions(services=("web",), force_recreate=True))
+    assert lines(named) == ["Container p-web-1  Recreate"]  # db: `Running`, as docker's
+    deps = UpOptions(services=("web",), force_recreate=True, always_recreate_deps=True)
+    assert lines(plan_up(stack(), obs, deps)) == [
+        "Container p-db-1  Recreate",
+        "Container p-web-1  Recreate",
+    ]
+    only_deps = UpOptions(services=("web",), always_recreate_deps=True)
+    assert lines(plan_up(stack(), obs, only_deps)) == [
+        "Container p-db-1  Recreate",
+        "Container p-web-1  Restart",  # its dependency was recreated and it asks (restart: true)
+    ]
 
 
 def test_exited_replica_is_started_again():
@@ -95,7 +113,7 @@ def test_exited_replica_is_started_again():
 def test_scale_up_takes_lowest_free_index_and_down_removes_highest():
     obs = observed(running("db", 1, "h-db"), running("web", 2, "h-web"))
     up = plan_up(stack(), obs, UpOptions(scale={"web": 3}))
-    assert lines(up)[2:] == [
+    assert lines(up) == [
         "Container p-web-1  Create",
         "Container p-web-1  Start",
         "Container p-web-3  Create",
@@ -103,7 +121,7 @@ def test_scale_up_takes_lowest_free_index_and_down_removes_highest():
     ]
     obs = observed(running("db", 1, "h-db"), *(running("web", i, "h-web") for i in (1, 2, 3)))
     down = plan_up(stack(), obs, UpOptions(scale={"web": 1}))
-    assert lines(down)[2:] == [
+    assert lines(down) == [
         "Container p-web-3  Stop",
         "Container p-web-3  Remove",
         "Container p-web-2  Stop",
@@ -126,7 +144,7 @@ def test_orphans_warn_or_are_removed():
     plan = plan_up(stack(), obs, UpOptions())
     assert "p-old-1" in plan.warnings[0] and "--remove-orphans" in plan.warnings[0]
     removed = plan_up(stack(), obs, UpOptions(remove_orphans=True))
-    assert lines(removed)[2:] == ["Container p-old-1  Stop", "Container p-old-1  Remove"]
+    assert lines(removed) == ["Container p-old-1  Stop", "Container p-old-1  Remove"]
 
 
 def test_down_stops_dependents_first_and_keeps_volumes():

@@ -1,4 +1,4 @@
-"""The detached supervisor's unix-socket API: one JSON request, one JSON reply."""
+"""The detached supervisor's unix-socket API: one JSON request, its steps, one JSON reply."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ def test_call_without_supervisor_is_none():
 
 
 def test_request_reply_and_errors():
-    async def handler(request):
+    async def handler(request, emit):
+        if request["op"] == "steps":
+            for n in range(3):
+                emit({"step": {"n": n}})
+            return {"ok": True}
         if request["op"] == "boom":
             raise ValueError("no such op")
         if request["op"] == "typo":
@@ -27,6 +31,11 @@ def test_request_reply_and_errors():
             tg.start_soon(api.serve, socket_path("p"), handler)
             await anyio.sleep(0.1)
             reply = await anyio.to_thread.run_sync(api.call, "p", {"op": "status", "n": 1})
+            seen = []
+            streamed = await anyio.to_thread.run_sync(
+                lambda: api.call("p", {"op": "steps"}, on_step=seen.append)
+            )
+            assert streamed == {"ok": True} and seen == [{"n": 0}, {"n": 1}, {"n": 2}]
             with pytest.raises(OperationError, match="no such op"):
                 await anyio.to_thread.run_sync(api.call, "p", {"op": "boom"})
             with pytest.raises(UserError, match=r'^no such service: "wbe"$') as user:
