@@ -23,6 +23,8 @@ REMOVE = ("Removing", "Removed")
 RECREATE = ("Recreate", "Recreated")
 RESTART = ("Restarting", "Restarted")
 KILL = ("Killing", "Killed")
+STOPPING = "Gracefully Stopping... press Ctrl+C again to force"  # a foreground `up`'s Ctrl-C
+ABORTING = "Aborting on container exit..."
 PAIRS = {done: working for working, done in (CREATE, START, STOP, REMOVE, RESTART, KILL)}
 PAIRS[RECREATE[1]] = RECREATE[0]
 
@@ -38,7 +40,8 @@ class Step:
 
     @property
     def id(self) -> str:
-        return f"{self.kind} {self.name}"
+        """``Container web-1``; a service's pull is its name alone (`` web Pulled``)."""
+        return f"{self.kind} {self.name}" if self.kind else self.name
 
     def line(self) -> str:
         """The plain form: ``Container web-1  Started`` (docker's two spaces)."""

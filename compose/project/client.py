@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from compose.model import Service, Stack
     from compose.planner.actions import Plan
     from compose.planner.desired import DownOptions, UpOptions
-    from compose.progress import Step
     from compose.project.transport import SocketTransport
+    from compose.stackfile import LoadedStack
     from compose.state import ObservedProject, ObservedReplica
     from compose.supervisor import protocol as p
     from compose.supervisor.oneoff import OneOff
@@ -58,6 +58,7 @@ class ProjectClient:
         self._name = name
         self._warn = warn
         self._stack: Stack | None = None
+        self._loaded: LoadedStack | None = None
         self._socket: SocketTransport | None = None
 
     # the project ------------------------------------------------------------------------------
@@ -65,10 +66,41 @@ class ProjectClient:
     def name(self) -> str:
         """``-p``, else the file's (read without building the typed model: fast)."""
         if self._name is None:
+            self._name = self._tree().name
+        return self._name
+
+    def _tree(self) -> LoadedStack:
+        if self._loaded is None:
             from compose.stackfile import load_stack_tree
 
-            self._name = load_stack_tree(self.load).name
-        return self._name
+            self._loaded = load_stack_tree(self.load)
+        return self._loaded
+
+    def known_services(self) -> set[str]:
+        """The file's services (those its profiles disable too); without a file (``-p`` of a
+        project whose directory is gone), those its records name."""
+        from compose.errors import StackFileNotFound
+
+        try:
+            loaded = self._tree()
+        except StackFileNotFound:
+            if self._name is None:
+                raise
+            observed = self.observe()
+            recorded = set(observed.project.services) if observed.project else set()
+            return recorded | observed.services
+        services = loaded.tree.get("services")
+        return set(services if isinstance(services, dict) else {}) | set(loaded.disabled_services)
+
+    def check_services(self, names: Sequence[str]) -> None:
+        """A name that is no service of the project is an error on every command (docker
+        compose's ``no such service``), never an empty result."""
+        if not names:
+            return
+        known = self.known_services()
+        for name in names:
+            if name not in known:
+                raise UnknownServiceError(f'no such service: "{name}"')
 
     @property
     def stack(self) -> Stack:
@@ -103,10 +135,12 @@ class ProjectClient:
             self._socket = SocketTransport(self.name)
         return self._socket
 
-    def observe(self) -> ObservedProject:
-        """What the records say, with liveness (read-only, no lock)."""
+    def observe(self, services: Sequence[str] = ()) -> ObservedProject:
+        """What the records say, with liveness (read-only, no lock); ``services``: the names a
+        command was given (an unknown one is an error)."""
         from compose.state import observe_project
 
+        self.check_services(services)
         return observe_project(self.name)
 
     def replicas(
@@ -114,7 +148,7 @@ class ProjectClient:
     ) -> list[ObservedReplica]:
         """The recorded replicas of ``services`` (all when empty); a named service without
         any is an error."""
-        observed = self.observe()
+        observed = self.observe(services)
         for name in services:
             if name not in observed.services:
                 raise UnknownServiceError(
@@ -175,10 +209,7 @@ class ProjectClient:
             return 0
         stack = self.stack
         if self.socket.listening():
-            raise UserError(
-                f'project "{self.name}" is already running (a supervisor serves it)',
-                hint="apply changes with `up -d`, follow it with `logs -f`, stop it with `down`",
-            )
+            return self._attach(up, run, out)
         import anyio
 
         from compose.project.transport import unwrap
@@ -191,7 +222,7 @@ class ProjectClient:
         load = self.portable_load()
         if self._may_be_running() and self.socket.listening():
             apply = p.Apply(load, up, run.pull, run.wait, run.wait_timeout)
-            reply = self._expect(p.PlanReply, self.socket.call(apply, report=out.step))
+            reply = self._expect(p.PlanReply, self.socket.call(apply, out=out))
             for warning in reply.warnings:
                 out.warning(warning)
             if reply.failures:
@@ -200,6 +231,44 @@ class ProjectClient:
         from compose.project.detached import launch
 
         return launch(p.Launch(load, up, run), out)
+
+    def _attach(self, up: UpOptions, run: RunOptions, out: Output) -> int:
+        """A foreground `up` where a supervisor keeps the project (started by `up -d`): it
+        converges to the file, then this terminal follows the project as docker compose's
+        does; Ctrl-C stops the project (the supervisor keeps it, stopped), a second kills."""
+        import signal
+        import time
+
+        since = time.time()
+        self._detached(up, replace(run, detach=True, wait=False), out)
+        # Ctrl-C and SIGTERM interrupt, also where the shell started us with SIGINT ignored
+        # (a background job): docker compose's signal handling does the same
+        caught: list[int] = []
+
+        def interrupt(signum: int, _frame: object) -> None:
+            caught.append(signum)
+            raise KeyboardInterrupt
+
+        saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            try:
+                reply = self.socket.call(p.Attach(up, run, since), out=out)
+            except KeyboardInterrupt:
+                self._interrupted(run, out)
+                return 128 + (caught[0] if caught else signal.SIGINT)  # 130, 143 for SIGTERM
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+        return self._expect(p.Exited, reply).code
+
+    def _interrupted(self, run: RunOptions, out: Output) -> None:
+        from compose.progress import STOPPING
+
+        out.progress(STOPPING)
+        try:
+            self.stop((), run.stop_timeout, out)
+        except KeyboardInterrupt:
+            self.kill(())
 
     def _may_be_running(self) -> bool:
         """Some project's supervisor listens (one glob: no file is read when none does)."""
@@ -212,6 +281,7 @@ class ProjectClient:
     ) -> p.DownReply:
         """Stop and remove the project's replicas, networks (and volumes); a supervisor that
         ran it has exited when this returns. ``out`` sees the steps as they happen."""
+        self.check_services(options.services)
         reply = self._call(p.Down(options, timeout), p.DownReply, out)
         if reply.pid and reply.pid != os.getpid():
             _wait_gone(self.name, reply.pid)
@@ -223,6 +293,7 @@ class ProjectClient:
         self, services: Sequence[str] = (), timeout: float | None = None, out: Output | None = None
     ) -> p.Changed:
         """``out`` sees the steps (``Stopping``, ``Stopped``) as they happen."""
+        self.check_services(services)
         return self._call(p.Stop(tuple(services), timeout), p.Changed, out)
 
     def start(
@@ -236,7 +307,7 @@ class ProjectClient:
         (they need one: restart policies), as many as there are (`start` does not scale)."""
         existing = [
             r
-            for r in self.observe().replicas
+            for r in self.observe(services).replicas
             if not r.record.oneoff and (not services or r.service in services)
         ]
         if not existing:
@@ -261,6 +332,7 @@ class ProjectClient:
         self, services: Sequence[str] = (), timeout: float | None = None, out: Output | None = None
     ) -> list[p.Changed | p.PlanReply]:
         """Stop then start (the file's changes are not applied, as docker compose)."""
+        self.check_services(services)
         reply = self.socket.call(p.Restart(tuple(services), timeout))
         if reply is not None:
             return [self._expect(p.Changed, reply)]
@@ -431,7 +503,7 @@ class ProjectClient:
         """The running supervisor serves it, else this process does (under the lock); ``out``
         sees its steps as they happen either way."""
         out = out or _Silent()
-        reply = self.socket.call(request, report=out.step)
+        reply = self.socket.call(request, out=out)
         if reply is None:
             from compose.project.transport import LocalTransport
 
@@ -466,20 +538,7 @@ class ProjectClient:
         )
 
 
-class _Silent:
-    """Progress of a request served here is its reply (the caller prints that)."""
-
-    def step(self, step: Step) -> None:
-        pass
-
-    def progress(self, line: str) -> None:
-        pass
-
-    def log(self, line: str) -> None:
-        pass
-
-    def warning(self, text: str) -> None:
-        pass
+_Silent = p.Silent
 
 
 def _wait_gone(project: str, pid: int, timeout: float = 30.0) -> None:

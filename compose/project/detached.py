@@ -12,7 +12,6 @@ import sys
 from typing import IO, Any
 
 from compose.errors import ProjectUpError, PycomposeError, UserError
-from compose.progress import Step
 from compose.state.layout import start_log
 from compose.supervisor import protocol as p
 from compose.supervisor.options import Output
@@ -54,15 +53,10 @@ def result(doc: dict[str, Any]) -> p.PlanReply:
 def _relay(stream: IO[bytes], out: Output) -> dict[str, Any]:
     for raw in stream:
         doc = json.loads(raw)
-        if "step" in doc:
-            out.step(p.decode(Step, doc["step"]))
-        elif "progress" in doc:
-            out.progress(doc["progress"])
-        elif "warning" in doc:
-            out.warning(doc["warning"])
-        elif "result" in doc:
+        if "result" in doc:
             found: dict[str, Any] = doc["result"]
             return found
+        p.replay(doc, out)
     return {
         "ok": False,
         "failures": ["the supervisor exited before it was ready (see supervisor.log)"],

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from compose import progress
-from compose.progress import Report, Step
 from compose.supervisor import api, protocol as p
 
 if TYPE_CHECKING:
@@ -32,14 +30,16 @@ class SocketTransport:
         self.project = project
 
     def call(
-        self, request: p.Request, timeout: float | None = None, report: Report = progress.ignore
+        self, request: p.Request, timeout: float | None = None, out: Output | None = None
     ) -> p.Reply | None:
-        """The running supervisor's reply; None when none listens. Raises its errors."""
+        """The running supervisor's reply; None when none listens. Raises its errors. ``out``
+        sees what the request reports while it runs (its steps, an attached `up`'s logs)."""
 
-        def on_step(doc: p.Json) -> None:
-            report(p.decode(Step, doc))
+        def on_line(doc: p.Json) -> None:
+            if out is not None:
+                p.replay(doc, out)
 
-        doc = api.call(self.project, request.to_json(), timeout or request.deadline(), on_step)
+        doc = api.call(self.project, request.to_json(), timeout or request.deadline(), on_line)
         return None if doc is None else p.decode(request.reply, doc)
 
     def listening(self) -> bool:
@@ -69,7 +69,7 @@ class LocalTransport:
         from compose.supervisor.service import local_service
 
         async with local_service(self.project, stack, self.out) as service:
-            return await service.handle(request, self.out.step)
+            return await service.handle(request, self.out)
 
 
 def unwrap(call: Callable[[], T]) -> T:

@@ -16,6 +16,7 @@ from compose.state.store import StateStore
 class ObservedReplica:
     record: ReplicaRecord
     alive: bool
+    supervised: bool = True  # a supervisor keeps the project (restart policies apply)
 
     @property
     def name(self) -> str:
@@ -40,6 +41,11 @@ class ObservedReplica:
     def running(self) -> bool:
         return self.status in (RUNNING, PAUSED)
 
+    @property
+    def restarting(self) -> bool:
+        """Exited, and its supervisor's restart policy starts it again (``Restarting (3)``)."""
+        return self.record.restarting and self.supervised and self.status == EXITED
+
 
 @dataclass(frozen=True, slots=True)
 class ObservedProject:
@@ -62,10 +68,12 @@ class ObservedProject:
 
 def observe_project(project: str, proc: Path = Path("/proc")) -> ObservedProject:
     store = StateStore(project)
+    holder = lock_holder_pid(project)
     observed = tuple(
-        ObservedReplica(rec, is_alive(rec.pid, rec.start_time, proc)) for rec in store.replicas()
+        ObservedReplica(rec, is_alive(rec.pid, rec.start_time, proc), holder is not None)
+        for rec in store.replicas()
     )
-    return ObservedProject(project, store.load_project(), observed, lock_holder_pid(project))
+    return ObservedProject(project, store.load_project(), observed, holder)
 
 
 def list_projects() -> list[str]:

@@ -32,6 +32,12 @@ def new_container_id() -> str:
     return secrets.token_hex(32)
 
 
+def command_line(argv: list[str] | tuple[str, ...]) -> str:
+    """The command as docker lists a container's: arguments with a space in single quotes
+    (``sh -c 'echo hi; exit 3'``)."""
+    return " ".join(f"'{a}'" if " " in a and i else a for i, a in enumerate(argv))
+
+
 def staging_name(name: str, token: str) -> str:
     """The temporary name of a replica's successor while both run (Docker's recreate names
     it ``<short id>_<name>`` the same way); renamed to ``name`` once the old one is gone."""
@@ -116,6 +122,7 @@ class ReplicaRecord:
     finished_at: float | None = None
     oneoff: bool = False
     manually_stopped: bool = False
+    restarting: bool = False  # exited, and its supervisor will start it again (restart policy)
     log_path: str | None = None
     runtime: dict[str, Any] = field(default_factory=dict)  # opaque data the runtime needs back
     # the name its kernel objects (netns, veth/IPAM, cgroup, replica dir) were made under: the

@@ -20,8 +20,19 @@ from typing import Any
 
 
 class PipeOutput:
+    """Progress lines to the client that started us (``protocol.LineOutput``'s), until the
+    result line; then stdout goes to /dev/null."""
+
     def __init__(self) -> None:
+        from compose.supervisor import protocol as p
+
         self.open = True
+        self.lines = p.LineOutput(self._send)
+        self.step, self.progress, self.warning = (
+            self.lines.step,
+            self.lines.progress,
+            self.lines.warning,
+        )
 
     def _send(self, doc: dict[str, Any]) -> None:
         if not self.open:
@@ -32,22 +43,8 @@ class PipeOutput:
         except (BrokenPipeError, OSError):
             self.open = False
 
-    def step(self, step: Any) -> None:
-        from compose.supervisor import protocol as p
-
-        self.step_doc(p.encode(step))
-
-    def step_doc(self, doc: dict[str, Any]) -> None:
-        self._send({"step": doc})
-
-    def progress(self, line: str) -> None:
-        self._send({"progress": line})
-
     def log(self, line: str) -> None:
-        pass
-
-    def warning(self, text: str) -> None:
-        self._send({"warning": text})
+        pass  # a detached supervisor shows no replica output
 
     def ready(self, result: dict[str, Any]) -> None:
         self._send({"result": result})
@@ -116,7 +113,7 @@ def _forward(project: str, launch: Any, out: PipeOutput) -> bool:
     apply = p.Apply(
         launch.load, launch.up, launch.run.pull, launch.run.wait, launch.run.wait_timeout
     )
-    doc = api.call(project, apply.to_json(), apply.deadline(), out.step_doc) or {}
+    doc = api.call(project, apply.to_json(), apply.deadline(), out._send) or {}
     reply = p.decode(p.PlanReply, doc)
     for warning in reply.warnings:
         out.warning(warning)

@@ -2,8 +2,8 @@
 line, then the request's progress as ``{"step": ...}`` lines while it runs, then one JSON reply
 line, on a unix socket at ``<run>/projects/<project>/supervisor.sock``.
 
-    client ──{"op": "down", ...}──────────► server ──handler(request, emit)──┐
-           ◄─{"step": {...}} … (emit) ─────────────────────────────────────────┤
+    client ──{"op": "down", ...}──────────► server ──handler(request, channel)──┐
+           ◄─{"step": {...}} … (channel.emit) ────────────────────────────────────┤
            ◄─{"ok": true, ...}  (an error: {"ok": false, "error", "hint"}) ────┘
 
 The wire only: the requests and replies are ``protocol``'s, the handler is the
@@ -24,9 +24,9 @@ from compose import localsock
 from compose.errors import OperationError, UserError
 from compose.state.layout import socket_path
 
-Emit = Callable[[dict[str, Any]], None]
-Handler = Callable[[dict[str, Any], Emit], Awaitable[dict[str, Any]]]
+Handler = Callable[[dict[str, Any], "Channel"], Awaitable[dict[str, Any]]]
 MAX_LINE = 1 << 20
+BUFFER = 1 << 16  # lines queued for a slow client (an attached `up` reads replica logs)
 
 
 async def serve(path: Path, handler: Handler) -> None:
@@ -57,47 +57,68 @@ async def _one(stream: Any, handler: Handler) -> None:
                 data += await stream.receive()
             except anyio.EndOfStream:
                 break
-        send, receive = anyio.create_memory_object_stream[dict[str, Any]](max_buffer_size=1024)
+        send, receive = anyio.create_memory_object_stream[dict[str, Any]](max_buffer_size=BUFFER)
+        channel = Channel(send)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_pump, receive, stream)
+            pumped = anyio.Event()
+            tg.start_soon(_pump, receive, stream, pumped)
+            tg.start_soon(_watch_close, stream, channel)
             try:
-                reply = await handler(json.loads(data or b"{}"), _emitter(send))
+                reply = await handler(json.loads(data or b"{}"), channel)
             except Exception as exc:
                 reply = {"ok": False, "error": str(exc)}
                 if isinstance(exc, UserError):  # the client raises it again as the user's mistake
                     reply.update(user_error=True, hint=exc.hint)
             finally:
                 send.close()  # the pump sends what is left, then ends
+            await pumped.wait()
+            tg.cancel_scope.cancel()
         with contextlib.suppress(Exception):
             await stream.send((json.dumps(reply) + "\n").encode())
 
 
-def _emitter(send: Any) -> Emit:
-    """A sync ``emit`` (the supervisor reports steps from plain callbacks): queued, never
-    blocking; a client that reads nothing only loses progress lines."""
+class Channel:
+    """One request's way back to its client while it runs: lines before the reply (``emit``:
+    sync, queued, never blocking) and whether the client has gone (``closed``)."""
 
-    def emit(doc: dict[str, Any]) -> None:
-        with contextlib.suppress(Exception):
-            send.send_nowait(doc)
+    def __init__(self, send: Any) -> None:
+        import anyio
 
-    return emit
+        self._send = send
+        self.closed = anyio.Event()
+
+    def emit(self, doc: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # a client that reads nothing loses these lines
+            self._send.send_nowait(doc)
 
 
-async def _pump(receive: Any, stream: Any) -> None:
-    async with receive:
-        async for doc in receive:
-            with contextlib.suppress(Exception):
-                await stream.send((json.dumps(doc) + "\n").encode())
+async def _pump(receive: Any, stream: Any, pumped: Any) -> None:
+    try:
+        async with receive:
+            async for doc in receive:
+                with contextlib.suppress(Exception):
+                    await stream.send((json.dumps(doc) + "\n").encode())
+    finally:
+        pumped.set()
+
+
+async def _watch_close(stream: Any, channel: Channel) -> None:
+    """A client sends nothing after its request: EOF means it has gone (Ctrl-C)."""
+    with contextlib.suppress(Exception):
+        while await stream.receive():
+            pass
+    channel.closed.set()
 
 
 def call(
     project: str,
     request: dict[str, Any],
-    timeout: float = 60.0,
-    on_step: Callable[[dict[str, Any]], None] | None = None,
+    timeout: float | None = 60.0,
+    on_line: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """Send one request; None when no supervisor listens. Raises on an error reply.
-    ``on_step``: each progress line before the reply (its ``step`` object)."""
+    ``on_line``: each line before the reply (``{"step": ...}``, ``{"log": ...}`` ...);
+    ``timeout`` None: no limit (an attached `up` runs until the project ends)."""
     path = socket_path(project)
     if not path.exists():
         return None
@@ -108,7 +129,7 @@ def call(
         except (ConnectionRefusedError, FileNotFoundError):
             return None
         sock.sendall((json.dumps(request) + "\n").encode())
-        reply = _reply(_lines(sock), on_step)
+        reply = _reply(_lines(sock), on_line)
     if not reply.get("ok", False) and reply.get("user_error"):
         raise UserError(reply.get("error", "failed"), hint=reply.get("hint"))
     if not reply.get("ok", False):
@@ -130,13 +151,13 @@ def _lines(sock: socket.socket) -> Iterator[bytes]:
 
 
 def _reply(
-    lines: Iterator[bytes], on_step: Callable[[dict[str, Any]], None] | None
+    lines: Iterator[bytes], on_line: Callable[[dict[str, Any]], None] | None
 ) -> dict[str, Any]:
     for line in lines:
         doc: dict[str, Any] = json.loads(line)
-        if "step" in doc and "ok" not in doc:
-            if on_step is not None:
-                on_step(doc["step"])
+        if "ok" not in doc:
+            if on_line is not None:
+                on_line(doc)
             continue
         return doc
     return {"ok": False, "error": "it ended without a reply"}

@@ -232,6 +232,8 @@ class Supervisor(Hooks):
             return
         self.stopping(name)
         self.tracker.exited(name, code)
+        if self._will_restart(state, time.monotonic()):  # `ps`: Restarting; `logs -f` waits
+            self.tracker.update(name, restarting=True)
         self.event("die", name, exit_code=code)
         self.enqueue(state.service)
         try:
@@ -317,10 +319,19 @@ class Supervisor(Hooks):
         for state in self.tracker.of_service(service):
             if state.status != EXITED or state.manually_stopped or self._staging(state):
                 continue
-            tries = attempts(policy, state.restart_count, state.restarts, now)
-            if not should_restart(policy, state.exit_code, tries, False):
+            if not self._will_restart(state, now):
+                if state.restarting:
+                    self.tracker.update(state.name, restarting=False)
                 continue
             await self._restart_when_due(state, now, policy)
+
+    def _will_restart(self, state: ReplicaState, now: float) -> bool:
+        """The exited replica's restart policy starts it again (the watch loop only)."""
+        if not self.watch or state.manually_stopped or state.oneoff:
+            return False
+        policy = self.driver.restart_policy(state.service)
+        tries = attempts(policy, state.restart_count, state.restarts, now)
+        return should_restart(policy, state.exit_code, tries, False)
 
     async def _create_batch(self, service: str, indexes: list[int]) -> None:
         """Create + start one slow-start batch in parallel; any failure raises (retry)."""

@@ -307,7 +307,7 @@ class Executor:
 
     async def stop(self, name: str, timeout: float | None = None) -> None:
         """``timeout``: the grace period, else the running plan's, else the replica's own."""
-        self.tracker.update(name, manually_stopped=True)
+        self.tracker.update(name, manually_stopped=True, restarting=False)
         self.hooks.stopping(name)
         grace = self._stop_timeout if timeout is None else timeout
         await self.driver.stop_replica(name, grace)

@@ -1,6 +1,10 @@
 """Foreground `up`: stream every replica's log with `service-N |` prefixes until Ctrl-C (graceful
 stop; a second Ctrl-C kills), `--abort-on-container-exit`, or every replica having exited.
 
+The same view serves a foreground `up` run against a project a detached supervisor already
+keeps (the ``attach`` request): there it writes to the client's output and ends when the
+client goes (its Ctrl-C; the client then stops the project through the API).
+
 Like a detached supervisor it serves the project's API (``run`` serves the SupervisorService
 for both), so `scale`, `stop`, `start`, `restart`, `kill`, `pause`, `rm`, `up -d` … from another
 terminal act through it: new replicas (scaled up, started again, recreated under their name)
@@ -21,64 +25,94 @@ from typing import TYPE_CHECKING
 import anyio
 
 from compose.logs import Formatter, LogLine, LogTail, parse_time
+from compose.progress import ABORTING, STOPPING
 from compose.state import EXITED
 from compose.state.events import Event
 from compose.supervisor.options import RunOptions
 from compose.supervisor.tracker import ReplicaState
 
 if TYPE_CHECKING:
+    from compose.supervisor.options import Output
     from compose.supervisor.service import SupervisorService
 
 EXIT_SETTLE = 0.15  # an exit is reported this long after it: the replica's last lines first
 
 
 class Foreground:
-    def __init__(self, service: SupervisorService, run: RunOptions) -> None:
+    def __init__(
+        self,
+        service: SupervisorService,
+        run: RunOptions,
+        out: Output | None = None,
+        since: float | None = None,
+    ) -> None:
+        """``since``: what happened before is not shown (default: the supervisor's start; an
+        attached client's `up` began later)."""
         self.service = service
         self.run_options = run
+        self.out = out or service.out
+        self.since = service.started if since is None else since
         self.view: Attached | None = None
+        self.interrupted = 0  # the signal that ended it: `up` returns 128 + it
+        self.aborted_by: ReplicaState | None = None  # the exit that ended it (abort flags)
 
-    async def run(self, names: list[str]) -> int:
-        interrupted = 0  # the signal that ended it: the exit code is 128 + it, never 0
+    async def run(self, names: list[str], gone: anyio.Event | None = None) -> None:
+        """Until the project ends (every replica exited, an abort, `down`) or: this process's
+        Ctrl-C, or (``gone``) an attached client leaving."""
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._stream_logs)
             tg.start_soon(self._watch_exits, names, tg.cancel_scope)
-            tg.start_soon(self._end_on_shutdown, tg.cancel_scope)
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for signum in signals:
-                    interrupted = int(signum)
-                    self.service.out.progress(
-                        "Gracefully stopping... (press Ctrl+C again to force)"
-                    )
-                    tg.cancel_scope.cancel()
-                    break
-        if self.view is not None:  # the exits that ended it, before the graceful stop begins
-            self.view.show(self, settle=0.0)
-        return 128 + interrupted if interrupted else self._exit_code()
+            tg.start_soon(self._end_on, self.service.shutdown, tg.cancel_scope)
+            if gone is not None:
+                tg.start_soon(self._end_on, gone, tg.cancel_scope)
+            else:
+                tg.start_soon(self._end_on_signal, tg.cancel_scope)
+        if self.view is not None and (gone is None or not gone.is_set()):
+            self.view.show(self, settle=0.0)  # the exits that ended it, before the stop begins
+
+    @property
+    def stops_all(self) -> bool:
+        """The replicas stop when it ends: Ctrl-C here, an abort, `up` run in this process."""
+        return bool(self.interrupted) or self.aborted_by is not None
 
     async def stop(self) -> None:
         """The graceful stop after the first Ctrl-C; a second Ctrl-C SIGKILLs what is left.
         Then what the replicas said while stopping (their exits are ours: not reported)."""
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._kill_on_second_signal)
-            await self.service.stop_all()
+            await self.service.stop_all(out=self.out)
             tg.cancel_scope.cancel()
         if self.view is not None:
             self.view.follow(self)
             for line in self.view.tail.poll():
-                self.service.out.log(self.view.fmt.format(line))
+                self.out.log(self.view.fmt.format(line))
 
-    def _exit_code(self) -> int:
+    def exit_code(self) -> int:
+        """What `up` returns (docker compose's rule): 128 + the signal (130 after Ctrl-C); the
+        code of ``--exit-code-from``'s service; else, after an abort, the code of the container
+        that caused it; else 0. Asked after the stop (the service's own code is known then)."""
+        if self.interrupted:
+            return 128 + self.interrupted
         target = self.run_options.exit_code_from
-        if target is None:
-            return 0
-        reps = self.service.sup.tracker.of_service(target)
-        return next((r.exit_code or 0 for r in reps if r.exit_code is not None), 0)
+        if target is not None:
+            reps = self.service.sup.tracker.of_service(target)
+            return next((r.exit_code or 0 for r in reps if r.exit_code is not None), 0)
+        if self.aborted_by is not None:
+            return self.aborted_by.exit_code or 0
+        return 0
 
-    async def _end_on_shutdown(self, scope: anyio.CancelScope) -> None:
-        """A `down` through the API ends the foreground."""
-        await self.service.shutdown.wait()
+    async def _end_on(self, event: anyio.Event, scope: anyio.CancelScope) -> None:
+        """A `down` through the API (or an attached client leaving) ends the foreground."""
+        await event.wait()
         scope.cancel()
+
+    async def _end_on_signal(self, scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                self.interrupted = int(signum)
+                self.out.progress(STOPPING)
+                scope.cancel()
+                return
 
     async def _kill_on_second_signal(self) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -104,7 +138,8 @@ class Foreground:
         def done() -> bool:
             reps = [r for n in names for r in sup.tracker.of_service(n)]
             if abort or run.abort_on_container_failure:
-                if any(aborting(r) for r in reps):
+                self.aborted_by = next((r for r in reps if aborting(r)), None)
+                if self.aborted_by is not None:
                     return True
             if self.service.busy or sup.restarting():
                 return False
@@ -112,15 +147,22 @@ class Foreground:
 
         await sup.tracker.wait_for(done)
         await anyio.sleep(0.2)  # let the last log lines land
+        if self.aborted_by is not None:
+            if self.view is not None:
+                self.view.show(self, settle=0.0)  # `fail-1 exited with code 3` first
+            self.out.progress(ABORTING)
         scope.cancel()
 
     async def _stream_logs(self) -> None:
-        view = self.view = Attached(self._formatter())
+        view = self.view = Attached(self._formatter(), since=self.since)
+        shown = [f"{s.service}-{s.index}" for s in self._replicas()]
+        if shown:
+            self.out.log(f"Attaching to {', '.join(shown)}")
         events = self.service.events
         if events is not None:
             events.listeners.append(lambda event: view.died(self, event))
         for state in list(self.service.sup.tracker.replicas.values()):  # exits while starting
-            if state.status == EXITED and (state.finished_at or 0) >= self.service.started:
+            if state.status == EXITED and (state.finished_at or 0) >= self.since:
                 died = {"time": state.finished_at, "exit_code": state.exit_code}
                 view.died(self, {"action": "die", "container": state.name, **died})
         while True:
@@ -130,6 +172,11 @@ class Foreground:
     def shown(self, service: str) -> bool:
         run = self.run_options
         return (not run.attach or service in run.attach) and service not in run.no_attach
+
+    def _replicas(self) -> list[ReplicaState]:
+        tracked = self.service.sup.tracker.replicas.values()
+        reps = [s for s in tracked if not s.oneoff and self.shown(s.service)]
+        return sorted(reps, key=lambda s: (s.service, s.index))
 
     def _formatter(self) -> Formatter:
         records = self.service.driver.ctx.store.replicas()
@@ -147,6 +194,7 @@ class Attached:
     ``die`` events) waiting to be reported after the replica's last lines."""
 
     fmt: Formatter
+    since: float = 0.0  # lines written before the foreground began are not shown
     tail: LogTail = field(default_factory=LogTail)
     files: dict[str, str] = field(default_factory=dict)  # source -> log path followed
     exits: list[tuple[float, str, int | None]] = field(default_factory=list)  # time, source, code
@@ -169,14 +217,14 @@ class Attached:
         for stamp, line in lines:
             if stamp > waiting.get(line.source, stamp):
                 self.held.append((stamp, line))
-            else:
+            elif stamp >= self.since:
                 shown.append((stamp, self.fmt.format(line)))
         for when, source, code in due:
             self.exits.remove((when, source, code))
             said = "exited" if code is None else f"exited with code {code}"
             shown.append((when, self.fmt.status(source, said)))
         for _, text in sorted(shown, key=lambda item: item[0]):
-            fg.service.out.log(text)
+            fg.out.log(text)
 
     def follow(self, fg: Foreground) -> None:
         """Every shown replica's log; a replica made anew under its name (another log file,

@@ -14,6 +14,7 @@ steps of its progress as ``{"step": ...}`` lines, then one reply line).
     Snapshot(name, services)        Snapshotted(name, volumes, replicas, ...)    volumes copied
     Restore(name, services)         Snapshotted(...)                             volumes put back
     Exec(service, index, argv, ...) ExecReply(exit_code, output)                 output captured
+    Attach(up, run, since)          Exited(code)               a foreground `up` on a kept project
 
 Both transports of ``compose.project`` carry these: to a running supervisor over the socket,
 or to a ``SupervisorService`` made for one request in the calling process.
@@ -27,12 +28,13 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from compose.planner.desired import DownOptions, UpOptions
+from compose.progress import Step
 from compose.stackfile.types import LoadOptions
 from compose.supervisor.options import Owner, RunOptions
 
@@ -87,6 +89,13 @@ class Changed:
 
 
 @dataclass(frozen=True)
+class Exited:
+    """How an attached foreground `up` ended: the exit code it returns."""
+
+    code: int = 0
+
+
+@dataclass(frozen=True)
 class Scaled:
     created: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
@@ -115,7 +124,7 @@ class ExecReply:
     output: str = ""  # base64 of stdout+stderr (bytes, whatever the command wrote)
 
 
-Reply = StatusReply | PlanReply | DownReply | Changed | Scaled | Snapshotted | ExecReply
+Reply = StatusReply | PlanReply | DownReply | Changed | Scaled | Snapshotted | ExecReply | Exited
 
 
 # requests ---------------------------------------------------------------------------------------
@@ -128,8 +137,9 @@ class Request:
     def to_json(self) -> Json:
         return {"op": self.op, **encode(self)}
 
-    def deadline(self) -> float:
-        """How long a client waits for the reply (a converge may pull images)."""
+    def deadline(self) -> float | None:
+        """How long a client waits for the reply (a converge may pull images; None: as long
+        as it runs)."""
         return 120.0
 
 
@@ -302,6 +312,22 @@ class Exec(Request):
 
 
 @dataclass(frozen=True)
+class Attach(Request):
+    """A foreground `up` against a running supervisor: follow the project (its replicas' logs
+    on the client's output, their exits, ``--abort-on-container-exit`` …) until it ends or
+    the client goes; the reply is the exit code `up` returns."""
+
+    op: ClassVar[str] = "attach"
+    reply: ClassVar[type[Reply]] = Exited
+    up: UpOptions = field(default_factory=UpOptions)
+    run: RunOptions = field(default_factory=RunOptions)
+    since: float = 0.0  # the client's start: earlier output is not shown
+
+    def deadline(self) -> float | None:
+        return None
+
+
+@dataclass(frozen=True)
 class Launch:
     """What a client hands the detached supervisor it starts (``python -m compose.supervisor``
     reads it on stdin): the file to load, ``up``'s options and how to run."""
@@ -311,10 +337,65 @@ class Launch:
     run: RunOptions
 
 
+# a request's output while it runs -------------------------------------------------------------
+class LineOutput:
+    """An output that writes each call as a JSON line: ``{"step": {...}}``, ``{"log": "..."}``,
+    ``{"progress": "..."}``, ``{"warning": "..."}`` (the socket's lines before a reply, the
+    detached supervisor's pipe); ``replay`` plays them into another output."""
+
+    def __init__(self, write: Callable[[Json], None], gone: Any = None) -> None:
+        self.write = write
+        self.gone = gone  # the socket's: set when the client has gone (an attached `up`)
+
+    def step(self, step: Step) -> None:
+        self.write({"step": encode(step)})
+
+    def progress(self, line: str) -> None:
+        self.write({"progress": line})
+
+    def log(self, line: str) -> None:
+        self.write({"log": line})
+
+    def warning(self, text: str) -> None:
+        self.write({"warning": text})
+
+
+class Silent:
+    """The output of a caller that shows nothing (a reply says what it needs)."""
+
+    def step(self, step: Step) -> None:
+        pass
+
+    def progress(self, line: str) -> None:
+        pass
+
+    def log(self, line: str) -> None:
+        pass
+
+    def warning(self, text: str) -> None:
+        pass
+
+
+def replay(doc: Mapping[str, Any], out: Any) -> bool:
+    """A ``LineOutput`` line into ``out`` (an Output); False when it is no such line."""
+    if "step" in doc:
+        out.step(decode(Step, doc["step"]))
+    elif "log" in doc:
+        out.log(doc["log"])
+    elif "progress" in doc:
+        out.progress(doc["progress"])
+    elif "warning" in doc:
+        out.warning(doc["warning"])
+    else:
+        return False
+    return True
+
+
 REQUESTS: dict[str, type[Request]] = {
     cls.op: cls
     for cls in (
         *(Status, Apply, Down, Stop, Start, Restart, Kill, Pause, Unpause, Remove, Scale),
+        Attach,
         *(Ready, Own, Snapshot, Restore, Exec),
     )
 }

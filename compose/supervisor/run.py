@@ -104,7 +104,7 @@ async def _supervise(
     else:
         await foreground.stop()  # a second Ctrl-C kills; what the replicas said is shown
     service.driver.record_failures({})  # no loop keeps the counts any more: nothing failing
-    return code
+    return foreground.exit_code() if code is None and foreground is not None else code or 0
 
 
 async def _start_and_keep(
@@ -114,7 +114,8 @@ async def _start_and_keep(
     run: RunOptions,
     ready: Ready | None,
     foreground: Foreground | None,
-) -> int:
+) -> int | None:
+    """The exit code, or None when the foreground decides it (after its stop)."""
     driver = service.driver
     for state in driver.replicas.adoptable():
         service.sup.adopt(state)
@@ -140,7 +141,8 @@ async def _start_and_keep(
     if foreground is None:
         await service.shutdown.wait()  # `down` through the API
         return 0
-    return await foreground.run(done.names)
+    await foreground.run(done.names)
+    return None
 
 
 async def _after_apply(

@@ -41,7 +41,7 @@ from compose.planner.stack import check_scale, check_services, desired_from_stac
 from compose.progress import Report, Step
 from compose.state import CREATED, EXITED, PAUSED, RUNNING, observe_project
 from compose.state.events import Event, EventLog
-from compose.supervisor import protocol as p, readiness, volumesnap
+from compose.supervisor import api, protocol as p, readiness, volumesnap
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.conditions import DependencyFailed, check_completed, check_healthy
 from compose.supervisor.core import Supervisor
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from compose.stackfile import LoadOptions
 
 log = logging.getLogger(__name__)
+Silent = p.Silent
 CONVERGE_TIMEOUT = 120.0  # a `scale` reply waits this long for the counts to hold
 
 
@@ -97,18 +98,27 @@ def load_stack(options: LoadOptions) -> Stack:
     return load(options)
 
 
-def ensure_images(stack: Stack, services: list[str], policy: str) -> dict[str, Image]:
+def ensure_images(
+    stack: Stack, services: list[str], policy: str, report: Report = progress.ignore
+) -> dict[str, Image]:
     """The services' images, pulled first where their ``pull_policy`` (or ``policy``) says;
-    a service with ``build:`` was built (or pulled) by the CLI already (``compose.build``)."""
-    from compose.images import ensure_image
+    a service with ``build:`` was built (or pulled) by the CLI already (``compose.build``);
+    a pull is reported as docker compose does (`` web Pulling``, `` web Pulled``)."""
+    from compose.images import ImageStore, ensure_image
+    from compose.images.ensure import needs_pull
 
-    return {
-        name: ensure_image(
-            stack.services[name].image_name(stack.name),
-            policy=_policy(stack.services[name], policy),
-        )
-        for name in services
-    }
+    store = ImageStore()
+    images = {}
+    for name in services:
+        svc = stack.services[name]
+        ref, rule = svc.image_name(stack.name), _policy(svc, policy)
+        pulls = needs_pull(ref, rule, store)
+        if pulls:
+            report(Step("", name, "Pulling", done=False))
+        images[name] = ensure_image(ref, policy=rule, store=store)
+        if pulls:
+            report(Step("", name, "Pulled"))
+    return images
 
 
 def _policy(svc: Service, policy: str) -> str:
@@ -162,39 +172,41 @@ class SupervisorService:
         return self._desired[1]
 
     # dispatch -------------------------------------------------------------------------------
-    async def handle(self, request: p.Request, report: Report = progress.ignore) -> p.Reply:
-        """``report``: the steps of a plan-driven request (``apply``, ``down``, ``stop``) as
-        they happen: the caller's terminal, through the socket or in this process."""
+    async def handle(self, request: p.Request, out: Output | None = None) -> p.Reply:
+        """``out``: the caller's output while the request runs (the steps of a plan-driven
+        request, an attached `up`'s logs): through the socket, or in this process."""
         if isinstance(request, p.Status):
             return self.status()
         await self.applied.wait()  # `up` is still starting the project: its plan goes first
         self.busy += 1  # a foreground `up` does not end while a request has all briefly down
         try:
-            return await self._act(request, report)
+            return await self._act(request, out or Silent())
         finally:
             self.busy -= 1
             self.sup.tracker.poke()
 
-    async def _act(self, request: p.Request, report: Report) -> p.Reply:
+    async def _act(self, request: p.Request, out: Output) -> p.Reply:
         match request:
             case p.Apply():
-                return await self.apply(request, report)
+                return await self.apply(request, out)
             case p.Down():
-                return await self.down(request, report)
+                return await self.down(request, out)
             case p.Stop():
-                return await self.stop(request, report)
+                return await self.stop(request, out)
             case p.Start():
-                return await self.start(request, report)
+                return await self.start(request, out)
             case p.Restart():
-                return await self.restart(request, report)
+                return await self.restart(request, out)
             case p.Kill():
-                return await self.kill(request, report)
+                return await self.kill(request, out)
             case p.Pause() | p.Unpause():
-                return await self.pause(request, report)
+                return await self.pause(request, out)
             case p.Remove():
-                return await self.remove(request, report)
+                return await self.remove(request, out)
             case p.Scale():
-                return await self.scale(request, report)
+                return await self.scale(request, out)
+            case p.Attach():
+                return await self.attach(request, out)
         return await self._act_for_tests(request)
 
     async def _act_for_tests(self, request: p.Request) -> p.Reply:
@@ -212,13 +224,10 @@ class SupervisorService:
                 return await self.exec(request)
         raise OperationError(f"unknown request {request.op!r}")
 
-    async def handle_json(self, doc: p.Json, emit: Callable[[p.Json], None]) -> p.Json:
-        """The socket's handler: a request line in, step lines and a reply line out."""
-
-        def report(step: Step) -> None:
-            emit({"step": p.encode(step)})
-
-        reply = await self.handle(p.request_from_json(doc), report)
+    async def handle_json(self, doc: p.Json, channel: api.Channel) -> p.Json:
+        """The socket's handler: a request line in, output lines and a reply line out."""
+        out = p.LineOutput(channel.emit, gone=channel.closed)
+        reply = await self.handle(p.request_from_json(doc), out)
         return {"ok": True, **p.encode(reply)}
 
     def status(self) -> p.StatusReply:
@@ -244,7 +253,7 @@ class SupervisorService:
         ``report`` sees each step as it happens."""
         check_services(stack, up.services)
         names = selected_services(desired_from_stack(stack), up.services, up.no_deps)
-        images = await run_sync(ensure_images, stack, names, pull)
+        images = await run_sync(ensure_images, stack, names, pull, report)
         self.driver.ctx.use(stack, images)
         desired = desired_from_stack(stack, self.driver.ctx.images)
         plan = await run_sync(lambda: plan_up(desired, observe_project(self.project), up))
@@ -256,10 +265,10 @@ class SupervisorService:
             done.failures += await self.wait_ready(waited, wait_timeout, report)
         return done
 
-    async def apply(self, request: p.Apply, report: Report = progress.ignore) -> p.PlanReply:
+    async def apply(self, request: p.Apply, out: Output) -> p.PlanReply:
         stack = await run_sync(self.load, request.load)
         done = await self.converge(
-            stack, request.up, request.pull, request.wait, request.wait_timeout, report
+            stack, request.up, request.pull, request.wait, request.wait_timeout, out.step
         )
         return done.reply()
 
@@ -365,12 +374,12 @@ class SupervisorService:
         return p.ExecReply(code, base64.b64encode(output).decode())
 
     # down and stop -----------------------------------------------------------------------------
-    async def down(self, request: p.Down, report: Report = progress.ignore) -> p.DownReply:
+    async def down(self, request: p.Down, out: Output) -> p.DownReply:
         """Remove everything, forget the project; a long-lived supervisor then exits. With
         services named, only their replicas go (networks stay; the supervisor keeps running)."""
         observed = await run_sync(observe_project, self.project)
         plan = plan_down(self.desired(), observed, request.options)
-        outcome = await self.sup.apply(plan, request.timeout, report)
+        outcome = await self.sup.apply(plan, request.timeout, out.step)
         if not request.options.services:
             await run_sync(forget_project, self.project)
             if self.serving:
@@ -382,27 +391,43 @@ class SupervisorService:
             pid=os.getpid() if not request.options.services else 0,
         )
 
-    async def stop(self, request: p.Stop, report: Report = progress.ignore) -> p.Changed:
+    async def stop(self, request: p.Stop, out: Output) -> p.Changed:
         """Dependents first; a stopped replica is not restarted by its policy."""
         plan = await self._plan_stop(request.services)
         outcome = await self.sup.apply(
-            plan, self.stop_timeout if request.timeout is None else request.timeout, report
+            plan, self.stop_timeout if request.timeout is None else request.timeout, out.step
         )
         outcome.raise_for_failures()
         return p.Changed("Stopped", tuple(a.name for s in plan.services for a in s.actions))
 
-    async def stop_all(self, timeout: float | None = None) -> None:
-        """The supervisor's own end (Ctrl-C, a failed foreground `up`): every replica stops,
-        dependents first, each line shown as it starts."""
+    async def stop_all(self, timeout: float | None = None, out: Output | None = None) -> None:
+        """The supervisor's own end (Ctrl-C, a failed foreground `up`, an abort): every
+        replica stops, dependents first, each step shown as it happens."""
         with anyio.CancelScope(shield=True):  # a Ctrl-C never leaves it half done
             plan = await self._plan_stop(())
             grace = self.stop_timeout if timeout is None else timeout
-            await self.sup.apply(plan, grace, self.out.step)
+            await self.sup.apply(plan, grace, (out or self.out).step)
+
+    async def attach(self, request: p.Attach, out: Output) -> p.Exited:
+        """A foreground `up` run where this supervisor keeps the project: its view (logs,
+        exits, the abort flags) on the client's output until the project ends or the client
+        goes; an abort stops every replica, as the foreground does. The reply: `up`'s code."""
+        from compose.supervisor.foreground import Foreground
+
+        desired = self.desired()
+        if desired is None:
+            raise OperationError("attach: the stack file is needed")
+        names = selected_services(desired, request.up.services, request.up.no_deps)
+        foreground = Foreground(self, request.run, out, since=request.since)
+        await foreground.run(names, gone=getattr(out, "gone", None))
+        if foreground.stops_all:
+            await foreground.stop()
+        return p.Exited(foreground.exit_code())
 
     async def _plan_stop(self, services: tuple[str, ...]) -> Plan:
         return plan_stop(self.desired(), await run_sync(observe_project, self.project), services)
 
-    async def start(self, request: p.Start, report: Report = progress.ignore) -> p.Changed:
+    async def start(self, request: p.Start, out: Output) -> p.Changed:
         names = []
         for state in self._states(request.services):
             if not state.running:
@@ -410,7 +435,7 @@ class SupervisorService:
                 names.append(state.name)
         return p.Changed("Started", tuple(names))
 
-    async def restart(self, request: p.Restart, report: Report = progress.ignore) -> p.Changed:
+    async def restart(self, request: p.Restart, out: Output) -> p.Changed:
         """Stop and start again (the file's changes are not applied, as docker compose)."""
         names = []
         for state in self._states(request.services):
@@ -420,7 +445,7 @@ class SupervisorService:
             names.append(state.name)
         return p.Changed("Started", tuple(names), doing="Restarting")
 
-    async def kill(self, request: p.Kill, report: Report = progress.ignore) -> p.Changed:
+    async def kill(self, request: p.Kill, out: Output) -> p.Changed:
         names = []
         for state in self._states(request.services):
             if state.running:
@@ -431,11 +456,9 @@ class SupervisorService:
 
     async def kill_all(self) -> None:
         """The second Ctrl-C of a foreground `up`: SIGKILL what is left."""
-        await self.kill(p.Kill((), int(signals.SIGKILL)))
+        await self.kill(p.Kill((), int(signals.SIGKILL)), self.out)
 
-    async def pause(
-        self, request: p.Pause | p.Unpause, report: Report = progress.ignore
-    ) -> p.Changed:
+    async def pause(self, request: p.Pause | p.Unpause, out: Output) -> p.Changed:
         """Freeze / thaw running replicas; the tracker knows, so health probes skip them and the
         records (``ps``) say ``paused`` without a later update overwriting it."""
         pausing = isinstance(request, p.Pause)
@@ -450,7 +473,7 @@ class SupervisorService:
                 names.append(state.name)
         return p.Changed("Paused" if pausing else "Unpaused", tuple(names))
 
-    async def remove(self, request: p.Remove, report: Report = progress.ignore) -> p.Changed:
+    async def remove(self, request: p.Remove, out: Output) -> p.Changed:
         """The stopped replicas go (with ``volumes``, their anonymous volumes); `rm` lowers the
         count the loop keeps."""
         victims = [s.name for s in self._states(request.services) if not s.running]
@@ -474,7 +497,7 @@ class SupervisorService:
         return [s for s in tracked if not services or s.service in services]
 
     # scale --------------------------------------------------------------------------------------
-    async def scale(self, request: p.Scale, report: Report = progress.ignore) -> p.Scaled:
+    async def scale(self, request: p.Scale, out: Output) -> p.Scaled:
         """A long-lived supervisor changes the counts its loop keeps and waits until they hold
         (lowest free index up, highest first down); without one the change is planned and
         applied here (the replicas then run unsupervised until the next `up` adopts them)."""

@@ -29,6 +29,7 @@ class ReplicaState:
     finished_at: float | None = None
     restart_count: int = 0
     manually_stopped: bool = False
+    restarting: bool = False  # exited, its restart policy will start it again
     backoff: float = 0.0  # current restart delay (Docker's restart manager)
     restarts: list[float] = dataclasses.field(default_factory=list)  # monotonic restart times
     oneoff: bool = False  # a `run` container: never counted as a replica of its service
@@ -53,6 +54,7 @@ class ReplicaState:
             rec.finished_at,
             rec.restart_count,
             rec.manually_stopped,
+            restarting=rec.restarting and rep.status == EXITED,
             oneoff=rec.oneoff,
         )
 
@@ -64,6 +66,7 @@ class ReplicaState:
             health=self.health,
             restart_count=self.restart_count,
             manually_stopped=self.manually_stopped,
+            restarting=self.restarting,
             finished_at=self.finished_at if self.status == EXITED else record.finished_at,
         )
 
@@ -93,7 +96,12 @@ class Tracker:
 
     def started(self, name: str) -> None:
         self.update(
-            name, status=RUNNING, exit_code=None, started_at=time.time(), manually_stopped=False
+            name,
+            status=RUNNING,
+            exit_code=None,
+            started_at=time.time(),
+            manually_stopped=False,
+            restarting=False,
         )
 
     def exited(self, name: str, code: int | None) -> None:

@@ -106,10 +106,7 @@ services:
     proc = cli.run("up", "-d")
     assert "Container" not in proc.stderr  # adopted: nothing created or started again
     after = rows(cli)
-    assert (
-        list(after) == [f"{project}-app-1"]
-        and after[f"{project}-app-1"]["Created"] == before["Created"]
-    )
+    assert list(after) == [f"{project}-app-1"] and after[f"{project}-app-1"]["ID"] == before["ID"]
 
 
 def _is_supervisor(pid: int, project: str) -> bool:
@@ -165,13 +162,13 @@ services:
 """
     cli = Cli(project, file=write_stack(tmp_path, body))
     cli.run("up", "-d")
-    before = {r["Service"]: r["Created"] for r in rows(cli).values()}
+    before = {r["Service"]: r["ID"] for r in rows(cli).values()}
     assert cli.run("up", "-d").stderr.count("Container") == 0  # unchanged: nothing to do
     write_stack(tmp_path, body.replace('VERSION: "1"', 'VERSION: "2"'))
     proc = cli.run("up", "-d")
     assert f"Container {project}-web-1  Recreate" in proc.stderr
     assert f"{project}-db-1" not in proc.stderr
-    after = {r["Service"]: r["Created"] for r in rows(cli).values()}
+    after = {r["Service"]: r["ID"] for r in rows(cli).values()}
     assert after["db"] == before["db"]
     env = cli.run("exec", "-T", "web", "sh", "-c", "echo $VERSION").stdout
     assert env == "2\n"

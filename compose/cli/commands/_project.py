@@ -23,7 +23,8 @@ class CliOutput:
     """Steps, messages and warnings on stderr (rendered as ``--progress`` says), replica logs
     on stdout: docker compose's split. Every output of one run shares its renderer."""
 
-    def __init__(self, options: GlobalOptions | None = None) -> None:
+    def __init__(self, options: GlobalOptions | None = None, quiet_pull: bool = False) -> None:
+        """``quiet_pull``: pulls are not shown (``up --quiet-pull``)."""
         from compose.cli.app import GlobalOptions
         from compose.cli.progress import for_run
 
@@ -31,9 +32,11 @@ class CliOutput:
             ctx = click.get_current_context(silent=True)
             options = (ctx.find_object(GlobalOptions) if ctx else None) or GlobalOptions()
         self.renderer = for_run(options.progress, options.ansi)
+        self.quiet_pull = quiet_pull
 
     def step(self, step: Step) -> None:
-        self.renderer.step(step)
+        if not (self.quiet_pull and step.status in ("Pulling", "Pulled")):
+            self.renderer.step(step)
 
     def progress(self, line: str) -> None:
         self.renderer.message(line)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from compose.state import ObservedProject
 
 
 @click.command()
@@ -23,8 +27,7 @@ def command(show_all: bool, quiet: bool, fmt: str, filters: tuple[str, ...]) -> 
         if (running == 0 and not show_all) or (wanted and name not in wanted):
             continue
         files = ",".join(observed.project.config_files) if observed.project else ""
-        status = f"running({running})" if running else f"exited({len(observed.replicas)})"
-        row = {"Name": name, "Status": status, "ConfigFiles": files}
+        row = {"Name": name, "Status": _status(observed), "ConfigFiles": files}
         owner = describe(observed.project.labels) if observed.project else ""
         if owner:  # a test stack's owner (compose.testing): only then a column
             row["Owner"] = owner
@@ -33,13 +36,24 @@ def command(show_all: bool, quiet: bool, fmt: str, filters: tuple[str, ...]) -> 
         for row in rows:
             click.echo(row["Name"])
     elif fmt == "json":
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps(rows, separators=(",", ":")))
     elif fmt == "table":
         _table(rows)
     elif rows or fmt.startswith("table"):
         from compose.cli.gotemplate import render
 
         click.echo(render(fmt, rows, {"ConfigFiles": "CONFIG FILES"}))
+
+
+def _status(observed: ObservedProject) -> str:
+    """docker compose's: each state with its count, ``exited(1), running(2)``."""
+    from compose.cli.commands.psformat import state
+
+    counts: dict[str, int] = {}
+    for rep in observed.replicas:
+        if not rep.record.oneoff:
+            counts[state(rep)] = counts.get(state(rep), 0) + 1
+    return ", ".join(f"{s}({n})" for s, n in sorted(counts.items()))
 
 
 def _table(rows: list[dict[str, str]]) -> None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
@@ -14,7 +13,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("-a", "--all", "show_all", is_flag=True, help="Show stopped containers too.")
-@click.option("-q", "--quiet", is_flag=True, help="Only display names.")
+@click.option("-q", "--quiet", is_flag=True, help="Only display IDs.")
 @click.option("--services", "only_services", is_flag=True, help="Display services.")
 @click.option("--status", multiple=True, help="Filter by status (running, exited, ...).")
 @click.option("--filter", "filters", multiple=True, help="status=<status>")
@@ -25,6 +24,11 @@ if TYPE_CHECKING:
     help="table, json, or a Go template: '{{.Name}}\\t{{.Status}}' ('table ...' adds a header).",
 )
 @click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
+@click.option(
+    "--orphans/--no-orphans",
+    default=True,
+    help="Include services the file no longer declares (default: yes).",
+)
 @click.pass_obj
 def command(
     obj: GlobalOptions,
@@ -37,22 +41,25 @@ def command(
     filters: tuple[str, ...],
     fmt: str,
     no_trunc: bool,
+    orphans: bool,
 ) -> None:
     """List containers."""
-    from compose.cli.commands.psformat import rows, table
+    from compose.cli.commands.psformat import rows, table, to_json
 
     statuses = set(status) | {f.split("=", 1)[1] for f in filters if f.startswith("status=")}
     project = client(obj)
-    items = rows(project.observe(), services, show_all or bool(statuses), statuses)
+    observed = project.observe(services)
+    known = None if orphans else project.known_services()
+    items = rows(observed, services, show_all or bool(statuses), statuses, no_trunc or quiet, known)
     if only_services:
         for svc in dict.fromkeys(i["Service"] for i in items):
             click.echo(svc)
     elif quiet:
         for item in items:
-            click.echo(item["Name"])
+            click.echo(item["ID"])
     elif fmt == "json":
         for item in items:
-            click.echo(json.dumps(item))
+            click.echo(to_json(item))
     elif fmt == "table":
         click.echo(table(items))
         _failed_services(project.failures())

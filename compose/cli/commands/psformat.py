@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from compose.state import ObservedProject, ObservedReplica, PortRecord
+from compose.state import EXITED, ObservedProject, ObservedReplica, PortRecord
 
 COLUMNS = ("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")
 # `ps --format 'table {{.Field}}'` headers, as docker compose names them
@@ -21,64 +22,107 @@ HEADERS = {
 
 
 def template_item(item: dict[str, Any]) -> dict[str, Any]:
-    """A summary as docker's ps template context shows it: lists joined with commas, labels
-    as ``k=v,...`` and ``.Label "key"``."""
-    labels = item["Labels"]
-    return {
-        **item,
-        "Names": ",".join(item["Names"]),
-        "Networks": ",".join(item["Networks"]),
-        "Mounts": ",".join(item["Mounts"]),
-        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
-        "Label": lambda key: labels.get(key, ""),
-        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(item["Created"])),
-    }
+    """A summary as docker's ps template context has it: its fields, and ``.Label "key"``."""
+    labels = dict(kv.split("=", 1) for kv in item["Labels"].split(",") if "=" in kv)
+    return {**item, "Label": lambda key: labels.get(key, "")}
 
 
 def rows(
-    observed: ObservedProject, services: tuple[str, ...], show_all: bool, statuses: set[str]
+    observed: ObservedProject,
+    services: tuple[str, ...],
+    show_all: bool,
+    statuses: set[str],
+    no_trunc: bool = False,
+    known: set[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """The replicas ``ps`` lists: running (and restarting) ones, all with ``-a``; ``known``:
+    the file's services (``--orphans=false`` leaves out the others)."""
     out = []
     for rep in observed.replicas:
         if services and rep.service not in services:
             continue
-        if statuses and rep.status not in statuses:
+        if known is not None and rep.service not in known and not rep.record.oneoff:
             continue
-        if not show_all and not rep.running:
+        if statuses and state(rep) not in statuses:
             continue
-        out.append(summary(observed.name, rep))
+        if not show_all and not (rep.running or rep.restarting):
+            continue
+        out.append(summary(observed, rep, no_trunc))
     return out
 
 
-def summary(project: str, rep: ObservedReplica) -> dict[str, Any]:
+def state(rep: ObservedReplica) -> str:
+    return "restarting" if rep.restarting else rep.status
+
+
+def summary(
+    observed: ObservedProject, rep: ObservedReplica, no_trunc: bool = False
+) -> dict[str, Any]:
+    """docker compose's ContainerSummary as ``ps --format json`` prints it: the same field
+    names and value types (strings, but ``ExitCode`` and ``Publishers``)."""
     rec = rep.record
-    return {
-        "ID": rec.name,
-        "Name": rec.name,
-        "Names": [rec.name],
-        "Image": rec.image,
-        "Command": rec.command,
-        "Project": project,
-        "Service": rec.service,
-        "Created": int(rec.created),
-        "State": rep.status,
-        "Status": status_text(rep),
-        "Health": (rec.health or "") if rep.running else "",
-        "ExitCode": rec.exit_code or 0,
-        "Publishers": [publisher(p, host) for p in rec.ports for host in _hosts(p)],
-        "Labels": {
-            "com.docker.compose.project": project,
-            "com.docker.compose.service": rec.service,
-            "com.docker.compose.container-number": str(rec.index),
-            "com.docker.compose.config-hash": rec.config_hash,
-        },
-        "LocalVolumes": sum(1 for m in rec.mounts if "/volumes/" in m),
-        "Mounts": [m.split(":", 1)[0] for m in rec.mounts],
-        "Networks": sorted(rec.ips),
-        "Size": 0,
-        "RunningFor": ago(rec.created),
-        "Ports": ports_text(rec.ports),
+    project = observed.name
+    labels = {
+        "com.docker.compose.project": project,
+        "com.docker.compose.service": rec.service,
+        "com.docker.compose.container-number": str(rec.index),
+        "com.docker.compose.config-hash": rec.config_hash,
+        "com.docker.compose.oneoff": "True" if rec.oneoff else "False",
     }
+    ident = rec.container_id
+    return {
+        "Command": go_quote(rec.command if no_trunc else _truncate(rec.command, 20)),
+        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(rec.created)),
+        "ExitCode": (rec.exit_code or 0) if rep.status == EXITED and not rep.restarting else 0,
+        "Health": (rec.health or "") if rep.running else "",
+        "ID": ident if no_trunc else ident[:12],
+        "Image": rec.image,
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+        "LocalVolumes": str(sum(1 for m in rec.mounts if "/volumes/" in m)),
+        "Mounts": ",".join(_mount_name(m, no_trunc) for m in rec.mounts),
+        "Name": rec.name,
+        "Names": rec.name,
+        "Networks": ",".join(sorted(_network_name(observed, key) for key in rec.ips)),
+        "Ports": ports_text(rec.ports),
+        "Project": project,
+        "Publishers": [publisher(p, host) for p in rec.ports for host in _hosts(p)],
+        "RunningFor": ago(rec.created),
+        "Service": rec.service,
+        "Size": "0B",
+        "State": state(rep),
+        "Status": status_text(rep),
+    }
+
+
+def to_json(item: dict[str, Any]) -> str:
+    """One line as docker's Go encoder writes it: compact, keys sorted, ``<>&`` escaped."""
+    text = json.dumps(item, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def go_quote(text: str) -> str:
+    """Go's ``strconv.Quote`` (docker quotes the command column)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _mount_name(mount: str, no_trunc: bool) -> str:
+    """A volume's name, else the bind's source (docker's ``Mounts`` column)."""
+    source = mount.split(":", 1)[0]
+    parts = source.rsplit("/", 2)
+    name = parts[1] if len(parts) == 3 and parts[2] == "_data" else source
+    return name if no_trunc else _truncate(name, 15)
+
+
+def _network_name(observed: ObservedProject, key: str) -> str:
+    record = observed.project
+    for net in record.networks if record else ():
+        if net.name == key:
+            return net.full_name
+    return f"{observed.name}_{key}"
 
 
 def publisher(port: PortRecord, host: str) -> dict[str, Any]:
@@ -119,7 +163,8 @@ def status_text(rep: ObservedReplica) -> str:
         return f"Up {duration(time.time() - (rec.started_at or rec.created))} (Paused)"
     if rep.status == "exited":
         code = "unknown" if rec.exit_code is None else rec.exit_code
-        return f"Exited ({code}) {duration(time.time() - (rec.finished_at or rec.created))} ago"
+        since = duration(time.time() - (rec.finished_at or rec.created))
+        return f"{'Restarting' if rep.restarting else 'Exited'} ({code}) {since} ago"
     return rep.status.capitalize()
 
 
@@ -158,7 +203,7 @@ def table(items: list[dict[str, Any]]) -> str:
         (
             i["Name"],
             i["Image"],
-            _quote(i["Command"]),
+            i["Command"],
             i["Service"],
             i["RunningFor"],
             i["Status"],
@@ -171,8 +216,3 @@ def table(items: list[dict[str, Any]]) -> str:
         "   ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
         for row in data
     )
-
-
-def _quote(command: str) -> str:
-    text = command if len(command) <= 20 else command[:19] + "…"
-    return f'"{text}"'

@@ -50,7 +50,16 @@ def _scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--timestamps", is_flag=True)
 @click.option("--no-color", is_flag=True)
 @click.option("--attach", multiple=True, help="Show logs of these services only.")
+@click.option("--attach-dependencies", is_flag=True, help="Show the dependencies' logs too.")
 @click.option("--no-attach", multiple=True, help="Don't show logs of these services.")
+@click.option("--always-recreate-deps", is_flag=True, help="Recreate dependent containers.")
+@click.option(
+    "-V", "--renew-anon-volumes", is_flag=True, help="New anonymous volumes when recreating."
+)
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
+@click.option("-w", "--watch", is_flag=True, help="Watch develop.watch paths and sync/rebuild.")
+@click.option("-y", "--yes", is_flag=True, help="Assume yes to prompts (pycompose asks none).")
+@click.option("--menu", is_flag=True, hidden=True)
 @click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
 @build_options
 @click.pass_obj
@@ -58,10 +67,7 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
     """Create and start containers."""
     from compose.project import RunOptions, UpOptions
 
-    if opts["force_recreate"] and opts["no_recreate"]:
-        raise click.UsageError("--force-recreate and --no-recreate are incompatible")
-    if opts["exit_code_from"] and opts["detach"]:
-        raise click.UsageError("--exit-code-from and -d are incompatible")
+    _check(opts)
     dry_run = obj.dry_run or opts["dry_run"]
     if not dry_run:
         needs_root(obj, "up")
@@ -69,6 +75,7 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
         services=tuple(services), no_deps=opts["no_deps"], force_recreate=opts["force_recreate"],
         no_recreate=opts["no_recreate"], remove_orphans=opts["remove_orphans"],
         no_start=opts["no_start"], scale=_scale(opts["scale"]),
+        always_recreate_deps=opts["always_recreate_deps"],
         renew_anon_volumes=opts["renew_anon_volumes"],
     )  # fmt: skip
     project = client(obj, services)
@@ -87,11 +94,35 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
         abort_on_container_exit=opts["abort_on_container_exit"],
         exit_code_from=opts["exit_code_from"], stop_timeout=opts["timeout"], pull=opts["pull"],
         no_log_prefix=opts["no_log_prefix"], timestamps=opts["timestamps"],
-        color=not opts["no_color"] and sys.stdout.isatty(),
-        attach=tuple(opts["attach"]),
+        color=not opts["no_color"] and obj.color(sys.stdout.isatty()),
+        attach=_attached(services, opts),
         no_attach=tuple(opts["no_attach"]),
         abort_on_container_failure=opts["abort_on_container_failure"],
     )  # fmt: skip
-    code = project.up(up, run, CliOutput())
+    code = project.up(up, run, CliOutput(quiet_pull=opts["quiet_pull"]))
     if code:
         raise click.exceptions.Exit(code)
+
+
+def _check(opts: dict[str, Any]) -> None:
+    """docker compose's incompatible flags, with its messages."""
+    if opts["force_recreate"] and opts["no_recreate"]:
+        raise click.UsageError("--force-recreate and --no-recreate are incompatible")
+    if opts["always_recreate_deps"] and opts["no_recreate"]:
+        raise click.UsageError("--always-recreate-deps and --no-recreate are incompatible")
+    if opts["attach"] and opts["attach_dependencies"]:
+        raise click.UsageError("--attach and --attach-dependencies are incompatible")
+    attached = ("abort_on_container_exit", "abort_on_container_failure", "exit_code_from")
+    if opts["detach"] and any(opts[k] for k in (*attached, "attach", "attach_dependencies")):
+        raise click.UsageError(
+            "--detach cannot be combined with --abort-on-container-exit, "
+            "--abort-on-container-failure, --attach, --attach-dependencies or --exit-code-from"
+        )
+
+
+def _attached(services: tuple[str, ...], opts: dict[str, Any]) -> tuple[str, ...]:
+    """Whose logs a foreground `up` shows: ``--attach``'s, else the services named (their
+    dependencies too with ``--attach-dependencies``), else every service."""
+    if opts["attach"]:
+        return tuple(opts["attach"])
+    return () if opts["attach_dependencies"] else tuple(services)

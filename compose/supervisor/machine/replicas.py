@@ -40,6 +40,7 @@ from compose.state import (
     new_container_id,
     staged_for,
 )
+from compose.state.records import command_line
 from compose.supervisor.machine import etcfiles
 from compose.supervisor.machine.context import Context
 from compose.supervisor.machine.forget import kill_and_remove_cgroup
@@ -178,7 +179,7 @@ class Replicas:
             image=svc.image_name(ctx.project),
             image_digest=image.digest,
             config_hash=_hash(svc, image.digest),
-            command=" ".join(spec.argv),
+            command=command_line(spec.argv),
             pid=handle.pid,
             start_time=handle.start_time,
             status=CREATED,

@@ -192,3 +192,15 @@ def test_down_without_stack_file_follows_the_recorded_dependencies():
         waits = {s.service: [w.service for w in s.waits] for s in plan.services}
         assert waits == {"web": [], "cache": ["web"], "db": ["cache", "web"]}
         assert [s.service for s in plan.services] == ["web", "cache", "db"]
+
+
+def test_renew_anon_volumes_recreates_on_new_anonymous_volumes():
+    anon = "a" * 64
+    rec = Rec(
+        "p", "db", 1, config_hash="old", status="running", pid=1,
+        mounts=(f"/v/{anon}/_data:/data",),
+    )  # fmt: skip
+    web = running("web", 1, "h-web")
+    plan = plan_up(stack(), observed(rec, web), UpOptions(renew_anon_volumes=True))
+    db = plan.services[0].actions[0]
+    assert db.verb == "Recreate" and db.renew and not db.start_first

@@ -13,7 +13,7 @@ from compose.errors import UnknownServiceError
 from compose.planner.desired import DownOptions, UpOptions
 from compose.project import ProjectClient
 from compose.stackfile.types import LoadOptions
-from compose.state import ReplicaRecord, StateStore
+from compose.state import ProjectRecord, ReplicaRecord, StateStore
 from compose.supervisor import protocol as p
 from compose.supervisor.options import RunOptions
 
@@ -70,11 +70,15 @@ def test_an_unknown_request_is_an_error() -> None:
 
 
 def test_verbs_on_a_service_without_containers_say_so() -> None:
-    StateStore("demo").save_replica(ReplicaRecord("demo", "web", 1, status="exited"))
+    store = StateStore("demo")
+    store.save_project(ProjectRecord("demo", services=("web", "db")))
+    store.save_replica(ReplicaRecord("demo", "web", 1, status="exited"))
     client = ProjectClient(LoadOptions(), name="demo")
     assert [r.name for r in client.replicas(("web",))] == ["demo-web-1"]
     with pytest.raises(UnknownServiceError, match='service "db" has no containers'):
         client.kill(("db",))
+    with pytest.raises(UnknownServiceError, match='no such service: "dbb"'):  # docker's words
+        client.stop(("dbb",))
 
 
 def test_the_front_door_imports_neither_the_loop_nor_the_model() -> None:

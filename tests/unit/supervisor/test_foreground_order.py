@@ -15,7 +15,8 @@ from compose.supervisor.foreground import EXIT_SETTLE, Attached
 
 def _fg(printed: list[str]) -> NS:
     store = NS(replicas=lambda: [])
-    return NS(service=NS(out=NS(log=printed.append), driver=NS(ctx=NS(store=store))))
+    out = NS(log=printed.append)
+    return NS(out=out, service=NS(out=out, driver=NS(ctx=NS(store=store))))
 
 
 def _write(log: Path, text: str, when: float) -> None:

@@ -15,10 +15,10 @@ def test_call_without_supervisor_is_none():
 
 
 def test_request_reply_and_errors():
-    async def handler(request, emit):
+    async def handler(request, channel):
         if request["op"] == "steps":
             for n in range(3):
-                emit({"step": {"n": n}})
+                channel.emit({"step": {"n": n}})
             return {"ok": True}
         if request["op"] == "boom":
             raise ValueError("no such op")
@@ -33,9 +33,9 @@ def test_request_reply_and_errors():
             reply = await anyio.to_thread.run_sync(api.call, "p", {"op": "status", "n": 1})
             seen = []
             streamed = await anyio.to_thread.run_sync(
-                lambda: api.call("p", {"op": "steps"}, on_step=seen.append)
+                lambda: api.call("p", {"op": "steps"}, on_line=seen.append)
             )
-            assert streamed == {"ok": True} and seen == [{"n": 0}, {"n": 1}, {"n": 2}]
+            assert streamed == {"ok": True} and seen == [{"step": {"n": n}} for n in range(3)]
             with pytest.raises(OperationError, match="no such op"):
                 await anyio.to_thread.run_sync(api.call, "p", {"op": "boom"})
             with pytest.raises(UserError, match=r'^no such service: "wbe"$') as user:

@@ -107,13 +107,16 @@ def test_ps_table_and_json(capsys):
 
 def test_ps_filters_and_ls(capsys):
     recorded_project()
-    assert run(["-p", "demo", "ps", "--status", "exited", "-q"]) == 0
+    assert run(["-p", "demo", "ps", "--status", "exited", "--format", "{{.Name}}"]) == 0
     assert capsys.readouterr().out.split() == ["demo-job-1"]
+    assert run(["-p", "demo", "ps", "--status", "exited", "-q"]) == 0
+    (ident,) = capsys.readouterr().out.split()
+    assert len(ident) == 64 and int(ident, 16) >= 0  # -q prints full IDs, as docker's
     assert run(["-p", "demo", "ps", "--services", "-a"]) == 0
     assert capsys.readouterr().out.split() == ["job", "web"]
     assert run(["ls", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == [
-        {"Name": "demo", "Status": "running(1)", "ConfigFiles": "/x/compose.yaml"}
+        {"Name": "demo", "Status": "exited(1), running(1)", "ConfigFiles": "/x/compose.yaml"}
     ]
 
 
