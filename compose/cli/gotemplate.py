@@ -118,12 +118,17 @@ def _go_str(value: Any) -> str:
 
 
 def _align(lines: list[str]) -> str:
-    """docker's tabwriter: cells padded to the widest + 3, at least 10 wide (last one not)."""
-    cells = [line.split("\t") for line in lines]
+    """docker's formatter tabwriter: min width 10, padding 3."""
+    return tabwrite([line.split("\t") for line in lines], minwidth=10, padding=3)
+
+
+def tabwrite(cells: Sequence[Sequence[str]], minwidth: int, padding: int) -> str:
+    """Go's ``text/tabwriter``: each column as wide as its widest cell + ``padding``, at least
+    ``minwidth``; the last cell of a row is not padded."""
     widths: dict[int, int] = {}
     for row in cells:
         for i, cell in enumerate(row[:-1]):
-            widths[i] = max(widths.get(i, 0), len(cell) + 3, 10)
+            widths[i] = max(widths.get(i, 0), len(cell) + padding, minwidth)
     return "\n".join(
         "".join(c.ljust(widths[i]) for i, c in enumerate(row[:-1])) + row[-1] for row in cells
     ).rstrip("\n")

@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     from compose.supervisor.protocol import (
         Changed,
         DownReply,
+        Exited,
         PlanReply,
         Reply,
         Scaled,
+        Silent,
         Snapshotted,
         StatusReply,
     )
@@ -48,6 +50,8 @@ _LAZY = {
     "PlanReply": "compose.supervisor.protocol",
     "Reply": "compose.supervisor.protocol",
     "Scaled": "compose.supervisor.protocol",
+    "Silent": "compose.supervisor.protocol",
+    "Exited": "compose.supervisor.protocol",
     "StatusReply": "compose.supervisor.protocol",
     "Snapshotted": "compose.supervisor.protocol",
 }
@@ -60,6 +64,7 @@ __all__ = [
     "Changed",
     "DownOptions",
     "DownReply",
+    "Exited",
     "LoadOptions",
     "OneOff",
     "Output",
@@ -69,6 +74,7 @@ __all__ = [
     "Reply",
     "RunOptions",
     "Scaled",
+    "Silent",
     "Snapshotted",
     "StatusReply",
     "UpOptions",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from compose.planner.actions import Plan
     from compose.planner.desired import DownOptions, UpOptions
     from compose.project.transport import SocketTransport
+    from compose.runtime.usage import Usage
     from compose.stackfile import LoadedStack
     from compose.state import ObservedProject, ObservedReplica
     from compose.supervisor import protocol as p
@@ -478,14 +479,67 @@ class ProjectClient:
             )
         return self._expect(kind, reply)
 
-    def run(self, svc: Service, name: str | None = None) -> OneOff:
+    def usage(
+        self, services: Sequence[str] = (), all_replicas: bool = False
+    ) -> list[tuple[ObservedReplica, Usage | None]]:
+        """What each replica uses now (``stats``): None for one that does not run."""
+        from compose.runtime.usage import Target, sample
+
+        reps = [r for r in self.replicas(services) if not r.record.oneoff]
+        running = [r for r in reps if r.running and r.record.runtime.get("cgroup_path")]
+        targets = [Target(r.record.runtime["cgroup_path"], r.record.pid) for r in running]
+        found = dict(zip([r.name for r in running], sample(targets), strict=True))
+        return [(r, found.get(r.name)) for r in reps if all_replicas or r.name in found]
+
+    def wait(
+        self,
+        services: Sequence[str],
+        on_exit: Callable[[ObservedReplica], None],
+        first: bool = False,
+    ) -> int:
+        """Until the running replicas of ``services`` have exited (``first``: one has);
+        ``on_exit`` sees each exit. The last exit code (docker compose's ``wait``)."""
+        import time
+
+        from compose.errors import OperationError
+        from compose.state import container_id
+
+        waiting = {container_id(r.record): r for r in self.replicas(services, running=True)}
+        if not waiting:
+            raise OperationError(f'no containers for project "{self.name}"')
+        code = 0
+        while waiting:
+            _wait_any([r.record.pid for r in waiting.values()], 0.5)
+            observed = self.observe()
+            for rep in observed.replicas:
+                ident = container_id(rep.record)
+                if ident not in waiting or rep.running:
+                    continue
+                if rep.record.exit_code is not None or observed.supervisor_pid is None:
+                    del waiting[ident]  # its supervisor recorded the code (none: no code)
+                    code = rep.record.exit_code or 0
+                    on_exit(rep)
+                    if first:
+                        return code
+            time.sleep(0.02)
+        return code
+
+    def run(
+        self,
+        svc: Service,
+        name: str | None = None,
+        pull: str | None = None,
+        out: Output | None = None,
+    ) -> OneOff:
         """A one-off container of ``svc`` (the service with `run`'s overrides), not yet
-        created; not supervised (see ``compose.supervisor.oneoff``)."""
+        created; not supervised (see ``compose.supervisor.oneoff``). ``pull``: a pull policy
+        over the service's; ``out`` sees the pull."""
         import secrets
 
         from compose.supervisor.oneoff import OneOff
 
-        return OneOff(self.stack, svc, name or f"{self.name}-{svc.name}-run-{secrets.token_hex(6)}")
+        name = name or f"{self.name}-{svc.name}-run-{secrets.token_hex(6)}"
+        return OneOff(self.stack, svc, name, pull, (out or _Silent()).step)
 
     def service_images(self, rmi: str) -> list[str]:
         """The images `down --rmi` removes: from the file, else from the records. ``local``:
@@ -539,6 +593,24 @@ class ProjectClient:
 
 
 _Silent = p.Silent
+
+
+def _wait_any(pids: Sequence[int | None], timeout: float) -> None:
+    """Until one of the processes ends (pidfds: at once) or ``timeout``."""
+    import select
+
+    fds = []
+    try:
+        for pid in pids:
+            if pid:
+                try:
+                    fds.append(os.pidfd_open(pid))
+                except OSError:
+                    return  # gone already
+        select.select(fds, [], [], timeout)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _wait_gone(project: str, pid: int, timeout: float = 30.0) -> None:

@@ -59,6 +59,9 @@ class CgroupStats:
     memory_bytes: int = 0
     memory_limit: int | None = None
     pids: int = 0
+    memory_inactive_file: int = 0  # page cache the kernel may drop (docker's usage excludes it)
+    io_read_bytes: int = 0
+    io_write_bytes: int = 0
 
 
 class CgroupDriver(Protocol):
@@ -116,6 +119,27 @@ def _keyed(text: str) -> dict[str, int]:
         if value.strip().lstrip("-").isdigit():
             out[key] = int(value)
     return out
+
+
+def _v1_io(text: str) -> tuple[int, int]:
+    """blkio.throttle.io_service_bytes (``8:0 Read 4096``): read and written bytes."""
+    read = write = 0
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2].isdigit():
+            read += int(parts[2]) if parts[1] == "Read" else 0
+            write += int(parts[2]) if parts[1] == "Write" else 0
+    return read, write
+
+
+def _v2_io(text: str) -> tuple[int, int]:
+    """io.stat (``8:0 rbytes=4096 wbytes=0 …``): read and written bytes."""
+    read = write = 0
+    for line in text.splitlines():
+        fields = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+        read += int(fields.get("rbytes", 0))
+        write += int(fields.get("wbytes", 0))
+    return read, write
 
 
 def _wait_until(check: object, timeout: float, what: str) -> None:
@@ -301,11 +325,15 @@ class CgroupV1:
     def stats(self, path: str) -> CgroupStats:
         mem = self._dir("memory", path)
         limit = int(_read(mem / "memory.limit_in_bytes", "0") or 0)
+        io = _v1_io(_read(self.root / "blkio" / path / "blkio.throttle.io_service_bytes"))
         return CgroupStats(
             cpu_ns=int(_read(self._dir("cpuacct", path) / "cpuacct.usage", "0") or 0),
             memory_bytes=int(_read(mem / "memory.usage_in_bytes", "0") or 0),
             memory_limit=limit if 0 < limit < (1 << 62) else None,
             pids=len(self.pids(path)),
+            memory_inactive_file=_keyed(_read(mem / "memory.stat")).get("total_inactive_file", 0),
+            io_read_bytes=io[0],
+            io_write_bytes=io[1],
         )
 
     def remove(self, path: str, timeout: float = 10.0) -> None:
@@ -414,11 +442,15 @@ class CgroupV2:
     def stats(self, path: str) -> CgroupStats:
         d = self.root / path
         limit = _read(d / "memory.max", "max").strip()
+        io = _v2_io(_read(d / "io.stat"))
         return CgroupStats(
             cpu_ns=_keyed(_read(d / "cpu.stat")).get("usage_usec", 0) * 1000,
             memory_bytes=int(_read(d / "memory.current", "0").strip() or 0),
             memory_limit=int(limit) if limit.isdigit() else None,
             pids=len(self.pids(path)),
+            memory_inactive_file=_keyed(_read(d / "memory.stat")).get("inactive_file", 0),
+            io_read_bytes=io[0],
+            io_write_bytes=io[1],
         )
 
     def remove(self, path: str, timeout: float = 10.0) -> None:

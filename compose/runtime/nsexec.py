@@ -117,10 +117,13 @@ def _exec_spec(req: dict[str, Any]) -> ContainerSpec:
     spec = ContainerSpec.from_dict(json.loads(Path(req["spec_file"]).read_text()))
     from compose.runtime.dockerrules import replace_or_append
 
+    env = replace_or_append(spec.env, req["env"])
+    if req["tty"] and not any(e.startswith("TERM=") for e in env):
+        env.append("TERM=xterm")  # as docker's exec -t
     return dataclasses.replace(
         spec,
         argv=tuple(req["argv"]),
-        env=tuple(replace_or_append(spec.env, req["env"])),
+        env=tuple(env),
         user=spec.user if req["user"] is None else req["user"],
         workdir=req["workdir"] or spec.workdir,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from compose import progress
 from compose.errors import ContainerError
 from compose.planner.actions import EnsureNetwork
 from compose.planner.desired import UpOptions
@@ -19,15 +20,24 @@ from compose.supervisor.service import ensure_images
 
 if TYPE_CHECKING:
     from compose.model import Service, Stack
+    from compose.progress import Report
     from compose.runtime.spec import ContainerHandle
 
 
 class OneOff:
-    def __init__(self, stack: Stack, svc: Service, name: str) -> None:
-        """``svc``: the service with `run`'s overrides (command, env, ports, tty...)."""
+    def __init__(
+        self,
+        stack: Stack,
+        svc: Service,
+        name: str,
+        pull: str | None = None,
+        report: Report = progress.ignore,
+    ) -> None:
+        """``svc``: the service with `run`'s overrides (command, env, ports, tty...);
+        ``pull``: `run --pull`'s policy (default: the service's)."""
         self.stack, self.svc, self.name = stack, svc, name
         self.handle: ContainerHandle | None = None
-        images = ensure_images(stack, [svc.name], "missing")
+        images = ensure_images(stack, [svc.name], "missing", report, force=pull)
         self.driver = LinuxDriver(stack.name, stack, images)
 
     def create(self, stdio: tuple[int, int, int] | None = None) -> int:

@@ -99,11 +99,16 @@ def load_stack(options: LoadOptions) -> Stack:
 
 
 def ensure_images(
-    stack: Stack, services: list[str], policy: str, report: Report = progress.ignore
+    stack: Stack,
+    services: list[str],
+    policy: str,
+    report: Report = progress.ignore,
+    force: str | None = None,
 ) -> dict[str, Image]:
-    """The services' images, pulled first where their ``pull_policy`` (or ``policy``) says;
-    a service with ``build:`` was built (or pulled) by the CLI already (``compose.build``);
-    a pull is reported as docker compose does (`` web Pulling``, `` web Pulled``)."""
+    """The services' images, pulled first where their ``pull_policy`` (or ``policy``) says,
+    or ``force`` (``run --pull``) whatever they say; a service with ``build:`` was built (or
+    pulled) by the CLI already (``compose.build``); a pull is reported as docker compose does
+    (`` web Pulling``, `` web Pulled``)."""
     from compose.images import ImageStore, ensure_image
     from compose.images.ensure import needs_pull
 
@@ -111,7 +116,7 @@ def ensure_images(
     images = {}
     for name in services:
         svc = stack.services[name]
-        ref, rule = svc.image_name(stack.name), _policy(svc, policy)
+        ref, rule = svc.image_name(stack.name), _policy(svc, policy, force)
         pulls = needs_pull(ref, rule, store)
         if pulls:
             report(Step("", name, "Pulling", done=False))
@@ -121,8 +126,8 @@ def ensure_images(
     return images
 
 
-def _policy(svc: Service, policy: str) -> str:
-    return "build" if svc.build is not None else svc.pull_policy or policy
+def _policy(svc: Service, policy: str, force: str | None = None) -> str:
+    return "build" if svc.build is not None else force or svc.pull_policy or policy
 
 
 class SupervisorService:

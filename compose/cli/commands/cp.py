@@ -4,7 +4,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import client, needs_root
+from compose.cli.commands._project import CliOutput, client, needs_root
+from compose.progress import Step
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
@@ -40,7 +41,13 @@ def command(
     service = src_svc or dst_svc
     if service is None or (src_svc is None) == (dst_svc is None):
         raise click.UsageError("exactly one of SOURCE and DEST must be SERVICE:PATH")
-    client(obj).copy(
+    project = client(obj)
+    name = project.replica(service, index).name
+    src_text, dst_text = (f"{name}:{src}", dst) if src_svc else (src, f"{name}:{dst}")
+    what = f"{name} copy {src_text} to {dst_text}"
+    out = CliOutput()
+    out.step(Step("", what, "Copying", done=False))  # docker compose's two lines
+    project.copy(
         service,
         (src, dst),
         index=index,
@@ -48,3 +55,4 @@ def command(
         follow=follow_link,
         archive=archive,
     )
+    out.step(Step("", what, "Copied"))

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 @click.option("--remove-orphans", is_flag=True)
 @click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing")
 @build_options
+@click.option("--scale", multiple=True, help="SERVICE=NUM; overrides `scale`/deploy.replicas.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
+@click.option("-y", "--yes", is_flag=True, help="Assume yes to prompts (pycompose asks none).")
 @click.pass_obj
 def command(
     obj: GlobalOptions,
@@ -29,8 +32,12 @@ def command(
     pull: str,
     build: bool,
     no_build: bool,
+    scale: tuple[str, ...],
+    quiet_pull: bool,
+    yes: bool,
 ) -> None:
     """Create containers for services (a detached supervisor holds them until `start`)."""
+    from compose.cli.commands.up import parse_scale
     from compose.project import RunOptions, UpOptions
 
     needs_root(obj, "create")
@@ -41,5 +48,7 @@ def command(
         no_recreate=no_recreate,
         remove_orphans=remove_orphans,
         no_start=True,
+        scale=parse_scale(scale),
     )
-    client(obj, services).up(up, RunOptions(detach=True, pull=pull), CliOutput())
+    out = CliOutput(quiet_pull=quiet_pull)
+    client(obj, services).up(up, RunOptions(detach=True, pull=pull), out)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
+@click.argument("services", nargs=-1)
 @click.option("-v", "--volumes", is_flag=True, help="Also remove named and anonymous volumes.")
 @click.option(
     "--remove-orphans", is_flag=True, help="Remove containers of services not in the file."
@@ -28,20 +29,22 @@ if TYPE_CHECKING:
 def command(
     obj: GlobalOptions,
     /,
+    services: tuple[str, ...],
     volumes: bool,
     remove_orphans: bool,
     timeout: float | None,
     rmi: str | None,
     dry_run: bool,
 ) -> None:
-    """Stop and remove containers and networks (and volumes with -v)."""
+    """Stop and remove containers and networks (and volumes with -v); with services named,
+    only their containers."""
     from compose.project import DownOptions
 
     dry_run = dry_run or obj.dry_run
     if not dry_run:
         needs_root(obj, "down")
     project = client(obj)
-    options = DownOptions(remove_volumes=volumes, remove_orphans=remove_orphans)
+    options = DownOptions(tuple(services), remove_volumes=volumes, remove_orphans=remove_orphans)
     images = project.service_images(rmi) if rmi else []
     if dry_run:
         plan = project.plan_down(options)

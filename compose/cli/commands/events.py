@@ -15,21 +15,25 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Output events as JSON lines.")
-@click.option("--since", type=float, default=None, help="Unix timestamp.")
-@click.option("--until", type=float, default=None, help="Unix timestamp (stop following).")
+@click.option("--since", default=None, help="Unix time, RFC 3339 date/time or duration (10m).")
+@click.option("--until", default=None, help="As --since; stop following then.")
 @click.pass_obj
 def command(
     obj: GlobalOptions,
     /,
     services: tuple[str, ...],
     as_json: bool,
-    since: float | None,
-    until: float | None,
+    since: str | None,
+    until: str | None,
 ) -> None:
     """Receive real time events from containers (follows until Ctrl-C or --until)."""
+    from compose.cli.commands.logs import moment
     from compose.state.events import EventLog
 
-    log = EventLog(client(obj).name)
+    project = client(obj)
+    project.check_services(services)
+    start, end = moment(since, "--since"), moment(until, "--until")
+    log = EventLog(project.name)
     offset = 0
     while True:
         lines, offset = log.read_from(offset)
@@ -37,10 +41,10 @@ def command(
             event = line.event
             if services and event.get("service") not in services:
                 continue
-            if (since and event["time"] < since) or (until and event["time"] > until):
+            if (start and event["time"] < start) or (end and event["time"] > end):
                 continue
             click.echo(line.text if as_json else _text(event))
-        if until is not None and until <= time.time():
+        if end is not None and end <= time.time():
             return
         time.sleep(0.2)
 

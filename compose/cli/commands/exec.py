@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("-d", "--detach", is_flag=True, help="Run the command in the background.")
 @click.option("-T", "--no-tty", "no_tty", is_flag=True, help="Don't allocate a TTY.")
+@click.option("-i", "--interactive", is_flag=True, hidden=True, help="(the default)")
+@click.option("-t", "--tty", is_flag=True, hidden=True, help="(the default on a terminal)")
 @click.option("-e", "--env", "env", multiple=True, help="KEY=VALUE")
 @click.option("-u", "--user", default=None)
 @click.option("-w", "--workdir", default=None)
@@ -34,6 +36,8 @@ def command(
     workdir: str | None,
     index: int | None,
     privileged: bool,
+    interactive: bool,
+    tty: bool,
 ) -> None:
     """Execute a command in a running container."""
     needs_root(obj, "exec")
@@ -44,7 +48,9 @@ def command(
             ["exec --privileged is not supported: the command gets the container's own privileges"]
         )
     tty = not no_tty and sys.stdin.isatty() and sys.stdout.isatty() and not detach
-    code = client(obj).exec(
+    project = client(obj)
+    project.check_services((service,))
+    code = project.exec(
         service, argv, index=index, env=env, user=user, workdir=workdir, tty=tty, detach=detach
     )
     if code:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
     from compose.logs import Formatter, LogTail
     from compose.project import ProjectClient
-    from compose.state import ObservedProject
+    from compose.state import ObservedProject, ObservedReplica
 
 
 @click.command()
@@ -44,17 +44,17 @@ def command(
     from compose.logs import Formatter, LogTail, read_all
 
     project = client(obj)
-    sources = _sources(project.observe(), services, index)
+    sources = _sources(project.observe(services), services, index)
     fmt = Formatter(
         sources,
-        color=not no_color and sys.stdout.isatty(),
+        color=not no_color and obj.color(sys.stdout.isatty()),
         prefix=not no_log_prefix,
         timestamps=timestamps,
     )
     count = _tail(tail)
-    start = _since(since)
+    start = moment(since, "--since")
     lines = [ln for src, path in sources.items() for ln in read_all(src, path, count, start)]
-    end = _since(until)
+    end = moment(until, "--until")
     if end is not None:
         from compose.logs import parse_time
 
@@ -92,7 +92,9 @@ def _sources(
     return out
 
 
-def _since(text: str | None) -> float | None:
+def moment(text: str | None, flag: str = "--since/--until") -> float | None:
+    """``--since``/``--until`` (``logs``, ``events``): a Unix time, an RFC 3339 date/time or a
+    duration before now, as docker reads them."""
     from compose.logs import parse_since
 
     if not text:
@@ -100,7 +102,7 @@ def _since(text: str | None) -> float | None:
     try:
         return parse_since(text, time.time())
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since/--until") from None
+        raise click.BadParameter(str(exc), param_hint=flag) from None
 
 
 def _follow(
@@ -111,10 +113,14 @@ def _follow(
     fmt: Formatter,
     tail_cls: type[LogTail],
 ) -> None:
+    """New lines of every followed replica, and of replicas made meanwhile (scaled up,
+    recreated), until each has exited and none will restart (docker compose's end); each
+    exit is reported as docker does (``web-1 exited with code 0``)."""
     tail = tail_cls()
     for src, path in sources.items():
         tail.add(src, path, from_end=True)
     followed = dict(sources)
+    reported: set[tuple[str, float | None]] = set()
     while True:
         for line in tail.poll():
             click.echo(fmt.format(line))
@@ -124,8 +130,33 @@ def _follow(
                 tail.discard(src)
                 tail.add(src, path)
                 followed[src] = path
-        if not any(r.running for r in observed.replicas) and not observed.supervisor_pid:
-            for line in tail.poll():
-                click.echo(fmt.format(line))
+        picked = _picked(observed, services, index)
+        ended = [r for r in picked if not r.running and not r.restarting]
+        for line in tail.poll():
+            click.echo(fmt.format(line))
+        for rep in ended:
+            key = (f"{rep.service}-{rep.index}", rep.record.finished_at)
+            if key not in reported:
+                reported.add(key)
+                code = rep.record.exit_code
+                text = "exited" if code is None else f"exited with code {code}"
+                click.echo(fmt.status(key[0], text))
+        if len(ended) == len(picked):
             return
         time.sleep(0.2)
+
+
+def _picked(
+    observed: ObservedProject, services: tuple[str, ...], index: int | None
+) -> list[ObservedReplica]:
+    from compose.state import staged_for
+
+    names = {r.name for r in observed.replicas}
+    return [
+        r
+        for r in observed.replicas
+        if not r.record.oneoff
+        and (not services or r.service in services)
+        and (not index or r.index == index)
+        and staged_for(r.name) not in names
+    ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -11,7 +12,7 @@ from compose.cli.commands._project import CliOutput, client, needs_root
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
     from compose.model import PortMapping, Service
-    from compose.project import OneOff, ProjectClient
+    from compose.project import OneOff, Output, ProjectClient
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -27,6 +28,22 @@ if TYPE_CHECKING:
 @click.option(
     "-i/-I", "--interactive/--no-interactive", default=True, help="Keep STDIN open (default)."
 )
+@click.option("-t", "--tty", is_flag=True, hidden=True, help="A TTY (the default on a terminal).")
+@click.option("-v", "--volume", "volumes", multiple=True, help="Bind mount a volume.")
+@click.option("-l", "--label", "labels", multiple=True, help="Add or override a label.")
+@click.option("--cap-add", multiple=True, help="Add Linux capabilities.")
+@click.option("--cap-drop", multiple=True, help="Drop Linux capabilities.")
+@click.option("--env-from-file", multiple=True, help="Environment variables from a file.")
+@click.option(
+    "--pull",
+    type=click.Choice(["always", "missing", "never", "policy"]),
+    default="policy",
+    help="Pull the image before running.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but the command's output.")
+@click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers of removed services.")
+@click.option("--use-aliases", is_flag=True, help="(accepted: a one-off is reached by name)")
 @click.option("-P", "--service-ports", is_flag=True, help="Publish the service's ports.")
 @click.option("-p", "--publish", multiple=True, help="[IP:]HOST:CONTAINER[/PROTO] to publish.")
 @click.option("-u", "--user", default=None)
@@ -51,31 +68,85 @@ def command(
     user: str | None,
     workdir: str | None,
     build: bool,
+    **more: Any,
 ) -> None:
     """Run a one-off command on a service (stdin attached; a TTY when stdin is a terminal)."""
+    from compose.project import Silent
+
     needs_root(obj, "run")
     build_before(obj, (service,), build=build, no_build=False, with_deps=not no_deps)
     project = client(obj, (service,))
+    out: Output = Silent() if more["quiet"] else CliOutput(quiet_pull=more["quiet_pull"])
     if not no_deps:
-        _start_dependencies(project, service)
+        _start_dependencies(project, service, more["remove_orphans"], out)
+    env = (*_env_files(more["env_from_file"]), *env)
     svc = _override(
         project.stack.services[service], argv, env, entrypoint, service_ports, user, workdir
     )
-    if publish:
-        svc = svc.model_copy(update={"ports": [*svc.ports, *map(_port, publish)]})
+    svc = svc.model_copy(update=_extras(svc, publish, more))
     tty = not no_tty and not detach and sys.stdin.isatty()
     svc = svc.model_copy(update={"tty": tty, "stdin_open": interactive and not detach})
-    code = _run_oneoff(project.run(svc, name), detach, remove)
+    code = _run_oneoff(project.run(svc, name, _pull(more["pull"]), out), detach, remove)
     if code:
         raise click.exceptions.Exit(code)
 
 
-def _start_dependencies(project: ProjectClient, service: str) -> None:
+def _start_dependencies(
+    project: ProjectClient, service: str, remove_orphans: bool, out: Output
+) -> None:
     from compose.project import RunOptions, UpOptions
 
     deps = tuple(sorted(project.dependencies(service)))
     if deps:
-        project.up(UpOptions(services=deps), RunOptions(detach=True), CliOutput())
+        up = UpOptions(services=deps, remove_orphans=remove_orphans)
+        project.up(up, RunOptions(detach=True), out)
+
+
+def _pull(flag: str) -> str | None:
+    """``--pull``: a policy for this run's image (``policy``: the service's own)."""
+    return None if flag == "policy" else flag
+
+
+def _extras(svc: Service, publish: tuple[str, ...], more: dict[str, Any]) -> dict[str, Any]:
+    """``-p``, ``-v``, ``-l``, ``--cap-add``/``--cap-drop`` onto the service."""
+    from compose.model import ServiceVolume
+    from compose.stackfile.shortsyntax import parse_volume
+
+    update: dict[str, Any] = {}
+    if publish:
+        update["ports"] = [*svc.ports, *map(_port, publish)]
+    volumes = []
+    for spec in more["volumes"]:
+        try:
+            volumes.append(ServiceVolume.model_validate(parse_volume(spec)))
+        except ValueError as exc:
+            raise click.BadParameter(f"{spec!r}: {exc}", param_hint="-v") from None
+    if volumes:
+        targets = {v.target for v in volumes}
+        update["volumes"] = [v for v in svc.volumes if v.target not in targets] + volumes
+    if more["labels"]:
+        pairs = (label.partition("=") for label in more["labels"])
+        update["labels"] = {**svc.labels, **{k: v for k, _, v in pairs}}
+    if more["cap_add"]:
+        update["cap_add"] = [*svc.cap_add, *more["cap_add"]]
+    if more["cap_drop"]:
+        update["cap_drop"] = [*svc.cap_drop, *more["cap_drop"]]
+    return update
+
+
+def _env_files(paths: tuple[str, ...]) -> list[str]:
+    """``--env-from-file``: KEY=VALUE lines (the .env syntax)."""
+    from compose.stackfile.dotenv import parse_dotenv
+
+    out = []
+    for path in paths:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            hint = "--env-from-file"
+            raise click.BadParameter(f"{path}: {exc.strerror}", param_hint=hint) from None
+        out += [f"{k}={v}" for k, v in parse_dotenv(text).items()]
+    return out
 
 
 def _port(text: str) -> PortMapping:

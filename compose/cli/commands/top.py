@@ -1,3 +1,6 @@
+"""``pycompose top``: the replicas' processes in docker compose's one table (SERVICE, #, then
+``ps -ef``'s columns, user names included)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -10,22 +13,8 @@ from compose.cli.commands._project import client
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
 
-
-def cgroup_pids(cgroup_path: str) -> list[int]:
-    """Pids whose /proc/<pid>/cgroup names the replica's cgroup (v1 or v2)."""
-    from pathlib import Path
-
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            text = (proc / "cgroup").read_text()
-        except OSError:
-            continue
-        if f"/{cgroup_path}\n" in text or text.endswith(f"/{cgroup_path}"):
-            pids.append(int(proc.name))
-    return sorted(pids)
+COLUMNS = ("UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD")
+PS_FIELDS = "user=,pid=,ppid=,c=,stime=,tty=,time=,args="
 
 
 @click.command()
@@ -33,10 +22,23 @@ def cgroup_pids(cgroup_path: str) -> list[int]:
 @click.pass_obj
 def command(obj: GlobalOptions, /, services: tuple[str, ...]) -> None:
     """Display the running processes."""
+    from compose.cli.gotemplate import tabwrite
+    from compose.runtime.cgroups import detect
+
+    cgroups = detect()
+    rows = []
     for rep in client(obj).replicas(services, running=True):
-        pids = cgroup_pids(rep.record.runtime.get("cgroup_path", ""))
-        click.echo(rep.name)
-        if pids:
-            cols = "uid,pid,ppid,c,stime,tty,time,cmd"
-            args = ["ps", "-o", cols, "-p", ",".join(map(str, pids))]
-            click.echo(subprocess.run(args, capture_output=True, text=True).stdout)
+        path = rep.record.runtime.get("cgroup_path", "")
+        pids = cgroups.pids(path) if path and cgroups.exists(path) else []
+        rows += [[rep.service, str(rep.index), *proc] for proc in processes(pids)]
+    if rows:
+        click.echo(tabwrite([["SERVICE", "#", *COLUMNS], *rows], minwidth=4, padding=2))
+
+
+def processes(pids: list[int]) -> list[list[str]]:
+    """``ps``'s row of each pid (still alive), by pid: the host's user names, as docker's."""
+    if not pids:
+        return []
+    args = ["ps", "-o", PS_FIELDS, "-p", ",".join(map(str, sorted(pids)))]
+    out = subprocess.run(args, capture_output=True, text=True).stdout
+    return [line.split(None, len(COLUMNS) - 1) for line in out.splitlines() if line.strip()]

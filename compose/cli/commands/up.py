@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
 
 
-def _scale(values: tuple[str, ...]) -> dict[str, int]:
+def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
+    """``--scale SERVICE=NUM`` (``up``, ``create``)."""
     out = {}
     for item in values:
         name, sep, count = item.partition("=")
@@ -74,7 +75,7 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
     up = UpOptions(
         services=tuple(services), no_deps=opts["no_deps"], force_recreate=opts["force_recreate"],
         no_recreate=opts["no_recreate"], remove_orphans=opts["remove_orphans"],
-        no_start=opts["no_start"], scale=_scale(opts["scale"]),
+        no_start=opts["no_start"], scale=parse_scale(opts["scale"]),
         always_recreate_deps=opts["always_recreate_deps"],
         renew_anon_volumes=opts["renew_anon_volumes"],
     )  # fmt: skip

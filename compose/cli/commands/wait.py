@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import click
 
-from compose.cli.commands._project import client
+from compose.cli.commands._project import CliOutput, client, needs_root, report
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
+    from compose.state import ObservedReplica
 
 
 @click.command()
@@ -16,18 +16,22 @@ if TYPE_CHECKING:
 @click.option("--down-project", is_flag=True, help="Drop the whole project when the first exits.")
 @click.pass_obj
 def command(obj: GlobalOptions, /, services: tuple[str, ...], down_project: bool) -> None:
-    """Block until the containers of the services stop; print their exit codes."""
+    """Block until the containers of the services stop; exit with the last one's code."""
     project = client(obj)
-    reps = project.replicas(services)
-    while any(r.running for r in reps):
-        time.sleep(0.1)
-        if down_project and any(not r.running for r in reps):
-            break
-        reps = project.replicas(services)
-    for rep in reps:
-        if not rep.running:
-            click.echo(rep.record.exit_code if rep.record.exit_code is not None else -1)
+    code = project.wait(services, _exited, first=down_project)
     if down_project:
-        from compose.cli.commands.down import command as down
+        from compose.project import DownOptions
 
-        click.get_current_context().invoke(down)
+        needs_root(obj, "wait --down-project")
+        out = CliOutput()
+        report(project.down(DownOptions(), out=out), out)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _exited(rep: ObservedReplica) -> None:
+    """docker compose's line for each container that exits."""
+    from compose.state import container_id
+
+    code = rep.record.exit_code or 0
+    click.echo(f'container "{container_id(rep.record)}" exited with status code {code}')
