@@ -52,6 +52,22 @@ class Step:
 Report = Callable[[Step], None]
 
 
+class Silent:
+    """The output of a caller that shows nothing (a reply says what it needs)."""
+
+    def step(self, step: Step) -> None:
+        pass
+
+    def progress(self, line: str) -> None:
+        pass
+
+    def log(self, line: str) -> None:
+        pass
+
+    def warning(self, text: str) -> None:
+        pass
+
+
 def ignore(step: Step) -> None:
     """The report of a caller that shows nothing (the loop's own restarts)."""
 

@@ -20,7 +20,9 @@ from compose import lazy
 
 if TYPE_CHECKING:
     from compose.planner.desired import DownOptions, UpOptions
+    from compose.progress import Silent
     from compose.project.client import ProjectClient
+    from compose.runtime.usage import Usage
     from compose.stackfile.types import LoadOptions
     from compose.supervisor.oneoff import OneOff
     from compose.supervisor.options import Output, Owner, RunOptions
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
         PlanReply,
         Reply,
         Scaled,
-        Silent,
         Snapshotted,
         StatusReply,
     )
@@ -50,7 +51,8 @@ _LAZY = {
     "PlanReply": "compose.supervisor.protocol",
     "Reply": "compose.supervisor.protocol",
     "Scaled": "compose.supervisor.protocol",
-    "Silent": "compose.supervisor.protocol",
+    "Silent": "compose.progress",
+    "Usage": "compose.runtime.usage",
     "Exited": "compose.supervisor.protocol",
     "StatusReply": "compose.supervisor.protocol",
     "Snapshotted": "compose.supervisor.protocol",
@@ -78,4 +80,5 @@ __all__ = [
     "Snapshotted",
     "StatusReply",
     "UpOptions",
+    "Usage",
 ]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from compose import lazy
 from compose.errors import ContainerError, ProjectUpError, UnknownServiceError, UserError
+from compose.progress import Silent
 from compose.stackfile.types import LoadOptions
 from compose.state.records import PAUSED
 
@@ -327,7 +328,7 @@ class ProjectClient:
             counts[rep.service] = counts.get(rep.service, 0) + 1
         up = UpOptions(services=tuple(services), no_deps=True, no_recreate=True, scale=counts)
         run = RunOptions(detach=True, wait=wait, wait_timeout=wait_timeout, pull="never")
-        return self._detached(up, run, out or _Silent())
+        return self._detached(up, run, out or Silent())
 
     def restart(
         self, services: Sequence[str] = (), timeout: float | None = None, out: Output | None = None
@@ -479,6 +480,17 @@ class ProjectClient:
             )
         return self._expect(kind, reply)
 
+    def processes(self, services: Sequence[str] = ()) -> list[tuple[ObservedReplica, list[int]]]:
+        """Each running replica's processes (``top``): the pids in its cgroup."""
+        from compose.runtime.cgroups import detect
+
+        cgroups = detect()
+        out = []
+        for rep in self.replicas(services, running=True):
+            path = rep.record.runtime.get("cgroup_path", "")
+            out.append((rep, cgroups.pids(path) if path and cgroups.exists(path) else []))
+        return out
+
     def usage(
         self, services: Sequence[str] = (), all_replicas: bool = False
     ) -> list[tuple[ObservedReplica, Usage | None]]:
@@ -539,7 +551,7 @@ class ProjectClient:
         from compose.supervisor.oneoff import OneOff
 
         name = name or f"{self.name}-{svc.name}-run-{secrets.token_hex(6)}"
-        return OneOff(self.stack, svc, name, pull, (out or _Silent()).step)
+        return OneOff(self.stack, svc, name, pull, (out or Silent()).step)
 
     def service_images(self, rmi: str) -> list[str]:
         """The images `down --rmi` removes: from the file, else from the records. ``local``:
@@ -556,7 +568,7 @@ class ProjectClient:
     def _call(self, request: p.Request, kind: type[R], out: Output | None = None) -> R:
         """The running supervisor serves it, else this process does (under the lock); ``out``
         sees its steps as they happen either way."""
-        out = out or _Silent()
+        out = out or Silent()
         reply = self.socket.call(request, out=out)
         if reply is None:
             from compose.project.transport import LocalTransport
@@ -590,9 +602,6 @@ class ProjectClient:
             environ=dict(self.load.environ),
             cwd=cwd,
         )
-
-
-_Silent = p.Silent
 
 
 def _wait_any(pids: Sequence[int | None], timeout: float) -> None:

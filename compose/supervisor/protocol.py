@@ -360,22 +360,6 @@ class LineOutput:
         self.write({"warning": text})
 
 
-class Silent:
-    """The output of a caller that shows nothing (a reply says what it needs)."""
-
-    def step(self, step: Step) -> None:
-        pass
-
-    def progress(self, line: str) -> None:
-        pass
-
-    def log(self, line: str) -> None:
-        pass
-
-    def warning(self, text: str) -> None:
-        pass
-
-
 def replay(doc: Mapping[str, Any], out: Any) -> bool:
     """A ``LineOutput`` line into ``out`` (an Output); False when it is no such line."""
     if "step" in doc:

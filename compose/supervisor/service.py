@@ -38,7 +38,7 @@ from compose.planner.planner import (
     selected_services,
 )
 from compose.planner.stack import check_scale, check_services, desired_from_stack
-from compose.progress import Report, Step
+from compose.progress import Report, Silent, Step
 from compose.state import CREATED, EXITED, PAUSED, RUNNING, observe_project
 from compose.state.events import Event, EventLog
 from compose.supervisor import api, protocol as p, readiness, volumesnap
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
     from compose.stackfile import LoadOptions
 
 log = logging.getLogger(__name__)
-Silent = p.Silent
 CONVERGE_TIMEOUT = 120.0  # a `scale` reply waits this long for the counts to hold
 
 

@@ -12,7 +12,7 @@ from compose.cli.commands._project import client
 
 if TYPE_CHECKING:
     from compose.cli.app import GlobalOptions
-    from compose.runtime.usage import Usage
+    from compose.project import Usage
     from compose.state import ObservedReplica
 
 TABLE = (

@@ -23,13 +23,9 @@ PS_FIELDS = "user=,pid=,ppid=,c=,stime=,tty=,time=,args="
 def command(obj: GlobalOptions, /, services: tuple[str, ...]) -> None:
     """Display the running processes."""
     from compose.cli.gotemplate import tabwrite
-    from compose.runtime.cgroups import detect
 
-    cgroups = detect()
     rows = []
-    for rep in client(obj).replicas(services, running=True):
-        path = rep.record.runtime.get("cgroup_path", "")
-        pids = cgroups.pids(path) if path and cgroups.exists(path) else []
+    for rep, pids in client(obj).processes(services):
         rows += [[rep.service, str(rep.index), *proc] for proc in processes(pids)]
     if rows:
         click.echo(tabwrite([["SERVICE", "#", *COLUMNS], *rows], minwidth=4, padding=2))
