@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ls": ("ls", "List running projects"),
     "events": ("events", "Receive real time events from containers"),
     "wait": ("wait", "Block until containers of services stop"),
+    "watch": ("watch", "Watch develop.watch paths: sync, restart or rebuild on changes"),
     "cp": ("cp", "Copy files between a service container and the local filesystem"),
     "create": ("create", "Create containers for services"),
     "run": ("run", "Run a one-off command on a service"),
@@ -81,15 +82,43 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = COMMANDS.get(cmd_name)
         if entry is None:
-            return None
+            from compose.cli.commands import _unsupported
+
+            return _unsupported.make(cmd_name) if cmd_name in _unsupported.REASONS else None
         module = importlib.import_module(f"compose.cli.commands.{entry[0]}")
         command: click.Command = module.command
+        if not any(p.name == "dry_run" for p in command.params):
+            command.params.append(_dry_run_option(cmd_name))
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+# commands that change nothing: --dry-run is theirs for free; others without a dry run of
+# their own refuse it rather than act (docker's would print what it would do)
+READ_ONLY = frozenset(
+    "config ps ls logs images port top stats events version schema kube wait".split()
+)
+
+
+def _dry_run_option(name: str) -> click.Option:
+    """docker compose accepts ``--dry-run`` on every command; so does pycompose, and a
+    command that would act without being able to plan says so."""
+
+    def check(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        options = ctx.find_object(GlobalOptions)
+        if (value or (options is not None and options.dry_run)) and name not in READ_ONLY:
+            raise click.UsageError(
+                f"`{name}` has no dry run: it would act",
+                ctx=ctx,
+            )
+
+    return click.Option(
+        ["--dry-run"], is_flag=True, hidden=True, expose_value=False, callback=check
+    )
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -36,7 +36,7 @@ _NAME_ALIAS: Final = "__name__"
 
 # P2 in compose-features.md §1.3: accepted, printed by `config`, warned, not acted upon
 UNSUPPORTED_KEYS = frozenset(
-    """annotations attach develop blkio_config cgroup_parent cgroup cpu_count cpu_percent
+    """annotations attach blkio_config cgroup_parent cgroup cpu_count cpu_percent
     cpu_period cpu_quota cpu_rt_period cpu_rt_runtime credential_spec device_cgroup_rules devices
     provider external_links group_add gpus isolation mac_address memswap_limit mem_swappiness
     models oom_kill_disable oom_score_adj platform pull_refresh_after runtime storage_opt

@@ -13,6 +13,7 @@ Importable without root and cheaply: the loop, the machine and pydantic load on 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -479,6 +480,27 @@ class ProjectClient:
                 hint="start it detached: `pycompose up -d`",
             )
         return self._expect(kind, reply)
+
+    def wait_ready(self, stop: threading.Event, interval: float = 0.1) -> bool:
+        """Until the project's supervisor has run its plan (True), or ``stop`` is set."""
+        while not stop.is_set():
+            reply = self.socket.call(p.Status(), timeout=5)
+            if isinstance(reply, p.StatusReply) and reply.ready:
+                return True
+            stop.wait(interval)
+        return False
+
+    def sync(self, service: str, items: Sequence[tuple[Path, str]]) -> int:
+        """``watch``'s sync: (host path, container path) pairs into every running replica of
+        ``service`` (a path gone from the host goes from the container); how many got them."""
+        from compose.runtime import containersync
+
+        replicas = [r for r in self.replicas((service,), running=True) if not r.record.oneoff]
+        for rep in replicas:
+            if rep.record.pid is not None:
+                subject = f'service "{service}" replica {rep.index}'
+                containersync.sync(rep.record.pid, rep.record.start_time, subject, items)
+        return len(replicas)
 
     def processes(self, services: Sequence[str] = ()) -> list[tuple[ObservedReplica, list[int]]]:
         """Each running replica's processes (``top``): the pids in its cgroup."""

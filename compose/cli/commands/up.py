@@ -9,7 +9,10 @@ from compose.cli.commands._build import build_before, build_options
 from compose.cli.commands._project import CliOutput, client, needs_root
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from compose.cli.app import GlobalOptions
+    from compose.project import ProjectClient
 
 
 def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
@@ -61,6 +64,7 @@ def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("-w", "--watch", is_flag=True, help="Watch develop.watch paths and sync/rebuild.")
 @click.option("-y", "--yes", is_flag=True, help="Assume yes to prompts (pycompose asks none).")
 @click.option("--menu", is_flag=True, hidden=True)
+@click.option("--quiet-build", is_flag=True, hidden=True, help="(accepted)")
 @click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
 @build_options
 @click.pass_obj
@@ -100,9 +104,32 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
         no_attach=tuple(opts["no_attach"]),
         abort_on_container_failure=opts["abort_on_container_failure"],
     )  # fmt: skip
-    code = project.up(up, run, CliOutput(quiet_pull=opts["quiet_pull"]))
+    out = CliOutput(quiet_pull=opts["quiet_pull"])
+    if opts["watch"]:
+        code = _watching(obj, project, services, lambda: project.up(up, run, out), out)
+    else:
+        code = project.up(up, run, out)
     if code:
         raise click.exceptions.Exit(code)
+
+
+def _watching(
+    obj: GlobalOptions,
+    project: ProjectClient,
+    services: tuple[str, ...],
+    up: Callable[[], int],
+    out: CliOutput,
+) -> int:
+    """``up --watch``: the foreground `up`, its services watched meanwhile."""
+    from compose.cli.commands.watch import in_background, watcher_for
+
+    watcher = watcher_for(obj, client(obj, services), services, out)
+    thread, stop = in_background(watcher, project)
+    try:
+        return up()
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _check(opts: dict[str, Any]) -> None:
@@ -114,10 +141,13 @@ def _check(opts: dict[str, Any]) -> None:
     if opts["attach"] and opts["attach_dependencies"]:
         raise click.UsageError("--attach and --attach-dependencies are incompatible")
     attached = ("abort_on_container_exit", "abort_on_container_failure", "exit_code_from")
-    if opts["detach"] and any(opts[k] for k in (*attached, "attach", "attach_dependencies")):
+    if opts["detach"] and any(
+        opts[k] for k in (*attached, "attach", "attach_dependencies", "watch")
+    ):
         raise click.UsageError(
             "--detach cannot be combined with --abort-on-container-exit, "
-            "--abort-on-container-failure, --attach, --attach-dependencies or --exit-code-from"
+            "--abort-on-container-failure, --attach, --attach-dependencies, --exit-code-from "
+            "or --watch"
         )
 
 
