@@ -52,6 +52,44 @@ class Cli:
         return proc
 
 
+def in_pty(
+    argv: list[str],
+    typed: str,
+    prompt: bytes,
+    timeout: float = 60,
+    size: tuple[int, int] | None = None,
+) -> tuple[str, int]:
+    """Run argv on a fresh pty (its terminal, ``size`` rows x columns); type after the prompt
+    shows; (output, exit)."""
+    master, slave = os.openpty()
+    if size is not None:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=os.environ
+    )
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    typed_yet = False
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: every holder of the terminal is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not typed_yet and prompt in out:
+            os.write(master, typed.encode())
+            typed_yet = True
+    os.close(master)
+    return out.decode(errors="replace"), proc.wait(timeout=30)
+
+
 SLEEP = """["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]"""
 
 

@@ -151,7 +151,7 @@ def test_scale_stop_start_through_a_foreground_up(project, tmp_path):
         code = up.stop()
     assert code == 130, str(up)
     assert {state for state, _ in rows(cli, "-a").values()} == {"exited"}
-    assert "Gracefully stopping... (press Ctrl+C again to force)" in " ".join(up.err)
+    assert "Gracefully Stopping... press Ctrl+C again to force" in " ".join(up.err)
 
 
 APP = """

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
 
 import pytest
-from e2e_helpers import Cli, write_stack
+from e2e_helpers import Cli, in_pty, write_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(240)]
 
@@ -18,31 +16,6 @@ services:
     command: SLEEP
     environment: {FROM_FILE: file}
 """
-
-
-def in_pty(argv: list[str], typed: str, prompt: bytes, timeout: float = 60) -> tuple[str, int]:
-    """Run argv on a fresh pty (its terminal); type after the prompt shows; (output, exit)."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=os.environ
-    )
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    typed_yet = False
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: every holder of the terminal is gone
-            break
-        if not chunk:
-            break
-        out += chunk
-        if not typed_yet and prompt in out:
-            os.write(master, typed.encode())
-            typed_yet = True
-    os.close(master)
-    return out.decode(errors="replace"), proc.wait(timeout=30)
 
 
 def test_run_pipes_stdin_without_tty(project, tmp_path):

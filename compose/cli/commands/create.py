@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 @click.option("--scale", multiple=True, help="SERVICE=NUM; overrides `scale`/deploy.replicas.")
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
 @click.option("-y", "--yes", is_flag=True, help="Assume yes to prompts (pycompose asks none).")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Print the plan; change nothing.")
 @click.pass_obj
 def command(
     obj: GlobalOptions,
@@ -35,13 +36,16 @@ def command(
     scale: tuple[str, ...],
     quiet_pull: bool,
     yes: bool,
+    dry_run: bool,
 ) -> None:
     """Create containers for services (a detached supervisor holds them until `start`)."""
     from compose.cli.commands.up import parse_scale
     from compose.project import RunOptions, UpOptions
 
-    needs_root(obj, "create")
-    build_before(obj, services, build=build, no_build=no_build)
+    dry_run = dry_run or obj.dry_run
+    if not dry_run:
+        needs_root(obj, "create")
+        build_before(obj, services, build=build, no_build=no_build)
     up = UpOptions(
         services=tuple(services),
         force_recreate=force_recreate,
@@ -50,5 +54,8 @@ def command(
         no_start=True,
         scale=parse_scale(scale),
     )
-    out = CliOutput(quiet_pull=quiet_pull)
-    client(obj, services).up(up, RunOptions(detach=True, pull=pull), out)
+    project = client(obj, services)
+    if dry_run:
+        click.echo(project.plan_up(up).render())
+        return
+    project.up(up, RunOptions(detach=True, pull=pull), CliOutput(quiet_pull=quiet_pull))

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 @click.option("--entrypoint", default=None, help="Override the entrypoint.")
 @click.option("--name", default=None, help="Container name.")
 @click.option("--no-deps", is_flag=True, help="Don't start linked services.")
-@click.option("-T", "--no-tty", "no_tty", is_flag=True, help="Don't allocate a pseudo-TTY.")
+@click.option(
+    "-T", "--no-tty", "--no-TTY", "no_tty", is_flag=True, help="Don't allocate a pseudo-TTY."
+)
+@click.option("--quiet-build", is_flag=True, hidden=True, help="(accepted)")
 @click.option(
     "-i/-I", "--interactive/--no-interactive", default=True, help="Keep STDIN open (default)."
 )
