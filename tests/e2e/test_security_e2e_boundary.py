@@ -205,7 +205,7 @@ def test_traversing_names_are_refused_before_anything_happens(project, tmp_path,
     cli = Cli(project, file=write_stack(tmp_path, text.replace("VICTIM", str(victim).lstrip("/"))))
     for args in (("up", "-d"), ("down", "-v")):
         proc = cli.run(*args, check=False)
-        assert proc.returncode == 2 and why in proc.stderr, proc.stderr
+        assert proc.returncode == 1 and why in proc.stderr, proc.stderr
         assert "compose.yaml:" in proc.stderr  # located
     assert (victim / "keep.txt").read_text() == "precious\n"
 
@@ -219,12 +219,12 @@ def test_bounds_say_what_to_raise(project, tmp_path):
         ),
     )
     proc = cli.run("up", "-d", check=False)
-    assert proc.returncode == 2 and "PYCOMPOSE_MAX_REPLICAS" in proc.stderr
+    assert proc.returncode == 1 and "PYCOMPOSE_MAX_REPLICAS" in proc.stderr
     assert cli.run("config", "-q", env={"PYCOMPOSE_MAX_REPLICAS": "10000"}).returncode == 0
     big = tmp_path / "big.yaml"
     big.write_text("services:\n  a:\n    image: x\n" + "#" * (5 << 20) + "\n")
     proc = Cli(project, file=big).run("config", "-q", check=False)
-    assert proc.returncode == 2 and "PYCOMPOSE_MAX_FILE_SIZE" in proc.stderr
+    assert proc.returncode == 1 and "PYCOMPOSE_MAX_FILE_SIZE" in proc.stderr
 
 
 # item 13: subpath and secret uid/gid/mode -------------------------------------------------------

@@ -104,13 +104,13 @@ def test_named_services_and_unknown_ones(stack: Path, capsys) -> None:
     assert code == 0
     assert {d["metadata"]["name"] for d in yaml.safe_load_all(out)} == {"db", "pgdata"}
     code, _, err = kube(stack, capsys, "nope")
-    assert code == 2
+    assert code == 1
     assert 'error: no such service: "nope"' in err
 
 
-def test_strict_fails_with_exit_2_and_every_warning(stack: Path, capsys) -> None:
+def test_strict_fails_with_exit_1_and_every_warning(stack: Path, capsys) -> None:
     code, out, err = kube(stack, capsys, "--strict")
-    assert code == 2
+    assert code == 1
     assert out == ""
     assert "error: depends_on: Kubernetes starts every pod at once" in err
     assert 'error: service "web": published port(s) 8080 are not reachable' in err
@@ -127,7 +127,7 @@ def test_check_validates_before_writing(stack: Path, capsys) -> None:
     code, out, err = kube(stack, capsys, "--check", "--kube-version", "1.29")
     assert code == 0, err
     code, out, err = kube(stack, capsys, "--check", "--kube-version", "1.99")
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""
     assert "error: no schema for Kubernetes 1.99" in err
 
 

@@ -1,4 +1,4 @@
-"""Review regressions: what ``pycompose config`` prints for bad stacks (exit 2, one located line
+"""Review regressions: what ``pycompose config`` prints for bad stacks (exit 1, one located line
 per problem, no traceback) and the consistency rules compose-go's checkConsistency applies."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _config(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *flags: str) -> str:
-    """stderr of ``pycompose -f compose.yaml config`` on ``text``; it must fail with exit 2."""
+    """stderr of ``pycompose -f compose.yaml config`` on ``text``; it must fail with exit 1."""
     (tmp_path / "compose.yaml").write_text(text)
     code = run(["-f", str(tmp_path / "compose.yaml"), "config", *flags])
     out, err = capsys.readouterr()
