@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 STEP_MS = 20  # a batch closes after this quiet time
 DEBOUNCE_MS = 1000  # at most this long, however busy the tree
+RUST_TIMEOUT_MS = 200  # the loop looks at ``stop`` this often (and first yields after it)
 ENABLED = "Watch enabled"
 
 
@@ -40,24 +41,27 @@ class Watcher:
     def run(
         self, stop: threading.Event | None = None, ready: threading.Event | None = None
     ) -> None:
-        """Until ``stop`` is set (or Ctrl-C): the initial syncs, then every batch."""
+        """Until ``stop`` is set (or Ctrl-C): the initial syncs, then every batch. ``Watch
+        enabled`` is said once inotify watches the paths (the generator's first yield: it
+        registers them lazily), so a change saved after it is never missed."""
         import watchfiles
 
-        self.apply(initial(self.rules))
         roots = watched_roots(rule.path for rule in self.rules)
-        self.out.progress(ENABLED)
         events = watchfiles.watch(
             *roots,
             step=STEP_MS,
             debounce=DEBOUNCE_MS,
             stop_event=stop,
-            rust_timeout=200,
+            rust_timeout=RUST_TIMEOUT_MS,
             yield_on_timeout=True,
             raise_interrupt=True,
         )
-        if ready is not None:
-            ready.set()
-        for changes in events:
+        for number, changes in enumerate(events):
+            if number == 0:  # watching now: what changes during the initial sync comes next
+                self.apply(initial(self.rules))
+                self.out.progress(ENABLED)
+                if ready is not None:
+                    ready.set()
             if changes:
                 self.apply(tasks_for(self.rules, {Path(path) for _, path in changes}))
 
