@@ -208,7 +208,7 @@ def test_run_flags_from_habit(project, tmp_path):
     cli = Cli(project, file=write_stack(tmp_path, EXITS))
     done = cli.run(
         "run", "--rm", "-T", "-v", f"{tmp_path / 'data'}:/data", "-l", "team=core",
-        "--cap-drop", "CHOWN", "--pull", "never", "-q", "web",
+        "--cap-drop", "CHOWN", "--pull", "missing", "-q", "web",
         "sh", "-c", "cat /data/in.txt; chown nobody /data/in.txt || echo no-chown",
     )  # fmt: skip
     assert done.stdout == "mounted\nno-chown\n", done.stderr
