@@ -30,6 +30,7 @@ except ImportError:  # run as a script: main() serves its own registry
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "20"))
 GOAL_MS = 200.0
+DOCKER = "/usr/bin/docker"  # the peers' client (a newer one earlier on PATH may not match dockerd)
 STACK = """services:
   web:
     image: {image}
@@ -66,13 +67,18 @@ def latencies(view: Callable[[], Path], src: Path) -> list[float]:
 
 def watched(argv: list[str], env: dict[str, str], cwd: Path, ready: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stderr is not None
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip  (docker's watch says `Watch enabled` on stdout, pycompose's on stderr)
+    assert proc.stdout is not None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        line = proc.stderr.readline()
+        line = proc.stdout.readline()
         if ready in line:
             return proc
         if not line and proc.poll() is not None:
@@ -108,17 +114,15 @@ def ours(tmp: Path, image: str) -> list[float]:
 
 
 def docker(tmp: Path, image: str) -> list[float] | None:
-    if (
-        not shutil.which("docker")
-        or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode
-    ):
+    exe = DOCKER if Path(DOCKER).exists() else shutil.which("docker")
+    if exe is None or subprocess.run([exe, "compose", "version"], capture_output=True).returncode:
         return None
-    base = ["docker", "compose", "-p", "benchwatch", "-f", str(tmp / "compose.yaml")]
+    base = [exe, "compose", "-p", "benchwatch", "-f", str(tmp / "compose.yaml")]
     proc = watched([*base, "watch"], dict(os.environ), tmp, "Watch enabled")
     try:
         ident = subprocess.run([*base, "ps", "-q", "web"], capture_output=True, text=True)
         merged = subprocess.run(
-            ["docker", "inspect", "-f", "{{.GraphDriver.Data.MergedDir}}", ident.stdout.strip()],
+            [exe, "inspect", "-f", "{{.GraphDriver.Data.MergedDir}}", ident.stdout.strip()],
             capture_output=True,
             text=True,
         ).stdout.strip()
