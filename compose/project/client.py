@@ -536,9 +536,8 @@ class ProjectClient:
         import time
 
         from compose.errors import OperationError
-        from compose.state import container_id
 
-        waiting = {container_id(r.record): r for r in self.replicas(services, running=True)}
+        waiting = {r.record.container_id: r for r in self.replicas(services, running=True)}
         if not waiting:
             raise OperationError(f'no containers for project "{self.name}"')
         code = 0
@@ -546,7 +545,7 @@ class ProjectClient:
             _wait_any([r.record.pid for r in waiting.values()], 0.5)
             observed = self.observe()
             for rep in observed.replicas:
-                ident = container_id(rep.record)
+                ident = rep.record.container_id
                 if ident not in waiting or rep.running:
                     continue
                 if rep.record.exit_code is not None or observed.supervisor_pid is None:

@@ -157,13 +157,12 @@ class Session:
 
 def _exit_code(project: ProjectClient, rep: ObservedReplica, fallback: int) -> int:
     """The exit code its supervisor records (a moment after the exit)."""
-    from compose.state import container_id
 
-    ident = container_id(rep.record)
+    ident = rep.record.container_id
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
         for now in project.observe().replicas:
-            if container_id(now.record) == ident and now.record.exit_code is not None:
+            if now.record.container_id == ident and now.record.exit_code is not None:
                 return int(now.record.exit_code)
         time.sleep(0.05)
     return fallback

@@ -71,9 +71,8 @@ def render(fmt: str, rows: list[dict[str, Any]]) -> str:
 
 def row(rep: ObservedReplica, used: Usage | None, no_trunc: bool) -> dict[str, Any]:
     """docker's stats fields, every value a string."""
-    from compose.state import container_id
 
-    ident = container_id(rep.record)
+    ident = rep.record.container_id
     base = {"Container": ident, "ID": ident if no_trunc else ident[:12], "Name": rep.name}
     if used is None:
         zero = {"CPUPerc": "0.00%", "MemUsage": "0B / 0B", "MemPerc": "0.00%"}

@@ -31,7 +31,5 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], down_project: bool
 
 def _exited(rep: ObservedReplica) -> None:
     """docker compose's line for each container that exits."""
-    from compose.state import container_id
-
     code = rep.record.exit_code or 0
-    click.echo(f'container "{container_id(rep.record)}" exited with status code {code}')
+    click.echo(f'container "{rep.record.container_id}" exited with status code {code}')
