@@ -1,5 +1,6 @@
 """`watch`: a saved file is visible inside the running container (deleted ones go, ignored ones
-stay out), `sync+restart` restarts, and a change under a `rebuild` path recreates the service
+stay out), `initial_sync` copies at the start, `sync+exec` runs its command after the sync,
+`sync+restart` restarts, and a change under a `rebuild` path recreates the service
 from a freshly built image."""
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ services:
           path: ./src
           target: /app
           ignore: ["*.tmp"]
+          initial_sync: true
+        - action: sync+exec
+          path: ./hooks
+          target: /hooks
+          exec: {command: ["sh", "-c", "cat /hooks/h.txt > /tmp/ran"]}
         - action: sync+restart
           path: ./conf
           target: /etc/conf
@@ -89,10 +95,14 @@ def test_sync_and_sync_restart(project, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "keep.txt").write_text("one\n")
     (tmp_path / "conf").mkdir()
+    (tmp_path / "hooks").mkdir()
     cli = Cli(project, file=write_stack(tmp_path, SYNC_STACK))
     watch = Watching(cli)
     try:
         watch.wait_line("Watch enabled")
+        assert container_file(cli, "web", "/app/keep.txt") == "one\n"  # initial_sync
+        (tmp_path / "hooks" / "h.txt").write_text("hooked\n")
+        assert wait_for(lambda: container_file(cli, "web", "/tmp/ran") == "hooked\n")  # exec
         (tmp_path / "src" / "keep.txt").write_text("two\n")
         assert wait_for(lambda: container_file(cli, "web", "/app/keep.txt") == "two\n")
         watch.wait_line('Syncing service "web" after 1 changes were detected')
