@@ -327,8 +327,9 @@ class Executor:
         name = action.name
         replace = partial(self._replace, action)
         await _reported(report, "Container", name, progress.RECREATE, replace)
-        if action.start_first:  # it started before the old one stopped
-            report(Step("Container", name, progress.START[1]))
+        if action.start_first:  # it started before the old one stopped: docker's two lines
+            for step in progress.pair("Container", name, progress.START[1]):
+                report(step)
             return
         await _reported(
             report, "Container", name, progress.START, partial(self._start_replaced, name)
