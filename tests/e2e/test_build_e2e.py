@@ -34,7 +34,7 @@ def get(port: int, path: str = "/") -> str | None:
 def containers(cli: Cli) -> dict[str, tuple[str, str]]:
     """service -> (its container, when it was created)."""
     rows = [json.loads(line) for line in cli.run("ps", "--format", "json").stdout.splitlines()]
-    return {r["Service"]: (r["ID"], r["Created"]) for r in rows}
+    return {r["Service"]: (r["ID"], r["CreatedAt"]) for r in rows}  # docker's field names
 
 
 def test_web_db_builds_rebuilds_what_changed_and_removes_its_image(project, tmp_path: Path):
