@@ -326,7 +326,8 @@ class Executor:
         ``Recreate``, ``Recreated``, ``Starting``, ``Started``."""
         name = action.name
         replace = partial(self._replace, action)
-        await _reported(report, "Container", name, progress.RECREATE, replace)
+        order = "(start-first)" if action.start_first else ""  # as `--dry-run` words it
+        await _reported(report, "Container", name, progress.RECREATE, replace, order)
         if action.start_first:  # it started before the old one stopped: docker's two lines
             for step in progress.pair("Container", name, progress.START[1]):
                 report(step)
@@ -422,10 +423,11 @@ async def _reported(
     name: str,
     pair: tuple[str, str],
     work: Callable[[], Awaitable[None]],
+    text: str = "",
 ) -> None:
-    """``work()`` between its two steps (``Creating`` … ``Created``); a failure is an
-    ``Error`` step with its cause, then raised."""
-    report(Step(kind, name, pair[0], done=False))
+    """``work()`` between its two steps (``Creating`` … ``Created``; ``text`` beside the
+    first); a failure is an ``Error`` step with its cause, then raised."""
+    report(Step(kind, name, pair[0], done=False, text=text))
     try:
         await work()
     except Exception as exc:

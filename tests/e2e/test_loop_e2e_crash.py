@@ -96,7 +96,8 @@ def test_supervisor_kill9_then_up_adopts_and_restarts_the_dead(project, tmp_path
         before[web1]["pid"],
         before[web1]["start_time"],
     )  # adopted, untouched
-    assert f"Container {web1}" not in up.stderr
+    assert f"Container {web1}  Running" in up.stderr.splitlines()[0]  # nothing else of it
+    assert [ln for ln in up.stderr.splitlines() if web1 in ln and "Running" not in ln] == []
     wait_for(lambda: records(project)[web2["name"]]["status"] == "running", 10)
     assert records(project)[web2["name"]]["pid"] != web2["pid"]  # restarted by the loop/plan
     ips = sorted(

@@ -141,9 +141,18 @@ def _follow(
                 code = rep.record.exit_code
                 text = "exited" if code is None else f"exited with code {code}"
                 click.echo(fmt.status(key[0], text))
-        if len(ended) == len(picked):
+        if len(ended) == len(picked) and not _recreating(observed):
             return
         time.sleep(0.2)
+
+
+def _recreating(observed: ObservedProject) -> bool:
+    """A successor runs beside its predecessor (a start-first recreation): its predecessor
+    stopping is no end."""
+    from compose.state import staged_for
+
+    names = {r.name for r in observed.replicas}
+    return any(staged_for(r.name) in names for r in observed.replicas)
 
 
 def _picked(

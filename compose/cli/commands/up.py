@@ -57,9 +57,6 @@ def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--attach-dependencies", is_flag=True, help="Show the dependencies' logs too.")
 @click.option("--no-attach", multiple=True, help="Don't show logs of these services.")
 @click.option("--always-recreate-deps", is_flag=True, help="Recreate dependent containers.")
-@click.option(
-    "-V", "--renew-anon-volumes", is_flag=True, help="New anonymous volumes when recreating."
-)
 @click.option("--quiet-pull", is_flag=True, help="Pull without printing progress.")
 @click.option("-w", "--watch", is_flag=True, help="Watch develop.watch paths and sync/rebuild.")
 @click.option("-y", "--yes", is_flag=True, help="Assume yes to prompts (pycompose asks none).")
