@@ -55,6 +55,11 @@ class PipeOutput:
 
 
 def main() -> int:
+    from compose.runtime import LinuxRuntime
+
+    runtime = LinuxRuntime()
+    runtime.warm()  # the zygote boots on the other core while we import and load the stack
+
     import anyio
 
     from compose import paths
@@ -71,7 +76,7 @@ def main() -> int:
         if _forward(stack.name, launch, out):
             return 0
         _log_to_project(stack.name)
-        code: int = anyio.run(run_up, stack, launch.up, launch.run, out, _ready(out))
+        code: int = anyio.run(run_up, stack, launch.up, launch.run, out, _ready(out), runtime)
         return code
     except PycomposeError as exc:
         out.ready(_failed(exc, exc.exit_code, exc.hint, isinstance(exc, UserError)))

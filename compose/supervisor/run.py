@@ -32,17 +32,24 @@ from compose.supervisor.service import Converged, Events, SupervisorService
 
 if TYPE_CHECKING:
     from compose.model import Stack
+    from compose.runtime import Runtime
 
 log = logging.getLogger(__name__)
 Ready = Callable[[p.PlanReply], None]
 
 
 async def run_up(
-    stack: Stack, up: UpOptions, run: RunOptions, out: Output, ready: Ready | None = None
+    stack: Stack,
+    up: UpOptions,
+    run: RunOptions,
+    out: Output,
+    ready: Ready | None = None,
+    runtime: Runtime | None = None,
 ) -> int:
+    """``runtime``: one whose zygote the caller started already (the detached supervisor)."""
     lock = ProjectLock(stack.name).acquire(timeout=5.0)
     try:
-        return await _run_locked(stack, up, run, out, ready)
+        return await _run_locked(stack, up, run, out, ready, runtime)
     except BaseException:
         forget_project(stack.name)  # a failed first `up` leaves no empty project behind
         raise
@@ -51,10 +58,15 @@ async def run_up(
 
 
 async def _run_locked(
-    stack: Stack, up: UpOptions, run: RunOptions, out: Output, ready: Ready | None
+    stack: Stack,
+    up: UpOptions,
+    run: RunOptions,
+    out: Output,
+    ready: Ready | None,
+    runtime: Runtime | None,
 ) -> int:
     check_services(stack, up.services)
-    driver = LinuxDriver(stack.name, stack)
+    driver = LinuxDriver(stack.name, stack, runtime=runtime)
     driver.warm()  # the zygote boots (~80 ms) while the images are checked and the plan made
     try:
         async with NetServices(_aliases(stack), dns_servers(stack)) as net:
