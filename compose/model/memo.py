@@ -15,6 +15,11 @@ asked the filesystem (``compose.stackfile.fs``: files read, hashed; files looked
 every answer is unchanged the loader would build the same tree, so neither the loader nor the
 YAML parser is imported: ``config`` then costs little more than starting Python and click.
 
+``load_stack`` keeps the validated ``Stack`` itself the same way (pickled: the supervisor that
+``up -d`` starts needs the typed model, and unpickling it builds no validators and runs
+neither the loader nor the YAML parser). A pickle is code: it is read only from a file this
+user owns and nobody else can write.
+
 The interpolation environment is left out of the tree's key (a shell's ``OLDPWD`` or ``_``
 would make every run a miss): only ``Stack.environment`` holds it, so a result that reads that
 field must not be remembered (``config --environment`` is not). Its values are checked to be
@@ -34,6 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from compose.model.service import Service
+    from compose.model.stack import Stack
     from compose.stackfile import LoadedStack, LoadOptions
     from compose.stackfile.fs import Recording
 
@@ -77,6 +84,69 @@ def keep(options: LoadOptions, params: Any, notes: Recording, value: Any, *, cal
         return
     path = folder / f"load-{_options_key(options, params, caller)}.json"
     _store(folder, path, {"probes": notes.probes, "value": value})
+
+
+def load_stack(
+    options: LoadOptions, derive: Callable[[Service], str] | None = None
+) -> tuple[Stack, dict[str, str]]:
+    """``compose.model.load_stack(options)``, from the memo when the options are the same and
+    the filesystem answers the loader's questions as it did when this stack was validated;
+    with ``derive(service)`` for each service, remembered with it (a value pydantic's
+    serializer computes: building that serializer is as costly as validating)."""
+    caller = derive.__module__ if derive else __name__
+    params = derive.__qualname__ if derive else None
+    folder = _folder()
+    key = _options_key(options, params, caller)
+    path = folder / f"stack-{key}.pickle" if folder else None
+    found = _unpickle(path) if path is not None else None
+    if found is not None:
+        return found
+    from compose.model.load import load_stack as load
+    from compose.stackfile import fs
+
+    with fs.recording() as notes:
+        stack = load(options)
+    derived = {name: derive(svc) for name, svc in stack.services.items()} if derive else {}
+    if path is not None and notes.replayable:
+        _store_pickle(path, {"probes": notes.probes, "stack": stack, "derived": derived})
+    return stack, derived
+
+
+def _unpickle(path: Path) -> tuple[Stack, dict[str, str]] | None:
+    import pickle
+
+    from compose.stackfile import fs
+
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+                return None  # written by someone else: never unpickled
+            entry = pickle.load(f)
+        probes = [tuple(p) for p in entry["probes"]]
+        stack: Stack = entry["stack"]
+        derived: dict[str, str] = entry["derived"]
+    except Exception:  # missing, truncated, or of an older layout: validate again
+        return None
+    if not fs.unchanged(probes):
+        return None
+    os.utime(path)
+    return stack, derived
+
+
+def _store_pickle(path: Path, entry: dict[str, Any]) -> None:
+    import pickle
+
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        _prune(path.parent)
+    except (OSError, pickle.PicklingError):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _options_key(options: LoadOptions, params: Any, caller: str) -> str:
@@ -143,7 +213,7 @@ def _code_fingerprint(caller: str) -> str:
             Path(module),
             _pydantic_version(),
         ]
-        digest = blake2b(caller.encode(), digest_size=32)
+        digest = blake2b(f"{caller} {sys.version}".encode(), digest_size=32)
         for source in sources:
             digest.update(source.read_bytes())
         found = _FINGERPRINTS[caller] = digest.hexdigest()
@@ -180,7 +250,7 @@ def _store(folder: Path, path: Path, value: Any) -> None:
 
 
 def _prune(folder: Path) -> None:
-    entries = list(folder.glob("*.json"))
+    entries = [*folder.glob("*.json"), *folder.glob("*.pickle")]
     if len(entries) <= KEEP:
         return
     for old in sorted(entries, key=_mtime)[: len(entries) - KEEP]:

@@ -92,9 +92,14 @@ class Converged:
 
 
 def load_stack(options: LoadOptions) -> Stack:
-    from compose.model import load_stack as load
+    """The validated stack; an unchanged one from the memo (``compose.model.memo``), with the
+    services' config-hash input (no serializer to build for ``desired_from_stack``)."""
+    from compose.model import memo
+    from compose.planner import hashing
 
-    return load(options)
+    stack, configs = memo.load_stack(options, derive=hashing.container_config)
+    hashing.remember(stack.services, configs)
+    return stack
 
 
 def ensure_images(

@@ -182,3 +182,50 @@ def test_the_loader_asks_the_filesystem_only_through_fs() -> None:
         if FS_CALLS.search(line.split("#")[0]) and not line.lstrip().startswith(('"', "'"))
     ]
     assert found == []
+
+
+STACK_PROBE = """
+import sys
+from compose.stackfile import LoadOptions
+from compose.supervisor.service import load_stack
+from compose.planner.stack import desired_from_stack
+stack = load_stack(LoadOptions(files=("compose.yaml",)))
+hashes = [s.config_hash for s in desired_from_stack(stack).services]
+print(stack.services["web"].image, stack.warnings, hashes)
+print("LOADER", "compose.stackfile.loader" in sys.modules, file=sys.stderr)
+built = type(stack.services["web"]).__pydantic_complete__  # validators built (defer_build)
+print("SCHEMA", built, file=sys.stderr)
+"""
+
+
+def _supervisor_load(env: dict[str, str] | None = None) -> tuple[str, str]:
+    """What the detached supervisor does first: load the stack (and its config hashes)."""
+    done = subprocess.run(
+        [sys.executable, "-c", STACK_PROBE],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
+    )
+    return done.stdout, done.stderr
+
+
+def test_memo_an_unchanged_stack_reaches_the_supervisor_validated(stack: Path) -> None:
+    """The supervisor's second load of the same file unpickles the validated stack: neither
+    the loader nor pydantic's schema builder runs, and the stack and its hashes are the same."""
+    first, first_err = _supervisor_load()
+    again, err = _supervisor_load()
+    assert "LOADER True" in first_err and "SCHEMA True" in first_err
+    assert again == first and "busybox:1" in first and "placement" in first
+    assert "LOADER False" in err and "SCHEMA False" in err
+    stack.write_text(STACK.replace("8080:80", "9090:80"))
+    changed, err = _supervisor_load()
+    assert "LOADER True" in err and changed.split("[")[-1] != first.split("[")[-1]  # new hash
+
+
+def test_memo_a_pickle_others_may_write_is_never_loaded(stack: Path) -> None:
+    first, _ = _supervisor_load()
+    (pickled,) = (stack.parent / "cache" / "model").glob("stack-*.pickle")
+    pickled.chmod(0o666)
+    again, err = _supervisor_load()
+    assert again == first and "LOADER True" in err  # validated again, not unpickled
