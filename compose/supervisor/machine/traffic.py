@@ -10,6 +10,7 @@ Both are coalesced: a burst of 30 starts costs a few refreshes and nft transacti
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -144,16 +145,18 @@ class Traffic:
             return
         with _HOSTS_LOCK:  # concurrent refreshes: the last to read the records writes last
             records = self.serving_records()
+            peers = etcfiles.Peers(records)
             for rec in records:
                 path = etcfiles.etc_dir(self.ctx.replica_dir(rec.ident)) / "hosts"
                 svc = stack.services.get(rec.service)
-                if rec.status != RUNNING or svc is None or not path.exists():
+                if rec.status != RUNNING or svc is None:
                     continue
                 net = next(iter(rec.ips), "")
                 own = (rec.ips.get(net), rec.ips6.get(net))
-                text = etcfiles.hosts_text(svc, rec, own, records)
-                if path.read_text() != text:
-                    netplug.write_in_place(path, text)
+                text = peers.hosts_text(svc, rec, own)
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    if path.read_text() != text:
+                        netplug.write_in_place(path, text)
 
     def publish(self, service: str, exclude: str = "") -> None:
         """Kernel DNAT of one service: ONE nft table (key = service) holding every serving

@@ -51,6 +51,8 @@ def test_netplug_write_in_place_keeps_the_inode(tmp_path: Path) -> None:
     inode = path.stat().st_ino
     write_in_place(path, "short\n")
     assert path.read_text() == "short\n" and path.stat().st_ino == inode
+    write_in_place(path, "a longer text\n" * 20)
+    assert path.read_text() == "a longer text\n" * 20 and path.stat().st_ino == inode
 
 
 def test_netplug_nft_rules_text() -> None:

@@ -60,3 +60,24 @@ def test_hosts_lists_ipv6_addresses_as_docker_writes_them():
     name = etcfiles.hostname(stack.services["web"], web)
     assert ["fd00::2", name, "p-web-1", "web", "web-1"] in lines
     assert ["fd00::3", "db", "p-db-1"] in lines and ["10.0.0.3", "db", "p-db-1"] in lines
+
+
+def test_each_replica_of_a_refresh_sees_the_others_and_not_itself():
+    """One ``Peers`` renders every file of a refresh: each replica gets its own line, its
+    siblings by container name only, and the service name only while it runs alone."""
+    stack = _stack({"web": {}, "db": {}})
+    records = [_rec("web", 1, "10.0.0.2"), _rec("web", 2, "10.0.0.3"), _rec("db", 1, "10.0.0.4")]
+    peers = etcfiles.Peers(records)
+    texts = {
+        rec.name: peers.hosts_text(stack.services[rec.service], rec, (ip,))
+        for rec, ip in zip(records, ("10.0.0.2", "10.0.0.3", "10.0.0.4"), strict=True)
+    }
+    for rec in records:
+        assert texts[rec.name] == etcfiles.hosts_text(
+            stack.services[rec.service], rec, (rec.ips["default"],), records
+        )
+    web1 = [line.split()[1:] for line in texts["p-web-1"].splitlines() if line.startswith("10.")]
+    assert web1[1:] == [["p-web-2"], ["db", "p-db-1"]]  # a sibling only by its container name
+    assert "web" not in web1[0]  # two web replicas: the name is left to the DNS
+    db = [line.split()[1:] for line in texts["p-db-1"].splitlines() if line.startswith("10.")]
+    assert "db" in db[0] and db[1:] == [["p-web-1"], ["p-web-2"]]
