@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ctypes
 
 from compose.errors import StateError
 from compose.state.layout import child, failures_path, project_dir
@@ -29,12 +33,38 @@ def atomic_write_json(path: Path, data: dict[str, Any], durable: bool = True) ->
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.rename(tmp, path)
+        if durable or not _exchange(tmp, path):
+            os.rename(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     if durable:
         _fsync_dir(path.parent)
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    import ctypes  # here: only writers pay its import
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _exchange(tmp: str, path: Path) -> bool:
+    """Swap ``tmp`` and an existing ``path`` (renameat2 RENAME_EXCHANGE), then unlink the old
+    text now at ``tmp``; False when ``path`` does not exist or the filesystem can't swap.
+
+    Readers see the old record or the new one, as with rename(2); but rename over an existing
+    file makes ext4 (``auto_da_alloc``) start writing the new data back at once: ~2-3 ms a
+    write here against ~0.1 ms for the swap, and the supervisor rewrites each replica's record
+    at create, start and every status change."""
+    if _libc().renameat2(AT_FDCWD, os.fsencode(tmp), AT_FDCWD, os.fsencode(path), RENAME_EXCHANGE):
+        return False  # ENOENT: a new record; EINVAL/ENOSYS: no exchange here (rename does it)
+    os.unlink(tmp)
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

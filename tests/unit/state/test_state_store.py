@@ -86,6 +86,18 @@ def test_atomic_write_leaves_no_temp_files():
     assert [p.name for p in store.replicas_dir.iterdir()] == ["demo-web-1.json"]
 
 
+def test_a_rewrite_swaps_whole_files():
+    """A reader that opened the record before a rewrite reads the old text whole; the next
+    read sees the new one (the rewrite is a swap of two files, never a write in place)."""
+    store = StateStore("demo")
+    store.save_replica(ReplicaRecord("demo", "web", 1, status="created"))
+    with store.replica_file("demo-web-1").open() as before:
+        store.save_replica(ReplicaRecord("demo", "web", 1, status="running", pid=7))
+        assert json.loads(before.read())["status"] == "created"
+    assert store.load_replica("demo-web-1").pid == 7
+    assert [p.name for p in store.replicas_dir.iterdir()] == ["demo-web-1.json"]
+
+
 def test_delete_replica_tolerates_absence():
     store = StateStore("demo")
     store.delete_replica("demo-web-9")
