@@ -293,7 +293,8 @@ class Replicas:
         for target in targets:
             image = ctx.image_for(target)
             ports[target] = image.config.exposed_ports if image else ()
-        env = etcfiles.link_env(parent, svc, ctx.stack, ctx.store.replicas(), ports)
+        records = ctx.store.replicas() if svc.links else ()  # a scan of every record: O(n)
+        env = etcfiles.link_env(parent, svc, ctx.stack, records, ports)
         return Made(
             rdir,
             etcfiles.hostname(svc, own),
