@@ -33,11 +33,23 @@ def load_for_build(obj: GlobalOptions, services: tuple[str, ...] = ()) -> Any:
 
 
 def _has_build(obj: GlobalOptions) -> bool:
+    """From the loader's tree (no validation); remembered while the files are unchanged
+    (``memo.recall``: every ``up`` asks, and the loader costs ~40 ms of its start)."""
     from compose.cli.loading import load_options
-    from compose.stackfile import load_stack_tree
+    from compose.model import memo
 
-    tree = load_stack_tree(load_options(obj)).tree
-    return any(isinstance(s, dict) and "build" in s for s in (tree.get("services") or {}).values())
+    options = load_options(obj)
+    found = memo.recall(options, "has_build", caller=__name__)
+    if isinstance(found, bool):
+        return found
+    from compose.stackfile import fs, load_stack_tree
+
+    with fs.recording() as notes:
+        tree = load_stack_tree(options).tree
+    services = (tree.get("services") or {}).values()
+    result = any(isinstance(s, dict) and "build" in s for s in services)
+    memo.keep(options, "has_build", notes, result, caller=__name__)
+    return result
 
 
 def build_before(
