@@ -36,10 +36,18 @@ def load_options(options: GlobalOptions, **overrides: Any) -> LoadOptions:
 
 
 def load_from_cli(options: GlobalOptions, *, consistency: bool = True, **overrides: Any) -> Stack:
-    """Load and validate the stack the global flags name; print its warnings once."""
-    from compose.model import load_stack
+    """Load and validate the stack the global flags name; print its warnings once. An
+    unchanged stack comes from the memo (``compose.model.memo.load_stack``: no YAML parser,
+    loader or validation), as the supervisor's does."""
+    opts = load_options(options, **overrides)
+    if consistency:
+        from compose.model import memo
 
-    stack = load_stack(load_options(options, **overrides), consistency=consistency)
+        stack, _ = memo.load_stack(opts)
+    else:
+        from compose.model import load_stack
+
+        stack = load_stack(opts, consistency=False)
     show_warnings(stack.warnings)
     return stack
 
