@@ -89,7 +89,10 @@ def allocate(
         if ip is None and owner_alive is not None and reclaim(store, owner_alive):
             ip = _reserve_next(store, rng, owner, ifname)
         if ip is None:
-            raise AddressExhausted(f"subnet {rng.subnet}: no free address for {owner} {ifname}")
+            raise AddressExhausted(
+                f"subnet {rng.subnet}: no free address for {owner} {ifname} (every address "
+                "is taken: a larger ipam subnet for the network holds more containers)"
+            )
         return ip
 
 

@@ -5,9 +5,11 @@ Prints per size the median wall and CPU time of `up -d` and `down` (CPU: everyth
 command made the machine do, see ``benchkit``), the cost of each added replica between two
 sizes (goal: linear, <= 15 ms a replica) and the detached supervisor's RSS once up (goal:
 <= 80 MB at 50 replicas), with docker compose's figures of the same run where it is installed
-(BENCH_DOCKER_MAX, default 100: larger sizes take docker compose minutes each). Beyond 200:
-the default network is a /24 (253 container addresses); `up` refuses more replicas than that
-before creating any (see README, "How far it scales").
+(BENCH_DOCKER_MAX, default 100: larger sizes take docker compose minutes each).
+
+Beyond 200 the first limit is the default network's subnet: a /24 from the address pool, 253
+container addresses. The last part scales to BEYOND (default 260) replicas and prints what
+`up` says: each replica past the 253rd fails at attach, naming the subnet (the others run).
 
     python tests/bench/bench_scale_growth.py        # BENCH_ROUNDS=3 (default 2)
     python -m pytest tests/bench/bench_scale_growth.py -s -p no:cacheprovider
@@ -32,6 +34,7 @@ REPLICAS = (10, 50, 100, 200)
 SERVICES = 100
 PER_REPLICA_GOAL = 0.015
 RSS_GOAL = 80.0
+BEYOND = int(os.environ.get("BENCH_BEYOND", "260"))
 
 
 def measure(tools: list[benchkit.Tool], tmp: Path, services: int, replicas: int) -> dict:
@@ -81,13 +84,33 @@ def report(sizes: list[tuple[str, int, dict]]) -> None:
             previous = (count, ours["up"].median, ours["up"].cpu_median)
 
 
+def beyond(tool: benchkit.Tool, tmp: Path) -> str:
+    """What `up -d --scale web=BEYOND` says (pycompose): its exit code and first failure."""
+    file = benchkit.services_stack(tmp / tool.name / "beyond.yaml", tool.image, 0)
+    try:
+        wall, _cpu = tool.run(file, "growbeyond", "up", "-d", "--scale", f"web={BEYOND}")
+        said = f"ok in {wall:.1f} s"
+    except RuntimeError as exc:
+        lines = [line for line in str(exc).splitlines()[1:] if line.strip()]
+        first = next(
+            (line for line in lines if "error" in line.lower()), lines[-1] if lines else ""
+        )
+        said = f"failed: {first.strip()}"
+    finally:
+        tool.run(file, "growbeyond", "down", "-t", "1", check=False)
+    return f"{BEYOND} replicas (one /24 network): up -d {said}"
+
+
 def run(registry_host: str) -> None:
     with tempfile.TemporaryDirectory(prefix="pycompose-bench-grow-") as name:
         tmp = Path(name)
         with benchkit.tools(tmp, registry_host) as tools:
             sizes = [(f"{n} replicas", n, measure(tools, tmp, 0, n)) for n in REPLICAS]
             sizes.append((f"{SERVICES} services", SERVICES, measure(tools, tmp, SERVICES, 1)))
+            limit = beyond(tools[0], tmp) if BEYOND else ""
         report(sizes)
+        if limit:
+            print(limit)
 
 
 def test_bench_scale_growth(registry) -> None:  # pytest entry: the session registry
