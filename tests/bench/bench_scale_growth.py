@@ -47,11 +47,17 @@ def measure(tools: list[benchkit.Tool], tmp: Path, services: int, replicas: int)
         file = benchkit.services_stack(tmp / tool.name / f"{label}.yaml", tool.image, services)
         project = f"grow{label}"
         scale = [] if services else ["--scale", f"web={replicas}"]
-        out[tool.name]["up"].add(*tool.run(file, project, "up", "-d", *scale))
-        rss = benchkit.supervisor_rss_mb(tool, project)
-        if rss is not None:
-            out[tool.name]["rss"].append(rss)
-        out[tool.name]["down"].add(*tool.run(file, project, "down", "-t", "1"))
+        try:
+            out[tool.name]["up"].add(*tool.run(file, project, "up", "-d", *scale))
+            rss = benchkit.supervisor_rss_mb(tool, project)
+            if rss is not None:
+                out[tool.name]["rss"].append(rss)
+            out[tool.name]["down"].add(*tool.run(file, project, "down", "-t", "1"))
+        except RuntimeError as exc:  # e.g. dockerd: "network ... has active endpoints"
+            if tool.name == "pycompose":
+                raise
+            print(f"{tool.name} {label}: sample dropped: {str(exc).splitlines()[-1][:200]}")
+            tool.run(file, project, "down", "-t", "1", check=False)
 
     benchkit.interleaved(ROUNDS, runnable, once)
     return out
