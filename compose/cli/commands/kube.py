@@ -97,10 +97,10 @@ def _load(obj: GlobalOptions, services: tuple[str, ...]) -> Stack:
     """The stack as every command loads it; the runtime's "not supported by pycompose"
     warnings are left out: the converter says for itself what it maps."""
     from compose.cli.loading import load_options, show_warnings
-    from compose.model import load_stack
+    from compose.model import memo
     from compose.model.load import unsupported_warnings
 
-    stack = load_stack(load_options(obj, services=services))
+    stack, _ = memo.load_stack(load_options(obj, services=services))  # unchanged: no validation
     runtime_only = set(unsupported_warnings(stack))
     show_warnings([w for w in stack.warnings if w not in runtime_only])
     return stack
