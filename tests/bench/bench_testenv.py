@@ -116,14 +116,24 @@ def make_suite(root: Path, conftest: str, tests: str) -> Path:
     return root
 
 
+# Both sessions load the same pytest: this repository's test venv also has hypothesis (whose
+# plugin imports it at the end of every session: ~1 s), xdist and pytest-timeout, which a
+# suite of a pycompose user need not have and the peer's venv has not. Bytecode is written as
+# in a user's runs (pytest keeps its rewritten test modules in __pycache__).
+SAME_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:timeout")
+
+
 def time_to_first_test(python: str, suite: Path, env: dict[str, str]) -> float:
     stamp = suite / "stamp"
     stamp.unlink(missing_ok=True)
     started = time.time()
+    argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SAME_PLUGINS]
     proc = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite), "-k", "first"],
+        [*argv, str(suite), "-k", "first"],
         cwd=suite,
-        env={**env, "STAMP": str(stamp)},
+        env={
+            k: v for k, v in {**env, "STAMP": str(stamp)}.items() if k != "PYTHONDONTWRITEBYTECODE"
+        },
         capture_output=True,
         text=True,
         timeout=600,
