@@ -100,7 +100,9 @@ def run(registry_host: str) -> None:
             ours = measure(cli, file, f"bench{services}", env)
             report("pycompose", services, ours, goal)
             if _docker_compose():
-                theirs = measure(["docker", "compose"], file, f"bench{services}", dict(os.environ))
+                # a project of its own: a killed earlier run can leave dockerd's network busy
+                name = f"bench{services}-{os.getpid()}"
+                theirs = measure(["docker", "compose"], file, name, dict(os.environ))
                 report("docker", services, theirs, goal)
                 for phase in ours:
                     ratio = statistics.median(theirs[phase]) / statistics.median(ours[phase])
