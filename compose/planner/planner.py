@@ -119,11 +119,12 @@ def _plan_service(
 ) -> list[ReplicaAction]:
     want = _want(svc, options)
     existing = sorted(observed.of_service(svc.name), key=lambda r: r.index)
-    stale = [r for r in existing if r.name != _name(desired, svc, r.index)]
+    # staging leftovers, and creations a crash cut short (their index is made anew)
+    stale = [r for r in existing if r.name != _name(desired, svc, r.index) or not r.record.made]
     existing = [r for r in existing if r not in stale]
     keep, extra = existing[:want], existing[want:]
     actions: list[ReplicaAction] = []
-    for rep in [*stale, *reversed(extra)]:  # staging leftovers; scale down: highest first
+    for rep in [*stale, *reversed(extra)]:  # leftovers; scale down: highest first
         actions += _remove(rep)
     restart_upstream = any(d.restart and d.target in recreated for d in svc.depends_on)
     for rep in keep:
@@ -157,7 +158,8 @@ def _converge(
     args = (rep.service, rep.index, rep.name)
     if _must_recreate(svc, rep, options):
         renew = options.renew_anon_volumes
-        return [RecreateReplica(*args, start_first=svc.start_first, renew=renew)]
+        first = svc.start_first and rep.running  # a stopped one serves nobody meanwhile
+        return [RecreateReplica(*args, start_first=first, renew=renew)]
     if options.no_start:
         return []
     if not rep.running:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -207,6 +208,7 @@ class ProjectClient:
         """``up``: detached (a supervisor keeps the project: the running one converges, or a
         new one starts), or in the foreground (this process is the supervisor until Ctrl-C or
         the stack exits; its exit code)."""
+        run = replace(run, asked=time.time())  # a `down` asked later ends it
         if run.detach:
             self._detached(up, run, out)
             return 0
@@ -285,6 +287,10 @@ class ProjectClient:
         """Stop and remove the project's replicas, networks (and volumes); a supervisor that
         ran it has exited when this returns. ``out`` sees the steps as they happen."""
         self.check_services(options.services)
+        if not options.services:  # an `up` asked before, still waiting for the lock, ends
+            from compose.state.lock import note_down_asked
+
+            note_down_asked(self.name)
         reply = self._call(p.Down(options, timeout), p.DownReply, out)
         if reply.pid and reply.pid != os.getpid():
             _wait_gone(self.name, reply.pid)

@@ -4,6 +4,8 @@ caller cannot tell (and no command decides) which one served it.
 
     SocketTransport   api.call(request.to_json()) → decode(request.reply, reply)   (None: none runs)
     LocalTransport    project lock → anyio.run(local_service(...).handle(request))
+                      (while another process holds the lock, a supervisor that starts serving
+                      meanwhile gets the request: a detached `up` locks before it listens)
 
 Both report the request's steps as they happen (``report``: the caller's progress).
 
@@ -19,6 +21,7 @@ from compose.supervisor import api, protocol as p
 
 if TYPE_CHECKING:
     from compose.model import Stack
+    from compose.state import ProjectLock
     from compose.supervisor.options import Output
 
 T = TypeVar("T")
@@ -59,11 +62,36 @@ class LocalTransport:
     def call(self, request: p.Request) -> p.Reply:
         import anyio
 
-        from compose.state import ProjectLock
-
         stack = self.stack() if request.needs_stack else None
-        with ProjectLock(self.project).acquire(timeout=LOCK_TIMEOUT):
+        lock = self._lock_or_reply(request)
+        if isinstance(lock, p.Reply):
+            return lock
+        with lock:
             return unwrap(lambda: anyio.run(self._serve, request, stack))
+
+    def _lock_or_reply(self, request: p.Request) -> ProjectLock | p.Reply:
+        """The project lock, or the reply of the supervisor that holds it once it serves
+        (waits up to the request's deadline, at least LOCK_TIMEOUT: a `down` during a start
+        goes to the starting supervisor, which cancels the start for it)."""
+        import time
+
+        from compose.errors import ProjectLockedError
+        from compose.state import ProjectLock
+        from compose.state.lock import holder
+
+        lock, socket = ProjectLock(self.project), SocketTransport(self.project)
+        deadline = time.monotonic() + max(LOCK_TIMEOUT, request.deadline() or 0.0)
+        while not lock.try_acquire():
+            reply = socket.call(request, out=self.out)
+            if reply is not None:
+                return reply
+            if time.monotonic() >= deadline:
+                raise ProjectLockedError(
+                    f'project "{self.project}": {holder(self.project)} is acting on it',
+                    hint="wait until it is done, then try again",
+                )
+            time.sleep(0.05)
+        return lock
 
     async def _serve(self, request: p.Request, stack: Stack | None) -> p.Reply:
         from compose.supervisor.service import local_service

@@ -9,6 +9,8 @@
     <state>/projects/<p>/logs/<name>.log        a replica's output (kept across recreations)
     <state>/projects/<p>/containers/<name>/     a replica's dir: upper/work layers, /etc files
     <run>/projects/<p>/lock                     flock of the process acting on the project
+    <run>/locks/<p>.teardown                    flock: a `down`, or a one-off being made
+    <run>/locks/<p>.down                        when the last `down` was asked
     <run>/projects/<p>/supervisor.sock          the project's supervisor API
     <run>/projects/<p>/supervisor.log           the detached supervisor's stderr
     <run>/supervisor-start.log                  a detached supervisor's stderr before that
@@ -72,6 +74,20 @@ def run_dir(project: str) -> Path:
 
 def lock_path(project: str) -> Path:
     return run_dir(project) / "lock"
+
+
+def teardown_lock_path(project: str) -> Path:
+    """Held by a `down` (from its look at the records until the networks are gone) and by a
+    one-off's creation, which no supervisor serializes: `run` never makes a container, or the
+    network for it, in the middle of a `down`. Outside the project's dirs, which `down` removes
+    (a lock file unlinked while held would let a second holder in)."""
+    return paths.run_dir() / "locks" / f"{project}.teardown"
+
+
+def down_asked_path(project: str) -> Path:
+    """Touched by a `down` as it begins: an `up` asked before it that gets the project lock
+    only after it (its supervisor was still starting) does not start the project again."""
+    return paths.run_dir() / "locks" / f"{project}.down"
 
 
 def socket_path(project: str) -> Path:

@@ -144,6 +144,12 @@ class ReplicaRecord:
             object.__setattr__(self, "container_id", digest)
 
     @property
+    def made(self) -> bool:
+        """Its container was made (its process is recorded). A record without one is a
+        creation cut short by a crash: kernel objects by its name, maybe, and nothing else."""
+        return self.pid is not None
+
+    @property
     def short_id(self) -> str:
         """The 12-hex short id (Docker's default hostname)."""
         return self.container_id[:12]

@@ -128,7 +128,10 @@ def call(
             sock.connect(str(path))
         except (ConnectionRefusedError, FileNotFoundError):
             return None
-        sock.sendall((json.dumps(request) + "\n").encode())
+        try:
+            sock.sendall((json.dumps(request) + "\n").encode())
+        except (BrokenPipeError, ConnectionResetError):
+            return None  # it ended as we connected, before it read the request: none listens
         reply = _reply(_lines(sock), on_line)
     if not reply.get("ok", False) and reply.get("user_error"):
         raise UserError(reply.get("error", "failed"), hint=reply.get("hint"))

@@ -299,10 +299,15 @@ class Supervisor(Hooks):
         self.tracker.poke()
 
     async def reconcile(self, service: str) -> None:
-        """Level-triggered: restart policies for exited replicas, then the replica count."""
+        """Level-triggered: restart policies for exited replicas, then the replica count. A
+        service a Plan is applying is the Plan's (it may be starting the very replica a
+        restart policy would: two starts of one replica kill each other's container); it is
+        reconciled when the Plan ends."""
+        if service in self.applying:
+            return
         await self._restart_policies(service)
         want = self.desired.get(service)
-        if want is None or service in self.applying:
+        if want is None:
             return
         stale = [s.name for s in self.tracker.of_service(service) if self._staging(s)]
         if stale:  # a start-first successor whose recreation a crash interrupted

@@ -14,7 +14,7 @@ from compose.planner.desired import UpOptions
 from compose.planner.planner import plan_up
 from compose.planner.stack import desired_from_stack
 from compose.runtime.spec import handle_of
-from compose.state import EXITED, observe_project
+from compose.state import EXITED, ProjectLock, layout, observe_project
 from compose.supervisor.machine.linux import LinuxDriver
 from compose.supervisor.service import ensure_images
 
@@ -42,17 +42,20 @@ class OneOff:
 
     def create(self, stdio: tuple[int, int, int] | None = None) -> int:
         """Its networks and volumes (as `up` makes them), then the container, waiting for GO;
-        ``stdio``: the caller's fds attached to it."""
+        ``stdio``: the caller's fds attached to it. Under the project's teardown lock: a
+        `down` meanwhile waits for it, then removes it (no supervisor orders the two)."""
         driver = self.driver
         driver.warm()
         up = UpOptions(services=(self.svc.name,), no_deps=True)
-        setup = plan_up(desired_from_stack(self.stack), observe_project(self.stack.name), up).setup
-        for action in setup:
-            if isinstance(action, EnsureNetwork):
-                driver.networks.ensure(action)
-            else:
-                driver.networks.ensure_volume(action)
-        record = driver.replicas.create_named(self.svc, 1, self.name, oneoff=True, stdio=stdio)
+        lock = ProjectLock(self.stack.name, layout.teardown_lock_path(self.stack.name))
+        with lock.acquire(timeout=120.0):
+            observed = observe_project(self.stack.name)
+            for action in plan_up(desired_from_stack(self.stack), observed, up).setup:
+                if isinstance(action, EnsureNetwork):
+                    driver.networks.ensure(action)
+                else:
+                    driver.networks.ensure_volume(action)
+            record = driver.replicas.create_named(self.svc, 1, self.name, oneoff=True, stdio=stdio)
         self.handle = handle_of(record)
         return self.handle.pid  # its PID 1 (a terminal attached to it follows it)
 

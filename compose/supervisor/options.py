@@ -61,3 +61,4 @@ class RunOptions:
     # and run the first health probes at once instead of after ``interval``
     owner: Owner | None = None
     readiness: str = COMPOSE
+    asked: float = 0.0  # when the client asked (time.time()): a `down` asked later ends it

@@ -11,6 +11,7 @@ unix-socket API (``SupervisorService``) from the Supervisor's start to the final
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from compose.errors import ProjectUpError
 from compose.planner.desired import UpOptions
 from compose.planner.stack import check_services
 from compose.state import ProjectLock, layout
+from compose.state.lock import down_asked_since
 from compose.supervisor import api, protocol as p
 from compose.supervisor.blocking import run_sync
 from compose.supervisor.core import Supervisor
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Ready = Callable[[p.PlanReply], None]
+CANCELLED = "the start was cancelled: `down` came first"
 
 
 async def run_up(
@@ -47,7 +50,7 @@ async def run_up(
     runtime: Runtime | None = None,
 ) -> int:
     """``runtime``: one whose zygote the caller started already (the detached supervisor)."""
-    lock = ProjectLock(stack.name).acquire(timeout=5.0)
+    lock = _lock(stack.name, run.asked)
     try:
         return await _run_locked(stack, up, run, out, ready, runtime)
     except BaseException:
@@ -55,6 +58,23 @@ async def run_up(
         raise
     finally:
         lock.release()
+
+
+def _lock(project: str, asked: float, timeout: float = 5.0) -> ProjectLock:
+    """The project lock; ProjectUpError when a `down` was asked after this `up` (``asked``)
+    before it got the lock: a supervisor still starting then never starts the project after
+    the `down` has run."""
+    lock, deadline = ProjectLock(project), time.monotonic() + timeout
+    while not lock.try_acquire():
+        if asked and down_asked_since(project, asked):
+            raise ProjectUpError([CANCELLED])
+        if time.monotonic() >= deadline:
+            return lock.acquire()  # raises: another process acts on the project
+        time.sleep(0.05)
+    if asked and down_asked_since(project, asked):
+        lock.release()
+        raise ProjectUpError([CANCELLED])
+    return lock
 
 
 async def _run_locked(
@@ -135,15 +155,19 @@ async def _start_and_keep(
     driver.networks.save_project_record()
     if run.owner is not None:  # watched from the start: a failed `up` is reaped too
         service.owner.watch(run.owner)
-    done = await service.converge(
-        stack,
-        up,
-        run.pull,
-        run.wait,
-        run.wait_timeout,
-        report=service.out.step,
-        unwaited=(run.exit_code_from,) if run.exit_code_from else (),
-    )
+    done = None
+    with service.starting:  # a `down` meanwhile cancels it
+        done = await service.converge(
+            stack,
+            up,
+            run.pull,
+            run.wait,
+            run.wait_timeout,
+            report=service.out.step,
+            unwaited=(run.exit_code_from,) if run.exit_code_from else (),
+        )
+    if done is None:
+        return await _cancelled(service, ready)
     for warning in done.outcome.warnings:
         service.out.warning(warning)
     code = await _after_apply(service, done, run, ready)
@@ -155,6 +179,18 @@ async def _start_and_keep(
         return 0
     await foreground.run(done.names)
     return None
+
+
+async def _cancelled(service: SupervisorService, ready: Ready | None) -> int:
+    """A `down` came while the project was starting: the start ends where it was, the `down`
+    removes what it made, then this supervisor ends."""
+    if ready is not None:
+        ready(p.PlanReply(failures=(CANCELLED,)))  # the client's error
+    else:
+        service.out.warning(CANCELLED)
+    service.applied.set()
+    await service.shutdown.wait()
+    return 0
 
 
 async def _after_apply(

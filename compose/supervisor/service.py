@@ -9,7 +9,8 @@ So every verb has one implementation.
                                                         or the tracker + Driver, per replica
 
 Requests other than ``status`` wait until ``up``'s own plan has run (``applied``): a `stop` or
-`scale` from another terminal waits for the start instead of failing on the project lock.
+`scale` from another terminal waits for the start instead of failing on the project lock; a
+`down` cancels the start (``starting``) first: it wins.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ class SupervisorService:
         self.owner = OwnerWatch(self)  # the reaper: down when the owner process dies
         self.shutdown = anyio.Event()  # `down` ended this supervisor
         self.applied = anyio.Event()  # `up`'s own plan has run
+        self.starting = anyio.CancelScope()  # around it: a `down` meanwhile cancels it
         self.busy = 0  # requests in progress (a `restart` is not an exit of all)
         self.started = time.time()
         self._desired: tuple[Stack | None, DesiredProject | None] = (None, None)
@@ -186,6 +188,8 @@ class SupervisorService:
         request, an attached `up`'s logs): through the socket, or in this process."""
         if isinstance(request, p.Status):
             return self.status()
+        if isinstance(request, p.Down) and not (request.options.services or self.applied.is_set()):
+            self.starting.cancel()  # `down` wins over a start still in progress
         await self.applied.wait()  # `up` is still starting the project: its plan goes first
         self.busy += 1  # a foreground `up` does not end while a request has all briefly down
         try:
@@ -385,14 +389,17 @@ class SupervisorService:
     # down and stop -----------------------------------------------------------------------------
     async def down(self, request: p.Down, out: Output) -> p.DownReply:
         """Remove everything, forget the project; a long-lived supervisor then exits. With
-        services named, only their replicas go (networks stay; the supervisor keeps running)."""
-        observed = await run_sync(observe_project, self.project)
-        plan = plan_down(self.desired(), observed, request.options)
-        outcome = await self.sup.apply(plan, request.timeout, out.step)
-        if not request.options.services:
-            await run_sync(forget_project, self.project)
-            if self.serving:
-                self.sup.spawn(_set_later, self.shutdown)  # after the reply is sent
+        services named, only their replicas go (networks stay; the supervisor keeps running).
+        Under the teardown lock: a one-off being made (`run`) is made before, or after, not
+        between the look at the records and the networks' removal."""
+        async with _teardown_lock(self.project):
+            observed = await run_sync(observe_project, self.project)
+            plan = plan_down(self.desired(), observed, request.options)
+            outcome = await self.sup.apply(plan, request.timeout, out.step)
+            if not request.options.services:
+                await run_sync(forget_project, self.project)
+        if not request.options.services and self.serving:
+            self.sup.spawn(_set_later, self.shutdown)  # after the reply is sent
         return p.DownReply(
             tuple(a.describe() for a in plan.changes()),
             tuple(outcome.warnings),
@@ -560,6 +567,24 @@ class SupervisorService:
         setup = plan_up(desired_from_stack(stack), observed, up).setup
         outcome = await self.sup.apply(Plan(setup=setup))
         outcome.raise_for_failures()
+
+
+@contextlib.asynccontextmanager
+async def _teardown_lock(project: str, timeout: float = 120.0) -> AsyncIterator[None]:
+    """``layout.teardown_lock_path``, taken without blocking the event loop."""
+    from compose.state import ProjectLock, layout
+    from compose.state.lock import holder
+
+    lock = ProjectLock(project, layout.teardown_lock_path(project))
+    with anyio.move_on_after(timeout):
+        while not await run_sync(lock.try_acquire):
+            await anyio.sleep(0.05)
+    if not lock.held:
+        raise OperationError(f'project "{project}": {holder(project)} holds its teardown lock')
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 async def converge_counts(

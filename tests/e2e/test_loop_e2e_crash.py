@@ -136,6 +136,7 @@ services:
     rng = random.Random(seed)
     started = time.monotonic()
     for cycle in range(20):
+        began = time.monotonic()
         detached = cycle % 2 == 0
         argv = cli.argv("up", "-d") if detached else cli.argv("up", "--no-color")
         proc = subprocess.Popen(
@@ -154,9 +155,13 @@ services:
         if cycle % 3 == 0:
             cli.run("up", "-d", timeout=60)
             assert len([r for r in records(project).values() if r["status"] == "running"]) == 3
+        downed = time.monotonic()
         cli.run("down", "-t", "1", timeout=60)
+        downed = time.monotonic() - downed
         found = leaks(project, state, run)
         assert found == [], f"seed {seed} cycle {cycle}: leaked {found}"
+        took = time.monotonic() - began
+        print(f"seed {seed} cycle {cycle}: {took:.1f}s, of which down {downed:.1f}s")
     print(f"20 kill -9 cycles (seed {seed}) in {time.monotonic() - started:.1f}s")
 
 

@@ -110,6 +110,31 @@ def test_exited_replica_is_started_again():
     ]
 
 
+def test_a_creation_a_crash_cut_short_is_made_anew_not_recreated():
+    """kill -9 during `up` leaves records without a container (no config hash either): the
+    next `up` removes and creates them, it does not recreate them start-first (which waited
+    for a successor to serve, 30 s a replica, and printed Recreate for a converged project)."""
+    cut = Rec("p", "web", 1, status="created")
+    plan = plan_up(stack(), observed(running("db", 1, "h-db"), cut), UpOptions())
+    assert [line for line in lines(plan) if "p-web-1" in line] == [
+        "Container p-web-1  Remove",
+        "Container p-web-1  Create",
+        "Container p-web-1  Start",
+    ]
+
+
+def test_a_stopped_replica_is_recreated_stop_first():
+    """start-first keeps a running replica serving; a stopped one serves nobody."""
+    web = DesiredService("web", 1, "new", networks=("default",), start_first=True)
+    desired = DesiredProject("p", (web,), {"default": False})
+    obs = observed(running("web", 1, "old"), alive=False)
+    web1 = [line for line in lines(plan_up(desired, obs, UpOptions())) if "web-1" in line]
+    assert web1 == ["Container p-web-1  Recreate"]
+    obs = observed(running("web", 1, "old"))
+    web1 = [line for line in lines(plan_up(desired, obs, UpOptions())) if "web-1" in line]
+    assert web1 == ["Container p-web-1  Recreate (start-first)"]
+
+
 def test_scale_up_takes_lowest_free_index_and_down_removes_highest():
     obs = observed(running("db", 1, "h-db"), running("web", 2, "h-web"))
     up = plan_up(stack(), obs, UpOptions(scale={"web": 3}))

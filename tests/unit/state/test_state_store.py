@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -147,3 +148,23 @@ def test_lock_is_exclusive_and_released():
 def test_lock_held_by_other_process_is_seen():
     with ProjectLock("demo"):
         assert observe_project("demo").supervisor_pid == os.getpid()
+
+
+def test_a_down_asked_after_an_up_is_seen_by_it():
+    """An `up` asked at ``t`` that gets the lock only after a `down` began does not start."""
+    from compose.state.lock import down_asked_since, note_down_asked
+
+    before = time.time()
+    assert not down_asked_since("demo", before)  # no `down` ever
+    note_down_asked("demo")
+    after = time.time()
+    assert down_asked_since("demo", before) and not down_asked_since("demo", after)
+    assert not down_asked_since("other", before)
+
+
+def test_the_lock_holder_is_named_for_an_error():
+    from compose.state.lock import holder
+
+    assert holder("demo") == "another pycompose process"  # nobody holds it
+    with ProjectLock("demo"):
+        assert holder("demo").startswith(f"process {os.getpid()} (")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import anyio
 import pytest
 
@@ -12,6 +14,25 @@ from compose.supervisor import api
 
 def test_call_without_supervisor_is_none():
     assert api.call("nobody", {"op": "status"}) is None
+
+
+def test_a_supervisor_ending_as_we_connect_is_none():
+    """Killed -9 while a client connects (its listening socket closed before it accepted):
+    the request never reached it, as if none listened (a sweep then serves the `down`)."""
+    path = socket_path("p")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    real_connect = socket.socket.connect
+
+    def connect_then_die(sock: socket.socket, address: str) -> None:
+        real_connect(sock, address)
+        listener.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect_then_die)
+        assert api.call("p", {"op": "down"}) is None
 
 
 def test_request_reply_and_errors():

@@ -98,3 +98,38 @@ def test_window_lets_a_slowly_failing_replica_restart_past_max_attempts():
     assert len(windowed) >= 3
     gaps = [b - a for a, b in itertools.pairwise(windowed)]
     assert all(0.33 <= g < 0.6 for g in gaps), gaps  # run 0.3 s + the fixed 0.05 s delay
+
+
+class SlowStartDriver(FakeDriver):
+    """Starting a replica takes a while (a loaded machine), and is counted."""
+
+    async def start_replica(self, name: str) -> None:
+        self.calls.append(("starting", name))
+        await anyio.sleep(0.2)
+        await super().start_replica(name)
+
+
+def test_a_plan_starting_an_exited_replica_is_not_raced_by_its_restart_policy():
+    """`up -d` after the supervisor and a replica were killed: the new supervisor adopts the
+    exited replica (restart: always) and its plan starts it. The loop's restart policy must
+    leave a service the plan owns alone: two starts of one replica at once kill each other's
+    container ("init: exited before it was ready", seen under load)."""
+    from compose.planner.desired import DesiredService as Desired
+    from compose.state import ObservedReplica, ReplicaRecord
+    from compose.supervisor import ReplicaState
+
+    always = RestartPolicy("always")
+    driver = SlowStartDriver(web=FakeService(policy=always))
+    record = ReplicaRecord("p", "web", 1, status="exited", pid=1, exit_code=137)
+    observed = ObservedProject("p", None, (ObservedReplica(record, alive=False),))
+    desired = DesiredProject("p", (Desired("web"),))
+
+    async def main():
+        async with Supervisor(driver) as sup:
+            sup.adopt(ReplicaState("web", 1, "p-web-1", "exited", exit_code=137))
+            sup.enqueue("web")
+            await sup.apply(plan_up(desired, observed, UpOptions()))
+            await anyio.sleep(0.5)
+
+    anyio.run(main)
+    assert driver.names("starting") == ["p-web-1"]  # once: by the plan

@@ -1,0 +1,154 @@
+"""`down` wins (issue 13 item 10): against a supervisor that is still starting (the client that
+launched it killed mid-way), and against a one-off being made at the same time. It returns 0
+and leaves nothing; it never fails with "another pycompose process is acting on it" and a hint
+to run the `down` just run."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from e2e_helpers import Cli, leaks, supervisors, wait_for, write_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(300)]
+
+SLOW_START = """
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 4; touch /tmp/ok; sleep 1000 & wait"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      interval: 0.5s
+      start_period: 30s
+      start_interval: 0.2s
+  web:
+    image: IMAGE
+    command: SLEEP
+    depends_on: {db: {condition: service_healthy}}
+"""
+
+
+def dirs() -> tuple[Path, Path]:
+    return Path(os.environ["PYCOMPOSE_STATE_DIR"]), Path(os.environ["PYCOMPOSE_RUN_DIR"])
+
+
+def test_down_wins_over_a_supervisor_still_starting(project, tmp_path):
+    cli = Cli(project, file=write_stack(tmp_path, SLOW_START))
+    seed = int(os.environ.get("LOOP_SEED") or time.time())
+    rng = random.Random(seed)
+    for cycle in range(6):
+        up = subprocess.Popen(
+            cli.argv("up", "-d"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(rng.uniform(0.2, 1.5))
+        up.kill()  # the client: its supervisor goes on starting the project
+        up.wait(10)
+        began = time.monotonic()
+        down = cli.run("down", "-t", "1", check=False, timeout=60)
+        took = time.monotonic() - began
+        where = f"seed {seed} cycle {cycle}"
+        assert down.returncode == 0, f"{where}: {down.stdout}{down.stderr}"
+        assert "another pycompose process" not in down.stderr
+        wait_for(lambda: supervisors() == [], timeout=10)
+        assert leaks(project, *dirs()) == [], where
+        print(f"{where}: down took {took:.1f}s")
+
+
+ONE_OFF = """
+services:
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "trap '' TERM; sleep 1000 & wait"]
+    stop_grace_period: 2s
+"""
+
+
+def test_down_and_a_one_off_made_meanwhile_leave_nothing_half_made(project, tmp_path):
+    """The one-off is made before the `down` looks (it removes it too: the run ends), or
+    after it (the run works, on a network made again for it, as docker's run would)."""
+    cli = Cli(project, file=write_stack(tmp_path, ONE_OFF))
+    for cycle in range(3):
+        cli.run("up", "-d")
+        down = subprocess.Popen(cli.argv("down"), stdout=-1, stderr=-1, text=True)
+        time.sleep(0.3 * cycle)
+        run = cli.run("run", "--rm", "-T", "web", "echo", "ran", check=False, timeout=60)
+        out, err = down.communicate(timeout=60)
+        assert down.returncode == 0, f"cycle {cycle}: {out}{err}"
+        assert run.returncode in (0, 137), f"cycle {cycle}: {run.stdout}{run.stderr}"
+        left = [x for x in leaks(cli.project, *dirs()) if not _network_of(x)]
+        assert left == [], f"cycle {cycle} (run exited {run.returncode}): {left}"
+        if run.returncode == 0:  # it ran after the down: only its network is left
+            assert run.stdout == "ran\n"
+        cli.run("down")
+    assert leaks(project, *dirs()) == []
+
+
+def _status(project: str, name: str) -> str | None:
+    path = dirs()[0] / "projects" / project / "replicas" / f"{name}.json"
+    try:
+        return str(json.loads(path.read_text())["status"])
+    except (OSError, ValueError):
+        return None
+
+
+def _network_of(leak: str) -> bool:
+    """The default network's bridge, nft table and IPAM record (no container's)."""
+    return leak.startswith(("link pcb-", "nft table")) or leak.endswith("/network.json")
+
+
+def test_a_start_cancelled_by_down_says_so(project, tmp_path):
+    """`up -d` whose start a `down` cancels (db still short of healthy, web not made yet)
+    fails with that reason, not a hang, and leaves nothing."""
+    cli = Cli(project, file=write_stack(tmp_path, SLOW_START.replace("sleep 4", "sleep 60")))
+    up = subprocess.Popen(cli.argv("up", "-d"), stdout=-1, stderr=-1, text=True)
+    wait_for(lambda: _status(project, f"{project}-db-1") == "running", timeout=60)
+    cli.run("down", "-t", "1", timeout=60)
+    _, err = up.communicate(timeout=30)
+    assert up.returncode != 0 and "cancelled: `down` came first" in err, err
+    assert err.count("cancelled") == 1  # one error line, no warning repeating it
+    assert leaks(project, *dirs()) == []
+
+
+def test_an_up_whose_supervisor_locks_after_a_down_does_not_start(project, tmp_path):
+    """The `up -d` client killed before its supervisor took the project lock, a `down` that
+    ran in between (nothing to remove yet): the supervisor, asked before the `down`, ends
+    instead of starting the project after it."""
+    cli = Cli(project, file=write_stack(tmp_path, SLOW_START))
+    holder = subprocess.Popen(  # holds the project lock as a starting supervisor would
+        [sys.executable, "-c", HOLD_LOCK, project],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+    up = subprocess.Popen(cli.argv("up", "-d"), stdout=-1, stderr=-1, text=True)
+    time.sleep(1.0)  # its supervisor waits for the lock
+    down = subprocess.Popen(cli.argv("down", "-t", "1"), stdout=-1, stderr=-1, text=True)
+    time.sleep(0.5)  # the down asked, waits for the lock too
+    holder.kill()
+    holder.wait()
+    _, down_err = down.communicate(timeout=60)
+    _, up_err = up.communicate(timeout=60)
+    assert down.returncode == 0, down_err
+    assert up.returncode != 0 and "cancelled: `down` came first" in up_err, up_err
+    wait_for(lambda: supervisors() == [], timeout=10)
+    assert leaks(project, *dirs()) == []
+
+
+HOLD_LOCK = """
+import sys, time
+from compose.state import ProjectLock
+lock = ProjectLock(sys.argv[1]).acquire()
+print("locked", flush=True)
+time.sleep(600)
+"""
