@@ -75,8 +75,9 @@ class Driver(Protocol):
 
     async def admit_replica(self, name: str) -> None: ...
 
-    async def drain_replica(self, name: str) -> None:
-        """No new connections for a replica that has a successor (it still runs)."""
+    async def drain_replica(self, name: str, successor: str | None = None) -> None:
+        """No new connections for a replica that has a successor (it still runs); a withheld
+        ``successor`` gets them instead, in the same step."""
         ...
 
     async def wait_serving(self, name: str, timeout: float = ...) -> bool:

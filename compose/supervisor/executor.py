@@ -346,7 +346,7 @@ class Executor:
         inherit = not action.renew
         if action.start_first:
             await self._start_successor(service, index, staging, inherit)
-            await self.driver.drain_replica(name)  # new connections go to the successor only
+            await self.driver.drain_replica(name, staging)  # new connections: the successor's
         else:
             await self._successor(service, index, staging, inherit)
         await self.stop(name)
@@ -368,12 +368,12 @@ class Executor:
             raise
 
     async def _start_successor(self, service: str, index: int, staging: str, inherit: bool) -> None:
-        """Created withheld; admitted once ready (the old one still serves)."""
+        """Created withheld, started and ready while the old one still serves (the caller
+        admits it as it drains the old one)."""
         await self._successor(service, index, staging, inherit)
         try:
             await self.start(staging)
             await self._ready(service, staging)
-            await self.driver.admit_replica(staging)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._discard(staging)

@@ -169,8 +169,8 @@ class LinuxDriver:
     async def admit_replica(self, name: str) -> None:
         await self.traffic.admit(name)
 
-    async def drain_replica(self, name: str) -> None:
-        await self.traffic.drain(name)
+    async def drain_replica(self, name: str, successor: str | None = None) -> None:
+        await self.traffic.drain(name, successor)
 
     async def wait_serving(self, name: str, timeout: float = SERVE_TIMEOUT) -> bool:
         return await self.traffic.wait_serving(name, timeout)

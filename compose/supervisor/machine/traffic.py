@@ -69,11 +69,16 @@ class Traffic:
         await self.refresh()
         await run_sync(self.publish, self.ctx.record(name).service)
 
-    async def drain(self, name: str) -> None:
+    async def drain(self, name: str, successor: str | None = None) -> None:
         """Before a replica that has a successor stops: DNS, /etc/hosts, the loopback proxy
-        and the DNAT set stop sending it new connections (it still runs)."""
+        and the DNAT set stop sending it new connections (it still runs). A withheld
+        ``successor`` is admitted in the same step: new connections go to one or the other,
+        never to both in turn (admitting first, then draining, let a client see the new
+        replica answer and then the old one again)."""
         record = self.ctx.record(name)
         self.withheld.add(name)
+        if successor is not None:
+            self.withheld.discard(successor)
         await self.refresh()
         await run_sync(self.publish, record.service)
         if self.net is not None:  # requests in flight through the proxy finish first

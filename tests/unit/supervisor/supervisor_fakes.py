@@ -93,8 +93,8 @@ class FakeDriver:
     async def admit_replica(self, name: str) -> None:
         self.gate.append(("admit", name))
 
-    async def drain_replica(self, name: str) -> None:
-        self.gate.append(("drain", name))
+    async def drain_replica(self, name: str, successor: str | None = None) -> None:
+        self.gate.append(("drain", name if successor is None else f"{name}->{successor}"))
 
     async def wait_serving(self, name: str, timeout: float = 30.0) -> bool:
         return True

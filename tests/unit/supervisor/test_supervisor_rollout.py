@@ -57,8 +57,9 @@ def test_start_first_starts_the_successor_before_the_old_one_stops():
         ("remove", "p-web-1"),
         ("rename", f"{new}->p-web-1"),
     ]
-    # no traffic for the successor until it is ready; then the old one is drained
-    assert driver.gate == [("withhold", new), ("admit", new), ("drain", "p-web-1")]
+    # no traffic for the successor until it is ready; then it is admitted as the old one is
+    # drained, in one step (never both in turn)
+    assert driver.gate == [("withhold", new), ("drain", f"p-web-1->{new}")]
     state = sup.tracker.get("p-web-1")
     assert state is not None and state.running and list(sup.tracker.replicas) == ["p-web-1"]
 
