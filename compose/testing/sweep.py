@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from typing import TYPE_CHECKING
 
 from compose.errors import PycomposeError
+
+if TYPE_CHECKING:
+    from compose.project import ProjectClient
 
 log = logging.getLogger(__name__)
 _DONE = threading.Event()
@@ -35,18 +40,32 @@ def orphans() -> list[tuple[str, tuple[str, ...]]]:
 
 def sweep() -> list[str]:
     """`down -v` each orphan; the projects swept (one that fails is logged and left)."""
-    from compose.project import DownOptions, LoadOptions, ProjectClient
+    from compose.project import LoadOptions, ProjectClient
 
     swept = []
     for name, files in orphans():
         client = ProjectClient(LoadOptions(files=files, project_name=name), name=name)
         try:
-            client.down(DownOptions(remove_volumes=True, remove_orphans=True), timeout=1.0)
-        except (PycomposeError, OSError) as exc:  # OSError: its supervisor died mid-request
+            _down(client)
+        except (PycomposeError, OSError) as exc:
             log.warning('sweeping the orphaned project "%s" failed: %s', name, exc)
             continue
         swept.append(name)
     return swept
+
+
+def _down(client: ProjectClient) -> None:
+    """`down -v`; once more when the supervisor it reached ended before it replied (one that
+    saw its owner die tears the project down and exits): then nothing listens, so the second
+    one acts in this process, or reaches a supervisor that does answer."""
+    from compose.project import DownOptions
+
+    options = DownOptions(remove_volumes=True, remove_orphans=True)
+    try:
+        client.down(options, timeout=1.0)
+    except (ConnectionResetError, BrokenPipeError):
+        time.sleep(0.2)
+        client.down(options, timeout=1.0)
 
 
 def sweep_once() -> list[str]:

@@ -71,7 +71,9 @@ def test_only_changed_services_are_recreated(project, tmp_path):
     assert now["db1"] != first["db1"]  # changed: recreated
     assert now["other1"] == first["other1"]  # untouched
     assert now["web1"] != first["web1"] and now["web2"] != first["web2"]  # restart: true
-    recreated = {ln.split()[1] for ln in out.splitlines() if ln.endswith("  Recreate")}
+    recreated = {  # "Recreate" or, for a start-first replacement, "Recreate (start-first)"
+        ln.split()[1] for ln in out.splitlines() if ln.split()[2:3] == ["Recreate"]
+    }
     assert recreated == {f"{project}-db-1"}  # web only restarted
 
     since = time.time()
