@@ -61,7 +61,10 @@ def test_an_interrupted_up_returns_128_plus_the_signal(project):
             if "tests passed" in line:
                 break
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 128 + signal.SIGTERM  # never 0 (docker compose: 0)
+        # never 0 (docker compose: 0). Either exit(143) or the signal's default action, which
+        # a shell reports as $? = 143 too: CI saw -15 once, the signal arriving as the
+        # foreground began to follow the logs
+        assert proc.wait(timeout=60) in (128 + signal.SIGTERM, -signal.SIGTERM)
     finally:
         if proc.poll() is None:
             proc.kill()
