@@ -15,6 +15,19 @@ from __future__ import annotations
 
 import functools
 
+_UNIFIED = (  # 424 on: one table for every architecture (the kernel's common numbers)
+    "424 pidfd_send_signal 425 io_uring_setup 426 io_uring_enter 427 io_uring_register "
+    "428 open_tree 429 move_mount 430 fsopen 431 fsconfig 432 fsmount 433 fspick "
+    "434 pidfd_open 435 clone3 436 close_range 437 openat2 438 pidfd_getfd 439 faccessat2 "
+    "440 process_madvise 441 epoll_pwait2 442 mount_setattr 443 quotactl_fd "
+    "444 landlock_create_ruleset 445 landlock_add_rule 446 landlock_restrict_self "
+    "447 memfd_secret 448 process_mrelease 449 futex_waitv 450 set_mempolicy_home_node "
+    "451 cachestat 452 fchmodat2 453 map_shadow_stack 454 futex_wake 455 futex_wait "
+    "456 futex_requeue 457 statmount 458 listmount 459 lsm_get_self_attr 460 lsm_set_self_attr "
+    "461 lsm_list_modules 462 mseal 463 setxattrat 464 getxattrat 465 listxattrat "
+    "466 removexattrat 467 open_tree_attr 468 file_getattr 469 file_setattr 470 listns "
+)
+
 _X86_64 = (
     "0 read 1 write 2 open 3 close 4 stat 5 fstat 6 lstat 7 poll 8 lseek 9 mmap 10 mprotect "
     "11 munmap 12 brk 13 rt_sigaction 14 rt_sigprocmask 15 rt_sigreturn 16 ioctl 17 pread64 "
@@ -71,17 +84,7 @@ _X86_64 = (
     "320 kexec_file_load 321 bpf 322 execveat 323 userfaultfd 324 membarrier 325 mlock2 "
     "326 copy_file_range 327 preadv2 328 pwritev2 329 pkey_mprotect 330 pkey_alloc "
     "331 pkey_free 332 statx 333 io_pgetevents 334 rseq 335 uretprobe 336 uprobe "
-    "424 pidfd_send_signal 425 io_uring_setup 426 io_uring_enter 427 io_uring_register "
-    "428 open_tree 429 move_mount 430 fsopen 431 fsconfig 432 fsmount 433 fspick "
-    "434 pidfd_open 435 clone3 436 close_range 437 openat2 438 pidfd_getfd 439 faccessat2 "
-    "440 process_madvise 441 epoll_pwait2 442 mount_setattr 443 quotactl_fd "
-    "444 landlock_create_ruleset 445 landlock_add_rule 446 landlock_restrict_self "
-    "447 memfd_secret 448 process_mrelease 449 futex_waitv 450 set_mempolicy_home_node "
-    "451 cachestat 452 fchmodat2 453 map_shadow_stack 454 futex_wake 455 futex_wait "
-    "456 futex_requeue 457 statmount 458 listmount 459 lsm_get_self_attr 460 lsm_set_self_attr "
-    "461 lsm_list_modules 462 mseal 463 setxattrat 464 getxattrat 465 listxattrat "
-    "466 removexattrat 467 open_tree_attr 468 file_getattr 469 file_setattr 470 listns "
-)
+) + _UNIFIED
 
 _I386 = (
     "0 restart_syscall 1 exit 2 fork 3 read 4 write 5 open 6 close 7 waitpid 8 creat 9 link "
@@ -153,18 +156,8 @@ _I386 = (
     "411 timerfd_settime64 412 utimensat_time64 413 pselect6_time64 414 ppoll_time64 "
     "416 io_pgetevents_time64 417 recvmmsg_time64 418 mq_timedsend_time64 "
     "419 mq_timedreceive_time64 420 semtimedop_time64 421 rt_sigtimedwait_time64 "
-    "422 futex_time64 423 sched_rr_get_interval_time64 424 pidfd_send_signal "
-    "425 io_uring_setup 426 io_uring_enter 427 io_uring_register 428 open_tree 429 move_mount "
-    "430 fsopen 431 fsconfig 432 fsmount 433 fspick 434 pidfd_open 435 clone3 436 close_range "
-    "437 openat2 438 pidfd_getfd 439 faccessat2 440 process_madvise 441 epoll_pwait2 "
-    "442 mount_setattr 443 quotactl_fd 444 landlock_create_ruleset 445 landlock_add_rule "
-    "446 landlock_restrict_self 447 memfd_secret 448 process_mrelease 449 futex_waitv "
-    "450 set_mempolicy_home_node 451 cachestat 452 fchmodat2 453 map_shadow_stack "
-    "454 futex_wake 455 futex_wait 456 futex_requeue 457 statmount 458 listmount "
-    "459 lsm_get_self_attr 460 lsm_set_self_attr 461 lsm_list_modules 462 mseal 463 setxattrat "
-    "464 getxattrat 465 listxattrat 466 removexattrat 467 open_tree_attr 468 file_getattr "
-    "469 file_setattr 470 listns "
-)
+    "422 futex_time64 423 sched_rr_get_interval_time64 "
+) + _UNIFIED
 
 _AARCH64 = (
     "0 io_setup 1 io_destroy 2 io_submit 3 io_cancel 4 io_getevents 5 setxattr 6 lsetxattr "
@@ -213,17 +206,7 @@ _AARCH64 = (
     "278 getrandom 279 memfd_create 280 bpf 281 execveat 282 userfaultfd 283 membarrier "
     "284 mlock2 285 copy_file_range 286 preadv2 287 pwritev2 288 pkey_mprotect 289 pkey_alloc "
     "290 pkey_free 291 statx 292 io_pgetevents 293 rseq 294 kexec_file_load "
-    "424 pidfd_send_signal 425 io_uring_setup 426 io_uring_enter 427 io_uring_register "
-    "428 open_tree 429 move_mount 430 fsopen 431 fsconfig 432 fsmount 433 fspick "
-    "434 pidfd_open 435 clone3 436 close_range 437 openat2 438 pidfd_getfd 439 faccessat2 "
-    "440 process_madvise 441 epoll_pwait2 442 mount_setattr 443 quotactl_fd "
-    "444 landlock_create_ruleset 445 landlock_add_rule 446 landlock_restrict_self "
-    "447 memfd_secret 448 process_mrelease 449 futex_waitv 450 set_mempolicy_home_node "
-    "451 cachestat 452 fchmodat2 453 map_shadow_stack 454 futex_wake 455 futex_wait "
-    "456 futex_requeue 457 statmount 458 listmount 459 lsm_get_self_attr 460 lsm_set_self_attr "
-    "461 lsm_list_modules 462 mseal 463 setxattrat 464 getxattrat 465 listxattrat "
-    "466 removexattrat 467 open_tree_attr 468 file_getattr 469 file_setattr 470 listns "
-)
+) + _UNIFIED
 
 _RAW = {"x86_64": _X86_64, "i386": _I386, "aarch64": _AARCH64}
 
