@@ -22,8 +22,9 @@ them in a worker thread):
         dns_redirect: 127.0.0.11:53 in the netns reaches the DNS server on the first gateway
     detach(project, replica_id, networks, netns_path=None, *, host_netns=None, ipam_root=None)
     hand_over(project, from_id, to_id, [(NetworkConfig, address)], to_netns, *, keep_own=True,
-              host_netns=None, ipam_root=None) -> {network: address}   a successor takes over
-        its stopped predecessor's IPv4 addresses (veth gone, IPAM re-owned, address + ARP)
+              host_netns=None, ipam_root=None) -> [(network, address)]   a successor takes over
+        its stopped predecessor's IPv4 and IPv6 addresses (veth gone, IPAM re-owned, address
+        added, gratuitous ARP / unsolicited neighbour advertisement)
     check(project, replica_id, networks, netns_path, *, host_netns=None, ipam_root=None,
           dns_redirect=True)                                     raises CheckFailed
     reclaim_addresses(cfg, owner_alive, *, ipam_root=None) -> int   drop entries of dead owners

@@ -458,21 +458,25 @@ class Replicas:
         return any(r.ident == record.ident and r.name != record.name for r in others)
 
     def hand_over(self, old: str, new: str) -> None:
-        """The successor ``new`` takes over the addresses of its stopped predecessor ``old``
-        on each network both are on, except where the successor's config fixes another
-        ``ipv4_address``; it keeps its own beside them when it has served on it."""
+        """The successor ``new`` takes over the IPv4 and IPv6 addresses of its stopped
+        predecessor ``old`` on each network both are on, except where the successor's config
+        fixes another address of that family; it keeps its own beside them when it has served
+        on it."""
         ctx = self.ctx
         predecessor, successor = ctx.store.load_replica(old), ctx.record(new)
         if predecessor is None or not successor.netns:
             return
-        fixed = {
-            r.network.name: r.ipv4_address
-            for r in self.attach_requests(ctx.service(successor.service))
-        }
+        requests = self.attach_requests(ctx.service(successor.service))
+        fixed4 = {r.network.name: r.ipv4_address for r in requests}
+        fixed6 = {r.network.name: r.ipv6_address for r in requests}
         moves = [
             (ctx.network_config(key), ip)
-            for key, ip in predecessor.ips.items()
-            if successor.ips.get(key) not in (None, ip) and fixed.get(key) in (None, ip)
+            for had, has, fixed in (
+                (predecessor.ips, successor.ips, fixed4),
+                (predecessor.ips6, successor.ips6, fixed6),
+            )
+            for key, ip in had.items()
+            if has.get(key) not in (None, ip) and fixed.get(key) in (None, ip)
         ]
         if not moves:
             return
@@ -488,10 +492,14 @@ class Replicas:
                 ipam_root=ctx.ipam_root,
             ),
         )
+        ips = {key: ip for key, ip in moved if ":" not in ip}
+        ips6 = {key: ip for key, ip in moved if ":" in ip}
         with ctx.records_lock:
             current = ctx.store.load_replica(new)
             if current is not None:
-                ctx.store.save_replica(current.replace(ips={**current.ips, **moved}))
+                ctx.store.save_replica(
+                    current.replace(ips={**current.ips, **ips}, ips6={**current.ips6, **ips6})
+                )
 
     def rename(self, old: str, new: str) -> None:
         """A start-first successor takes its predecessor's name once that one is removed; its

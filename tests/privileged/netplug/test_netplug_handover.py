@@ -16,8 +16,8 @@ def _entries(env: Env, cfg: netplug.NetworkConfig) -> dict[str, tuple[str, str]]
     return {str(ip): held for ip, held in DiskStore(env.ipam / cfg.key).entries().items()}
 
 
-def _addresses(env: Env, ns: object) -> list[str]:
-    out = env.sh(ns, "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout  # type: ignore[arg-type]
+def _addresses(env: Env, ns: object, family: str = "-4") -> list[str]:
+    out = env.sh(ns, "ip", family, "-o", "addr", "show", "dev", "eth0", "scope", "global").stdout  # type: ignore[arg-type]
     return [line.split()[3].split("/")[0] for line in out.splitlines()]
 
 
@@ -39,7 +39,7 @@ def test_netplug_the_successor_answers_on_the_cached_address_at_once(env: Env) -
         host_netns=env.host,
         ipam_root=env.ipam,
     )
-    assert moved == {"front": old.ip}
+    assert moved == [("front", old.ip)]
     assert fetch(client, old.ip, 7000, timeout=1.0) == b"new"  # no wait for a stale ARP entry
     assert fetch(client, new.ip, 7000) == b"new"  # its own address still answers
     neigh = env.sh(client, "ip", "neigh", "show", old.ip).stdout
@@ -53,7 +53,7 @@ def test_netplug_the_successor_answers_on_the_cached_address_at_once(env: Env) -
         env.project, "web-1", "abc_web-1", [(front, old.ip)], new_ns,
         host_netns=env.host, ipam_root=env.ipam,
     )  # fmt: skip
-    assert again == {"front": old.ip} and _entries(env, front)[old.ip] == (owner, "eth0")
+    assert again == [("front", old.ip)] and _entries(env, front)[old.ip] == (owner, "eth0")
 
 
 def test_netplug_a_successor_that_never_served_gives_its_own_address_back(env: Env) -> None:
@@ -87,5 +87,61 @@ def test_netplug_an_address_another_replica_holds_stays_there(env: Env) -> None:
         env.project, "web-2", "abc_web-2", [(front, c.ip)], b_ns,
         host_netns=env.host, ipam_root=env.ipam,
     )  # fmt: skip
-    assert moved == {} and _entries(env, front)[c.ip] == (f"{env.project}/web-3", "eth0")
+    assert moved == [] and _entries(env, front)[c.ip] == (f"{env.project}/web-3", "eth0")
     assert _addresses(env, b_ns) == [b.ip] and a.ip != b.ip
+
+
+def test_netplug_ipv6_addresses_move_too_usable_at_once(env: Env) -> None:
+    front, _ = env.network("front", enable_ipv6=True)
+    client, _ = env.attach("client-1", front)
+    old_ns, (old,) = env.attach("web-1", front)
+    new_ns, (new,) = env.attach("abc_web-1", front)
+    assert old.ip6 and new.ip6
+    env.closers += [
+        Responder(old_ns, 7000, b"old", ip="::"),
+        Responder(new_ns, 7000, b"new", ip="::"),
+    ]
+    assert fetch(client, old.ip6, 7000) == b"old"  # the client's neighbour entry: old's MAC
+    moved = netplug.hand_over(
+        env.project,
+        "web-1",
+        "abc_web-1",
+        [(front, old.ip), (front, old.ip6)],
+        new_ns,
+        keep_own=True,
+        host_netns=env.host,
+        ipam_root=env.ipam,
+    )
+    assert moved == [("front", old.ip), ("front", old.ip6)]
+    # at once: no tentative address (DAD), no wait for the stale neighbour entry to expire
+    assert fetch(client, old.ip6, 7000, timeout=1.0) == b"new"
+    assert fetch(client, new.ip6, 7000) == b"new" and fetch(client, old.ip, 7000) == b"new"
+    assert new.mac in env.sh(client, "ip", "-6", "neigh", "show", old.ip6).stdout
+    shown = env.sh(new_ns, "ip", "-6", "addr", "show", "dev", "eth0", "scope", "global").stdout
+    assert old.ip6 in shown and "tentative" not in shown, shown
+    owner = f"{env.project}/abc_web-1"
+    entries = _entries(env, front)
+    assert entries[old.ip6] == entries[old.ip] == (owner, "eth0")
+    assert entries[new.ip6] == entries[new.ip] == (owner, "eth0:1")
+    assert sorted(_addresses(env, new_ns, "-6")) == sorted([new.ip6, old.ip6])
+    netplug.check(
+        env.project, "abc_web-1", [front], new_ns, host_netns=env.host, ipam_root=env.ipam
+    )
+
+
+def test_netplug_an_ipv6_successor_that_never_served_gives_its_own_back(env: Env) -> None:
+    front, _ = env.network("front", enable_ipv6=True)
+    client, _ = env.attach("client-1", front)
+    _old_ns, (old,) = env.attach("db-1", front)
+    new_ns, (new,) = env.attach("abc_db-1", front)
+    assert old.ip6 and new.ip6
+    netplug.hand_over(
+        env.project, "db-1", "abc_db-1", [(front, old.ip6), (front, old.ip)], new_ns,
+        keep_own=False, host_netns=env.host, ipam_root=env.ipam,
+    )  # fmt: skip
+    assert _addresses(env, new_ns, "-6") == [old.ip6] and _addresses(env, new_ns) == [old.ip]
+    entries = _entries(env, front)
+    assert new.ip6 not in entries and new.ip not in entries
+    env.closers.append(Responder(new_ns, 7000, b"db", ip="::"))
+    assert fetch(client, old.ip6, 7000) == b"db"
+    assert not reachable(client, new.ip6, 7000)
