@@ -23,6 +23,7 @@ import errno
 import os
 import signal as _signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -140,6 +141,17 @@ def _v2_io(text: str) -> tuple[int, int]:
         read += int(fields.get("rbytes", 0))
         write += int(fields.get("wbytes", 0))
     return read, write
+
+
+@contextlib.contextmanager
+def _unless_removed(directory: Path) -> Iterator[None]:
+    """A cgroup another remover took away meanwhile (a `run --rm` ending while `down` removes
+    the same one-off) has nothing left to kill: its vanished files are not an error."""
+    try:
+        yield
+    except CgroupError:
+        if directory.is_dir():
+            raise
 
 
 def _wait_until(check: object, timeout: float, what: str) -> None:
@@ -300,27 +312,29 @@ class CgroupV1:
     def freeze(self, path: str) -> None:
         if "freezer" in self.controllers:
             _write(self._dir("freezer", path) / "freezer.state", "FROZEN")
-            _wait_until(lambda: self._freezer_state(path) == "FROZEN", 10, "freeze")
+            _wait_until(lambda: self._freezer_state(path) in ("FROZEN", ""), 10, "freeze")
 
     def thaw(self, path: str) -> None:
         if "freezer" in self.controllers:
             _write(self._dir("freezer", path) / "freezer.state", "THAWED")
-            _wait_until(lambda: self._freezer_state(path) == "THAWED", 10, "thaw")
+            _wait_until(lambda: self._freezer_state(path) in ("THAWED", ""), 10, "thaw")
 
     def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None:
         """Freeze, signal every pid, thaw. A cgroup half made by a killed create (some
         controller dirs missing, freezer among them) is still emptied, just without freezing."""
         if not self.exists(path):
             return
-        freezable = self._dir("freezer", path).is_dir()
-        if freezable:
-            self.freeze(path)
-        try:
-            for pid in self.pids(path):
-                _kill(pid, sig)
-        finally:
+        freezer = self._dir("freezer", path)
+        with _unless_removed(freezer):
+            freezable = freezer.is_dir()
             if freezable:
-                self.thaw(path)
+                self.freeze(path)
+            try:
+                for pid in self.pids(path):
+                    _kill(pid, sig)
+            finally:
+                if freezable:
+                    self.thaw(path)
 
     def stats(self, path: str) -> CgroupStats:
         mem = self._dir("memory", path)
@@ -418,8 +432,9 @@ class CgroupV2:
         return _keyed(_read(self.root / path / "cgroup.events")).get("frozen") == 1
 
     def freeze(self, path: str) -> None:
-        _write(self.root / path / "cgroup.freeze", "1")
-        _wait_until(lambda: self.frozen(path), 10, "freeze")
+        d = self.root / path
+        _write(d / "cgroup.freeze", "1")
+        _wait_until(lambda: self.frozen(path) or not d.is_dir(), 10, "freeze")
 
     def thaw(self, path: str) -> None:
         _write(self.root / path / "cgroup.freeze", "0")
@@ -429,15 +444,16 @@ class CgroupV2:
         d = self.root / path
         if not d.is_dir():
             return
-        if sig == _signal.SIGKILL and (d / "cgroup.kill").exists():
-            _write(d / "cgroup.kill", "1")
-            return
-        self.freeze(path)
-        try:
-            for pid in self.pids(path):
-                _kill(pid, sig)
-        finally:
-            self.thaw(path)
+        with _unless_removed(d):
+            if sig == _signal.SIGKILL and (d / "cgroup.kill").exists():
+                _write(d / "cgroup.kill", "1")
+                return
+            self.freeze(path)
+            try:
+                for pid in self.pids(path):
+                    _kill(pid, sig)
+            finally:
+                self.thaw(path)
 
     def stats(self, path: str) -> CgroupStats:
         d = self.root / path

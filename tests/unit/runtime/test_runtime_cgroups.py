@@ -98,6 +98,31 @@ def test_v1_stats_and_removal(tmp_path: Path):
         cg.remove("c", timeout=0.05)
 
 
+def test_v1_kill_all_of_a_cgroup_another_remover_takes_meanwhile(tmp_path: Path, monkeypatch):
+    """`run --rm` ending while `down` removes the same one-off: the loser finds the cgroup
+    gone between its freeze and its thaw, which is not an error; a thaw that fails on a
+    cgroup still there is."""
+    import shutil
+
+    cg = CgroupV1(_v1_tree(tmp_path))
+    cg.create("c", Limits())
+    (tmp_path / "freezer/c/freezer.state").write_text("THAWED\n")
+
+    def taken_meanwhile(path: str) -> list[int]:
+        for ctrl in ("memory", "cpu", "cpuacct", "pids", "freezer"):
+            shutil.rmtree(tmp_path / ctrl / path, ignore_errors=True)
+        return []
+
+    monkeypatch.setattr(cg, "pids", taken_meanwhile)
+    cg.kill_all("c")  # no CgroupError: nothing was left to kill
+    cg.remove("c", timeout=0.05)
+    cg.create("d", Limits())
+    state = tmp_path / "freezer/d/freezer.state"
+    monkeypatch.setattr(cg, "pids", lambda path: state.unlink() or state.mkdir() or [])
+    with pytest.raises(CgroupError, match="write 'THAWED'"):
+        cg.kill_all("d")
+
+
 def _v2_tree(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
