@@ -152,3 +152,99 @@ lock = ProjectLock(sys.argv[1]).acquire()
 print("locked", flush=True)
 time.sleep(600)
 """
+
+
+WITH_ONE_SHOT = """
+services:
+  migrate:
+    image: IMAGE
+    command: ["sh", "-c", "echo migrating; sleep 0.5; echo migrated"]
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do echo tick; sleep 0.2; done & wait"]
+    depends_on: {migrate: {condition: service_completed_successfully}}
+"""
+ONE_OFFS: list[tuple[str, ...]] = [
+    (),
+    ("run", "--rm", "-T", "migrate"),
+    ("run", "-T", "migrate"),  # kept, exited, until down
+    ("run", "-d", "web", "sleep", "1000"),
+]
+
+
+def test_down_v_after_a_killed_logs_f_and_a_one_shot_leaves_nothing(project, tmp_path):
+    """Issue 13 item 10's last sentence, as a user does it: `up -d` a stack with a one-shot
+    migration, `logs -f` in the background killed by SIGKILL, a one-off of either service,
+    `down -v`: it returns 0 and leaves no netns (nsfs mount), veth, cgroup, process, IPAM
+    entry or nft table of any container, the one-shot's and the one-offs' included."""
+    cli = Cli(project, file=write_stack(tmp_path, WITH_ONE_SHOT))
+    for cycle, one_off in enumerate(ONE_OFFS * 2):
+        cli.run("up", "-d", "--wait", timeout=120)
+        follow = subprocess.Popen(cli.argv("logs", "-f"), stdout=-1, stderr=-1, text=True)
+        assert follow.stdout is not None and follow.stdout.readline()  # it follows
+        wait_for(lambda: _status(project, f"{project}-web-1") == "running", timeout=30)
+        kill_first = cycle < len(ONE_OFFS)  # the second round kills it after the one-off
+        for step in ("kill", "one-off") if kill_first else ("one-off", "kill"):
+            if step == "kill":
+                follow.kill()
+                follow.wait(10)
+            elif one_off:
+                cli.run(*one_off, timeout=60)
+        made = _containers(project)
+        assert any("migrate" in name for name in made), made
+        down = cli.run("down", "-v", check=False, timeout=60)
+        where = f"cycle {cycle} ({' '.join(one_off) or 'no one-off'})"
+        assert down.returncode == 0, f"{where}: {down.stdout}{down.stderr}"
+        wait_for(lambda: supervisors() == [], timeout=10)
+        assert leaks(project, *dirs()) == [], where
+        assert _nsfs_mounts(project) == [] and _veths(made) == [], f"{where}: {made}"
+
+
+def test_down_v_racing_a_one_shot_and_a_killed_logs_f_leaves_nothing(project, tmp_path):
+    """The same without waiting: `up -d` returns while the migration runs, `logs -f` is killed
+    and a foreground `run --rm` of the one-shot started at random moments, and `down -v` comes
+    while the one-shot (or the one-off) may still be running or ending."""
+    cli = Cli(project, file=write_stack(tmp_path, WITH_ONE_SHOT))
+    seed = int(os.environ.get("LOOP_SEED") or time.time())
+    rng = random.Random(seed)
+    for cycle in range(6):
+        where = f"seed {seed} cycle {cycle}"
+        cli.run("up", "-d", timeout=120)
+        follow = subprocess.Popen(cli.argv("logs", "-f"), stdout=-1, stderr=-1, text=True)
+        run = subprocess.Popen(cli.argv("run", "--rm", "-T", "migrate"), stdout=-1, stderr=-1)
+        time.sleep(rng.uniform(0.0, 1.5))
+        follow.kill()
+        follow.wait(10)
+        time.sleep(rng.uniform(0.0, 1.0))
+        made = _containers(project)
+        down = cli.run("down", "-v", "-t", "1", check=False, timeout=60)
+        run.communicate(timeout=60)
+        made |= _containers(project)  # a one-off made after the down looked: down again
+        assert down.returncode == 0, f"{where}: {down.stdout}{down.stderr}"
+        cli.run("down", "-v", "-t", "1", timeout=60)
+        wait_for(lambda: supervisors() == [], timeout=10)
+        assert leaks(project, *dirs()) == [], where
+        assert _nsfs_mounts(project) == [] and _veths(made) == [], f"{where}: {made}"
+        print(f"{where}: run exited {run.returncode}")
+
+
+def _containers(project: str) -> dict[str, dict]:
+    root = dirs()[0] / "projects" / project / "replicas"
+    return {p.stem: json.loads(p.read_text()) for p in root.glob("*.json")}
+
+
+def _nsfs_mounts(project: str) -> list[str]:
+    return [line for line in Path("/proc/mounts").read_text().splitlines() if project in line]
+
+
+def _veths(made: dict[str, dict]) -> list[str]:
+    """Host ends of the containers' veths still on the machine."""
+    from netplug.naming import veth_name
+
+    present = set(os.listdir("/sys/class/net"))
+    wanted = {
+        veth_name(str(doc["project"]), str(doc["ident"]), network)
+        for doc in made.values()
+        for network in doc.get("ips", {})
+    }
+    return sorted(wanted & present)
