@@ -16,6 +16,7 @@ request is still acting, as a `restart` between its stop and its start) it ends.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from compose.supervisor.options import RunOptions
 from compose.supervisor.tracker import ReplicaState
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from compose.supervisor.options import Output
     from compose.supervisor.service import SupervisorService
 
@@ -55,18 +58,26 @@ class Foreground:
         self.view: Attached | None = None
         self.interrupted = 0  # the signal that ended it: `up` returns 128 + it
         self.aborted_by: ReplicaState | None = None  # the exit that ended it (abort flags)
+        self._signals: AsyncIterator[signal.Signals] | None = None
+        self._listening = contextlib.ExitStack()
 
     async def run(self, names: list[str], gone: anyio.Event | None = None) -> None:
         """Until the project ends (every replica exited, an abort, `down`) or: this process's
         Ctrl-C, or (``gone``) an attached client leaving."""
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._stream_logs)
-            tg.start_soon(self._watch_exits, names, tg.cancel_scope)
-            tg.start_soon(self._end_on, self.service.shutdown, tg.cancel_scope)
-            if gone is not None:
-                tg.start_soon(self._end_on, gone, tg.cancel_scope)
-            else:
-                tg.start_soon(self._end_on_signal, tg.cancel_scope)
+        if gone is None:
+            self._listen()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._stream_logs)
+                tg.start_soon(self._watch_exits, names, tg.cancel_scope)
+                tg.start_soon(self._end_on, self.service.shutdown, tg.cancel_scope)
+                if gone is not None:
+                    tg.start_soon(self._end_on, gone, tg.cancel_scope)
+                else:
+                    tg.start_soon(self._end_on_signal, tg.cancel_scope)
+        finally:
+            if not self.stops_all:  # no stop of ours follows: the signals go back
+                self._unlisten()
         if self.view is not None and (gone is None or not gone.is_set()):
             self.view.show(self, settle=0.0)  # the exits that ended it, before the stop begins
 
@@ -78,10 +89,13 @@ class Foreground:
     async def stop(self) -> None:
         """The graceful stop after the first Ctrl-C; a second Ctrl-C SIGKILLs what is left.
         Then what the replicas said while stopping (their exits are ours: not reported)."""
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._kill_on_second_signal)
-            await self.service.stop_all(out=self.out)
-            tg.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._kill_on_second_signal)
+                await self.service.stop_all(out=self.out)
+                tg.cancel_scope.cancel()
+        finally:
+            self._unlisten()
         if self.view is not None:
             self.view.follow(self)
             for line in self.view.tail.poll():
@@ -106,19 +120,30 @@ class Foreground:
         await event.wait()
         scope.cancel()
 
+    def _listen(self) -> AsyncIterator[signal.Signals]:
+        """Ctrl-C and SIGTERM are this foreground's from before its first log line until its
+        stop has ended (one receiver for both): never a moment where SIGTERM's default action
+        ends the process (``$?`` -15) with the replicas running and nothing torn down."""
+        if self._signals is None:
+            receiver = anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+            self._signals = self._listening.enter_context(receiver)
+        return self._signals
+
+    def _unlisten(self) -> None:
+        self._listening.close()
+        self._signals = None
+
     async def _end_on_signal(self, scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                self.interrupted = int(signum)
-                self.out.progress(STOPPING)
-                scope.cancel()
-                return
+        async for signum in self._listen():
+            self.interrupted = int(signum)
+            self.out.progress(STOPPING)
+            scope.cancel()
+            return
 
     async def _kill_on_second_signal(self) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                await self.service.kill_all()
-                return
+        async for _ in self._listen():
+            await self.service.kill_all()
+            return
 
     async def _watch_exits(self, names: list[str], scope: anyio.CancelScope) -> None:
         """Leave the foreground when all replicas exited, or on the first exit with abort."""
