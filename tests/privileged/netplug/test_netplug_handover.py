@@ -1,7 +1,9 @@
-"""hand_over: a successor takes over its stopped predecessor's address, so a client that cached
-the address (its neighbour entry included) reaches the successor at once."""
+"""hand_over: a successor takes over its stopped predecessor's IPv4 and IPv6 addresses, so a
+client that cached an address (its neighbour entry included) reaches the successor at once."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from netplug_env import Env, Responder, env_fixture, fetch, reachable  # noqa: F401
@@ -21,11 +23,20 @@ def _addresses(env: Env, ns: object, family: str = "-4") -> list[str]:
     return [line.split()[3].split("/")[0] for line in out.splitlines()]
 
 
-def test_netplug_the_successor_answers_on_the_cached_address_at_once(env: Env) -> None:
-    front, _ = env.network("front")
+Pair = tuple[netplug.NetworkConfig, Path, Path, netplug.Attachment, Path, netplug.Attachment]
+
+
+def _pair(env: Env, service: str, **network: object) -> Pair:
+    """A network with a client, a stopped predecessor and its successor on it."""
+    front, _ = env.network("front", **network)
     client, _ = env.attach("client-1", front)
-    old_ns, (old,) = env.attach("web-1", front)
-    new_ns, (new,) = env.attach("abc_web-1", front)
+    old_ns, (old,) = env.attach(f"{service}-1", front)
+    new_ns, (new,) = env.attach(f"abc_{service}-1", front)
+    return front, client, old_ns, old, new_ns, new
+
+
+def test_netplug_the_successor_answers_on_the_cached_address_at_once(env: Env) -> None:
+    front, client, old_ns, old, new_ns, new = _pair(env, "web")
     env.closers += [Responder(old_ns, 7000, b"old"), Responder(new_ns, 7000, b"new")]
     assert fetch(client, old.ip, 7000) == b"old"  # the client's neighbour entry: old's MAC
 
@@ -57,10 +68,7 @@ def test_netplug_the_successor_answers_on_the_cached_address_at_once(env: Env) -
 
 
 def test_netplug_a_successor_that_never_served_gives_its_own_address_back(env: Env) -> None:
-    front, _ = env.network("front")
-    client, _ = env.attach("client-1", front)
-    _old_ns, (old,) = env.attach("db-1", front)
-    new_ns, (new,) = env.attach("abc_db-1", front)
+    front, client, _, old, new_ns, new = _pair(env, "db")
     netplug.hand_over(
         env.project,
         "db-1",
@@ -92,10 +100,7 @@ def test_netplug_an_address_another_replica_holds_stays_there(env: Env) -> None:
 
 
 def test_netplug_ipv6_addresses_move_too_usable_at_once(env: Env) -> None:
-    front, _ = env.network("front", enable_ipv6=True)
-    client, _ = env.attach("client-1", front)
-    old_ns, (old,) = env.attach("web-1", front)
-    new_ns, (new,) = env.attach("abc_web-1", front)
+    front, client, old_ns, old, new_ns, new = _pair(env, "web", enable_ipv6=True)
     assert old.ip6 and new.ip6
     env.closers += [
         Responder(old_ns, 7000, b"old", ip="::"),
@@ -130,10 +135,7 @@ def test_netplug_ipv6_addresses_move_too_usable_at_once(env: Env) -> None:
 
 
 def test_netplug_an_ipv6_successor_that_never_served_gives_its_own_back(env: Env) -> None:
-    front, _ = env.network("front", enable_ipv6=True)
-    client, _ = env.attach("client-1", front)
-    _old_ns, (old,) = env.attach("db-1", front)
-    new_ns, (new,) = env.attach("abc_db-1", front)
+    front, client, _, old, new_ns, new = _pair(env, "db", enable_ipv6=True)
     assert old.ip6 and new.ip6
     netplug.hand_over(
         env.project, "db-1", "abc_db-1", [(front, old.ip6), (front, old.ip)], new_ns,
