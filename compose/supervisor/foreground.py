@@ -65,7 +65,7 @@ class Foreground:
         """Until the project ends (every replica exited, an abort, `down`) or: this process's
         Ctrl-C, or (``gone``) an attached client leaving."""
         if gone is None:
-            self._listen()
+            self.listen()
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._stream_logs)
@@ -74,7 +74,7 @@ class Foreground:
                 if gone is not None:
                     tg.start_soon(self._end_on, gone, tg.cancel_scope)
                 else:
-                    tg.start_soon(self._end_on_signal, tg.cancel_scope)
+                    tg.start_soon(self.end_on_signal, tg.cancel_scope)
         finally:
             if not self.stops_all:  # no stop of ours follows: the signals go back
                 self._unlisten()
@@ -120,10 +120,11 @@ class Foreground:
         await event.wait()
         scope.cancel()
 
-    def _listen(self) -> AsyncIterator[signal.Signals]:
-        """Ctrl-C and SIGTERM are this foreground's from before its first log line until its
-        stop has ended (one receiver for both): never a moment where SIGTERM's default action
-        ends the process (``$?`` -15) with the replicas running and nothing torn down."""
+    def listen(self) -> AsyncIterator[signal.Signals]:
+        """Ctrl-C and SIGTERM are this foreground's from before the start (``run_up`` listens
+        while it converges) or its first log line until its stop has ended (one receiver for
+        all): never a moment where SIGTERM's default action ends the process (``$?`` -15) with
+        the replicas running and nothing torn down."""
         if self._signals is None:
             receiver = anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
             self._signals = self._listening.enter_context(receiver)
@@ -133,15 +134,16 @@ class Foreground:
         self._listening.close()
         self._signals = None
 
-    async def _end_on_signal(self, scope: anyio.CancelScope) -> None:
-        async for signum in self._listen():
+    async def end_on_signal(self, scope: anyio.CancelScope) -> None:
+        """The first Ctrl-C or SIGTERM cancels ``scope`` (the log following, or the start)."""
+        async for signum in self.listen():
             self.interrupted = int(signum)
             self.out.progress(STOPPING)
             scope.cancel()
             return
 
     async def _kill_on_second_signal(self) -> None:
-        async for _ in self._listen():
+        async for _ in self.listen():
             await self.service.kill_all()
             return
 

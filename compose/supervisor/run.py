@@ -2,7 +2,8 @@
 detached supervisor (runs until ``down``). Both are the same steps, and both serve the
 unix-socket API (``SupervisorService``) from the Supervisor's start to the final stop:
 
-    lock → [net services + Supervisor + API] → adopt → converge (pull, plan, apply, --wait)
+    lock → [net services + Supervisor + API] → adopt → converge (pull, plan, apply, --wait;
+           a `down`, or the foreground's Ctrl-C / SIGTERM, cancels it)
          → report → foreground: stream logs until Ctrl-C / abort / all exited / `down`
                   | detached: until `down`
          → graceful stop in reverse dependency order (2nd Ctrl-C: SIGKILL) → release the lock
@@ -10,9 +11,10 @@ unix-socket API (``SupervisorService``) from the Supervisor's start to the final
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -156,16 +158,20 @@ async def _start_and_keep(
     if run.owner is not None:  # watched from the start: a failed `up` is reaped too
         service.owner.watch(run.owner)
     done = None
-    with service.starting:  # a `down` meanwhile cancels it
-        done = await service.converge(
-            stack,
-            up,
-            run.pull,
-            run.wait,
-            run.wait_timeout,
-            report=service.out.step,
-            unwaited=(run.exit_code_from,) if run.exit_code_from else (),
-        )
+    with service.starting:  # a `down` meanwhile cancels it, and so does the foreground's Ctrl-C
+        async with _interruptible(service.starting, foreground):
+            done = await service.converge(
+                stack,
+                up,
+                run.pull,
+                run.wait,
+                run.wait_timeout,
+                report=service.out.step,
+                unwaited=(run.exit_code_from,) if run.exit_code_from else (),
+            )
+    if done is None and foreground is not None and foreground.interrupted:
+        service.applied.set()
+        return None  # the foreground's stop follows: what was started stops, 128 + the signal
     if done is None:
         return await _cancelled(service, ready)
     for warning in done.outcome.warnings:
@@ -179,6 +185,24 @@ async def _start_and_keep(
         return 0
     await foreground.run(done.names)
     return None
+
+
+@contextlib.asynccontextmanager
+async def _interruptible(
+    start: anyio.CancelScope, foreground: Foreground | None
+) -> AsyncIterator[None]:
+    """A foreground `up`'s Ctrl-C or SIGTERM while it starts the project cancels the start
+    (as a `down` does); the foreground's signal receiver stays open for its stop after."""
+    if foreground is None:
+        yield
+        return
+    foreground.listen()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(foreground.end_on_signal, start)
+        try:
+            yield
+        finally:
+            tg.cancel_scope.cancel()
 
 
 async def _cancelled(service: SupervisorService, ready: Ready | None) -> int:

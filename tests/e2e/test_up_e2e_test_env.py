@@ -65,3 +65,61 @@ def test_an_interrupted_up_returns_128_plus_the_signal(project):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+SLOW_START = """
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 60; touch /tmp/ok; sleep 1000 & wait"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      interval: 0.5s
+      start_period: 90s
+  web:
+    image: IMAGE
+    command: SLEEP
+    depends_on: {db: {condition: service_healthy}}
+"""
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_up_starts_stops_what_it_started(project, tmp_path, signum):
+    """Ctrl-C or SIGTERM while the foreground `up` still starts the project (db running, not
+    yet healthy; web waits for it): the start is cancelled, db is stopped, `up` returns 128 +
+    the signal (docker compose stops what it started too), no container left running."""
+    import json
+    import os
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    from e2e_helpers import wait_for, write_stack
+
+    cli = Cli(project, file=write_stack(tmp_path, SLOW_START))
+    proc = subprocess.Popen(
+        cli.argv("up", "--no-color"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    record = Path(os.environ["PYCOMPOSE_STATE_DIR"], "projects", project, "replicas")
+    db = record / f"{project}-db-1.json"
+
+    def status() -> str | None:
+        try:
+            return str(json.loads(db.read_text())["status"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    try:
+        wait_for(lambda: status() == "running", timeout=60)
+        sig = getattr(signal, signum)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + sig, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert cli.run("ps", "-q").stdout == "", err  # nothing left running
+    assert status() != "running"
+    assert not (record / f"{project}-web-1.json").exists()  # never made
