@@ -87,7 +87,10 @@ def test_abort_flags_return_the_failing_containers_code(project, tmp_path):
 
 
 def test_wait_returns_the_containers_code_and_usage_errors_are_1(project, tmp_path):
-    cli = Cli(project, file=write_stack(tmp_path, EXITS))
+    # `wait` waits for running containers only (docker compose's too: one that has exited says
+    # "no containers for project", exit 1), so fail must outlive `up -d` and wait's start-up
+    # even on a loaded machine: a 0.5 s life failed so under a CPU hog
+    cli = Cli(project, file=write_stack(tmp_path, EXITS.replace("sleep 0.5", "sleep 3")))
     cli.run("up", "-d")
     waited = cli.run("wait", "fail", check=False)
     assert waited.returncode == 3
