@@ -98,6 +98,11 @@ def volumes_dir() -> Path:
     return state_dir() / "volumes"
 
 
+def mountpoints_dir() -> Path:
+    """Shared read-only lower layers holding the files the /etc binds mount on."""
+    return state_dir() / "mountpoints"
+
+
 def ipam_dir() -> Path:
     return state_dir() / "ipam"
 

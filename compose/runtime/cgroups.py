@@ -260,9 +260,21 @@ class CgroupV1:
 
     @staticmethod
     def _device_rules(d: Path) -> None:
+        """One open of devices.allow for every rule (the kernel takes one rule per write)."""
         _write(d / "devices.deny", "a")
-        for rule in DEVICE_RULES:
-            _write(d / "devices.allow", rule)
+        allow = d / "devices.allow"
+        try:
+            fd = os.open(allow, os.O_WRONLY)
+        except OSError as err:
+            raise CgroupError(f"cgroup: open {allow}: {err.strerror}") from err
+        try:
+            for rule in DEVICE_RULES:
+                try:
+                    os.write(fd, rule.encode())
+                except OSError as err:
+                    raise CgroupError(f"cgroup: write {rule!r} to {allow}: {err.strerror}") from err
+        finally:
+            os.close(fd)
 
     def _limits(self, path: str, limits: Limits) -> None:
         if "memory" in self.controllers:
@@ -322,7 +334,7 @@ class CgroupV1:
     def kill_all(self, path: str, sig: int = _signal.SIGKILL) -> None:
         """Freeze, signal every pid, thaw. A cgroup half made by a killed create (some
         controller dirs missing, freezer among them) is still emptied, just without freezing."""
-        if not self.exists(path):
+        if not self.pids(path):  # empty (or gone): nothing can enter it, nothing to freeze
             return
         freezer = self._dir("freezer", path)
         with _unless_removed(freezer):

@@ -1,6 +1,6 @@
 """Benchmark the control loop on busybox replicas (real kernel objects, real registry).
 
-1. `up -d --scale web=20` against a running project with 1 replica (goal <= 0.6 s; docker
+1. `up -d --scale web=20` against a running project with 1 replica (goal <= 0.3 s; docker
    compose v2 takes about 6.4 s here), then back to 1, and the same with `scale web=20`;
    then `up -d --scale web=20` again with one published port (every start joins the DNAT set);
 2. a replica's death (SIGKILL) → its replacement running, restart: always (goal <= 300 ms plus
@@ -73,6 +73,9 @@ class Bench:
         return int((self.tmp / "run" / "projects" / self.project / "lock").read_text())
 
 
+SCALE_GOAL = 0.3  # issue 17: scale 1 -> 20 on the 2-core machine
+
+
 def stats(label: str, values: list[float], goal: float | None = None) -> None:
     med = statistics.median(values)
     extra = f"  goal <= {goal:.3f} s ({med / goal:.2f}x of goal)" if goal else ""
@@ -87,9 +90,9 @@ def scale_up(bench: Bench) -> None:
         downs.append(bench.cli("up", "-d", "--scale", "web=1"))
         cmd_ups.append(bench.cli("scale", "web=20"))
         cmd_downs.append(bench.cli("scale", "web=1"))
-    stats("up -d --scale web=20 (from 1)", ups, 0.6)
+    stats("up -d --scale web=20 (from 1)", ups, SCALE_GOAL)
     stats("up -d --scale web=1 (from 20)", downs)
-    stats("scale web=20 (from 1)", cmd_ups, 0.6)
+    stats("scale web=20 (from 1)", cmd_ups, SCALE_GOAL)
     stats("scale web=1 (from 20)", cmd_downs)
 
 
@@ -104,7 +107,7 @@ def scale_up_published(tmp: Path, image: str) -> None:
         for _ in range(ROUNDS):
             ups.append(bench.cli("up", "-d", "--scale", "web=20"))
             bench.cli("up", "-d", "--scale", "web=1")
-        stats(f"up -d --scale web=20 (from 1), port {port} published", ups, 0.6)
+        stats(f"up -d --scale web=20 (from 1), port {port} published", ups, SCALE_GOAL)
     finally:
         bench.cli("down", "-t", "1")
 

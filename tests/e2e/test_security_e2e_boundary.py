@@ -123,6 +123,8 @@ def test_state_sockets_and_logs_are_private_under_umask_000(open_dirs, project, 
             assert mode == 0o644, path
         elif path.endswith(("/upper", "/rootfs")):
             assert mode == 0o755, path  # the container's "/", below a 0700 dir
+        elif path.startswith("state/mountpoints/") and path.endswith("/etc"):
+            assert mode == 0o755, path  # the container's /etc (the image's mode), below 0700
         elif path.endswith("/_data"):
             continue  # the volume's: Docker's 0755 or the image directory's mode
         elif path.startswith("run/netns/"):

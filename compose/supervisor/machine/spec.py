@@ -18,6 +18,7 @@ from compose import paths
 from compose.runtime.service import security_options, spec_from_service
 from compose.runtime.spec import ContainerSpec, Limits, Mount, Ulimit
 from compose.stackfile.units import parse_bytes
+from compose.supervisor.machine.mountpoints import with_mountpoints
 
 if TYPE_CHECKING:
     from compose.images import Image
@@ -61,7 +62,7 @@ def container_spec(
     """The spec of replica ``index`` of ``svc``, named ``name`` (its own or a staging name);
     ``project_dir``: where a relative ``security_opt: seccomp=<file>`` is read."""
     logs = log_options(svc.logging)
-    return spec_from_service(
+    spec = spec_from_service(
         container_id=name,
         service=svc.name,
         replica=index,
@@ -101,6 +102,7 @@ def container_spec(
         log_max_size=logs.max_size,
         log_max_files=logs.max_files,
     )
+    return with_mountpoints(spec)
 
 
 def log_options(logging: Logging | None) -> LogOptions:
