@@ -231,9 +231,10 @@ class Supervisor(Hooks):
         if state.status == EXITED:
             return
         self.stopping(name)
-        self.tracker.exited(name, code)
-        if self._will_restart(state, time.monotonic()):  # `ps`: Restarting; `logs -f` waits
-            self.tracker.update(name, restarting=True)
+        # exited and (`ps`: Restarting; `logs -f` waits) restarting in one update: `ls`/`ps`
+        # between two updates read a replica about to restart as exited
+        restarting = self._will_restart(state, time.monotonic(), code)
+        self.tracker.exited(name, code, restarting=restarting)
         self.event("die", name, exit_code=code)
         self.enqueue(state.service)
         try:
@@ -330,13 +331,14 @@ class Supervisor(Hooks):
                 continue
             await self._restart_when_due(state, now, policy)
 
-    def _will_restart(self, state: ReplicaState, now: float) -> bool:
-        """The exited replica's restart policy starts it again (the watch loop only)."""
+    def _will_restart(self, state: ReplicaState, now: float, code: int | None = None) -> bool:
+        """The exited replica's restart policy starts it again (the watch loop only); ``code``:
+        its exit code when the state does not hold it yet."""
         if not self.watch or state.manually_stopped or state.oneoff:
             return False
         policy = self.driver.restart_policy(state.service)
         tries = attempts(policy, state.restart_count, state.restarts, now)
-        return should_restart(policy, state.exit_code, tries, False)
+        return should_restart(policy, state.exit_code if code is None else code, tries, False)
 
     async def _create_batch(self, service: str, indexes: list[int]) -> None:
         """Create + start one slow-start batch in parallel; any failure raises (retry)."""

@@ -104,8 +104,10 @@ class Tracker:
             restarting=False,
         )
 
-    def exited(self, name: str, code: int | None) -> None:
-        self.update(name, status=EXITED, exit_code=code, finished_at=time.time())
+    def exited(self, name: str, code: int | None, restarting: bool = False) -> None:
+        self.update(
+            name, status=EXITED, exit_code=code, finished_at=time.time(), restarting=restarting
+        )
 
     def rename(self, old: str, new: str) -> None:
         """The same replica (same state object: watchers holding it follow) under a new name."""

@@ -147,9 +147,12 @@ def test_logs_follow_keeps_going_while_a_replica_restarts(project, tmp_path):
     assert rows[0]["Status"].startswith("Restarting (3) ")  # listed without -a, as docker
     with pytest.raises(subprocess.TimeoutExpired):
         subprocess.run(cli.argv("logs", "-f", "crash"), capture_output=True, timeout=3)
-    listed = json.loads(cli.run("ls", "--format", "json").stdout)
-    mine = [p for p in listed if p["Name"] == project]
-    assert mine and mine[0]["Status"] == "restarting(1), running(1)"
+
+    def status() -> str:  # the crash replica runs for a moment between its restarts
+        listed = json.loads(cli.run("ls", "--format", "json").stdout)
+        return next((p["Status"] for p in listed if p["Name"] == project), "")
+
+    assert wait_for(lambda: status() == "restarting(1), running(1)", timeout=15)
 
 
 # attach -----------------------------------------------------------------------------------------
