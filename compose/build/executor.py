@@ -19,7 +19,9 @@ cache records after their layer: nothing is ever half there.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
+import os
 import shutil
 import tempfile
 import threading
@@ -29,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compose.build import memo
 from compose.build.cache import BuildCache, Record, key_of
 from compose.build.context import ContextView, FileHashes
 from compose.build.copy import Reuse
@@ -146,7 +149,43 @@ class Builder:
 
     def build(self, request: BuildRequest) -> BuildResult:
         with self.store.using():
-            return _Job(self, request).run()
+            watch = None
+            if memo.eligible(request):  # stat before anything is read (see compose.build.memo)
+                watch = memo.Watch(Path(os.path.realpath(request.context)), request.dockerfile_path)
+            job = _Job(self, request)
+            if watch is not None:
+                watch.walk_context(job.context.prune_predicate())
+            result = job.run()
+            if watch is not None:
+                result = self._remember(job, watch, result)
+            return result
+
+    def _remember(self, job: _Job, watch: memo.Watch, result: BuildResult) -> BuildResult:
+        """Keep the memo entry of this build (or drop a stale one: see compose.build.memo)."""
+        from compose.images import reference
+
+        key = memo.request_key(job.req)
+        tags = self.store.tags()
+        images = {}
+        for ref in job.used:
+            name = str(reference.parse(ref))
+            images[name] = tags.get(name)
+        diff_ids = self.store.read_json(result.image_id).get("rootfs", {}).get("diff_ids", [])
+        entry = None
+        if not job.remote:
+            entry = watch.entry(
+                images,
+                result.digest,
+                list(result.tags),
+                [result.digest, result.image_id],
+                diff_ids,
+                job.shown,
+            )
+        if entry is None:
+            memo.forget(self.store.root, key)
+            return result
+        memo.write(self.store.root, key, entry)
+        return dataclasses.replace(result, memo=key)
 
     # -- images -----------------------------------------------------------------------------
     def image(self, ref: str, pull: bool, local_only: bool = False) -> Image:
@@ -189,6 +228,18 @@ class _Job:
         self.steps = 0
         self.cached = 0
         self.pending_copies: dict[Path, tuple[str, dict[str, Any]]] = {}
+        self.used: dict[str, Image] = {}  # images the build read (memo: a newer pull misses)
+        self.shown: list[tuple[str, bool]] = []  # (progress line, is a step): memo replays
+        self.remote = False  # an ADD of a URL or git repository (never remembered)
+
+    def _vertex(self, name: str, step: bool = False) -> Vertex:
+        self.shown.append((name, step))
+        return self.b.progress.vertex(name)
+
+    def _image(self, ref: str) -> Image:
+        image = self.b.image(ref, self.req.pull, self.local_only)
+        self.used[ref] = image
+        return image
 
     def _dockerfile_text(self) -> str:
         if self.req.dockerfile_inline is not None:
@@ -246,10 +297,11 @@ class _Job:
 
     def _resolve(self, ref: str) -> dict[str, Any]:
         if ref in self.b.images:
+            self.used[ref] = self.b.images[ref]
             return self.b.store.read_json(self.b.images[ref].config_digest)
-        vertex = self.b.progress.vertex(f"[internal] load metadata for {ref}").start()
+        vertex = self._vertex(f"[internal] load metadata for {ref}").start()
         try:
-            image = self.b.image(ref, self.req.pull, self.local_only)
+            image = self._image(ref)
         except (ImageError, PycomposeError) as err:
             vertex.fail(str(err))
             raise LookupError(f"{ref}: {err}") from None
@@ -266,6 +318,11 @@ class _Job:
     def run(self) -> BuildResult:
         self._import_cache_from()
         plan = self.make_plan()
+        self.remote = any(
+            isinstance(step, CopyStep) and step.is_add and any(map(memo.remote, step.sources))
+            for stage in plan.stages
+            for step in stage.steps
+        )
         for stage in plan.stages:
             self.events[stage.index] = threading.Event()
         try:
@@ -304,7 +361,7 @@ class _Job:
         if base.kind == "stage":
             parent = self.results[base.stage]
             return StageResult(list(parent.layers), parent.key, parent.config_doc)
-        image = self.b.image(base.name, self.req.pull, self.local_only)
+        image = self._image(base.name)
         doc = self.b.store.read_json(image.config_digest)
         manifest = self.b.store.read_json(image.digest)
         diff_ids = doc.get("rootfs", {}).get("diff_ids", [])
@@ -320,12 +377,12 @@ class _Job:
             ref = stage.base.name
             image = self.b.images.get(ref)
             shown = f"FROM {ref}" + (f"@{image.digest}" if image and "@" not in ref else "")
-            self.b.progress.vertex(f"{stage.prefix(1, self.req.name)} {shown}").start().done()
+            self._vertex(f"{stage.prefix(1, self.req.name)} {shown}").start().done()
         for step in stage.steps:
             if self.b.cancel.is_set():
                 raise Cancelled()
             name = f"{stage.prefix(step.number, self.req.name)} {step.display}"
-            layer = self._step(step, result, self.b.progress.vertex(name), name)
+            layer = self._step(step, result, self._vertex(name, step=True), name)
             result.layers.append(layer)
             result.key = _chain(result.key, layer, step)
         return result
@@ -426,7 +483,7 @@ class _Job:
                 root=RootView([la.path for la in result.layers]), ident=f"stage {origin.stage}"
             )
         if origin.kind == "image":
-            image = self.b.image(origin.name, self.req.pull, self.local_only)
+            image = self._image(origin.name)
             return SourceFS(root=RootView(list(image.layers)), ident=f"image {origin.name}")
         return SourceFS(root=RootView([]), ident="scratch")
 
@@ -434,7 +491,7 @@ class _Job:
         if origin.kind == "stage":
             return self.results[origin.stage].key
         if origin.kind == "image":
-            return self.b.image(origin.name, self.req.pull, self.local_only).config_digest
+            return self._image(origin.name).config_digest
         return origin.kind
 
     def _prepare_copy(
@@ -562,7 +619,7 @@ class _Job:
     def _write_image(self, plan: BuildPlan) -> BuildResult:
         stage = plan.target_stage
         result = self.results[stage.index]
-        vertex = self.b.progress.vertex("exporting to image").start()
+        vertex = self._vertex("exporting to image").start()
         doc = image_document(stage, result)
         from compose.images import reference
 

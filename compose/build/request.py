@@ -58,3 +58,4 @@ class BuildResult:
     tags: tuple[str, ...]
     steps: int
     cached: int
+    memo: str = ""  # the key of its compose.build.memo entry ("" when not remembered)
