@@ -6,8 +6,11 @@ Per stage (a thread each; at most ``SLOTS`` steps execute at once, stages the ta
 need were never planned): the base's layers and key, then for every step its cache key
 (``cache.key_of``: parent key + definition + input contents), a cache lookup, and on a miss the
 step itself: RUN in a container (``runstep``), COPY/ADD/WORKDIR into a new layer directory
-(``filesteps``); the result is committed to the store (``ImageStore.commit_layer``: diff id =
+(``filesteps``); the result is committed to the store (``ImageStore.publish_layer``: diff id =
 sha256 of the layer's tar stream, the directory renamed into place, uncompressed) and recorded.
+The diff id is computed in a thread while the stage makes its next step (``_Commit``: the
+next step reads the layer from its temporary directory; a pass over every byte of a 30 MB
+COPY overlaps the RUN after it).
 The image is written last: config + history as BuildKit writes them, a manifest of local
 layers, the tags.
 
@@ -378,26 +381,38 @@ class _Job:
             image = self.b.images.get(ref)
             shown = f"FROM {ref}" + (f"@{image.digest}" if image and "@" not in ref else "")
             self._vertex(f"{stage.prefix(1, self.req.name)} {shown}").start().done()
-        for step in stage.steps:
-            if self.b.cancel.is_set():
-                raise Cancelled()
-            name = f"{stage.prefix(step.number, self.req.name)} {step.display}"
-            layer = self._step(step, result, self._vertex(name, step=True), name)
-            result.layers.append(layer)
-            result.key = _chain(result.key, layer, step)
+        pending: list[_Commit] = []
+        try:
+            for step in stage.steps:
+                if self.b.cancel.is_set():
+                    raise Cancelled()
+                name = f"{stage.prefix(step.number, self.req.name)} {step.display}"
+                layer = self._step(step, result, self._vertex(name, step=True), name, pending)
+                result.layers.append(layer)
+                result.key = _chain(result.key, layer, step)
+        finally:
+            self._settle(pending, result)
         return result
 
-    def _step(self, step: Step, base: StageResult, vertex: Vertex, name: str) -> Layer:
+    def _step(
+        self, step: Step, base: StageResult, vertex: Vertex, name: str, pending: list[_Commit]
+    ) -> Layer:
         self.steps += 1
         scratch: list[Path] = []
         try:
-            return self._run_step(step, base, vertex, name, scratch)
+            return self._run_step(step, base, vertex, name, scratch, pending)
         finally:
             for path in scratch:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _run_step(
-        self, step: Step, base: StageResult, vertex: Vertex, name: str, scratch: list[Path]
+        self,
+        step: Step,
+        base: StageResult,
+        vertex: Vertex,
+        name: str,
+        scratch: list[Path],
+        pending: list[_Commit],
     ) -> Layer:
         try:
             key, make = self._prepare(step, base, name, scratch)
@@ -411,35 +426,57 @@ class _Job:
             return self._layer(record, key)
         vertex.start()
         self.b.warm()
+        claim = self.b.cache.lock(key)
+        if not claim.acquire(blocking=False):  # another build makes it: never wait holding one
+            self._settle(pending, base)
+            claim.acquire()
         try:
-            with self.b.cache.claim(key):
-                record = None if step.no_cache else self.b.cache.get(key)
-                if record is not None:  # another build made it meanwhile
-                    self.cached += 1
-                    vertex.cached()
-                    return self._layer(record, key)
-                with self.b.slots:
-                    record = self._commit(make(vertex), key)
-        except Cancelled:
-            vertex.fail("CANCELED")
-            raise
+            record = None if step.no_cache else self.b.cache.get(key)
+            if record is not None:  # another build made it meanwhile
+                claim.release()
+                self.cached += 1
+                vertex.cached()
+                return self._layer(record, key)
+            with self.b.slots:
+                layer_dir = make(vertex)
         except BaseException as err:
-            vertex.fail(str(err).split("\n")[0])
+            if claim.locked():
+                claim.release()
+            vertex.fail("CANCELED" if isinstance(err, Cancelled) else str(err).split("\n")[0])
             raise
+        self._settle(pending, base)  # the previous step's commit ran while this one was made
+        commit = _Commit(self, layer_dir, key, claim, len(base.layers))
+        pending.append(commit)
         vertex.done()
-        return self._layer(record, key)
+        return Layer("", 0, layer_dir, commit.created, key)
 
     def _layer(self, record: Record, key: str) -> Layer:
         path = self.b.store.layer_path(record.diff_id)
         return Layer(record.diff_id, record.size, path, record.created, key)
 
-    def _commit(self, layer_dir: Path, key: str) -> Record:
+    def _settle(self, pending: list[_Commit], result: StageResult) -> None:
+        """Finish the stage's commits in flight: publish each layer, record it in the cache,
+        put its final path in ``result`` (nothing uses the temporary one any more)."""
+        errors = []
+        while pending:
+            commit = pending.pop(0)
+            try:
+                record = commit.finish()
+            except BaseException as err:
+                errors.append(err)
+                continue
+            if commit.index < len(result.layers):
+                result.layers[commit.index] = self._layer(record, commit.key)
+        if errors:
+            raise errors[0]
+
+    def _publish(self, layer_dir: Path, key: str, diff_id: str, size: int, created: str) -> Record:
         copied = self.pending_copies.pop(layer_dir, None)
         try:
-            diff_id, size = self.b.store.commit_layer(layer_dir)
+            self.b.store.publish_layer(layer_dir, diff_id)
         finally:
             shutil.rmtree(layer_dir, ignore_errors=True)
-        record = Record(diff_id, size, now())
+        record = Record(diff_id, size, created)
         self.b.cache.put(key, record)
         if copied is not None:
             self.b.cache.save_copy(copied[0], diff_id, copied[1])
@@ -630,6 +667,47 @@ class _Job:
         config_digest = self.b.store.read_json(digest)["config"]["digest"]
         vertex.done()
         return BuildResult(digest, config_digest, tuple(tags), self.steps, self.cached)
+
+
+class _Commit:
+    """A made layer being committed: its diff id (the sha256 of its tar stream, a pass over
+    every byte) is computed in a thread while the stage makes its next step, which reads the
+    layer from its temporary directory; ``finish`` publishes it into the store and releases
+    the step's cache claim (held till then: a build sharing the step waits and finds it)."""
+
+    def __init__(self, job: _Job, layer_dir: Path, key: str, claim: threading.Lock, index: int):
+        self.job = job
+        self.layer_dir = layer_dir
+        self.key = key
+        self.claim = claim
+        self.index = index  # its place in the stage's layers
+        self.created = now()
+        self.done = threading.Event()
+        self.digest: tuple[str, int] | None = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._hash, daemon=True).start()
+
+    def _hash(self) -> None:
+        from compose.images.layertar import diff_id
+
+        try:
+            self.digest = diff_id(self.layer_dir)
+        except BaseException as err:
+            self.error = err
+        finally:
+            self.done.set()
+
+    def finish(self) -> Record:
+        try:
+            while not self.done.wait(0.2):
+                pass
+            if self.error is not None or self.digest is None:
+                shutil.rmtree(self.layer_dir, ignore_errors=True)
+                raise self.error or BuildError(f"{self.layer_dir}: layer not hashed")
+            diff_id, size = self.digest
+            return self.job._publish(self.layer_dir, self.key, diff_id, size, self.created)
+        finally:
+            self.claim.release()
 
 
 def _chain(parent: str, layer: Layer, step: Step) -> str:
