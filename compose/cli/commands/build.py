@@ -6,6 +6,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -43,7 +44,9 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
     """Build or rebuild services."""
     dry_run = obj.dry_run or opts["dry_run"]
     remembered = None if dry_run else _recall(obj, services, opts)
-    if remembered is not None and _replay(obj, remembered, opts):
+    if remembered is not None and (
+        _replay(obj, remembered, opts) or _build_remembered(obj, remembered, opts)
+    ):
         return
     from compose.build import stack as stackbuild
     from compose.cli.commands._build import load_for_build
@@ -75,7 +78,7 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
     if opts["push"]:
         _push(stack, results, opts["quiet"])
     elif remembered is None:
-        _keep(obj, services, opts, stack, names, results, warnings)
+        _keep(obj, services, opts, (stack, names, flags), results, warnings)
 
 
 # -- unchanged builds (compose.build.memo) ---------------------------------------------------
@@ -106,6 +109,42 @@ def _recall(obj: GlobalOptions, services: tuple[str, ...], opts: dict[str, Any])
     return value if isinstance(value, dict) else None
 
 
+def _request_doc(stack: Any, name: str, flags: Any) -> Any:
+    """The service's build request as JSON data (None with secrets or ssh: read afresh)."""
+    from compose.build import stack as stackbuild
+    from compose.build.request import to_doc
+
+    svc = stack.services[name]
+    if svc.build.secrets or svc.build.ssh:
+        return None
+    return to_doc(stackbuild.request_for(stack, svc, flags, [], {}))
+
+
+def _build_remembered(obj: GlobalOptions, remembered: dict[str, Any], opts: dict[str, Any]) -> bool:
+    """Something a build reads changed but the stack did not: build the remembered requests
+    (the stack's model is not needed, nor imported); False when one is not remembered."""
+    entries = remembered["services"]
+    if not entries or any(len(e) < 4 or e[3] is None for e in entries):
+        return False
+    from compose.build import stack as stackbuild
+    from compose.build.request import from_doc
+    from compose.cli.commands._project import needs_root
+    from compose.cli.loading import show_warnings
+
+    needs_root(obj, "build")
+    show_warnings(remembered["warnings"])
+    requests = {name: partial(from_doc, doc) for name, _image, _key, doc in entries}
+    images = {name: image for name, image, _key, _doc in entries}
+
+    def work(builder: Any, built: Any) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        stackbuild.build_wave(requests, builder, results, built)
+        return results
+
+    _with_builder(work, images.__getitem__, "quiet" if opts["quiet"] else opts["progress"], None)
+    return True
+
+
 def _replay(obj: GlobalOptions, remembered: dict[str, Any], opts: dict[str, Any]) -> bool:
     """Print what the remembered builds printed (steps CACHED) if every one of them is still
     what building would make; False (nothing printed) otherwise."""
@@ -114,7 +153,8 @@ def _replay(obj: GlobalOptions, remembered: dict[str, Any], opts: dict[str, Any]
 
     root = paths.images_dir()
     replays = []
-    for _name, image, key in remembered["services"]:
+    for entry in remembered["services"]:
+        image, key = entry[1], entry[2]
         shown = memo.check(root, key)
         if shown is None:
             return False
@@ -144,13 +184,13 @@ def _keep(
     obj: GlobalOptions,
     services: tuple[str, ...],
     opts: dict[str, Any],
-    stack: Any,
-    names: list[str],
+    what: tuple[Any, list[str], Any],
     results: dict[str, Any],
     warnings: list[str],
 ) -> None:
     """Remember this run for ``_recall`` when every build was remembered (compose.build.memo).
     The loader runs once more to note what it reads (its questions are the memo's key)."""
+    stack, names, flags = what
     if not all(results.get(n) is not None and results[n].memo for n in names):
         return
     from compose.model import memo as stackmemo
@@ -160,7 +200,15 @@ def _keep(
     with fs.recording() as notes:
         load_stack_tree(options)
     value = {
-        "services": [[n, stack.services[n].image_name(stack.name), results[n].memo] for n in names],
+        "services": [
+            [
+                n,
+                stack.services[n].image_name(stack.name),
+                results[n].memo,
+                _request_doc(stack, n, flags),
+            ]
+            for n in names
+        ],
         "warnings": list(stack.warnings),
         "builder_warnings": warnings,
     }
@@ -177,21 +225,37 @@ def run_builds(
     """Build ``names`` with BuildKit-like progress on stderr; ``Image <name> Built`` after each
     (the builder's warnings are also added to ``warnings``)."""
     from compose.build import stack as stackbuild
-    from compose.build.executor import Builder
-    from compose.build.progress import for_mode
 
     if not names:
         return {}
+
+    def work(builder: Any, built: Any) -> dict[str, Any]:
+        return stackbuild.build_services(stack, names, flags, builder, built)
+
+    def image(name: str) -> str:
+        return str(stack.services[name].image_name(stack.name))
+
+    return _with_builder(work, image, progress_mode, warnings)
+
+
+def _with_builder(
+    work: Any, image: Any, progress_mode: str, warnings: list[str] | None
+) -> dict[str, Any]:
+    """``work(builder, on_built)`` with progress on stderr, then the warnings and the
+    ``Image <image(service)> Built`` lines."""
+    from compose.build.executor import Builder
+    from compose.build.progress import for_mode
+
     progress = for_mode(progress_mode)
     builder = Builder(progress=progress)
     done: list[str] = []
 
     def built(name: str, result: Any) -> None:
-        done.append(f" Image {stack.services[name].image_name(stack.name)} Built")
+        done.append(f" Image {image(name)} Built")
 
     try:
         with _terminate_as_interrupt():
-            results = stackbuild.build_services(stack, names, flags, builder, built)
+            results: dict[str, Any] = work(builder, built)
     finally:
         progress.close()
         builder.close()
