@@ -198,6 +198,22 @@ def _network_check(svc: Any) -> None:
         )
 
 
+def services_to_build(stack: Any, services: Iterable[str], with_deps: bool) -> list[str]:
+    """The services ``build [SERVICE...]`` builds: those named (all when none), with their
+    dependencies when asked, that have ``build:``; UnknownServiceError for a name that is no
+    service."""
+    from compose.errors import UnknownServiceError
+
+    names = list(services)
+    for name in names:
+        if name not in stack.services:
+            raise UnknownServiceError(f'no such service: "{name}"')
+    names = names or sorted(stack.services)
+    if with_deps:
+        names = with_dependencies(stack, names)
+    return [n for n in names if stack.services[n].build is not None]
+
+
 def with_dependencies(stack: Any, names: Iterable[str]) -> list[str]:
     """``names`` plus their depends_on targets, transitively (docker compose's order)."""
     seen: list[str] = []

@@ -133,3 +133,20 @@ def test_a_build_arg_flag_is_part_of_the_memo(project, stack: Path) -> None:
     assert image_files(project)["label"] == "3"
     assert not build(cli)[0]
     assert image_files(project)["label"] == "1"
+
+
+def test_the_python_api_builds(project, stack: Path) -> None:
+    from compose.build.progress import Progress
+    from compose.project.client import ProjectClient
+    from compose.stackfile import LoadOptions
+
+    load = LoadOptions(
+        files=(str(stack / "compose.yaml"),), project_name=project, environ=dict(os.environ)
+    )
+    progress = Progress()
+    first = ProjectClient(load).build(args={"A": "7"}, progress=progress)["app"]
+    assert first.tags == (f"docker.io/library/{project}-app:latest",)
+    assert image_files(project)["label"] == "7"
+    assert any("COPY . /app" in v.name for v in progress.vertices)
+    again = ProjectClient(load).build(args={"A": "7"})["app"]
+    assert (again.digest, again.cached, again.steps) == (first.digest, 1, 1)

@@ -51,16 +51,9 @@ def command(obj: GlobalOptions, /, services: tuple[str, ...], **opts: Any) -> No
     from compose.build import stack as stackbuild
     from compose.cli.commands._build import load_for_build
     from compose.cli.commands._project import needs_root
-    from compose.errors import UnknownServiceError
 
     stack = load_for_build(obj, services)
-    for name in services:
-        if name not in stack.services:
-            raise UnknownServiceError(f'no such service: "{name}"')
-    names = list(services) or sorted(stack.services)
-    if opts["with_dependencies"]:
-        names = stackbuild.with_dependencies(stack, names)
-    names = [n for n in names if stack.services[n].build is not None]
+    names = stackbuild.services_to_build(stack, services, opts["with_dependencies"])
     flags = stackbuild.BuildFlags(
         no_cache=opts["no_cache"],
         pull=opts["pull"],
