@@ -14,12 +14,10 @@ hash caches, ``<store>/buildcache/mounts/`` the ``RUN --mount=type=cache`` direc
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -76,14 +74,12 @@ class BuildCache:
         tmp.write_text(json.dumps(asdict(record)))
         os.replace(tmp, path)
 
-    @contextlib.contextmanager
-    def claim(self, key: str) -> Iterator[None]:
+    def lock(self, key: str) -> threading.Lock:
         """One builder per key at a time in this process: two services sharing a step build
-        it once, the second finds the record the first wrote."""
+        it once, the second finds the record the first wrote (held from the lookup that missed
+        to the record's write)."""
         with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            yield
+            return self._locks.setdefault(key, threading.Lock())
 
     def hash_file(self, context: Path) -> Path:
         name = hashlib.sha256(str(context).encode("utf-8", "surrogateescape")).hexdigest()[:32]

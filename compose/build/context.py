@@ -21,7 +21,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +101,12 @@ class ContextView:
         self.rules = rules or IgnoreRules.none()
         self.name = name
         self._may_reinclude = self.rules.matcher.exclusions
+
+    def prune_predicate(self) -> Callable[[str], bool] | None:
+        """Is a directory excluded whole (nothing below it can be included again)?"""
+        if not self.rules.matcher.patterns or self._may_reinclude:
+            return None
+        return self.excluded
 
     # -- paths ------------------------------------------------------------------------------
     def host(self, rel: str) -> str:

@@ -6,8 +6,11 @@ Per stage (a thread each; at most ``SLOTS`` steps execute at once, stages the ta
 need were never planned): the base's layers and key, then for every step its cache key
 (``cache.key_of``: parent key + definition + input contents), a cache lookup, and on a miss the
 step itself: RUN in a container (``runstep``), COPY/ADD/WORKDIR into a new layer directory
-(``filesteps``); the result is committed to the store (``ImageStore.commit_layer``: diff id =
+(``filesteps``); the result is committed to the store (``ImageStore.publish_layer``: diff id =
 sha256 of the layer's tar stream, the directory renamed into place, uncompressed) and recorded.
+The diff id is computed in a thread while the stage makes its next step (``_Commit``: the
+next step reads the layer from its temporary directory; a pass over every byte of a 30 MB
+COPY overlaps the RUN after it).
 The image is written last: config + history as BuildKit writes them, a manifest of local
 layers, the tags.
 
@@ -19,7 +22,9 @@ cache records after their layer: nothing is ever half there.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
+import os
 import shutil
 import tempfile
 import threading
@@ -29,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compose.build import memo
 from compose.build.cache import BuildCache, Record, key_of
 from compose.build.context import ContextView, FileHashes
 from compose.build.copy import Reuse
@@ -146,7 +152,43 @@ class Builder:
 
     def build(self, request: BuildRequest) -> BuildResult:
         with self.store.using():
-            return _Job(self, request).run()
+            watch = None
+            if memo.eligible(request):  # stat before anything is read (see compose.build.memo)
+                watch = memo.Watch(Path(os.path.realpath(request.context)), request.dockerfile_path)
+            job = _Job(self, request)
+            if watch is not None:
+                watch.walk_context(job.context.prune_predicate())
+            result = job.run()
+            if watch is not None:
+                result = self._remember(job, watch, result)
+            return result
+
+    def _remember(self, job: _Job, watch: memo.Watch, result: BuildResult) -> BuildResult:
+        """Keep the memo entry of this build (or drop a stale one: see compose.build.memo)."""
+        from compose.images import reference
+
+        key = memo.request_key(job.req)
+        tags = self.store.tags()
+        images = {}
+        for ref in job.used:
+            name = str(reference.parse(ref))
+            images[name] = tags.get(name)
+        diff_ids = self.store.read_json(result.image_id).get("rootfs", {}).get("diff_ids", [])
+        entry = None
+        if not job.remote:
+            entry = watch.entry(
+                images,
+                result.digest,
+                list(result.tags),
+                [result.digest, result.image_id],
+                diff_ids,
+                job.shown,
+            )
+        if entry is None:
+            memo.forget(self.store.root, key)
+            return result
+        memo.write(self.store.root, key, entry)
+        return dataclasses.replace(result, memo=key)
 
     # -- images -----------------------------------------------------------------------------
     def image(self, ref: str, pull: bool, local_only: bool = False) -> Image:
@@ -189,6 +231,18 @@ class _Job:
         self.steps = 0
         self.cached = 0
         self.pending_copies: dict[Path, tuple[str, dict[str, Any]]] = {}
+        self.used: dict[str, Image] = {}  # images the build read (memo: a newer pull misses)
+        self.shown: list[tuple[str, bool]] = []  # (progress line, is a step): memo replays
+        self.remote = False  # an ADD of a URL or git repository (never remembered)
+
+    def _vertex(self, name: str, step: bool = False) -> Vertex:
+        self.shown.append((name, step))
+        return self.b.progress.vertex(name)
+
+    def _image(self, ref: str) -> Image:
+        image = self.b.image(ref, self.req.pull, self.local_only)
+        self.used[ref] = image
+        return image
 
     def _dockerfile_text(self) -> str:
         if self.req.dockerfile_inline is not None:
@@ -246,10 +300,11 @@ class _Job:
 
     def _resolve(self, ref: str) -> dict[str, Any]:
         if ref in self.b.images:
+            self.used[ref] = self.b.images[ref]
             return self.b.store.read_json(self.b.images[ref].config_digest)
-        vertex = self.b.progress.vertex(f"[internal] load metadata for {ref}").start()
+        vertex = self._vertex(f"[internal] load metadata for {ref}").start()
         try:
-            image = self.b.image(ref, self.req.pull, self.local_only)
+            image = self._image(ref)
         except (ImageError, PycomposeError) as err:
             vertex.fail(str(err))
             raise LookupError(f"{ref}: {err}") from None
@@ -266,6 +321,11 @@ class _Job:
     def run(self) -> BuildResult:
         self._import_cache_from()
         plan = self.make_plan()
+        self.remote = any(
+            isinstance(step, CopyStep) and step.is_add and any(map(memo.remote, step.sources))
+            for stage in plan.stages
+            for step in stage.steps
+        )
         for stage in plan.stages:
             self.events[stage.index] = threading.Event()
         try:
@@ -304,7 +364,7 @@ class _Job:
         if base.kind == "stage":
             parent = self.results[base.stage]
             return StageResult(list(parent.layers), parent.key, parent.config_doc)
-        image = self.b.image(base.name, self.req.pull, self.local_only)
+        image = self._image(base.name)
         doc = self.b.store.read_json(image.config_digest)
         manifest = self.b.store.read_json(image.digest)
         diff_ids = doc.get("rootfs", {}).get("diff_ids", [])
@@ -320,27 +380,39 @@ class _Job:
             ref = stage.base.name
             image = self.b.images.get(ref)
             shown = f"FROM {ref}" + (f"@{image.digest}" if image and "@" not in ref else "")
-            self.b.progress.vertex(f"{stage.prefix(1, self.req.name)} {shown}").start().done()
-        for step in stage.steps:
-            if self.b.cancel.is_set():
-                raise Cancelled()
-            name = f"{stage.prefix(step.number, self.req.name)} {step.display}"
-            layer = self._step(step, result, self.b.progress.vertex(name), name)
-            result.layers.append(layer)
-            result.key = _chain(result.key, layer, step)
+            self._vertex(f"{stage.prefix(1, self.req.name)} {shown}").start().done()
+        pending: list[_Commit] = []
+        try:
+            for step in stage.steps:
+                if self.b.cancel.is_set():
+                    raise Cancelled()
+                name = f"{stage.prefix(step.number, self.req.name)} {step.display}"
+                layer = self._step(step, result, self._vertex(name, step=True), name, pending)
+                result.layers.append(layer)
+                result.key = _chain(result.key, layer, step)
+        finally:
+            self._settle(pending, result)
         return result
 
-    def _step(self, step: Step, base: StageResult, vertex: Vertex, name: str) -> Layer:
+    def _step(
+        self, step: Step, base: StageResult, vertex: Vertex, name: str, pending: list[_Commit]
+    ) -> Layer:
         self.steps += 1
         scratch: list[Path] = []
         try:
-            return self._run_step(step, base, vertex, name, scratch)
+            return self._run_step(step, base, vertex, name, scratch, pending)
         finally:
             for path in scratch:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _run_step(
-        self, step: Step, base: StageResult, vertex: Vertex, name: str, scratch: list[Path]
+        self,
+        step: Step,
+        base: StageResult,
+        vertex: Vertex,
+        name: str,
+        scratch: list[Path],
+        pending: list[_Commit],
     ) -> Layer:
         try:
             key, make = self._prepare(step, base, name, scratch)
@@ -354,35 +426,57 @@ class _Job:
             return self._layer(record, key)
         vertex.start()
         self.b.warm()
+        claim = self.b.cache.lock(key)
+        if not claim.acquire(blocking=False):  # another build makes it: never wait holding one
+            self._settle(pending, base)
+            claim.acquire()
         try:
-            with self.b.cache.claim(key):
-                record = None if step.no_cache else self.b.cache.get(key)
-                if record is not None:  # another build made it meanwhile
-                    self.cached += 1
-                    vertex.cached()
-                    return self._layer(record, key)
-                with self.b.slots:
-                    record = self._commit(make(vertex), key)
-        except Cancelled:
-            vertex.fail("CANCELED")
-            raise
+            record = None if step.no_cache else self.b.cache.get(key)
+            if record is not None:  # another build made it meanwhile
+                claim.release()
+                self.cached += 1
+                vertex.cached()
+                return self._layer(record, key)
+            with self.b.slots:
+                layer_dir = make(vertex)
         except BaseException as err:
-            vertex.fail(str(err).split("\n")[0])
+            if claim.locked():
+                claim.release()
+            vertex.fail("CANCELED" if isinstance(err, Cancelled) else str(err).split("\n")[0])
             raise
+        self._settle(pending, base)  # the previous step's commit ran while this one was made
+        commit = _Commit(self, layer_dir, key, claim, len(base.layers))
+        pending.append(commit)
         vertex.done()
-        return self._layer(record, key)
+        return Layer("", 0, layer_dir, commit.created, key)
 
     def _layer(self, record: Record, key: str) -> Layer:
         path = self.b.store.layer_path(record.diff_id)
         return Layer(record.diff_id, record.size, path, record.created, key)
 
-    def _commit(self, layer_dir: Path, key: str) -> Record:
+    def _settle(self, pending: list[_Commit], result: StageResult) -> None:
+        """Finish the stage's commits in flight: publish each layer, record it in the cache,
+        put its final path in ``result`` (nothing uses the temporary one any more)."""
+        errors = []
+        while pending:
+            commit = pending.pop(0)
+            try:
+                record = commit.finish()
+            except BaseException as err:
+                errors.append(err)
+                continue
+            if commit.index < len(result.layers):
+                result.layers[commit.index] = self._layer(record, commit.key)
+        if errors:
+            raise errors[0]
+
+    def _publish(self, layer_dir: Path, key: str, diff_id: str, size: int, created: str) -> Record:
         copied = self.pending_copies.pop(layer_dir, None)
         try:
-            diff_id, size = self.b.store.commit_layer(layer_dir)
+            self.b.store.publish_layer(layer_dir, diff_id)
         finally:
             shutil.rmtree(layer_dir, ignore_errors=True)
-        record = Record(diff_id, size, now())
+        record = Record(diff_id, size, created)
         self.b.cache.put(key, record)
         if copied is not None:
             self.b.cache.save_copy(copied[0], diff_id, copied[1])
@@ -426,7 +520,7 @@ class _Job:
                 root=RootView([la.path for la in result.layers]), ident=f"stage {origin.stage}"
             )
         if origin.kind == "image":
-            image = self.b.image(origin.name, self.req.pull, self.local_only)
+            image = self._image(origin.name)
             return SourceFS(root=RootView(list(image.layers)), ident=f"image {origin.name}")
         return SourceFS(root=RootView([]), ident="scratch")
 
@@ -434,7 +528,7 @@ class _Job:
         if origin.kind == "stage":
             return self.results[origin.stage].key
         if origin.kind == "image":
-            return self.b.image(origin.name, self.req.pull, self.local_only).config_digest
+            return self._image(origin.name).config_digest
         return origin.kind
 
     def _prepare_copy(
@@ -562,7 +656,7 @@ class _Job:
     def _write_image(self, plan: BuildPlan) -> BuildResult:
         stage = plan.target_stage
         result = self.results[stage.index]
-        vertex = self.b.progress.vertex("exporting to image").start()
+        vertex = self._vertex("exporting to image").start()
         doc = image_document(stage, result)
         from compose.images import reference
 
@@ -573,6 +667,47 @@ class _Job:
         config_digest = self.b.store.read_json(digest)["config"]["digest"]
         vertex.done()
         return BuildResult(digest, config_digest, tuple(tags), self.steps, self.cached)
+
+
+class _Commit:
+    """A made layer being committed: its diff id (the sha256 of its tar stream, a pass over
+    every byte) is computed in a thread while the stage makes its next step, which reads the
+    layer from its temporary directory; ``finish`` publishes it into the store and releases
+    the step's cache claim (held till then: a build sharing the step waits and finds it)."""
+
+    def __init__(self, job: _Job, layer_dir: Path, key: str, claim: threading.Lock, index: int):
+        self.job = job
+        self.layer_dir = layer_dir
+        self.key = key
+        self.claim = claim
+        self.index = index  # its place in the stage's layers
+        self.created = now()
+        self.done = threading.Event()
+        self.digest: tuple[str, int] | None = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._hash, daemon=True).start()
+
+    def _hash(self) -> None:
+        from compose.images.layertar import diff_id
+
+        try:
+            self.digest = diff_id(self.layer_dir)
+        except BaseException as err:
+            self.error = err
+        finally:
+            self.done.set()
+
+    def finish(self) -> Record:
+        try:
+            while not self.done.wait(0.2):
+                pass
+            if self.error is not None or self.digest is None:
+                shutil.rmtree(self.layer_dir, ignore_errors=True)
+                raise self.error or BuildError(f"{self.layer_dir}: layer not hashed")
+            diff_id, size = self.digest
+            return self.job._publish(self.layer_dir, self.key, diff_id, size, self.created)
+        finally:
+            self.claim.release()
 
 
 def _chain(parent: str, layer: Layer, step: Step) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compose.runtime.spec import Ulimit
 
@@ -46,6 +47,30 @@ class BuildRequest:
         return self.dockerfile
 
 
+def to_doc(request: BuildRequest) -> dict[str, Any] | None:
+    """The request as JSON data (``from_doc`` gives it back); None when it holds secrets or
+    agent sockets: those are read afresh for every build."""
+    if request.secrets or request.ssh:
+        return None
+    doc = {name: getattr(request, name) for name in request.__dataclass_fields__}
+    doc["context"] = str(request.context)
+    doc["ulimits"] = [[u.name, u.soft, u.hard] for u in request.ulimits]
+    for name in ("args", "labels", "contexts"):
+        doc[name] = dict(doc[name])
+    del doc["secrets"], doc["ssh"]
+    return doc
+
+
+def from_doc(doc: Mapping[str, Any]) -> BuildRequest:
+    fields = dict(doc)
+    fields["context"] = Path(fields["context"])
+    fields["ulimits"] = tuple(Ulimit(*u) for u in fields["ulimits"])
+    fields["extra_hosts"] = tuple(tuple(h) for h in fields["extra_hosts"])
+    for name in ("tags", "no_cache_filter", "cache_from"):
+        fields[name] = tuple(fields[name])
+    return BuildRequest(**fields)
+
+
 class Cancelled(BaseException):
     """The build was cancelled (Ctrl-C, or another service's build failed) while a step ran:
     nothing of that step is kept; finished steps are."""
@@ -58,3 +83,4 @@ class BuildResult:
     tags: tuple[str, ...]
     steps: int
     cached: int
+    memo: str = ""  # the key of its compose.build.memo entry ("" when not remembered)

@@ -20,8 +20,9 @@ inline and ``isolation`` are refused or warned about in one line each.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,22 @@ def _network_check(svc: Any) -> None:
         )
 
 
+def services_to_build(stack: Any, services: Iterable[str], with_deps: bool) -> list[str]:
+    """The services ``build [SERVICE...]`` builds: those named (all when none), with their
+    dependencies when asked, that have ``build:``; UnknownServiceError for a name that is no
+    service."""
+    from compose.errors import UnknownServiceError
+
+    names = list(services)
+    for name in names:
+        if name not in stack.services:
+            raise UnknownServiceError(f'no such service: "{name}"')
+    names = names or sorted(stack.services)
+    if with_deps:
+        names = with_dependencies(stack, names)
+    return [n for n in names if stack.services[n].build is not None]
+
+
 def with_dependencies(stack: Any, names: Iterable[str]) -> list[str]:
     """``names`` plus their depends_on targets, transitively (docker compose's order)."""
     seen: list[str] = []
@@ -266,34 +283,45 @@ def build_services(
 ) -> dict[str, Any]:
     """Build the services (waves in dependency order, each wave's services in parallel);
     returns service -> BuildResult. ``on_built(service, result)`` is called as each finishes."""
-    from functools import partial
-
-    from compose.build.threads import run_all
-
     results: dict[str, Any] = {}
-    errors: list[BaseException] = []
     for wave in build_order(stack, names):
 
-        def one(name: str) -> None:
+        def request(name: str) -> BuildRequest:
             svc = stack.services[name]
-            try:
-                _network_check(svc)
-                contexts = resolve_contexts(
-                    stack, svc, {n: image_tags(stack, stack.services[n])[0] for n in results}
-                )
-                req = request_for(stack, svc, flags, builder.warnings, contexts)
-                results[name] = builder.build(req)
-                if on_built is not None:
-                    on_built(name, results[name])
-            except BaseException as err:
-                errors.append(err)
-                builder.cancel.set()
+            _network_check(svc)
+            contexts = resolve_contexts(
+                stack, svc, {n: image_tags(stack, stack.services[n])[0] for n in results}
+            )
+            return request_for(stack, svc, flags, builder.warnings, contexts)
 
-        run_all([partial(one, n) for n in wave], builder.cancel)
-        if errors:
-            first = next((e for e in errors if not isinstance(e, _cancelled())), errors[0])
-            raise first
+        build_wave({n: partial(request, n) for n in wave}, builder, results, on_built)
     return results
+
+
+def build_wave(
+    requests: Mapping[str, Callable[[], BuildRequest]],
+    builder: Any,
+    results: dict[str, Any],
+    on_built: Any = None,
+) -> None:
+    """Build one wave of services in parallel (``requests``: service -> its request, made in
+    its thread); the first failure (not a cancellation) is raised once all have stopped."""
+    from compose.build.threads import run_all
+
+    errors: list[BaseException] = []
+
+    def one(name: str) -> None:
+        try:
+            results[name] = builder.build(requests[name]())
+            if on_built is not None:
+                on_built(name, results[name])
+        except BaseException as err:
+            errors.append(err)
+            builder.cancel.set()
+
+    run_all([partial(one, n) for n in requests], builder.cancel)
+    if errors:
+        raise next((e for e in errors if not isinstance(e, _cancelled())), errors[0])
 
 
 def _cancelled() -> type[BaseException]:

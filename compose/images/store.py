@@ -268,18 +268,15 @@ class ImageStore:
             return collect(self)
 
     # -- built images ------------------------------------------------------------------
-    def commit_layer(self, root: Path) -> tuple[str, int]:
-        """Publish a layer directory in overlay format that sits on the store's filesystem
-        (a finished RUN's upper dir, a COPY's output): its diff id is the sha256 of its tar
-        stream (``layertar``, nothing stored); the directory is renamed into ``layers/``, or
-        dropped when that layer exists already. Returns (diff id, tar size)."""
-        from compose.images.layertar import diff_id
+    def publish_layer(self, root: Path, digest: str) -> None:
+        """Publish a layer directory in overlay format that sits on the store's filesystem (a
+        finished RUN's upper dir, a COPY's output) whose diff id (``layertar.diff_id``: the
+        sha256 of its tar stream, nothing stored) is ``digest``: it is renamed into
+        ``layers/``, or dropped when that layer exists already."""
         from compose.images.unpack import publish_dir
 
-        digest, size = diff_id(root)
         publish_dir(root, self.layer_path(digest))
         shutil.rmtree(root, ignore_errors=True)  # still there if the layer existed
-        return digest, size
 
     def write_image(
         self, config: dict[str, Any], layers: list[tuple[str, int]], tags: list[str]

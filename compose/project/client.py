@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -27,6 +27,8 @@ from compose.stackfile.types import LoadOptions
 from compose.state.records import PAUSED
 
 if TYPE_CHECKING:
+    from compose.build.progress import Progress
+    from compose.build.request import BuildResult
     from compose.model import Service, Stack
     from compose.planner.actions import Plan
     from compose.planner.desired import DownOptions, UpOptions
@@ -579,6 +581,36 @@ class ProjectClient:
 
         name = name or f"{self.name}-{svc.name}-run-{secrets.token_hex(6)}"
         return OneOff(self.stack, svc, name, pull, (out or Silent()).step)
+
+    def build(
+        self,
+        services: Sequence[str] = (),
+        *,
+        no_cache: bool = False,
+        pull: bool = False,
+        args: Mapping[str, str] | None = None,
+        with_dependencies: bool = False,
+        progress: Progress | None = None,
+    ) -> dict[str, BuildResult]:
+        """Build the images of the services with ``build:`` (``pycompose build``): service ->
+        its BuildResult. ``progress`` sees the steps (``compose.build.progress``; silent by
+        default); a failing build raises BuildError. Needs root (RUN steps are containers)."""
+        from compose.build import stack as stackbuild
+        from compose.build.executor import Builder
+
+        stack = self.stack
+        names = stackbuild.services_to_build(stack, services, with_dependencies)
+        flags = stackbuild.BuildFlags(
+            no_cache=no_cache, pull=pull, args=dict(args or {}), environ=self.load.environ
+        )
+        builder = Builder(progress=progress)
+        try:
+            results: dict[str, BuildResult] = stackbuild.build_services(
+                stack, names, flags, builder
+            )
+        finally:
+            builder.close()
+        return results
 
     def service_images(self, rmi: str) -> list[str]:
         """The images `down --rmi` removes: from the file, else from the records. ``local``:
