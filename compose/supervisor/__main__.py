@@ -54,7 +54,9 @@ class PipeOutput:
         os.close(devnull)
 
 
-def main() -> int:
+def main(spare: bool = False) -> int:
+    """``spare``: started ahead of its request (``detached.prespawn``): the model's import is
+    paid while the client has not written it yet, and no request (stdin closed) ends it."""
     from compose.runtime import LinuxRuntime
 
     runtime = LinuxRuntime()
@@ -69,9 +71,15 @@ def main() -> int:
     from compose.supervisor.service import load_stack
 
     paths.private_umask()
+    if spare:
+        import compose.model.load  # noqa: F401  (pydantic and the validators: the costly part)
+    text = sys.stdin.read()
+    if spare and not text:  # never used
+        runtime.close()
+        return 0
     out = PipeOutput()
     try:
-        launch = p.decode(p.Launch, json.loads(sys.stdin.read()))
+        launch = p.decode(p.Launch, json.loads(text))
         stack = load_stack(launch.load)
         if _forward(stack.name, launch, out):
             return 0
@@ -158,4 +166,4 @@ def _exit(code: int) -> None:
 
 
 if __name__ == "__main__":
-    _exit(main())
+    _exit(main(spare="--spare" in sys.argv[1:]))
