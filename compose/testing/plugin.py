@@ -52,7 +52,14 @@ LOG_LINES = 50
 _STATE = pytest.StashKey["_Session"]()
 _STARTED = pytest.StashKey[float]()
 # no stack starts early for these (pytest's option dests): they run no test
-_NO_TESTS = ("collectonly", "help", "showfixtures", "show_fixtures_per_test", "setupplan")
+_NO_TESTS = (
+    "collectonly",
+    "help",
+    "version",
+    "showfixtures",
+    "show_fixtures_per_test",
+    "setupplan",
+)
 
 
 class PycomposeWarning(UserWarning):
@@ -222,8 +229,12 @@ class _Prestart:
 
     def _down(self) -> None:
         self._thread.join()
-        if self.error is None:
+        if self.error is not None:
+            return  # torn down already
+        try:
             self.stack.down()
+        except Exception as exc:  # its reaper still has it
+            warnings.warn(PycomposeWarning(f"{self.stack.project}: down: {exc}"), stacklevel=1)
 
     def join(self) -> None:
         if self._released is not None:
@@ -272,7 +283,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     for early in _PRESTARTS[:]:
-        if not early.names & used:
+        if early.names and not early.names & used:  # no names: not made in a conftest, kept
             early.release()
 
 
