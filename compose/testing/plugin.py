@@ -19,6 +19,13 @@ services' log lines in a failed test's report, ``--pycompose-keep``.
 - ``--pycompose-keep``: the stacks of failed tests stay up after the run (their reaper lets go),
   with how to reach them in the summary.
 - Nothing is left behind when pytest is killed: each stack's supervisor watches its owner.
+- Session-scoped stacks start going up when their conftest is imported, in the background,
+  while pytest collects; the fixture then waits for that start. When a first conftest calls
+  ``stack_fixture``, a supervisor is started even before it loads and imports itself
+  meanwhile. A stack that no selected test uses goes down again after collection.
+  ``--pycompose-no-prestart`` (or ``prestart=False``) starts them when the fixture runs
+  instead; nothing starts early for ``--collect-only``, ``--fixtures``, ``--help``, nor in an
+  xdist controller (each worker starts its own).
 
 Light: pytest loads this in every session of an environment that has pycompose; it imports
 nothing heavy until a stack fixture runs, and its hooks do nothing without stacks.
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -43,6 +51,15 @@ if TYPE_CHECKING:
 LOG_LINES = 50
 _STATE = pytest.StashKey["_Session"]()
 _STARTED = pytest.StashKey[float]()
+# no stack starts early for these (pytest's option dests): they run no test
+_NO_TESTS = (
+    "collectonly",
+    "help",
+    "version",
+    "showfixtures",
+    "show_fixtures_per_test",
+    "setupplan",
+)
 
 
 class PycomposeWarning(UserWarning):
@@ -96,6 +113,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"log lines per replica in a failed test's report (default {LOG_LINES})",
     )
     group.addoption(
+        "--pycompose-no-prestart",
+        action="store_true",
+        dest="pycompose_no_prestart",
+        help="start session stacks when their fixture runs, not while pytest collects",
+    )
+    group.addoption(
         "--pycompose-timeout",
         type=float,
         default=None,
@@ -106,6 +129,162 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = _Session(config)
+    _EARLY[:] = [config]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stacks started early that no fixture took (collection failed, Ctrl-C) go down."""
+    _EARLY.clear()
+    if "compose.project.detached" in sys.modules:
+        from compose.project.detached import release_spare
+
+        release_spare()
+    for early in _PRESTARTS[:]:
+        early.release()
+    for early in _PRESTARTS[:]:
+        early.join()
+
+
+# early starts ------------------------------------------------------------------------------------
+_EARLY: list[pytest.Config] = []  # the running session's config, from before its conftests load
+_PRESTARTS: list[_Prestart] = []  # stacks going up (or up) that no fixture took yet
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Before the conftests load: when one of them makes stack fixtures, a supervisor starts
+    now and imports what it needs while pytest goes on; the first stack's start takes it."""
+    _EARLY[:] = [early_config]
+    if _may_prestart(early_config) and _mentions_stacks(early_config):
+        from compose.project.detached import prespawn
+
+        prespawn()
+
+
+def _mentions_stacks(config: pytest.Config) -> bool:
+    """One of the conftests pytest loads first (those of the arguments' directories, their
+    ``test*`` subdirectories and parents up to the rootdir) calls ``stack_fixture``."""
+    here, root = config.invocation_params.dir, config.rootpath
+    args = [str(a).partition("::")[0] for a in config.known_args_namespace.file_or_dir or ()]
+    anchors = [here / a for a in args if a and not a.startswith("-")] or [here]
+    anchors += [d for a in anchors if a.is_dir() for d in a.glob("test*") if d.is_dir()]
+    seen: set[Path] = set()
+    for anchor in anchors:
+        start = anchor if anchor.is_dir() else anchor.parent
+        for folder in (start, *start.parents):
+            if folder not in seen:
+                seen.add(folder)
+                if _calls_stack_fixture(folder / "conftest.py"):
+                    return True
+            if folder == root or root not in folder.parents:
+                break
+    return False
+
+
+def _calls_stack_fixture(path: Path) -> bool:
+    try:
+        return b"stack_fixture" in path.read_bytes()
+    except OSError:
+        return False
+
+
+class _Prestart:
+    """A session stack brought up in a thread from its conftest's import, for its fixture."""
+
+    def __init__(self, definition: Any, stack: Stack, name: str | None) -> None:
+        self.definition = definition
+        self.stack = stack
+        self.name = name  # stack_fixture's; else the conftest's attribute names it
+        self.names: set[str] = {name} if name else set()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._up, name=f"pycompose up {stack.project}")
+        self._thread.daemon = True
+        self._released: threading.Thread | None = None
+        _PRESTARTS.append(self)
+        self._thread.start()
+
+    def _up(self) -> None:
+        try:
+            self.stack.up()
+        except BaseException as exc:  # the fixture raises it
+            self.error = exc
+
+    def take(self) -> Stack | None:
+        """The stack, once up (its error raised): the fixture's from now on. None: it went
+        down again (no collected test named it; one asked for it by ``getfixturevalue``)."""
+        if self._released is not None:
+            self.join()
+            return None
+        _PRESTARTS.remove(self)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.stack
+
+    def release(self) -> None:
+        """Brought down in the background (once its start has ended): nothing took it."""
+        if self._released is None:
+            self._released = threading.Thread(target=self._down, daemon=True)
+            self._released.start()
+
+    def _down(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            return  # torn down already
+        try:
+            self.stack.down()
+        except Exception as exc:  # its reaper still has it
+            warnings.warn(PycomposeWarning(f"{self.stack.project}: down: {exc}"), stacklevel=1)
+
+    def join(self) -> None:
+        if self._released is not None:
+            self._released.join()
+        if self in _PRESTARTS:
+            _PRESTARTS.remove(self)
+
+
+def _may_prestart(config: pytest.Config | None) -> bool:
+    if config is None:
+        return False
+    ns = config.known_args_namespace
+    if getattr(ns, "pycompose_no_prestart", False) or any(getattr(ns, k, 0) for k in _NO_TESTS):
+        return False
+    controller = getattr(ns, "numprocesses", None) or getattr(ns, "dist", "no") != "no"
+    return not controller or bool(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+def _prestart(
+    definition: Any, name: str | None, files: Files, options: dict[str, Any]
+) -> _Prestart | None:
+    config = _EARLY[0] if _EARLY else None
+    if not _may_prestart(config):
+        return None
+    from compose.testing.stack import Stack
+
+    assert config is not None
+    timeout = getattr(config.known_args_namespace, "pycompose_timeout", None)
+    own = {"timeout": float(timeout), **options} if timeout is not None else options
+    return _Prestart(definition, Stack(files, **own), name)
+
+
+def pytest_plugin_registered(plugin: object) -> None:
+    """A conftest holding a stack started early: the names its fixture has there."""
+    if not _PRESTARTS or not hasattr(plugin, "__file__"):
+        return
+    for attr, value in vars(plugin).items():
+        for early in _PRESTARTS:
+            if value is early.definition:
+                early.names.add(early.name or attr)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stacks started early that no selected test uses go down (in the background)."""
+    if not _PRESTARTS:
+        return
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    for early in _PRESTARTS[:]:
+        if early.names and not early.names & used:  # no names: not made in a conftest, kept
+            early.release()
 
 
 def _session(config: pytest.Config) -> _Session:
@@ -120,24 +299,29 @@ def stack_fixture(
     *,
     name: str | None = None,
     autouse: bool = False,
+    prestart: bool = True,
     **options: Any,
 ) -> Any:
     """A fixture that brings ``files`` up as a ``Stack`` for its ``scope`` (a pytest scope, or
     a callable for a dynamic one) and yields it; ``options``: ``Stack``'s (``project``,
     ``env``, ``profiles``, ``env_file``, ``timeout``...). Relative files are found next to the
-    module that calls this (the conftest)."""
+    module that calls this (the conftest). ``prestart``: a session stack starts going up now,
+    while pytest collects (the variables it interpolates are read now, then)."""
     caller = sys._getframe(1).f_globals.get("__file__")
     options.setdefault("cwd", Path(caller).parent if caller else Path.cwd())
+    early: list[_Prestart] = []
 
     @pytest.fixture(scope=scope, name=name, autouse=autouse)  # type: ignore[arg-type]
     def _stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         from compose.testing.stack import Stack
 
         session = _session(request.config)
-        if session.timeout() is not None:
-            options.setdefault("timeout", session.timeout())
-        stack = Stack(files, **options)
-        stack.up()  # a failure was torn down already; its error explains
+        stack = early.pop().take() if early else None  # an error: it explains (torn down)
+        if stack is None:
+            if session.timeout() is not None:
+                options.setdefault("timeout", session.timeout())
+            stack = Stack(files, **options)
+            stack.up()
         session.active[stack.project] = stack
         try:
             yield stack
@@ -145,6 +329,9 @@ def stack_fixture(
             session.active.pop(stack.project, None)
             session.finish(stack)
 
+    if prestart and scope == "session":
+        started = _prestart(_stack, name, files, options)
+        early.extend([started] if started else [])
     return _stack
 
 

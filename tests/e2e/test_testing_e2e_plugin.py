@@ -2,7 +2,8 @@
 suite (examples/pytest under ``-n 2``), a stack per xdist worker, a failing test whose report
 (terminal and JUnit) holds the service's log lines of its time window, ``--pycompose-keep``, a
 stack whose up fails (unhealthy) torn down with the failure explained, and pytest killed -9
-with a stack up: the supervisor (its reaper) brings it down, nothing leaks."""
+with a stack up: the supervisor (its reaper) brings it down, nothing leaks; a stack started
+early (while pytest collects) that no selected test uses goes down again."""
 
 from __future__ import annotations
 
@@ -178,6 +179,19 @@ def test_a_stack_that_does_not_come_up_is_torn_down_and_explained(
     assert "| bad is starting" in out  # its last log lines
     assert projects() == []
     assert not list(Path(os.environ["PYCOMPOSE_STATE_DIR"]).glob("volumes/sick-*"))
+
+
+def test_a_stack_started_early_that_no_selected_test_uses_goes_down(
+    images_env, isolated_dirs, tmp_path
+):
+    """It starts going up while pytest collects (the conftest's import); ``-k`` leaves no
+    test that uses it, so it goes down after collection: the session ends with nothing up."""
+    tests = "def test_stack(stack):\n    pass\n\ndef test_plain():\n    pass\n"
+    proc = pytest_session(suite(tmp_path, tests), "-k", "plain")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed, 1 deselected" in proc.stdout
+    assert projects() == []
+    assert not list(Path(os.environ["PYCOMPOSE_STATE_DIR"]).glob("volumes/pytest-example-*"))
 
 
 HANGING = """

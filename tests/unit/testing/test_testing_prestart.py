@@ -1,0 +1,60 @@
+"""When the pytest plugin starts stacks early: never for a session that runs no test or in an
+xdist controller, and its spare supervisor only when a first conftest makes stack fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from compose.testing.plugin import _may_prestart, _mentions_stacks
+
+
+def config(tmp_path: Path, *args: str, **options: Any) -> Any:
+    ns = SimpleNamespace(file_or_dir=list(args), **options)
+    return SimpleNamespace(
+        known_args_namespace=ns, invocation_params=SimpleNamespace(dir=tmp_path), rootpath=tmp_path
+    )
+
+
+def test_a_plain_session_starts_early(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    assert _may_prestart(config(tmp_path))
+    assert _may_prestart(config(tmp_path, numprocesses=0, dist="no"))  # -n 0: no xdist
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"collectonly": True},
+        {"help": True},
+        {"showfixtures": True},
+        {"setupplan": True},
+        {"pycompose_no_prestart": True},
+        {"numprocesses": 2},
+        {"dist": "each"},
+    ],
+    ids=lambda o: next(iter(o)),
+)
+def test_no_early_start_without_tests_or_in_a_controller(tmp_path, monkeypatch, options):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    assert not _may_prestart(config(tmp_path, **options))
+    assert not _may_prestart(None)
+
+
+def test_an_xdist_worker_starts_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    assert _may_prestart(config(tmp_path, numprocesses=2, dist="load"))
+
+
+def test_the_spare_follows_a_conftest_that_makes_stack_fixtures(tmp_path):
+    (tmp_path / "tests" / "db").mkdir(parents=True)
+    (tmp_path / "conftest.py").write_text("import pytest\n")
+    assert not _mentions_stacks(config(tmp_path))
+    maker = "from compose.testing import stack_fixture\nenv = stack_fixture('c.yaml')\n"
+    (tmp_path / "tests" / "conftest.py").write_text(maker)
+    assert _mentions_stacks(config(tmp_path))  # a test* subdirectory of the invocation dir
+    assert _mentions_stacks(config(tmp_path, "tests/db/test_x.py::test_y"))  # a parent's
+    assert not _mentions_stacks(config(tmp_path, "other"))  # not on the way to the rootdir
