@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import secrets
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +19,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Tests send Ctrl-C (SIGINT) to the CLI as a user's terminal does. A suite started in the
+# background by a script (`bash .ci/run &`, no job control) inherits SIGINT ignored, and an
+# ignored signal stays ignored across exec: `watch` or `logs -f` would never see it (nor
+# would docker compose's: checked). A handler here makes every child start with the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 
