@@ -63,8 +63,10 @@ def pull(
     progress: PullProgress | None = None,
     **kwargs: Any,
 ) -> Image:
-    """Pull ``ref`` from its registry into the store (see ``compose.images.pull``)."""
-    from compose.images.pull import pull as _pull
+    """Pull ``ref`` from its registry into the store (see ``compose.images.registrypull``; a
+    submodule named ``pull`` replaced this function as the package's attribute once imported,
+    and ``from compose.images import pull`` then gave the module)."""
+    from compose.images.registrypull import pull as _pull
 
     return _pull(ref, store=store, platform=platform, progress=progress, **kwargs)
 

@@ -62,7 +62,7 @@ def ensure_image(
     """The local image for ``ref``, pulled first when ``policy`` asks for it."""
     store = store or ImageStore()
     if needs_pull(ref, policy, store, platform):
-        from compose.images.pull import pull
+        from compose.images.registrypull import pull
 
         return pull(ref, store=store, platform=platform, progress=progress)
     try:

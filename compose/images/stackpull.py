@@ -49,7 +49,7 @@ def run_pulls(
 ) -> list[str]:
     """Pull each distinct (image, platform) once; returns the failure lines, one per service
     (raises them as one ProjectUpError unless ``ignore_failures``)."""
-    from compose.images.pull import pull
+    from compose.images.registrypull import pull
 
     def one(key: tuple[str, str | None]) -> str | None:
         try:

@@ -5,6 +5,7 @@ edit rebuilds from the first affected step and recreates only that service, an u
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import time
@@ -124,3 +125,28 @@ def test_a_terminated_build_leaves_nothing_and_the_next_reuses_its_steps(
     again = cli.run("build", "--progress", "plain").stderr
     first = next(i for i, line in enumerate(again.splitlines()) if "RUN echo first" in line)
     assert "CACHED" in again.splitlines()[first + 1]
+
+
+def test_a_service_with_image_and_build_is_pulled_first_and_built_only_if_that_fails(
+    project, tmp_path: Path
+):
+    """docker compose's rule (checked with the peers): `up` pulls a service's image: when it
+    also has build:, and builds only what the registry does not have."""
+    base = os.environ["BUSYBOX_IMAGE"]
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text(f"FROM {base}\nRUN echo built > /marker\n")
+    missing = base.rpartition("/")[0] + "/nosuch-image:v1"
+    show = "cat /marker 2>/dev/null || echo pulled; trap 'exit 0' TERM; sleep 1000 & wait"
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        + "".join(
+            f"  {name}:\n    image: {image}\n    build: ./ctx\n"
+            f"    command: [sh, -c, {json.dumps(show)}]\n"
+            for name, image in (("pulled", base), ("built", missing))
+        )
+    )
+    cli = Cli(project, file=tmp_path / "compose.yaml")
+    cli.run("up", "-d", "--wait", timeout=180)
+    said = {s: cli.run("exec", "-T", s, "sh", "-c", "cat /marker || echo pulled").stdout.strip()
+            for s in ("pulled", "built")}  # fmt: skip
+    assert said == {"pulled": "pulled", "built": "built"}

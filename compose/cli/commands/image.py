@@ -65,7 +65,7 @@ def command() -> None:
 def pull_cmd(refs: tuple[str, ...], platform: str | None, quiet: bool) -> None:
     """Pull images from their registries."""
     from compose.images.progress import for_terminal
-    from compose.images.pull import pull
+    from compose.images.registrypull import pull
 
     store, progress = _store(), for_terminal(quiet)
     try:
