@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 
 SLOTS = 2  # steps executing at once (the project's machines have 2 cores)
 CACHE_FIELD = "pycompose.cache.v1"  # per-layer cache keys in built images (cache_from)
+GIT_CACHE = Path("buildcache") / "git"  # git checkouts by commit (compose.build.gitfetch)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,10 @@ class Builder:
 
     def build(self, request: BuildRequest) -> BuildResult:
         with self.store.using():
+            if request.git:
+                subject = f'service "{request.name}": build context' if request.name else "context"
+                path = self.git_checkout(request.git, subject)
+                request = dataclasses.replace(request, context=path)
             watch = None
             if memo.eligible(request):  # stat before anything is read (see compose.build.memo)
                 watch = memo.Watch(Path(os.path.realpath(request.context)), request.dockerfile_path)
@@ -189,6 +194,31 @@ class Builder:
             return result
         memo.write(self.store.root, key, entry)
         return dataclasses.replace(result, memo=key)
+
+    def git_checkout(self, value: str, subject: str, shown: bool = True, **options: Any) -> Path:
+        """The tree of the git reference ``value`` (``options`` override its URL's: keep_git_dir,
+        checksum), fetched unless its commit is in the store's checkout cache; ``shown``: as
+        its own progress line (BuildKit's ``[internal] load git source``)."""
+        from compose.build import gitfetch, gitref
+
+        try:
+            ref = gitref.parse(value)
+        except gitref.GitRefError as err:
+            raise BuildError(f"{subject}: {gitref.redact(value)}: {err}") from None
+        assert ref is not None
+        ref = dataclasses.replace(ref, **{k: v for k, v in options.items() if v})
+        fetch = partial(gitfetch.checkout, ref, self.store.root / GIT_CACHE, self.store.tmp)
+        if not shown:
+            return fetch(subject, self.cancel).path
+        vertex = self.progress.vertex(f"[internal] load git source {gitref.redact(value)}")
+        vertex.start()
+        try:
+            tree = fetch(subject, self.cancel)
+        except BaseException as err:
+            vertex.fail("CANCELED" if isinstance(err, Cancelled) else str(err))
+            raise
+        vertex.done()
+        return tree.path
 
     # -- images -----------------------------------------------------------------------------
     def image(self, ref: str, pull: bool, local_only: bool = False) -> Image:
@@ -260,6 +290,7 @@ class _Job:
 
     # -- planning ---------------------------------------------------------------------------
     def _named_contexts(self) -> dict[str, Source]:
+        from compose.build import gitref
         from compose.images import reference
 
         out: dict[str, Source] = {}
@@ -268,10 +299,16 @@ class _Job:
                 out[name] = Source(
                     "image", str(reference.parse(value.removeprefix("docker-image://")))
                 )
-            elif "://" in value or value.endswith(".git") or value.startswith("git@"):
+            elif gitref.is_git(value):
+                path = self.b.git_checkout(value, f'additional context "{name}"')
+                self.contexts[name] = ContextView(
+                    path, IgnoreRules.for_context(path), f"context {name}"
+                )
+                out[name] = Source("context", name)
+            elif "://" in value:
                 raise BuildError(
-                    f'additional context "{name}": {value}: '
-                    "git and remote contexts are not supported"
+                    f'additional context "{name}": {gitref.redact(value)}: only git URLs, '
+                    "docker-image:// and service: are supported as remote contexts"
                 )
             else:
                 path = Path(value)
@@ -537,7 +574,8 @@ class _Job:
         fs = self._source_fs(step.origin, name)
         work = Path(tempfile.mkdtemp(prefix="copysrc-", dir=_store_tmp(self.b.store)))
         scratch.append(work)
-        selections = select_sources(step, fs, work, name)
+        git = partial(self._git_source, step, name)
+        selections = select_sources(step, fs, work, name, git)
         inputs = selection_digest(selections, fs, self.hashes)
         if fs.context is None:
             inputs = key_of(self._origin_ident(step.origin), inputs)
@@ -560,6 +598,12 @@ class _Job:
             return out
 
         return key, make
+
+    def _git_source(self, step: CopyStep, name: str, src: str) -> Path:
+        """An ADD's git source: its checkout (``--keep-git-dir`` and ``--checksum`` apply)."""
+        return self.b.git_checkout(
+            src, name, shown=False, keep_git_dir=step.keep_git_dir, checksum=step.checksum
+        )
 
     def _reuse(self, identity: str, fs: SourceFS) -> Reuse | None:
         """Hard-link reuse of the last run of this COPY (context sources: their digests are

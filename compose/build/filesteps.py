@@ -1,10 +1,11 @@
 """COPY, ADD and WORKDIR steps: their inputs (for the cache key) and their layers.
 
 ``select_sources`` resolves a COPY/ADD's sources once — wildcards, ``--parents``, heredoc files,
-URLs (downloaded, ``--checksum`` verified) — into ``Selection``s; their digest is the content
-part of the cache key, and on a miss the same selections are copied. Local ADD sources that are
-tar archives (gzip, bzip2, xz or plain, sniffed by content) are extracted instead, refusing
-members that would land outside the destination.
+URLs (downloaded, ``--checksum`` verified), git repositories (their checkout) — into
+``Selection``s; their digest is the content part of the cache key, and on a miss the same
+selections are copied. Local ADD sources that are tar archives (gzip, bzip2, xz or plain,
+sniffed by content) are extracted instead, refusing members that would land outside the
+destination.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import os
 import posixpath
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compose.build import gopath
+from compose.build import gitref, gopath
 from compose.build.context import ContextError, ContextView, Entry, FileHashes, content_digest
 from compose.build.copy import (
     CopyError,
@@ -104,12 +105,21 @@ def _root_matches(root: RootView | None, src: str) -> list[str]:
 
 
 # -- selecting ---------------------------------------------------------------------------------
-def select_sources(step: CopyStep, fs: SourceFS, scratch: Path, subject: str) -> list[Selection]:
-    """Every source of the step, in order; BuildError naming the step for a missing one."""
+def select_sources(
+    step: CopyStep,
+    fs: SourceFS,
+    scratch: Path,
+    subject: str,
+    git: Callable[[str], Path] | None = None,
+) -> list[Selection]:
+    """Every source of the step, in order; BuildError naming the step for a missing one.
+    ``git(src)`` gives the checkout of an ADD's git source (its contents are copied)."""
     out: list[Selection] = []
     try:
         for src in step.sources:
-            if src.startswith(("http://", "https://")):
+            if git is not None and step.is_add and gitref.is_git(src, context=False):
+                out.append(Selection("", list(ContextView(git(src)).tree(""))))
+            elif src.startswith(("http://", "https://")):
                 out.append(_download(src, step, scratch))
             elif step.parents:
                 out += _parents(src, fs)

@@ -792,6 +792,10 @@ def _check_checksum(c: ins.Copy, sources: tuple[str, ...], checksum: str, d: _Di
         return
     if len(sources) != 1:
         raise d.fail("checksum can't be specified for multiple sources")
+    if _is_git(sources[0]):
+        if not re.fullmatch(r"[0-9a-fA-F]+", checksum):
+            raise d.fail(f"invalid checksum {checksum} for Git URL, expected hex commit hash")
+        return
     if not sources[0].startswith(("http://", "https://")):
         raise d.fail("checksum requires HTTP(S) or Git sources")
     if not re.fullmatch(r"sha256:[0-9a-f]{64}", checksum):
@@ -799,9 +803,9 @@ def _check_checksum(c: ins.Copy, sources: tuple[str, ...], checksum: str, d: _Di
 
 
 def _is_git(src: str) -> bool:
-    return src.startswith("git@") or (
-        src.startswith(("http://", "https://")) and src.split("#")[0].split("?")[0].endswith(".git")
-    )
+    from compose.build import gitref
+
+    return gitref.is_git(src, context=False)
 
 
 def _parse_port(raw: str, d: _Dispatch) -> list[str]:

@@ -16,8 +16,9 @@ The executor writes one entry per request once the image is tagged (``Watch``):
 ``check`` asks all of it again: any difference, a tag that points elsewhere or a missing layer
 is a miss, and the full build runs (from its cache). A walk that saw an entry changed within
 ``RACY_NS`` is not kept (a write in the same clock tick would go unnoticed, as git says).
-Not remembered: ``--no-cache``, ``--pull``, ``no_cache_filter``, additional contexts, ADD of a
-URL or git repository (remote content: BuildKit fetches it again). Entries live in
+Not remembered: ``--no-cache``, ``--pull``, ``no_cache_filter``, additional contexts, a git
+context, ADD of a URL or git repository (remote content: BuildKit fetches it again; a branch
+may have moved). Entries live in
 ``<store>/buildcache/results/``: pruning the build cache drops them.
 """
 
@@ -70,7 +71,13 @@ def _code_stamp() -> str:
 def eligible(request: Any) -> bool:
     """Can this request's result be remembered (see the module doc; the executor also checks
     its plan for remote ADD sources)?"""
-    return not (request.no_cache or request.pull or request.no_cache_filter or request.contexts)
+    return not (
+        request.no_cache
+        or request.pull
+        or request.no_cache_filter
+        or request.contexts
+        or request.git
+    )
 
 
 def remote(source: str) -> bool:

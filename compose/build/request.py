@@ -12,7 +12,7 @@ from compose.runtime.spec import Ulimit
 
 @dataclass(frozen=True)
 class BuildRequest:
-    context: Path
+    context: Path  # the checkout's directory once a ``git`` context is fetched
     dockerfile: str = "Dockerfile"  # relative to the context (may lead outside it) or absolute
     dockerfile_inline: str | None = None
     name: str = ""  # the service: prefixes progress lines ("[web 2/5] RUN ...")
@@ -32,6 +32,7 @@ class BuildRequest:
     pull: bool = False
     privileged: bool = False
     cache_from: tuple[str, ...] = ()  # image references whose build cache to import
+    git: str = ""  # a git URL context (compose.build.gitref's forms), fetched by the builder
 
     @property
     def dockerfile_path(self) -> Path | None:

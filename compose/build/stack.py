@@ -13,8 +13,9 @@ Docker compose's rules (``pkg/compose/build.go``, ``create.go``):
 - services whose builds share steps build them once (the cache's per-key claim), in
   parallel waves.
 
-``build.platforms``/``platform`` other than the host's, git contexts, ``cache_to`` other than
-inline and ``isolation`` are refused or warned about in one line each.
+A git URL context (``compose.build.gitref``'s forms) is fetched by the builder; other remote
+contexts (a tarball URL), ``build.platforms``/``platform`` other than the host's, ``cache_to``
+other than inline and ``isolation`` are refused or warned about in one line each.
 """
 
 from __future__ import annotations
@@ -156,10 +157,7 @@ def request_for(
     environ = {**stack.environment, **(flags.environ or {})}
     _check_platforms(svc)
     context = build.context or "."
-    if "://" in context or context.startswith("git@") or context.endswith(".git"):
-        raise BuildError(
-            f'service "{svc.name}": build context {context}: git contexts are not supported'
-        )
+    git = _git_context(svc.name, context)
     labels = {
         **build.labels,
         "com.docker.compose.project": stack.name,
@@ -167,7 +165,8 @@ def request_for(
         "com.docker.compose.version": compose_version(),
     }
     return BuildRequest(
-        context=Path(context),
+        context=Path("." if git else context),
+        git=git,
         dockerfile=build.dockerfile or "Dockerfile",
         dockerfile_inline=build.dockerfile_inline,
         name=svc.name,
@@ -188,6 +187,27 @@ def request_for(
         privileged=build.privileged,
         cache_from=_cache_from(svc, warnings),
     )
+
+
+def _git_context(service: str, context: str) -> str:
+    """``context`` when it names a git repository ("" for a directory); BuildError for a
+    malformed git reference or a remote context that is no git repository."""
+    from compose.build import gitref
+
+    try:
+        if gitref.parse(context) is not None:
+            return context
+    except gitref.GitRefError as err:
+        raise BuildError(
+            f'service "{service}": build context {gitref.redact(context)}: {err}'
+        ) from None
+    if "://" in context:
+        raise BuildError(
+            f'service "{service}": build context {gitref.redact(context)}: only git URLs '
+            "are supported as remote contexts",
+            hint="an http(s) URL is a git repository when its path ends in .git",
+        )
+    return ""
 
 
 def _network_check(svc: Any) -> None:

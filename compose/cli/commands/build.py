@@ -282,7 +282,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _print_plans(stack: Any, names: list[str], flags: Any) -> None:
-    from compose.build import stack as stackbuild
+    from compose.build import gitref, stack as stackbuild
     from compose.build.executor import Builder
 
     builder = Builder()
@@ -290,8 +290,13 @@ def _print_plans(stack: Any, names: list[str], flags: Any) -> None:
         for name in wave:
             svc = stack.services[name]
             req = stackbuild.request_for(stack, svc, flags, builder.warnings, {})
-            plan = builder.plan(req, local_only=True) if _bases_local(builder, req) else None
             tags = ", ".join(req.tags)
+            if _git_sources(req):  # a dry run fetches nothing
+                where = gitref.redact(req.git) if req.git else req.context
+                click.echo(f"build {name} ({tags}) from {where} {req.dockerfile_display}")
+                click.echo("  (git sources are not fetched by a dry run: the steps show then)")
+                continue
+            plan = builder.plan(req, local_only=True) if _bases_local(builder, req) else None
             click.echo(f"build {name} ({tags}) from {req.context}/{req.dockerfile_display}")
             if plan is None:
                 click.echo("  (base images are not pulled yet: the steps show once they are)")
@@ -300,6 +305,12 @@ def _print_plans(stack: Any, names: list[str], flags: Any) -> None:
                 click.echo(f"  {stage.prefix(1, name)} FROM {stage.base_ref}")
                 for step in stage.steps:
                     click.echo(f"  {stage.prefix(step.number, name)} {step.display}")
+
+
+def _git_sources(req: Any) -> bool:
+    from compose.build import gitref
+
+    return bool(req.git) or any(gitref.is_git(v) for v in req.contexts.values())
 
 
 def _bases_local(builder: Any, req: Any) -> bool:
