@@ -72,16 +72,30 @@ def test_image_name_and_cache_options(tmp_path: Path) -> None:
     assert len(warnings) == 2 and "only images are used" in warnings[0]
 
 
-def test_other_platforms_and_git_contexts_are_refused(tmp_path: Path) -> None:
+def test_other_platforms_and_non_git_remote_contexts_are_refused(tmp_path: Path) -> None:
     stack = stack_of(
         tmp_path,
         "services:\n  a:\n    build:\n      context: ./app\n      platforms: [linux/s390x]\n"
-        "  b:\n    build: https://example.invalid/repo.git#main\n",
+        "  b:\n    build: https://tok:en@example.invalid/site.tar.gz\n"
+        "  c:\n    build: https://example.invalid/repo.git?ref=a#b\n",
     )
     with pytest.raises(BuildError, match="linux/s390x: pycompose builds for the host"):
         request(stack, "a")
-    with pytest.raises(BuildError, match="git contexts are not supported"):
+    with pytest.raises(BuildError, match="only git URLs are supported") as err:
         request(stack, "b")
+    assert "https://xxxxx:xxxxx@example.invalid/site.tar.gz" in str(err.value)
+    with pytest.raises(BuildError, match='service "c": .*ref conflicts'):
+        request(stack, "c")
+
+
+def test_a_git_context_is_passed_to_the_builder_as_written(tmp_path: Path) -> None:
+    url = "git@git.example.invalid:org/repo.git#main:web"
+    stack = stack_of(tmp_path, f"services:\n  w:\n    build:\n      context: {url}\n")
+    req, _ = request(stack, "w")
+    assert req.git == url and req.dockerfile == "Dockerfile"
+    from compose.build import memo
+
+    assert not memo.eligible(req)  # a moved branch must never be replayed from the memo
 
 
 class _Store:
