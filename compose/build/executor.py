@@ -73,6 +73,7 @@ from compose.images.model import Image
 from compose.images.store import ImageStore
 
 if TYPE_CHECKING:
+    from compose.build import gitfetch
     from compose.build.runstep import RunEnv
 
 SLOTS = 2  # steps executing at once (the project's machines have 2 cores)
@@ -153,22 +154,28 @@ class Builder:
 
     def build(self, request: BuildRequest) -> BuildResult:
         with self.store.using():
+            git: list[str] = []  # [url, commit] of a git context (the memo asks ls-remote again)
             if request.git:
                 subject = f'service "{request.name}": build context' if request.name else "context"
-                path = self.git_checkout(request.git, subject)
-                request = dataclasses.replace(request, context=path)
+                tree = self.git_checkout(request.git, subject)
+                request = dataclasses.replace(request, context=tree.path)
+                git = [request.git, tree.commit]
             watch = None
             if memo.eligible(request):  # stat before anything is read (see compose.build.memo)
                 watch = memo.Watch(Path(os.path.realpath(request.context)), request.dockerfile_path)
             job = _Job(self, request)
+            if git:  # replayed by the memo as the first line, as built
+                job.shown.append((git_vertex(request.git), False))
             if watch is not None:
                 watch.walk_context(job.context.prune_predicate())
             result = job.run()
             if watch is not None:
-                result = self._remember(job, watch, result)
+                result = self._remember(job, watch, result, git)
             return result
 
-    def _remember(self, job: _Job, watch: memo.Watch, result: BuildResult) -> BuildResult:
+    def _remember(
+        self, job: _Job, watch: memo.Watch, result: BuildResult, git: list[str]
+    ) -> BuildResult:
         """Keep the memo entry of this build (or drop a stale one: see compose.build.memo)."""
         from compose.images import reference
 
@@ -192,10 +199,14 @@ class Builder:
         if entry is None:
             memo.forget(self.store.root, key)
             return result
+        if git:
+            entry["git"] = git
         memo.write(self.store.root, key, entry)
         return dataclasses.replace(result, memo=key)
 
-    def git_checkout(self, value: str, subject: str, shown: bool = True, **options: Any) -> Path:
+    def git_checkout(
+        self, value: str, subject: str, shown: bool = True, **options: Any
+    ) -> gitfetch.Checkout:
         """The tree of the git reference ``value`` (``options`` override its URL's: keep_git_dir,
         checksum), fetched unless its commit is in the store's checkout cache; ``shown``: as
         its own progress line (BuildKit's ``[internal] load git source``)."""
@@ -209,8 +220,8 @@ class Builder:
         ref = dataclasses.replace(ref, **{k: v for k, v in options.items() if v})
         fetch = partial(gitfetch.checkout, ref, self.store.root / GIT_CACHE, self.store.tmp)
         if not shown:
-            return fetch(subject, self.cancel).path
-        vertex = self.progress.vertex(f"[internal] load git source {gitref.redact(value)}")
+            return fetch(subject, self.cancel)
+        vertex = self.progress.vertex(git_vertex(value))
         vertex.start()
         try:
             tree = fetch(subject, self.cancel)
@@ -218,7 +229,7 @@ class Builder:
             vertex.fail("CANCELED" if isinstance(err, Cancelled) else str(err))
             raise
         vertex.done()
-        return tree.path
+        return tree
 
     # -- images -----------------------------------------------------------------------------
     def image(self, ref: str, pull: bool, local_only: bool = False) -> Image:
@@ -235,6 +246,12 @@ class Builder:
                 image = ensure_image(ref, policy=policy, store=self.store)
             self.images[ref] = image
             return image
+
+
+def git_vertex(value: str) -> str:
+    from compose.build.gitref import redact
+
+    return f"[internal] load git source {redact(value)}"
 
 
 def _store_tmp(store: ImageStore) -> Path:
@@ -300,7 +317,7 @@ class _Job:
                     "image", str(reference.parse(value.removeprefix("docker-image://")))
                 )
             elif gitref.is_git(value):
-                path = self.b.git_checkout(value, f'additional context "{name}"')
+                path = self.b.git_checkout(value, f'additional context "{name}"').path
                 self.contexts[name] = ContextView(
                     path, IgnoreRules.for_context(path), f"context {name}"
                 )
@@ -603,7 +620,7 @@ class _Job:
         """An ADD's git source: its checkout (``--keep-git-dir`` and ``--checksum`` apply)."""
         return self.b.git_checkout(
             src, name, shown=False, keep_git_dir=step.keep_git_dir, checksum=step.checksum
-        )
+        ).path
 
     def _reuse(self, identity: str, fs: SourceFS) -> Reuse | None:
         """Hard-link reuse of the last run of this COPY (context sources: their digests are

@@ -16,9 +16,11 @@ The executor writes one entry per request once the image is tagged (``Watch``):
 ``check`` asks all of it again: any difference, a tag that points elsewhere or a missing layer
 is a miss, and the full build runs (from its cache). A walk that saw an entry changed within
 ``RACY_NS`` is not kept (a write in the same clock tick would go unnoticed, as git says).
-Not remembered: ``--no-cache``, ``--pull``, ``no_cache_filter``, additional contexts, a git
-context, ADD of a URL or git repository (remote content: BuildKit fetches it again; a branch
-may have moved). Entries live in
+- ``git``: for a git context, its URL and the commit built: ``check`` asks ``git ls-remote``
+  again (as BuildKit does on every build) and a branch that moved is a miss.
+
+Not remembered: ``--no-cache``, ``--pull``, ``no_cache_filter``, additional contexts, ADD of a
+URL or git repository (remote content: BuildKit fetches it again). Entries live in
 ``<store>/buildcache/results/``: pruning the build cache drops them.
 """
 
@@ -71,13 +73,7 @@ def _code_stamp() -> str:
 def eligible(request: Any) -> bool:
     """Can this request's result be remembered (see the module doc; the executor also checks
     its plan for remote ADD sources)?"""
-    return not (
-        request.no_cache
-        or request.pull
-        or request.no_cache_filter
-        or request.contexts
-        or request.git
-    )
+    return not (request.no_cache or request.pull or request.no_cache_filter or request.contexts)
 
 
 def remote(source: str) -> bool:
@@ -190,9 +186,22 @@ def check(store_root: Path, key: str) -> list[tuple[str, bool]] | None:
             return None
         if not all((layers / hex_).is_dir() for hex_ in entry["layers"]):
             return None
+        if entry.get("git") and not _same_commit(*entry["git"]):
+            return None
         return [(str(name), bool(step)) for name, step in entry["vertices"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _same_commit(url: str, commit: str) -> bool:
+    """Does the git context's ref still name ``commit`` (``git ls-remote``)?"""
+    from compose.build import gitfetch, gitref
+
+    try:
+        ref = gitref.parse(url)
+        return ref is not None and gitfetch.resolve(ref) == commit
+    except Exception:  # unreachable, malformed ...: build, and let the build say why
+        return False
 
 
 class Watch:

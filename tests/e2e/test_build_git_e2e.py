@@ -73,10 +73,14 @@ def test_a_git_context_builds_runs_and_rebuilds_when_the_branch_moves(
 
     unchanged = cli.run("build", "--progress", "plain").stderr
     assert cached(unchanged)["[app 2/2] COPY hello.txt run.sh /app/"], unchanged
+    assert f"[internal] load git source {url}" in unchanged
+    results = isolated_dirs / "state" / "images" / "buildcache" / "results"
+    assert any('"git":' in p.read_text() for p in results.glob("*.json"))  # remembered by commit
 
     git_server.commit({"web/hello.txt": "built from git, second\n"}, branch="dev")
-    rebuilt = cli.run("up", "-d", "--build").stderr
+    rebuilt = cli.run("build", "--progress", "plain").stderr  # the memo must not replay it
     assert not cached(rebuilt)["[app 2/2] COPY hello.txt run.sh /app/"], rebuilt
+    cli.run("up", "-d", "--build")
     again = cli.run("exec", "-T", "app", "cat", "/app/hello.txt").stdout
     assert again == "built from git, second\n"
     assert store_tmp(isolated_dirs) == []
