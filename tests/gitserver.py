@@ -34,15 +34,36 @@ def _free_port() -> int:
 
 
 class GitServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, name: str = "repo") -> None:
+        self.root, self.name = root, name
         self.base = root / "served"
-        self.work = root / "work"
-        self.base.mkdir(parents=True)
-        _git("init", "-q", "--bare", "-b", "main", str(self.base / "repo.git"))
+        self.work = root / f"work-{name}"
+        self.base.mkdir(parents=True, exist_ok=True)
+        _git("init", "-q", "--bare", "-b", "main", str(self.base / f"{name}.git"))
         _git("init", "-q", "-b", "main", str(self.work))
-        _git("remote", "add", "origin", str(self.base / "repo.git"), cwd=self.work)
+        _git("remote", "add", "origin", str(self.base / f"{name}.git"), cwd=self.work)
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def sibling(self, name: str) -> GitServer:
+        """Another repository served by the same daemon."""
+        other = GitServer(self.root, name)
+        other.port = self.port
+        return other
+
+    def add_submodule(self, other: GitServer, path: str) -> str:
+        """Commit ``other`` (served by the same daemon) as a submodule at ``path``."""
+        _git(
+            "-c",
+            "protocol.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            other.url(),
+            path,
+            cwd=self.work,
+        )
+        return self.commit({})
 
     def commit(
         self,
@@ -65,7 +86,7 @@ class GitServer:
         return _git("rev-parse", "HEAD", cwd=self.work)
 
     def url(self, suffix: str = "") -> str:
-        return f"git://127.0.0.1:{self.port}/repo.git{suffix}"
+        return f"git://127.0.0.1:{self.port}/{self.name}.git{suffix}"
 
     def start(self) -> None:
         for _ in range(5):

@@ -10,6 +10,7 @@ is used as it is (so an unchanged remote builds CACHED), else it is fetched shal
 of that commit, or of everything when the server refuses a fetch by SHA), checked out, its
 submodules updated, and reduced to what a build sees: the subdir's contents, ``.git`` dropped
 unless ``keep-git-dir`` (and no subdir), files 0644 or 0755, directories 0755, owned by root.
+With ``?mtime=commit`` every file gets the commit's time (else the time it was checked out).
 The tree is published into the cache by rename: a failed or cancelled fetch leaves nothing.
 
 Credentials are whatever git is configured with (credential helpers, ssh keys and agents); git
@@ -86,7 +87,8 @@ def checkout(
 
 def _cache_name(ref: GitRef, commit: str) -> str:
     keep = bool(ref.keep_git_dir) and not ref.clean_subdir
-    ident = f"{commit}\0{ref.clean_subdir}\0{keep and ref.ref}\0{keep}\0{ref.submodules}"
+    mtime = ref.mtime == "commit"
+    ident = f"{commit}\0{ref.clean_subdir}\0{keep and ref.ref}\0{keep}\0{ref.submodules}\0{mtime}"
     return hashlib.sha256(ident.encode()).hexdigest()[:40]
 
 
@@ -149,6 +151,9 @@ def _make_tree(
     except GitFailure as err:
         hint = _HINTS["ref" if ref.is_commit else "unreachable"]
         raise BuildError(f"{where}: {err}", hint=hint) from None
+    when = None
+    if ref.mtime == "commit":
+        when = int(_run(["log", "-1", "--format=%ct", commit], repo, cancel).strip())
     subdir = ref.clean_subdir
     if ref.keep_git_dir and not subdir:
         _tidy_git_dir(repo, url, cancel)
@@ -157,7 +162,7 @@ def _make_tree(
     tree = repo
     if subdir:
         tree = _subdir(repo, subdir, where)
-    _normalize(tree)
+    _normalize(tree, when)
     return tree
 
 
@@ -183,21 +188,24 @@ def _subdir(repo: Path, subdir: str, where: str) -> Path:
     return current
 
 
-def _normalize(tree: Path) -> None:
-    """Modes as BuildKit's checkout gives them: files 0644/0755, directories 0755, root's."""
+def _normalize(tree: Path, when: int | None) -> None:
+    """Modes as BuildKit's checkout gives them: files 0644/0755, directories 0755, root's;
+    with ``when`` (``?mtime=commit``) every entry's mtime, directories last."""
     os.chmod(tree, 0o755)
-    for top, dirs, files in os.walk(tree):
-        for name in dirs:
-            path = os.path.join(top, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o755)
-        for name in files:
+    for top, dirs, files in os.walk(tree, topdown=False):
+        for name in files + dirs:
             path = os.path.join(top, name)
             st = os.lstat(path)
-            if stat.S_ISREG(st.st_mode):
+            if stat.S_ISDIR(st.st_mode):
+                os.chmod(path, 0o755)
+            elif stat.S_ISREG(st.st_mode):
                 os.chmod(path, 0o755 if st.st_mode & 0o111 else 0o644)
             if st.st_uid or st.st_gid:
                 os.lchown(path, 0, 0)
+            if when is not None:
+                os.utime(path, (when, when), follow_symlinks=False)
+    if when is not None:
+        os.utime(tree, (when, when))
 
 
 def _env() -> dict[str, str]:

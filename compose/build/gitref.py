@@ -38,6 +38,7 @@ class GitRef:
     checksum: str = ""  # a commit SHA (prefix) the ref must resolve to
     keep_git_dir: bool | None = None
     submodules: bool | None = None
+    mtime: str = ""  # "commit": files get the commit's time ("" / "checkout": the fetch's)
 
     @property
     def short_name(self) -> str:
@@ -134,6 +135,7 @@ def _one(key: str, value: str, fields: dict[str, str | bool | None], names: dict
     elif key == "mtime":
         if value not in ("checkout", "commit"):
             raise GitRefError(f"invalid mtime value: {value!r} (must be checkout or commit)")
+        fields["mtime"] = value
     else:
         raise GitRefError(f"unexpected query {key!r}")
 

@@ -74,6 +74,48 @@ def test_tags_commits_and_the_query_form(git_server: GitServer, tmp_path: Path):
     assert not (query.path / ".git" / "FETCH_HEAD").exists()
 
 
+def test_submodules_and_commit_times(git_server: GitServer, tmp_path: Path):  # noqa: F811
+    lib = git_server.sibling("lib")
+    lib.commit({"lib.txt": "from the submodule\n"})
+    git_server.commit({"app.txt": "app\n"})
+    commit = git_server.add_submodule(lib, "vendor/lib")
+    got = fetch(git_server.url("#main"), tmp_path)
+    assert got.commit == commit
+    assert (got.path / "vendor" / "lib" / "lib.txt").read_text() == "from the submodule\n"
+    skipped = fetch(git_server.url("?submodules=false"), tmp_path)
+    assert list((skipped.path / "vendor" / "lib").iterdir()) == []
+    when = int(subprocess_out("git", "-C", str(git_server.work), "log", "-1", "--format=%ct"))
+    dated = fetch(git_server.url("?mtime=commit"), tmp_path)
+    assert {int(p.lstat().st_mtime) for p in dated.path.rglob("*")} == {when}
+    assert int(dated.path.stat().st_mtime) == when
+
+
+def subprocess_out(*argv: str) -> str:
+    import subprocess
+
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def test_a_hung_remote_is_cancelled_and_leaves_nothing(tmp_path: Path):
+    import socket
+    import threading
+
+    from compose.build.request import Cancelled
+
+    with socket.socket() as sock:  # accepts and never answers
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        ref = parse(f"git://127.0.0.1:{port}/repo.git#main")
+        assert ref is not None
+        (tmp_path / "tmp").mkdir()
+        cancel = threading.Event()
+        threading.Timer(0.5, cancel.set).start()
+        with pytest.raises(Cancelled):
+            gitfetch.checkout(ref, tmp_path / "cache", tmp_path / "tmp", "x", cancel)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("suffix", "message", "hint"),
     [

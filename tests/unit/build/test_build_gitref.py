@@ -96,7 +96,7 @@ def test_not_git(value):
         ),
         (
             "https://host/r.git?keep-git-dir=true&commit=abc&mtime=commit&fetch-by-commit",
-            GitRef("https://host/r.git", checksum="abc", keep_git_dir=True),
+            GitRef("https://host/r.git", checksum="abc", keep_git_dir=True, mtime="commit"),
         ),
     ],
 )
