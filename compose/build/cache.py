@@ -9,7 +9,8 @@ parent (the layer does not depend on it); the step after them still chains on bo
 
 Records live in ``<store>/buildcache/keys/<key>.json`` (``diff_id``, ``size``, ``created``);
 a record whose layer is gone is a miss. ``<store>/buildcache/hash/`` holds the per-context file
-hash caches, ``<store>/buildcache/mounts/`` the ``RUN --mount=type=cache`` directories.
+hash caches, ``<store>/buildcache/mounts/`` the ``RUN --mount=type=cache`` directories,
+``<store>/buildcache/git/`` the checkouts of git sources by commit (``compose.build.gitfetch``).
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ class BuildCache:
 
     def mount_dir(self, ident: str) -> Path:
         return self.root / "mounts" / hashlib.sha256(ident.encode()).hexdigest()[:32]
+
+    @property
+    def git_dir(self) -> Path:
+        return self.root / "git"
 
     # -- earlier runs of a COPY (hard-link reuse) -------------------------------------------
     def _copies(self, identity: str) -> Path:

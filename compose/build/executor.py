@@ -78,7 +78,6 @@ if TYPE_CHECKING:
 
 SLOTS = 2  # steps executing at once (the project's machines have 2 cores)
 CACHE_FIELD = "pycompose.cache.v1"  # per-layer cache keys in built images (cache_from)
-GIT_CACHE = Path("buildcache") / "git"  # git checkouts by commit (compose.build.gitfetch)
 
 
 @dataclass(frozen=True)
@@ -218,7 +217,7 @@ class Builder:
             raise BuildError(f"{subject}: {gitref.redact(value)}: {err}") from None
         assert ref is not None
         ref = dataclasses.replace(ref, **{k: v for k, v in options.items() if v})
-        fetch = partial(gitfetch.checkout, ref, self.store.root / GIT_CACHE, self.store.tmp)
+        fetch = partial(gitfetch.checkout, ref, self.cache.git_dir, self.store.tmp)
         if not shown:
             return fetch(subject, self.cancel)
         vertex = self.progress.vertex(git_vertex(value))

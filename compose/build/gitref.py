@@ -148,14 +148,12 @@ def _set(fields: dict[str, str | bool | None], key: str, value: str) -> None:
 
 
 def _bool(key: str, value: str) -> bool:
-    if not value:
-        return True
-    lowered = value.lower()
-    if lowered in ("1", "t", "true"):
-        return True
-    if lowered in ("0", "f", "false"):
-        return False
-    raise GitRefError(f"invalid {key} value: {value!r}")
+    from compose.build.gofmt import parse_bool
+
+    try:
+        return parse_bool(value) if value else True
+    except ValueError:
+        raise GitRefError(f"invalid {key} value: {value!r}") from None
 
 
 def redact(text: str) -> str:

@@ -1,4 +1,5 @@
-"""How Go prints the values BuildKit writes into image history (``created_by``) and config."""
+"""How Go prints the values BuildKit writes into image history (``created_by``) and config, and
+reads the booleans of its options (``strconv.ParseBool``)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,14 @@ def duration(ns: int) -> str:
     if hours:
         text = f"{hours}h" + text
     return sign + text
+
+
+def parse_bool(value: str) -> bool:
+    """``strconv.ParseBool`` (case-insensitive, as BuildKit's callers use it); ValueError for
+    anything else."""
+    lowered = value.lower()
+    if lowered in ("1", "t", "true"):
+        return True
+    if lowered in ("0", "f", "false"):
+        return False
+    raise ValueError(value)

@@ -28,12 +28,12 @@ class MountError(ValueError):
 
 
 def _bool(key: str, value: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("1", "t", "true"):
-        return True
-    if lowered in ("0", "f", "false"):
-        return False
-    raise MountError(f"invalid value for {key}: {value}")
+    from compose.build.gofmt import parse_bool
+
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise MountError(f"invalid value for {key}: {value}") from None
 
 
 def _ram_bytes(value: str) -> int:
