@@ -97,14 +97,14 @@ def resolve(ref: GitRef, cancel: threading.Event | None = None) -> str:
     """The commit ``ref`` names now (``git ls-remote``); LookupError when the remote has no
     such ref, GitFailure when it cannot be asked."""
     if ref.is_commit:
-        commit = ref.ref
+        shas = [ref.ref]
     else:
         name = ref.ref or _default_branch(ref.fetch_url, cancel)
         found = _run(["ls-remote", "--", ref.fetch_url, name, name + "^{}"], None, cancel)
-        commit = _pick(name, found)
-    if ref.checksum and not commit.startswith(ref.checksum):
-        raise LookupError(f"expected checksum to match {ref.checksum}, got {commit}")
-    return commit
+        shas = _pick(name, found)
+    if ref.checksum and not any(sha.startswith(ref.checksum) for sha in shas):
+        raise LookupError(f"expected checksum to match {ref.checksum}, got {' or '.join(shas)}")
+    return shas[-1]
 
 
 def _default_branch(url: str, cancel: threading.Event | None) -> str:
@@ -114,20 +114,23 @@ def _default_branch(url: str, cancel: threading.Event | None) -> str:
     return found.group(1)
 
 
-def _pick(name: str, listing: str) -> str:
+def _pick(name: str, listing: str) -> list[str]:
     """BuildKit's choice among ls-remote's lines: an exact ``refs/...`` name, else the branch,
-    else the tag (an annotated tag: the commit it points to)."""
+    else the tag; an annotated tag as [its object, the commit it points to]."""
     shas = {}
     for line in listing.splitlines():
         sha, _, refname = line.partition("\t")
         shas[refname] = sha
-    bare = name.removeprefix("refs/")
-    for candidate in ("refs/" + bare, "refs/heads/" + name.removeprefix("refs/heads/")):
-        if candidate in shas:
-            return shas[candidate]
     tag = "refs/tags/" + name.removeprefix("refs/tags/")
-    if tag in shas:
-        return shas.get(tag + "^{}", shas[tag])
+    candidates = [
+        "refs/heads/" + name.removeprefix("refs/heads/"),
+        "refs/" + name.removeprefix("refs/"),
+        tag,
+    ]
+    for candidate in candidates:
+        if candidate in shas:
+            peeled = shas.get(candidate + "^{}")
+            return [shas[candidate], peeled] if peeled else [shas[candidate]]
     raise LookupError(f"repository does not contain ref {name}")
 
 

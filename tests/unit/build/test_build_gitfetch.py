@@ -69,6 +69,9 @@ def test_tags_commits_and_the_query_form(git_server: GitServer, tmp_path: Path):
     assert by_tag.commit == tagged and (by_tag.path / "f").read_text() == "v1\n"
     by_sha = fetch(git_server.url("#" + tagged), tmp_path)
     assert (by_sha.path / "f").read_text() == "v1\n"
+    assert fetch(git_server.url(f"?tag=v1&checksum={tagged[:7]}"), tmp_path) == by_tag
+    with pytest.raises(BuildError, match=f"expected checksum to match 0000000, got .* or {tagged}"):
+        fetch(git_server.url("?tag=v1&checksum=0000000"), tmp_path)
     query = fetch(git_server.url("?tag=v1&keep-git-dir=true"), tmp_path)
     assert (query.path / ".git").is_dir() and (query.path / "f").read_text() == "v1\n"
     assert not (query.path / ".git" / "FETCH_HEAD").exists()
