@@ -11,14 +11,14 @@ The executor writes one entry per request once the image is tagged (``Watch``):
   excludes whole are skipped: ``pruned``);
 - ``images``: the store's tag entries of every image the build used (a newer pull is a miss);
 - ``digest``, ``tags``, ``blobs``, ``layers``: the image and what must still be in the store;
-  ``vertices``: the progress lines to replay (steps as CACHED).
+  ``vertices``: the progress lines to replay (steps as CACHED);
+- ``git``: for a git context, its URL and the commit built (the context walked is that
+  commit's checkout): ``check`` asks ``git ls-remote`` again, as BuildKit does on every build,
+  and a ref that moved is a miss.
 
 ``check`` asks all of it again: any difference, a tag that points elsewhere or a missing layer
 is a miss, and the full build runs (from its cache). A walk that saw an entry changed within
 ``RACY_NS`` is not kept (a write in the same clock tick would go unnoticed, as git says).
-- ``git``: for a git context, its URL and the commit built: ``check`` asks ``git ls-remote``
-  again (as BuildKit does on every build) and a branch that moved is a miss.
-
 Not remembered: ``--no-cache``, ``--pull``, ``no_cache_filter``, additional contexts, ADD of a
 URL or git repository (remote content: BuildKit fetches it again). Entries live in
 ``<store>/buildcache/results/``: pruning the build cache drops them.
