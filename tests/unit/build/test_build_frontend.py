@@ -214,6 +214,8 @@ def test_platform_args_and_other_platforms_refused() -> None:
         ("FROM busybox\nSTOPSIGNAL SIGFOO\n", 2, "invalid signal"),
         ("FROM busybox\nCOPY --chmod=999 a b\n", 2, "invalid chmod"),
         ("FROM busybox\nCOPY http://x/y /z\n", 2, "source can't be a URL for COPY"),
+        ("FROM busybox\nCOPY git://h/r.git#main /z\n", 2, "source can't be a git ref for COPY"),
+        ("FROM busybox\nADD --checksum=sha256:00 git@h:r.git /z\n", 2, "expected hex commit"),
         ("FROM busybox\nRUN <<EOF\nnever closed\n", 2, "unterminated heredoc"),
         (
             "FROM busybox\nCOPY --from=later /a /b\nFROM busybox AS later\nCOPY --from=0 / /\n",
