@@ -104,22 +104,35 @@ def test_v1_kill_all_of_a_cgroup_another_remover_takes_meanwhile(tmp_path: Path,
     cgroup still there is."""
     import shutil
 
+    from compose.runtime import cgroups
+
+    monkeypatch.setattr(cgroups, "_kill", lambda pid, sig: None)  # the pid below is made up
     cg = CgroupV1(_v1_tree(tmp_path))
+
+    def one_process_then(meanwhile):  # kill_all's first look sees a process, its second not
+        calls = []
+        return lambda path: (
+            [4242] if not calls.append(path) and len(calls) == 1 else meanwhile(path)
+        )
+
     cg.create("c", Limits())
     (tmp_path / "freezer/c/freezer.state").write_text("THAWED\n")
 
-    def taken_meanwhile(path: str) -> list[int]:
+    def taken(path: str) -> list[int]:
         for ctrl in ("memory", "cpu", "cpuacct", "pids", "freezer"):
             shutil.rmtree(tmp_path / ctrl / path, ignore_errors=True)
         return []
 
-    monkeypatch.setattr(cg, "pids", taken_meanwhile)
+    monkeypatch.setattr(cg, "pids", one_process_then(taken))
     cg.kill_all("c")  # no CgroupError: nothing was left to kill
     cg.remove("c", timeout=0.05)
     cg.create("d", Limits())
     state = tmp_path / "freezer/d/freezer.state"
-    monkeypatch.setattr(cg, "pids", lambda path: state.unlink() or state.mkdir() or [])
-    with pytest.raises(CgroupError, match="write 'THAWED'"):
+    state.write_text("THAWED\n")
+    monkeypatch.setattr(
+        cg, "pids", one_process_then(lambda p: state.unlink() or state.mkdir() or [])
+    )
+    with pytest.raises(CgroupError, match="THAWED"):
         cg.kill_all("d")
 
 
