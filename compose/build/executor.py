@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compose.build import memo
+from compose.build.buildnet import BuildNetwork
 from compose.build.cache import BuildCache, Record, key_of
 from compose.build.context import ContextView, FileHashes
 from compose.build.copy import Reuse
@@ -280,6 +281,7 @@ class _Job:
         self.used: dict[str, Image] = {}  # images the build read (memo: a newer pull misses)
         self.shown: list[tuple[str, bool]] = []  # (progress line, is a step): memo replays
         self.remote = False  # an ADD of a URL or git repository (never remembered)
+        self.network = BuildNetwork()  # joined at the first RUN with the default network
 
     def _vertex(self, name: str, step: bool = False) -> Vertex:
         self.shown.append((name, step))
@@ -384,6 +386,7 @@ class _Job:
         try:
             run_all([partial(self._stage_thread, plan, s) for s in plan.stages], self.b.cancel)
         finally:
+            self.network.close()
             with contextlib.suppress(OSError):
                 self.hashes.save()
         if self.failure is not None:
@@ -691,6 +694,7 @@ class _Job:
             shm_size=self.req.shm_size,
             ulimits=self.req.ulimits,
             cancel=self.b.cancel,
+            network=self.network,
         )
 
     # -- cache_from -------------------------------------------------------------------------

@@ -4,8 +4,10 @@ upper directory becomes the step's layer.
 - rootfs: the stage's layers as overlay lower dirs and a fresh upper dir, mounted with
   ``redirect_dir=off,index=off,metacopy=off`` so the upper dir is a complete diff in the store's
   layer format (0/0 character devices for deletions, opaque directories);
-- network: ``default`` is the host's network (BuildKit's own default without CNI), ``none`` a
-  namespace with only loopback, ``host`` the host's; ``/etc/hosts`` gets ``extra_hosts``;
+- network: ``default`` is BuildKit's: a namespace of its own on the build bridge with NAT out
+  (``compose.build.buildnet``: it reaches the outside, never the host's 127.0.0.1), with the
+  host's nameservers; ``none`` a namespace with only loopback; ``host`` the host's;
+  ``/etc/hosts`` gets ``extra_hosts``;
 - mounts: bind (a copy of the selected source, so .dockerignore'd files stay invisible and
   ``rw`` writes are discarded), cache (a directory of the store, ``sharing=locked`` by flock),
   tmpfs, secrets (files under the run dir, never in a layer or a key), ssh agent sockets,
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from compose import paths
+from compose.build.buildnet import BuildNetwork
 from compose.build.plan import RunMount, RunStep
 from compose.build.request import Cancelled
 from compose.build.rootview import RootView
@@ -76,6 +79,7 @@ class RunEnv:
     shm_size: int | None = None
     ulimits: tuple[Ulimit, ...] = ()
     cancel: threading.Event = field(default_factory=threading.Event)
+    network: BuildNetwork | None = None  # the build's (None: one for this RUN alone)
 
 
 @dataclass
@@ -94,9 +98,9 @@ def run(step: RunStep, env: RunEnv, inputs: RunInputs) -> Path:
     stubs = _stubs(step, inputs.layers)
     try:
         files.mkdir(parents=True, mode=0o700)
-        spec = _spec(step, env, inputs, rid, work, files)
         layer = env.tmp / f"layer-{rid}"
-        with _locks(step, env):
+        with _locks(step, env), _network(step, env, rid) as netns:
+            spec = _spec(step, env, inputs, rid, work, files, netns)
             _execute(spec, step, env, inputs, layer)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -111,14 +115,57 @@ def run(step: RunStep, env: RunEnv, inputs: RunInputs) -> Path:
     return layer
 
 
+# -- the network --------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _network(step: RunStep, env: RunEnv, rid: str) -> Iterator[Path | None]:
+    """The netns a ``default`` RUN joins (None: ``none`` and ``host`` need none)."""
+    if step.network != "default":
+        yield None
+        return
+    network = env.network or BuildNetwork()
+    try:
+        with network.sandbox(rid) as netns:
+            yield netns
+    finally:
+        if env.network is None:
+            network.close()
+
+
+def _resolv_conf(files: Path) -> Path:
+    """The host's nameservers but loopback ones (unreachable from the RUN's netns); with only
+    loopback ones (a local stub such as systemd-resolved), the stub's upstreams, as Docker."""
+    from compose.runtime.etcfiles import resolv_conf
+
+    text = ""
+    for source in ("/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"):
+        try:
+            text = resolv_conf(Path(source).read_text())
+        except OSError:
+            continue
+        if "nameserver" in text:
+            break
+    path = files / "resolv.conf"
+    path.write_text(text)
+    return path
+
+
 # -- the container ------------------------------------------------------------------------------
 def _spec(
-    step: RunStep, env: RunEnv, inputs: RunInputs, rid: str, work: Path, files: Path
+    step: RunStep,
+    env: RunEnv,
+    inputs: RunInputs,
+    rid: str,
+    work: Path,
+    files: Path,
+    netns: Path | None = None,
 ) -> ContainerSpec:
     layers = inputs.layers or [_empty_layer(env.tmp)]
     mounts, extra_env = _mounts(step, env, inputs, files)
     hosts = files / "hosts"
     hosts.write_text(_hosts_text(step, env.extra_hosts))
+    etc = [("/etc/hosts", hosts)]
+    if netns is not None:
+        etc.append(("/etc/resolv.conf", _resolv_conf(files)))
     limits = Limits(
         pids=pids_limit(),
         shm_size=env.shm_size or Limits().shm_size,
@@ -134,8 +181,9 @@ def _spec(
         workdir=step.workdir or "/",
         hostname=HOSTNAME,
         mounts=tuple(mounts),
-        etc_files=(("/etc/hosts", hosts),),
-        host_network=step.network in ("default", "host"),
+        etc_files=tuple(etc),
+        netns_path=netns,
+        host_network=step.network == "host",
         limits=limits,
         privileged=step.privileged,
         cgroup_parent=f"{paths.cgroup_root()}/build",
@@ -150,7 +198,7 @@ def _empty_layer(tmp: Path) -> Path:
 
 
 def _hosts_text(step: RunStep, extra: tuple[tuple[str, str], ...]) -> str:
-    if step.network in ("default", "host"):
+    if step.network == "host":
         try:
             base = Path("/etc/hosts").read_text()
         except OSError:

@@ -1,0 +1,160 @@
+"""The network of a RUN with ``--network=default``: like BuildKit's, its own network namespace
+on a bridge with NAT out (it reaches a package index, never the host's 127.0.0.1 or its ports).
+
+- the bridge: one netplug network per state dir (``BRIDGE_PROJECT``/``<hash of the IPAM root>``;
+  its subnet from daemon.json's address pools, forwarding by its ``ip-forward``), shared by the
+  builds running at the same time: each build holds a shared flock on ``<ipam>/_build.users``
+  while it uses the bridge, and the last one to leave removes it (bridge, nft table, IPAM
+  record) under the ``_build.lock`` mutex. A build killed with SIGKILL leaves it to the next
+  build, which reuses it and removes it when it ends;
+- each RUN: a netns ``build-<network>-<run id>`` attached by a veth pair (netplug's
+  ``attach``), removed (veth, netns file, IPAM entry) when the RUN ends, whatever way it ends.
+  The first build to join also removes what a killed build left (netns files, the bridge).
+
+``none`` and ``host`` need nothing from here (the runtime makes a loopback-only namespace or
+stays in the host's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from compose import paths
+from compose.errors import BuildError
+
+BRIDGE_PROJECT = "_build"  # no compose project is named so (names start with [a-z0-9])
+NETNS_PREFIX = "build-"
+
+
+def network_name(ipam_root: Path) -> str:
+    return hashlib.sha256(str(ipam_root).encode()).hexdigest()[:8]
+
+
+class BuildNetwork:
+    """One build's use of the build bridge: joined at its first default-network RUN,
+    left by ``close`` (idempotent)."""
+
+    def __init__(self, ipam_root: Path | None = None) -> None:
+        self.ipam_root = ipam_root or paths.ipam_dir()
+        self._lock = threading.Lock()
+        self._users: IO[str] | None = None
+        self._cfg: Any = None
+
+    @property
+    def config(self) -> Any:  # netplug.NetworkConfig
+        if self._cfg is None:
+            from netplug import NetworkConfig
+
+            self._cfg = NetworkConfig(BRIDGE_PROJECT, network_name(self.ipam_root))
+        return self._cfg
+
+    @contextlib.contextmanager
+    def sandbox(self, run_id: str) -> Iterator[Path]:
+        """A netns for one RUN, attached to the bridge; removed on the way out."""
+        import netplug
+
+        self._join()
+        name = f"{self._netns_prefix()}{run_id}"
+        request = [netplug.AttachRequest(self.config)]
+        try:
+            netns = netplug.create_replica_netns(name)
+            netplug.attach(
+                BRIDGE_PROJECT, name, request, netns, ipam_root=self.ipam_root, dns_redirect=False
+            )
+            yield netns
+        except netplug.NetplugError as err:
+            raise BuildError(f"the build network: {err}") from err
+        finally:
+            with contextlib.suppress(netplug.NetplugError, OSError):
+                netplug.detach(BRIDGE_PROJECT, name, request, ipam_root=self.ipam_root)
+            with contextlib.suppress(netplug.NetplugError, OSError):
+                netplug.remove_replica_netns(name)
+
+    def _join(self) -> None:
+        with self._lock:
+            if self._users is not None:
+                return
+            with self._mutex():
+                users = open(self.ipam_root / "_build.users", "a")  # held till close
+                try:
+                    if _try_exclusive(users):
+                        self._remove_stale()
+                    fcntl.flock(users, fcntl.LOCK_SH)
+                    self._ensure()
+                except BaseException:
+                    users.close()
+                    raise
+                self._users = users
+
+    def _remove_stale(self) -> None:
+        """What a killed build left (called with no build using the bridge): its RUNs'
+        netns files (their veths go with them), then the bridge and its IPAM entries."""
+        import netplug
+        from netplug.netns import default_run_dir
+
+        with contextlib.suppress(OSError):
+            for path in default_run_dir().glob(self._netns_prefix() + "*"):
+                with contextlib.suppress(netplug.NetplugError, OSError):
+                    netplug.remove_replica_netns(path.name)
+        if netplug.network_info(self.config, self.ipam_root) is not None:
+            with contextlib.suppress(netplug.NetplugError, OSError):
+                netplug.remove_network(self.config, ipam_root=self.ipam_root)
+
+    def _netns_prefix(self) -> str:
+        return f"{NETNS_PREFIX}{self.config.name}-"
+
+    def _ensure(self) -> None:
+        import netplug
+        from compose.supervisor.machine.netconfig import load_network_settings
+
+        settings = load_network_settings()
+        try:
+            netplug.ensure_network(
+                self.config,
+                ipam_root=self.ipam_root,
+                address_pools=settings.pools,
+                ip_forward=settings.ip_forward,
+            )
+        except netplug.NetplugError as err:
+            raise BuildError(f"the build network: {err}") from err
+
+    def close(self) -> None:
+        with self._lock:
+            users, self._users = self._users, None
+            if users is None:
+                return
+            import netplug
+
+            with self._mutex():
+                fcntl.flock(users, fcntl.LOCK_UN)
+                try:
+                    if _try_exclusive(users):  # no other build uses it
+                        with contextlib.suppress(netplug.NetplugError, OSError):
+                            netplug.remove_network(self.config, ipam_root=self.ipam_root)
+                finally:
+                    users.close()
+
+    @contextlib.contextmanager
+    def _mutex(self) -> Iterator[None]:
+        self.ipam_root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.ipam_root / "_build.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _try_exclusive(fh: IO[str]) -> bool:
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
