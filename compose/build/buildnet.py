@@ -46,6 +46,8 @@ class BuildNetwork:
         self._lock = threading.Lock()
         self._users: IO[str] | None = None
         self._cfg: Any = None
+        self._warming: threading.Thread | None = None
+        self._releases: list[threading.Thread] = []
 
     @property
     def config(self) -> Any:  # netplug.NetworkConfig
@@ -72,10 +74,31 @@ class BuildNetwork:
         except netplug.NetplugError as err:
             raise BuildError(f"the build network: {err}") from err
         finally:
-            with contextlib.suppress(netplug.NetplugError, OSError):
-                netplug.detach(BRIDGE_PROJECT, name, request, ipam_root=self.ipam_root)
-            with contextlib.suppress(netplug.NetplugError, OSError):
-                netplug.remove_replica_netns(name)
+            # deleting a veth waits for the kernel (~20 ms): the next step need not
+            release = threading.Thread(target=self._release, args=(name, request), daemon=True)
+            release.start()
+            with self._lock:
+                self._releases.append(release)
+
+    def _release(self, name: str, request: list[Any]) -> None:
+        import netplug
+
+        with contextlib.suppress(netplug.NetplugError, OSError):
+            netplug.detach(BRIDGE_PROJECT, name, request, ipam_root=self.ipam_root)
+        with contextlib.suppress(netplug.NetplugError, OSError):
+            netplug.remove_replica_netns(name)
+
+    def warm(self) -> None:
+        """Join in the background (a step missed: a RUN may come); errors show at the RUN."""
+        with self._lock:
+            if self._warming is not None or self._users is not None:
+                return
+            self._warming = threading.Thread(target=self._try_join, daemon=True)
+            self._warming.start()
+
+    def _try_join(self) -> None:
+        with contextlib.suppress(Exception):
+            self._join()
 
     def _join(self) -> None:
         with self._lock:
@@ -126,6 +149,11 @@ class BuildNetwork:
             raise BuildError(f"the build network: {err}") from err
 
     def close(self) -> None:
+        with self._lock:
+            waits = [t for t in (self._warming, *self._releases) if t is not None]
+            self._releases = []
+        for thread in waits:
+            thread.join()
         with self._lock:
             users, self._users = self._users, None
             if users is None:

@@ -281,7 +281,8 @@ class _Job:
         self.used: dict[str, Image] = {}  # images the build read (memo: a newer pull misses)
         self.shown: list[tuple[str, bool]] = []  # (progress line, is a step): memo replays
         self.remote = False  # an ADD of a URL or git repository (never remembered)
-        self.network = BuildNetwork()  # joined at the first RUN with the default network
+        self.network = BuildNetwork()  # joined at the first step to run (if a RUN needs it)
+        self.runs_on_network = False
 
     def _vertex(self, name: str, step: bool = False) -> Vertex:
         self.shown.append((name, step))
@@ -378,6 +379,11 @@ class _Job:
         plan = self.make_plan()
         self.remote = any(
             isinstance(step, CopyStep) and step.is_add and any(map(memo.remote, step.sources))
+            for stage in plan.stages
+            for step in stage.steps
+        )
+        self.runs_on_network = any(
+            isinstance(step, RunStep) and step.network == "default"
             for stage in plan.stages
             for step in stage.steps
         )
@@ -482,6 +488,8 @@ class _Job:
             return self._layer(record, key)
         vertex.start()
         self.b.warm()
+        if self.runs_on_network:
+            self.network.warm()
         claim = self.b.cache.lock(key)
         if not claim.acquire(blocking=False):  # another build makes it: never wait holding one
             self._settle(pending, base)
