@@ -83,10 +83,11 @@ class BuildNetwork:
     def _release(self, name: str, request: list[Any]) -> None:
         import netplug
 
-        with contextlib.suppress(netplug.NetplugError, OSError):
-            netplug.detach(BRIDGE_PROJECT, name, request, ipam_root=self.ipam_root)
+        # the netns first: the kernel then deletes the veth pair itself (detach finds it gone)
         with contextlib.suppress(netplug.NetplugError, OSError):
             netplug.remove_replica_netns(name)
+        with contextlib.suppress(netplug.NetplugError, OSError):
+            netplug.detach(BRIDGE_PROJECT, name, request, ipam_root=self.ipam_root)
 
     def warm(self) -> None:
         """Join in the background (a step missed: a RUN may come); errors show at the RUN."""

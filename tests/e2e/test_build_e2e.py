@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from e2e_helpers import STACKS, Cli, wait_for
 
+from tests.privileged.build.netcheck import assert_no_build_network
+
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(300)]
 
 
@@ -119,6 +121,7 @@ def test_a_terminated_build_leaves_nothing_and_the_next_reuses_its_steps(
     assert not (isolated_dirs / "run" / "build").exists()
     root = os.environ["PYCOMPOSE_CGROUP_ROOT"]
     assert [p for p in Path("/sys/fs/cgroup").glob(f"*/{root}/build/build-*")] == []
+    assert_no_build_network()  # the RUN's netns and veth, the build bridge
     (tmp_path / "Dockerfile").write_text(
         f"FROM {os.environ['BUSYBOX_IMAGE']}\nRUN echo first > /f\nRUN true\n"
     )

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from compose import paths
-from compose.build.buildnet import BRIDGE_PROJECT, BuildNetwork, network_name
+from compose.build.buildnet import BuildNetwork
 from compose.errors import BuildError
+from tests.privileged.build.netcheck import assert_no_build_network, build_bridge
 
 # (busybox 1.35's wget crashes with -T: every address probed answers or refuses at once)
 PROBE = "(wget -q -O - http://{addr}/ >/dev/null && echo reached || echo unreachable)"
@@ -40,38 +41,6 @@ def serve() -> Iterator[object]:
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-def _bridge() -> str:
-    from netplug.naming import bridge_name
-
-    return bridge_name(BRIDGE_PROJECT, network_name(paths.ipam_dir()))
-
-
-def _host_links() -> dict[int, str]:
-    out = {}
-    for link in Path("/sys/class/net").iterdir():
-        try:
-            out[int((link / "ifindex").read_text())] = link.name
-        except OSError:
-            continue
-    return out
-
-
-def assert_no_build_network(peer_ifindexes: tuple[int, ...] = ()) -> None:
-    """No bridge, nft table, IPAM record or entry, netns file or RUN veth of the build left."""
-    from netplug import nft
-    from netplug.netns import default_run_dir
-
-    bridge = _bridge()
-    assert not Path("/sys/class/net", bridge).exists(), "build bridge left"
-    assert nft.list_tables(None, bridge) == [], "nft table left"
-    ipam = paths.ipam_dir()
-    assert not (ipam / f"{BRIDGE_PROJECT}_{network_name(ipam)}").exists(), "IPAM left"
-    assert not list(default_run_dir().glob("build-*")), "netns file left"
-    links = _host_links()
-    left = [links[i] for i in peer_ifindexes if links.get(i, "").startswith("pcv-")]
-    assert left == [], "RUN veth left"
 
 
 def test_default_network_is_a_netns_on_the_build_bridge(build, serve):
@@ -164,7 +133,7 @@ def test_a_build_that_starts_after_a_killed_one_removes_what_it_left(build):
     stale = netplug.create_replica_netns(f"{killed._netns_prefix()}deadbeef0000")
     killed._users.close()  # its flock goes with the process; the objects stay
     killed._users = None
-    assert stale.exists() and Path("/sys/class/net", _bridge()).exists()
+    assert stale.exists() and Path("/sys/class/net", build_bridge()).exists()
     build("FROM BUSYBOX\nRUN true\n")
     assert_no_build_network()
     assert os.path.exists(paths.ipam_dir())
