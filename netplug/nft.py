@@ -76,6 +76,19 @@ def ports_ruleset(table: str, bindings: Sequence[PortBinding], family: str = "ip
     )
 
 
+def egress_ruleset(
+    table: str, client_ip: str, subnet: str, gateway: str, tcp_port: int, udp_port: int
+) -> str:
+    """A client's DNS (UDP 53, any address) and TCP leaving its subnet, DNATed to a userland
+    relay on the gateway (``netplug.egress``)."""
+    to_relay = f"ip saddr {client_ip} ip daddr != {subnet} meta l4proto tcp"
+    pre = [
+        f"ip saddr {client_ip} udp dport 53 dnat ip to {gateway}:{udp_port}",
+        f"{to_relay} dnat ip to {gateway}:{tcp_port}",
+    ]
+    return _table(table, {"prerouting": ("type nat hook prerouting priority dstnat", pre)})
+
+
 def _loopback(host_ip: str) -> bool:
     return host_ip.startswith("127.") or host_ip == "::1"
 

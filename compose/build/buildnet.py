@@ -1,15 +1,21 @@
 """The network of a RUN with ``--network=default``: like BuildKit's, its own network namespace
-on a bridge with NAT out (it reaches a package index, never the host's 127.0.0.1 or its ports).
+on a bridge, with a way out (it reaches a package index, never the host's 127.0.0.1 or ports).
 
 - the bridge: one netplug network per state dir (``BRIDGE_PROJECT``/``<hash of the IPAM root>``;
-  its subnet from daemon.json's address pools, forwarding by its ``ip-forward``), shared by the
-  builds running at the same time: each build holds a shared flock on ``<ipam>/_build.users``
-  while it uses the bridge, and the last one to leave removes it (bridge, nft table, IPAM
-  record) under the ``_build.lock`` mutex. A build killed with SIGKILL leaves it to the next
-  build, which reuses it and removes it when it ends;
+  its subnet from daemon.json's address pools), shared by the builds running at the same time:
+  each build holds a shared flock on ``<ipam>/_build.users`` while it uses the bridge, and the
+  last one to leave removes it (bridge, nft tables, IPAM record) under the ``_build.lock``
+  mutex. A build killed with SIGKILL leaves it to the next one, which removes it first;
+- the way out: each build's ``netplug.egress`` relay on the gateway: a RUN's TCP leaving the
+  subnet and its DNS (the gateway is its nameserver; the relay asks the host's, loopback ones
+  too) are made by the host's own sockets, as rootless BuildKit's slirp does. So a RUN gets
+  out wherever the host does, also where the host's firewall drops forwarded packets (the
+  test machines do; NAT alone then leaves RUNs without a package index). Other UDP and ICMP
+  leave by the bridge's masquerade where forwarding is allowed;
 - each RUN: a netns ``build-<network>-<run id>`` attached by a veth pair (netplug's
-  ``attach``), removed (veth, netns file, IPAM entry) when the RUN ends, whatever way it ends.
-  The first build to join also removes what a killed build left (netns files, the bridge).
+  ``attach``) and its relay rules (one nft table), all removed when the RUN ends, whatever
+  way it ends (the deletions in a thread the build's end waits for: a veth deletion waits
+  ~20 ms for the kernel). The first build to join removes what a killed build left.
 
 ``none`` and ``host`` need nothing from here (the runtime makes a loopback-only namespace or
 stays in the host's).
@@ -46,6 +52,8 @@ class BuildNetwork:
         self._lock = threading.Lock()
         self._users: IO[str] | None = None
         self._cfg: Any = None
+        self._info: Any = None  # netplug.NetworkInfo, once joined
+        self._relay: Any = None  # netplug.egress.EgressRelay, once joined
         self._warming: threading.Thread | None = None
         self._releases: list[threading.Thread] = []
 
@@ -57,19 +65,29 @@ class BuildNetwork:
             self._cfg = NetworkConfig(BRIDGE_PROJECT, network_name(self.ipam_root))
         return self._cfg
 
+    @property
+    def gateway(self) -> str:
+        """The bridge's address: the RUN's nameserver (the relay answers there)."""
+        self._join()
+        return str(self._info.gateway)
+
     @contextlib.contextmanager
     def sandbox(self, run_id: str) -> Iterator[Path]:
-        """A netns for one RUN, attached to the bridge; removed on the way out."""
+        """A netns for one RUN, attached to the bridge, its outbound traffic relayed; removed
+        on the way out."""
         import netplug
+        from netplug.egress import open_egress
 
         self._join()
         name = f"{self._netns_prefix()}{run_id}"
         request = [netplug.AttachRequest(self.config)]
         try:
             netns = netplug.create_replica_netns(name)
-            netplug.attach(
+            (att,) = netplug.attach(
                 BRIDGE_PROJECT, name, request, netns, ipam_root=self.ipam_root, dns_redirect=False
             )
+            net = self.config.name
+            open_egress(BRIDGE_PROJECT, net, name, att.ip, self._info.subnet, self._relay)
             yield netns
         except netplug.NetplugError as err:
             raise BuildError(f"the build network: {err}") from err
@@ -82,7 +100,10 @@ class BuildNetwork:
 
     def _release(self, name: str, request: list[Any]) -> None:
         import netplug
+        from netplug.egress import close_egress
 
+        with contextlib.suppress(netplug.NetplugError, OSError):
+            close_egress(BRIDGE_PROJECT, self.config.name, name)
         # the netns first: the kernel then deletes the veth pair itself (detach finds it gone)
         with contextlib.suppress(netplug.NetplugError, OSError):
             netplug.remove_replica_netns(name)
@@ -137,16 +158,18 @@ class BuildNetwork:
     def _ensure(self) -> None:
         import netplug
         from compose.supervisor.machine.netconfig import load_network_settings
+        from netplug.egress import EgressRelay
 
         settings = load_network_settings()
         try:
-            netplug.ensure_network(
+            self._info = netplug.ensure_network(
                 self.config,
                 ipam_root=self.ipam_root,
                 address_pools=settings.pools,
                 ip_forward=settings.ip_forward,
             )
-        except netplug.NetplugError as err:
+            self._relay = EgressRelay(self._info.gateway, host_nameservers())
+        except (netplug.NetplugError, OSError) as err:
             raise BuildError(f"the build network: {err}") from err
 
     def close(self) -> None:
@@ -156,6 +179,9 @@ class BuildNetwork:
         for thread in waits:
             thread.join()
         with self._lock:
+            if self._relay is not None:
+                self._relay.close()
+                self._relay = None
             users, self._users = self._users, None
             if users is None:
                 return
@@ -179,6 +205,16 @@ class BuildNetwork:
             yield
         finally:
             os.close(fd)
+
+
+def host_nameservers() -> list[str]:
+    """The host's nameservers, loopback ones too (the relay asks them from the host)."""
+    try:
+        text = Path("/etc/resolv.conf").read_text()
+    except OSError:
+        text = ""
+    found = [w[1] for w in (line.split() for line in text.splitlines()) if w[:1] == ["nameserver"]]
+    return found[:3] or ["127.0.0.1"]
 
 
 def _try_exclusive(fh: IO[str]) -> bool:

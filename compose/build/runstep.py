@@ -4,9 +4,9 @@ upper directory becomes the step's layer.
 - rootfs: the stage's layers as overlay lower dirs and a fresh upper dir, mounted with
   ``redirect_dir=off,index=off,metacopy=off`` so the upper dir is a complete diff in the store's
   layer format (0/0 character devices for deletions, opaque directories);
-- network: ``default`` is BuildKit's: a namespace of its own on the build bridge with NAT out
-  (``compose.build.buildnet``: it reaches the outside, never the host's 127.0.0.1), with the
-  host's nameservers; ``none`` a namespace with only loopback; ``host`` the host's;
+- network: ``default`` is BuildKit's: a namespace of its own on the build bridge, its outbound
+  TCP and DNS relayed by the host (``compose.build.buildnet``: it reaches the outside, never
+  the host's 127.0.0.1); ``none`` a namespace with only loopback; ``host`` the host's;
   ``/etc/hosts`` gets ``extra_hosts``;
 - mounts: bind (a copy of the selected source, so .dockerignore'd files stay invisible and
   ``rw`` writes are discarded), cache (a directory of the store, ``sharing=locked`` by flock),
@@ -99,8 +99,8 @@ def run(step: RunStep, env: RunEnv, inputs: RunInputs) -> Path:
     try:
         files.mkdir(parents=True, mode=0o700)
         layer = env.tmp / f"layer-{rid}"
-        with _locks(step, env), _network(step, env, rid) as netns:
-            spec = _spec(step, env, inputs, rid, work, files, netns)
+        with _locks(step, env), _network(step, env, rid) as network:
+            spec = _spec(step, env, inputs, rid, work, files, network)
             _execute(spec, step, env, inputs, layer)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -117,35 +117,30 @@ def run(step: RunStep, env: RunEnv, inputs: RunInputs) -> Path:
 
 # -- the network --------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _network(step: RunStep, env: RunEnv, rid: str) -> Iterator[Path | None]:
-    """The netns a ``default`` RUN joins (None: ``none`` and ``host`` need none)."""
+def _network(step: RunStep, env: RunEnv, rid: str) -> Iterator[tuple[Path, str] | None]:
+    """(netns, nameserver) of a ``default`` RUN (None: ``none`` and ``host`` need none)."""
     if step.network != "default":
         yield None
         return
     network = env.network or BuildNetwork()
     try:
         with network.sandbox(rid) as netns:
-            yield netns
+            yield netns, network.gateway
     finally:
         if env.network is None:
             network.close()
 
 
-def _resolv_conf(files: Path) -> Path:
-    """The host's nameservers but loopback ones (unreachable from the RUN's netns); with only
-    loopback ones (a local stub such as systemd-resolved), the stub's upstreams, as Docker."""
+def _resolv_conf(files: Path, nameserver: str) -> Path:
+    """The host's search and options, with the build network's relay as the nameserver."""
     from compose.runtime.etcfiles import resolv_conf
 
-    text = ""
-    for source in ("/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"):
-        try:
-            text = resolv_conf(Path(source).read_text())
-        except OSError:
-            continue
-        if "nameserver" in text:
-            break
+    try:
+        host = Path("/etc/resolv.conf").read_text()
+    except OSError:
+        host = ""
     path = files / "resolv.conf"
-    path.write_text(text)
+    path.write_text(resolv_conf(host, dns=[nameserver]))
     return path
 
 
@@ -157,15 +152,15 @@ def _spec(
     rid: str,
     work: Path,
     files: Path,
-    netns: Path | None = None,
+    network: tuple[Path, str] | None = None,
 ) -> ContainerSpec:
     layers = inputs.layers or [_empty_layer(env.tmp)]
     mounts, extra_env = _mounts(step, env, inputs, files)
     hosts = files / "hosts"
     hosts.write_text(_hosts_text(step, env.extra_hosts))
     etc = [("/etc/hosts", hosts)]
-    if netns is not None:
-        etc.append(("/etc/resolv.conf", _resolv_conf(files)))
+    if network is not None:
+        etc.append(("/etc/resolv.conf", _resolv_conf(files, network[1])))
     limits = Limits(
         pids=pids_limit(),
         shm_size=env.shm_size or Limits().shm_size,
@@ -182,7 +177,7 @@ def _spec(
         hostname=HOSTNAME,
         mounts=tuple(mounts),
         etc_files=tuple(etc),
-        netns_path=netns,
+        netns_path=network[0] if network else None,
         host_network=step.network == "host",
         limits=limits,
         privileged=step.privileged,

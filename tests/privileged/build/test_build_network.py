@@ -28,11 +28,15 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def serve() -> Iterator[object]:
-    """``serve(host) -> "host:port"``: an HTTP server on ``host`` for the test's duration."""
+    """``serve(host, netns=None) -> "host:port"``: an HTTP server on ``host`` (in ``netns``)
+    for the test's duration."""
+    from netplug.netns import entered
+
     servers: list[http.server.HTTPServer] = []
 
-    def start(host: str) -> str:
-        server = http.server.HTTPServer((host, 0), _Quiet)
+    def start(host: str, netns: Path | None = None) -> str:
+        with entered(netns):
+            server = http.server.HTTPServer((host, 0), _Quiet)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"{host}:{server.server_address[1]}"
@@ -73,14 +77,68 @@ def test_default_network_is_a_netns_on_the_build_bridge(build, serve):
     assert_no_build_network((int(built.read("/iflink")),))
 
 
-def test_resolv_conf_has_the_hosts_reachable_nameservers(build):
-    from compose.runtime.etcfiles import resolv_conf
+@pytest.fixture
+def outside() -> Iterator[tuple[Path, str]]:
+    """(netns, address): a netns the test makes, routed from the host by a veth pair (an
+    "outside" host for the RUN: its traffic goes there by the build network's way out)."""
+    import secrets
+    import subprocess
 
-    built = build("FROM BUSYBOX\nRUN cat /etc/resolv.conf > /resolv\n")
-    expected = resolv_conf(Path("/etc/resolv.conf").read_text())
-    if "nameserver" in expected:
-        assert built.read("/resolv") == expected
-    assert "nameserver 127." not in built.read("/resolv")
+    import netplug
+
+    tag = secrets.token_hex(3)
+    octet = int(tag[:2], 16)
+    name, host_if = f"bnt-{tag}", f"bnh-{tag}"
+    netns = netplug.create_replica_netns(name)
+    inside = ["nsenter", f"--net={netns}", "ip"]
+    try:
+        for cmd in (
+            [*inside, "link", "add", "eth9", "type", "veth", "peer", "name", host_if],
+            [*inside, "link", "set", host_if, "netns", str(os.getpid())],
+            ["ip", "addr", "add", f"10.251.{octet}.1/30", "dev", host_if],
+            ["ip", "link", "set", host_if, "up"],
+            [*inside, "addr", "add", f"10.251.{octet}.2/30", "dev", "eth9"],
+            [*inside, "link", "set", "eth9", "up"],
+        ):
+            subprocess.run(cmd, check=True, capture_output=True)
+        yield netns, f"10.251.{octet}.2"
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        netplug.remove_replica_netns(name)
+
+
+def test_default_network_gets_out_by_the_hosts_sockets(build, serve, outside):
+    """The RUN reaches an address beyond the bridge (the relay connects from the host, so a
+    host that drops forwarded packets still lets it out), and DNS answers come back."""
+    netns, address = outside
+    server = serve(address, netns)
+    built = build(f"FROM BUSYBOX\nRUN {PROBE.format(addr=server)} > /outside\n")
+    assert built.read("/outside") == "reached\n"
+    assert_no_build_network()
+
+
+def test_default_network_cannot_reach_another_networks_bridge(build, serve):
+    """An address on another pycompose network's bridge stays out of reach (as with NAT)."""
+    import secrets
+    import subprocess
+
+    bridge = f"pcb-t{secrets.token_hex(4)}"
+    octet = int(bridge[-2:], 16)
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    try:
+        subprocess.run(["ip", "addr", "add", f"10.252.{octet}.1/24", "dev", bridge], check=True)
+        subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
+        server = serve(f"10.252.{octet}.1")
+        built = build(f"FROM BUSYBOX\nRUN {PROBE.format(addr=server)} > /other\n")
+    finally:
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+    assert built.read("/other") == "unreachable\n"
+
+
+def test_resolv_conf_names_the_gateway_whose_relay_asks_the_hosts_nameservers(build):
+    built = build("FROM BUSYBOX\nRUN cat /etc/resolv.conf > /resolv; ip route > /route\n")
+    gateway = built.read("/route").split()[2]
+    assert f"nameserver {gateway}\n" in built.read("/resolv")
     assert_no_build_network()
 
 
