@@ -189,7 +189,8 @@ def test_a_build_that_starts_after_a_killed_one_removes_what_it_left(build):
     killed = BuildNetwork()
     killed._join()
     stale = netplug.create_replica_netns(f"{killed._netns_prefix()}deadbeef0000")
-    killed._users.close()  # its flock goes with the process; the objects stay
+    killed._users.close()  # its flock and relay go with the process; the objects stay
+    killed._relay.close()
     killed._users = None
     assert stale.exists() and Path("/sys/class/net", build_bridge()).exists()
     build("FROM BUSYBOX\nRUN true\n")

@@ -199,3 +199,15 @@ def test_dns_answers_aaaa_with_ipv6_addresses_and_reverse_ipv6():
     records.replace("p_default", {}, {"fd00:1::2": "p-web-1.p_default"})
     reply = DNSRecord.parse(answer(ptr.pack(), records, "p_default", 5) or b"")
     assert [str(r.rdata) for r in reply.rr] == ["p-web-1.p_default."]
+
+
+def test_egress_ruleset_sends_a_clients_dns_and_outbound_tcp_to_the_relay():
+    from netplug.nft import egress_ruleset
+
+    text = egress_ruleset("pcb-x-p-1", "172.28.0.2", "172.28.0.0/24", "172.28.0.1", 4000, 4001)
+    assert "type nat hook prerouting priority dstnat" in text
+    assert "ip saddr 172.28.0.2 udp dport 53 dnat ip to 172.28.0.1:4001" in text
+    assert (
+        "ip saddr 172.28.0.2 ip daddr != 172.28.0.0/24 meta l4proto tcp dnat ip to 172.28.0.1:4000"
+        in text
+    )
