@@ -274,3 +274,26 @@ def test_cancel_leaves_nothing_and_the_next_build_reuses_finished_steps(build, s
             "FROM BUSYBOX\nRUN echo done > /first\nRUN exit 1\n", builder=Builder(store, progress2)
         )
     assert [v.state for v in progress2.vertices if "echo done" in v.name] == ["cached"]
+
+
+def test_run_mount_ssh_forwards_the_agent_socket(build, tmp_path: Path) -> None:
+    """`RUN --mount=type=ssh` (build: ssh: [default]): the agent's socket inside the RUN at
+    BuildKit's path with SSH_AUTH_SOCK naming it; nothing of it in the image; `required`
+    without an agent is an error naming it. (busybox has no unix-socket client for a round
+    trip: the socket's presence is what the RUN can check.)"""
+    import socket
+
+    agent_path = tmp_path / "agent.sock"
+    with socket.socket(socket.AF_UNIX) as agent:
+        agent.bind(str(agent_path))
+        agent.listen(1)
+        built = build(
+            "FROM BUSYBOX\n"
+            "RUN --mount=type=ssh"
+            " sh -c 'test -S \"$SSH_AUTH_SOCK\" && echo $SSH_AUTH_SOCK > /sock'\n",
+            ssh={"default": str(agent_path)},
+        )
+    assert built.read("/sock") == "/run/buildkit/ssh_agent.0\n"
+    assert built.stat("/run/buildkit/ssh_agent.0") is None  # the mount stub is not in a layer
+    with pytest.raises(Exception, match='ssh agent "default" is required'):
+        build("FROM BUSYBOX\nRUN --mount=type=ssh,required true\n", no_cache=True)
