@@ -105,6 +105,7 @@ class Executor:
         self.hooks = hooks or Hooks()
         self._stop_timeout: float | None = None  # the replicas' own grace periods
         self._limiter: anyio.CapacityLimiter | None = None
+        self._handing_over: dict[str, anyio.Lock] = {}  # service -> one start-first hand-over
 
     async def run(
         self, plan: Plan, stop_timeout: float | None = None, report: Report = progress.ignore
@@ -346,11 +347,17 @@ class Executor:
         inherit = not action.renew
         if action.start_first:
             await self._start_successor(service, index, staging, inherit)
-            await self.driver.drain_replica(name, staging)  # new connections: the successor's
+            # one replica of the service at a time between its stop and the hand-over of its
+            # addresses: a proxy that resolved them all once (nginx) retries the next one, and
+            # when two such windows overlapped every retry failed (502s under no load)
+            async with self._handing_over.setdefault(service, anyio.Lock()):
+                await self.driver.drain_replica(name, staging)  # new connections: successor
+                await self.stop(name)
+                await self.driver.take_over_replica(name, staging)  # clients that cached it
         else:
             await self._successor(service, index, staging, inherit)
-        await self.stop(name)
-        await self.driver.take_over_replica(name, staging)  # clients that cached its address
+            await self.stop(name)
+            await self.driver.take_over_replica(name, staging)
         await self.remove(name)
         await self.driver.rename_replica(staging, name)
         self.tracker.rename(staging, name)
