@@ -23,16 +23,17 @@ from netplug.tasks import TaskGroupService, UdpReplies
 log = logging.getLogger(__name__)
 
 
-def host_resolvers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[Upstream]:
+def host_nameservers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[str]:
+    """The ``nameserver`` addresses of the host's resolv.conf, in order (IPv6 ones too)."""
     try:
         lines = resolv_conf.read_text().splitlines()
     except OSError:
         return []
-    return [
-        (line.split()[1], 53)
-        for line in lines
-        if line.startswith("nameserver") and len(line.split()) > 1 and ":" not in line
-    ]
+    return [w[1] for w in (line.split() for line in lines) if w[:1] == ["nameserver"] and w[1:]]
+
+
+def host_resolvers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[Upstream]:
+    return [(ns, 53) for ns in host_nameservers(resolv_conf) if ":" not in ns]
 
 
 UDP_LIMIT = 512  # RFC 1035, unless the query's EDNS0 OPT record offers more

@@ -213,12 +213,9 @@ class BuildNetwork:
 
 def host_nameservers() -> list[str]:
     """The host's nameservers, loopback ones too (the relay asks them from the host)."""
-    try:
-        text = Path("/etc/resolv.conf").read_text()
-    except OSError:
-        text = ""
-    found = [w[1] for w in (line.split() for line in text.splitlines()) if w[:1] == ["nameserver"]]
-    return found[:3] or ["127.0.0.1"]
+    from netplug.dns import host_nameservers as listed
+
+    return listed()[:3] or ["127.0.0.1"]
 
 
 def _try_exclusive(fh: IO[str]) -> bool:
