@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SOCKET_MODE = 0o600
 DIR_MODE = 0o700
 _UCRED = struct.Struct("3i")  # pid, uid, gid
+SUN_PATH_MAX = 107  # sockaddr_un's 108 bytes, the last one the NUL
 
 
 def prepare_dir(directory: Path) -> None:
@@ -36,3 +39,19 @@ def peer_uid(sock: socket.socket) -> int:
 
 def peer_allowed(sock: socket.socket) -> bool:
     return peer_uid(sock) in (0, os.geteuid())
+
+
+@contextmanager
+def addressable(path: Path) -> Iterator[str]:
+    """A name of ``path`` that bind() and connect() take: the path itself, or, when it is longer
+    than a socket address holds (a deep state or run dir), the same file reached through an
+    open descriptor of its directory (``/proc/self/fd/N/name``). Valid inside the block."""
+    text = str(path)
+    if len(os.fsencode(text)) <= SUN_PATH_MAX:
+        yield text
+        return
+    fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)

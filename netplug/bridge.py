@@ -42,16 +42,17 @@ def ensure_network(
     ``ip_forward`` False (Docker's ``"ip-forward": false``) leaves the host's forwarding
     sysctls as they are: replicas then reach only their networks and the host."""
     root = ipam_root or default_ipam_root()
-    routes = call_in(host_netns, pool.host_routes)
-    assigned = pool.assign(root, cfg, routes, address_pools)
-    info = NetworkInfo(
-        bridge_name(cfg.project, cfg.name),
-        assigned.subnet,
-        assigned.gateway,
-        assigned.subnet6,
-        assigned.gateway6,
-    )
-    _ensure_bridge(cfg, info, host_netns)
+    with pool.host_lock():
+        routes = call_in(host_netns, pool.host_routes)
+        assigned = pool.assign(root, cfg, routes, address_pools)
+        info = NetworkInfo(
+            bridge_name(cfg.project, cfg.name),
+            assigned.subnet,
+            assigned.gateway,
+            assigned.subnet6,
+            assigned.gateway6,
+        )
+        _ensure_bridge(cfg, info, host_netns)
     if ip_forward and not cfg.internal:
         sysctl.write(host_netns, "net.ipv4.ip_forward", "1")
         if info.subnet6 is not None:

@@ -35,7 +35,8 @@ async def serve(path: Path, handler: Handler) -> None:
     path.unlink(missing_ok=True)
     import anyio  # here: clients (`call`) stay free of it
 
-    listener = await anyio.create_unix_listener(path)
+    with localsock.addressable(path) as address:
+        listener = await anyio.create_unix_listener(address)
     localsock.make_private(path)
     try:
         async with listener:
@@ -125,7 +126,8 @@ def call(
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
-            sock.connect(str(path))
+            with localsock.addressable(path) as address:
+                sock.connect(address)
         except (ConnectionRefusedError, FileNotFoundError):
             return None
         try:

@@ -11,20 +11,20 @@ Docker 27 derives one from its engine ID.
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import json
 import os
 import secrets
 import socket
 import struct
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from netplug.errors import AddressExhausted, NetworkConfigError
 from netplug.ipam.allocator import Network, make_range
+from netplug.ipam.store import flocked
 from netplug.types import AddressPool, NetworkConfig
 
 Net = ipaddress.IPv4Network
@@ -166,15 +166,19 @@ def other_subnets(root: Path, key: str) -> list[Network]:
     return nets
 
 
-@contextmanager
-def pool_lock(root: Path) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / "pool.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def pool_lock(root: Path) -> AbstractContextManager[None]:
+    return flocked(root / "pool.lock")
+
+
+HOST_LOCK = Path("/run/netplug/subnets.lock")
+
+
+def host_lock(path: Path = HOST_LOCK) -> AbstractContextManager[None]:
+    """Held from reading the host's routes until the new bridge has its address (the route that
+    marks the subnet taken): two IPAM roots on one host (two state dirs, e.g. parallel test
+    runs, or pycompose and a build) would otherwise pick the same free subnet. Like iptables'
+    /run/xtables.lock, a file lock that dies with its holder."""
+    return flocked(path)
 
 
 def assign(

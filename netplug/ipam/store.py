@@ -18,6 +18,21 @@ from typing import Protocol
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 LAST = {4: "last_reserved_ip.0", 6: "last_reserved_ip.1"}
 LOCK = "lock"
+
+
+@contextmanager
+def flocked(path: Path) -> Iterator[None]:
+    """An exclusive flock on ``path`` (made, with its directory, on first use), held for the
+    block; the kernel drops it when its holder dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 HINT_WIDTH = 40
 
 
@@ -88,13 +103,8 @@ class DiskStore:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with flocked(self.dir / LOCK):
             yield
-        finally:
-            os.close(fd)
 
     def reserve(self, ip: Address, owner: str, ifname: str) -> bool:
         """Create the IP's file with its content in one step (link of a written temp file), so a

@@ -14,7 +14,7 @@ import time
 import pytest
 from e2e_helpers import Cli, leaks, supervisors, wait_for, write_stack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.serial, pytest.mark.timeout(240)]
 
 TICKER = (
     """["sh", "-c", "trap 'exit 0' TERM; i=0; """

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from e2e_helpers import Cli, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.serial, pytest.mark.timeout(180)]
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from e2e_helpers import UNHEALTHY, leaks, wait_for, write_stack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.serial, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "pytest"
@@ -31,6 +31,13 @@ stack = stack_fixture({str(EXAMPLE / "compose.yaml")!r}, scope="session")
 """
 
 
+def fresh_env(**extra: str) -> dict[str, str]:
+    """The environment of a pytest a user starts: none of this suite's own xdist worker's
+    variables (under `-n`, PYTEST_XDIST_WORKER would name the inner session's stacks)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    return {**env, **extra}
+
+
 def pytest_session(
     suite: Path, *args: str, timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
@@ -38,6 +45,7 @@ def pytest_session(
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(suite), *args],
         cwd=suite,
+        env=fresh_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -79,7 +87,7 @@ def test_the_example_passes_with_a_stack_per_worker(images_env, isolated_dirs):
 
 
 WORKERS = """
-import os, socket
+import os, socket, time
 from pathlib import Path
 
 def _record(stack):
@@ -87,7 +95,7 @@ def _record(stack):
     with socket.create_connection((ip, 6379), timeout=5) as conn:
         conn.sendall(b"PING\\r\\n")
         assert conn.recv(64) == b"+PONG\\r\\n"
-    line = f"{os.environ['PYTEST_XDIST_WORKER']} {stack.project} {ip}\\n"
+    line = f"{os.environ['PYTEST_XDIST_WORKER']} {stack.project} {ip} {time.time():.3f}\\n"
     with open(os.environ["SEEN"], "a") as seen:
         seen.write(line)
 
@@ -101,13 +109,17 @@ def test_each_xdist_worker_gets_its_own_stack(images_env, isolated_dirs, tmp_pat
     monkeypatch.setenv("SEEN", str(seen))
     # `--dist each`: every worker runs the tests (with `load`, a worker slow to bring its stack
     # up may get none of four)
-    proc = pytest_session(suite(tmp_path, WORKERS), "-n", "2", "--dist", "each")
+    proc = pytest_session(suite(tmp_path, WORKERS), "-n", "2", "--dist", "each", "--durations=6")
+    print(proc.stdout[-3000:])  # where the time went (once, under load, 206 s, not ~10 s)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = {tuple(line.split()) for line in seen.read_text().splitlines()}
-    by_worker = {worker: (project, ip) for worker, project, ip in rows}
+    rows = [line.split() for line in seen.read_text().splitlines()]
+    by_worker = {worker: (project, ip) for worker, project, ip, _ in rows}
     assert len(by_worker) == 2, (rows, proc.stdout)  # both workers ran tests
     assert len({project for project, _ in by_worker.values()}) == 2  # no shared stack
-    assert len({ip for _, ip in by_worker.values()}) == 2
+    spans = {w: [float(r[3]) for r in rows if r[0] == w] for w in by_worker}
+    (first, a), (second, b) = sorted(spans.items(), key=lambda item: min(item[1]))
+    if min(b) <= max(a):  # both stacks up at once: two networks, two subnets
+        assert by_worker[first][1] != by_worker[second][1], rows
     for worker, (project, _) in by_worker.items():
         assert project.endswith(f"-{worker}")
     assert projects() == []
@@ -149,18 +161,20 @@ def test_a_failed_test_reports_the_services_log_lines(images_env, isolated_dirs,
 
 def test_keep_leaves_the_failed_tests_stack_up(images_env, isolated_dirs, tmp_path):
     proc = pytest_session(suite(tmp_path, FAILING), "--pycompose-keep")
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "pycompose: kept stacks" in proc.stdout
     kept = projects()
-    assert len(kept) == 1 and kept[0]["Owner"].startswith("kept"), kept
-    name = kept[0]["Name"]
-    assert f"pycompose -p {name} down -v" in proc.stdout
-    subprocess.run(
-        [sys.executable, "-m", "compose", "-p", name, "down", "-v", "-t", "1"],
-        check=True,
-        capture_output=True,
-    )
-    assert no_leaks(name) == []
+    try:
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "pycompose: kept stacks" in proc.stdout
+        assert len(kept) == 1 and kept[0]["Owner"].startswith("kept"), kept
+        assert f"pycompose -p {kept[0]['Name']} down -v" in proc.stdout
+    finally:  # a kept stack outlives the session: this test takes it down whatever happened
+        for name in [p["Name"] for p in kept]:
+            subprocess.run(
+                [sys.executable, "-m", "compose", "-p", name, "down", "-v", "-t", "1"],
+                check=True,
+                capture_output=True,
+            )
+            assert no_leaks(name) == []
 
 
 def test_a_stack_that_does_not_come_up_is_torn_down_and_explained(
@@ -211,7 +225,7 @@ def test_a_killed_pytest_leaves_nothing_behind(images_env, isolated_dirs, tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(root)],
         cwd=root,
-        env={**os.environ, "READY": str(ready)},
+        env=fresh_env(READY=str(ready)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,

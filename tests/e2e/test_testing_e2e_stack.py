@@ -37,7 +37,8 @@ def no_leaks(project: str) -> list[str]:
 def test_a_stack_from_up_to_down(images_env, isolated_dirs):
     with Stack(EXAMPLE, env={"GREETING": "hi"}) as stack:
         project = stack.project
-        assert project.startswith("pytest-example-") and project.endswith("-main")
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # this suite's own worker
+        assert project.startswith("pytest-example-") and project.endswith(f"-{worker}")
         ip, port = stack.address("redis", 6379)
         assert ip.count(".") == 3 and port == 6379  # the bridge IP: nothing is published
         assert redis(stack, "PING") == b"+PONG\r\n"

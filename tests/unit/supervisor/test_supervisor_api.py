@@ -67,3 +67,26 @@ def test_request_reply_and_errors():
 
     assert anyio.run(main) == {"ok": True, "echo": {"op": "status", "n": 1}}
     assert not socket_path("p").exists()
+
+
+def test_a_socket_path_longer_than_a_socket_address_holds(tmp_path, monkeypatch):
+    """A deep run dir (pytest-xdist's tmp dirs, a CI workspace) puts supervisor.sock past the
+    108 bytes of a socket address: serving and calling still work, and the file is where
+    `ls` looks for it."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    monkeypatch.setenv("PYCOMPOSE_RUN_DIR", str(deep))
+    assert len(str(socket_path("p"))) > 108
+
+    async def handler(request, channel):
+        return {"ok": True, "echo": request["op"]}
+
+    async def main():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(api.serve, socket_path("p"), handler)
+            await anyio.sleep(0.1)
+            assert socket_path("p").is_socket()
+            reply = await anyio.to_thread.run_sync(api.call, "p", {"op": "status"})
+            tg.cancel_scope.cancel()
+        return reply
+
+    assert anyio.run(main) == {"ok": True, "echo": "status"}
