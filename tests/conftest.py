@@ -45,7 +45,19 @@ def isolated_dirs(
     os.umask(umask)
     yield base
     os.umask(umask)
+    _remove_build_network(base / "state" / "ipam")
     _remove_cgroup_root(cgroup_root)
+
+
+def _remove_build_network(ipam: Path) -> None:
+    """A build keeps its bridge for the next one (as docker keeps docker0), one per state dir:
+    the test's own goes with its state dir (most tests never build: a glob decides)."""
+    if not any(ipam.glob("_build_*")):
+        return
+    from compose.build.buildnet import BuildNetwork
+
+    if BuildNetwork(ipam).remove() is None:
+        pytest.fail("a build of this test still runs (its build bridge is in use)")
 
 
 def _remove_cgroup_root(name: str) -> None:

@@ -2,24 +2,28 @@
 on a bridge, with a way out (it reaches a package index, never the host's 127.0.0.1 or ports).
 
 - the bridge: one netplug network per state dir (``BRIDGE_PROJECT``/``<hash of the IPAM root>``;
-  its subnet from daemon.json's address pools), shared by the builds running at the same time:
-  each build holds a shared flock on ``<ipam>/_build.users`` while it uses the bridge, and the
-  last one to leave removes it (bridge, nft tables, IPAM record) under the ``_build.lock``
-  mutex. A build killed with SIGKILL leaves it to the next one, which removes it first;
-- the way out: each build's ``netplug.egress`` relay on the gateway: a RUN's TCP leaving the
-  subnet and its DNS (the gateway is its nameserver; the relay asks the host's, loopback ones
-  too) are made by the host's own sockets, as rootless BuildKit's slirp does. So a RUN gets
-  out wherever the host does, also where the host's firewall drops forwarded packets (the
-  test machines do; NAT alone then leaves RUNs without a package index). Other UDP and ICMP
-  leave by the bridge's masquerade where forwarding is allowed;
+  its subnet from daemon.json's address pools), made at the first build that needs it and kept,
+  as docker keeps docker0: the next build verifies it (``ensure_network`` is idempotent) and
+  uses it. Each build holds a shared flock on ``<ipam>/_build.users`` while it uses it;
+  ``remove`` (``pycompose builder prune``) takes it exclusively under the ``_build.lock``
+  mutex, so it never removes the bridge under a running build. ``down`` never touches it (no
+  compose project is named ``_build``). The first build to join, when no other runs, removes
+  what a SIGKILLed build left (its RUNs' netns files: then the bridge too, made afresh);
+- the way out: each build's ``netplug.egress`` relay on the gateway (two sockets of the build's
+  process, gone with it): a RUN's TCP leaving the subnet and its DNS (the gateway is its
+  nameserver; the relay asks the host's, loopback ones too) are made by the host's own
+  sockets, as rootless BuildKit's slirp does. So a RUN gets out wherever the host does, also
+  where the host's firewall drops forwarded packets (the test machines do; NAT alone then
+  leaves RUNs without a package index). Other UDP and ICMP leave by the bridge's masquerade
+  where forwarding is allowed;
 - each RUN: a netns ``build-<network>-<run id>`` attached by a veth pair (netplug's
   ``attach``) and its relay rules (one nft table), all removed when the RUN ends, whatever
   way it ends (the deletions in a thread the build's end waits for: a veth deletion waits
-  ~20 ms for the kernel). The first build to join removes what a killed build left.
+  ~20 ms for the kernel).
 
-Cost (2 cores, load ~4): ~12 ms a RUN over ``host`` (netns, veth, relay table); a build
-pays ~0.2-0.3 s more for the bridge it makes and removes (joined in the background at the
-first miss; the removal waits for the kernel). A bridge kept across builds would save that.
+Cost (2 cores, load ~4): ~12 ms a RUN over ``host`` (netns, veth, relay table); the first build
+pays ~0.2-0.3 s more for the bridge (joined in the background at the first miss), later ones
+~40 ms to verify it.
 
 ``none`` and ``host`` need nothing from here (the runtime makes a loopback-only namespace or
 stays in the host's).
@@ -142,19 +146,41 @@ class BuildNetwork:
                     raise
                 self._users = users
 
-    def _remove_stale(self) -> None:
+    def _remove_stale(self, everything: bool = False) -> bool:
         """What a killed build left (called with no build using the bridge): its RUNs'
-        netns files (their veths go with them), then the bridge and its IPAM entries."""
+        netns files (their veths go with them), then the bridge, its nft tables and IPAM
+        entries (a RUN's table or address may be left too: the bridge is made afresh). With
+        ``everything``, the bridge goes in any case. True when the bridge was removed."""
         import netplug
         from netplug.netns import default_run_dir
 
+        stale = False
         with contextlib.suppress(OSError):
             for path in default_run_dir().glob(self._netns_prefix() + "*"):
+                stale = True
                 with contextlib.suppress(netplug.NetplugError, OSError):
                     netplug.remove_replica_netns(path.name)
-        if netplug.network_info(self.config, self.ipam_root) is not None:
-            with contextlib.suppress(netplug.NetplugError, OSError):
-                netplug.remove_network(self.config, ipam_root=self.ipam_root)
+        if not (stale or everything):
+            return False
+        if netplug.network_info(self.config, self.ipam_root) is None:
+            return False
+        with contextlib.suppress(netplug.NetplugError, OSError):
+            netplug.remove_network(self.config, ipam_root=self.ipam_root)
+        return True
+
+    def remove(self) -> bool | None:
+        """Remove the build bridge (``builder prune``) unless a build uses it (then None);
+        True when there was one."""
+        if not self.ipam_root.is_dir():
+            return False
+        with self._mutex():
+            users = open(self.ipam_root / "_build.users", "a")
+            try:
+                if not _try_exclusive(users):
+                    return None
+                return self._remove_stale(everything=True)
+            finally:
+                users.close()
 
     def _netns_prefix(self) -> str:
         return f"{NETNS_PREFIX}{self.config.name}-"
@@ -189,16 +215,7 @@ class BuildNetwork:
             users, self._users = self._users, None
             if users is None:
                 return
-            import netplug
-
-            with self._mutex():
-                fcntl.flock(users, fcntl.LOCK_UN)
-                try:
-                    if _try_exclusive(users):  # no other build uses it
-                        with contextlib.suppress(netplug.NetplugError, OSError):
-                            netplug.remove_network(self.config, ipam_root=self.ipam_root)
-                finally:
-                    users.close()
+            users.close()  # the bridge stays for the next build (``remove`` removes it)
 
     @contextlib.contextmanager
     def _mutex(self) -> Iterator[None]:

@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "images": ("images", "List images used by the stack's services"),
     "pull": ("pull", "Pull service images"),
     "build": ("build", "Build or rebuild services"),
+    "builder": ("builder", "Manage the build cache: prune"),
     "schema": ("schema", "Print the JSON Schema of the stack model"),
     "kube": ("kube", "Convert the stack to Kubernetes manifests (kube convert)"),
     "version": ("version", "Show the pycompose version"),

@@ -13,10 +13,11 @@ if TYPE_CHECKING:
     from compose.images.store import ImageStore
 
 
-def reachable(store: ImageStore) -> tuple[set[str], set[str]]:
-    """(blob hexes, layer hexes) reachable from any tag or from a build cache record."""
+def reachable(store: ImageStore, build_cache: bool = True) -> tuple[set[str], set[str]]:
+    """(blob hexes, layer hexes) reachable from any tag or (``build_cache``) from a build
+    cache record."""
     blobs: set[str] = set()
-    layers: set[str] = _build_cache_layers(store)
+    layers: set[str] = _build_cache_layers(store) if build_cache else set()
     todo = list(store.tags().values())
     while todo:
         digest = todo.pop()

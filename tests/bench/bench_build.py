@@ -15,7 +15,8 @@ running (``../shared/peers/setup.sh``), ``DOCKER_BUILDKIT=1 docker build`` of th
 is timed the same way and the ratios printed. Measured here with BuildKit: 2.48 s / 0.16 s /
 1.82 s. Goals: cold and one-file ratio (pycompose / BuildKit) <= 0.5, unchanged <= 1.0.
 Rounds alternate between the tools (load drifts on shared machines). Figures only: no timed
-assertions.
+assertions. The build bridge stays between builds (as docker0 does for docker); the bench
+removes it at its end with ``pycompose builder prune -a -f``.
 """
 
 from __future__ import annotations
@@ -86,8 +87,12 @@ def one_round(prepare, build, out: dict[str, list[float]]) -> None:  # type: ign
 CTX: list[Path] = []
 
 
+def pycompose_argv(root: Path) -> list[str]:
+    return [sys.executable, "-m", "compose", "-f", str(root / "compose.yaml"), "-p", "bench"]
+
+
 def pycompose_cli(root: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    argv = [sys.executable, "-m", "compose", "-f", str(root / "compose.yaml"), "-p", "bench"]
+    argv = pycompose_argv(root)
     return (lambda: _drop_cache(env), lambda: timed([*argv, "build", "-q"], env))
 
 
@@ -142,6 +147,7 @@ def report(label: str, results: dict[str, list[float]]) -> None:
 
 def run(registry_host: str) -> None:
     image = f"{registry_host}/busybox:latest"
+    print(f"load: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="pycompose-bench-build-") as tmp:
         root = Path(tmp)
         CTX[:] = [make_context(root, image)]
@@ -170,8 +176,13 @@ def run(registry_host: str) -> None:
         for _ in range(ROUNDS):  # rounds alternate: load drifts on shared machines
             for label, (prepare, build) in runners.items():
                 one_round(prepare, build, results[label])
+        print(f"load: {os.getloadavg()}")
         for label, values in results.items():
             report(label, values)
+        prune = subprocess.run(  # the build bridge too (kept between builds, as docker0)
+            [*pycompose_argv(root), "builder", "prune", "-a", "-f"], env=env, capture_output=True
+        )
+        print("pycompose builder prune -a -f:", (prune.stdout.decode().splitlines() or [""])[-1])
         if "docker BuildKit" in results:
             theirs = results["docker BuildKit"]
             for label in ("pycompose build (CLI)", "pycompose builder"):

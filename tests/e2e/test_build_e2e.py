@@ -1,6 +1,7 @@
 """Building with the real CLI: the web-db stack's web image (up builds what is missing, an
 edit rebuilds from the first affected step and recreates only that service, an unchanged
-`build` is all CACHED, `down --rmi local` removes it) and the multi-stage example."""
+`build` is all CACHED, `down --rmi local` removes it, `builder prune` its steps and the build
+bridge `down` kept) and the multi-stage example."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from pathlib import Path
 import pytest
 from e2e_helpers import STACKS, Cli, wait_for
 
-from tests.privileged.build.netcheck import assert_no_build_network
+from tests.privileged.build.netcheck import (
+    assert_no_build_bridge,
+    assert_no_build_network,
+    build_bridge,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged, pytest.mark.timeout(300)]
 
@@ -75,6 +80,11 @@ def test_web_db_builds_rebuilds_what_changed_and_removes_its_image(project, tmp_
     assert f"{project}-web" in images
     cli.run("down", "--rmi", "local", "-t", "1")
     assert "<not built>" in cli.run("images").stdout
+    assert Path("/sys/class/net", build_bridge()).exists()  # kept for the next build, as docker0
+    pruned = cli.run("builder", "prune", "-f").stdout  # the removed image's steps are dangling
+    assert "Deleted build cache objects:\n" in pruned
+    assert "Total reclaimed space: " in pruned and "Total reclaimed space: 0B" not in pruned
+    assert_no_build_bridge()
 
 
 def test_multi_stage_example(project):
@@ -121,7 +131,7 @@ def test_a_terminated_build_leaves_nothing_and_the_next_reuses_its_steps(
     assert not (isolated_dirs / "run" / "build").exists()
     root = os.environ["PYCOMPOSE_CGROUP_ROOT"]
     assert [p for p in Path("/sys/fs/cgroup").glob(f"*/{root}/build/build-*")] == []
-    assert_no_build_network()  # the RUN's netns and veth, the build bridge
+    assert_no_build_network()  # the RUN's netns, veth, relay table and address
     (tmp_path / "Dockerfile").write_text(
         f"FROM {os.environ['BUSYBOX_IMAGE']}\nRUN echo first > /f\nRUN true\n"
     )

@@ -1,6 +1,7 @@
 """RUN's network as BuildKit's: ``default`` is a netns of its own on the build bridge (the
 host's 127.0.0.1 is out of reach, the bridge's gateway is not), ``none`` has only loopback,
-``host`` is the host's; nothing of the build network outlives a build, failing or not."""
+``host`` is the host's; nothing of a RUN's network outlives the build, failing or not, and the
+bridge is kept for the next build (as docker0) till ``builder prune`` removes it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ import pytest
 from compose import paths
 from compose.build.buildnet import BuildNetwork
 from compose.errors import BuildError
-from tests.privileged.build.netcheck import assert_no_build_network, build_bridge
+from tests.privileged.build.netcheck import (
+    assert_no_build_bridge,
+    assert_no_build_network,
+    build_bridge,
+)
 
 # (busybox 1.35's wget crashes with -T: every address probed answers or refuses at once)
 PROBE = "(wget -q -O - http://{addr}/ >/dev/null && echo reached || echo unreachable)"
@@ -194,5 +199,26 @@ def test_a_build_that_starts_after_a_killed_one_removes_what_it_left(build):
     killed._users = None
     assert stale.exists() and Path("/sys/class/net", build_bridge()).exists()
     build("FROM BUSYBOX\nRUN true\n")
+    assert not stale.exists()
     assert_no_build_network()
     assert os.path.exists(paths.ipam_dir())
+
+
+def test_the_bridge_is_kept_between_builds_and_builder_prune_removes_it(build, store):
+    from compose.build.prune import prune_build_cache
+
+    build("FROM BUSYBOX\nRUN echo one > /one\n")
+    bridge = Path("/sys/class/net", build_bridge())
+    index = (bridge / "ifindex").read_text()
+    build("FROM BUSYBOX\nRUN echo two > /two\n")  # the same bridge, verified, not made again
+    assert (bridge / "ifindex").read_text() == index
+    assert_no_build_network()
+    using = BuildNetwork()
+    using._join()  # a build running: prune keeps the bridge
+    try:
+        assert prune_build_cache(store, everything=True).bridge is None
+        assert bridge.exists()
+    finally:
+        using.close()
+    assert BuildNetwork().remove() is True
+    assert_no_build_bridge()
