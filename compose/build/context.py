@@ -91,8 +91,17 @@ class FileHashes:
 
 
 def _sha256_file(path: str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    """By ``os.read`` of 1 MiB at most: ``hashlib.file_digest`` allocates a 256 KiB buffer for
+    each file, which took half the hashing time of a context of 10 kB files (0.09 s vs 0.045 s
+    for 3,000 here)."""
+    sha = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            sha.update(chunk)
+    finally:
+        os.close(fd)
+    return sha.hexdigest()
 
 
 class ContextView:

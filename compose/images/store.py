@@ -42,6 +42,34 @@ def _hex(digest: str) -> str:
     return value
 
 
+_FS_IOC_GETFLAGS, _FS_IOC_SETFLAGS, _FS_TOPDIR_FL = 0x80086601, 0x40086602, 0x00020000
+
+
+def spread_subdirs(path: Path) -> None:
+    """Mark ``path`` a top directory (``chattr +T``): ext4 then places each new subdirectory
+    (a layer being made: thousands of files) in a block group of its own choosing, as for
+    top-level dirs, instead of next to its parent. ext4 skips the inodes deleted in the last
+    minutes when it allocates one, rescanning them for every new file: in the group where a
+    cache was just removed, a 3,000-file COPY took 2-4 s of kernel time instead of 0.3-0.5 s
+    (measured here). Other filesystems ignore it (errors are ignored too)."""
+    import array
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        flags = array.array("i", [0])  # the kernel reads an int
+        fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags, True)
+        if not flags[0] & _FS_TOPDIR_FL:
+            flags[0] |= _FS_TOPDIR_FL
+            fcntl.ioctl(fd, _FS_IOC_SETFLAGS, flags, True)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def sha256_bytes(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -49,6 +77,7 @@ def sha256_bytes(data: bytes) -> str:
 class ImageStore:
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else paths.images_dir()
+        self._tmp_ready = False
 
     # -- paths -------------------------------------------------------------------------
     def blob_path(self, digest: str) -> Path:
@@ -60,7 +89,10 @@ class ImageStore:
     @property
     def tmp(self) -> Path:
         path = self.root / "tmp"
-        path.mkdir(parents=True, exist_ok=True)
+        if not (self._tmp_ready and path.is_dir()):  # gc removes it
+            path.mkdir(parents=True, exist_ok=True)
+            spread_subdirs(path)
+            self._tmp_ready = True
         return path
 
     # -- blobs -------------------------------------------------------------------------
