@@ -85,3 +85,25 @@ def test_layers_merge_as_overlay_does_whiteouts_modes_owners_then_never_again(tm
     (vol / "a.txt").unlink()
     assert not copy_up(vol, [low, top], "/data")  # initialized: an emptied volume stays empty
     assert not (vol / "a.txt").exists()
+
+
+def test_an_empty_mount_point_gets_the_top_layers_mode_and_owner_and_a_hidden_one_nothing(
+    tmp_path,
+):
+    low, top = tmp_path / "l1", tmp_path / "l2"
+    (low / "data").mkdir(parents=True)  # redis' image: an empty /data
+    (top / "data").mkdir(parents=True)
+    (top / "data").chmod(0o1770)
+    os.chown(top / "data", 999, 998)
+    vol = ensure_volume("p_empty")
+    assert copy_up(vol, [low, top], "/data")
+    info = vol.stat()
+    assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o1770, 999, 998)
+    assert _files(vol) == []
+    assert not copy_up(ensure_volume("p_none"), [low, top], "/srv/none")  # not in the image
+    (top / "var").mkdir()
+    os.setxattr(top / "var", "trusted.overlay.opaque", b"y")  # hides the lower layer's /var
+    (low / "var" / "lib").mkdir(parents=True)
+    hidden = ensure_volume("p_hidden")
+    assert not copy_up(hidden, [low, top], "/var/lib")
+    assert stat.S_IMODE(hidden.stat().st_mode) != 0o1770
