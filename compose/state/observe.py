@@ -8,7 +8,14 @@ from pathlib import Path
 from compose.procfs import is_alive
 from compose.state.layout import projects_dir
 from compose.state.lock import lock_holder_pid
-from compose.state.records import EXITED, PAUSED, RUNNING, ProjectRecord, ReplicaRecord
+from compose.state.records import (
+    CREATED,
+    EXITED,
+    PAUSED,
+    RUNNING,
+    ProjectRecord,
+    ReplicaRecord,
+)
 from compose.state.store import StateStore
 
 
@@ -42,9 +49,16 @@ class ObservedReplica:
         return self.status in (RUNNING, PAUSED)
 
     @property
+    def exit_pending(self) -> bool:
+        """Its process is gone and its live supervisor has not yet written what follows (an
+        exit code, a restart): what docker's daemon does in one step, a reader waits for."""
+        return self.supervised and self.record.status in (RUNNING, PAUSED) and not self.alive
+
+    @property
     def restarting(self) -> bool:
-        """Exited, and its supervisor's restart policy starts it again (``Restarting (3)``)."""
-        return self.record.restarting and self.supervised and self.status == EXITED
+        """Its supervisor's restart policy starts it again (``Restarting (3)``): from its exit
+        until the new process runs (made but not started is still restarting, as docker's)."""
+        return self.record.restarting and self.supervised and self.status in (EXITED, CREATED)
 
 
 @dataclass(frozen=True, slots=True)

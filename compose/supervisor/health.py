@@ -96,6 +96,8 @@ async def monitor(
         if state.status == PAUSED:
             continue  # Docker runs no healthcheck in a paused container
         ok = await _probe_once(probe, spec)
+        if me.status == PAUSED:
+            continue  # paused while it ran: a frozen probe timing out says nothing of health
         in_start = time.monotonic() - started < spec.start_period
         new, streak = next_status(status, ok, streak, spec, in_start)
         if new != status:

@@ -131,7 +131,7 @@ def _follow(
                 tail.add(src, path)
                 followed[src] = path
         picked = _picked(observed, services, index)
-        ended = [r for r in picked if not r.running and not r.restarting]
+        ended = [r for r in picked if not (r.running or r.restarting or r.exit_pending)]
         for line in tail.poll():
             click.echo(fmt.format(line))
         for rep in ended:

@@ -161,7 +161,7 @@ def status_text(rep: ObservedReplica) -> str:
         return f"Up {duration(time.time() - (rec.started_at or rec.created))}{health}"
     if rep.status == "paused":
         return f"Up {duration(time.time() - (rec.started_at or rec.created))} (Paused)"
-    if rep.status == "exited":
+    if rep.status == "exited" or rep.restarting:
         code = "unknown" if rec.exit_code is None else rec.exit_code
         since = duration(time.time() - (rec.finished_at or rec.created))
         return f"{'Restarting' if rep.restarting else 'Exited'} ({code}) {since} ago"

@@ -349,8 +349,7 @@ class Replicas:
             start_time=handle.start_time,
             status=CREATED,
             runtime=handle.to_dict(),
-            exit_code=None,
-        )
+        )  # exit code and restarting kept: `ps` says Restarting (3) until it runs
         ctx.store.save_replica(fresh)
         self.created_here.add(record.name)
         return fresh

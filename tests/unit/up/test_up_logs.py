@@ -94,3 +94,41 @@ def test_formatter_status_lines_are_docker_s():
         "web-1 exited with code 0"
     )
     assert Formatter().status("web-1", "exited with code 3").startswith("\x1b[36mweb-1 exited")
+
+
+def test_follow_waits_for_the_supervisor_to_record_an_exit(tmp_path, capsys, monkeypatch):
+    """`logs -f` ends once every followed replica has exited for good. A replica whose process
+    just died but whose supervisor has not yet written the outcome (exit code, restart) is not
+    an end: under load that gap let `logs -f` end while docker's kept following the restart."""
+    from compose.cli.commands import logs as cmd
+    from compose.state import ObservedProject, ObservedReplica
+    from compose.state.records import ReplicaRecord
+
+    log = tmp_path / "crash.log"
+    log.write_text("")
+    running = ReplicaRecord("p", "crash", 1, status="running", pid=1, log_path=str(log))
+    restarting = ReplicaRecord(
+        "p", "crash", 1, status="exited", pid=1, exit_code=3, restarting=True, log_path=str(log)
+    )
+    remade = restarting.replace(status="created", pid=2)  # its new process not started yet
+    gone = ReplicaRecord("p", "crash", 1, status="exited", pid=1, exit_code=3, log_path=str(log))
+    views = [
+        ObservedReplica(running, alive=False),  # died, outcome not recorded yet
+        ObservedReplica(restarting, alive=False),
+        ObservedReplica(remade, alive=True),
+        ObservedReplica(running, alive=True),
+        ObservedReplica(running, alive=False),
+        ObservedReplica(gone, alive=False),  # the policy gave up: the end
+    ]
+    seen: list[ObservedReplica] = []
+
+    class Project:
+        def observe(self) -> ObservedProject:
+            seen.append(views[min(len(seen), len(views) - 1)])
+            return ObservedProject("p", None, (seen[-1],), supervisor_pid=1)
+
+    monkeypatch.setattr(cmd.time, "sleep", lambda _s: None)
+    fmt = Formatter(["crash-1"], color=False)
+    cmd._follow(Project(), (), None, {"crash-1": log}, fmt, LogTail)  # type: ignore[arg-type]
+    assert len(seen) == len(views)
+    assert capsys.readouterr().out.splitlines() == ["crash-1 exited with code 3"]
