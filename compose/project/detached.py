@@ -53,13 +53,17 @@ def prespawn() -> None:
             _SPARE.append(_Spare(_spawn(spare=True), _environ(), os.getcwd()))
 
 
-def release_spare() -> None:
-    """An unused spare exits (its stdin closes without a request)."""
+def release_spare(wait: bool = True) -> None:
+    """An unused spare exits (its stdin closes without a request); ``wait=False``: it is
+    reaped in the background (it reads its stdin only once its imports are done)."""
     with _SPARE_LOCK:
         spares = _SPARE[:]
         _SPARE.clear()
     for spare in spares:
-        _end(spare.proc)
+        if wait:
+            _end(spare.proc)
+        else:
+            threading.Thread(target=_end, args=(spare.proc,), daemon=True).start()
 
 
 def _take_spare() -> subprocess.Popen[bytes] | None:

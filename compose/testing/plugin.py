@@ -21,11 +21,12 @@ services' log lines in a failed test's report, ``--pycompose-keep``.
 - Nothing is left behind when pytest is killed: each stack's supervisor watches its owner.
 - Session-scoped stacks start going up when their conftest is imported, in the background,
   while pytest collects; the fixture then waits for that start. When a first conftest calls
-  ``stack_fixture``, a supervisor is started even before it loads and imports itself
-  meanwhile. A stack that no selected test uses goes down again after collection.
-  ``--pycompose-no-prestart`` (or ``prestart=False``) starts them when the fixture runs
-  instead; nothing starts early for ``--collect-only``, ``--fixtures``, ``--help``, nor in an
-  xdist controller (each worker starts its own).
+  ``stack_fixture``, a supervisor is started even before it loads (at this plugin's import when
+  the command line alone shows it) and imports itself meanwhile. A stack that no selected
+  test uses goes down again after collection. ``--pycompose-no-prestart`` (or
+  ``prestart=False``) starts them when the fixture runs instead; nothing starts early for
+  ``--collect-only``, ``--fixtures``, ``--help``, nor in an xdist controller (each worker
+  starts its own).
 
 Light: pytest loads this in every session of an environment that has pycompose; it imports
 nothing heavy until a stack fixture runs, and its hooks do nothing without stacks.
@@ -38,7 +39,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -153,20 +154,32 @@ _PRESTARTS: list[_Prestart] = []  # stacks going up (or up) that no fixture took
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     """Before the conftests load: when one of them makes stack fixtures, a supervisor starts
-    now and imports what it needs while pytest goes on; the first stack's start takes it."""
+    now (unless the command line had it started at this plugin's import) and imports what it
+    needs while pytest goes on; the first stack's start takes it. A guess from the command
+    line that the parsed options do not confirm lets its spare go."""
     _EARLY[:] = [early_config]
     if _may_prestart(early_config) and _mentions_stacks(early_config):
         from compose.project.detached import prespawn
 
         prespawn()
+    elif "compose.project.detached" in sys.modules:  # else no guess started a spare
+        from compose.project.detached import release_spare
+
+        release_spare(wait=False)
 
 
 def _mentions_stacks(config: pytest.Config) -> bool:
     """One of the conftests pytest loads first (those of the arguments' directories, their
     ``test*`` subdirectories and parents up to the rootdir) calls ``stack_fixture``."""
-    here, root = config.invocation_params.dir, config.rootpath
-    args = [str(a).partition("::")[0] for a in config.known_args_namespace.file_or_dir or ()]
-    anchors = [here / a for a in args if a and not a.startswith("-")] or [here]
+    here = config.invocation_params.dir
+    args = [str(a) for a in config.known_args_namespace.file_or_dir or ()]
+    return _conftests_make_stacks(here, args, config.rootpath)
+
+
+def _conftests_make_stacks(here: Path, args: Sequence[str], root: Path | None) -> bool:
+    """``root`` None: not known yet, the first parent with an ini file is taken for it."""
+    paths = [a.partition("::")[0] for a in args]
+    anchors = [here / a for a in paths if a and not a.startswith("-")] or [here]
     anchors += [d for a in anchors if a.is_dir() for d in a.glob("test*") if d.is_dir()]
     seen: set[Path] = set()
     for anchor in anchors:
@@ -176,9 +189,51 @@ def _mentions_stacks(config: pytest.Config) -> bool:
                 seen.add(folder)
                 if _calls_stack_fixture(folder / "conftest.py"):
                     return True
-            if folder == root or root not in folder.parents:
+            if root is None and any((folder / n).is_file() for n in _INI_FILES):
+                break
+            if root is not None and (folder == root or root not in folder.parents):
                 break
     return False
+
+
+_INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+# options after which no stack starts early, as the command line spells them (see _NO_TESTS)
+_NO_TESTS_ARGS = frozenset(
+    {
+        *("--co", "--collect-only", "--collectonly", "-h", "--help", "--version", "-V"),
+        *("--fixtures", "--funcargs", "--fixtures-per-test", "--setup-plan"),
+        *("--pycompose-no-prestart", "--dist", "--numprocesses"),
+    }
+)
+
+
+def _guess_from_command_line() -> None:
+    """At this plugin's import (pytest loads it while it reads its options, 0.05-0.1 s before
+    the initial conftests): the spare starts when the command line alone says a first conftest
+    makes stack fixtures; ``pytest_load_initial_conftests`` confirms it or lets it go."""
+    if _command_line_makes_stacks(sys.argv[1:], os.environ, Path.cwd()):
+        from compose.project.detached import prespawn
+
+        prespawn()
+
+
+def _command_line_makes_stacks(argv: Sequence[str], environ: Mapping[str, str], cwd: Path) -> bool:
+    """Not in an xdist worker (its own start does it), nor with anything ``-n``-like or a
+    session that runs no test: the guess stays on the safe side, where it costs nothing."""
+    if not environ.get("PYTEST_VERSION") or environ.get("PYTEST_XDIST_WORKER"):
+        return False  # not a pytest session's import, or a worker
+    import shlex
+
+    try:
+        args = [*argv, *shlex.split(environ.get("PYTEST_ADDOPTS", ""))]
+    except ValueError:
+        return False
+    if any(a.partition("=")[0] in _NO_TESTS_ARGS or a.startswith("-n") for a in args):
+        return False
+    positional = [
+        a for a in args if not a.startswith("-") and (cwd / a.partition("::")[0]).exists()
+    ]
+    return _conftests_make_stacks(cwd, positional, None)
 
 
 def _calls_stack_fixture(path: Path) -> bool:
@@ -396,3 +451,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.section("pycompose: kept stacks")
         for text in session.kept:
             terminalreporter.write_line(text)
+
+
+_guess_from_command_line()

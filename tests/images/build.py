@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ PY_PRUNE = ("test", "idlelib", "ensurepip", "tkinter", "lib2to3", "pydoc_data", 
 SHARE_PRUNE = ("doc", "man", "locale", "lintian", "info", "bug", "doc-base")
 TAGS = ("busybox:latest", "python:3.11", "redis:7", "nginx:1", "postgres:15")
 RECIPE_KEY = "_recipe"
-RECIPE = "4"  # bump when the image contents change: cached builds are redone
+RECIPE = "5"  # bump when the image contents change: cached builds are redone
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 GROUP = "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n"
@@ -79,6 +80,36 @@ def _busybox_links(root: Path) -> None:
 def _python_extra(root: Path) -> None:
     (root / "usr/bin/python3").symlink_to("python3.11")
     (root / "usr/bin/python").symlink_to("python3.11")
+
+
+def _python_bytecode(root: Path) -> None:
+    """The standard library's .pyc files, as the official image has them (Debian compiles them
+    at install): without, each fresh container compiles what it imports (``import http.server``
+    0.34 s instead of 0.07 s). Unchecked hashes: the layer's mtimes are normalized, and an
+    image's sources never change under it."""
+    lib = root / "usr/lib/python3.11"
+    if sys.version_info[:2] != (3, 11) or not lib.is_dir():
+        return  # another interpreter's bytecode would be ignored anyway
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            "-j0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(root),
+            "-p",
+            "/",
+            "-x",
+            "/(site|dist)-packages/",
+            str(lib),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 NGINX_CONF = """user www-data;
@@ -153,7 +184,9 @@ class Builder:
         if self.log:
             print(f"[images] {text}", flush=True)
 
-    def layer_from_packages(self, label: str, packages: list[str], extra=None) -> oci.Layer:
+    def layer_from_packages(
+        self, label: str, packages: list[str], extra=None, compiled=None
+    ) -> oci.Layer:
         files = debs.download(packages, self.debs_dir)
         self.say(f"{label}: {len(packages)} packages: {' '.join(packages)}")
         with tempfile.TemporaryDirectory(dir=self.out) as tmp:
@@ -162,6 +195,8 @@ class Builder:
             if extra:
                 extra(root)
             _prune(root)
+            if compiled:  # after the prune, which drops the packages' stale caches
+                compiled(root)
             return oci.make_layer(root, self.blobs)
 
     def base_layer(self) -> oci.Layer:
@@ -179,7 +214,7 @@ class Builder:
         libc = self.layer_from_packages("libc", libc_pkgs)
         bb = self.layer_from_packages("busybox", ["busybox-static"], _busybox_links)
         py_pkgs = debs.closure(["python3.11-minimal", "libpython3.11-stdlib"], libc_pkgs)
-        py = self.layer_from_packages("python", py_pkgs, _python_extra)
+        py = self.layer_from_packages("python", py_pkgs, _python_extra, _python_bytecode)
         rd_pkgs = debs.closure(["redis-server", "redis-tools"], libc_pkgs)
         rd = self.layer_from_packages("redis", rd_pkgs, _redis_extra)
         ngx_pkgs = debs.closure(["nginx"], [*libc_pkgs, "iproute2"])  # ip(8): not needed

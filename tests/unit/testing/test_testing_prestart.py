@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from compose.testing.plugin import _may_prestart, _mentions_stacks
+from compose.testing.plugin import _command_line_makes_stacks, _may_prestart, _mentions_stacks
 
 
 def config(tmp_path: Path, *args: str, **options: Any) -> Any:
@@ -58,3 +58,21 @@ def test_the_spare_follows_a_conftest_that_makes_stack_fixtures(tmp_path):
     assert _mentions_stacks(config(tmp_path))  # a test* subdirectory of the invocation dir
     assert _mentions_stacks(config(tmp_path, "tests/db/test_x.py::test_y"))  # a parent's
     assert not _mentions_stacks(config(tmp_path, "other"))  # not on the way to the rootdir
+
+
+def test_the_command_line_alone_starts_the_spare_at_the_plugins_import(tmp_path):
+    root = tmp_path / "project"  # the rootdir (an ini file): conftests above it do not count
+    (root / "suite").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    maker = "from compose.testing import stack_fixture\nenv = stack_fixture('c.yaml')\n"
+    (tmp_path / "conftest.py").write_text(maker)
+    env = {"PYTEST_VERSION": "9"}
+    assert not _command_line_makes_stacks(["suite"], env, root)
+    (root / "suite" / "conftest.py").write_text(maker)
+    assert _command_line_makes_stacks(["-q", "-p", "no:x", "suite", "-k", "one"], env, root)
+    assert _command_line_makes_stacks([], env, root / "suite")
+    for no in (["-n", "2"], ["-n4"], ["--co"], ["--help"], ["--pycompose-no-prestart"]):
+        assert not _command_line_makes_stacks(["suite", *no], env, root), no
+    assert not _command_line_makes_stacks(["suite"], {**env, "PYTEST_ADDOPTS": "-n 2"}, root)
+    assert not _command_line_makes_stacks(["suite"], {**env, "PYTEST_XDIST_WORKER": "gw0"}, root)
+    assert not _command_line_makes_stacks(["suite"], {}, root)  # imported outside a session
