@@ -25,6 +25,8 @@ them in a worker thread):
               host_netns=None, ipam_root=None) -> [(network, address)]   a successor takes over
         its stopped predecessor's IPv4 and IPv6 addresses (veth gone, IPAM re-owned, address
         added, gratuitous ARP / unsolicited neighbour advertisement)
+    hold(netns_path, [address]) -> None   before a predecessor stops: new TCP connections to
+        the addresses it will hand over are dropped (clients retry them), never refused
     check(project, replica_id, networks, netns_path, *, host_netns=None, ipam_root=None,
           dns_redirect=True)                                     raises CheckFailed
     reclaim_addresses(cfg, owner_alive, *, ipam_root=None) -> int   drop entries of dead owners
@@ -52,7 +54,8 @@ privileged tests always pass a netns they created, so the host is never touched)
 
 Kernel names: bridge "pcb-<10 hex>" per (project, network), host veth "pcv-<10 hex>" per
 (project, replica, network), nft tables "pcb-<10 hex>" and "pcb-<10 hex>-p-<8 hex>" (family ip)
-in the host netns, "netplug-dns" in each replica netns.
+in the host netns, "netplug-dns" in each replica netns (and "netplug-hold" in one that hands its
+addresses over).
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ if TYPE_CHECKING:  # the lazy names below, re-exported for the type checker
     )
     from netplug.handover import (
         hand_over as hand_over,
+        hold as hold,
     )
     from netplug.hosts import (
         render_hosts as render_hosts,
@@ -131,6 +135,7 @@ _LAZY = {
     "detach": "netplug.plugin",
     "check": "netplug.plugin",
     "hand_over": "netplug.handover",
+    "hold": "netplug.handover",
     "create_replica_netns": "netplug.netns",
     "remove_replica_netns": "netplug.netns",
     "render_hosts": "netplug.hosts",

@@ -15,6 +15,12 @@ IPAM entries: the address handed over is the interface's (``<owner>``, ``eth0``)
 address becomes (``<owner>``, ``eth0:1``), released with the rest when the successor goes. An
 interface holds one entry of each family under each name (see ``netplug.ipam.store``).
 Every step tolerates absence, so a second call after a crash finds nothing left to do.
+
+``hold`` runs before the predecessor stops: from then on new TCP connections to the addresses it
+will hand over are dropped in its netns, not refused, so no client sees a refusal while it shuts
+down (it closes its listener first, then finishes what it serves) and until the addresses move.
+Clients send the SYN again (Linux after 1 s, then 3 s, ...) and reach the successor; connections
+already open carry on. The rule lives in the predecessor's netns and goes with it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import struct
 from collections.abc import Sequence
 from pathlib import Path
 
-from netplug import rtnl
+from netplug import nft, rtnl
 from netplug.bridge import default_ipam_root
 from netplug.ipam import DiskStore
 from netplug.ipam.pool import Assigned, read_record
@@ -42,6 +48,13 @@ ALL_NODES = "ff02::1"
 ND_NEIGHBOR_ADVERT = 136
 ND_NA_FLAG_OVERRIDE = 0x20000000
 ND_OPT_TARGET_LINKADDR = 2
+HOLD_TABLE = "netplug-hold"
+
+
+def hold(netns: str | os.PathLike[str], addresses: Sequence[str]) -> None:
+    """New TCP connections from outside the netns to ``addresses`` (IPv4 or IPv6) are dropped
+    from now on, until the netns goes (or ``hold`` is called again with other addresses)."""
+    nft.apply(Path(netns), nft.hold_ruleset(HOLD_TABLE, addresses))
 
 
 def hand_over(

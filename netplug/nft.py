@@ -89,6 +89,19 @@ def egress_ruleset(
     return _table(table, {"prerouting": ("type nat hook prerouting priority dstnat", pre)})
 
 
+def hold_ruleset(table: str, addresses: Sequence[str]) -> str:
+    """New TCP connections to ``addresses`` (IPv4 or IPv6) dropped in a replica's netns
+    (``netplug.handover.hold``): an initial SYN (no conntrack needed) on any interface but the
+    loopback (the replica's own probes, even to its eth0 address, keep working)."""
+    rules = []
+    for family in FAMILIES:
+        chosen = sorted(a for a in addresses if family_of(a) == family)
+        if chosen:
+            to = f'iifname != "lo" {family} daddr {{ {", ".join(chosen)} }}'
+            rules.append(f"{to} tcp flags & (syn | ack) == syn drop")
+    return _table(table, {"input": ("type filter hook input priority filter - 10", rules)}, "inet")
+
+
 def _loopback(host_ip: str) -> bool:
     return host_ip.startswith("127.") or host_ip == "::1"
 

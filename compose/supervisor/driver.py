@@ -77,7 +77,8 @@ class Driver(Protocol):
 
     async def drain_replica(self, name: str, successor: str | None = None) -> None:
         """No new connections for a replica that has a successor (it still runs); a withheld
-        ``successor`` gets them instead, in the same step."""
+        ``successor`` gets them instead, in the same step: names resolve to it, and clients
+        that cached the replica's addresses wait (never refused) until it takes them over."""
         ...
 
     async def wait_serving(self, name: str, timeout: float = ...) -> bool:

@@ -171,6 +171,12 @@ class LinuxDriver:
 
     async def drain_replica(self, name: str, successor: str | None = None) -> None:
         await self.traffic.drain(name, successor)
+        if successor is None:
+            return
+        try:  # clients that cached its addresses: held until the successor takes them over
+            await run_sync(self.replicas.hold_connections, name, successor)
+        except Exception as exc:
+            log.warning("%s: new connections to %s not held: %s", successor, name, exc)
 
     async def wait_serving(self, name: str, timeout: float = SERVE_TIMEOUT) -> bool:
         return await self.traffic.wait_serving(name, timeout)

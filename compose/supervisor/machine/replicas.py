@@ -463,21 +463,8 @@ class Replicas:
         on it."""
         ctx = self.ctx
         predecessor, successor = ctx.store.load_replica(old), ctx.record(new)
-        if predecessor is None or not successor.netns:
-            return
-        requests = self.attach_requests(ctx.service(successor.service))
-        fixed4 = {r.network.name: r.ipv4_address for r in requests}
-        fixed6 = {r.network.name: r.ipv6_address for r in requests}
-        moves = [
-            (ctx.network_config(key), ip)
-            for had, has, fixed in (
-                (predecessor.ips, successor.ips, fixed4),
-                (predecessor.ips6, successor.ips6, fixed6),
-            )
-            for key, ip in had.items()
-            if has.get(key) not in (None, ip) and fixed.get(key) in (None, ip)
-        ]
-        if not moves:
+        moves = self._moves(predecessor, successor)
+        if predecessor is None or not moves:
             return
         moved = _step(
             "hand over addresses",
@@ -499,6 +486,35 @@ class Replicas:
                 ctx.store.save_replica(
                     current.replace(ips={**current.ips, **ips}, ips6={**current.ips6, **ips6})
                 )
+
+    def hold_connections(self, old: str, new: str) -> None:
+        """Before ``old`` stops: new TCP connections to the addresses ``new`` will take over
+        wait for it (``netplug.hold``) instead of being refused while ``old`` shuts down."""
+        predecessor, successor = self.ctx.store.load_replica(old), self.ctx.record(new)
+        moves = self._moves(predecessor, successor)
+        netns = predecessor.netns if predecessor is not None else None
+        if netns and moves:
+            _step("hold new connections", lambda: netplug.hold(netns, [ip for _, ip in moves]))
+
+    def _moves(
+        self, predecessor: ReplicaRecord | None, successor: ReplicaRecord
+    ) -> list[tuple[netplug.NetworkConfig, str]]:
+        """(network, address) of the predecessor's that its successor takes over: where the
+        successor has an address of that family of its own, unless its config fixes another."""
+        if predecessor is None or not successor.netns:
+            return []
+        requests = self.attach_requests(self.ctx.service(successor.service))
+        fixed4 = {r.network.name: r.ipv4_address for r in requests}
+        fixed6 = {r.network.name: r.ipv6_address for r in requests}
+        return [
+            (self.ctx.network_config(key), ip)
+            for had, has, fixed in (
+                (predecessor.ips, successor.ips, fixed4),
+                (predecessor.ips6, successor.ips6, fixed6),
+            )
+            for key, ip in had.items()
+            if has.get(key) not in (None, ip) and fixed.get(key) in (None, ip)
+        ]
 
     def rename(self, old: str, new: str) -> None:
         """A start-first successor takes its predecessor's name once that one is removed; its

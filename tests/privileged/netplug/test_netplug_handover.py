@@ -3,6 +3,9 @@ client that cached an address (its neighbour entry included) reaches the success
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from netplug_env import Env, Responder, env_fixture, fetch, reachable  # noqa: F
 
 import netplug
 from netplug.ipam import DiskStore
+from netplug.netns import call_in
 
 pytestmark = pytest.mark.privileged
 
@@ -147,3 +151,43 @@ def test_netplug_an_ipv6_successor_that_never_served_gives_its_own_back(env: Env
     env.closers.append(Responder(new_ns, 7000, b"db", ip="::"))
     assert fetch(client, old.ip6, 7000) == b"db"
     assert not reachable(client, new.ip6, 7000)
+
+
+def test_netplug_a_client_connecting_while_the_address_is_held_reaches_the_successor(
+    env: Env,
+) -> None:
+    """The predecessor closes its listener as it shuts down; a client that connects then is
+    not refused (as it was, before ``hold``): its SYN waits and, sent again, reaches the
+    successor once the address moved. A connection opened before the hold carries on."""
+    front, client, old_ns, old, new_ns, _ = _pair(env, "web")
+    listener = Responder(old_ns, 7000, b"old")
+    env.closers.append(Responder(new_ns, 7000, b"new"))
+    server = call_in(old_ns, lambda: socket.create_server(("0.0.0.0", 7001)))
+    open_before = call_in(client, lambda: socket.create_connection((old.ip, 7001), timeout=3))
+    served, _ = server.accept()
+    netplug.hold(old_ns, [old.ip])
+    listener.close()  # shutting down: without the hold, the next connect is refused
+    answer: list[bytes | BaseException] = []
+
+    def connect() -> None:
+        try:
+            answer.append(fetch(client, old.ip, 7000, timeout=5))
+        except OSError as exc:
+            answer.append(exc)
+
+    waiting = threading.Thread(target=connect)
+    waiting.start()
+    time.sleep(0.3)
+    assert answer == []  # not refused: it waits
+    with open_before, served, server:  # accepted before the hold: it carries on both ways
+        open_before.sendall(b"ping")
+        assert served.recv(16) == b"ping"
+        served.sendall(b"old")
+        assert open_before.recv(16) == b"old"
+    netplug.hand_over(
+        env.project, "web-1", "abc_web-1", [(front, old.ip)], new_ns,
+        host_netns=env.host, ipam_root=env.ipam,
+    )  # fmt: skip
+    waiting.join(6)
+    assert answer == [b"new"]  # the SYN sent again (after ~1 s) reached the successor
+    assert fetch(client, old.ip, 7000) == b"new"
