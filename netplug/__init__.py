@@ -27,6 +27,7 @@ them in a worker thread):
         added, gratuitous ARP / unsolicited neighbour advertisement)
     hold(netns_path, [address]) -> None   before a predecessor stops: new TCP connections to
         the addresses it will hand over are dropped (clients retry them), never refused
+    release_hold(netns_path) -> bool   lift a hold (a replica that serves on after all)
     check(project, replica_id, networks, netns_path, *, host_netns=None, ipam_root=None,
           dns_redirect=True)                                     raises CheckFailed
     reclaim_addresses(cfg, owner_alive, *, ipam_root=None) -> int   drop entries of dead owners
@@ -93,6 +94,7 @@ if TYPE_CHECKING:  # the lazy names below, re-exported for the type checker
     from netplug.handover import (
         hand_over as hand_over,
         hold as hold,
+        release_hold as release_hold,
     )
     from netplug.hosts import (
         render_hosts as render_hosts,
@@ -136,6 +138,7 @@ _LAZY = {
     "check": "netplug.plugin",
     "hand_over": "netplug.handover",
     "hold": "netplug.handover",
+    "release_hold": "netplug.handover",
     "create_replica_netns": "netplug.netns",
     "remove_replica_netns": "netplug.netns",
     "render_hosts": "netplug.hosts",

@@ -57,6 +57,15 @@ def hold(netns: str | os.PathLike[str], addresses: Sequence[str]) -> None:
     nft.apply(Path(netns), nft.hold_ruleset(HOLD_TABLE, addresses))
 
 
+def release_hold(netns: str | os.PathLike[str]) -> bool:
+    """Lift ``hold`` in a replica that serves on: its drain ended without a hand-over (the
+    supervisor died between the two). False when nothing was held (a read; no transaction)."""
+    if not nft.has_table(Path(netns), "inet", HOLD_TABLE):
+        return False
+    nft.delete_table(Path(netns), HOLD_TABLE, ("inet",))
+    return True
+
+
 def hand_over(
     project: str,
     from_id: str,

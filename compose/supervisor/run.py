@@ -151,8 +151,10 @@ async def _start_and_keep(
 ) -> int | None:
     """The exit code, or None when the foreground decides it (after its stop)."""
     driver = service.driver
-    for state in driver.replicas.adoptable():
+    adopted = driver.replicas.adoptable()
+    for state in adopted:
         service.sup.adopt(state)
+    await run_sync(driver.replicas.release_holds, [s.name for s in adopted])
     driver.record_failures({})  # an earlier supervisor's verdicts (`ps`) are not ours
     driver.networks.save_project_record()
     if run.owner is not None:  # watched from the start: a failed `up` is reaped too

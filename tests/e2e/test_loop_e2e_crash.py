@@ -106,6 +106,46 @@ def test_supervisor_kill9_then_up_adopts_and_restarts_the_dead(project, tmp_path
     assert dns(project, "web") == ips  # the new supervisor's DNS knows the adopted replicas
 
 
+HELD = """
+services:
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "echo hi > /tmp/index.html; exec httpd -f -p 8000 -h /tmp"]
+"""
+
+
+def test_a_replica_whose_supervisor_died_while_it_was_held_serves_again_after_up(project, tmp_path):
+    """A supervisor killed between a start-first drain and the hand-over leaves the old
+    replica running with new connections held (``netplug.hold``, placed here as that drain
+    places it): the next `up` adopts it and lifts the hold, else it would drop them for good."""
+    import netplug
+
+    cli = Cli(project, file=write_stack(tmp_path, HELD))
+    cli.run("up", "-d", "--wait")
+    record = records(project)[f"{project}-web-1"]
+    ip = next(iter(record["ips"].values()))
+    assert connects(ip, 8000)
+    sup = supervisor_pid(project)
+    assert sup is not None
+    os.kill(sup, signal.SIGKILL)
+    wait_for(lambda: not alive(sup), 5)
+    netplug.hold(record["netns"], [ip])
+    assert not connects(ip, 8000)  # held: the connect times out
+    cli.run("up", "-d", "--no-recreate")
+    assert records(project)[f"{project}-web-1"]["pid"] == record["pid"]  # adopted, untouched
+    assert connects(ip, 8000)
+
+
+def connects(ip: str, port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((ip, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
 def dns(project: str, name: str) -> list[str]:
     from dnslib import DNSRecord
 

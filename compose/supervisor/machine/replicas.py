@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -495,6 +495,23 @@ class Replicas:
         netns = predecessor.netns if predecessor is not None else None
         if netns and moves:
             _step("hold new connections", lambda: netplug.hold(netns, [ip for _, ip in moves]))
+
+    def release_holds(self, names: Iterable[str]) -> list[str]:
+        """Adopted replicas serve again: a hold an earlier supervisor placed (it died between
+        a drain and the hand-over) would drop their new connections for good. The names of
+        those that had one; a replica whose hold cannot be lifted is logged, not fatal."""
+        released = []
+        for name in names:
+            record = self.ctx.store.load_replica(name)
+            netns = record.netns if record is not None else None
+            if not netns or not os.path.exists(netns):
+                continue
+            try:
+                if netplug.release_hold(netns):
+                    released.append(name)
+            except (netplug.NetplugError, OSError) as exc:  # it still runs and resolves
+                log.warning("%s: new connections still held: %s", name, exc)
+        return released
 
     def _moves(
         self, predecessor: ReplicaRecord | None, successor: ReplicaRecord

@@ -206,3 +206,15 @@ def test_netplug_a_client_connecting_while_the_address_is_held_reaches_the_succe
     waiting.join(6)
     assert answer == [b"new"]  # the SYN sent again (after ~1 s) reached the successor
     assert fetch(client, old.ip, 7000) == b"new"
+
+
+def test_netplug_a_released_hold_lets_the_replica_serve_again(env: Env) -> None:
+    """A drain that ends without a hand-over (the supervisor died between the two): once the
+    hold is released, new connections reach the replica again; a second release finds none."""
+    _, client, old_ns, old, _, _ = _pair(env, "web")
+    env.closers.append(Responder(old_ns, 7000, b"old"))
+    netplug.hold(old_ns, [old.ip])
+    assert not reachable(client, old.ip, 7000)  # its SYNs are dropped: the connect times out
+    assert netplug.release_hold(old_ns) is True
+    assert fetch(client, old.ip, 7000) == b"old"
+    assert netplug.release_hold(old_ns) is False
