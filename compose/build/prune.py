@@ -108,13 +108,3 @@ def _remove(path: Path) -> int:
     except OSError:
         pass
     return size
-
-
-def human_size(size: float) -> str:
-    """docker's ``units.HumanSize``: 4 significant digits, decimal units (``29.98MB``)."""
-    units = ("B", "kB", "MB", "GB", "TB", "PB")
-    index = 0
-    while size >= 1000 and index < len(units) - 1:
-        size /= 1000
-        index += 1
-    return f"{size:.4g}{units[index]}"

@@ -23,7 +23,8 @@ def command() -> None:
 @click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
 def prune_cmd(everything: bool, force: bool) -> None:
     """Remove build cache (and the build bridge when no build runs)."""
-    from compose.build.prune import human_size, prune_build_cache
+    from compose.build.prune import prune_build_cache
+    from compose.cli.commands.stats import human_size
     from compose.images import ImageStore
 
     if not force and not _confirmed(everything):
@@ -35,7 +36,7 @@ def prune_cmd(everything: bool, force: bool) -> None:
         for name in pruned.objects:
             click.echo(name)
         click.echo()
-    click.echo(f"Total reclaimed space: {human_size(pruned.reclaimed)}")
+    click.echo(f"Total reclaimed space: {human_size(pruned.reclaimed, 4)}")
 
 
 def _confirmed(everything: bool) -> bool:

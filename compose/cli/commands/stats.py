@@ -93,9 +93,10 @@ def bytes_size(size: float) -> str:
     return _custom(size, 1024.0, ("B", "KiB", "MiB", "GiB", "TiB", "PiB"), 4)
 
 
-def human_size(size: float) -> str:
-    """go-units ``HumanSizeWithPrecision(size, 3)``: decimal units (``536B``, ``1.23kB``)."""
-    return _custom(size, 1000.0, ("B", "kB", "MB", "GB", "TB", "PB"), 3)
+def human_size(size: float, precision: int = 3) -> str:
+    """go-units ``HumanSizeWithPrecision(size, precision)``: decimal units (``536B``,
+    ``1.23kB``); precision 4 is go-units ``HumanSize`` (``builder prune``'s ``30.92MB``)."""
+    return _custom(size, 1000.0, ("B", "kB", "MB", "GB", "TB", "PB"), precision)
 
 
 def _custom(size: float, base: float, units: tuple[str, ...], precision: int) -> str:

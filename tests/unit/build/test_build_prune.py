@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from compose.build.cache import BuildCache, Record
-from compose.build.prune import human_size, prune_build_cache
+from compose.build.prune import prune_build_cache
+from compose.cli.commands.stats import human_size
 from compose.images.store import ImageStore
 
 USED, DANGLING = "sha256:" + "a" * 64, "sha256:" + "b" * 64
@@ -56,7 +57,7 @@ def test_prune_all_drops_every_record_but_never_an_images_layer(tmp_path):
 
 
 def test_human_size_is_dockers():
-    assert [human_size(n) for n in (0, 999, 1000, 30_920_000, 3_021)] == [
+    assert [human_size(n, 4) for n in (0, 999, 1000, 30_920_000, 3_021)] == [
         "0B",
         "999B",
         "1kB",
