@@ -23,7 +23,7 @@ import errno
 import os
 import signal as _signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -164,6 +164,29 @@ def _wait_until(check: object, timeout: float, what: str) -> None:
         delay = min(delay * 2, 0.05)
 
 
+MAKE_ATTEMPTS = 50  # one `down` takes the root once; many at once take it again and again
+
+
+def _made_again(make: Callable[[], None]) -> None:
+    """``make()`` a group's directories, again when an empty ancestor went meanwhile: another
+    process's ``remove_if_empty`` of a shared parent (the last project's ``down`` takes the
+    ``pycompose`` root) between our mkdir of it and of its child. Once the group exists, its
+    ancestors are not empty and stay."""
+    for _ in range(MAKE_ATTEMPTS - 1):
+        try:
+            return make()
+        except FileNotFoundError:
+            continue
+        except CgroupError as err:  # a write into a level that went (or goes as it writes)
+            cause = err.__cause__
+            if not (isinstance(cause, OSError) and cause.errno in (errno.ENOENT, errno.ENODEV)):
+                raise
+    try:
+        make()
+    except FileNotFoundError as err:
+        raise CgroupError(f"cgroup: create {err.filename}: {err.strerror}") from err
+
+
 def _rmdir(path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -232,10 +255,7 @@ class CgroupV1:
         return any(d.is_dir() for d in self._all_dirs(path))
 
     def create(self, path: str, limits: Limits, privileged: bool = False) -> None:
-        if "cpuset" in self._by_name:
-            self._cpuset_levels(path)  # first: an empty cpuset cannot take tasks
-        for d in self.dirs(path):
-            d.mkdir(parents=True, exist_ok=True)
+        _made_again(lambda: self._make(path))
         self._limits(path, limits)
         if limits.cpuset:
             if "cpuset" not in self._by_name:
@@ -244,13 +264,21 @@ class CgroupV1:
         if "devices" in self.controllers and not privileged:
             self._device_rules(self._dir("devices", path))
 
+    def _make(self, path: str) -> None:
+        if "cpuset" in self._by_name:
+            self._cpuset_levels(path)  # first: an empty cpuset cannot take tasks
+        for d in self.dirs(path):
+            d.mkdir(parents=True, exist_ok=True)
+
     def _cpuset_levels(self, path: str) -> None:
-        """v1 cpusets start empty: every new level copies cpus/mems from its parent first."""
+        """v1 cpusets start empty: every new level copies cpus/mems from its parent, top down,
+        once the whole path exists (so no level is an empty parent another process's
+        ``remove_if_empty`` could take meanwhile)."""
         base = self._by_name["cpuset"]
         parts = Path(path).parts
+        base.joinpath(*parts).mkdir(parents=True, exist_ok=True)
         for depth in range(1, len(parts) + 1):
             d, parent = base.joinpath(*parts[:depth]), base.joinpath(*parts[: depth - 1])
-            d.mkdir(exist_ok=True)
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not _read(d / name).strip():
                     _write(d / name, _read(parent / name).strip())
@@ -402,7 +430,7 @@ class CgroupV2:
                 _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in missing))
 
     def create(self, path: str, limits: Limits, privileged: bool = False) -> None:
-        (self.root / path).mkdir(parents=True, exist_ok=True)
+        _made_again(lambda: (self.root / path).mkdir(parents=True, exist_ok=True))
         self._enable_controllers(path)
         self._limits(self.root / path, limits)
         if self.device_filter and not privileged:
