@@ -24,6 +24,7 @@ OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 SKIP_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 CHUNK = 1 << 20
 _BLOCK = 512
+_ZEROS_512 = b"\0" * _BLOCK
 
 
 def is_whiteout(st: os.stat_result) -> bool:
@@ -123,6 +124,11 @@ def header(
     )
 
 
+_MAGIC = b"ustar\x0000" + b"\0" * 64  # magic, version, empty user and group names
+_HEAD_CONSTANT = sum(b"        ") + sum(_MAGIC)  # the checksum field counts as spaces
+_ZEROS_167 = b"\0" * 167
+
+
 def _block(
     name: bytes,
     kind: bytes,
@@ -135,26 +141,23 @@ def _block(
     devmajor: int,
     devminor: int,
 ) -> bytes:
-    head = b"".join(
+    """One ustar header block: two formatting operations and a checksum summed from the
+    parts (a build's diff id writes one per file: this is the hot loop's own cost)."""
+    numbers = b"%07o\0%07o\0%07o\0%011o\0%011o\0" % (mode, uid, gid, size, max(mtime, 0))
+    devices = b"%07o\0%07o\0" % (devmajor, devminor)
+    checksum = _HEAD_CONSTANT + sum(name) + sum(numbers) + kind[0] + sum(linkname) + sum(devices)
+    return b"".join(
         (
             name.ljust(100, b"\0"),
-            _octal(mode, 8),
-            _octal(uid, 8),
-            _octal(gid, 8),
-            _octal(size, 12),
-            _octal(max(mtime, 0), 12),
-            b"        ",
+            numbers,
+            b"%06o\0 " % checksum,
             kind,
             linkname.ljust(100, b"\0"),
-            b"ustar\x0000",
-            b"\0" * 64,
-            _octal(devmajor, 8),
-            _octal(devminor, 8),
-            b"\0" * 167,
+            _MAGIC,
+            devices,
+            _ZEROS_167,
         )
     )
-    checksum = sum(head)
-    return head[:148] + b"%06o\0 " % checksum + head[156:]
 
 
 REGTYPE, LNKTYPE, SYMTYPE, CHRTYPE, BLKTYPE, DIRTYPE, FIFOTYPE = (
@@ -229,18 +232,21 @@ class _Writer:
         return meta
 
     def _regular(self, rel: str, st: os.stat_result, path: str) -> None:
-        meta = self._meta(st, path)
         if st.st_nlink > 1:
             key = (st.st_dev, st.st_ino)
             first = self.inodes.get(key)
             if first is not None:
-                self.put(header(rel, LNKTYPE, linkname=first, **meta))
+                self.put(header(rel, LNKTYPE, linkname=first, **self._meta(st, path)))
                 return
             self.inodes[key] = rel
-        self.put(header(rel, REGTYPE, size=st.st_size, **meta))
+        size = st.st_size
+        head = _plain_header(rel, st, path) or header(
+            rel, REGTYPE, size=size, **self._meta(st, path)
+        )
+        self.put(head)
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            remaining = st.st_size
+            remaining = size
             while remaining > 0:
                 chunk = os.read(fd, min(CHUNK, remaining))
                 if not chunk:
@@ -249,9 +255,24 @@ class _Writer:
                 self.put(chunk)
         finally:
             os.close(fd)
-        pad = -st.st_size % _BLOCK
+        pad = -size % _BLOCK
         if pad:
-            self.put(b"\0" * pad)
+            self.put(_ZEROS_512[:pad])
+
+
+def _plain_header(rel: str, st: os.stat_result, path: str) -> bytes | None:
+    """``header()``'s result for the common regular file (an ASCII name of at most 100 bytes,
+    ids and size in range, no xattrs) without its general checks; None for the others."""
+    raw = rel.encode("utf-8", "surrogateescape")
+    if len(raw) > 100 or not raw.isascii():
+        return None
+    if st.st_uid > _MAX_OCTAL_7 or st.st_gid > _MAX_OCTAL_7 or st.st_size > _MAX_OCTAL_11:
+        return None
+    if _xattrs(path):
+        return None
+    mode = stat.S_IMODE(st.st_mode)
+    mtime = int(st.st_mtime)
+    return _block(raw, REGTYPE, mode, st.st_uid, st.st_gid, st.st_size, mtime, b"", 0, 0)
 
 
 def write_layer(root: Path, sink: Callable[[bytes], object]) -> int:
