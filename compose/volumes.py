@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import secrets
@@ -28,6 +27,8 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import replace
 
 from compose import paths
 from compose.errors import OperationError, UserError
@@ -254,7 +255,7 @@ def _volumes_from(
         own = dict(shared(name))
         for m in service_mounts(stack, source, source_replica, (), seen, (), own, shared):
             if m.type != "tmpfs" and not m.target.startswith("/run/secrets/"):
-                mounts.append(dataclasses.replace(m, read_only=m.read_only or mode == "ro"))
+                mounts.append(replace(m, read_only=m.read_only or mode == "ro"))
     return mounts
 
 

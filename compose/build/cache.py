@@ -19,9 +19,11 @@ import hashlib
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from compose.images.store import ImageStore
 
@@ -34,15 +36,14 @@ def key_of(*parts: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if hasattr(value, "__dataclass_fields__"):
+    if isinstance(value, Struct):  # the plan's records (compose.build.plan)
         return asdict(value)
     if isinstance(value, frozenset | set):
         return sorted(value)
     raise TypeError(f"not part of a cache key: {type(value).__name__}")
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(Struct, frozen=True):
     diff_id: str
     size: int
     created: str

@@ -22,8 +22,9 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from compose.build import gopath
 from compose.build.ignore import IgnoreRules
@@ -35,8 +36,7 @@ class ContextError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One file of a copy source: ``rel`` below the source root ("" = the root itself)."""
 
     rel: str

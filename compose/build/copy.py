@@ -25,9 +25,10 @@ import re
 import shutil
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from compose.build.context import Entry
 from compose.build.ignore import PatternMatcher
@@ -84,8 +85,7 @@ def _perm_bits(perms: str, mode: int, is_dir: bool) -> int:
     return bits
 
 
-@dataclass(frozen=True)
-class Ownership:
+class Ownership(Struct, frozen=True):
     """``--chown`` resolved to numbers (None: keep the source's, 0:0 for the context)."""
 
     uid: int | None = None
@@ -121,8 +121,7 @@ def _lookup_id(name: str, view: RootView | None, path: str, field: int, what: st
     raise CopyError(f"unable to find {what} {name} in {path}")
 
 
-@dataclass
-class LayerWriter:
+class LayerWriter(Struct):
     """Writes into ``out`` (the new layer) as if it were mounted over ``lower``."""
 
     out: Path
@@ -293,8 +292,7 @@ class LayerWriter:
         return True
 
 
-@dataclass
-class Reuse:
+class Reuse(Struct):
     """Hard links from the layer an earlier run of the same COPY made (one file changed: the
     other 2,999 are linked, not copied). ``previous``: target -> [digest, mode, uid, gid,
     mtime_ns, size]; ``written`` collects the same for this run (the next one's ``previous``)."""

@@ -22,17 +22,18 @@ cache records after their layer: nothing is ever half there.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from compose.build import memo
 from compose.build.buildnet import BuildNetwork
@@ -81,8 +82,7 @@ SLOTS = 2  # steps executing at once (the project's machines have 2 cores)
 CACHE_FIELD = "pycompose.cache.v1"  # per-layer cache keys in built images (cache_from)
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(Struct, frozen=True):
     diff_id: str
     size: int
     path: Path
@@ -90,8 +90,7 @@ class Layer:
     key: str | None = None  # the cache key that made it (None: a base image layer)
 
 
-@dataclass
-class StageResult:
+class StageResult(Struct):
     layers: list[Layer]
     key: str  # the chain key of the stage's rootfs
     config_doc: dict[str, Any] = field(default_factory=dict)  # the base image's (for history)
@@ -158,7 +157,7 @@ class Builder:
             if request.git:
                 subject = f'service "{request.name}": build context' if request.name else "context"
                 tree = self.git_checkout(request.git, subject)
-                request = dataclasses.replace(request, context=tree.path)
+                request = replace(request, context=tree.path)
                 git = [request.git, tree.commit]
             watch = None
             if memo.eligible(request):  # stat before anything is read (see compose.build.memo)
@@ -202,7 +201,7 @@ class Builder:
         if git:
             entry["git"] = git
         memo.write(self.store.root, key, entry)
-        return dataclasses.replace(result, memo=key)
+        return replace(result, memo=key)
 
     def git_checkout(
         self, value: str, subject: str, shown: bool = True, **options: Any
@@ -217,7 +216,7 @@ class Builder:
         except gitref.GitRefError as err:
             raise BuildError(f"{subject}: {gitref.redact(value)}: {err}") from None
         assert ref is not None
-        ref = dataclasses.replace(ref, **{k: v for k, v in options.items() if v})
+        ref = replace(ref, **{k: v for k, v in options.items() if v})
         fetch = partial(gitfetch.checkout, ref, self.cache.git_dir, self.store.tmp)
         if not shown:
             return fetch(subject, self.cancel)
@@ -791,7 +790,7 @@ def _chain(parent: str, layer: Layer, step: Step) -> str:
 def _definition(step: Step) -> dict[str, Any]:
     """The step's fields that decide its result (progress names and line numbers do not)."""
     out = {}
-    for name in step.__dataclass_fields__:
+    for name in step.__struct_fields__:
         if name in ("line", "display", "number", "no_cache", "proxy_env"):
             continue
         out[name] = getattr(step, name)

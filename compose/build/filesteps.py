@@ -17,9 +17,10 @@ import posixpath
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from compose.build import gitref, gopath
 from compose.build.context import ContextError, ContextView, Entry, FileHashes, content_digest
@@ -42,8 +43,7 @@ if TYPE_CHECKING:
 DOWNLOAD_TIMEOUT = 60.0
 
 
-@dataclass
-class Selection:
+class Selection(Struct):
     """One matched source: its entries (root first) and how it is named at the destination."""
 
     name: str  # basename used when it lands inside an existing directory

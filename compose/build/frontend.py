@@ -24,8 +24,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from compose.build import gofmt, instructions as ins
 from compose.build.imagestate import ImageState
@@ -65,8 +67,7 @@ class DockerfileError(ValueError):
         self.message, self.line, self.instruction = message, line, instruction
 
 
-@dataclass(frozen=True)
-class FrontendOptions:
+class FrontendOptions(Struct, frozen=True):
     name: str = "Dockerfile"
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str = ""
@@ -407,8 +408,7 @@ def _sources(plan: StagePlan) -> list[Source | None]:
     return out
 
 
-@dataclass
-class _Counter:
+class _Counter(Struct):
     total: int
     current: int = 0
 

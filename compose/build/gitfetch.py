@@ -28,8 +28,9 @@ import stat
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from compose.build.gitref import GitRef, redact
 from compose.errors import BuildError
@@ -45,8 +46,7 @@ _HINTS = {
 }
 
 
-@dataclass(frozen=True)
-class Checkout:
+class Checkout(Struct, frozen=True):
     path: Path  # the tree a build reads (in the cache: never written to)
     commit: str
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import posixpath
 import re
 import urllib.parse
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 _SCHEME = re.compile(r"^[a-zA-Z0-9]+://")
 _SCP = re.compile(r"^([a-zA-Z0-9-_]+)@([a-zA-Z0-9-.]+):(.*?)(?:\?(.*?))?(?:#(.*))?$")
@@ -30,8 +31,7 @@ class GitRefError(ValueError):
     """A git reference that BuildKit refuses (conflicting or unknown query keys ...)."""
 
 
-@dataclass(frozen=True)
-class GitRef:
+class GitRef(Struct, frozen=True):
     remote: str  # what git fetches (no fragment, no query)
     ref: str = ""  # a branch, tag, full ref name or commit SHA; "" = the default branch
     subdir: str = ""  # below the repository's root, "" = the root

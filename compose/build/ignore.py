@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from compose.build import gopath
 
@@ -27,8 +28,7 @@ class PatternError(ValueError):
     pass
 
 
-@dataclass
-class Pattern:
+class Pattern(Struct):
     text: str  # cleaned, without "!"
     exclusion: bool = False
     source_line: int = 0
@@ -101,8 +101,7 @@ def _double_star(text: str, i: int, kind: str, out: list[str]) -> tuple[int, str
     return i, "regexp"
 
 
-@dataclass
-class PatternMatcher:
+class PatternMatcher(Struct):
     patterns: list[Pattern] = field(default_factory=list)
 
     @property
@@ -193,8 +192,7 @@ def read_ignore_file(text: str) -> tuple[list[str], list[int]]:
     return patterns, numbers
 
 
-@dataclass
-class IgnoreRules:
+class IgnoreRules(Struct):
     """The ignore file in effect for one context (empty when there is none)."""
 
     matcher: PatternMatcher

@@ -10,8 +10,9 @@ whether this stage set CMD (an ENTRYPOINT clears an inherited CMD otherwise).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from compose.build.plan import HistoryEntry
 
@@ -30,8 +31,7 @@ def add_env(env: list[str], key: str, value: str) -> list[str]:
     return out
 
 
-@dataclass
-class ImageState:
+class ImageState(Struct):
     config: dict[str, Any] = field(default_factory=dict)
     os: str = "linux"
     architecture: str = "amd64"

@@ -1,10 +1,10 @@
 """Parsed nodes -> typed instructions and stages (BuildKit ``frontend/dockerfile/instructions``).
 
-Each instruction is a frozen dataclass holding its arguments as written (variables are
-expanded later, per stage, by ``compose.build.stages``). Flags are checked here like
-BuildKit's ``BFlags``: unknown flags, duplicates, missing values and non-boolean values are
-errors naming the line. ``parse_stages`` splits the file into the ARGs before the first FROM
-and the stages.
+Each instruction is a frozen ``msgspec.Struct`` (``compose.build.plan`` says why) holding its
+arguments as written (variables are expanded later, per stage, by ``compose.build.stages``).
+Flags are checked here like BuildKit's ``BFlags``: unknown flags, duplicates, missing values
+and non-boolean values are errors naming the line. ``parse_stages`` splits the file into the
+ARGs before the first FROM and the stages.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from compose.build.parser import Dockerfile, Heredoc, Node, ParseError, parse_heredoc
 
@@ -23,8 +25,7 @@ KEYWORDS = (
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
 
 
-@dataclass(frozen=True, slots=True)
-class Instruction:
+class Instruction(Struct, frozen=True):
     keyword: str  # upper case: "RUN"
     code: str  # the instruction as written (joined lines, trimmed)
     line: int
@@ -35,41 +36,34 @@ class Instruction:
         return False
 
 
-@dataclass(frozen=True, slots=True)
-class KeyValue:
+class KeyValue(Struct, frozen=True):
     key: str
     value: str
     no_delim: bool = False  # the legacy ``ENV k v`` form
 
 
-@dataclass(frozen=True, slots=True)
-class ArgDef:
+class ArgDef(Struct, frozen=True):
     key: str
     default: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Env(Instruction):
+class Env(Instruction, frozen=True):
     pairs: tuple[KeyValue, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Label(Instruction):
+class Label(Instruction, frozen=True):
     pairs: tuple[KeyValue, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Arg(Instruction):
+class Arg(Instruction, frozen=True):
     args: tuple[ArgDef, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Maintainer(Instruction):
+class Maintainer(Instruction, frozen=True):
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class CommandLine(Instruction):
+class CommandLine(Instruction, frozen=True):
     """RUN / CMD / ENTRYPOINT: exec form (``prepend_shell`` False) or shell form."""
 
     args: tuple[str, ...] = ()
@@ -77,8 +71,7 @@ class CommandLine(Instruction):
     heredocs: tuple[Heredoc, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Run(CommandLine):
+class Run(CommandLine, frozen=True):
     mounts: tuple[str, ...] = ()  # raw --mount values (expanded per stage)
     network: str = ""
     security: str = ""
@@ -88,18 +81,15 @@ class Run(CommandLine):
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class Cmd(CommandLine):
+class Cmd(CommandLine, frozen=True):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Entrypoint(CommandLine):
+class Entrypoint(CommandLine, frozen=True):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class InlineSource:
+class InlineSource(Struct, frozen=True):
     """A heredoc source of COPY/ADD: becomes a file named ``path`` (mode 0644)."""
 
     path: str
@@ -107,8 +97,7 @@ class InlineSource:
     expand: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Copy(Instruction):
+class Copy(Instruction, frozen=True):
     """COPY and ADD (``is_add``)."""
 
     sources: tuple[str, ...] = ()
@@ -130,8 +119,7 @@ class Copy(Instruction):
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class Workdir(Instruction):
+class Workdir(Instruction, frozen=True):
     path: str = ""
 
     @property
@@ -139,33 +127,27 @@ class Workdir(Instruction):
         return True  # unless it resolves to "/" (decided when the stage is expanded)
 
 
-@dataclass(frozen=True, slots=True)
-class User(Instruction):
+class User(Instruction, frozen=True):
     user: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Volume(Instruction):
+class Volume(Instruction, frozen=True):
     volumes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Expose(Instruction):
+class Expose(Instruction, frozen=True):
     ports: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Shell(Instruction):
+class Shell(Instruction, frozen=True):
     shell: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class StopSignal(Instruction):
+class StopSignal(Instruction, frozen=True):
     signal: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Healthcheck(Instruction):
+class Healthcheck(Instruction, frozen=True):
     test: tuple[str, ...] = ()  # ("NONE",) | ("CMD", ...) | ("CMD-SHELL", "cmd")
     interval: int = 0  # ns
     timeout: int = 0
@@ -174,13 +156,11 @@ class Healthcheck(Instruction):
     retries: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Onbuild(Instruction):
+class Onbuild(Instruction, frozen=True):
     expression: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Stage:
+class Stage(Struct, frozen=True):
     index: int
     base: str  # as written (expanded with the global ARGs when the build is planned)
     name: str  # lower-cased; "" when unnamed
@@ -195,8 +175,7 @@ class Stage:
 
 
 # -- flags ----------------------------------------------------------------------------------
-@dataclass
-class Flags:
+class Flags(Struct):
     """BuildKit's BFlags: declare the flags an instruction takes, then ``parse``."""
 
     args: list[str]
@@ -634,6 +613,4 @@ def parse_stages(dockerfile: Dockerfile) -> tuple[list[Stage], list[Arg]]:
 
 
 def _with_commands(stage: Stage, commands: list[Instruction]) -> Stage:
-    from dataclasses import replace
-
     return replace(stage, commands=tuple(commands))

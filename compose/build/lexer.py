@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 EOF = ""
 SPECIAL_PARAMS = frozenset("@*#?-$!0")
@@ -31,8 +32,7 @@ class LexError(ValueError):
     pass
 
 
-@dataclass
-class _Words:
+class _Words(Struct):
     buf: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
     in_word: bool = False
@@ -66,8 +66,7 @@ class _Words:
         return self.words
 
 
-@dataclass
-class Lexer:
+class Lexer(Struct):
     escape: str = "\\"
     raw_quotes: bool = False
     raw_escapes: bool = False

@@ -49,7 +49,7 @@ Stamp = list[int] | None
 def request_key(request: Any) -> str:
     """A digest of every field of a ``BuildRequest`` and of the building code's files."""
     fields = []
-    for name in sorted(request.__dataclass_fields__):
+    for name in sorted(request.__struct_fields__):
         value = getattr(request, name)
         if isinstance(value, Mapping):
             value = sorted(value.items())

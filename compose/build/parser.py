@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from compose.build.lexer import Lexer, LexError
 
@@ -48,8 +49,7 @@ class ParseError(ValueError):
         self.end_line = end_line if end_line is not None else line
 
 
-@dataclass(frozen=True, slots=True)
-class Heredoc:
+class Heredoc(Struct, frozen=True):
     name: str
     fd: int = 0
     expand: bool = True
@@ -61,8 +61,7 @@ class Heredoc:
         return _LEADING_TABS.sub("", self.content) if self.chomp else self.content
 
 
-@dataclass(slots=True)
-class Node:
+class Node(Struct):
     """One instruction: ``value`` is the keyword as written, ``args`` the parsed arguments
     (strings, or one ``Node`` for ONBUILD's nested instruction)."""
 
@@ -106,14 +105,12 @@ class Node:
         return out.strip()
 
 
-@dataclass(frozen=True, slots=True)
-class Warning:
+class Warning(Struct, frozen=True):
     message: str
     line: int
 
 
-@dataclass
-class Dockerfile:
+class Dockerfile(Struct):
     nodes: list[Node]
     escape: str = "\\"
     directives: dict[str, str] = field(default_factory=dict)

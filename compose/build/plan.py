@@ -7,16 +7,23 @@ history, BuildKit's format). Metadata instructions (ENV, LABEL, CMD, ...) only c
 config; they make no step. Every value here is final: variables are expanded, paths are
 absolute, names are resolved to stage indexes, so the executor and the cache keys need no
 Dockerfile knowledge.
+
+The plan's records, like the instructions', are frozen ``msgspec.Struct`` classes rather than
+dataclasses: Python 3.11 makes a dataclass by compiling its methods from source, ~1.4 ms a
+class on this machine, and a ``build`` imports 33 of them on its way to the first step
+(~48 ms of a one-file rebuild's ~1 s); a Struct class is made in C in ~0.02 ms. They compare,
+hash, pickle and print like frozen dataclasses; ``msgspec.structs.replace``/``asdict`` stand
+for ``dataclasses``' (the cache keys, ``compose.build.cache.key_of``, are the same JSON).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec import Struct
 
-@dataclass(frozen=True, slots=True)
-class Source:
+
+class Source(Struct, frozen=True):
     """Where files come from: the build context (``kind="context"``, ``name`` a named/additional
     context or ""), an earlier stage (``stage``) or an image (``image``)."""
 
@@ -35,8 +42,7 @@ class Source:
 CONTEXT = Source("context")
 
 
-@dataclass(frozen=True, slots=True)
-class RunMount:
+class RunMount(Struct, frozen=True):
     type: str  # bind | cache | tmpfs | secret | ssh
     target: str
     source: str = ""
@@ -52,15 +58,13 @@ class RunMount:
     env: str = ""  # secret: also (or only) expose it as this env var
 
 
-@dataclass(frozen=True, slots=True)
-class InlineFile:
+class InlineFile(Struct, frozen=True):
     path: str
     data: str
     mode: int = 0o644
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(Struct, frozen=True):
     """One layer-making instruction. ``display`` is BuildKit's progress name without the
     ``[stage i/N]`` prefix; ``number`` is i."""
 
@@ -74,8 +78,7 @@ class Step:
         return type(self).__name__.removesuffix("Step").upper()
 
 
-@dataclass(frozen=True, slots=True)
-class RunStep(Step):
+class RunStep(Step, frozen=True):
     argv: tuple[str, ...] = ()
     env: tuple[str, ...] = ()  # K=V, image env + declared ARGs (in the cache key)
     proxy_env: tuple[str, ...] = ()  # predefined proxy args not declared (not in the key)
@@ -87,8 +90,7 @@ class RunStep(Step):
     files: tuple[InlineFile, ...] = ()  # heredoc scripts mounted read-only at /dev/pipes
 
 
-@dataclass(frozen=True, slots=True)
-class CopyStep(Step):
+class CopyStep(Step, frozen=True):
     sources: tuple[str, ...] = ()
     inline: tuple[InlineFile, ...] = ()
     dest: str = "/"  # absolute; a trailing "/" means "a directory"
@@ -104,21 +106,18 @@ class CopyStep(Step):
     keep_git_dir: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class WorkdirStep(Step):
+class WorkdirStep(Step, frozen=True):
     path: str = "/"
     user: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class HistoryEntry(Struct, frozen=True):
     created_by: str
     empty_layer: bool
     comment: str = "buildkit.dockerfile.v0"
 
 
-@dataclass(frozen=True, slots=True)
-class StagePlan:
+class StagePlan(Struct, frozen=True):
     index: int
     name: str  # "" for an unnamed stage
     base: Source | None  # None = scratch
@@ -142,13 +141,12 @@ class StagePlan:
         return "[" + " ".join(parts) + "]"
 
 
-@dataclass(frozen=True, slots=True)
-class BuildPlan:
+class BuildPlan(Struct, frozen=True):
     stages: tuple[StagePlan, ...]  # the stages the target needs, in file order
     target: int  # index of the target stage
     dockerfile: str  # display name ("Dockerfile", "web/Dockerfile")
     warnings: tuple[str, ...] = ()
-    images: tuple[str, ...] = field(default_factory=tuple)  # images FROM/--from need
+    images: tuple[str, ...] = ()  # images FROM/--from need
 
     def stage(self, index: int) -> StagePlan:
         for stage in self.stages:

@@ -21,14 +21,14 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TextIO
+
+from msgspec import Struct, field
 
 TTY_LOG_LINES = 6
 
 
-@dataclass
-class Vertex:
+class Vertex(Struct):
     number: int
     name: str
     progress: Progress

@@ -17,14 +17,14 @@ import contextlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from compose.images.store import ImageStore
 
 
-@dataclass
-class Pruned:
+class Pruned(Struct):
     objects: list[str] = field(default_factory=list)  # what docker lists as cache objects
     reclaimed: int = 0  # bytes
     bridge: bool | None = False  # removed (None: a build uses it, kept)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from compose.runtime.spec import Ulimit
 
 
-@dataclass(frozen=True)
-class BuildRequest:
+class BuildRequest(Struct, frozen=True):
     context: Path  # the checkout's directory once a ``git`` context is fetched
     dockerfile: str = "Dockerfile"  # relative to the context (may lead outside it) or absolute
     dockerfile_inline: str | None = None
@@ -53,7 +53,7 @@ def to_doc(request: BuildRequest) -> dict[str, Any] | None:
     agent sockets: those are read afresh for every build."""
     if request.secrets or request.ssh:
         return None
-    doc = {name: getattr(request, name) for name in request.__dataclass_fields__}
+    doc = {name: getattr(request, name) for name in request.__struct_fields__}
     doc["context"] = str(request.context)
     doc["ulimits"] = [[u.name, u.soft, u.hard] for u in request.ulimits]
     for name in ("args", "labels", "contexts"):
@@ -77,8 +77,7 @@ class Cancelled(BaseException):
     nothing of that step is kept; finished steps are."""
 
 
-@dataclass(frozen=True)
-class BuildResult:
+class BuildResult(Struct, frozen=True):
     digest: str  # manifest digest
     image_id: str  # config digest, what ``images`` shows
     tags: tuple[str, ...]

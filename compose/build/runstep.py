@@ -33,9 +33,10 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from compose import paths
 from compose.build.buildnet import BuildNetwork
@@ -66,8 +67,7 @@ def disk_reserve() -> int:
 FORK_BOMB_SECONDS = float(os.environ.get("PYCOMPOSE_BUILD_PIDS_GRACE", "10"))
 
 
-@dataclass
-class RunEnv:
+class RunEnv(Struct):
     """What a RUN needs besides its step: set up once per build."""
 
     runtime: Any  # compose.runtime.LinuxRuntime
@@ -82,8 +82,7 @@ class RunEnv:
     network: BuildNetwork | None = None  # the build's (None: one for this RUN alone)
 
 
-@dataclass
-class RunInputs:
+class RunInputs(Struct):
     layers: list[Path]
     bind_sources: dict[str, Path]  # mount target -> prepared host dir/file (bind mounts)
     subject: str  # "[web 3/6] RUN ..." for errors
@@ -441,8 +440,7 @@ class _Watchdog:
 
 
 # -- mount stubs ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Stub:
+class Stub(Struct, frozen=True):
     path: str  # absolute in the rootfs (resolved)
     parent_mtime: int | None  # ns, of the parent below (restored after removal)
 

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from compose.build.request import BuildRequest
 from compose.errors import BuildError, UserError
@@ -40,8 +41,7 @@ def compose_version() -> str:
     return __version__
 
 
-@dataclass(frozen=True)
-class BuildFlags:
+class BuildFlags(Struct, frozen=True):
     """What the CLI asked for (``build`` and ``up --build`` flags)."""
 
     no_cache: bool = False

@@ -14,7 +14,6 @@ X relays the pty (tty mode) or just waits (``-T``: Y inherits X's stdio), then e
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import json
 import os
@@ -27,6 +26,8 @@ import termios
 import tty as ttymod
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import replace
 
 from compose.errors import ContainerError
 from compose.procfs import process_start_time
@@ -120,7 +121,7 @@ def _exec_spec(req: dict[str, Any]) -> ContainerSpec:
     env = replace_or_append(spec.env, req["env"])
     if req["tty"] and not any(e.startswith("TERM=") for e in env):
         env.append("TERM=xterm")  # as docker's exec -t
-    return dataclasses.replace(
+    return replace(
         spec,
         argv=tuple(req["argv"]),
         env=tuple(env),

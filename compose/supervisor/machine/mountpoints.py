@@ -17,7 +17,6 @@ symlink, not anything else): otherwise the container creates its mount points as
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import shutil
 import stat
@@ -25,6 +24,8 @@ import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from compose import paths
 from compose.images.layertar import is_opaque
@@ -39,7 +40,7 @@ def with_mountpoints(spec: ContainerSpec) -> ContainerSpec:
     layer = _layer(spec.layers, names)
     if layer is None:
         return spec
-    return dataclasses.replace(spec, layers=(*spec.layers, layer))
+    return replace(spec, layers=(*spec.layers, layer))
 
 
 def _etc_names(spec: ContainerSpec) -> list[str]:

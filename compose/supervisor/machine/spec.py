@@ -10,9 +10,11 @@ mounts, netns, /etc files, link variables, log path).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from compose import paths
 from compose.runtime.service import security_options, spec_from_service
