@@ -13,7 +13,22 @@ USAGE_ERROR = 1  # docker compose's code for an unknown flag, a bad value, a mis
 
 
 def main(argv: list[str] | None = None) -> None:
-    sys.exit(run(argv))
+    code = run(argv)
+    _spare_the_final_collections()
+    sys.exit(code)
+
+
+def _spare_the_final_collections() -> None:
+    """Move every object to the collector's permanent generation before the interpreter
+    shuts down: its final collections then skip them. Those passes over the objects of
+    every imported module took ~40 ms of a `build` (299 -> 252 ms for its imports alone,
+    hyperfine) and ~20 ms of `version` (112 -> 92 ms), a fifth of the command. Shut-down
+    itself still runs (atexit, stdio flushed, modules cleared); only cyclic garbage made
+    before this point is left to the process's exit instead of being collected, and the
+    CLI closes what it writes."""
+    import gc
+
+    gc.freeze()
 
 
 def run(argv: list[str] | None = None) -> int:
