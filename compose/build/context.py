@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -55,14 +56,17 @@ class FileHashes:
         self.file = cache_file
         self._entries: dict[str, list[int | str]] | None = None
         self._dirty = False
+        self._loading = threading.Lock()  # a COPY's files are written by two threads
 
     def _load(self) -> dict[str, list[int | str]]:
-        if self._entries is None:
-            self._entries = {}
-            if self.file is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    self._entries = json.loads(self.file.read_text())
-        return self._entries
+        with self._loading:
+            if self._entries is None:
+                entries: dict[str, list[int | str]] = {}
+                if self.file is not None:
+                    with contextlib.suppress(OSError, ValueError):
+                        entries = json.loads(self.file.read_text())
+                self._entries = entries
+            return self._entries
 
     def digest(self, path: str, st: os.stat_result) -> str:
         entries = self._load()

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,7 @@ class LayerWriter(Struct):
     fresh: set[str] = field(default_factory=set)  # dirs made here that do not exist below
     dir_times: dict[str, tuple[int, int]] = field(default_factory=dict)  # host -> (atime, mtime)
     reuse: Reuse | None = None  # files of an earlier run of this step, to hard-link
+    pending: list[tuple[Entry, str]] = field(default_factory=list)  # put(defer=True)
 
     def host(self, path: str) -> str:
         return os.path.join(self.out, path.lstrip("/"))
@@ -195,13 +197,37 @@ class LayerWriter(Struct):
             return apply_symbolic(self.mode_spec, mode, stat.S_ISDIR(st.st_mode))
         return mode
 
-    def put(self, entry: Entry, target: str, top: bool) -> None:
-        """Copy one source entry to ``target`` (absolute, parents resolved)."""
+    def put(self, entry: Entry, target: str, top: bool, defer: bool = False) -> None:
+        """Copy one source entry to ``target`` (absolute, parents resolved); with ``defer``,
+        a new file in a new directory (the common case) is only noted, for
+        ``write_pending``."""
         st = entry.st
         parent = os.path.dirname(target)
         if parent in self.fresh and stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+            if defer:
+                self.pending.append((entry, target))
+                return
             if self._fast_file(entry, self.host(target)):
-                return  # the common case: a new file in a new directory
+                return
+        self._put_general(entry, target, top)
+
+    def write_pending(self) -> None:
+        """Write the files ``put`` deferred, in two threads when there are many: creating a
+        file is mostly ext4's work, done outside the GIL (3,000 files of 10 kB here: 234-290
+        -> 157-210 ms; 1.9-2.0 -> 1.1-1.2 s right after many files were deleted, when ext4
+        skips their inodes). One that exists by then takes the general path, in order."""
+        jobs, self.pending = self.pending, []
+        if len(jobs) < PARALLEL_FILES or (os.cpu_count() or 1) < 2:
+            done = [self._fast_file(entry, self.host(target)) for entry, target in jobs]
+        else:
+            done = _in_two_threads(lambda job: self._fast_file(job[0], self.host(job[1])), jobs)
+        for (entry, target), written in zip(jobs, done, strict=True):
+            if not written:
+                self._put_general(entry, target, top=False)
+
+    def _put_general(self, entry: Entry, target: str, top: bool) -> None:
+        st = entry.st
+        parent = os.path.dirname(target)
         existing = self.lookup(target)
         if parent != "/" and parent not in self.fresh:
             self.ensure_dir(parent)
@@ -317,6 +343,44 @@ class Reuse(Struct):
         return True
 
 
+PARALLEL_FILES = 64  # fewer deferred files are written in the caller's thread
+
+
+def _in_two_threads(write: Callable[[Any], bool], jobs: list[Any]) -> list[bool]:
+    """``[write(job) for job in jobs]``, the first half in a second thread (contiguous
+    halves: each thread stays in its own directories). The first error is raised once both
+    halves stopped (the other stops at its next job, so nothing writes after the caller
+    has gone on, e.g. to remove the layer after Ctrl-C)."""
+    import threading
+
+    half = len(jobs) // 2
+    results: list[bool] = [False] * len(jobs)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def run(start: int, end: int) -> None:
+        try:
+            for i in range(start, end):
+                if stop.is_set():
+                    return
+                results[i] = write(jobs[i])
+        except BaseException as err:
+            errors.append(err)
+            stop.set()
+
+    helper = threading.Thread(target=run, args=(0, half), daemon=True)
+    helper.start()
+    try:
+        run(half, len(jobs))
+    finally:
+        if errors or sys.exc_info()[0] is not None:
+            stop.set()
+        helper.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
 def _copy_data(src: int, out: int, size: int) -> None:
     remaining = size
     try:
@@ -382,6 +446,7 @@ def copy_source(
             continue
         if includes is not None and not includes(entry.rel):
             continue
-        writer.put(entry, os.path.join(target, entry.rel), top=False)
+        writer.put(entry, os.path.join(target, entry.rel), top=False, defer=True)
         count += 1
+    writer.write_pending()  # before the next source, which may write over these
     return count + 1

@@ -104,6 +104,33 @@ def test_copy_rules(build, tmp_path: Path) -> None:
     )
 
 
+def test_a_copy_of_many_files_writes_each_with_its_content_mode_and_time(
+    build, tmp_path: Path
+) -> None:
+    # 300 files: written by two threads (compose.build.copy.PARALLEL_FILES); the second
+    # source writes over 20 of the first's, which then take the general path
+    files = {f"tree/d{i % 6}/e{i % 4}/f{i:03d}": f"content {i}\n" for i in range(300)}
+    files.update({f"over/d{i % 6}/e{i % 4}/f{i:03d}": f"over {i}\n" for i in range(0, 300, 15)})
+    ctx = tmp_path / "ctx"
+    for rel, text in files.items():
+        (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ctx / rel).write_text(text)
+        os.chmod(ctx / rel, 0o640 if rel.endswith("7") else 0o644)
+        os.utime(ctx / rel, ns=(1_000_000_000, 1_000_000_000 + len(rel)))
+    built = build("FROM BUSYBOX\nCOPY tree over /all/\n")
+    for i in range(300):
+        rel = f"d{i % 6}/e{i % 4}/f{i:03d}"
+        source = ctx / ("over" if i % 15 == 0 else "tree") / rel
+        assert built.read(f"/all/{rel}") == source.read_text()
+        st, want = built.stat(f"/all/{rel}"), os.stat(source)
+        assert (st.st_mode, st.st_mtime_ns, st.st_uid, st.st_gid) == (
+            want.st_mode,
+            want.st_mtime_ns,
+            0,
+            0,
+        ), rel
+
+
 def test_dockerignore_hides_files_and_the_error_names_the_rule(build) -> None:
     files = {
         ".dockerignore": "secret*\n!secret-ok\n",
