@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import stat
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from msgspec import Struct, field
 from compose.build.context import Entry
 from compose.build.ignore import PatternMatcher
 from compose.build.rootview import RootView
+from compose.build.threads import in_two_halves
 
 
 class CopyError(ValueError):
@@ -217,10 +217,7 @@ class LayerWriter(Struct):
         -> 157-210 ms; 1.9-2.0 -> 1.1-1.2 s right after many files were deleted, when ext4
         skips their inodes). One that exists by then takes the general path, in order."""
         jobs, self.pending = self.pending, []
-        if len(jobs) < PARALLEL_FILES or (os.cpu_count() or 1) < 2:
-            done = [self._fast_file(entry, self.host(target)) for entry, target in jobs]
-        else:
-            done = _in_two_threads(lambda job: self._fast_file(job[0], self.host(job[1])), jobs)
+        done = in_two_halves(lambda job: self._fast_file(job[0], self.host(job[1])), jobs, False)
         for (entry, target), written in zip(jobs, done, strict=True):
             if not written:
                 self._put_general(entry, target, top=False)
@@ -341,44 +338,6 @@ class Reuse(Struct):
         except OSError:
             return False
         return True
-
-
-PARALLEL_FILES = 64  # fewer deferred files are written in the caller's thread
-
-
-def _in_two_threads(write: Callable[[Any], bool], jobs: list[Any]) -> list[bool]:
-    """``[write(job) for job in jobs]``, the first half in a second thread (contiguous
-    halves: each thread stays in its own directories). The first error is raised once both
-    halves stopped (the other stops at its next job, so nothing writes after the caller
-    has gone on, e.g. to remove the layer after Ctrl-C)."""
-    import threading
-
-    half = len(jobs) // 2
-    results: list[bool] = [False] * len(jobs)
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def run(start: int, end: int) -> None:
-        try:
-            for i in range(start, end):
-                if stop.is_set():
-                    return
-                results[i] = write(jobs[i])
-        except BaseException as err:
-            errors.append(err)
-            stop.set()
-
-    helper = threading.Thread(target=run, args=(0, half), daemon=True)
-    helper.start()
-    try:
-        run(half, len(jobs))
-    finally:
-        if errors or sys.exc_info()[0] is not None:
-            stop.set()
-        helper.join()
-    if errors:
-        raise errors[0]
-    return results
 
 
 def _copy_data(src: int, out: int, size: int) -> None:

@@ -107,7 +107,7 @@ def test_copy_rules(build, tmp_path: Path) -> None:
 def test_a_copy_of_many_files_writes_each_with_its_content_mode_and_time(
     build, tmp_path: Path
 ) -> None:
-    # 300 files: written by two threads (compose.build.copy.PARALLEL_FILES); the second
+    # 300 files: written by two threads (compose.build.threads.in_two_halves); the second
     # source writes over 20 of the first's, which then take the general path
     files = {f"tree/d{i % 6}/e{i % 4}/f{i:03d}": f"content {i}\n" for i in range(300)}
     files.update({f"over/d{i % 6}/e{i % 4}/f{i:03d}": f"over {i}\n" for i in range(0, 300, 15)})
