@@ -72,8 +72,27 @@ class ProjectClient:
     def name(self) -> str:
         """``-p``, else the file's (read without building the typed model: fast)."""
         if self._name is None:
-            self._name = self._tree().name
+            self._name = self._outline()[0]
         return self._name
+
+    def _outline(self) -> tuple[str, set[str]]:
+        """(the file's project name, its services with those its profiles disable), from
+        ``compose.model.memo`` while the files the loader read are unchanged: ``exec``,
+        ``ps`` and friends ask it on every run, and the YAML parse cost ~45 ms of `exec`."""
+        from compose.model import memo
+
+        if self._loaded is None:
+            found = memo.recall(self.load, "outline", caller=__name__)
+            if isinstance(found, list) and len(found) == 2:
+                return str(found[0]), set(found[1])
+            from compose.stackfile import fs
+
+            with fs.recording() as notes:
+                loaded = self._tree()
+            name, services = _outline_of(loaded)
+            memo.keep(self.load, "outline", notes, [name, sorted(services)], caller=__name__)
+            return name, services
+        return _outline_of(self._tree())
 
     def _tree(self) -> LoadedStack:
         if self._loaded is None:
@@ -88,15 +107,13 @@ class ProjectClient:
         from compose.errors import StackFileNotFound
 
         try:
-            loaded = self._tree()
+            return self._outline()[1]
         except StackFileNotFound:
             if self._name is None:
                 raise
             observed = self.observe()
             recorded = set(observed.project.services) if observed.project else set()
             return recorded | observed.services
-        services = loaded.tree.get("services")
-        return set(services if isinstance(services, dict) else {}) | set(loaded.disabled_services)
 
     def check_services(self, names: Sequence[str]) -> None:
         """A name that is no service of the project is an error on every command (docker
@@ -701,3 +718,9 @@ def _wait_gone(project: str, pid: int, timeout: float = 30.0) -> None:
             os.close(fd)
     while (is_locked(project) or is_alive(pid, None)) and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def _outline_of(loaded: LoadedStack) -> tuple[str, set[str]]:
+    services = loaded.tree.get("services")
+    names = set(services if isinstance(services, dict) else {})
+    return loaded.name, names | set(loaded.disabled_services)

@@ -90,3 +90,22 @@ def test_the_front_door_imports_neither_the_loop_nor_the_model() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_projects_name_and_services_are_remembered_until_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", str(tmp_path / "cache"))
+    stack = tmp_path / "compose.yaml"
+    stack.write_text("name: shop\nservices:\n  web:\n    image: busybox\n")
+    load = LoadOptions(files=(str(stack),), cwd=tmp_path, environ={})
+    first = ProjectClient(load)
+    assert (first.name, first.known_services()) == ("shop", {"web"})
+    again = ProjectClient(load)
+    assert (again.name, again.known_services()) == ("shop", {"web"})
+    assert again._loaded is None  # from the memo: the file was not parsed again
+    stack.write_text("name: shop2\nservices:\n  web:\n    image: busybox\n  db:\n    image: x\n")
+    changed = ProjectClient(load)
+    assert (changed.name, changed.known_services()) == ("shop2", {"web", "db"})
+    with pytest.raises(UnknownServiceError):
+        changed.check_services(["cache"])
