@@ -8,8 +8,11 @@ from Debian's packages (tests/images), as docker compose users run the official 
   while its stop-first recreation runs). The app shuts down gracefully on SIGTERM, as gunicorn
   does; while it does and until its address moves, new connections to it wait (never refused:
   nginx marks a refusing server down for 10 s, and two such replicas made 502s under load).
-  A connect that waits past nginx's ``proxy_connect_timeout`` (2 s here) goes to the other
-  replica, and that server is skipped for 10 s: still no failed request.
+  A connect that waits past nginx's ``proxy_connect_timeout`` goes to the other replica, and
+  that server is skipped for 10 s. The timeout is 4 s here (nginx's default is 60 s): longer
+  than the client kernel's second SYN retry (3 s after the first). With 2 s, a loaded CI machine
+  held both replicas' connects past it within 10 s, and nginx had no live upstream for a
+  moment (3 502s): the README's limit for clients with short connect timeouts.
 - ``stop`` sends each image's STOPSIGNAL: postgres SIGINT (a fast shutdown, even with a client
   connected: docker 0.19 s), nginx SIGQUIT (a graceful one).
 """
@@ -65,7 +68,7 @@ server {
     listen 80;
     location / {
         proxy_pass http://app;
-        proxy_connect_timeout 2s;
+        proxy_connect_timeout 4s;
     }
 }
 """
@@ -176,7 +179,7 @@ def test_a_proxy_that_resolved_its_upstream_once_keeps_working_across_a_recreati
         after = {name: records(project)[name] for name in apps}
         successors = {r["container_id"][:12] for r in after.values()}
         # both successors answer on the addresses nginx resolved at its start; one whose
-        # connect timed out (held past nginx's 2 s proxy_connect_timeout while its predecessor
+        # connect timed out (held past nginx's proxy_connect_timeout while its predecessor
         # shut down) is skipped for fail_timeout (10 s), nginx's design, with no failed request
         wait_for(lambda: {a.split()[1] for a in client.answers[upped:]} >= successors, 15)
     finally:
