@@ -69,7 +69,7 @@ from compose.build.plan import (
 from compose.build.progress import Progress, Vertex
 from compose.build.request import BuildRequest, BuildResult, Cancelled
 from compose.build.rootview import RootView
-from compose.build.threads import run_all
+from compose.build.threads import run_all, wait_out
 from compose.errors import BuildError, ImageError, PycomposeError
 from compose.images.model import Image
 from compose.images.store import ImageStore
@@ -113,6 +113,7 @@ class Builder:
         self._runtime = runtime
         self._runtime_lock = threading.Lock()
         self._warming = False
+        self._warmed = threading.Event()  # the warm-up thread has ended (close waits for it)
         self.cancel = threading.Event()
         self.slots = threading.Semaphore(SLOTS)
         self.images: dict[str, Image] = {}
@@ -134,11 +135,20 @@ class Builder:
             if self._warming:
                 return
             self._warming = True
-        threading.Thread(
-            target=lambda: getattr(self.runtime, "warm", lambda: None)(), daemon=True
-        ).start()
+        threading.Thread(target=self._warm_runtime, daemon=True).start()
+
+    def _warm_runtime(self) -> None:
+        try:
+            getattr(self.runtime, "warm", lambda: None)()
+        finally:
+            self._warmed.set()
 
     def close(self) -> None:
+        """Stop the zygote, after the warm-up thread has ended: a build that never ran a RUN
+        (COPY only) could otherwise reach the interpreter's exit while that thread still
+        imported the runtime or forked the zygote (CI saw the build end with SIGSEGV, and the
+        zygote would outlive the build)."""
+        interrupted = self._warming and wait_out(self._warmed)
         if self._runtime is not None and hasattr(self._runtime, "close"):
             self._runtime.close()
         with contextlib.suppress(Exception):
@@ -146,6 +156,8 @@ class Builder:
             from compose.runtime import cgroups
 
             cgroups.detect().remove_if_empty(f"{paths.cgroup_root()}/build")
+        if interrupted:
+            raise KeyboardInterrupt
 
     # -- entry points -----------------------------------------------------------------------
     def plan(self, request: BuildRequest, *, local_only: bool = False) -> BuildPlan:

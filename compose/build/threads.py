@@ -31,16 +31,24 @@ def run_all(targets: list[Callable[[], None]], cancel: threading.Event) -> None:
     for target, finished in zip(targets, done, strict=True):
         threading.Thread(target=wrap, args=(target, finished), daemon=True).start()
     interrupted = False
-    while not all(e.is_set() for e in done):
-        try:
-            for finished in done:
-                while not finished.wait(0.2):
-                    pass
-        except KeyboardInterrupt:
-            interrupted = True
-            cancel.set()
+    for finished in done:
+        interrupted = wait_out(finished, cancel.set) or interrupted
     if interrupted:
         raise KeyboardInterrupt
+
+
+def wait_out(event: threading.Event, on_interrupt: Callable[[], None] | None = None) -> bool:
+    """Wait until ``event`` is set, by short waits; a Ctrl-C meanwhile calls ``on_interrupt``
+    and the wait goes on. True when one came (the caller raises it again)."""
+    interrupted = False
+    while not event.is_set():
+        try:
+            event.wait(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            if on_interrupt is not None:
+                on_interrupt()
+    return interrupted
 
 
 def in_two_halves(work: Callable[[T], R], jobs: Sequence[T], fallback: R) -> list[R]:
@@ -82,12 +90,7 @@ def in_two_halves(work: Callable[[T], R], jobs: Sequence[T], fallback: R) -> lis
     finally:
         if errors:
             stop.set()
-        while not helper_done.is_set():
-            try:
-                helper_done.wait(0.2)
-            except KeyboardInterrupt:
-                interrupted = True
-                stop.set()
+        interrupted = wait_out(helper_done, stop.set)
     if interrupted:
         raise KeyboardInterrupt
     if errors:
