@@ -84,7 +84,6 @@ def in_two_halves(work: Callable[[T], R], jobs: Sequence[T], fallback: R) -> lis
             helper_done.set()
 
     threading.Thread(target=helper, daemon=True).start()
-    interrupted = False
     try:
         run(half, len(jobs))
     finally:

@@ -62,10 +62,6 @@ _MAX_OCTAL_7 = 0o7777777
 _MAX_OCTAL_11 = 0o77777777777
 
 
-def _octal(value: int, width: int) -> bytes:
-    return b"%0*o\0" % (width - 1, value)
-
-
 def _pax_record(key: str, value: str) -> bytes:
     payload = f" {key}={value}\n".encode("utf-8", "surrogateescape")
     n = len(payload)

@@ -79,20 +79,18 @@ class ProjectClient:
         """(the file's project name, its services with those its profiles disable), from
         ``compose.model.memo`` while the files the loader read are unchanged: ``exec``,
         ``ps`` and friends ask it on every run, and the YAML parse cost ~45 ms of `exec`."""
+        if self._loaded is not None:
+            return _outline_of(self._loaded)
         from compose.model import memo
+        from compose.stackfile import fs
 
-        if self._loaded is None:
-            found = memo.recall(self.load, "outline", caller=__name__)
-            if isinstance(found, list) and len(found) == 2:
-                return str(found[0]), set(found[1])
-            from compose.stackfile import fs
-
-            with fs.recording() as notes:
-                loaded = self._tree()
-            name, services = _outline_of(loaded)
-            memo.keep(self.load, "outline", notes, [name, sorted(services)], caller=__name__)
-            return name, services
-        return _outline_of(self._tree())
+        found = memo.recall(self.load, "outline", caller=__name__)
+        if isinstance(found, list) and len(found) == 2:
+            return str(found[0]), set(found[1])
+        with fs.recording() as notes:  # the loader's questions: the memo's key
+            name, services = _outline_of(self._tree())
+        memo.keep(self.load, "outline", notes, [name, sorted(services)], caller=__name__)
+        return name, services
 
     def _tree(self) -> LoadedStack:
         if self._loaded is None:
