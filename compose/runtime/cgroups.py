@@ -24,9 +24,10 @@ import os
 import signal as _signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from msgspec import Struct
 
 from compose.errors import ContainerError
 from compose.runtime.spec import Limits
@@ -54,8 +55,7 @@ class CgroupError(ContainerError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupStats:
+class CgroupStats(Struct, frozen=True):
     cpu_ns: int = 0
     memory_bytes: int = 0
     memory_limit: int | None = None

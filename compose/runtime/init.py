@@ -25,8 +25,9 @@ import struct
 import termios
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from compose.runtime import caps as capmod, rootfs, safepath, seccomp, syncproto, syscalls as sc
 from compose.runtime.execlookup import find_executable, reset_process_state
@@ -40,8 +41,7 @@ class StepFailed(Exception):
         self.step, self.err = step, err
 
 
-@dataclass
-class InitContext:
+class InitContext(Struct):
     spec: ContainerSpec
     sock: socket.socket | None
     cgroup_procs: list[str]

@@ -17,9 +17,10 @@ import contextlib
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from msgspec import Struct
 
 from compose.runtime import safepath, syscalls as sc
 from compose.runtime.spec import ContainerSpec, Mount
@@ -71,8 +72,7 @@ class Syscalls(Protocol):
     ) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class MountOp:
+class MountOp(Struct, frozen=True):
     step: str  # how an error names it: "mount /proc", "mount volume /data"
     source: str | None
     target: str  # path inside the container

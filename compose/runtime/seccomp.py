@@ -32,9 +32,10 @@ import os
 import platform
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from compose.runtime import syscall_tables, syscalls
 
@@ -60,8 +61,7 @@ RET_ENOSYS = RET_ERRNO | errno.ENOSYS
 X32_SYSCALL_BIT = 0x40000000
 
 
-@dataclass(frozen=True, slots=True)
-class Arch:
+class Arch(Struct, frozen=True):
     scmp: str  # SCMP_ARCH_X86_64
     audit: int  # AUDIT_ARCH_X86_64
     table: str  # compose.runtime.syscall_tables name
@@ -97,16 +97,14 @@ class SeccompProfileError(ValueError):
 
 
 # the profile ----------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Cond:
+class Cond(Struct, frozen=True):
     index: int
     op: str
     value: int
     value_two: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(Struct, frozen=True):
     names: tuple[str, ...]
     action: int  # the BPF return value
     conds: tuple[Cond, ...] = ()
@@ -114,8 +112,7 @@ class Rule:
     excludes: tuple[tuple[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+class Profile(Struct, frozen=True):
     default: int
     arches: tuple[str, ...]  # SCMP_ARCH_ names the filter covers for this native arch
     rules: tuple[Rule, ...]

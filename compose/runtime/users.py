@@ -11,15 +11,14 @@ Rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
 class UserLookupError(LookupError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class ExecUser:
+class ExecUser(Struct, frozen=True):
     uid: int = 0
     gid: int = 0
     groups: tuple[int, ...] = ()
