@@ -13,7 +13,7 @@ dependents are stopped (condition ``stopped``), which gives reverse dependency o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 # Conditions a ServiceStep may wait for.
 SERVICE_STARTED = "service_started"
@@ -22,8 +22,7 @@ SERVICE_COMPLETED = "service_completed_successfully"
 STOPPED = "stopped"
 
 
-@dataclass(frozen=True, slots=True)
-class EnsureNetwork:
+class EnsureNetwork(Struct, frozen=True):
     network: str  # compose key
     full_name: str
     external: bool = False
@@ -40,8 +39,7 @@ class EnsureNetwork:
         return not (self.external or self.exists)
 
 
-@dataclass(frozen=True, slots=True)
-class EnsureVolume:
+class EnsureVolume(Struct, frozen=True):
     volume: str
     full_name: str
     external: bool = False
@@ -57,8 +55,7 @@ class EnsureVolume:
         return not (self.external or self.exists)
 
 
-@dataclass(frozen=True, slots=True)
-class RemoveNetwork:
+class RemoveNetwork(Struct, frozen=True):
     network: str
     full_name: str
 
@@ -66,8 +63,7 @@ class RemoveNetwork:
         return f"Network {self.full_name}  Remove"
 
 
-@dataclass(frozen=True, slots=True)
-class RemoveVolume:
+class RemoveVolume(Struct, frozen=True):
     volume: str
     full_name: str
 
@@ -75,8 +71,7 @@ class RemoveVolume:
         return f"Volume {self.full_name}  Remove"
 
 
-@dataclass(frozen=True, slots=True)
-class ReplicaAction:
+class ReplicaAction(Struct, frozen=True):
     service: str
     index: int
     name: str
@@ -86,24 +81,23 @@ class ReplicaAction:
         return f"Container {self.name}  {self.verb}"
 
 
-class CreateReplica(ReplicaAction):
+class CreateReplica(ReplicaAction, frozen=True):
     verb = "Create"
 
 
-class StartReplica(ReplicaAction):
+class StartReplica(ReplicaAction, frozen=True):
     verb = "Start"
 
 
-class StopReplica(ReplicaAction):
+class StopReplica(ReplicaAction, frozen=True):
     verb = "Stop"
 
 
-class RemoveReplica(ReplicaAction):
+class RemoveReplica(ReplicaAction, frozen=True):
     verb = "Remove"
 
 
-@dataclass(frozen=True, slots=True)
-class RecreateReplica(ReplicaAction):
+class RecreateReplica(ReplicaAction, frozen=True):
     """Replace the container by a new one under the same name: stop-first (the new one is
     created, the old one stops and goes, then the new one starts) or start-first (the new one
     runs, and is healthy when it has a healthcheck, before the old one stops). The new one
@@ -118,11 +112,11 @@ class RecreateReplica(ReplicaAction):
         return f"Container {self.name}  {self.verb}{order}"
 
 
-class RestartReplica(ReplicaAction):
+class RestartReplica(ReplicaAction, frozen=True):
     verb = "Restart"
 
 
-class KeepReplica(ReplicaAction):
+class KeepReplica(ReplicaAction, frozen=True):
     """A selected replica that already runs as wanted: nothing is done, docker compose's
     ``Running`` line is shown."""
 
@@ -132,28 +126,25 @@ class KeepReplica(ReplicaAction):
 Action = EnsureNetwork | EnsureVolume | RemoveNetwork | RemoveVolume | ReplicaAction
 
 
-@dataclass(frozen=True, slots=True)
-class Wait:
+class Wait(Struct, frozen=True):
     service: str
     condition: str = SERVICE_STARTED
     required: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceStep:
+class ServiceStep(Struct, frozen=True):
     service: str
     actions: tuple[ReplicaAction, ...] = ()
     waits: tuple[Wait, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(Struct, frozen=True):
     setup: tuple[EnsureNetwork | EnsureVolume, ...] = ()
     services: tuple[ServiceStep, ...] = ()
     teardown: tuple[Action, ...] = ()
     warnings: tuple[str, ...] = ()
     # service -> replica count the control loop keeps once the plan ran (empty: no change)
-    replicas: dict[str, int] = field(default_factory=dict, compare=False)
+    replicas: dict[str, int] = field(default_factory=dict)
 
     def actions(self) -> list[Action]:
         steps = [a for s in self.services for a in s.actions]

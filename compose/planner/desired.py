@@ -1,18 +1,18 @@
 """Desired state as plain data: what the planner compares with the observed records.
 
 ``compose.project`` builds it from the Stack, the graph and the config hashes, so the planner
-never imports the model and its tests need nothing but these dataclasses.
+never imports the model and its tests need nothing but these records (frozen
+``msgspec.Struct`` classes: the supervisor imports them on every start).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from compose.planner.actions import SERVICE_STARTED
 
 
-@dataclass(frozen=True, slots=True)
-class Need:
+class Need(Struct, frozen=True):
     """What a service needs of ``target`` before it starts (depends_on with its condition,
     links, network_mode/ipc/pid ``service:``, volumes_from)."""
 
@@ -22,8 +22,7 @@ class Need:
     restart: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredService:
+class DesiredService(Struct, frozen=True):
     name: str
     replicas: int = 1
     config_hash: str = ""
@@ -34,8 +33,7 @@ class DesiredService:
     start_first: bool = False  # a changed replica's successor starts before it stops
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredProject:
+class DesiredProject(Struct, frozen=True):
     name: str
     services: tuple[DesiredService, ...] = ()  # in dependency order (compose.order)
     networks: dict[str, bool] = field(default_factory=dict)  # key -> external
@@ -60,8 +58,7 @@ class DesiredProject:
         return self.volume_names.get(key, f"{self.name}_{key}")
 
 
-@dataclass(frozen=True, slots=True)
-class UpOptions:
+class UpOptions(Struct, frozen=True):
     services: tuple[str, ...] = ()  # empty: all
     no_deps: bool = False
     force_recreate: bool = False
@@ -73,8 +70,7 @@ class UpOptions:
     always_recreate_deps: bool = False  # --force-recreate reaches the dependencies too
 
 
-@dataclass(frozen=True, slots=True)
-class DownOptions:
+class DownOptions(Struct, frozen=True):
     services: tuple[str, ...] = ()  # empty: the whole project
     remove_volumes: bool = False
     remove_orphans: bool = False

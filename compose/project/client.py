@@ -225,7 +225,9 @@ class ProjectClient:
         """``up``: detached (a supervisor keeps the project: the running one converges, or a
         new one starts), or in the foreground (this process is the supervisor until Ctrl-C or
         the stack exits; its exit code)."""
-        run = replace(run, asked=time.time())  # a `down` asked later ends it
+        from msgspec import structs
+
+        run = structs.replace(run, asked=time.time())  # a `down` asked later ends it
         if run.detach:
             self._detached(up, run, out)
             return 0
@@ -261,8 +263,10 @@ class ProjectClient:
         import signal
         import time
 
+        from msgspec import structs
+
         since = time.time()
-        self._detached(up, replace(run, detach=True, wait=False), out)
+        self._detached(up, structs.replace(run, detach=True, wait=False), out)
         # Ctrl-C and SIGTERM interrupt, also where the shell started us with SIGINT ignored
         # (a background job): docker compose's signal handling does the same
         caught: list[int] = []

@@ -3,8 +3,9 @@ so the CLI builds them without importing the supervisor (anyio, the loop, the ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+
+from msgspec import Struct, field
 
 if TYPE_CHECKING:
     from compose.progress import Step
@@ -27,8 +28,7 @@ class Output(Protocol):
     def warning(self, text: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(Struct, frozen=True):
     """The process a project belongs to (a test session): when it dies, its supervisor brings
     the project down (``remove_volumes``: ``down -v``), within ``grace`` seconds of stops.
     ``start_time`` (clock ticks, /proc) tells a reused pid from the owner; ``labels`` land in
@@ -41,8 +41,7 @@ class Owner:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(Struct, frozen=True):
     detach: bool = False
     wait: bool = False
     wait_timeout: float | None = None

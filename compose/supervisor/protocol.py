@@ -29,9 +29,10 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
+
+from msgspec import Struct, field
 
 from compose.planner.desired import DownOptions, UpOptions
 from compose.progress import Step
@@ -43,8 +44,7 @@ Json = dict[str, Any]
 
 
 # replies ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReplicaStatus:
+class ReplicaStatus(Struct, frozen=True):
     name: str
     service: str
     index: int
@@ -53,15 +53,13 @@ class ReplicaStatus:
     exit_code: int | None = None
 
 
-@dataclass(frozen=True)
-class StatusReply:
+class StatusReply(Struct, frozen=True):
     pid: int
     ready: bool  # `up`'s own plan has run (other requests wait until then)
     replicas: tuple[ReplicaStatus, ...] = ()
 
 
-@dataclass(frozen=True)
-class PlanReply:
+class PlanReply(Struct, frozen=True):
     """What a converge did: the plan's lines (``--dry-run``'s text), warnings and failures
     (its steps were streamed to the caller as they happened)."""
 
@@ -74,13 +72,11 @@ class PlanReply:
         return not self.failures
 
 
-@dataclass(frozen=True)
-class DownReply(PlanReply):
+class DownReply(PlanReply, frozen=True):
     pid: int = 0  # the process that did it: a supervisor then exits (wait for it)
 
 
-@dataclass(frozen=True)
-class Changed:
+class Changed(Struct, frozen=True):
     """The replicas a verb acted on, and its past tense (``Container web-1  Stopped``)."""
 
     verb: str
@@ -88,23 +84,20 @@ class Changed:
     doing: str = ""  # the working status when it is not the verb's own (``Restarting``)
 
 
-@dataclass(frozen=True)
-class Exited:
+class Exited(Struct, frozen=True):
     """How an attached foreground `up` ended: the exit code it returns."""
 
     code: int = 0
 
 
-@dataclass(frozen=True)
-class Scaled:
+class Scaled(Struct, frozen=True):
     created: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     failures: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Snapshotted:
+class Snapshotted(Struct, frozen=True):
     """A snapshot taken or restored: of which volumes, the replicas paused (snapshot) or
     restarted (restore), how long it took and how much it copied."""
 
@@ -118,8 +111,7 @@ class Snapshotted:
     phases: dict[str, float] = field(default_factory=dict)  # restore: seconds per step
 
 
-@dataclass(frozen=True)
-class ExecReply:
+class ExecReply(Struct, frozen=True):
     exit_code: int
     output: str = ""  # base64 of stdout+stderr (bytes, whatever the command wrote)
 
@@ -128,8 +120,7 @@ Reply = StatusReply | PlanReply | DownReply | Changed | Scaled | Snapshotted | E
 
 
 # requests ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Request:
+class Request(Struct, frozen=True):
     op: ClassVar[str]
     reply: ClassVar[type[Reply]]
     needs_stack: ClassVar[bool] = False  # served without a supervisor, it loads the file
@@ -143,14 +134,12 @@ class Request:
         return 120.0
 
 
-@dataclass(frozen=True)
-class Status(Request):
+class Status(Request, frozen=True):
     op: ClassVar[str] = "status"
     reply: ClassVar[type[Reply]] = StatusReply
 
 
-@dataclass(frozen=True)
-class Apply(Request):
+class Apply(Request, frozen=True):
     """Converge to the file ``load`` names (``up -d`` while a supervisor runs)."""
 
     op: ClassVar[str] = "apply"
@@ -165,8 +154,7 @@ class Apply(Request):
         return 600.0
 
 
-@dataclass(frozen=True)
-class Down(Request):
+class Down(Request, frozen=True):
     op: ClassVar[str] = "down"
     reply: ClassVar[type[Reply]] = DownReply
     needs_stack: ClassVar[bool] = True
@@ -177,58 +165,49 @@ class Down(Request):
         return 600.0
 
 
-@dataclass(frozen=True)
-class ReplicaVerb(Request):
+class ReplicaVerb(Request, frozen=True):
     """A verb on the replicas of ``services`` (all when empty)."""
 
     reply: ClassVar[type[Reply]] = Changed
     services: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Stop(ReplicaVerb):
+class Stop(ReplicaVerb, frozen=True):
     op: ClassVar[str] = "stop"
     needs_stack: ClassVar[bool] = True  # dependents stop first: the file's order
     timeout: float | None = None
 
 
-@dataclass(frozen=True)
-class Start(ReplicaVerb):
+class Start(ReplicaVerb, frozen=True):
     op: ClassVar[str] = "start"
 
 
-@dataclass(frozen=True)
-class Restart(ReplicaVerb):
+class Restart(ReplicaVerb, frozen=True):
     op: ClassVar[str] = "restart"
     timeout: float | None = None
 
 
-@dataclass(frozen=True)
-class Kill(ReplicaVerb):
+class Kill(ReplicaVerb, frozen=True):
     op: ClassVar[str] = "kill"
     signal: int = 9
 
 
-@dataclass(frozen=True)
-class Pause(ReplicaVerb):
+class Pause(ReplicaVerb, frozen=True):
     op: ClassVar[str] = "pause"
 
 
-@dataclass(frozen=True)
-class Unpause(ReplicaVerb):
+class Unpause(ReplicaVerb, frozen=True):
     op: ClassVar[str] = "unpause"
 
 
-@dataclass(frozen=True)
-class Remove(ReplicaVerb):
+class Remove(ReplicaVerb, frozen=True):
     """``rm``: the stopped replicas (``volumes``: and their anonymous volumes)."""
 
     op: ClassVar[str] = "rm"
     volumes: bool = False
 
 
-@dataclass(frozen=True)
-class Scale(Request):
+class Scale(Request, frozen=True):
     op: ClassVar[str] = "scale"
     reply: ClassVar[type[Reply]] = Scaled
     needs_stack: ClassVar[bool] = True
@@ -240,8 +219,7 @@ class Scale(Request):
         return (self.timeout or 120.0) + 10.0
 
 
-@dataclass(frozen=True)
-class Ready(Request):
+class Ready(Request, frozen=True):
     """Until ``services`` (all when empty) are ready, as the supervisor's `--wait` decides
     (test mode's readiness when it was launched with it); the reply's failures say why not."""
 
@@ -254,8 +232,7 @@ class Ready(Request):
         return (self.timeout or 600.0) + 10.0
 
 
-@dataclass(frozen=True)
-class Own(Request):
+class Own(Request, frozen=True):
     """The project belongs to ``owner`` from now on (None: to nobody, ``kept`` says why)."""
 
     op: ClassVar[str] = "own"
@@ -264,8 +241,7 @@ class Own(Request):
     kept: str = ""
 
 
-@dataclass(frozen=True)
-class Snapshot(Request):
+class Snapshot(Request, frozen=True):
     """Copy the volumes the replicas of ``services`` (all when empty) mount, as snapshot
     ``name``; the replicas are frozen meanwhile (a crash-consistent copy)."""
 
@@ -275,8 +251,7 @@ class Snapshot(Request):
     services: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Restore(Request):
+class Restore(Request, frozen=True):
     """Put snapshot ``name`` back into the volumes ``services`` (all when empty) mount: every
     replica mounting one is killed, the volume made equal to the snapshot, the replicas
     started again and waited for (``timeout``)."""
@@ -291,8 +266,7 @@ class Restore(Request):
         return (self.timeout or 600.0) + 10.0
 
 
-@dataclass(frozen=True)
-class Exec(Request):
+class Exec(Request, frozen=True):
     """A command in a running replica, run by the supervisor (its runtime is warm: no zygote
     to start per call), the output captured; ``stdin``: base64."""
 
@@ -311,8 +285,7 @@ class Exec(Request):
         return (self.timeout or 600.0) + 10.0
 
 
-@dataclass(frozen=True)
-class Attach(Request):
+class Attach(Request, frozen=True):
     """A foreground `up` against a running supervisor: follow the project (its replicas' logs
     on the client's output, their exits, ``--abort-on-container-exit`` …) until it ends or
     the client goes; the reply is the exit code `up` returns."""
@@ -327,8 +300,7 @@ class Attach(Request):
         return None
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(Struct, frozen=True):
     """What a client hands the detached supervisor it starts (``python -m compose.supervisor``
     reads it on stdin): the file to load, ``up``'s options and how to run."""
 
@@ -396,9 +368,11 @@ def request_from_json(doc: Mapping[str, Any]) -> Request:
 
 # the codec ---------------------------------------------------------------------------------------
 def encode(value: Any) -> Any:
-    """A JSON value: dataclasses as objects of their fields, tuples as lists, paths as text."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """A JSON value: records (structs, dataclasses) as objects of their fields, tuples as
+    lists, paths as text."""
+    names = None if isinstance(value, type) else _field_names(type(value))
+    if names is not None:
+        return {name: encode(getattr(value, name)) for name in names}
     if isinstance(value, tuple | list):
         return [encode(v) for v in value]
     if isinstance(value, Mapping):
@@ -409,11 +383,25 @@ def encode(value: Any) -> Any:
 
 
 def decode(cls: type[T], doc: Mapping[str, Any]) -> T:
-    """The inverse of ``encode`` for the dataclass ``cls`` (unknown keys are ignored)."""
+    """The inverse of ``encode`` for the record type ``cls`` (unknown keys are ignored)."""
     hints = _hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    names = _field_names(cls) or ()
     fields = {k: _value(hints[k], v) for k, v in doc.items() if k in names}
     return cls(**fields)
+
+
+_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The fields of a record type: a ``msgspec.Struct``'s, or a dataclass's (the options
+    types); None for any other type."""
+    if cls not in _NAMES:
+        names: tuple[str, ...] | None = getattr(cls, "__struct_fields__", None)
+        if names is None and dataclasses.is_dataclass(cls):
+            names = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+        _NAMES[cls] = names
+    return _NAMES[cls]
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -430,11 +418,7 @@ def _value(hint: Any, value: Any) -> Any:
         return None
     for option in typing.get_args(hint) if _is_union(hint) else (hint,):
         origin = typing.get_origin(option) or option
-        if (
-            isinstance(origin, type)
-            and dataclasses.is_dataclass(origin)
-            and isinstance(value, Mapping)
-        ):
+        if isinstance(origin, type) and isinstance(value, Mapping) and _field_names(origin):
             return decode(origin, value)
         if origin is tuple and isinstance(value, list):
             item = typing.get_args(option)[0]
