@@ -21,10 +21,8 @@ NFT_CTX_OUTPUT_JSON = 1 << 4
 
 @functools.cache
 def _lib() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("nftables") or "libnftables.so.1"
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
+    lib = _open("libnftables.so.1") or _open(ctypes.util.find_library("nftables"))
+    if lib is None:
         return None
     lib.nft_ctx_new.restype = ctypes.c_void_p
     lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
@@ -37,6 +35,17 @@ def _lib() -> ctypes.CDLL | None:
     lib.nft_ctx_output_set_flags.argtypes = [ctypes.c_void_p, ctypes.c_uint]
     lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     return lib
+
+
+def _open(name: str | None) -> ctypes.CDLL | None:
+    """The library by its soname first: ``find_library`` forks ``ldconfig -p`` (5-10 ms from
+    a supervisor with threads, in the middle of its first network's creation)."""
+    if not name:
+        return None
+    try:
+        return ctypes.CDLL(name)
+    except OSError:
+        return None
 
 
 def run(netns: NetnsRef, command: str, *, json_output: bool = False) -> str:
