@@ -2,11 +2,23 @@
 (named by the IP, content ``<owner>\\r\\n<ifname>``, created O_EXCL), ``last_reserved_ip.0``
 (IPv4) and ``last_reserved_ip.1`` (IPv6, host-local's second range set; both padded with
 spaces, see ``_write_hint``) and a ``lock`` file taken with flock around every change. An
-owner's interface holds one address per family."""
+owner's interface holds one address per family.
+
+An owner index beside them (pycompose's, not host-local's): each reservation's file has a
+second name, ``owner-<digest of owner>-<address>-<ifname>``, a hard link to the same inode
+(no inode more to allocate, which costs on an ext4 without a journal). Finding or releasing
+an owner's addresses then reads the directory's names instead of every reservation file:
+with n replicas on a network each attach read n files under the lock, n^2 over a scale-up.
+A name is the owner's only while it is the same inode as the address's file (a released and
+re-reserved address is a new inode, and the old one lives on while its stale name does). The
+index is trusted only in a directory marked ``index.v1``, which a store gets when it is first
+locked empty; a directory holding reservations from before the index keeps being searched
+file by file."""
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import ipaddress
 import os
 import threading
@@ -18,6 +30,8 @@ from typing import Protocol
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 LAST = {4: "last_reserved_ip.0", 6: "last_reserved_ip.1"}
 LOCK = "lock"
+INDEXED = "index.v1"  # the owner links below are complete for this directory
+OWNER_NAME = "owner-"
 
 
 @contextmanager
@@ -100,25 +114,43 @@ class MemoryStore:
 class DiskStore:
     def __init__(self, directory: Path) -> None:
         self.dir = directory
+        self._indexed = False  # once seen marked, a directory stays marked
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         with flocked(self.dir / LOCK):
+            if not self.indexed() and all(_as_ip(n) is None for n in os.listdir(self.dir)):
+                (self.dir / INDEXED).touch()
+                self._indexed = True
             yield
+
+    def indexed(self) -> bool:
+        """The owner links are complete here (see the module's doc)."""
+        if not self._indexed:
+            self._indexed = (self.dir / INDEXED).exists()
+        return self._indexed
 
     def reserve(self, ip: Address, owner: str, ifname: str) -> bool:
         """Create the IP's file with its content in one step (link of a written temp file), so a
         crash never leaves an empty reservation; an empty one from older code is reclaimed (the
-        caller holds the lock, so nobody is writing it)."""
+        caller holds the lock, so nobody is writing it). The owner's name is linked first: a
+        crash between the two leaves a name that is no address's file (ignored), never a
+        reservation that the index misses."""
         target = self.dir / str(ip)
         if _read_entry(target) == ("", ""):
             target.unlink(missing_ok=True)
         tmp = self.dir / f"tmp-reserve-{os.getpid()}-{threading.get_native_id()}"
         tmp.write_bytes(f"{owner}\r\n{ifname}".encode())
         tmp.chmod(0o600)
+        name = self.dir / _owner_name(owner, ip, ifname) if self.indexed() else None
         try:
+            if name is not None:
+                name.unlink(missing_ok=True)
+                os.link(tmp, name)
             os.link(tmp, target)
         except FileExistsError:
+            if name is not None:
+                name.unlink(missing_ok=True)
             return False
         finally:
             tmp.unlink(missing_ok=True)
@@ -146,6 +178,8 @@ class DiskStore:
         return found
 
     def get_by_owner(self, owner: str, ifname: str, version: int = 4) -> Address | None:
+        if self.indexed():
+            return next((ip for ip, _ in self._owned(owner, ifname, version)), None)
         return next(
             (
                 ip
@@ -155,6 +189,31 @@ class DiskStore:
             None,
         )
 
+    def _owned(
+        self, owner: str, ifname: str | None, version: int | None
+    ) -> list[tuple[Address, str]]:
+        """(address, name) of the owner's names for ``ifname`` (None: every interface) and
+        ``version`` (None: both) that are still the same inode as their address's file (a
+        stale one is skipped here and removed by ``release``)."""
+        prefix = _owner_name(owner, None, None)
+        found = []
+        for name in os.listdir(self.dir):
+            if not name.startswith(prefix):
+                continue
+            text, _, held_ifname = name[len(prefix) :].partition("-")
+            ip = _as_ip(text)
+            if ip is None or (ifname is not None and held_ifname != ifname):
+                continue
+            if (version is None or ip.version == version) and self._same(name, ip):
+                found.append((ip, name))
+        return found
+
+    def _same(self, name: str, ip: Address) -> bool:
+        try:
+            return os.stat(self.dir / name).st_ino == os.stat(self.dir / str(ip)).st_ino
+        except FileNotFoundError:
+            return False
+
     def owner_of(self, ip: Address) -> tuple[str, str] | None:
         return _read_entry(self.dir / str(ip))
 
@@ -162,9 +221,34 @@ class DiskStore:
         return list(self.entries().values())
 
     def release(self, owner: str, ifname: str | None, version: int | None = None) -> None:
-        for ip, held in self.entries().items():
-            if _matches(ip, held, owner, ifname, version):
-                (self.dir / str(ip)).unlink(missing_ok=True)
+        if not self.indexed():
+            for ip, held in self.entries().items():
+                if _matches(ip, held, owner, ifname, version):
+                    (self.dir / str(ip)).unlink(missing_ok=True)
+            return
+        for ip, name in self._owned(owner, ifname, version):
+            (self.dir / str(ip)).unlink(missing_ok=True)
+            (self.dir / name).unlink(missing_ok=True)
+        for name in self._stale(owner):
+            (self.dir / name).unlink(missing_ok=True)
+
+    def _stale(self, owner: str) -> list[str]:
+        """The owner's names whose address's file is another inode (or none)."""
+        prefix = _owner_name(owner, None, None)
+        stale = []
+        for name in os.listdir(self.dir):
+            ip = _as_ip(name[len(prefix) :].partition("-")[0]) if name.startswith(prefix) else None
+            if ip is not None and not self._same(name, ip):
+                stale.append(name)
+        return stale
+
+
+def _owner_name(owner: str, ip: Address | None, ifname: str | None) -> str:
+    """``owner-<digest>-<address>-<ifname>`` (the digest keeps any owner text a file name;
+    an address has no "-"); with ``ip`` None, the owner's prefix."""
+    digest = hashlib.blake2b(owner.encode(), digest_size=12).hexdigest()
+    prefix = f"{OWNER_NAME}{digest}-"
+    return prefix if ip is None else f"{prefix}{ip}-{ifname}"
 
 
 def _as_ip(name: str) -> Address | None:

@@ -225,7 +225,9 @@ def _ipam(state_dir: Path, project: str) -> list[str]:
     if not ipam.is_dir():
         return []
     return [
-        f"ipam {p}" for p in ipam.glob(f"{project}_*/*") if not p.name.startswith(("last_", "lock"))
+        f"ipam {p}"
+        for p in ipam.glob(f"{project}_*/*")
+        if not p.name.startswith(("last_", "lock", "index."))  # the store's own files
     ]
 
 

@@ -180,3 +180,64 @@ def test_netplug_empty_reservation_from_a_crash_is_reused(tmp_path: Path) -> Non
         "last_reserved_ip.0",
         "lock",
     ]
+
+
+def test_netplug_a_new_store_finds_and_releases_owners_by_their_names(tmp_path: Path) -> None:
+    """A store made empty is indexed: each reservation's file has a second name by its owner,
+    lookups and releases go through those, and the host-local files are as before."""
+    from netplug.ipam.store import INDEXED
+
+    store = DiskStore(tmp_path / "n")
+    v4, v6 = make_range("10.9.0.0/24"), make_range("fd00:9::/64")
+    for n in range(1, 6):
+        allocate(store, v4, f"p/web-{n}", "eth0")
+    allocate(store, v6, "p/web-1", "eth0")
+    allocate(store, v4, "p/web-1", "eth1:1")
+    assert (tmp_path / "n" / INDEXED).exists()
+    assert store.get_by_owner("p/web-3", "eth0") == IP("10.9.0.4")
+    assert store.get_by_owner("p/web-1", "eth0", 6) == ipaddress.IPv6Address("fd00:9::2")
+    assert store.get_by_owner("p/web-1", "eth1:1") == IP("10.9.0.7")
+    assert store.get_by_owner("p/web-9", "eth0") is None
+    assert (tmp_path / "n" / "10.9.0.4").read_bytes() == b"p/web-3\r\neth0"  # host-local's
+    assert (tmp_path / "n" / "10.9.0.4").stat().st_nlink == 2  # no inode of its own
+    release(store, "p/web-1")  # every interface, both families
+    assert store.get_by_owner("p/web-1", "eth0") is None
+    assert sorted(map(str, store.entries())) == [f"10.9.0.{n}" for n in (3, 4, 5, 6)]
+    names = [p.name for p in (tmp_path / "n").iterdir() if p.name.startswith("owner-")]
+    assert len(names) == 4  # the released owner's three names are gone with its addresses
+
+
+def test_netplug_an_owner_name_that_is_not_the_address_file_is_ignored(tmp_path: Path) -> None:
+    """A name left by a crash before its reservation, or naming an address that changed hands
+    since, never hands out someone else's address, and a release removes it."""
+    from netplug.ipam.store import _owner_name
+
+    store = DiskStore(tmp_path / "n")
+    rng = make_range("10.9.0.0/24")
+    assert allocate(store, rng, "p/a-1", "eth0") == IP("10.9.0.2")
+    (tmp_path / "n" / _owner_name("p/b-1", IP("10.9.0.2"), "eth0")).write_bytes(b"p/b-1\r\neth0")
+    assert store.get_by_owner("p/b-1", "eth0") is None
+    assert allocate(store, rng, "p/b-1", "eth0") == IP("10.9.0.3")
+    assert store.get_by_owner("p/a-1", "eth0") == IP("10.9.0.2")
+    release(store, "p/b-1")
+    assert store.get_by_owner("p/a-1", "eth0") == IP("10.9.0.2")  # a's is not b's to release
+    assert not any("10.9.0.3" in p.name for p in (tmp_path / "n").iterdir())
+    assert not (tmp_path / "n" / _owner_name("p/b-1", IP("10.9.0.2"), "eth0")).exists()
+
+
+def test_netplug_a_store_with_reservations_from_before_the_index_is_searched(
+    tmp_path: Path,
+) -> None:
+    """Reservations made without owner links (an older version's) are still found: the
+    directory is not marked, so every lookup reads the files."""
+    from netplug.ipam.store import INDEXED
+
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / "10.9.0.7").write_bytes(b"p/old-1\r\neth0")
+    store = DiskStore(tmp_path / "n")
+    rng = make_range("10.9.0.0/24")
+    assert allocate(store, rng, "p/old-1", "eth0") == IP("10.9.0.7")  # its own, found
+    assert allocate(store, rng, "p/new-1", "eth0") == IP("10.9.0.2")
+    assert not (tmp_path / "n" / INDEXED).exists()
+    release(store, "p/old-1")
+    assert store.get_by_owner("p/old-1", "eth0") is None
