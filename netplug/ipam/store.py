@@ -30,7 +30,7 @@ from typing import Protocol
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 LAST = {4: "last_reserved_ip.0", 6: "last_reserved_ip.1"}
 LOCK = "lock"
-INDEXED = "index.v1"  # the owner links below are complete for this directory
+INDEXED = "index.v1"  # the owner names below are complete for this directory
 OWNER_NAME = "owner-"
 
 
@@ -125,7 +125,7 @@ class DiskStore:
             yield
 
     def indexed(self) -> bool:
-        """The owner links are complete here (see the module's doc)."""
+        """The owner names are complete here (see the module's doc)."""
         if not self._indexed:
             self._indexed = (self.dir / INDEXED).exists()
         return self._indexed
@@ -195,17 +195,22 @@ class DiskStore:
         """(address, name) of the owner's names for ``ifname`` (None: every interface) and
         ``version`` (None: both) that are still the same inode as their address's file (a
         stale one is skipped here and removed by ``release``)."""
+        return [
+            (ip, name)
+            for name, ip, held_ifname in self._names_of(owner)
+            if _matches(ip, (owner, held_ifname), owner, ifname, version) and self._same(name, ip)
+        ]
+
+    def _names_of(self, owner: str) -> list[tuple[str, Address, str]]:
+        """(name, address, ifname) of every name the owner has here, stale ones too."""
         prefix = _owner_name(owner, None, None)
         found = []
         for name in os.listdir(self.dir):
-            if not name.startswith(prefix):
-                continue
-            text, _, held_ifname = name[len(prefix) :].partition("-")
-            ip = _as_ip(text)
-            if ip is None or (ifname is not None and held_ifname != ifname):
-                continue
-            if (version is None or ip.version == version) and self._same(name, ip):
-                found.append((ip, name))
+            if name.startswith(prefix):
+                text, _, ifname = name[len(prefix) :].partition("-")
+                ip = _as_ip(text)
+                if ip is not None:
+                    found.append((name, ip, ifname))
         return found
 
     def _same(self, name: str, ip: Address) -> bool:
@@ -226,21 +231,12 @@ class DiskStore:
                 if _matches(ip, held, owner, ifname, version):
                     (self.dir / str(ip)).unlink(missing_ok=True)
             return
-        for ip, name in self._owned(owner, ifname, version):
-            (self.dir / str(ip)).unlink(missing_ok=True)
-            (self.dir / name).unlink(missing_ok=True)
-        for name in self._stale(owner):
-            (self.dir / name).unlink(missing_ok=True)
-
-    def _stale(self, owner: str) -> list[str]:
-        """The owner's names whose address's file is another inode (or none)."""
-        prefix = _owner_name(owner, None, None)
-        stale = []
-        for name in os.listdir(self.dir):
-            ip = _as_ip(name[len(prefix) :].partition("-")[0]) if name.startswith(prefix) else None
-            if ip is not None and not self._same(name, ip):
-                stale.append(name)
-        return stale
+        for name, ip, held_ifname in self._names_of(owner):
+            if not self._same(name, ip):  # stale: no address of the owner's behind it
+                (self.dir / name).unlink(missing_ok=True)
+            elif _matches(ip, (owner, held_ifname), owner, ifname, version):
+                (self.dir / str(ip)).unlink(missing_ok=True)
+                (self.dir / name).unlink(missing_ok=True)
 
 
 def _owner_name(owner: str, ip: Address | None, ifname: str | None) -> str:
