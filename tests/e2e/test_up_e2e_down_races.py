@@ -229,8 +229,12 @@ def test_down_v_racing_a_one_shot_and_a_killed_logs_f_leaves_nothing(project, tm
 
 
 def _containers(project: str) -> dict[str, dict]:
+    """The replica records there are now (a `run --rm` ending meanwhile removes its own)."""
+    from compose.state.store import read_json
+
     root = dirs()[0] / "projects" / project / "replicas"
-    return {p.stem: json.loads(p.read_text()) for p in root.glob("*.json")}
+    found = {p.stem: read_json(p) for p in root.glob("*.json")}
+    return {name: record for name, record in found.items() if record is not None}
 
 
 def _nsfs_mounts(project: str) -> list[str]:
